@@ -1,0 +1,29 @@
+"""Which device to train on: CUDA, then Apple's MPS, then the CPU, unless the user says."""
+from __future__ import annotations
+
+import torch
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    if preference != "auto":
+        dev = torch.device(preference)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError("CUDA was asked for but no CUDA GPU is available; use device 'auto' or 'cpu'.")
+        if dev.type == "mps" and not torch.backends.mps.is_available():
+            raise RuntimeError("MPS was asked for but is not available on this machine.")
+        return dev
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def device_name(device: torch.device | str | None = None) -> str:
+    """A human name: the GPU's model, 'Apple GPU (MPS)' or 'CPU (n threads)'."""
+    device = pick_device() if device is None else torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    return f"CPU ({torch.get_num_threads()} threads)"

@@ -1,0 +1,93 @@
+"""A whole experiment: data → model → `fit` → saved run. The command line and the app call this."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .config import TrainConfig, four_configs, validate
+from .data import ImageData, load_dataset, make_splits
+from .evaluate import evaluate
+from .models import build_model
+from .runs import DEFAULT_ROOT, RunRecorder, create_run, update_run
+from .train import fit
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    name: str
+    status: str
+    best_test_acc: float | None   # test accuracy of the kept (best) model, a fraction
+    best_epoch: int | None
+    seconds: float
+    images_per_s: float
+    params: int
+
+    def to_dict(self) -> dict:
+        return {"run_id": self.run_id, "name": self.name, "status": self.status,
+                "best_test_acc": self.best_test_acc, "best_epoch": self.best_epoch,
+                "seconds": round(self.seconds, 3), "images_per_s": round(self.images_per_s, 1),
+                "params": self.params}
+
+
+def prepare_data(cfg: TrainConfig, data_dir: str | Path | None = None, download: bool = True) -> ImageData:
+    data = load_dataset(cfg.dataset, data_dir, download=download, image_size=cfg.image_size,
+                        folder=cfg.folder or None, seed=cfg.seed)
+    return make_splits(data, cfg.val_fraction, cfg.train_per_class, cfg.train_fraction, cfg.seed)
+
+
+def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=None,
+                 checkpoints: str | Path = DEFAULT_ROOT, on_event=None, stop=None,
+                 run_id: str | None = None) -> RunSummary:
+    """Train one configuration and save it as a run; returns its summary."""
+    validate(cfg)
+    data = data if data is not None else prepare_data(cfg, data_dir)
+    torch.manual_seed(cfg.seed)  # the same seed gives the same initial weights
+    model = build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
+    run = create_run(checkpoints, cfg, {
+        "classes": data.classes, "mean": data.mean, "std": data.std,
+        "input_shape": list(data.input_shape), "num_classes": data.num_classes,
+        "sizes": {"train": len(data.x_train), "val": 0 if data.x_val is None else len(data.x_val),
+                  "test": len(data.x_test)}})
+    recorder = RunRecorder(run)
+
+    def on(event):
+        recorder(event)
+        if on_event is not None:
+            on_event(event)
+
+    try:
+        result = fit(model, data, cfg, on, stop)
+    except BaseException as e:
+        update_run(run, status="failed", error=f"{type(e).__name__}: {e}")
+        raise
+    f = result.finished
+    test_acc = test_loss = None
+    if result.best_state is not None:
+        if recorder.run.info.get("best", {}).get("split") == "test":
+            test_acc = f.best_acc  # picked on the test set: no need to evaluate again
+            test_loss = next((h.test_loss for h in result.history if h.epoch == f.best_epoch), None)
+        else:
+            ev = evaluate(result.model, data.x_test, data.y_test, data.mean, data.std, data.classes, cfg.loss)
+            test_acc, test_loss = ev.accuracy, ev.loss
+    update_run(run, status=f.reason, seconds=f.seconds, images_per_s=f.images_per_s,
+               epochs_run=f.epochs_run, test={"accuracy": test_acc, "loss": test_loss},
+               finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+    return RunSummary(run.id, run.name, f.reason, test_acc, f.best_epoch, f.seconds, f.images_per_s,
+                      run.info.get("params", 0))
+
+
+def run_four_configs(base: TrainConfig, data: ImageData | None = None, *, data_dir=None,
+                     checkpoints: str | Path = DEFAULT_ROOT, on_event=None, stop=None) -> list[RunSummary]:
+    """The coursework's four runs (SGD/Adam × cross-entropy/squared error) on the same data."""
+    configs = four_configs(base)
+    data = data if data is not None else prepare_data(configs[0], data_dir)
+    results = []
+    for cfg in configs:
+        results.append(run_training(cfg, data, checkpoints=checkpoints, on_event=on_event, stop=stop))
+        if results[-1].status == "stopped":
+            break
+    return results

@@ -1,0 +1,199 @@
+"""The architectures of the course, in one registry.
+
+Every builder takes (input shape C×H×W, number of classes, **options) and every option has a
+default, so `build_model("lenet", (1, 28, 28), 10)` is the coursework's LeNet. Models take float
+images that are already normalised; the engine does that on the device.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Callable
+
+import torch
+from torch import nn
+
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.01),
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "linear": nn.Identity,
+    "gelu": nn.GELU,
+}
+
+
+class ModelError(ValueError):
+    """A model cannot be built with these options; the message says why."""
+
+
+def activation(name: str) -> nn.Module:
+    key = name.replace("-", "_").replace(" ", "_").lower()
+    if key not in ACTIVATIONS:
+        raise ModelError(f"Unknown activation '{name}'. Choose from: {', '.join(ACTIVATIONS)}.")
+    return ACTIVATIONS[key]()
+
+
+def _conv_out(size: int, kernel: int, pad: int = 0) -> int:
+    return size + 2 * pad - kernel + 1
+
+
+def _check_spatial(in_shape, needed: int, model: str):
+    if min(in_shape[1:]) < needed:
+        raise ModelError(f"{model} needs images of at least {needed}×{needed} pixels; "
+                         f"this dataset has {in_shape[1]}×{in_shape[2]}.")
+
+
+def mlp(in_shape, num_classes, hidden=(128,), activation_name="relu", dropout=0.0,
+        batch_norm=False) -> nn.Sequential:
+    """Flatten, then Linear → (BatchNorm) → activation → (Dropout) per hidden layer, then Linear."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = int(torch.tensor(in_shape).prod())
+    for h in hidden:
+        layers.append(nn.Linear(width, h))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(h))
+        layers.append(activation(activation_name))
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        width = h
+    layers.append(nn.Linear(width, num_classes))
+    return nn.Sequential(*layers)
+
+
+def lenet(in_shape, num_classes, activation_name="relu", dropout=0.5, batch_norm=False) -> nn.Sequential:
+    """conv 5×5 (C→10) · max-pool · act · conv 5×5 (10→20) · dropout · max-pool · act · fc → classes.
+    8,490 parameters on MNIST."""
+    _check_spatial(in_shape, 12, "lenet")
+    side = [(_conv_out(s, 5) // 2 - 4) // 2 for s in in_shape[1:]]  # 28 → 24 → 12 → 8 → 4
+    layers = [nn.Conv2d(in_shape[0], 10, 5), nn.MaxPool2d(2), activation(activation_name),
+              nn.Conv2d(10, 20, 5)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(20))
+    layers += [nn.Dropout2d(dropout), nn.MaxPool2d(2), activation(activation_name), nn.Flatten(),
+               nn.Linear(20 * side[0] * side[1], num_classes)]
+    return nn.Sequential(*layers)
+
+
+def _conv_head(flat: int, fc, num_classes, activation_name, dropout) -> list[nn.Module]:
+    layers: list[nn.Module] = [nn.Flatten()]
+    for units in fc:
+        layers += [nn.Linear(flat, units), activation(activation_name)]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        flat = units
+    return layers + [nn.Linear(flat, num_classes)]
+
+
+def cnn5(in_shape, num_classes, channels=(64, 128), fc=(256, 128), activation_name="relu",
+         dropout=0.0, batch_norm=False) -> nn.Sequential:
+    """The coursework's CIFAR-10 network: conv 5×5 → pool → conv 5×5 → pool → fc → fc → fc.
+    Defaults (64, 128 channels, 'same' padding, fc 256 → 128) give about 2.3M parameters on CIFAR-10."""
+    if len(channels) != 2:
+        raise ModelError(f"cnn5 has two convolutions: give two channel counts, not {list(channels)}.")
+    _check_spatial(in_shape, 4, "cnn5")
+    layers: list[nn.Module] = []
+    c_in = in_shape[0]
+    for c_out in channels:
+        layers.append(nn.Conv2d(c_in, c_out, 5, padding=2))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(c_out))
+        layers += [activation(activation_name), nn.MaxPool2d(2)]
+        c_in = c_out
+    flat = c_in * (in_shape[1] // 4) * (in_shape[2] // 4)
+    return nn.Sequential(*layers, *_conv_head(flat, fc, num_classes, activation_name, dropout))
+
+
+class GatedConv(nn.Module):
+    """Two parallel 5×5 convolution branches mixed per image by softmax weights computed from the
+    input's spatial average: a tiny mixture of experts, or attention over branches."""
+
+    def __init__(self, c_in: int, c_out: int, activation_name: str = "relu"):
+        super().__init__()
+        self.branch_a = nn.Conv2d(c_in, c_out, 5, padding=2)
+        self.branch_b = nn.Conv2d(c_in, c_out, 5, padding=2)
+        self.gate = nn.Linear(c_in, 2)
+        self.act = activation(activation_name)
+
+    def forward(self, x):
+        g = torch.softmax(self.gate(x.mean((2, 3))), dim=1)  # N×2
+        mixed = g[:, 0, None, None, None] * self.branch_a(x) + g[:, 1, None, None, None] * self.branch_b(x)
+        return self.act(mixed)
+
+
+def gated_cnn(in_shape, num_classes, channels=(32, 64), fc=(256, 128), activation_name="relu",
+              dropout=0.0) -> nn.Sequential:
+    """cnn5 with each convolution replaced by a GatedConv of two 5×5 branches."""
+    if len(channels) != 2:
+        raise ModelError(f"gated-cnn has two gated convolutions: give two channel counts, not {list(channels)}.")
+    _check_spatial(in_shape, 4, "gated-cnn")
+    c1, c2 = channels
+    flat = c2 * (in_shape[1] // 4) * (in_shape[2] // 4)
+    return nn.Sequential(GatedConv(in_shape[0], c1, activation_name), nn.MaxPool2d(2),
+                         GatedConv(c1, c2, activation_name), nn.MaxPool2d(2),
+                         *_conv_head(flat, fc, num_classes, activation_name, dropout))
+
+
+def _resnet(depth: int, in_shape, num_classes, small_stem=None, dropout=0.0) -> nn.Module:
+    from torchvision import models
+    net = (models.resnet18 if depth == 18 else models.resnet34)(weights=None, num_classes=num_classes)
+    if small_stem is None:
+        small_stem = min(in_shape[1:]) <= 64  # a 7×7/2 stem and max-pool leave 1×1 maps at 32×32
+    if small_stem:
+        net.conv1 = nn.Conv2d(in_shape[0], 64, 3, 1, 1, bias=False)
+        net.maxpool = nn.Identity()
+    elif in_shape[0] != 3:
+        net.conv1 = nn.Conv2d(in_shape[0], 64, 7, 2, 3, bias=False)
+    if dropout > 0:
+        net.fc = nn.Sequential(nn.Dropout(dropout), net.fc)
+    return net
+
+
+def resnet18(in_shape, num_classes, small_stem=None, dropout=0.0):
+    """torchvision's ResNet-18; `small_stem` (default: for images up to 64 px) uses a 3×3 stride-1
+    stem with no max-pool, the usual CIFAR variant."""
+    return _resnet(18, in_shape, num_classes, small_stem, dropout)
+
+
+def resnet34(in_shape, num_classes, small_stem=None, dropout=0.0):
+    """torchvision's ResNet-34, with the same stem option as resnet18."""
+    return _resnet(34, in_shape, num_classes, small_stem, dropout)
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "mlp": mlp, "lenet": lenet, "cnn5": cnn5, "gated-cnn": gated_cnn,
+    "resnet18": resnet18, "resnet34": resnet34,
+}
+# Option names as the config and the command line say them → builder argument names.
+OPTION_ALIASES = {"activation": "activation_name"}
+
+
+def model_options(name: str) -> list[str]:
+    """The options a model accepts, as config names (e.g. ['hidden', 'activation', ...])."""
+    if name not in MODELS:
+        raise ModelError(f"Unknown model '{name}'. Choose from: {', '.join(MODELS)}.")
+    inverse = {v: k for k, v in OPTION_ALIASES.items()}
+    params = list(inspect.signature(MODELS[name]).parameters)[2:]
+    return [inverse.get(p, p) for p in params]
+
+
+def build_model(name: str, in_shape, num_classes: int, **options) -> nn.Module:
+    """Build a registered model. Options it does not take are an error, not silently dropped."""
+    accepted = model_options(name)
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ModelError(f"{name} has no option(s) {unknown}; it takes {accepted}.")
+    kwargs = {OPTION_ALIASES.get(k, k): v for k, v in options.items()}
+    if "dropout" in kwargs and not 0 <= kwargs["dropout"] < 1:
+        raise ModelError(f"Dropout must be in [0, 1), got {kwargs['dropout']}.")
+    for key in ("hidden", "channels", "fc"):
+        if key in kwargs and any(int(v) < 1 for v in kwargs[key]):
+            raise ModelError(f"Every entry of {key} must be a positive count, got {list(kwargs[key])}.")
+    return MODELS[name](tuple(in_shape), num_classes, **kwargs)
+
+
+def is_convolutional(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def count_params(model: nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
