@@ -108,8 +108,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         choice(a, tuple(AUGMENTATIONS), "augmentation")
     if cfg.dataset == "folder" and not cfg.folder:
         problems.append("the 'folder' dataset needs --folder, a folder with one sub-folder per class")
-    if not (math.isfinite(cfg.lr) and 0 < cfg.lr <= 10):
-        problems.append(f"learning rate {cfg.lr} must be above 0 and at most 10")
+    if not (math.isfinite(cfg.lr) and 0 < cfg.lr <= 1000):
+        problems.append(f"learning rate {cfg.lr} must be above 0 and at most 1000")
     if not 0 <= cfg.momentum < 1:
         problems.append(f"momentum {cfg.momentum} must be in [0, 1)")
     if cfg.nesterov and (cfg.optimizer != "sgd" or cfg.momentum == 0):

@@ -173,11 +173,14 @@ def _offline_message(name, missing, source, error=None) -> str:
 # crafted file cannot run code; the structure is then checked instead of torchvision's md5.
 class _ArrayOnlyUnpickler(pickle.Unpickler):
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
     def find_class(self, module, name):
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        if module == "_codecs":  # how Python 3's protocol 2 spells a bytes object
+            import codecs
+            return codecs.encode
         if name == "_reconstruct":
             return np.ndarray.__reduce__(np.zeros(0))[0]  # numpy's _reconstruct, whatever its module
         return getattr(np, name)

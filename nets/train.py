@@ -22,7 +22,7 @@ from torch import nn
 
 from .augment import augment
 from .config import ConfigError, TrainConfig, validate
-from .data import ImageData, stats_tensors
+from .data import ImageData, stats_tensors, to_input
 from .device import pick_device
 from .evaluate import evaluate
 from .losses import compute_loss
@@ -140,6 +140,38 @@ def make_schedule(cfg: TrainConfig, opt):
     return None
 
 
+class _Tally:
+    """Per-batch losses and logits, kept on the device and summed only at a logging interval, so
+    training never waits for the host in between (one sync per flush)."""
+
+    def __init__(self):
+        self.pending: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self.loss_sum, self.correct, self.batches = 0.0, 0, 0
+        self.last_loss = self.bad_loss = float("nan")
+
+    def add(self, loss, logits, y) -> None:
+        self.pending.append((loss.detach(), logits.detach(), y))
+
+    def flush(self) -> int | None:
+        """Fold the pending batches into the totals; the epoch's batch index (0-based) of the first
+        non-finite loss, or None."""
+        losses = torch.stack([p[0].float() for p in self.pending])
+        right = (torch.cat([p[1] for p in self.pending]).argmax(1) == torch.cat([p[2] for p in self.pending])).sum()
+        *values, right = torch.cat([losses, right.view(1).float()]).tolist()
+        sizes = [len(p[2]) for p in self.pending]
+        self.pending.clear()
+        for i, v in enumerate(values):
+            if not math.isfinite(v):
+                self.bad_loss = v
+                return self.batches + i
+        total = sum(v * s for v, s in zip(values, sizes))
+        self.loss_sum += total
+        self.correct += int(right)
+        self.batches += len(values)
+        self.last_loss = total / sum(sizes)
+        return None
+
+
 def _stop_requested(stop) -> bool:
     if stop is None:
         return False
@@ -176,6 +208,10 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, on_event=None, stop
     if n == 0:
         raise ConfigError("The training set is empty.")
     mean_t, std_t = stats_tensors(data.mean, data.std, device)
+    # Without augmentation the whole set is normalised once, so a batch is a single index_select.
+    pre_normalised = not cfg.augment and x.numel() * 4 <= 2 ** 31
+    if pre_normalised:
+        x = to_input(x, mean_t, std_t).contiguous(memory_format=memory_format)
     eval_split = data.eval_split()[0]
     opt = make_optimizer(cfg, model.parameters())
     sched = make_schedule(cfg, opt)
@@ -184,7 +220,6 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, on_event=None, stop
     batches = math.ceil(n / bs)
     if n % bs == 1 and _has_batchnorm(model):
         batches -= 1  # a last batch of one image breaks batch norm: drop it this epoch
-    batch_ids = torch.arange(batches, device=device)  # so marking a bad batch copies nothing
     emit(Started(str(device), count_params(model), n, batches, cfg.epochs, eval_split))
 
     history: list[EpochEnd] = []
@@ -206,58 +241,54 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, on_event=None, stop
         model.train()
         t_epoch = time.perf_counter()
         perm = torch.randperm(n, device=device, generator=gen)
-        # Running sums live on the device so that no batch waits for the host.
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        first_bad = torch.full((), -1, device=device, dtype=torch.long)
-        seen, log_loss_sum, log_count = 0, torch.zeros((), device=device), 0
+        tally = _Tally()
+        seen = 0
         stopped_at = diverged = None
         for b in range(batches):
             if _stop_requested(stop):
                 stopped_at = b
                 break
             idx = perm[b * bs:(b + 1) * bs]
-            xb = x[idx].float().div_(255)
-            if cfg.augment:
-                xb = augment(xb, cfg.augment, gen)
-            xb = xb.sub_(mean_t).div_(std_t).contiguous(memory_format=memory_format)
-            yb = y[idx]
+            if pre_normalised:
+                xb = x.index_select(0, idx)
+            else:
+                xb = x.index_select(0, idx).float().div_(255)
+                if cfg.augment:
+                    xb = augment(xb, cfg.augment, gen)
+                xb = xb.sub_(mean_t).div_(std_t).contiguous(memory_format=memory_format)
+            yb = y.index_select(0, idx)
             with autocast():
                 logits = model(xb)
                 loss = compute_loss(cfg.loss, logits, yb)
             opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if cfg.clip_grad > 0:
+            if scaler.is_enabled():
+                scaler.scale(loss).backward()
                 scaler.unscale_(opt)
+            else:
+                loss.backward()
+            if cfg.clip_grad > 0:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
-            scaler.step(opt)
-            scaler.update()
-            with torch.no_grad():
-                batch_loss = loss.detach() * len(idx)
-                loss_sum += batch_loss
-                log_loss_sum += batch_loss
-                correct += (logits.argmax(1) == yb).sum()
-                first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()),
-                                        batch_ids[b], first_bad)
+            if scaler.is_enabled():
+                scaler.step(opt)
+                scaler.update()
+            else:
+                opt.step()
+            tally.add(loss, logits, yb)
             seen += len(idx)
-            log_count += len(idx)
             if (b + 1) % cfg.log_every == 0 or b == batches - 1:
-                bad = int(first_bad)  # the one host sync per logging interval
-                if bad >= 0:
-                    diverged = Diverged(epoch, bad + 1, float("nan"))
+                bad = tally.flush()  # the one host sync per logging interval
+                if bad is not None:
+                    diverged = Diverged(epoch, bad + 1, tally.bad_loss)
                     break
                 elapsed = train_seconds + time.perf_counter() - t_epoch
                 rate = (images_seen + seen) / max(elapsed, 1e-9)
                 left = (cfg.epochs - epoch) * batches * bs + (n - seen)
-                emit(BatchProgress(epoch, b + 1, batches, float(log_loss_sum) / log_count,
-                                   images_seen + seen, rate, left / max(rate, 1e-9)))
-                log_loss_sum.zero_()
-                log_count = 0
+                emit(BatchProgress(epoch, b + 1, batches, tally.last_loss, images_seen + seen, rate,
+                                   left / max(rate, 1e-9)))
         images_seen += seen
         train_seconds += time.perf_counter() - t_epoch
 
         if diverged is not None:
-            diverged.loss = float(loss.detach())
             emit(diverged)
             reason = "diverged"
             break
@@ -272,16 +303,11 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, on_event=None, stop
         train_time = time.perf_counter() - t_epoch
         test = eval_split_of(data.x_test, data.y_test)
         val = eval_split_of(data.x_val, data.y_val) if eval_split == "val" else None
-        end = EpochEnd(epoch, float(loss_sum) / seen, int(correct) / seen, test.loss, test.accuracy,
+        end = EpochEnd(epoch, tally.loss_sum / seen, tally.correct / seen, test.loss, test.accuracy,
                        val.loss if val else None, val.accuracy if val else None,
                        opt.param_groups[0]["lr"], time.perf_counter() - t_epoch, seen / train_time)
         history.append(end)
         emit(end)
-        if not math.isfinite(end.train_loss):
-            # isfinite on each batch loss missed it (an overflow inside the sum): still a divergence
-            emit(Diverged(epoch, batches, end.train_loss))
-            reason = "diverged"
-            break
         if best_acc is None or end.eval_acc() > best_acc:
             keep_best(epoch, end.eval_acc())
         if sched is not None:

@@ -1,0 +1,17 @@
+import os
+
+import pytest
+import torch
+
+# One intra-op thread: on a 2-core CI machine, two threads slow to a crawl whenever another process
+# (a Streamlit server under test, a second test) takes a core.
+torch.set_num_threads(1)
+os.environ.setdefault("NNLAB_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "data-test-unused"))
+
+
+@pytest.fixture
+def ckpt(tmp_path):
+    """An empty checkpoints folder."""
+    path = tmp_path / "checkpoints"
+    path.mkdir()
+    return path
