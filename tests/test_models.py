@@ -1,0 +1,82 @@
+import pytest
+import torch
+from torch import nn
+
+from nets.models import MODELS, GatedConv, ModelError, build_model, count_params, model_options
+from nets.summary import summarize
+
+
+@pytest.mark.parametrize("name,shape,options,params", [
+    ("lenet", (1, 28, 28), {}, 8_490),
+    ("mlp", (1, 28, 28), {}, 101_770),                      # 784-128-10
+    ("mlp", (1, 28, 28), {"hidden": (256, 128, 64)}, 242_762),
+    ("cnn5", (3, 32, 32), {}, 497_738),
+])
+def test_known_parameter_counts(name, shape, options, params):
+    model = build_model(name, shape, 10, **options)
+    assert count_params(model) == params
+    assert summarize(model, shape).total_params == params
+
+
+def test_lenet_layer_table_matches_the_coursework():
+    rows = summarize(build_model("lenet", (1, 28, 28), 10), (1, 28, 28)).rows
+    convs = [r for r in rows if r.type == "Conv2d"]
+    assert [r.output_size for r in convs] == [(10, 24, 24), (20, 8, 8)]
+    assert [r.params for r in convs] == [260, 5_020]
+    assert rows[-1].type == "Linear" and rows[-1].input_size == (320,) and rows[-1].params == 3_210
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
+def test_every_model_builds_and_runs(name, shape):
+    model = build_model(name, shape, 7).eval()
+    with torch.no_grad():
+        out = model(torch.randn(2, *shape))
+    assert out.shape == (2, 7)
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu", "sigmoid", "tanh", "linear", "gelu"])
+def test_mlp_activations_dropout_batchnorm(act):
+    m = build_model("mlp", (1, 28, 28), 10, hidden=(32, 16), activation=act, dropout=0.2, batch_norm=True)
+    types = [type(x).__name__ for x in m]
+    assert types.count("BatchNorm1d") == 2 and types.count("Dropout") == 2
+    assert m(torch.randn(4, 1, 28, 28)).shape == (4, 10)
+
+
+def test_lenet_activation_is_selectable():
+    m = build_model("lenet", (1, 28, 28), 10, activation="tanh")
+    assert sum(isinstance(x, nn.Tanh) for x in m) == 2 and not any(isinstance(x, nn.ReLU) for x in m)
+
+
+def test_resnet_stems():
+    small = build_model("resnet18", (1, 32, 32), 10)
+    assert small.conv1.kernel_size == (3, 3) and small.conv1.in_channels == 1
+    assert isinstance(small.maxpool, nn.Identity)
+    big = build_model("resnet18", (1, 224, 224), 10)
+    assert big.conv1.kernel_size == (7, 7) and big.conv1.in_channels == 1
+    stock = build_model("resnet18", (3, 224, 224), 1000, small_stem=False)
+    assert count_params(stock) == 11_689_512
+
+
+def test_gated_conv_mixes_two_branches_with_softmax_weights():
+    g = GatedConv(3, 4)
+    x = torch.randn(5, 3, 12, 12)
+    w = torch.softmax(g.gate(x.mean((2, 3))), 1)
+    expected = g.act(w[:, 0, None, None, None] * g.branch_a(x) + w[:, 1, None, None, None] * g.branch_b(x))
+    assert torch.allclose(g(x), expected)
+    assert torch.allclose(w.sum(1), torch.ones(5))
+
+
+def test_bad_options_are_explained():
+    with pytest.raises(ModelError, match="has no option"):
+        build_model("lenet", (1, 28, 28), 10, hidden=(3,))
+    with pytest.raises(ModelError, match="Unknown activation"):
+        build_model("mlp", (1, 28, 28), 10, activation="swishy")
+    with pytest.raises(ModelError, match="Dropout"):
+        build_model("mlp", (1, 28, 28), 10, dropout=1.5)
+    with pytest.raises(ModelError, match="at least 12"):
+        build_model("lenet", (1, 8, 8), 10)
+    with pytest.raises(ModelError, match="two channel counts"):
+        build_model("cnn5", (3, 32, 32), 10, channels=(8,))
+    with pytest.raises(ModelError, match="Unknown model"):
+        model_options("vgg")

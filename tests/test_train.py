@@ -1,0 +1,193 @@
+import threading
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from nets.config import ConfigError, TrainConfig, validate
+from nets.evaluate import evaluate
+from nets.experiment import prepare_data
+from nets.models import build_model
+from nets.train import (BatchProgress, Diverged, EarlyStopped, EpochEnd, Finished, NewBest, Started,
+                        Stopped, fit)
+
+
+@pytest.fixture(scope="module")
+def small():
+    """Real MNIST digits: 50 per class to train on, the bundled 1,000 to test on."""
+    return prepare_data(TrainConfig(dataset="mnist-mini", train_per_class=50))
+
+
+def train(data, events=None, stop=None, net=None, **cfg):
+    cfg = TrainConfig(**{"model": "mlp", "lr": 0.05, "epochs": 3, "batch_size": 32, "log_every": 5, **cfg})
+    torch.manual_seed(cfg.seed)
+    net = net or build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
+    events = [] if events is None else events
+    return fit(net, data, cfg, events.append, stop), events
+
+
+def of(events, kind):
+    return [e for e in events if isinstance(e, kind)]
+
+
+def test_training_lowers_the_loss_and_beats_chance(small):
+    result, events = train(small, model="lenet", epochs=4)
+    epochs = of(events, EpochEnd)
+    assert epochs[-1].train_loss < epochs[0].train_loss * 0.8
+    assert result.finished.best_acc > 0.6  # chance is 0.1
+    assert isinstance(events[0], Started) and isinstance(events[-1], Finished)
+    assert result.finished.reason == "completed" and result.finished.epochs_run == 4
+
+
+def test_squared_error_loss_trains(small):
+    result, events = train(small, loss="mse", optimizer="adam", lr=0.003, epochs=4)
+    epochs = of(events, EpochEnd)
+    assert epochs[-1].train_loss < epochs[0].train_loss
+    assert result.finished.best_acc > 0.4
+
+
+def test_progress_events_follow_the_log_interval(small):
+    _, events = train(small, epochs=1, batch_size=50, log_every=4)  # 10 batches: progress at 4, 8, 10
+    progress = of(events, BatchProgress)
+    assert [p.batch for p in progress] == [4, 8, 10]
+    assert progress[-1].images_seen == 500 and all(p.images_per_s > 0 for p in progress)
+    assert progress[-1].eta_s == pytest.approx(0, abs=1e-6)
+
+
+def test_best_model_is_kept_and_loaded(small):
+    result, events = train(small, epochs=4, lr=0.5, optimizer="sgd")  # noisy enough to go up and down
+    accs = [e.test_acc for e in of(events, EpochEnd)]
+    best = of(events, NewBest)[-1]
+    assert best.accuracy == max(accs) and best.epoch == accs.index(max(accs)) + 1
+    final = evaluate(result.model, small.x_test, small.y_test, small.mean, small.std, small.classes)
+    assert final.accuracy == pytest.approx(best.accuracy)
+
+
+def test_validation_split_picks_the_best(small):
+    data = prepare_data(TrainConfig(train_per_class=50, val_fraction=0.1))
+    _, events = train(data, epochs=2)
+    assert all(b.split == "val" for b in of(events, NewBest))
+    assert all(e.val_acc is not None for e in of(events, EpochEnd))
+
+
+def test_stop_within_one_batch_keeps_a_model(small):
+    checks = []
+
+    def stop():
+        checks.append(1)
+        return len(checks) > 3  # asked before batch 4 of epoch 1
+
+    result, events = train(small, stop=stop, epochs=5)
+    stopped = of(events, Stopped)
+    assert stopped == [Stopped(epoch=1, batch=3)]
+    assert result.finished.reason == "stopped" and result.best_state is not None
+    assert of(events, NewBest)[0].epoch == 1
+
+
+def test_stop_from_another_thread(small):
+    stop, first_epoch, events = threading.Event(), threading.Event(), []
+
+    def on(e):
+        events.append(e)
+        if isinstance(e, EpochEnd):
+            first_epoch.set()
+
+    cfg = TrainConfig(model="mlp", epochs=1000, batch_size=32, log_every=5)
+    worker = threading.Thread(target=fit, args=(build_model("mlp", small.input_shape, 10), small, cfg, on, stop))
+    worker.start()
+    assert first_epoch.wait(60)
+    stop.set()
+    worker.join(30)
+    assert not worker.is_alive()
+    assert of(events, Finished)[0].reason == "stopped" and len(of(events, EpochEnd)) < 10
+
+
+def test_early_stopping(small):
+    # a learning rate so small that accuracy cannot improve after the first epoch
+    result, events = train(small, lr=1e-9, epochs=10, patience=2)
+    assert of(events, EarlyStopped) == [EarlyStopped(epoch=3, best_epoch=1, patience=2)]
+    assert result.finished.reason == "early-stopped" and result.finished.epochs_run == 3
+
+
+class NaNAt(nn.Module):
+    """Wraps a model and returns NaN logits at one (epoch, batch) of training."""
+
+    def __init__(self, inner, epoch, batch, batches_per_epoch):
+        super().__init__()
+        self.inner, self.calls = inner, 0
+        self.target = (epoch - 1) * batches_per_epoch + batch
+
+    def forward(self, x):
+        out = self.inner(x)
+        if self.training:
+            self.calls += 1
+            if self.calls >= self.target:
+                out = out * float("nan")
+        return out
+
+
+def test_divergence_is_named_and_best_model_kept(small):
+    # 500 images / 50 = 10 batches per epoch; NaN from epoch 2, batch 7 on
+    model = NaNAt(build_model("mlp", small.input_shape, 10), epoch=2, batch=7, batches_per_epoch=10)
+    result, events = train(small, net=model, batch_size=50, log_every=4, epochs=3)
+    assert of(events, Diverged)[0].epoch == 2 and of(events, Diverged)[0].batch == 7
+    assert result.finished.reason == "diverged" and result.finished.best_epoch == 1
+    assert all(torch.isfinite(v).all() for v in result.model.state_dict().values())
+    assert len(of(events, EpochEnd)) == 1
+
+
+def test_a_huge_learning_rate_diverges(small):
+    result, events = train(small, model="lenet", lr=1000.0, epochs=2)
+    assert result.finished.reason == "diverged" and of(events, Diverged)
+
+
+def test_same_seed_same_run(small):
+    a = [e.train_loss for e in of(train(small, epochs=2, augment=("flip",))[1], EpochEnd)]
+    b = [e.train_loss for e in of(train(small, epochs=2, augment=("flip",))[1], EpochEnd)]
+    c = [e.train_loss for e in of(train(small, epochs=2, augment=("flip",), seed=1)[1], EpochEnd)]
+    assert a == b and a != c
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "rmsprop"])
+def test_every_optimizer_learns(small, optimizer):
+    lr = 0.05 if optimizer == "sgd" else 0.002
+    result, _ = train(small, optimizer=optimizer, lr=lr, epochs=2, nesterov=optimizer == "sgd")
+    assert result.finished.best_acc > 0.5
+
+
+def test_schedules_change_the_learning_rate(small):
+    _, events = train(small, schedule="cosine", epochs=3, lr=0.1)
+    lrs = [e.lr for e in of(events, EpochEnd)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[0] > lrs[1] > lrs[2]
+    _, events = train(small, schedule="step", step_size=1, gamma=0.5, epochs=3, lr=0.1)
+    assert [e.lr for e in of(events, EpochEnd)] == pytest.approx([0.1, 0.05, 0.025])
+
+
+def test_augmentation_clipping_and_batchnorm_train(small):
+    result, _ = train(small, model="cnn5", augment=("crop", "flip", "jitter"), clip_grad=1.0,
+                      batch_norm=True, epochs=1, optimizer="adam", lr=0.002, batch_size=499)
+    assert result.finished.reason == "completed"  # 500 = 499 + 1: the lone last image is dropped
+
+
+def test_batch_larger_than_dataset_is_one_batch(small):
+    _, events = train(small, batch_size=10_000, epochs=1)
+    assert of(events, Started)[0].batches_per_epoch == 1
+
+
+def test_settings_that_cannot_train_are_explained(small):
+    for bad, words in [(dict(lr=0.0), "learning rate"), (dict(epochs=0), "epochs"),
+                       (dict(batch_size=0), "batch size"), (dict(optimizer="lbfgs"), "optimizer"),
+                       (dict(augment=("blur",)), "augmentation"), (dict(model="lenet", hidden=(3,)), "no option"),
+                       (dict(nesterov=True, optimizer="adam"), "Nesterov"), (dict(lr=float("nan")), "learning rate")]:
+        with pytest.raises(ConfigError, match=words):
+            validate(replace(TrainConfig(), **bad))
+    with pytest.raises(ConfigError, match="at least 2 images"):
+        train(small, batch_size=1, batch_norm=True)
+
+
+def test_config_round_trips_through_a_dict():
+    cfg = TrainConfig(model="mlp", hidden=(256, 128, 64), augment=("flip",), dropout=0.2)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    assert TrainConfig.from_dict({**cfg.to_dict(), "from_the_future": 1}) == cfg
+    assert cfg.model_kwargs() == {"hidden": (256, 128, 64), "dropout": 0.2}
