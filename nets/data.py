@@ -72,7 +72,8 @@ class ImageData:
 
 
 def default_data_dir() -> Path:
-    return Path(os.environ.get(DATA_DIR_ENV, "data"))
+    """$NNLAB_DATA_DIR, or data/ in the project folder."""
+    return Path(os.environ.get(DATA_DIR_ENV) or ASSETS.parent / "data")
 
 
 # ------------------------------------------------------------------------------------- loading

@@ -27,7 +27,7 @@ from .config import TrainConfig
 from .models import ModelError, build_model
 
 RUN_FILE, MODEL_FILE = "run.json", "model.pt"
-DEFAULT_ROOT = Path("checkpoints")
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "checkpoints"
 _ID_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 

@@ -1,0 +1,15 @@
+"""Neural Net Lab: navigation and the shared sidebar only; every page lives in pages/."""
+import streamlit as st
+
+from nets.data import default_data_dir
+from nets.device import device_name
+
+st.set_page_config(page_title="Neural Net Lab", page_icon="🧠", layout="wide")
+
+nav = st.navigation({"Neural Net Lab": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)]})
+
+with st.sidebar:
+    st.caption(f"Device: **{device_name()}**")
+    st.caption(f"Data folder: `{default_data_dir().resolve()}`")
+
+nav.run()

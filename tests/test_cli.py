@@ -1,0 +1,78 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from torchvision.datasets import CIFAR10
+
+from nets.cli import build_parser, config_from_args, main
+from nets.config import PRESETS, TrainConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "nets.train", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+@pytest.mark.slow
+def test_cli_trains_mnist_mini_and_prints_json_last(tmp_path):
+    r = cli("--dataset", "mnist-mini", "--model", "lenet", "--optimizer", "sgd", "--lr", "0.05",
+            "--loss", "ce", "--epochs", "1", "--train-per-class", "100", "--threads", "1",
+            "--checkpoints", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert {"run_id", "best_test_acc", "best_epoch", "seconds", "images_per_s"} <= set(summary)
+    assert 0.5 < summary["best_test_acc"] <= 1 and summary["best_epoch"] == 1
+    assert (tmp_path / summary["run_id"] / "model.pt").exists()
+    assert "epoch 1: train loss" in r.stderr
+
+
+@pytest.mark.slow
+def test_cli_four_configs_table(tmp_path):
+    r = cli("--preset", "four-configs", "--dataset", "mnist-mini", "--model", "mlp", "--epochs", "1",
+            "--train-per-class", "20", "--threads", "1", "--quiet", "--checkpoints", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    runs = json.loads(lines[-1])["runs"]
+    assert [(x["name"].split("-")[-2], x["name"].split("-")[-1]) for x in runs] == \
+        [("sgd", "ce"), ("sgd", "mse"), ("adam", "ce"), ("adam", "mse")]
+    assert "best test acc" in lines[0] and len(lines) == 6
+    assert len(list(tmp_path.iterdir())) == 4
+
+
+def run_main(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's own exit for bad flags
+        code = e.code
+    return code, capsys.readouterr().err
+
+
+def test_bad_flags_get_clear_messages(tmp_path, capsys, monkeypatch):
+    code, err = run_main(["--model", "vgg"], capsys)
+    assert code == 2 and "invalid choice: 'vgg'" in err
+    code, err = run_main(["--lr", "-1", "--epochs", "0"], capsys)
+    assert code == 2 and "learning rate -1.0" in err and "epochs 0" in err
+    code, err = run_main(["--hidden", "12,x"], capsys)
+    assert code == 2 and "comma-separated whole numbers" in err
+    monkeypatch.setattr(CIFAR10, "url", "http://nnlab-test.invalid/cifar-10-python.tar.gz")
+    code, err = run_main(["--dataset", "cifar10", "--data-dir", str(tmp_path), "--checkpoints",
+                          str(tmp_path / "c")], capsys)
+    assert code == 1 and "cifar10 is not on disk" in err and "Traceback" not in err
+
+
+def test_every_config_field_is_a_flag():
+    args = build_parser().parse_args(["--preset", "lenet-mnist", "--hidden", "8,4", "--augment", "crop,flip",
+                                      "--no-amp", "--dropout", "0.1", "--lr", "0.5", "--model", "mlp"])
+    cfg = config_from_args(args)
+    assert cfg.hidden == (8, 4) and cfg.augment == ("crop", "flip") and cfg.amp is False
+    assert cfg.lr == 0.5 and cfg.model == "mlp" and cfg.dataset == PRESETS["lenet-mnist"].dataset
+    flags = build_parser().format_help()
+    for name in TrainConfig.__dataclass_fields__:
+        assert "--" + name.replace("_", "-") in flags

@@ -1,0 +1,141 @@
+import json
+import os
+import pickle
+
+import pytest
+import torch
+
+from formats import Payload
+from nets.config import TrainConfig
+from nets.evaluate import evaluate
+from nets.experiment import prepare_data, run_training
+from nets.models import build_model
+from nets.runs import (MODEL_FILE, RUN_FILE, CheckpointError, atomic_write_json, check_run_id,
+                       delete_run, get_run, list_runs, load_into, load_model, load_state_dict,
+                       rename_run)
+from nets.train import EpochEnd
+
+
+@pytest.fixture(scope="module")
+def data():
+    return prepare_data(TrainConfig(train_per_class=30))
+
+
+@pytest.fixture
+def trained(ckpt, data):
+    cfg = TrainConfig(model="mlp", hidden=(32,), epochs=2, lr=0.05, batch_size=32, name="tiny mlp")
+    return run_training(cfg, data, checkpoints=ckpt)
+
+
+def test_run_round_trip(ckpt, data, trained):
+    runs, problems = list_runs(ckpt)
+    assert [r.id for r in runs] == [trained.run_id] and problems == []
+    run = runs[0]
+    info = run.info
+    assert run.name == "tiny mlp" and info["status"] == "completed"
+    assert info["classes"] == data.classes and info["mean"] == data.mean and info["input_shape"] == [1, 28, 28]
+    assert len(info["history"]) == 2 and info["history"][0]["epoch"] == 1
+    assert info["best"]["epoch"] == trained.best_epoch and "torch" in info["versions"]
+    assert info["seconds"] > 0 and info["params"] == 32 * 784 + 32 + 330
+    assert run.config == TrainConfig(model="mlp", hidden=(32,), epochs=2, lr=0.05, batch_size=32,
+                                     name="tiny mlp")
+    model = load_model(run)
+    ev = evaluate(model, data.x_test, data.y_test, info["mean"], info["std"], info["classes"])
+    assert ev.accuracy == pytest.approx(trained.best_test_acc)
+
+
+def test_rename_and_delete(ckpt, trained):
+    rename_run(ckpt, trained.run_id, "  better name ")
+    assert get_run(ckpt, trained.run_id).name == "better name"
+    with pytest.raises(CheckpointError, match="1 to 100"):
+        rename_run(ckpt, trained.run_id, "   ")
+    delete_run(ckpt, trained.run_id)
+    assert list_runs(ckpt) == ([], []) and os.listdir(ckpt) == []
+    with pytest.raises(CheckpointError, match="No run"):
+        get_run(ckpt, trained.run_id)
+
+
+def test_corrupt_weights_give_a_clear_error(ckpt, trained):
+    run = get_run(ckpt, trained.run_id)
+    (run.path / MODEL_FILE).write_bytes(b"\x80\x02 definitely not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable PyTorch weights file"):
+        load_model(run)
+
+
+def test_pickle_payload_never_runs(ckpt, trained, tmp_path):
+    run = get_run(ckpt, trained.run_id)
+    marker = tmp_path / "pwned"
+    torch.save({"weight": Payload(marker)}, run.path / MODEL_FILE)  # a crafted checkpoint
+    with pytest.raises(CheckpointError):
+        load_model(run)
+    assert not marker.exists()
+    with open(tmp_path / "plain.pt", "wb") as f:
+        pickle.dump(Payload(marker), f)
+    with pytest.raises(CheckpointError):
+        load_state_dict(tmp_path / "plain.pt")
+    assert not marker.exists()
+
+
+def test_foreign_state_dict_names_the_mismatch(tmp_path):
+    torch.save(build_model("mlp", (1, 28, 28), 10).state_dict(), tmp_path / "mlp.pt")
+    with pytest.raises(CheckpointError, match="missing: 0.weight.*unexpected: 1.weight"):
+        load_into(build_model("lenet", (1, 28, 28), 10), load_state_dict(tmp_path / "mlp.pt"))
+    torch.save(build_model("mlp", (1, 28, 28), 5).state_dict(), tmp_path / "mlp5.pt")
+    with pytest.raises(CheckpointError, match=r"wrong shape: 3.weight \(5, 128\) ≠ \(10, 128\)"):
+        load_into(build_model("mlp", (1, 28, 28), 10), load_state_dict(tmp_path / "mlp5.pt"))
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    with pytest.raises(CheckpointError, match="does not hold a state dict"):
+        load_state_dict(tmp_path / "list.pt")
+
+
+def test_listing_survives_broken_folders(ckpt, trained):
+    (ckpt / "half-made").mkdir()                       # killed before its run.json was written
+    (ckpt / "garbled").mkdir()
+    (ckpt / "garbled" / RUN_FILE).write_text("{not json")
+    (ckpt / "stray.txt").write_text("hello")
+    runs, problems = list_runs(ckpt)
+    assert [r.id for r in runs] == [trained.run_id]
+    assert len(problems) == 2 and any("corrupt" in p for p in problems)
+
+
+def test_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / RUN_FILE
+    atomic_write_json(path, {"version": 1})
+
+    def killed(*args):
+        raise KeyboardInterrupt  # the process dies between writing and renaming
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_json(path, {"version": 2})
+    assert json.loads(path.read_text()) == {"version": 1}
+    assert os.listdir(tmp_path) == [RUN_FILE]  # no temporary file left behind
+
+
+def test_run_ids_cannot_escape_the_folder():
+    for bad in ["../etc", "a/b", "", ".hidden", "x" * 200]:
+        with pytest.raises(CheckpointError):
+            check_run_id(bad)
+    assert check_run_id("20261123-lenet_mnist.v2") == "20261123-lenet_mnist.v2"
+
+
+def test_run_files_are_updated_while_training(ckpt, data):
+    seen = []
+
+    def on(event):
+        if isinstance(event, EpochEnd):
+            run = list_runs(ckpt)[0][0]
+            seen.append((run.info["status"], len(run.info["history"]), run.has_model))
+
+    run_training(TrainConfig(model="mlp", hidden=(16,), epochs=2, batch_size=64), data, checkpoints=ckpt,
+                 on_event=on)
+    # the listener runs after the recorder: the epoch is on disk; the best weights follow the epoch
+    assert seen == [("running", 1, False), ("running", 2, True)]
+
+
+def test_a_run_that_diverges_at_once_has_no_model(ckpt, data):
+    s = run_training(TrainConfig(model="lenet", lr=1000.0, epochs=2), data, checkpoints=ckpt)
+    run = get_run(ckpt, s.run_id)
+    assert s.status == "diverged" and run.info["status"] == "diverged" and not run.has_model
+    with pytest.raises(CheckpointError, match="no saved model"):
+        load_model(run)
