@@ -51,7 +51,7 @@ def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=No
         "classes": data.classes, "mean": data.mean, "std": data.std,
         "input_shape": list(data.input_shape), "num_classes": data.num_classes,
         "sizes": {"train": len(data.x_train), "val": 0 if data.x_val is None else len(data.x_val),
-                  "test": len(data.x_test)}})
+                  "test": len(data.x_test)}}, run_id)
     recorder = RunRecorder(run)
 
     def on(event):

@@ -68,6 +68,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; runs are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -101,7 +102,11 @@ def create_run(root: Path | str, cfg: TrainConfig, info: dict, run_id: str | Non
     root = Path(root)
     run_id = check_run_id(run_id or new_run_id(cfg))
     path = root / run_id
-    path.mkdir(parents=True, exist_ok=False)
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        raise CheckpointError(f"A run '{run_id}' already exists in {root}; choose another id or delete it.") from None
     info = {"id": run_id, "name": cfg.label(), "status": "running", "config": cfg.to_dict(),
             "created": time.strftime("%Y-%m-%d %H:%M:%S"), "versions": versions(), "history": [],
             **info}

@@ -10,7 +10,7 @@ from nets.config import TrainConfig
 from nets.evaluate import evaluate
 from nets.experiment import prepare_data, run_training
 from nets.models import build_model
-from nets.runs import (MODEL_FILE, RUN_FILE, CheckpointError, atomic_write_json, check_run_id,
+from nets.runs import (DEFAULT_ROOT, MODEL_FILE, RUN_FILE, CheckpointError, atomic_write_json, check_run_id,
                        delete_run, get_run, list_runs, load_into, load_model, load_state_dict,
                        rename_run)
 from nets.train import EpochEnd
@@ -42,6 +42,13 @@ def test_run_round_trip(ckpt, data, trained):
     model = load_model(run)
     ev = evaluate(model, data.x_test, data.y_test, info["mean"], info["std"], info["classes"])
     assert ev.accuracy == pytest.approx(trained.best_test_acc)
+
+
+def test_chosen_run_id(ckpt, data):
+    s = run_training(TrainConfig(model="mlp", hidden=(8,), epochs=1), data, checkpoints=ckpt, run_id="my-run")
+    assert s.run_id == "my-run" and get_run(ckpt, "my-run").has_model
+    with pytest.raises(CheckpointError, match="already exists"):
+        run_training(TrainConfig(model="mlp", hidden=(8,), epochs=1), data, checkpoints=ckpt, run_id="my-run")
 
 
 def test_rename_and_delete(ckpt, trained):
@@ -139,3 +146,12 @@ def test_a_run_that_diverges_at_once_has_no_model(ckpt, data):
     assert s.status == "diverged" and run.info["status"] == "diverged" and not run.has_model
     with pytest.raises(CheckpointError, match="no saved model"):
         load_model(run)
+
+
+def test_shipped_run_classifies_digits():
+    from nets.data import load_dataset
+    run = get_run(DEFAULT_ROOT, "lenet-mnist-mini")
+    assert run.config.model == "lenet" and run.info["status"] == "completed"
+    mini = load_dataset("mnist-mini")
+    ev = evaluate(load_model(run), mini.x_test, mini.y_test, run.info["mean"], run.info["std"], run.info["classes"])
+    assert ev.accuracy == pytest.approx(run.info["test"]["accuracy"]) and ev.accuracy > 0.9
