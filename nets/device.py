@@ -27,3 +27,8 @@ def device_name(device: torch.device | str | None = None) -> str:
     if device.type == "mps":
         return "Apple GPU (MPS)"
     return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def amp_dtype() -> torch.dtype:
+    """bfloat16 where the GPU has it (no loss scaling needed), else float16 with a GradScaler."""
+    return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float16

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .data import stats_tensors, to_input
+from .device import amp_dtype
 from .losses import compute_loss
 
 
@@ -84,7 +85,7 @@ def predict_logits(model: nn.Module, x: torch.Tensor, mean, std, batch_size: int
     mean_t, std_t = stats_tensors(mean, std, device)
     was_training = model.training
     model.eval()
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if amp and device.type == "cuda"
+    autocast = (torch.autocast("cuda", dtype=amp_dtype()) if amp and device.type == "cuda"
                 else nullcontext())
     out = []
     try:

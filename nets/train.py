@@ -23,7 +23,7 @@ from torch import nn
 from .augment import augment
 from .config import ConfigError, TrainConfig, validate
 from .data import ImageData, stats_tensors, to_input
-from .device import pick_device
+from .device import amp_dtype, pick_device
 from .evaluate import evaluate
 from .losses import compute_loss
 from .models import count_params, is_convolutional
@@ -197,9 +197,9 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, on_event=None, stop
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format)
     use_amp = cfg.amp and device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-    autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if use_amp else nullcontext
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    half = amp_dtype() if use_amp else None
+    autocast = (lambda: torch.autocast("cuda", dtype=half)) if use_amp else nullcontext
+    scaler = torch.amp.GradScaler("cuda", enabled=half == torch.float16)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
 

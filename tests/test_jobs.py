@@ -1,0 +1,96 @@
+import threading
+import time
+
+import pytest
+
+from nets.config import ConfigError, TrainConfig
+from nets.jobs import JobManager
+from nets.runs import get_run
+
+TINY = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=2, batch_size=32, log_every=2)
+
+
+@pytest.fixture
+def jobs(ckpt):
+    return JobManager(ckpt, max_running=1)
+
+
+def test_a_job_trains_in_the_background_and_saves_its_run(jobs, ckpt):
+    job = jobs.submit(TINY, owner="alice")
+    view = jobs.wait(job.id)
+    assert view.status == "completed" and view.error is None
+    assert len(view.epochs) == 2 and view.loss_points and view.progress["epoch"] == 2
+    assert view.started_info["params"] == 784 * 16 + 16 + 170
+    assert get_run(ckpt, view.run_id).info["status"] == "completed"
+    assert view.ended >= view.started >= view.created
+
+
+def test_the_cap_queues_jobs_in_order(jobs):
+    slow = jobs.submit(TrainConfig(model="mlp", epochs=1000, train_per_class=20, log_every=1))
+    queued = [jobs.submit(TINY), jobs.submit(TINY)]
+    views = {v.id: v for v in jobs.views()}
+    assert views[slow.id].status == "running"
+    assert [views[j.id].position for j in queued] == [1, 2]
+    jobs.stop(queued[1].id)  # cancel a queued job: it never runs
+    assert jobs.view(queued[1].id).status == "cancelled"
+    jobs.stop(slow.id)
+    assert jobs.wait(slow.id).status == "stopped"
+    assert jobs.wait(queued[0].id).status == "completed"
+    assert jobs.view(queued[1].id).epochs == []
+
+
+def test_stop_is_quick_and_keeps_the_best_model(jobs, ckpt):
+    job = jobs.submit(TrainConfig(model="mlp", epochs=1000, train_per_class=20, log_every=1))
+    while not jobs.view(job.id).epochs:
+        time.sleep(0.02)
+    t = time.perf_counter()
+    jobs.stop(job.id)
+    view = jobs.wait(job.id)
+    assert time.perf_counter() - t < 1.0
+    assert view.status == "stopped" and view.notes[-1]["kind"] == "Stopped"
+    assert get_run(ckpt, view.run_id).has_model
+
+
+def test_failures_are_reported_and_the_queue_moves_on(jobs):
+    bad = jobs.submit(TrainConfig(dataset="cifar10", model="mlp"))  # not on disk here
+    good = jobs.submit(TINY)
+    assert "cifar10" in jobs.wait(bad.id).error and jobs.view(bad.id).status == "failed"
+    assert jobs.wait(good.id).status == "completed"
+
+
+def test_bad_configs_are_refused_at_submit(jobs):
+    with pytest.raises(ConfigError, match="learning rate"):
+        jobs.submit(TrainConfig(lr=-1.0))
+    assert jobs.views() == []
+
+
+def test_a_group_runs_one_after_another(jobs):
+    cfgs = [TINY, TrainConfig(**{**TINY.to_dict(), "loss": "mse"})]
+    group = jobs.submit_group(cfgs, name="four")
+    for j in group:
+        jobs.wait(j.id)
+    views = jobs.views(group="four")
+    assert [v.status for v in views] == ["completed", "completed"]
+    assert views[0].ended <= views[1].started
+
+
+def test_views_are_safe_while_training(jobs):
+    job = jobs.submit(TrainConfig(model="mlp", epochs=30, train_per_class=20, log_every=1))
+    errors = []
+
+    def poll():
+        try:
+            for _ in range(200):
+                v = jobs.view(job.id)
+                assert len(v.loss_points) >= 0 and isinstance(v.epochs, list)
+        except Exception as e:  # pragma: no cover - the assertion below reports it
+            errors.append(e)
+
+    threads = [threading.Thread(target=poll) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    jobs.stop(job.id)
+    jobs.wait(job.id)
+    assert errors == []
