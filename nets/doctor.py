@@ -27,6 +27,10 @@ class Advice:
         return TrainConfig.from_dict({**cfg.to_dict(), **self.changes})
 
 
+def _round(x: float) -> float:
+    return float(f"{x:.3g}")  # 1e-6 * 100 should read 0.0001, not 9.999999999999999e-05
+
+
 def _depth(cfg: TrainConfig) -> int:
     return len(cfg.hidden) if cfg.model == "mlp" and cfg.hidden else 1 if cfg.model == "mlp" else 4
 
@@ -42,7 +46,7 @@ def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classe
             f"{diverged['batch']}. Each step overshot the minimum and the weights grew until the "
             f"numbers overflowed: the learning rate {cfg.lr:g} is too high for this network. The best "
             "model before that point was kept.",
-            f"Retry with learning rate {cfg.lr / 10:g}", {"lr": cfg.lr / 10}))
+            f"Retry with learning rate {_round(cfg.lr / 10):g}", {"lr": _round(cfg.lr / 10)}))
         return advice  # nothing else is meaningful after a divergence
 
     if not epochs:
@@ -63,7 +67,7 @@ def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classe
                 "chance", "Stuck at chance: the steps are too small",
                 f"After {len(epochs)} epochs the accuracy is still at chance ({chance:.0%}). With a learning "
                 f"rate of {cfg.lr:g} the weights hardly move from where they started.",
-                f"Retry with learning rate {cfg.lr * 100:g}", {"lr": cfg.lr * 100}))
+                f"Retry with learning rate {_round(cfg.lr * 100):g}", {"lr": _round(cfg.lr * 100)}))
         else:
             advice.append(Advice(
                 "chance", "Stuck at chance",
