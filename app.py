@@ -6,7 +6,18 @@ from nets.device import device_name
 
 st.set_page_config(page_title="Neural Net Lab", page_icon="🧠", layout="wide")
 
-nav = st.navigation({"Neural Net Lab": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)]})
+nav = st.navigation({
+    "Start": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
+    "Train and compare": [
+        st.Page("pages/train.py", title="Train", icon="🏋️"),
+        st.Page("pages/runs.py", title="Runs", icon="📊"),
+        st.Page("pages/predictions.py", title="Predictions", icon="🔍"),
+    ],
+    "Look inside": [
+        st.Page("pages/anatomy.py", title="Anatomy", icon="🧬"),
+        st.Page("pages/classify.py", title="Classify an image", icon="🖼️"),
+    ],
+})
 
 with st.sidebar:
     st.caption(f"Device: **{device_name()}**")

@@ -1,0 +1,66 @@
+"""Shared Streamlit plumbing for the pages (not a page itself): cached resources and settings.
+
+Settings come from the environment once per call, never from module globals, so tests can point
+the app at temporary folders: NNLAB_CHECKPOINTS, NNLAB_DATA_DIR, NNLAB_MAX_JOBS.
+"""
+from __future__ import annotations
+
+import gc
+import os
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from nets.data import ImageData, default_data_dir, load_dataset
+from nets.jobs import JobManager
+from nets.runs import DEFAULT_ROOT, Run, get_run, load_model
+
+
+def checkpoints_root() -> Path:
+    return Path(os.environ.get("NNLAB_CHECKPOINTS") or DEFAULT_ROOT)
+
+
+def data_dir() -> Path:
+    return default_data_dir()
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up() -> bool:
+    # The first optimizer in a process imports torch._dynamo (~1 s, holding the import lock), and
+    # Streamlit's post-run gc pass is slow with torch's objects around: do both once, up front.
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1).step()
+    gc.collect()
+    gc.freeze()
+    return True
+
+
+@st.cache_resource(show_spinner=False)
+def _job_manager(checkpoints: str, data: str, max_running: int) -> JobManager:
+    return JobManager(checkpoints, data, max_running=max_running)
+
+
+def job_manager() -> JobManager:
+    _warm_up()
+    return _job_manager(str(checkpoints_root()), str(data_dir()), int(os.environ.get("NNLAB_MAX_JOBS", "1")))
+
+
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
+def dataset(name: str, data: str, folder: str = "", image_size: int = 32) -> ImageData:
+    """A whole dataset (train and test) as tensors, shared by every session. Never modify it."""
+    return load_dataset(name, data, download=True, folder=folder or None, image_size=image_size)
+
+
+def run_dataset(run: Run) -> ImageData:
+    cfg = run.config
+    return dataset(cfg.dataset, str(data_dir()), cfg.folder, cfg.image_size)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
+def _model(root: str, run_id: str, mtime: float) -> torch.nn.Module:
+    return load_model(get_run(root, run_id))
+
+
+def run_model(run: Run) -> torch.nn.Module:
+    """The run's best model, cached until its weights file changes. Shared: never train it."""
+    return _model(str(run.path.parent), run.id, (run.path / "model.pt").stat().st_mtime)
