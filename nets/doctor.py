@@ -62,6 +62,13 @@ def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classe
                 f"{cfg.activation} in {_depth(cfg)} stacked layers each layer multiplies the gradient by a "
                 "derivative of at most 0.25 (sigmoid), so the first layers barely learn.",
                 "Retry with ReLU", {"activation": "relu"}))
+        elif cfg.lr > (1.0 if cfg.optimizer == "sgd" else 0.05):
+            advice.append(Advice(
+                "chance", "Stuck at chance: the steps are far too large",
+                f"After {len(epochs)} epochs the accuracy is still at chance ({chance:.0%}). A learning rate of "
+                f"{cfg.lr:g} throws the weights so far on the first steps that the ReLU units die (their "
+                "input stays negative, so their gradient is zero) or the outputs saturate.",
+                f"Retry with learning rate {_round(cfg.lr / 100):g}", {"lr": _round(cfg.lr / 100)}))
         elif cfg.lr < 1e-4:
             advice.append(Advice(
                 "chance", "Stuck at chance: the steps are too small",

@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from nets.config import TrainConfig
 from nets.data import ImageData, default_data_dir, load_dataset
 from nets.jobs import JobManager
 from nets.runs import DEFAULT_ROOT, Run, get_run, load_model
@@ -64,3 +65,15 @@ def _model(root: str, run_id: str, mtime: float) -> torch.nn.Module:
 def run_model(run: Run) -> torch.nn.Module:
     """The run's best model, cached until its weights file changes. Shared: never train it."""
     return _model(str(run.path.parent), run.id, (run.path / "model.pt").stat().st_mtime)
+
+
+# The Train page's form lives in a plain session key (widget keys vanish when the user leaves a page).
+TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX = "train_cfg", "tw_"
+
+
+def load_train_config(cfg: TrainConfig, four_configs: bool = False) -> None:
+    """Fill the Train page's form with `cfg` on its next run (a preset, a doctor's follow-up)."""
+    st.session_state[TRAIN_CFG_KEY] = cfg.to_dict()
+    for key in [k for k in st.session_state if str(k).startswith(TRAIN_WIDGET_PREFIX)]:
+        del st.session_state[key]
+    st.session_state[TRAIN_WIDGET_PREFIX + "four"] = four_configs

@@ -1,4 +1,312 @@
+"""Train: choose a configuration, start a background job, watch it live, stop it, follow the doctor."""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
-st.title("train")
-st.info("This page is being built.")
+from nets.config import (LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig, four_configs,
+                         validate)
+from nets.augment import AUGMENTATIONS
+from nets.data import DATASETS, dataset_status
+from nets.doctor import diagnose
+from nets.jobs import JobView
+from nets.models import ACTIVATIONS, MODELS, ModelError, build_model, count_params, model_options
+from nets.plots import by_epoch, epochs_frame, loss_points_frame, loss_vs_images
+from pages._common import (TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX, checkpoints_root, data_dir, job_manager,
+                           load_train_config)
+
+CFG_KEY, WIDGET_PREFIX = TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX
+JOB_KEY, GROUP_KEY = "train_job", "train_group"
+SHAPES = {"mnist-mini": (1, 28, 28), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+LESSON = Path(__file__).resolve().parent.parent / "assets" / "train.md"
+
+
+# ------------------------------------------------------------------------------ state helpers
+def current_config() -> TrainConfig:
+    """The form's configuration lives in a plain session key: widget keys vanish when the user
+    leaves the page, this one does not."""
+    if CFG_KEY not in st.session_state:
+        st.session_state[CFG_KEY] = PRESETS["mnist-minute"].to_dict()
+    return TrainConfig.from_dict(st.session_state[CFG_KEY])
+
+
+def widget(kind, label: str, field: str, value, **kwargs):
+    """A form widget seeded from the stored config; its key is re-seeded whenever it was dropped."""
+    key = WIDGET_PREFIX + field
+    if key not in st.session_state:
+        st.session_state[key] = value
+    return kind(label, key=key, **kwargs)
+
+
+def parse_ints(text: str, what: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise ConfigError(f"{what} must be whole numbers separated by commas, like 256,128,64.") from None
+
+
+def attach(job_id: str | None, group: str | None = None) -> None:
+    st.session_state[JOB_KEY] = job_id
+    st.session_state[GROUP_KEY] = group
+    if job_id:
+        st.query_params["job"] = job_id  # a browser refresh finds the job again
+    elif "job" in st.query_params:
+        del st.query_params["job"]
+
+
+# ------------------------------------------------------------------------------ the form
+def config_ui(cfg: TrainConfig) -> tuple[TrainConfig | None, str | None, bool]:
+    """Widgets for every setting; returns (config or None, the problem if any, four-configs?)."""
+    data_col, model_col, opt_col = st.columns(3)
+    with data_col:
+        st.subheader("Data")
+        ready = dataset_status(data_dir())
+        dataset = widget(st.selectbox, "Dataset", "dataset", cfg.dataset, options=DATASETS,
+                         format_func=lambda d: d if ready.get(d, True) else f"{d} (downloads on first use)")
+        folder, image_size = cfg.folder, cfg.image_size
+        if dataset == "folder":
+            folder = widget(st.text_input, "Image folder (one sub-folder per class)", "folder", cfg.folder)
+            image_size = widget(st.number_input, "Resize to (pixels)", "image_size", cfg.image_size,
+                                min_value=8, max_value=512, step=4)
+        val_fraction = widget(st.slider, "Validation fraction (picks the best model)", "val_fraction",
+                              cfg.val_fraction, min_value=0.0, max_value=0.5, step=0.05)
+        per_class = widget(st.number_input, "Training images per class (0 = all)", "train_per_class",
+                           cfg.train_per_class, min_value=0, step=50)
+        augment = widget(st.multiselect, "Augmentation", "augment", list(cfg.augment), options=list(AUGMENTATIONS))
+        seed = widget(st.number_input, "Seed", "seed", cfg.seed, min_value=0, step=1)
+    with model_col:
+        st.subheader("Model")
+        model = widget(st.selectbox, "Architecture", "model", cfg.model, options=list(MODELS))
+        opts = model_options(model)
+        extra: dict = {}
+        problem = None
+        try:
+            if "hidden" in opts:
+                extra["hidden"] = parse_ints(widget(st.text_input, "Hidden sizes", "hidden",
+                                                    ",".join(map(str, cfg.hidden or (128,)))), "Hidden sizes")
+            if "channels" in opts:
+                default = cfg.channels or ((32, 64) if model in ("cnn5", "gated-cnn") else ())
+                extra["channels"] = parse_ints(widget(st.text_input, "Convolution channels", "channels",
+                                                      ",".join(map(str, default))), "Channels")
+            if "fc" in opts:
+                extra["fc"] = parse_ints(widget(st.text_input, "Fully connected sizes", "fc",
+                                                ",".join(map(str, cfg.fc or (256, 128)))), "Fully connected sizes")
+        except ConfigError as e:
+            problem = str(e)
+        if "activation" in opts:
+            extra["activation"] = widget(st.selectbox, "Activation", "activation", cfg.activation or "relu",
+                                         options=list(ACTIVATIONS))
+        if "dropout" in opts:
+            default = cfg.dropout if cfg.dropout is not None else (0.5 if model == "lenet" else 0.0)
+            extra["dropout"] = widget(st.slider, "Dropout", "dropout", float(default), min_value=0.0,
+                                      max_value=0.9, step=0.05)
+        if "batch_norm" in opts:
+            extra["batch_norm"] = widget(st.checkbox, "Batch norm", "batch_norm", cfg.batch_norm)
+        if "small_stem" in opts:
+            stem = widget(st.selectbox, "Stem", "small_stem", {None: "auto", True: "small (3×3)",
+                                                                False: "ImageNet (7×7 + max-pool)"}[cfg.small_stem],
+                          options=["auto", "small (3×3)", "ImageNet (7×7 + max-pool)"])
+            extra["small_stem"] = {"auto": None, "small (3×3)": True}.get(stem, False)
+    with opt_col:
+        st.subheader("Optimisation")
+        optimizer = widget(st.selectbox, "Optimizer", "optimizer", cfg.optimizer, options=OPTIMIZERS)
+        lr = widget(st.number_input, "Learning rate", "lr", float(cfg.lr), min_value=0.0, format="%g", step=0.001)
+        momentum, nesterov = cfg.momentum, False
+        if optimizer in ("sgd", "rmsprop"):
+            momentum = widget(st.slider, "Momentum", "momentum", float(cfg.momentum), min_value=0.0,
+                              max_value=0.99, step=0.01)
+        if optimizer == "sgd":
+            nesterov = widget(st.checkbox, "Nesterov", "nesterov", cfg.nesterov)
+        weight_decay = widget(st.number_input, "Weight decay", "weight_decay", float(cfg.weight_decay),
+                              min_value=0.0, format="%g", step=0.0001)
+        loss = widget(st.radio, "Loss", "loss", cfg.loss, options=LOSSES, horizontal=True,
+                      format_func={"ce": "cross-entropy", "mse": "squared error"}.get)
+        epochs = widget(st.number_input, "Epochs", "epochs", cfg.epochs, min_value=1, max_value=1000)
+        batch_size = widget(st.number_input, "Batch size", "batch_size", cfg.batch_size, min_value=1,
+                            max_value=65536)
+        schedule = widget(st.selectbox, "Learning-rate schedule", "schedule", cfg.schedule, options=SCHEDULES)
+        patience = widget(st.number_input, "Early stopping patience (0 = off)", "patience", cfg.patience,
+                          min_value=0, max_value=100)
+        clip = widget(st.number_input, "Gradient clipping (0 = off)", "clip_grad", float(cfg.clip_grad),
+                      min_value=0.0, format="%g", step=0.1)
+    four = st.checkbox("Run as the coursework's four configurations (SGD lr 0.001 / Adam lr 0.01 × "
+                       "cross-entropy / squared error)", key=WIDGET_PREFIX + "four")
+    new = replace(TrainConfig(), dataset=dataset, folder=folder, image_size=int(image_size),
+                  val_fraction=float(val_fraction), train_per_class=int(per_class), augment=tuple(augment),
+                  seed=int(seed), model=model, optimizer=optimizer, lr=float(lr), momentum=float(momentum),
+                  nesterov=bool(nesterov), weight_decay=float(weight_decay), loss=loss, epochs=int(epochs),
+                  batch_size=int(batch_size), schedule=schedule, patience=int(patience), clip_grad=float(clip),
+                  step_size=cfg.step_size, gamma=cfg.gamma, **extra)
+    if problem is None:
+        try:
+            validate(new)
+        except ConfigError as e:
+            problem = str(e)
+    st.session_state[CFG_KEY] = new.to_dict()
+    return new, problem, four
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def parameter_count(model: str, shape: tuple, num_classes: int, options: tuple) -> tuple[int, int]:
+    net = build_model(model, shape, num_classes, **dict(options))
+    return count_params(net), count_params(net, trainable_only=True)
+
+
+def params_ui(cfg: TrainConfig) -> str | None:
+    shape = SHAPES.get(cfg.dataset, (3, cfg.image_size, cfg.image_size))
+    try:
+        total, trainable = parameter_count(cfg.model, shape, 10, tuple(sorted(cfg.model_kwargs().items())))
+    except ModelError as e:
+        return str(e)
+    classes = "10 classes" if cfg.dataset != "folder" else "per class folder"
+    st.info(f"**{cfg.model}** on {cfg.dataset} ({'×'.join(map(str, shape))}, {classes}): "
+            f"**{total:,} parameters** ({trainable:,} trainable).")
+    return None
+
+
+# ------------------------------------------------------------------------------ the live view
+def progress_ui(v: JobView) -> None:
+    if v.status == "queued":
+        st.info(f"Queued: position {v.position} — it starts when a running job finishes.")
+        return
+    p = v.progress
+    if not p:
+        st.progress(0.0, text="Loading data and building the model…")
+        return
+    done = ((p["epoch"] - 1) * p["batches"] + p["batch"]) / (p["batches"] * v.config.epochs)
+    st.progress(min(done, 1.0), text=f"epoch {p['epoch']}/{v.config.epochs} · batch {p['batch']}/{p['batches']}"
+                + (f" · ETA {p['eta_s']:.0f} s" if v.active else "") + f" · {p['images_per_s']:,.0f} images/s")
+
+
+def charts_ui(v: JobView) -> None:
+    left, mid, right = st.columns(3)
+    left.altair_chart(loss_vs_images(loss_points_frame(v.loss_points)), width="stretch")
+    if v.epochs:
+        mid.altair_chart(by_epoch(epochs_frame(v.epochs, "loss"), "loss"), width="stretch")
+        right.altair_chart(by_epoch(epochs_frame(v.epochs, "accuracy"), "accuracy"), width="stretch")
+    else:
+        mid.caption("Loss and accuracy by epoch appear when the first epoch ends.")
+
+
+def outcome_ui(v: JobView) -> None:
+    if v.status == "failed":
+        st.error(f"Training failed: {v.error}")
+        return
+    s = v.summary
+    if not s:
+        return
+    acc = f"{s['best_test_acc']:.2%}" if s["best_test_acc"] is not None else "—"
+    words = {"completed": "Finished", "stopped": "Stopped", "early-stopped": "Stopped early (no improvement)",
+             "diverged": "Diverged"}.get(s["status"], s["status"])
+    st.success(f"{words}: best test accuracy **{acc}** at epoch {s['best_epoch'] or '—'}, "
+               f"{s['seconds']:.1f} s, {s['images_per_s']:,.0f} images/s. Saved as run `{s['run_id']}`.")
+    st.page_link("pages/runs.py", label="Compare it in Runs", icon="📊")
+
+
+def doctor_ui(v: JobView) -> None:
+    for i, advice in enumerate(diagnose(v.config, v.epochs, v.notes, 10)):
+        with st.container(border=True):
+            st.markdown(f"🩺 **{advice.title}**  \n{advice.message}")
+            st.button(advice.action, key=f"doctor-{v.id}-{i}", on_click=load_train_config, args=(advice.apply(v.config),))
+
+
+def job_ui(job_id: str) -> None:
+    v = job_manager().view(job_id)
+    if v is None:
+        st.warning("That job is no longer on this server (it was restarted or the job was cleared).")
+        attach(None)
+        return
+    st.subheader(f"{v.label} · {v.status}")
+    progress_ui(v)
+    if v.active:
+        st.button("Stop", key=f"stop-{v.id}", on_click=job_manager().stop, args=(v.id,), type="primary")
+    charts_ui(v)
+    outcome_ui(v)
+    doctor_ui(v)
+
+
+def group_ui(group: str) -> None:
+    views = job_manager().views(group=group)
+    st.subheader("The four configurations")
+    rows = [{"run": v.label, "status": v.status if v.status != "queued" else f"queued ({v.position})",
+             "best test acc": v.summary["best_test_acc"] if v.summary else None,
+             "best epoch": v.summary["best_epoch"] if v.summary else None} for v in views]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"best test acc": st.column_config.NumberColumn(format="percent")})
+    finished = [v for v in views if v.epochs]
+    if finished:
+        frames = pd.concat([epochs_frame(v.epochs, "accuracy", v.label) for v in finished])
+        st.altair_chart(by_epoch(frames[frames["split"] != "train"], "accuracy", "Test accuracy by epoch"),
+                        width="stretch")
+    if any(v.active for v in views):
+        st.button("Stop all four", on_click=job_manager().stop_group, args=(group,))
+
+
+def live_ui() -> None:
+    job_id, group = st.session_state.get(JOB_KEY), st.session_state.get(GROUP_KEY)
+    if not job_id:
+        return
+    manager = job_manager()
+    active = (any(v.active for v in manager.views(group=group)) if group
+              else bool((v := manager.view(job_id)) and v.active))
+
+    @st.fragment(run_every=0.5 if active else None)
+    def live():
+        if group:
+            group_ui(group)
+            running = [v for v in manager.views(group=group) if v.status == "running"]
+            shown = running[0].id if running else job_id
+        else:
+            shown = job_id
+        job_ui(shown)
+        still = (any(v.active for v in manager.views(group=group)) if group
+                 else bool((v := manager.view(job_id)) and v.active))
+        if active and not still:
+            st.rerun()  # once, so that polling switches itself off
+
+    live()
+
+
+def jobs_list_ui() -> None:
+    views = job_manager().views()
+    if not views:
+        return
+    with st.expander(f"This server's jobs ({sum(v.active for v in views)} active)"):
+        for v in reversed(views):
+            c1, c2 = st.columns([4, 1])
+            acc = (f" · {v.summary['best_test_acc']:.1%}" if v.summary and v.summary["best_test_acc"] is not None
+                   else "")
+            c1.write(f"**{v.label}** · {v.status}{acc} · started {time.strftime('%H:%M:%S', time.localtime(v.created))}")
+            c2.button("Show", key=f"show-{v.id}", on_click=attach, args=(v.id, v.group or None))
+
+
+# ------------------------------------------------------------------------------ the page
+st.title("🏋️ Train")
+if JOB_KEY not in st.session_state and st.query_params.get("job"):
+    attach(st.query_params["job"])  # a refreshed tab picks its job up again
+st.markdown(LESSON.read_text())
+
+cfg, problem, four = config_ui(current_config())
+problem = problem or params_ui(cfg)
+if problem:
+    st.error(problem)
+if st.button("Train", type="primary", disabled=problem is not None):
+    manager = job_manager()
+    try:
+        if four:
+            jobs = manager.submit_group(four_configs(cfg))
+            attach(jobs[0].id, jobs[0].group)
+        else:
+            attach(manager.submit(cfg).id)
+    except (ConfigError, ModelError) as e:
+        st.error(str(e))
+    else:
+        st.rerun()
+
+live_ui()
+jobs_list_ui()
+st.caption(f"Runs are saved in `{checkpoints_root()}`.")

@@ -26,6 +26,8 @@ def test_chance_level_causes():
     assert a.kind == "chance" and "vanishing" in a.title and a.changes == {"activation": "relu"}
     (b,) = diagnose(TrainConfig(lr=1e-6), stuck, [], 10)
     assert b.changes == {"lr": 1e-4}
+    (d,) = diagnose(TrainConfig(lr=1000.0), stuck, [], 10)
+    assert "too large" in d.title and d.changes == {"lr": 10.0}
     (c,) = diagnose(TrainConfig(lr=0.01), stuck, [], 10)
     assert c.changes == {"optimizer": "adam", "lr": 0.001}
     assert diagnose(TrainConfig(), stuck[:1], [], 10) == []  # one epoch is too early to say

@@ -1,0 +1,74 @@
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nets.runs import list_runs
+
+
+@pytest.fixture
+def app(ckpt, monkeypatch):
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    return at
+
+
+def widget(at, kind, key):
+    return next(w for w in getattr(at, kind) if w.key == "tw_" + key)
+
+
+def poll_until_done(at, timeout=60):
+    """run_every never fires under AppTest: rerun until the job's outcome is shown."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        if at.success or any("failed" in e.value for e in at.error):
+            return
+        time.sleep(0.2)
+    raise AssertionError("training did not finish in time")
+
+
+def test_parameter_count_shows_before_training(app):
+    assert any("8,490 parameters" in i.value for i in app.info)
+    widget(app, "selectbox", "model").set_value("mlp").run()
+    assert any("101,770 parameters" in i.value for i in app.info)
+    widget(app, "text_input", "hidden").set_value("256,128,64").run()
+    assert any("242,762 parameters" in i.value for i in app.info)
+
+
+def test_invalid_settings_are_explained_not_crashed_on(app):
+    widget(app, "selectbox", "model").set_value("mlp").run()
+    widget(app, "text_input", "hidden").set_value("12,x").run()
+    assert not app.exception and any("whole numbers" in e.value for e in app.error)
+    assert next(b for b in app.button if b.label == "Train").disabled
+    widget(app, "text_input", "hidden").set_value("64").run()
+    widget(app, "number_input", "lr").set_value(0.0).run()
+    assert any("learning rate" in e.value for e in app.error)
+
+
+def test_train_a_tiny_run_to_the_end(app, ckpt):
+    widget(app, "number_input", "train_per_class").set_value(20).run()
+    widget(app, "number_input", "epochs").set_value(2).run()
+    next(b for b in app.button if b.label == "Train").click().run()
+    poll_until_done(app)
+    assert not app.exception
+    assert "best test accuracy" in app.success[0].value
+    runs, _ = list_runs(ckpt)
+    assert len(runs) == 1 and runs[0].info["status"] == "completed" and len(runs[0].info["history"]) == 2
+    assert len(app.get("vega_lite_chart")) >= 3
+
+
+def test_doctor_follow_up_fills_the_form(app):
+    widget(app, "number_input", "train_per_class").set_value(20).run()
+    widget(app, "number_input", "lr").set_value(1000.0).run()
+    next(b for b in app.button if b.label == "Train").click().run()
+    poll_until_done(app)
+    # lr 1000 either overflows (NaN: retry at a tenth) or kills every ReLU (chance: a hundredth)
+    retry = next(b for b in app.button if b.label.startswith("Retry with learning rate"))
+    proposed = float(retry.label.rsplit(" ", 1)[1])
+    assert proposed in (100.0, 10.0)
+    retry.click().run()
+    assert widget(app, "number_input", "lr").value == proposed
