@@ -3,8 +3,10 @@ import streamlit as st
 
 from nets.data import default_data_dir
 from nets.device import device_name
+from pages._common import warm_up
 
 st.set_page_config(page_title="Neural Net Lab", page_icon="🧠", layout="wide")
+warm_up()  # once per server process: thread count, lazy imports, gc
 
 nav = st.navigation({
     "Start": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],

@@ -26,8 +26,16 @@ def data_dir() -> Path:
     return default_data_dir()
 
 
+def torch_threads() -> int:
+    """Intra-op threads for training in the server: one core is left to the server itself, since
+    on 2 cores two training threads plus the UI's polling ran several times slower than one."""
+    wanted = os.environ.get("NNLAB_TORCH_THREADS")
+    return int(wanted) if wanted else max(1, (os.cpu_count() or 2) - 1)
+
+
 @st.cache_resource(show_spinner=False)
-def _warm_up() -> bool:
+def warm_up() -> bool:
+    torch.set_num_threads(torch_threads())
     # The first optimizer in a process imports torch._dynamo (~1 s, holding the import lock), and
     # Streamlit's post-run gc pass is slow with torch's objects around: do both once, up front.
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1).step()
@@ -42,7 +50,7 @@ def _job_manager(checkpoints: str, data: str, max_running: int) -> JobManager:
 
 
 def job_manager() -> JobManager:
-    _warm_up()
+    warm_up()
     return _job_manager(str(checkpoints_root()), str(data_dir()), int(os.environ.get("NNLAB_MAX_JOBS", "1")))
 
 

@@ -1,0 +1,66 @@
+"""Training throughput in the app (live page polling and charts in a real browser) against the
+command line, same config, alternating A B A B, medians.
+
+    python tests/bench_app.py [--repeats 3] [--epochs 5]
+
+Prints `app N img/s, command line M img/s, app/cli R%`. Needs Debian's chromium and playwright.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from browser import ROOT, chromium_page, streamlit_server  # noqa: E402
+from nets.runs import list_runs  # noqa: E402
+
+
+def cli_rate(epochs: int, ckpt: Path) -> float:
+    out = subprocess.run([sys.executable, "-m", "nets.train", "--preset", "mnist-minute", "--epochs", str(epochs),
+                          "--checkpoints", str(ckpt), "--quiet"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["images_per_s"]
+
+
+def app_rate(page, url: str, epochs: int, ckpt: Path) -> float:
+    before = {r.id for r in list_runs(ckpt)[0]}
+    main = page.locator('[data-testid="stMain"]')
+    page.goto(url)
+    main.get_by_role("button", name="Open in Train").first.click()
+    main.get_by_role("heading", name="Train").wait_for(timeout=30_000)
+    box = main.get_by_label("Epochs")
+    box.fill(str(epochs))
+    box.press("Enter")
+    page.wait_for_timeout(500)
+    main.get_by_role("button", name="Train", exact=True).click()
+    main.get_by_text("best test accuracy").wait_for(timeout=300_000)
+    (new,) = [r for r in list_runs(ckpt)[0] if r.id not in before]
+    return new.info["images_per_s"]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=5)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = Path(tmp)
+        app, cli = [], []
+        with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page() as page:
+            for _ in range(args.repeats):
+                app.append(app_rate(page, url, args.epochs, ckpt))
+                cli.append(cli_rate(args.epochs, ckpt))
+                print(f"  app {app[-1]:.0f} img/s, command line {cli[-1]:.0f} img/s", flush=True)
+    a, c = statistics.median(app), statistics.median(cli)
+    print(f"lenet mnist-mini, {args.epochs} epochs, {os.cpu_count()} cores, server threads "
+          f"{os.environ.get('NNLAB_TORCH_THREADS', 'default')}: app {a:.0f} img/s, command line {c:.0f} img/s, "
+          f"app/cli {100 * a / c:.0f}%")
+
+
+if __name__ == "__main__":
+    main()

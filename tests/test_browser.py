@@ -1,0 +1,50 @@
+"""End to end in a real browser: train from the UI, see the run, classify a digit."""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from browser import CHROMIUM, ROOT, chromium_page, streamlit_server
+from nets.runs import list_runs
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("NETLAB_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"NETLAB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: apt-get install chromium")
+    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.slow
+def test_train_then_look_at_the_run(tmp_path):
+    ckpt = tmp_path / "checkpoints"
+    shutil.copytree(ROOT / "checkpoints" / "lenet-mnist-mini", ckpt / "lenet-mnist-mini")
+    with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page() as page:
+        main = page.locator('[data-testid="stMain"]')
+        page.goto(url)
+        main.get_by_text("Start here").wait_for(timeout=30_000)
+        shot(page, "1-home")
+        main.get_by_role("button", name="Open in Train").first.click()
+        main.get_by_role("heading", name="Train").wait_for(timeout=30_000)
+        epochs = main.get_by_label("Epochs")
+        epochs.fill("1")
+        epochs.press("Enter")
+        page.wait_for_timeout(500)
+        main.get_by_role("button", name="Train", exact=True).click()
+        main.get_by_text("best test accuracy").wait_for(timeout=120_000)
+        shot(page, "2-trained")
+        text = main.inner_text()
+        assert "Finished" in text and "Saved as run" in text
+        runs = [r for r in list_runs(ckpt)[0] if r.id != "lenet-mnist-mini"]
+        assert len(runs) == 1 and runs[0].info["status"] == "completed"
+        assert f"{runs[0].info['test']['accuracy']:.2%}" in text
+
+        page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Runs").click()
+        main.get_by_text(runs[0].name).first.wait_for(timeout=30_000)
+        shot(page, "3-runs")
