@@ -18,6 +18,17 @@ from nets.jobs import JobManager
 from nets.runs import DEFAULT_ROOT, Run, get_run, load_model
 
 
+def ensure_app_entry() -> None:
+    """Call first on every page. On a fresh server, a first visit straight to /train finds a pages/
+    folder and runs the page alone through Streamlit's legacy discovery, without app.py's navigation
+    and sidebar (streamlit#9624). Turning that mode off and rerunning goes through app.py instead,
+    which then opens the requested page."""
+    from streamlit.runtime.pages_manager import PagesManager
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def checkpoints_root() -> Path:
     return Path(os.environ.get("NNLAB_CHECKPOINTS") or DEFAULT_ROOT)
 

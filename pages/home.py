@@ -8,9 +8,11 @@ from nets.config import FOUR_CONFIGS_BASE, PRESETS
 from nets.data import dataset_status, default_data_dir
 from nets.device import device_name
 from nets.runs import list_runs
-from pages._common import checkpoints_root, load_train_config
+from pages._common import checkpoints_root, ensure_app_entry, load_train_config
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "home.md"
+
+ensure_app_entry()
 
 QUICK_STARTS = [  # (button, what it trains, config, as the four configurations)
     ("MNIST in a minute", "LeNet on the bundled MNIST digits, 5 epochs", PRESETS["mnist-minute"], False),

@@ -16,8 +16,10 @@ from nets.doctor import diagnose
 from nets.jobs import JobView
 from nets.models import ACTIVATIONS, MODELS, ModelError, build_model, count_params, model_options
 from nets.plots import by_epoch, epochs_frame, loss_points_frame, loss_vs_images
-from pages._common import (TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX, checkpoints_root, data_dir, job_manager,
-                           load_train_config)
+from pages._common import (TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX, checkpoints_root, data_dir,
+                           ensure_app_entry, job_manager, load_train_config)
+
+ensure_app_entry()
 
 CFG_KEY, WIDGET_PREFIX = TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX
 JOB_KEY, GROUP_KEY = "train_job", "train_group"

@@ -25,3 +25,12 @@ def test_only_one_training_loop():
     hits = [p.name for p in list((ROOT / "nets").glob("*.py")) + list(ROOT.glob("pages/*.py"))
             if ".backward()" in p.read_text() and p.name not in ("train.py", "bench.py")]
     assert hits == [], f"backward() outside nets/train.py: {hits}"
+
+
+def test_every_page_enters_through_the_app():
+    """Each page listed in app.py calls ensure_app_entry() before drawing (see pages/_common.py)."""
+    import re
+    pages = re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text())
+    assert len(pages) >= 6
+    missing = [p for p in pages if "ensure_app_entry()" not in (ROOT / p).read_text()]
+    assert missing == [], f"pages without ensure_app_entry(): {missing}"
