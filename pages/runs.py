@@ -1,4 +1,201 @@
+"""Runs: every saved run in one table; curves and confusion matrices of the selected runs side by
+side; rename, delete (after confirmation) and download a run."""
+import json
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
-st.title("runs")
-st.info("This page is being built.")
+from nets import compare
+from nets.data import DatasetError
+from nets.plots import by_epoch
+from nets.runs import MODEL_FILE, CheckpointError, delete_run, list_runs, rename_run
+from pages._common import checkpoints_root, ensure_app_entry, run_dataset, run_evaluation
+
+ensure_app_entry()
+
+LESSON = Path(__file__).resolve().parent.parent / "assets" / "runs.md"
+MAX_MATRICES = 4   # side by side; more would be too small to read
+MAX_CELL_IMAGES = 30
+CONFIRM, FLASH, VERSION = "runs_confirm_delete", "runs_flash", "runs_table_version"
+
+
+def evaluation_or_reason(run):
+    """The run's test evaluation, or None after saying on the page why there is none."""
+    if not run.has_model:
+        st.info("No matrix: this run has no saved model (it ended before its first epoch finished).")
+        return None
+    try:
+        return run_evaluation(run)
+    except (CheckpointError, DatasetError, ValueError, OSError) as e:
+        st.error(str(e))
+        return None
+
+
+def flash(kind: str, text: str) -> None:
+    # Callbacks run before the page, so a message must wait in the session until the page draws it.
+    st.session_state[FLASH] = (kind, text)
+
+
+def do_rename(root, run_id: str, key: str) -> None:
+    try:
+        run = rename_run(root, run_id, st.session_state.get(key, ""))
+        flash("success", f"Renamed to '{run.name}'.")
+    except CheckpointError as e:
+        flash("error", str(e))
+
+
+def do_delete(root, run_id: str) -> None:
+    st.session_state.pop(CONFIRM, None)
+    try:
+        delete_run(root, run_id)
+    except (CheckpointError, OSError) as e:
+        flash("error", str(e))
+        return
+    if st.session_state.get("selected_run") == run_id:
+        del st.session_state["selected_run"]
+    # A new table key: row positions of the old selection would now point at other runs.
+    st.session_state[VERSION] = st.session_state.get(VERSION, 0) + 1
+    flash("success", f"Deleted run {run_id}.")
+
+
+def read_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def image_grid(items) -> None:
+    if items:
+        st.image([im for im, _ in items], caption=[c for _, c in items])
+
+
+st.title("📊 Runs")
+with st.expander("How to read a confusion matrix and compare runs"):
+    st.markdown(LESSON.read_text())
+
+root = checkpoints_root()
+runs, problems = list_runs(root)
+for p in problems:
+    st.warning(f"Skipped a folder: {p}")
+if (message := st.session_state.pop(FLASH, None)) is not None:
+    (st.success if message[0] == "success" else st.error)(message[1])
+if not runs:
+    st.info(f"No saved runs in `{root}` yet. Train one on the Train page.")
+    st.stop()
+
+ids = [r.id for r in runs]
+chosen = st.session_state.get("selected_run")
+st.caption("Select runs (tick the boxes on the left) to compare them; click a column title to sort.")
+event = st.dataframe(
+    pd.DataFrame(compare.runs_table(runs)), key=f"runs_table_{st.session_state.get(VERSION, 0)}",
+    on_select="rerun", selection_mode="multi-row", hide_index=True, width="stretch",
+    selection_default={"selection": {"rows": [ids.index(chosen) if chosen in ids else 0]}},
+    column_config={"test accuracy": st.column_config.NumberColumn(format="percent"),
+                   "seconds": st.column_config.NumberColumn(format="%.1f")})
+selected = [runs[i] for i in event.selection.rows if 0 <= i < len(runs)]
+if not selected:
+    st.info("Select one or more runs in the table.")
+    st.stop()
+if chosen not in [r.id for r in selected]:
+    st.session_state["selected_run"] = selected[0].id
+labels = compare.run_labels(selected)
+
+# ----------------------------------------------------------------------------- manage one run
+st.subheader("Manage a run")
+if len(selected) > 1:
+    target_id = st.selectbox("Run", [r.id for r in selected], format_func=labels.get)
+    target = next(r for r in selected if r.id == target_id)
+else:
+    target = selected[0]
+name_key = f"rename_{target.id}"
+left, middle, right = st.columns([3, 2, 2], vertical_alignment="bottom")
+with left:
+    st.text_input("New name", value=target.name, key=name_key, max_chars=100)
+    st.button("Rename", on_click=do_rename, args=(root, target.id, name_key))
+with middle:
+    if st.session_state.get(CONFIRM) == target.id:
+        st.warning(f"Delete '{target.name}' and its weights for good?")
+        st.button("Yes, delete", type="primary", on_click=do_delete, args=(root, target.id))
+        st.button("Cancel", on_click=lambda: st.session_state.pop(CONFIRM, None))
+    else:
+        st.button("Delete…", on_click=lambda rid=target.id: st.session_state.update({CONFIRM: rid}))
+with right:
+    st.download_button("Download model.pt", data=partial(read_bytes, target.path / MODEL_FILE),
+                       file_name=f"{target.id}-model.pt", mime="application/octet-stream",
+                       on_click="ignore", disabled=not target.has_model)
+    st.download_button("Download run.json", data=json.dumps(target.info, indent=1, default=str),
+                       file_name=f"{target.id}-run.json", mime="application/json", on_click="ignore")
+
+# ----------------------------------------------------------------------------- curves
+st.subheader("Training curves")
+loss_df, acc_df = compare.curve_frames(selected)
+if loss_df.empty:
+    st.info("The selected runs have no finished epochs yet.")
+else:
+    c1, c2 = st.columns(2)
+    c1.altair_chart(by_epoch(loss_df, "loss", "Train and test loss by epoch"), width="stretch")
+    if not acc_df.empty:
+        c2.altair_chart(by_epoch(acc_df, "accuracy", "Test accuracy by epoch"), width="stretch")
+
+# ----------------------------------------------------------------------------- confusion matrices
+st.subheader("Confusion matrices on the test set")
+normalised = st.toggle("Rows as fractions (normalised)", value=True, key="runs_normalised",
+                       help="Each row divided by the number of test images of that class.")
+shown = selected[:MAX_MATRICES]
+if len(selected) > MAX_MATRICES:
+    st.caption(f"Showing the first {MAX_MATRICES} of the {len(selected)} selected runs.")
+evaluations = {}
+for run, col in zip(shown, st.columns(len(shown))):
+    with col:
+        st.markdown(f"**{labels[run.id]}**")
+        ev = evaluation_or_reason(run)
+        if ev is None:
+            continue
+        evaluations[run.id] = ev
+        k = len(ev.classes)
+        cm = compare.normalise(ev.confusion) if normalised else ev.confusion
+        chart = compare.heatmap(compare.confusion_frame(cm, ev.classes, normalised), ev.classes,
+                                normalised=normalised, size=min(360, 900 // len(shown)))
+        state = st.altair_chart(chart, key=f"cm_{run.id}", on_select="rerun",
+                                selection_mode=compare.CELL_PARAM)
+        (best, best_acc), (worst, worst_acc) = ev.best_class(), ev.worst_class()
+        st.caption(f"Test accuracy {ev.accuracy:.1%} · best class **{best}** ({best_acc:.0%}) · "
+                   f"worst class **{worst}** ({worst_acc:.0%})")
+        cell = compare.parse_cell_selection(state, k=k)
+        if cell is None:
+            st.caption("Click a cell to see its test images.")
+            continue
+        t, p = cell
+        idx = ev.indices_of(t, p)
+        what = "correctly classified" if t == p else f"predicted as {ev.classes[p]}"
+        if len(idx) == 0:
+            st.markdown(f"No test image of class **{ev.classes[t]}** was {what}.")
+            continue
+        st.markdown(f"{len(idx)} test images of class **{ev.classes[t]}** {what}"
+                    + (f" (the first {MAX_CELL_IMAGES})" if len(idx) > MAX_CELL_IMAGES else ""))
+        try:
+            x_test = run_dataset(run).x_test
+        except DatasetError as e:
+            st.error(str(e))
+            continue
+        image_grid(compare.image_grid_items(ev, idx[:MAX_CELL_IMAGES], x_test))
+
+# ----------------------------------------------------------------------------- two runs
+if len(selected) == 2 and all(r.id in evaluations for r in selected):
+    a, b = selected
+    st.subheader(f"From {labels[a.id]} to {labels[b.id]}")
+    try:
+        diff = compare.confusion_difference(evaluations[a.id], evaluations[b.id])
+    except ValueError as e:
+        st.info(str(e))
+    else:
+        left, right = st.columns([3, 2])
+        frame = compare.confusion_frame(diff.matrix, diff.classes, normalised=True, signed=True)
+        left.altair_chart(compare.heatmap(frame, diff.classes, difference=True,
+                                          title="normalised B − A", size=360))
+        with right:
+            st.caption(f"A = {labels[a.id]}, B = {labels[b.id]}. On the diagonal, blue means B gets "
+                       "the class right more often; off the diagonal, blue means B makes that mistake "
+                       "more often.")
+            for line in diff.summary(labels[a.id], labels[b.id]):
+                st.markdown(line)

@@ -1,0 +1,65 @@
+import json
+
+from streamlit.testing.v1 import AppTest
+
+from nets.config import TrainConfig
+from nets.experiment import run_training
+from nets.runs import create_run, get_run
+
+
+def train(ckpt, name):
+    cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(16,), train_per_class=20, epochs=2, name=name)
+    return run_training(cfg, checkpoints=ckpt).run_id
+
+
+def open_page(ckpt, monkeypatch, state=None):
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    at.switch_page("pages/predictions.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def grids(at):
+    return [[im.caption for im in el.proto.imgs] for el in at.get("image")]
+
+
+def test_grids_pairs_and_per_class_accuracy(ckpt, monkeypatch):
+    run_id = train(ckpt, "tiny")
+    at = open_page(ckpt, monkeypatch)
+    assert at.session_state["selected_run"] == run_id
+    info = get_run(ckpt, run_id).info
+    assert at.metric[0].value == f"{info['test']['accuracy']:.1%}"  # same model, same test set
+    first, mistakes, worst = grids(at)
+    assert len(first) == 20 and all(c[0] in "✓✗" for c in first)
+    assert len(mistakes) == 20 and all(c.startswith("✗") for c in mistakes)
+    assert len(worst) == 20 and all("loss" in c for c in worst)
+    losses = [float(c.rsplit("loss ", 1)[1]) for c in worst]
+    assert losses == sorted(losses, reverse=True)
+    pairs = at.dataframe[0].value
+    assert list(pairs.columns[:3]) == ["true", "predicted", "images"]
+    assert pairs["images"].is_monotonic_decreasing and (pairs["true"] != pairs["predicted"]).all()
+    (bars,) = at.get("vega_lite_chart")
+    spec = json.loads(bars.proto.spec)
+    assert spec["mark"]["type"] == "bar" and spec["encoding"]["y"]["field"] == "accuracy"
+
+
+def test_the_chosen_run_is_shared_with_the_runs_page(ckpt, monkeypatch):
+    older = train(ckpt, "older")
+    newer = train(ckpt, "newer")
+    at = open_page(ckpt, monkeypatch, {"selected_run": older})
+    assert at.selectbox[0].value == older
+    at.selectbox[0].set_value(newer).run()
+    assert at.session_state["selected_run"] == newer and not at.exception
+
+
+def test_no_usable_run_and_broken_folders(ckpt, monkeypatch):
+    (ckpt / "broken").mkdir()
+    (ckpt / "broken" / "run.json").write_text("[]")
+    create_run(ckpt, TrainConfig(model="mlp", hidden=(16,), name="diverged"), {})
+    at = open_page(ckpt, monkeypatch)
+    assert "not a Neural Net Lab run" in at.warning[0].value
+    assert "No saved run with a model" in at.info[0].value
+    assert not at.get("image")

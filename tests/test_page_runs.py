@@ -1,0 +1,112 @@
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nets.config import TrainConfig
+from nets.experiment import run_training
+from nets.runs import create_run, get_run
+
+
+def train(ckpt, name, **changes):
+    cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(16,), train_per_class=20, epochs=2,
+                      name=name, **changes)
+    return run_training(cfg, checkpoints=ckpt).run_id
+
+
+def open_page(ckpt, monkeypatch, state=None):
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def button(at, label):
+    (b,) = [b for b in at.button if b.label == label]
+    return b
+
+
+def texts(elements):
+    return " ".join(e.value for e in elements)
+
+
+def test_a_run_appears_with_curves_and_its_matrix(ckpt, monkeypatch):
+    run_id = train(ckpt, "tiny mlp")
+    at = open_page(ckpt, monkeypatch)
+    table = at.dataframe[0].value
+    assert table["name"].tolist() == ["tiny mlp"] and table["id"].tolist() == [run_id]
+    assert table["test accuracy"][0] == pytest.approx(get_run(ckpt, run_id).info["test"]["accuracy"])
+    assert at.session_state["selected_run"] == run_id  # the newest run is selected by default
+    specs = [c.proto.spec for c in at.get("vega_lite_chart")]
+    assert len(specs) == 3 and sum('"cell"' in s for s in specs) == 1  # 2 curves, 1 clickable matrix
+    assert "best class" in texts(at.caption) and "worst class" in texts(at.caption)
+
+
+def test_two_selected_runs_show_their_difference(ckpt, monkeypatch):
+    a = train(ckpt, "sgd run")
+    b = train(ckpt, "adam run", optimizer="adam", lr=0.01)
+    at = open_page(ckpt, monkeypatch, {"runs_table_0": {"selection": {"rows": [0, 1]}}})
+    assert len([s for s in at.subheader if s.value.startswith("From ")]) == 1
+    summary = texts(at.markdown)
+    assert "better than" in summary or "worse than" in summary or "equally" in summary
+    specs = [c.proto.spec for c in at.get("vega_lite_chart")]
+    assert sum('"cell"' in s for s in specs) == 3  # two matrices and their difference
+    assert any('"strokeDash"' in s for s in specs)  # curves of several runs: colour by run, dash by split
+    captions = texts(at.caption)
+    assert "A = adam run, B = sgd run" in captions and captions.count("best class") == 2
+    assert set(at.dataframe[0].value["id"]) == {a, b}
+
+
+def test_rename(ckpt, monkeypatch):
+    run_id = train(ckpt, "old name")
+    at = open_page(ckpt, monkeypatch)
+    at.text_input(key=f"rename_{run_id}").input("  new name ")
+    button(at, "Rename").click().run()
+    assert not at.exception
+    assert at.dataframe[0].value["name"].tolist() == ["new name"]
+    assert "Renamed" in texts(at.success)
+    assert json.loads((ckpt / run_id / "run.json").read_text())["name"] == "new name"
+    at.text_input(key=f"rename_{run_id}").input("   ")
+    button(at, "Rename").click().run()
+    assert "1 to 100 characters" in texts(at.error) and not at.exception
+
+
+def test_delete_needs_confirmation(ckpt, monkeypatch):
+    keep = train(ckpt, "keep me")
+    gone = train(ckpt, "delete me")  # newest: selected by default
+    at = open_page(ckpt, monkeypatch)
+    button(at, "Delete…").click().run()
+    assert (ckpt / gone).is_dir() and "for good" in texts(at.warning)
+    button(at, "Cancel").click().run()
+    assert (ckpt / gone).is_dir() and not [b for b in at.button if b.label == "Yes, delete"]
+    button(at, "Delete…").click().run()
+    button(at, "Yes, delete").click().run()
+    assert not at.exception
+    assert not (ckpt / gone).exists()
+    assert at.dataframe[0].value["id"].tolist() == [keep]
+    assert "Deleted" in texts(at.success)
+
+
+def test_problem_folders_warn_and_runs_without_model_explain(ckpt, monkeypatch):
+    (ckpt / "broken").mkdir()
+    (ckpt / "broken" / "run.json").write_text("{not json")
+    cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(16,), name="diverged")
+    create_run(ckpt, cfg, {"classes": [str(i) for i in range(10)], "input_shape": [1, 28, 28],
+                           "num_classes": 10})
+    at = open_page(ckpt, monkeypatch)
+    assert "broken" in texts(at.warning) and "corrupt" in texts(at.warning)
+    assert at.dataframe[0].value["name"].tolist() == ["diverged"]
+    assert "no saved model" in texts(at.info)
+
+
+def test_missing_dataset_is_an_error_message(ckpt, monkeypatch, tmp_path):
+    run_id = train(ckpt, "from a folder")
+    path = ckpt / run_id / "run.json"
+    info = json.loads(path.read_text())
+    info["config"].update(dataset="folder", folder=str(tmp_path / "no-such-folder"))
+    path.write_text(json.dumps(info))
+    at = open_page(ckpt, monkeypatch)
+    assert "does not exist" in texts(at.error)
