@@ -96,3 +96,15 @@ def load_train_config(cfg: TrainConfig, four_configs: bool = False) -> None:
     for key in [k for k in st.session_state if str(k).startswith(TRAIN_WIDGET_PREFIX)]:
         del st.session_state[key]
     st.session_state[TRAIN_WIDGET_PREFIX + "four"] = four_configs
+
+
+@st.cache_resource(show_spinner="Evaluating on the test set…", max_entries=16)
+def _evaluation(root: str, run_id: str, mtime: float):
+    from nets.compare import evaluate_run
+    run = get_run(root, run_id)
+    return evaluate_run(run, run_model(run), run_dataset(run))
+
+
+def run_evaluation(run: Run):
+    """The run's evaluation on its test set, cached until its weights file changes."""
+    return _evaluation(str(run.path.parent), run.id, (run.path / "model.pt").stat().st_mtime)

@@ -8,6 +8,9 @@ import streamlit as st
 
 from nets import anatomy
 from nets.models import ACTIVATIONS, MODELS, ModelError
+from pages._common import ensure_app_entry
+
+ensure_app_entry()
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "anatomy.md"
 LABELS = {"hidden": "Hidden sizes", "channels": "Conv channels", "fc": "Fully connected sizes",
