@@ -57,7 +57,7 @@ def loss_vs_images(df: pd.DataFrame, title: str = "Training loss") -> alt.Chart:
 def by_epoch(df: pd.DataFrame, kind: str, title: str | None = None) -> alt.Chart:
     """Lines per split (and per run when there are several) against epoch."""
     several = df["run"].nunique() > 1
-    y_format = ".0%" if kind == "accuracy" else ".3f"
+    y_format = ".0%" if kind == "accuracy" else ".3~g"  # ~g: 0.0899 stays distinct from 0.0901
     enc = dict(
         x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("value:Q", title=kind, axis=alt.Axis(format=y_format), scale=alt.Scale(zero=False)),

@@ -17,7 +17,7 @@ def remember_run() -> None:
 
 def image_grid(items) -> None:
     if items:
-        st.image([im for im, _ in items], caption=[c for _, c in items])
+        st.image([im for im, _ in items], caption=[c for _, c in items], width=120)  # one size: a grid
     else:
         st.caption("None.")
 

@@ -66,7 +66,7 @@ def read_bytes(path: Path) -> bytes:
 
 def image_grid(items) -> None:
     if items:
-        st.image([im for im, _ in items], caption=[c for _, c in items])
+        st.image([im for im, _ in items], caption=[c for _, c in items], width=120)  # one size: a grid
 
 
 st.title("📊 Runs")
