@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import os
+import runpy
 from pathlib import Path
 
 import streamlit as st
@@ -19,14 +20,15 @@ from nets.runs import DEFAULT_ROOT, Run, get_run, load_model
 
 
 def ensure_app_entry() -> None:
-    """Call first on every page. On a fresh server, a first visit straight to /train finds a pages/
-    folder and runs the page alone through Streamlit's legacy discovery, without app.py's navigation
-    and sidebar (streamlit#9624). Turning that mode off and rerunning goes through app.py instead,
-    which then opens the requested page."""
+    """Call first on every page, before any widget. On a fresh server a first visit straight to
+    /train finds a pages/ folder and runs the page alone through Streamlit's legacy discovery,
+    without app.py's navigation and sidebar (streamlit#9624); AppTest does the same on every run.
+    Then run app.py here instead: it sets up navigation and runs this same page, in this same run,
+    so no widget event is lost."""
     from streamlit.runtime.pages_manager import PagesManager
     if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+        runpy.run_path(str(Path(__file__).resolve().parent.parent / "app.py"), run_name="__main__")
+        st.stop()
 
 
 def checkpoints_root() -> Path:
