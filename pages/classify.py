@@ -1,4 +1,231 @@
+"""Classify an image: a saved run's model on an uploaded, bundled or drawn picture, with every
+preprocessing step, the exact input tensor, the top-5, an attribution map and a robustness probe."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-st.title("classify")
-st.info("This page is being built.")
+from nets.explain import METHODS, attribute, heat_colours, logits, overlay
+from nets.imageio import (
+    MAX_BYTES,
+    SUFFIXES,
+    ImageError,
+    LoadedImage,
+    check_size,
+    read_image,
+)
+from nets.preprocess import (
+    Prepared,
+    baseline,
+    enlarge,
+    normalise,
+    perturb,
+    preprocess,
+    square,
+    style_for,
+    to_display,
+    top_k,
+)
+from nets.runs import CheckpointError, Run, get_run, list_runs
+from pages._common import checkpoints_root, ensure_app_entry, run_model
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+LESSON, SAMPLES = ASSETS / "classify.md", ASSETS / "samples"
+DEFAULT_RUN, DEFAULT_SAMPLE = "lenet-mnist-mini", "photo-3.png"
+SOURCES = ("Bundled sample", "Upload", "Draw")
+RUN_KEY, SOURCE_KEY, SAMPLE_KEY = "classify_run", "classify_source", "classify_sample"  # survive page switches
+SHOW_PX = 224   # model inputs are drawn about this wide, one square per pixel
+
+
+def remembered(key: str, options: list, default) -> int:
+    value = st.session_state.get(key, default)
+    return options.index(value) if value in options else (options.index(default) if default in options else 0)
+
+
+def shown(image: np.ndarray, width: int = SHOW_PX) -> np.ndarray:
+    """Small images squared and enlarged by whole pixels: the browser would blur them."""
+    image = square(image)
+    return enlarge(image, max(1, width // image.shape[0]))
+
+
+# ------------------------------------------------------------------------------ choices
+def run_ui() -> Run:
+    runs, problems = list_runs(checkpoints_root())
+    runs = [r for r in runs if r.has_model and r.info.get("input_shape") and r.info.get("classes")]
+    if not runs:
+        st.info("No saved run has a trained model yet: train one on the Train page first.")
+        st.stop()
+    by_id = {r.id: r for r in runs}
+    ids = list(by_id)
+    run_id = st.selectbox("Model (a saved run)", ids, index=remembered(RUN_KEY, ids, DEFAULT_RUN),
+                          format_func=lambda i: f"{by_id[i].name} · {by_id[i].config.model} on "
+                                                f"{by_id[i].config.dataset}")
+    st.session_state[RUN_KEY] = run_id
+    if problems:
+        st.caption(f"{len(problems)} run folder(s) could not be read and are not listed.")
+    return by_id[run_id]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def decode(data: bytes, filename: str) -> LoadedImage:
+    return read_image(data, MAX_BYTES, filename=filename)
+
+
+def canvas_bytes() -> bytes | None:
+    try:
+        # Imported here: the component registers itself on import, which fails outside a running server.
+        from streamlit_drawable_canvas import st_canvas
+    except Exception:  # noqa: BLE001 - any failure to register the component means: no canvas here
+        st.warning("The drawing canvas is not available here; upload an image or pick a sample instead.")
+        return None
+    st.caption("Draw one digit, large, in the middle of the square.")
+    result = st_canvas(stroke_width=22, stroke_color="#FFFFFF", background_color="#000000", height=280,
+                       width=280, drawing_mode="freedraw", return_image_data=True, key="classify_canvas")
+    return result.image_bytes
+
+
+def image_ui() -> tuple[LoadedImage, str]:
+    """The chosen picture, decoded; stops the page with a plain message when there is none."""
+    source = st.radio("Image", SOURCES, index=remembered(SOURCE_KEY, list(SOURCES), SOURCES[0]),
+                      horizontal=True)
+    st.session_state[SOURCE_KEY] = source
+    if source == "Bundled sample":
+        names = sorted(p.name for p in SAMPLES.glob("*.png"))
+        name = st.selectbox("Sample", names, index=remembered(SAMPLE_KEY, names, DEFAULT_SAMPLE))
+        st.session_state[SAMPLE_KEY] = name
+        data = (SAMPLES / name).read_bytes()
+    elif source == "Upload":
+        upload = st.file_uploader("Upload a PNG, JPEG, WebP, BMP or GIF image", type=list(SUFFIXES),
+                                  max_upload_size=MAX_BYTES // 2**20)
+        if upload is None:
+            st.info(f"Choose an image file (at most {MAX_BYTES // 2**20} MB).")
+            st.stop()
+        name = upload.name
+        try:
+            check_size(upload.size)  # the browser's limit is not enforced by the server
+        except ImageError as e:
+            st.error(str(e))
+            st.stop()
+        data = upload.getvalue()
+    else:
+        name = "drawing.png"
+        data = canvas_bytes()
+        if not data:
+            st.info("Draw a digit: the prediction appears when you lift the pen.")
+            st.stop()
+    try:
+        return decode(data, name), name
+    except ImageError as e:
+        st.error(f"{name}: {e}")
+        st.stop()
+
+
+# ------------------------------------------------------------------------------ drawing
+def show_preprocessing(loaded: LoadedImage, name: str, prepared: Prepared, x_shape) -> None:
+    st.subheader("1 · What the model sees")
+    w, h = loaded.original_size
+    cols = st.columns(len(prepared.steps) + 1)
+    with cols[0]:
+        st.image(shown(np.asarray(loaded.image), 160), caption=f"Original: {name}, {loaded.format} {w}×{h}, "
+                                                            f"{loaded.original_mode}", width="stretch")
+    for col, step in zip(cols[1:], prepared.steps):
+        with col:
+            st.image(shown(step.image, 160), caption=step.title, width="stretch")
+    for note in loaded.notes:
+        st.caption(f"ℹ️ {note}")
+    with st.expander("What each step did"):
+        for step in prepared.steps:
+            st.markdown(f"**{step.title}.** {step.detail}")
+    shape = "×".join(str(v) for v in x_shape)
+    st.markdown(f"The tensor the model receives has shape **{shape}** (N×C×H×W), float32, values from "
+                f"{float(prepared.x.min()):.2f} to {float(prepared.x.max()):.2f}.")
+    with st.expander("The input tensor's numbers"):
+        for c in range(prepared.x.shape[1]):
+            st.caption(f"Channel {c}")
+            st.dataframe(pd.DataFrame(prepared.x[0, c].numpy()).round(1), height=250)
+
+
+def show_predictions(preds) -> None:
+    st.subheader("2 · Prediction")
+    best = preds[0]
+    st.metric("Prediction", best.label, f"{best.probability:.1%} probability", delta_color="off")
+    st.dataframe(pd.DataFrame({"class": [p.label for p in preds], "probability": [p.probability for p in preds]}),
+                 hide_index=True, width="stretch",
+                 column_config={"probability": st.column_config.ProgressColumn(min_value=0, max_value=1,
+                                                                               format="percent")})
+
+
+@st.cache_data(max_entries=64, show_spinner="Computing the attribution map…")
+def attribution(root: str, run_id: str, weights_mtime: float, image: np.ndarray, background: tuple,
+                mean: tuple, std: tuple, target: int, method: str) -> np.ndarray:
+    """Cached on everything that determines the map: the weights (by file time), input and class."""
+    model = run_model(get_run(root, run_id))
+    x = normalise(image, mean, std)
+    return attribute(model, x, target, method, baseline(background, image.shape, mean, std))
+
+
+def attribution_ui(run: Run, prepared: Prepared, preds, mean, std) -> None:
+    st.subheader("3 · Which pixels mattered?")
+    left, middle, right = st.columns([2, 2, 2])
+    with left:
+        method = st.selectbox("Method", list(METHODS))
+        target = st.selectbox("For class", preds, format_func=lambda p: f"{p.label} ({p.probability:.1%})")
+    heat = attribution(str(run.path.parent), run.id, (run.path / "model.pt").stat().st_mtime, prepared.image,
+                       tuple(prepared.background), tuple(mean), tuple(std), target.index, method)
+    with middle:
+        st.image(shown(heat_colours(heat)), caption=f"{method} for class {target.label}: bright = mattered most",
+                 width=SHOW_PX)
+    with right:
+        st.image(shown(overlay(to_display(prepared.image), heat)), caption="The same map over the input",
+                 width=SHOW_PX)
+
+
+@st.fragment
+def probe_ui(model, prepared: Prepared, mean, std, classes, original) -> None:
+    """A fragment: moving a slider reruns only this part of the page."""
+    st.subheader("4 · Robustness probe")
+    h, w = prepared.image.shape[1:]
+    left, right = st.columns([1, 1])
+    with left:
+        rotation = st.slider("Rotation (degrees)", -90, 90, 0, 5)
+        dx = st.slider("Shift right (pixels)", -(w // 3), w // 3, 0)
+        dy = st.slider("Shift down (pixels)", -(h // 3), h // 3, 0)
+        scale = st.slider("Scale", 0.4, 1.6, 1.0, 0.05)
+        noise = st.slider("Noise (std, 0–1 units)", 0.0, 0.6, 0.0, 0.02)
+    changed = perturb(prepared.image, rotation, (dx, dy), scale, noise, seed=0)
+    preds = top_k(logits(model, normalise(changed, mean, std)), classes, k=len(classes))
+    kept = next(p for p in preds if p.index == original.index)
+    with right:
+        st.image(shown(to_display(changed)), caption="Changed input", width=SHOW_PX)
+        st.metric("Prediction now", preds[0].label, f"{preds[0].probability:.1%} probability", delta_color="off")
+        st.caption(f"Probability of the original answer {original.label}: {original.probability:.1%} → "
+                   f"{kept.probability:.1%}.")
+
+
+# ------------------------------------------------------------------------------ the page
+ensure_app_entry()
+st.title("🖼️ Classify an image")
+st.caption("Run a trained model on your own picture and see exactly what it receives and where it looks.")
+with st.expander("📖 How this page works"):
+    st.markdown(LESSON.read_text())
+
+run = run_ui()
+loaded, name = image_ui()
+shape, mean, std, classes = run.info["input_shape"], run.info["mean"], run.info["std"], run.info["classes"]
+try:
+    model = run_model(run)
+    prepared = preprocess(loaded.image, shape, mean, std, style_for(shape, run.config.dataset))
+except (CheckpointError, ValueError) as e:
+    st.error(str(e))
+    st.stop()
+preds = top_k(logits(model, prepared.x), classes, k=5)
+
+show_preprocessing(loaded, name, prepared, tuple(prepared.x.shape))
+if prepared.blank:
+    st.warning("No digit found: the picture is blank, so the prediction below is a guess.")
+show_predictions(preds)
+attribution_ui(run, prepared, preds, mean, std)
+probe_ui(model, prepared, mean, std, classes, preds[0])
