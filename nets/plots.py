@@ -28,8 +28,8 @@ def thin(points: list, max_points: int = MAX_POINTS) -> list:
     return out if out[-1] == points[-1] else out + [points[-1]]
 
 
-def loss_points_frame(points: list[tuple[int, float]], run: str = "") -> pd.DataFrame:
-    kept = [(n, v) for n, v in thin(points) if v == v and abs(v) != float("inf")]
+def loss_points_frame(points: list[tuple[int, float]], run: str = "", max_points: int = MAX_POINTS) -> pd.DataFrame:
+    kept = [(n, v) for n, v in thin(points, max_points) if v == v and abs(v) != float("inf")]
     return pd.DataFrame({"images seen": [p[0] for p in kept], "loss": [p[1] for p in kept], "run": run})
 
 

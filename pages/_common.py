@@ -40,10 +40,12 @@ def data_dir() -> Path:
 
 
 def torch_threads() -> int:
-    """Intra-op threads for training in the server: one core is left to the server itself, since
-    on 2 cores two training threads plus the UI's polling ran several times slower than one."""
+    """Intra-op threads for training in the server: torch's default (one per core) unless
+    $NNLAB_TORCH_THREADS says otherwise. Measured on 2 cores with a page watching (tests/bench_app.py):
+    one thread trained at half the command line's speed, two at 87%. Lower it when other heavy
+    processes share the machine: two threads crawl when another process takes a core."""
     wanted = os.environ.get("NNLAB_TORCH_THREADS")
-    return int(wanted) if wanted else max(1, (os.cpu_count() or 2) - 1)
+    return int(wanted) if wanted else torch.get_num_threads()
 
 
 @st.cache_resource(show_spinner=False)

@@ -23,6 +23,7 @@ ensure_app_entry()
 
 CFG_KEY, WIDGET_PREFIX = TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX
 JOB_KEY, GROUP_KEY = "train_job", "train_group"
+PROGRESS_EVERY, CHARTS_EVERY = 1.0, 5.0  # seconds between redraws while a job runs
 SHAPES = {"mnist-mini": (1, 28, 28), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "train.md"
 
@@ -186,7 +187,7 @@ def progress_ui(v: JobView) -> None:
 
 def charts_ui(v: JobView) -> None:
     left, mid, right = st.columns(3)
-    left.altair_chart(loss_vs_images(loss_points_frame(v.loss_points)), width="stretch")
+    left.altair_chart(loss_vs_images(loss_points_frame(v.loss_points, max_points=200)), width="stretch")
     if v.epochs:
         mid.altair_chart(by_epoch(epochs_frame(v.epochs, "loss"), "loss"), width="stretch")
         right.altair_chart(by_epoch(epochs_frame(v.epochs, "accuracy"), "accuracy"), width="stretch")
@@ -226,7 +227,6 @@ def job_ui(job_id: str) -> None:
     progress_ui(v)
     if v.active:
         st.button("Stop", key=f"stop-{v.id}", on_click=job_manager().stop, args=(v.id,), type="primary")
-    charts_ui(v)
     outcome_ui(v)
     doctor_ui(v)
 
@@ -239,38 +239,57 @@ def group_ui(group: str) -> None:
              "best epoch": v.summary["best_epoch"] if v.summary else None} for v in views]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={"best test acc": st.column_config.NumberColumn(format="percent")})
-    finished = [v for v in views if v.epochs]
-    if finished:
-        frames = pd.concat([epochs_frame(v.epochs, "accuracy", v.label) for v in finished])
-        st.altair_chart(by_epoch(frames[frames["split"] != "train"], "accuracy", "Test accuracy by epoch"),
-                        width="stretch")
     if any(v.active for v in views):
         st.button("Stop all four", on_click=job_manager().stop_group, args=(group,))
 
 
+def group_chart_ui(group: str) -> None:
+    started = [v for v in job_manager().views(group=group) if v.epochs]
+    if started:
+        frames = pd.concat([epochs_frame(v.epochs, "accuracy", v.label) for v in started])
+        st.altair_chart(by_epoch(frames[frames["split"] != "train"], "accuracy", "Test accuracy by epoch"),
+                        width="stretch")
+
+
 def live_ui() -> None:
+    """Two polling fragments: the cheap status every PROGRESS_EVERY seconds, the charts only every
+    CHARTS_EVERY seconds (each redraw costs the server and, more, the browser: on a 2-core machine
+    redrawing three charts twice a second took a quarter of the training speed)."""
     job_id, group = st.session_state.get(JOB_KEY), st.session_state.get(GROUP_KEY)
     if not job_id:
         return
     manager = job_manager()
-    active = (any(v.active for v in manager.views(group=group)) if group
-              else bool((v := manager.view(job_id)) and v.active))
 
-    @st.fragment(run_every=0.5 if active else None)
-    def live():
+    def is_active() -> bool:
+        if group:
+            return any(v.active for v in manager.views(group=group))
+        v = manager.view(job_id)
+        return bool(v and v.active)
+
+    def shown() -> str:  # in a group, the job that is running now
+        running = [v for v in manager.views(group=group) if v.status == "running"] if group else []
+        return running[0].id if running else job_id
+
+    active = is_active()
+
+    @st.fragment(run_every=PROGRESS_EVERY if active else None)
+    def live_status():
         if group:
             group_ui(group)
-            running = [v for v in manager.views(group=group) if v.status == "running"]
-            shown = running[0].id if running else job_id
-        else:
-            shown = job_id
-        job_ui(shown)
-        still = (any(v.active for v in manager.views(group=group)) if group
-                 else bool((v := manager.view(job_id)) and v.active))
-        if active and not still:
+        job_ui(shown())
+        if active and not is_active():
             st.rerun()  # once, so that polling switches itself off
 
-    live()
+    @st.fragment(run_every=CHARTS_EVERY if active else None)
+    def live_charts():
+        if group:
+            group_chart_ui(group)
+        v = manager.view(shown())
+        if v is not None and v.status != "queued":
+            charts_ui(v)
+
+    live_status()
+    live_charts()
 
 
 def jobs_list_ui() -> None:
