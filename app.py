@@ -19,6 +19,15 @@ nav = st.navigation({
         st.Page("pages/anatomy.py", title="Anatomy", icon="🧬"),
         st.Page("pages/classify.py", title="Classify an image", icon="🖼️"),
     ],
+    "Calculators": [
+        st.Page("pages/forward_pass.py", title="Forward pass", icon="➡️"),
+        st.Page("pages/logic_network.py", title="XOR logic network", icon="🔀"),
+        st.Page("pages/conv_arithmetic.py", title="Convolution arithmetic", icon="🧮"),
+        st.Page("pages/entropy.py", title="Cross-entropy and KL", icon="📐"),
+    ],
+    "From scratch": [
+        st.Page("pages/scratch.py", title="NumPy network", icon="✍️"),
+    ],
 })
 
 with st.sidebar:
