@@ -49,6 +49,16 @@ def test_train_then_look_at_the_run(tmp_path):
         main.get_by_text(runs[0].name).first.wait_for(timeout=30_000)
         shot(page, "3-runs")
 
+        page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Classify an image").click()
+        main.get_by_text("2 · Prediction").wait_for(timeout=60_000)
+        main.get_by_role("combobox", name="Sample").click()  # the selectbox: pick a bundled digit
+        page.get_by_role("option", name="digit-7.png").click()
+        prediction = main.get_by_test_id("stMetricValue").first
+        page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
+                               ".some(e => e.innerText.trim() === '7')", timeout=60_000)
+        assert prediction.inner_text().strip() == "7"
+        shot(page, "4-classify")
+
 
 @pytest.mark.slow
 def test_a_deep_link_on_a_fresh_server_gets_the_app_navigation():

@@ -72,3 +72,22 @@ def test_doctor_follow_up_fills_the_form(app):
     assert proposed in (100.0, 10.0)
     retry.click().run()
     assert widget(app, "number_input", "lr").value == proposed
+
+
+def test_a_job_survives_leaving_the_page_and_a_refresh(app, ckpt):
+    widget(app, "number_input", "train_per_class").set_value(20).run()
+    widget(app, "number_input", "epochs").set_value(200).run()
+    next(b for b in app.button if b.label == "Train").click().run()
+    job_id = app.query_params["job"][0] if isinstance(app.query_params["job"], list) else app.query_params["job"]
+    app.switch_page("pages/runs.py").run()
+    app.switch_page("pages/train.py").run()
+    assert any(s.value.startswith("lenet-mnist-mini") for s in app.subheader)  # shown again on return
+
+    fresh = AppTest.from_file("../app.py", default_timeout=60)  # a refreshed tab: new session, same URL
+    fresh.query_params["job"] = job_id
+    fresh.run()
+    fresh.switch_page("pages/train.py").run()
+    stop = next(b for b in fresh.button if b.label == "Stop")
+    stop.click().run()
+    poll_until_done(fresh)
+    assert "Stopped" in fresh.success[0].value
