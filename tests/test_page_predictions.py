@@ -1,25 +1,18 @@
 import json
 
-from streamlit.testing.v1 import AppTest
+import pagetools
+from pagetools import tiny_run
 
 from nets.config import TrainConfig
-from nets.experiment import run_training
 from nets.runs import create_run, get_run
 
 
-def train(ckpt, name):
-    cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(16,), train_per_class=20, epochs=2, name=name)
-    return run_training(cfg, checkpoints=ckpt).run_id
+def train(ckpt, name, **changes):
+    return tiny_run(ckpt, name, **changes)
 
 
 def open_page(ckpt, monkeypatch, state=None):
-    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    for k, v in (state or {}).items():
-        at.session_state[k] = v
-    at.switch_page("pages/predictions.py").run()
-    assert not at.exception, at.exception
-    return at
+    return pagetools.open_page("pages/predictions.py", ckpt, monkeypatch, state)
 
 
 def grids(at):

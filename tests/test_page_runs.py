@@ -1,27 +1,19 @@
 import json
 
+import pagetools
 import pytest
-from streamlit.testing.v1 import AppTest
+from pagetools import tiny_run
 
 from nets.config import TrainConfig
-from nets.experiment import run_training
 from nets.runs import create_run, get_run
 
 
 def train(ckpt, name, **changes):
-    cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(16,), train_per_class=20, epochs=2,
-                      name=name, **changes)
-    return run_training(cfg, checkpoints=ckpt).run_id
+    return tiny_run(ckpt, name, **changes)
 
 
 def open_page(ckpt, monkeypatch, state=None):
-    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    for k, v in (state or {}).items():
-        at.session_state[k] = v
-    at.switch_page("pages/runs.py").run()
-    assert not at.exception, at.exception
-    return at
+    return pagetools.open_page("pages/runs.py", ckpt, monkeypatch, state)
 
 
 def button(at, label):

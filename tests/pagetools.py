@@ -1,0 +1,22 @@
+"""Helpers for page tests: tiny saved runs and an AppTest opened on one page."""
+from streamlit.testing.v1 import AppTest
+
+from nets.config import TrainConfig
+from nets.experiment import run_training
+
+
+def tiny_run(ckpt, name, **changes) -> str:
+    """A 2-epoch MLP on 200 bundled MNIST digits (about a second); returns its run id."""
+    cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(16,), train_per_class=20, epochs=2,
+                      name=name, **changes)
+    return run_training(cfg, checkpoints=ckpt).run_id
+
+
+def open_page(page, ckpt, monkeypatch, state=None) -> AppTest:
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
