@@ -19,6 +19,11 @@ nav = st.navigation({
         st.Page("pages/anatomy.py", title="Anatomy", icon="🧬"),
         st.Page("pages/classify.py", title="Classify an image", icon="🖼️"),
     ],
+    "ResNet lab": [
+        st.Page("pages/transfer.py", title="Pretrained ResNets", icon="🏛️"),
+        st.Page("pages/inside_cnn.py", title="Activation maps and Grad-CAM", icon="🔥"),
+        st.Page("pages/augment_preview.py", title="Augmentation preview", icon="🎲"),
+    ],
     "Calculators": [
         st.Page("pages/forward_pass.py", title="Forward pass", icon="➡️"),
         st.Page("pages/logic_network.py", title="XOR logic network", icon="🔀"),

@@ -1,0 +1,52 @@
+import pytest
+import torch
+from torchvision import models
+
+from nets.pretrained import (PretrainedError, have_weights, imagenet_normalisation, imagenet_resnet,
+                             load_imagenet_state, weights_path)
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_weights_live_in_torchs_cache(torch_home):
+    path = weights_path("resnet18")
+    assert path == torch_home / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    assert not have_weights("resnet18")
+
+
+def test_state_dict_in_the_cache_is_loaded(torch_home):
+    torch.manual_seed(0)
+    reference = models.resnet18(weights=None)
+    path = weights_path("resnet18")
+    path.parent.mkdir(parents=True)
+    torch.save(reference.state_dict(), path)
+    net = imagenet_resnet("resnet18", download=False)
+    assert torch.equal(net.conv1.weight, reference.conv1.weight) and net.fc.out_features == 1000
+
+
+def test_missing_weights_offline_say_where(torch_home):
+    with pytest.raises(PretrainedError) as e:
+        load_imagenet_state("resnet34", download=False)
+    assert "resnet34-b627a593.pth" in str(e.value) and str(torch_home / "hub" / "checkpoints") in str(e.value)
+
+
+def test_failed_download_is_explained(torch_home, monkeypatch):
+    enum = models.ResNet18_Weights.IMAGENET1K_V1
+    monkeypatch.setattr(type(enum), "get_state_dict", lambda self, **kw: (_ for _ in ()).throw(OSError("offline")))
+    with pytest.raises(PretrainedError, match="could not be downloaded.*offline"):
+        load_imagenet_state("resnet18")
+
+
+def test_wrong_state_dict_names_the_keys(torch_home):
+    wrong = models.resnet34(weights=None).state_dict()
+    with pytest.raises(PretrainedError, match="unexpected: layer1.2"):
+        imagenet_resnet("resnet18", state=wrong)
+
+
+def test_imagenet_normalisation():
+    mean, std = imagenet_normalisation()
+    assert mean == pytest.approx([0.485, 0.456, 0.406]) and std == pytest.approx([0.229, 0.224, 0.225])
