@@ -15,7 +15,7 @@ from .data import DATASETS, DatasetError
 from .experiment import run_four_configs, run_training
 from .models import MODELS, ModelError
 from .runs import DEFAULT_ROOT, CheckpointError
-from .train import BatchProgress, Diverged, EarlyStopped, EpochEnd, Started, Stopped
+from .train import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Started, Stopped
 
 HELP = {
     "dataset": "which data to train on", "folder": "image folder for --dataset folder",
@@ -39,6 +39,10 @@ HELP = {
     "seed": "random seed (splits, initial weights, batches)", "device": "auto, cpu, cuda, cuda:N or mps",
     "amp": "mixed precision on CUDA", "channels_last": "channels-last memory format (default: for conv nets)",
     "log_every": "batches between progress updates", "name": "a name for the run",
+    "block_dropout": "ResNets: dropout after every residual block",
+    "pretrained": "ResNets: start from ImageNet weights", "train_blocks": "ResNets: train only the last k blocks",
+    "input_size": "ResNets: resize images inside the model", "backbone": "train an mlp head on frozen resnet18/resnet34 features",
+    "converge_patience": "stop when the training loss stalls this many epochs", "converge_delta": "what counts as stalled",
 }
 CHOICES = {"dataset": DATASETS, "model": tuple(MODELS), "optimizer": OPTIMIZERS, "loss": LOSSES,
            "schedule": SCHEDULES}
@@ -116,6 +120,9 @@ class Progress:
         elif isinstance(e, EarlyStopped):
             self._line(f"early stop at epoch {e.epoch}: no improvement for {e.patience} epochs "
                        f"(best epoch {e.best_epoch})")
+        elif isinstance(e, Converged):
+            self._line(f"converged at epoch {e.epoch}: the training loss fell by less than {e.delta:g} "
+                       f"for {e.patience} epochs")
         elif isinstance(e, Stopped):
             self._line(f"stopped in epoch {e.epoch} after {e.batch} batches")
 

@@ -73,6 +73,10 @@ def curve_frames(runs: list[Run]) -> tuple[pd.DataFrame, pd.DataFrame]:
 def evaluate_run(run: Run, model: torch.nn.Module, data) -> Evaluation:
     """The run's model on the test split of `data` (an ImageData), normalised as in training."""
     info = run.info
+    if run.config.backbone:
+        raise CheckpointError(f"Run '{run.name}' is a head trained on frozen {run.config.backbone} features, "
+                              "not on images: its per-image views are not available here; its accuracy "
+                              "and curves are in the table above.")
     shape = info.get("input_shape")
     if shape is not None and list(shape) != list(data.x_test.shape[1:]):
         raise CheckpointError(f"Run '{run.name}' was trained on images of shape {tuple(shape)}, but the "
@@ -82,7 +86,7 @@ def evaluate_run(run: Run, model: torch.nn.Module, data) -> Evaluation:
         raise CheckpointError(f"Run '{run.name}' has {len(classes)} classes, but {data.name} has "
                               f"{len(data.classes)}.")
     return evaluate(model, data.x_test, data.y_test, info.get("mean") or data.mean,
-                    info.get("std") or data.std, classes, run.config.loss)
+                    info.get("std") or data.std, classes, run.config.loss, scale=info.get("scale", 255.0))
 
 
 def normalise(confusion) -> torch.Tensor:

@@ -39,6 +39,12 @@ class TrainConfig:
     dropout: float | None = None
     batch_norm: bool = False
     small_stem: bool | None = None
+    block_dropout: float = 0.0    # ResNets: dropout after every residual block
+    pretrained: bool = False      # ResNets: start from ImageNet weights (a new head for our classes)
+    train_blocks: int = -1        # ResNets: train only the last k residual blocks and the head (-1: all)
+    input_size: int = 0           # ResNets: resize images to this inside the model (0: as they are);
+                                  # with a backbone: the size images are resized to for it (0: 224)
+    backbone: str = ""            # train on frozen features of this network: resnet18 or resnet34 (ImageNet)
     # optimisation
     optimizer: str = "sgd"
     lr: float = 0.01
@@ -53,6 +59,8 @@ class TrainConfig:
     gamma: float = 0.1            # for schedule 'step': decay factor
     clip_grad: float = 0.0        # max gradient norm (0: off)
     patience: int = 0             # early stopping: epochs without improvement (0: off)
+    converge_patience: int = 0    # stop when the training loss improved by < converge_delta this many epochs running
+    converge_delta: float = 1e-3
     augment: tuple[str, ...] = () # names from nets.augment.AUGMENTATIONS
     seed: int = 0
     # machinery
@@ -68,7 +76,10 @@ class TrainConfig:
         values = {"hidden": self.hidden, "channels": self.channels, "fc": self.fc,
                   "activation": self.activation, "dropout": self.dropout,
                   "batch_norm": self.batch_norm if self.batch_norm else None,
-                  "small_stem": self.small_stem}
+                  "small_stem": self.small_stem, "block_dropout": self.block_dropout or None,
+                  "pretrained": True if self.pretrained else None,
+                  "train_blocks": self.train_blocks if self.train_blocks >= 0 else None,
+                  "input_size": None if self.backbone else (self.input_size or None)}
         return {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in values.items()
                 if k in accepted and v not in (None, "", ())}
 
@@ -132,6 +143,14 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         problems.append("step schedule needs step_size ≥ 1 and 0 < gamma ≤ 1")
     if not 8 <= cfg.image_size <= 512:
         problems.append(f"image size {cfg.image_size} must be between 8 and 512")
+    if cfg.backbone and cfg.backbone not in ("resnet18", "resnet34"):
+        problems.append(f"backbone '{cfg.backbone}' is not resnet18 or resnet34")
+    if cfg.backbone and cfg.model not in ("mlp",):
+        problems.append("a frozen backbone gives 512 numbers per image: train an mlp head on them")
+    if not 0 <= cfg.block_dropout < 1 or cfg.converge_patience < 0 or cfg.converge_delta < 0:
+        problems.append("block dropout must be in [0, 1); convergence patience and delta cannot be negative")
+    if cfg.input_size and not 16 <= cfg.input_size <= 512:
+        problems.append(f"input size {cfg.input_size} must be between 16 and 512 (or 0)")
     if cfg.log_every < 1:
         problems.append("log_every must be at least 1")
     if cfg.device not in ("auto", "cpu", "cuda", "mps") and not cfg.device.startswith("cuda:"):
@@ -141,7 +160,10 @@ def validate(cfg: TrainConfig) -> TrainConfig:
             cfg.model_kwargs()
         except ModelError as e:
             problems.append(str(e))
-        set_options = {k for k, v in (("hidden", cfg.hidden), ("channels", cfg.channels), ("fc", cfg.fc))
+        set_options = {k for k, v in (("hidden", cfg.hidden), ("channels", cfg.channels), ("fc", cfg.fc),
+                                      ("pretrained", cfg.pretrained), ("train_blocks", cfg.train_blocks >= 0),
+                                      ("input_size", cfg.input_size and not cfg.backbone),
+                                      ("block_dropout", cfg.block_dropout))
                        if v}
         unused = set_options - set(model_options(cfg.model))
         if unused:
@@ -166,6 +188,13 @@ PRESETS: dict[str, TrainConfig] = {
                                     momentum=0.9, weight_decay=1e-4, schedule="cosine", clip_grad=0.1,
                                     patience=6, batch_size=128, epochs=30, val_fraction=0.1,
                                     augment=("crop", "flip")),
+    "resnet18-finetune": TrainConfig(dataset="cifar10", model="resnet18", pretrained=True, train_blocks=2,
+                                     input_size=224, optimizer="adam", lr=1e-4, epochs=5, batch_size=64,
+                                     augment=("crop", "flip")),
+    "resnet34-features-head": TrainConfig(dataset="cifar10", backbone="resnet34", model="mlp",
+                                          hidden=(256, 128), optimizer="sgd", lr=0.01, momentum=0.9,
+                                          epochs=200, batch_size=128, converge_patience=5,
+                                          converge_delta=1e-3),
 }
 
 # The coursework's four configurations: two optimizers × two losses, everything else equal.

@@ -55,6 +55,7 @@ class ImageData:
     y_val: torch.Tensor | None = None
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
+    scale: float = 255.0  # x / scale is in [0, 1] for pixels; 1.0 for float features
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -344,14 +345,15 @@ def make_splits(data: ImageData, val_fraction: float = 0.0, train_per_class: int
         keep = balanced_subset(y, train_per_class, train_fraction, seed)
         x, y = x[keep], y[keep]
     return ImageData(data.name, data.classes, x, y, data.x_test, data.y_test, x_val, y_val,
-                     data.mean, data.std)
+                     data.mean, data.std, data.scale)
 
 
-def to_input(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+def to_input(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, scale: float = 255.0) -> torch.Tensor:
     """uint8 images → the float input every model expects: (x/255 − mean) / std, per channel.
 
-    mean and std are C×1×1 tensors on x's device; the work stays on the device."""
-    return x.float().div_(255).sub_(mean).div_(std)
+    mean and std are C×1×1 tensors on x's device; the work stays on the device. Float features
+    (scale 1) take the same path."""
+    return x.float().div_(scale).sub_(mean).div_(std)
 
 
 def stats_tensors(mean, std, device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -79,7 +79,7 @@ def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, k: int) ->
 @torch.no_grad()
 def predict_logits(model: nn.Module, x: torch.Tensor, mean, std, batch_size: int = 1000,
                    device: torch.device | str | None = None, channels_last: bool = False,
-                   amp: bool = False) -> torch.Tensor:
+                   amp: bool = False, scale: float = 255.0) -> torch.Tensor:
     """Logits (float32, on the device) for uint8 images x, N×C×H×W, batched."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
     mean_t, std_t = stats_tensors(mean, std, device)
@@ -90,7 +90,7 @@ def predict_logits(model: nn.Module, x: torch.Tensor, mean, std, batch_size: int
     out = []
     try:
         for i in range(0, len(x), batch_size):
-            xb = to_input(x[i:i + batch_size].to(device, non_blocking=True), mean_t, std_t)
+            xb = to_input(x[i:i + batch_size].to(device, non_blocking=True), mean_t, std_t, scale)
             if channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with autocast:
@@ -102,10 +102,10 @@ def predict_logits(model: nn.Module, x: torch.Tensor, mean, std, batch_size: int
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mean, std, classes: list[str],
              loss: str = "ce", batch_size: int = 1000, device=None, channels_last: bool = False,
-             amp: bool = False) -> Evaluation:
+             amp: bool = False, scale: float = 255.0) -> Evaluation:
     if len(x) == 0:
         raise ValueError("Nothing to evaluate: the split is empty.")
-    logits = predict_logits(model, x, mean, std, batch_size, device, channels_last, amp)
+    logits = predict_logits(model, x, mean, std, batch_size, device, channels_last, amp, scale)
     y_dev = y.to(logits.device)
     loss_value = compute_loss(loss, logits, y_dev).item()
     probs = torch.softmax(logits, dim=1)

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from .config import TrainConfig, four_configs, validate
-from .data import ImageData, load_dataset, make_splits
+from .data import DatasetError, ImageData, default_data_dir, load_dataset, make_splits
 from .evaluate import evaluate
 from .models import build_model
 from .runs import DEFAULT_ROOT, RunRecorder, create_run, update_run
@@ -33,10 +33,23 @@ class RunSummary:
                 "params": self.params}
 
 
-def prepare_data(cfg: TrainConfig, data_dir: str | Path | None = None, download: bool = True) -> ImageData:
+def prepare_data(cfg: TrainConfig, data_dir: str | Path | None = None, download: bool = True,
+                 on_progress=None) -> ImageData:
+    """The config's dataset and splits; with a `backbone`, its frozen features instead of pixels
+    (extracted once, then read from the cache under <data dir>/features)."""
     data = load_dataset(cfg.dataset, data_dir, download=download, image_size=cfg.image_size,
                         folder=cfg.folder or None, seed=cfg.seed)
-    return make_splits(data, cfg.val_fraction, cfg.train_per_class, cfg.train_fraction, cfg.seed)
+    data = make_splits(data, cfg.val_fraction, cfg.train_per_class, cfg.train_fraction, cfg.seed)
+    if cfg.backbone:
+        from .features import features_dataset
+        from .pretrained import PretrainedError
+        cache = Path(data_dir) if data_dir is not None else default_data_dir()
+        try:
+            data = features_dataset(data, cfg.backbone, cache / "features", input_size=cfg.input_size or 224,
+                                    device=cfg.device, on_progress=on_progress)
+        except PretrainedError as e:
+            raise DatasetError(str(e)) from e
+    return data
 
 
 def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=None,
@@ -48,7 +61,7 @@ def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=No
     torch.manual_seed(cfg.seed)  # the same seed gives the same initial weights
     model = build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
     run = create_run(checkpoints, cfg, {
-        "classes": data.classes, "mean": data.mean, "std": data.std,
+        "classes": data.classes, "mean": data.mean, "std": data.std, "scale": data.scale,
         "input_shape": list(data.input_shape), "num_classes": data.num_classes,
         "sizes": {"train": len(data.x_train), "val": 0 if data.x_val is None else len(data.x_val),
                   "test": len(data.x_test)}}, run_id)
@@ -71,7 +84,8 @@ def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=No
             test_acc = f.best_acc  # picked on the test set: no need to evaluate again
             test_loss = next((h.test_loss for h in result.history if h.epoch == f.best_epoch), None)
         else:
-            ev = evaluate(result.model, data.x_test, data.y_test, data.mean, data.std, data.classes, cfg.loss)
+            ev = evaluate(result.model, data.x_test, data.y_test, data.mean, data.std, data.classes, cfg.loss,
+                          scale=data.scale)
             test_acc, test_loss = ev.accuracy, ev.loss
     update_run(run, status=f.reason, seconds=f.seconds, images_per_s=f.images_per_s,
                epochs_run=f.epochs_run, test={"accuracy": test_acc, "loss": test_loss},

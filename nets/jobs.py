@@ -20,7 +20,7 @@ from .data import DatasetError, ImageData
 from .experiment import RunSummary, prepare_data, run_training
 from .models import ModelError
 from .runs import CheckpointError
-from .train import BatchProgress, Diverged, EarlyStopped, EpochEnd, Finished, Started, Stopped
+from .train import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Finished, Started, Stopped
 
 ACTIVE = ("queued", "running")
 MAX_LOSS_POINTS = 2000  # older points are thinned: every re-draw sends the whole series
@@ -45,6 +45,7 @@ class JobView:
     notes: list[dict]            # Diverged / EarlyStopped / Stopped events as dicts, with "kind"
     summary: dict | None         # RunSummary.to_dict() once saved
     error: str | None
+    phase: str | None = None     # what a running job does before training (e.g. extracting features)
 
     @property
     def active(self) -> bool:
@@ -63,7 +64,7 @@ class Job:
         self._lock = threading.Lock()
         self.status = "queued"
         self.created, self.started, self.ended = time.time(), None, None
-        self.started_info = self.progress = self.summary = self.error = None
+        self.started_info = self.progress = self.summary = self.error = self.phase = None
         self.loss_points: list[tuple[int, float]] = []
         self.epochs: list[dict] = []
         self.notes: list[dict] = []
@@ -83,7 +84,7 @@ class Job:
                     self.loss_points = self.loss_points[::2]
             elif isinstance(event, EpochEnd):
                 self.epochs.append(asdict(event))
-            elif isinstance(event, (Diverged, EarlyStopped, Stopped)):
+            elif isinstance(event, (Diverged, EarlyStopped, Converged, Stopped)):
                 self.notes.append({"kind": type(event).__name__, **asdict(event)})
             elif isinstance(event, Finished):
                 self.status = event.reason
@@ -96,7 +97,7 @@ class Job:
                            dict(self.progress) if self.progress else None,
                            list(self.loss_points), [dict(e) for e in self.epochs],
                            [dict(n) for n in self.notes], dict(self.summary) if self.summary else None,
-                           self.error)
+                           self.error, self.phase)
 
     def _set(self, **fields) -> None:
         with self._lock:
@@ -199,12 +200,17 @@ class JobManager:
         for job in to_start:
             threading.Thread(target=self._work, args=(job,), name=f"train-{job.id[:8]}", daemon=True).start()
 
-    def _data_for(self, cfg: TrainConfig) -> ImageData:
+    def _data_for(self, job: Job) -> ImageData:
+        cfg = job.cfg
         key = (cfg.dataset, str(self.data_dir), cfg.folder, cfg.image_size, cfg.val_fraction,
-               cfg.train_per_class, cfg.train_fraction, cfg.seed)
+               cfg.train_per_class, cfg.train_fraction, cfg.seed, cfg.backbone)
+
+        def extracting(done: int, total: int) -> None:
+            job._set(phase=f"Extracting frozen {cfg.backbone} features: {done:,} of {total:,} images")
+
         with self._data_lock:  # one load per dataset even when a queue of four starts
             if key not in self._data_cache:
-                self._data_cache[key] = prepare_data(cfg, self.data_dir)
+                self._data_cache[key] = prepare_data(cfg, self.data_dir, on_progress=extracting)
                 while len(self._data_cache) > 3:
                     self._data_cache.popitem(last=False)
             self._data_cache.move_to_end(key)
@@ -212,7 +218,8 @@ class JobManager:
 
     def _work(self, job: Job) -> None:
         try:
-            data = self._data_for(job.cfg)
+            data = self._data_for(job)
+            job._set(phase=None)
             summary: RunSummary = run_training(job.cfg, data, checkpoints=self.checkpoints,
                                                on_event=job.on_event, stop=job.stop_event)
             job._set(summary=summary.to_dict(), status=summary.status)

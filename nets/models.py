@@ -10,6 +10,7 @@ import inspect
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -138,30 +139,86 @@ def gated_cnn(in_shape, num_classes, channels=(32, 64), fc=(256, 128), activatio
                          *_conv_head(flat, fc, num_classes, activation_name, dropout))
 
 
-def _resnet(depth: int, in_shape, num_classes, small_stem=None, dropout=0.0) -> nn.Module:
+def residual_blocks(net: nn.Module) -> list[tuple[str, nn.Module]]:
+    """A torchvision ResNet's basic blocks in order: layer1.0, layer1.1, … layer4.1."""
+    return [(f"{stage}.{i}", block) for stage in ("layer1", "layer2", "layer3", "layer4")
+            for i, block in enumerate(getattr(net, stage))]
+
+
+def _keep_eval(module: nn.Module, args) -> None:
+    module.eval()  # a frozen batch norm keeps ImageNet's running statistics, even in train mode
+
+
+def freeze_all_but(net: nn.Module, train_blocks: int) -> None:
+    """Freeze the stem and all but the last `train_blocks` residual blocks; the head always trains.
+    Frozen batch norms also stop updating their running statistics."""
+    blocks = residual_blocks(net)
+    frozen = ["conv1", "bn1"] + [name for name, _ in blocks[:max(0, len(blocks) - train_blocks)]]
+    for name in frozen:
+        module = net.get_submodule(name)
+        module.requires_grad_(False)
+        for child in module.modules():
+            if isinstance(child, nn.BatchNorm2d):
+                child.register_forward_pre_hook(_keep_eval)
+
+
+def _resnet(depth: int, in_shape, num_classes, small_stem=None, dropout=0.0, block_dropout=0.0,
+            pretrained=False, train_blocks=-1, input_size=0) -> nn.Module:
     from torchvision import models
-    net = (models.resnet18 if depth == 18 else models.resnet34)(weights=None, num_classes=num_classes)
-    if small_stem is None:
-        small_stem = min(in_shape[1:]) <= 64  # a 7×7/2 stem and max-pool leave 1×1 maps at 32×32
-    if small_stem:
-        net.conv1 = nn.Conv2d(in_shape[0], 64, 3, 1, 1, bias=False)
-        net.maxpool = nn.Identity()
-    elif in_shape[0] != 3:
-        net.conv1 = nn.Conv2d(in_shape[0], 64, 7, 2, 3, bias=False)
+    arch = f"resnet{depth}"
+    if pretrained:
+        from .pretrained import PretrainedError, imagenet_resnet
+        if small_stem:
+            raise ModelError("ImageNet weights come with the 7×7 stem: turn the small stem off.")
+        try:
+            net = imagenet_resnet(arch)
+        except PretrainedError as e:
+            raise ModelError(str(e)) from e
+        if in_shape[0] == 1:  # a grey image is the sum of the colour filters' responses
+            w = net.conv1.weight.detach().sum(1, keepdim=True)
+            net.conv1 = nn.Conv2d(1, 64, 7, 2, 3, bias=False)
+            net.conv1.weight.data.copy_(w)
+        net.fc = nn.Linear(net.fc.in_features, num_classes)
+    else:
+        net = getattr(models, arch)(weights=None, num_classes=num_classes)
+        if small_stem is None:
+            small_stem = min(in_shape[1:]) <= 64 and not input_size  # 7×7/2 + max-pool leave 1×1 maps at 32 px
+        if small_stem:
+            net.conv1 = nn.Conv2d(in_shape[0], 64, 3, 1, 1, bias=False)
+            net.maxpool = nn.Identity()
+        elif in_shape[0] != 3:
+            net.conv1 = nn.Conv2d(in_shape[0], 64, 7, 2, 3, bias=False)
+    if train_blocks >= 0:
+        freeze_all_but(net, train_blocks)
+    if block_dropout > 0:
+        # after each block's final activation; a hook keeps torchvision's parameter names
+        for _, block in residual_blocks(net):
+            block.register_forward_hook(lambda m, args, out: F.dropout(out, block_dropout, m.training))
+    if input_size:
+        # the model resizes its own input, so evaluation, Grad-CAM and Classify all see what training saw
+        net.register_forward_pre_hook(
+            lambda m, args: (F.interpolate(args[0], size=(input_size, input_size), mode="bilinear",
+                                           align_corners=False),))
     if dropout > 0:
         net.fc = nn.Sequential(nn.Dropout(dropout), net.fc)
     return net
 
 
-def resnet18(in_shape, num_classes, small_stem=None, dropout=0.0):
-    """torchvision's ResNet-18; `small_stem` (default: for images up to 64 px) uses a 3×3 stride-1
-    stem with no max-pool, the usual CIFAR variant."""
-    return _resnet(18, in_shape, num_classes, small_stem, dropout)
+def resnet18(in_shape, num_classes, small_stem=None, dropout=0.0, block_dropout=0.0, pretrained=False,
+             train_blocks=-1, input_size=0):
+    """torchvision's ResNet-18. `small_stem` (default: for images up to 64 px) uses a 3×3 stride-1
+    stem with no max-pool, the usual CIFAR variant. `pretrained` starts from ImageNet weights with a
+    new head; `train_blocks` k ≥ 0 freezes everything but the last k residual blocks and the head;
+    `input_size` resizes images inside the model; `block_dropout` follows every residual block."""
+    return _resnet(18, in_shape, num_classes, small_stem, dropout, block_dropout, pretrained, train_blocks,
+                   input_size)
 
 
-def resnet34(in_shape, num_classes, small_stem=None, dropout=0.0):
-    """torchvision's ResNet-34, with the same stem option as resnet18."""
-    return _resnet(34, in_shape, num_classes, small_stem, dropout)
+def resnet34(in_shape, num_classes, small_stem=None, dropout=0.0, block_dropout=0.0, pretrained=False,
+             train_blocks=-1, input_size=0):
+    """torchvision's ResNet-34, with the same options as resnet18."""
+    return _resnet(34, in_shape, num_classes, small_stem, dropout, block_dropout, pretrained, train_blocks,
+                   input_size)
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {

@@ -84,6 +84,13 @@ class EarlyStopped:
 
 
 @dataclass
+class Converged:
+    epoch: int
+    patience: int
+    delta: float              # the training loss improved by less than this, patience epochs running
+
+
+@dataclass
 class Diverged:
     epoch: int
     batch: int
@@ -98,7 +105,7 @@ class Stopped:
 
 @dataclass
 class Finished:
-    reason: str               # completed, stopped, early-stopped or diverged
+    reason: str               # completed, stopped, early-stopped, converged or diverged
     best_acc: float | None    # on the split that picks the best model
     best_epoch: int | None
     epochs_run: int
@@ -106,7 +113,7 @@ class Finished:
     images_per_s: float
 
 
-Event = Started | BatchProgress | EpochEnd | NewBest | EarlyStopped | Diverged | Stopped | Finished
+Event = Started | BatchProgress | EpochEnd | NewBest | EarlyStopped | Converged | Diverged | Stopped | Finished
 
 
 @dataclass
@@ -172,6 +179,16 @@ class _Tally:
         return None
 
 
+def _converged(history: list[EpochEnd], cfg: TrainConfig) -> bool:
+    """The training loss has stopped falling: each of the last `converge_patience` epochs improved
+    on the best loss before it by less than `converge_delta`."""
+    losses = [h.train_loss for h in history]
+    if len(losses) <= cfg.converge_patience:
+        return False
+    return all(min(losses[:i]) - losses[i] < cfg.converge_delta
+               for i in range(len(losses) - cfg.converge_patience, len(losses)))
+
+
 def _stop_requested(stop) -> bool:
     if stop is None:
         return False
@@ -211,7 +228,7 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, on_event=None, stop
     # Without augmentation the whole set is normalised once, so a batch is a single index_select.
     pre_normalised = not cfg.augment and x.numel() * 4 <= 2 ** 31
     if pre_normalised:
-        x = to_input(x, mean_t, std_t).contiguous(memory_format=memory_format)
+        x = to_input(x, mean_t, std_t, data.scale).contiguous(memory_format=memory_format)
     eval_split = data.eval_split()[0]
     opt = make_optimizer(cfg, model.parameters())
     sched = make_schedule(cfg, opt)
@@ -229,7 +246,7 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, on_event=None, stop
 
     def eval_split_of(split_x, split_y):
         return evaluate(model, split_x, split_y, data.mean, data.std, data.classes, cfg.loss,
-                        device=device, channels_last=channels_last, amp=use_amp)
+                        device=device, channels_last=channels_last, amp=use_amp, scale=data.scale)
 
     def keep_best(epoch: int, acc: float):
         nonlocal best_state, best_acc, best_epoch
@@ -252,7 +269,7 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, on_event=None, stop
             if pre_normalised:
                 xb = x.index_select(0, idx)
             else:
-                xb = x.index_select(0, idx).float().div_(255)
+                xb = x.index_select(0, idx).float().div_(data.scale)
                 if cfg.augment:
                     xb = augment(xb, cfg.augment, gen)
                 xb = xb.sub_(mean_t).div_(std_t).contiguous(memory_format=memory_format)
@@ -315,6 +332,10 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, on_event=None, stop
         if cfg.patience and epoch - best_epoch >= cfg.patience and epoch < cfg.epochs:
             emit(EarlyStopped(epoch, best_epoch, cfg.patience))
             reason = "early-stopped"
+            break
+        if cfg.converge_patience and epoch < cfg.epochs and _converged(history, cfg):
+            emit(Converged(epoch, cfg.converge_patience, cfg.converge_delta))
+            reason = "converged"
             break
 
     if best_state is not None:

@@ -178,7 +178,7 @@ def progress_ui(v: JobView) -> None:
         return
     p = v.progress
     if not p:
-        st.progress(0.0, text="Loading data and building the model…")
+        st.progress(0.0, text=v.phase or "Loading data and building the model…")
         return
     done = ((p["epoch"] - 1) * p["batches"] + p["batch"]) / (p["batches"] * v.config.epochs)
     st.progress(min(done, 1.0), text=f"epoch {p['epoch']}/{v.config.epochs} · batch {p['batch']}/{p['batches']}"
