@@ -69,6 +69,41 @@ def imagenet_resnet(arch: str, state: dict | None = None, download: bool = True)
     net = getattr(models, arch)(weights=None)
     try:
         return load_into(net, state if state is not None else load_imagenet_state(arch, download),
-                         f"These weights ({arch})")
+                         f"The weights for {arch}")
     except CheckpointError as e:
         raise PretrainedError(str(e)) from e
+
+
+def install_state_dict(arch: str, data: bytes) -> Path:
+    """Check an uploaded state dict against the architecture (weights_only, key by key) and put it
+    where torch's cache looks, so training and the pages use it like downloaded weights."""
+    import tempfile
+
+    from .runs import atomic_write_bytes
+    with tempfile.NamedTemporaryFile(suffix=".pth") as f:
+        f.write(data)
+        f.flush()
+        try:
+            state = load_state_dict(f.name)
+        except CheckpointError as e:
+            raise PretrainedError(str(e).replace(f.name, "The uploaded file")) from e
+    imagenet_resnet(arch, state)  # raises PretrainedError naming mismatched keys
+    path = weights_path(arch)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, data)
+    return path
+
+
+def finetune_plan(arch: str, in_shape, num_classes: int, train_blocks: int) -> list[dict]:
+    """Which parts of the network train when only the last `train_blocks` blocks do (weights do not
+    matter for this, so none are loaded)."""
+    from .models import build_model, count_params, residual_blocks
+    net = build_model(arch, in_shape, num_classes, small_stem=False, train_blocks=train_blocks)
+    parts = [("stem (conv1, bn1)", [net.conv1, net.bn1])] + [(n, [b]) for n, b in residual_blocks(net)]
+    parts.append(("fc (new head)", [net.fc]))
+    rows = []
+    for name, modules in parts:
+        total = sum(count_params(m) for m in modules)
+        trainable = sum(count_params(m, trainable_only=True) for m in modules)
+        rows.append({"part": name, "parameters": total, "trains": trainable > 0})
+    return rows

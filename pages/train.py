@@ -81,6 +81,9 @@ def config_ui(cfg: TrainConfig) -> tuple[TrainConfig | None, str | None, bool]:
                            cfg.train_per_class, min_value=0, step=50)
         augment = widget(st.multiselect, "Augmentation", "augment", list(cfg.augment), options=list(AUGMENTATIONS))
         seed = widget(st.number_input, "Seed", "seed", cfg.seed, min_value=0, step=1)
+        backbone = widget(st.selectbox, "Train on frozen features of", "backbone", cfg.backbone,
+                          options=["", "resnet18", "resnet34"],
+                          format_func=lambda b: f"{b} (ImageNet)" if b else "nothing: train on the pixels")
     with model_col:
         st.subheader("Model")
         model = widget(st.selectbox, "Architecture", "model", cfg.model, options=list(MODELS))
@@ -114,6 +117,15 @@ def config_ui(cfg: TrainConfig) -> tuple[TrainConfig | None, str | None, bool]:
                                                                 False: "ImageNet (7×7 + max-pool)"}[cfg.small_stem],
                           options=["auto", "small (3×3)", "ImageNet (7×7 + max-pool)"])
             extra["small_stem"] = {"auto": None, "small (3×3)": True}.get(stem, False)
+        if "pretrained" in opts:
+            extra["pretrained"] = widget(st.checkbox, "Start from ImageNet weights", "pretrained", cfg.pretrained)
+            blocks = widget(st.number_input, "Train only the last k residual blocks (−1 = all)", "train_blocks",
+                            cfg.train_blocks, min_value=-1, max_value=16)
+            extra["train_blocks"] = int(blocks)
+            extra["input_size"] = int(widget(st.number_input, "Resize images inside the model to (0 = no)",
+                                             "input_size", cfg.input_size, min_value=0, max_value=512, step=16))
+            extra["block_dropout"] = widget(st.slider, "Dropout after each residual block", "block_dropout",
+                                            float(cfg.block_dropout), min_value=0.0, max_value=0.9, step=0.05)
     with opt_col:
         st.subheader("Optimisation")
         optimizer = widget(st.selectbox, "Optimizer", "optimizer", cfg.optimizer, options=OPTIMIZERS)
@@ -134,16 +146,28 @@ def config_ui(cfg: TrainConfig) -> tuple[TrainConfig | None, str | None, bool]:
         schedule = widget(st.selectbox, "Learning-rate schedule", "schedule", cfg.schedule, options=SCHEDULES)
         patience = widget(st.number_input, "Early stopping patience (0 = off)", "patience", cfg.patience,
                           min_value=0, max_value=100)
+        converge = widget(st.number_input, "Stop when the training loss stalls for … epochs (0 = off)",
+                          "converge_patience", cfg.converge_patience, min_value=0, max_value=100)
+        converge_delta = cfg.converge_delta
+        if converge:
+            converge_delta = widget(st.number_input, "…by less than", "converge_delta", float(cfg.converge_delta),
+                                    min_value=0.0, format="%g", step=0.0005)
         clip = widget(st.number_input, "Gradient clipping (0 = off)", "clip_grad", float(cfg.clip_grad),
                       min_value=0.0, format="%g", step=0.1)
     four = st.checkbox("Run as the coursework's four configurations (SGD lr 0.001 / Adam lr 0.01 × "
                        "cross-entropy / squared error)", key=WIDGET_PREFIX + "four")
-    new = replace(TrainConfig(), dataset=dataset, folder=folder, image_size=int(image_size),
+    # Start from the stored config: fields the form does not show (a preset's) are kept, not reset.
+    dropped = {k: None for k in ("hidden", "channels", "fc", "activation", "dropout", "batch_norm",
+                                 "small_stem", "pretrained", "train_blocks", "input_size", "block_dropout")
+               if k not in extra}
+    base = replace(cfg, **{k: TrainConfig.__dataclass_fields__[k].default for k in dropped})
+    new = replace(base, dataset=dataset, folder=folder, image_size=int(image_size), backbone=backbone,
+                  converge_patience=int(converge), converge_delta=float(converge_delta),
                   val_fraction=float(val_fraction), train_per_class=int(per_class), augment=tuple(augment),
                   seed=int(seed), model=model, optimizer=optimizer, lr=float(lr), momentum=float(momentum),
                   nesterov=bool(nesterov), weight_decay=float(weight_decay), loss=loss, epochs=int(epochs),
                   batch_size=int(batch_size), schedule=schedule, patience=int(patience), clip_grad=float(clip),
-                  step_size=cfg.step_size, gamma=cfg.gamma, **extra)
+                  **extra)
     if problem is None:
         try:
             validate(new)
@@ -160,13 +184,16 @@ def parameter_count(model: str, shape: tuple, num_classes: int, options: tuple) 
 
 
 def params_ui(cfg: TrainConfig) -> str | None:
-    shape = SHAPES.get(cfg.dataset, (3, cfg.image_size, cfg.image_size))
+    shape = (512, 1, 1) if cfg.backbone else SHAPES.get(cfg.dataset, (3, cfg.image_size, cfg.image_size))
+    # ImageNet weights do not change the count: leave them out rather than load them on every change
+    options = {k: v for k, v in cfg.model_kwargs().items() if k != "pretrained"}
     try:
-        total, trainable = parameter_count(cfg.model, shape, 10, tuple(sorted(cfg.model_kwargs().items())))
+        total, trainable = parameter_count(cfg.model, shape, 10, tuple(sorted(options.items())))
     except ModelError as e:
         return str(e)
     classes = "10 classes" if cfg.dataset != "folder" else "per class folder"
-    st.info(f"**{cfg.model}** on {cfg.dataset} ({'×'.join(map(str, shape))}, {classes}): "
+    source = f"frozen {cfg.backbone} features of {cfg.dataset}" if cfg.backbone else cfg.dataset
+    st.info(f"**{cfg.model}** on {source} ({'×'.join(map(str, shape))}, {classes}): "
             f"**{total:,} parameters** ({trainable:,} trainable).")
     return None
 

@@ -1,8 +1,120 @@
+"""Pretrained ResNets: ImageNet weights on this machine, frozen features with a small head,
+fine-tuning the last blocks, the from-scratch recipe and the small-data experiment. Every recipe
+opens the Train page filled in, so it runs on the same engine and lands in Runs."""
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
-from pages._common import ensure_app_entry
+from nets.compare import runs_table
+from nets.config import PRESETS
+from nets.pretrained import ARCHES, PretrainedError, finetune_plan, have_weights, install_state_dict, weights_path
+from nets.runs import list_runs
+from pages._common import checkpoints_root, ensure_app_entry, load_train_config
 
 ensure_app_entry()
 
-st.title("Pretrained ResNets")
-st.info("This page is being built.")
+LESSON = Path(__file__).resolve().parent.parent / "assets" / "transfer.md"
+
+
+def open_in_train(cfg) -> None:
+    load_train_config(cfg)
+    st.switch_page("pages/train.py")
+
+
+def weights_ui() -> None:
+    st.subheader("ImageNet weights on this machine")
+    for arch, col in zip(ARCHES, st.columns(len(ARCHES))):
+        with col.container(border=True):
+            if have_weights(arch):
+                st.success(f"**{arch}**: ready (`{weights_path(arch)}`)")
+            else:
+                st.warning(f"**{arch}**: not here yet. Online, it downloads on first use into "
+                           f"`{weights_path(arch).parent}`. Offline, put `{weights_path(arch).name}` there "
+                           "or upload a state dict:")
+            upload = st.file_uploader(f"A .pth state dict for {arch}", type=["pth", "pt"], key=f"upload-{arch}")
+            if upload is not None and st.button(f"Check and install for {arch}", key=f"install-{arch}"):
+                try:
+                    path = install_state_dict(arch, upload.getvalue())
+                except PretrainedError as e:
+                    st.error(str(e))
+                else:
+                    st.success(f"Installed as `{path}`.")
+
+
+def features_ui() -> None:
+    st.subheader("1 · Frozen features and a small head")
+    st.caption("Each image becomes the 512 numbers before ResNet's ImageNet head (computed once, then "
+               "cached); a 512 → 256 → 128 → 10 network trains on them with SGD (lr 0.01, momentum 0.9, "
+               "cross-entropy) until its training loss stops falling.")
+    c1, c2, c3, c4 = st.columns(4)
+    arch = c1.selectbox("Backbone", ARCHES, index=1, key="tr_backbone")
+    dataset = c2.selectbox("Dataset", ["cifar10", "mnist-mini", "mnist", "fashion-mnist"], key="tr_dataset")
+    patience = c3.number_input("Converged when the loss stalls for (epochs)", 1, 50, 5, key="tr_patience")
+    delta = c4.number_input("…improving by less than", 0.0, 1.0, 0.001, format="%g", key="tr_delta")
+    cfg = replace(PRESETS["resnet34-features-head"], backbone=arch, dataset=dataset,
+                  converge_patience=int(patience), converge_delta=float(delta))
+    if st.button("Open in Train", key="tr_open_features"):
+        open_in_train(cfg)
+    comparison_ui(dataset)
+
+
+def comparison_ui(dataset: str) -> None:
+    """The coursework's question: do pretrained features beat the best of the four CNN configurations?"""
+    runs = list_runs(checkpoints_root())[0]
+    backbone_of = {r.id: r.config.backbone for r in runs}
+    rows = [r for r in runs_table(runs) if r["dataset"] == dataset and r["test accuracy"] is not None]
+    heads = [r for r in rows if backbone_of[r["id"]]]
+    cnns = [r for r in rows if not backbone_of[r["id"]] and r["model"] in ("cnn5", "gated-cnn", "lenet")]
+    shown = [(label, max(group, key=lambda r: r["test accuracy"]))
+             for label, group in (("best CNN run", cnns), ("best frozen-feature head", heads)) if group]
+    if shown:
+        st.dataframe(pd.DataFrame([{"": label, "run": r["name"], "test accuracy": r["test accuracy"],
+                                    "best epoch": r["best epoch"]} for label, r in shown]),
+                     hide_index=True, column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
+    else:
+        st.caption(f"No finished {dataset} runs yet to compare.")
+
+
+def finetune_ui() -> None:
+    st.subheader("2 · Fine-tune a pretrained ResNet")
+    c1, c2, c3 = st.columns(3)
+    arch = c1.selectbox("Network", ARCHES, key="ft_arch")
+    blocks = len([r for r in finetune_plan(arch, (3, 32, 32), 10, 0) if r["part"].startswith("layer")])
+    k = c2.slider("Train the last k residual blocks", 0, blocks, 2, key="ft_k")
+    optimizer = c3.radio("Optimizer", ["adam", "sgd"], horizontal=True, key="ft_opt")
+    plan = pd.DataFrame(finetune_plan(arch, (3, 32, 32), 10, k))
+    trains = int(plan.loc[plan["trains"], "parameters"].sum())
+    st.dataframe(plan, hide_index=True, height=min(38 * (len(plan) + 1), 420))
+    st.caption(f"{trains:,} of {int(plan['parameters'].sum()):,} parameters train; frozen batch norms keep "
+               "ImageNet's statistics. Images are resized to 224 inside the model, as ImageNet's were.")
+    cfg = replace(PRESETS["resnet18-finetune"], model=arch, train_blocks=k, optimizer=optimizer,
+                  lr=1e-4 if optimizer == "adam" else 1e-3)
+    if st.button("Open in Train", key="ft_open"):
+        open_in_train(cfg)
+
+
+def recipes_ui() -> None:
+    st.subheader("3 · ResNet-18 from scratch, and with little data")
+    left, right = st.columns(2)
+    with left.container(border=True):
+        st.markdown("**The recipe**: SGD lr 0.01, weight decay 1e-4, cosine annealing, gradient clipping 0.1, "
+                    "early stopping with patience 6, batch 128, crop and flip.")
+        if st.button("Open in Train", key="scratch_open"):
+            open_in_train(PRESETS["resnet18-scratch"])
+    with right.container(border=True):
+        fraction = st.slider("Fraction of the training set (class-balanced)", 0.01, 1.0, 0.1, key="sd_fraction")
+        dropout = st.slider("Dropout after each residual block", 0.0, 0.5, 0.1, key="sd_dropout")
+        cfg = replace(PRESETS["resnet18-scratch"], train_fraction=float(fraction), block_dropout=float(dropout),
+                      name=f"resnet18-cifar10-{fraction:.0%}-data")
+        if st.button("Open in Train", key="sd_open"):
+            open_in_train(cfg)
+
+
+st.title("🏛️ Pretrained ResNets")
+st.markdown(LESSON.read_text())
+weights_ui()
+features_ui()
+finetune_ui()
+recipes_ui()

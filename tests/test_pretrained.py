@@ -50,3 +50,27 @@ def test_wrong_state_dict_names_the_keys(torch_home):
 def test_imagenet_normalisation():
     mean, std = imagenet_normalisation()
     assert mean == pytest.approx([0.485, 0.456, 0.406]) and std == pytest.approx([0.229, 0.224, 0.225])
+
+
+def test_uploaded_state_dict_is_checked_then_installed(torch_home, tmp_path):
+    import io
+
+    from nets.pretrained import install_state_dict
+    buf = io.BytesIO()
+    torch.save(models.resnet18(weights=None).state_dict(), buf)
+    path = install_state_dict("resnet18", buf.getvalue())
+    assert path == weights_path("resnet18") and have_weights("resnet18")
+    wrong = io.BytesIO()
+    torch.save(models.resnet34(weights=None).state_dict(), wrong)
+    with pytest.raises(PretrainedError, match="missing: layer1.2.conv1.weight"):
+        install_state_dict("resnet34", buf.getvalue())  # an 18's weights offered as a 34's
+    with pytest.raises(PretrainedError, match="uploaded file"):
+        install_state_dict("resnet34", b"not a checkpoint")
+    assert not have_weights("resnet34")
+
+
+def test_finetune_plan_names_what_trains():
+    from nets.pretrained import finetune_plan
+    rows = finetune_plan("resnet18", (3, 32, 32), 10, train_blocks=2)
+    assert [r["part"] for r in rows if r["trains"]] == ["layer4.0", "layer4.1", "fc (new head)"]
+    assert sum(r["parameters"] for r in rows) == 11_181_642

@@ -1,0 +1,49 @@
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+from torchvision import models
+
+from nets.pretrained import weights_path
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(tmp_path / "ck"))
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    at.switch_page("pages/transfer.py").run()
+    assert not at.exception
+    return at
+
+
+def test_missing_weights_are_explained_and_recipes_open_train(app):
+    assert any("not here yet" in w.value and "resnet18-f37072fd.pth" in w.value for w in app.warning)
+    next(b for b in app.button if b.key == "ft_open").click().run()
+    assert not app.exception
+    assert next(w for w in app.checkbox if w.key == "tw_pretrained").value is True
+    assert next(w for w in app.number_input if w.key == "tw_train_blocks").value == 2
+
+
+def test_features_recipe_opens_train_with_the_backbone(app):
+    next(b for b in app.button if b.key == "tr_open_features").click().run()
+    assert next(w for w in app.selectbox if w.key == "tw_backbone").value == "resnet34"
+    assert next(w for w in app.text_input if w.key == "tw_hidden").value == "256,128"
+    assert any("165,514 parameters" in i.value for i in app.info)  # (512+1)·256 + (256+1)·128 + (128+1)·10
+
+
+def test_finetune_plan_table(app):
+    app.slider(key="ft_k").set_value(1).run()
+    plan = app.dataframe[0].value if app.dataframe[0].value.shape[0] > 3 else app.dataframe[1].value
+    assert list(plan.loc[plan["trains"], "part"]) == ["layer4.1", "fc (new head)"]
+
+
+def test_installed_weights_show_as_ready(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    path = weights_path("resnet18")
+    path.parent.mkdir(parents=True)
+    torch.save(models.resnet18(weights=None).state_dict(), path)
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    at.switch_page("pages/transfer.py").run()
+    assert any("resnet18" in s.value and "ready" in s.value for s in at.success)
