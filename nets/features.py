@@ -101,3 +101,42 @@ def features_dataset(data: ImageData, arch: str, cache_dir: str | Path, *, input
     return ImageData(f"{data.name}+{arch}", data.classes, as_maps("x_train"), arrays["y_train"],
                      as_maps("x_test"), arrays["y_test"], as_maps("x_val"), arrays.get("y_val"),
                      mean.tolist(), std.tolist(), scale=1.0)
+
+
+def main(argv=None) -> None:
+    """`python -m nets.features`: feature-extraction throughput (images/s) on this machine."""
+    import argparse
+    import time
+
+    from torchvision import models
+
+    from .device import device_name
+    p = argparse.ArgumentParser(prog="python -m nets.features", description=main.__doc__)
+    p.add_argument("--arch", default="resnet34", choices=("resnet18", "resnet34"))
+    p.add_argument("--images", type=int, default=512)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--input-size", type=int, default=224)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dev = pick_device(args.device)
+    # The arithmetic does not depend on the weights' values: random ones when ImageNet's are absent.
+    real = weights_path(args.arch).exists()
+    net = backbone(args.arch, None if real else getattr(models, args.arch)(weights=None).state_dict()).to(dev)
+    x = torch.randint(0, 256, (args.images, 3, 32, 32), dtype=torch.uint8)
+    extract(net, x[:args.batch_size], args.arch, args.input_size, dev, args.batch_size)  # warm-up
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    extract(net, x, args.arch, args.input_size, dev, args.batch_size)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    rate = args.images / (time.perf_counter() - t)
+    print(f"{args.arch} features at {args.input_size}×{args.input_size}, batch {args.batch_size}, "
+          f"{device_name(dev)}, {'ImageNet' if real else 'random'} weights: {rate:,.0f} images/s")
+
+
+if __name__ == "__main__":
+    main()
