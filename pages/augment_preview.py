@@ -1,8 +1,115 @@
+"""Augmentation preview: one image and a grid of randomly augmented versions, made by the same
+batched transforms (nets.augment) that the training engine applies."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-from pages._common import ensure_app_entry
+from nets.activations import augmented_copies, to_chw
+from nets.augment import AUGMENTATIONS
+from nets.data import dataset_status
+from nets.imageio import (
+    MAX_BYTES,
+    SUFFIXES,
+    ImageError,
+    LoadedImage,
+    check_size,
+    read_image,
+)
+from nets.preprocess import enlarge, to_display
+from pages._common import data_dir, dataset, ensure_app_entry
 
 ensure_app_entry()
 
-st.title("Augmentation preview")
-st.info("This page is being built.")
+LESSON = Path(__file__).resolve().parent.parent / "assets" / "augment_preview.md"
+LABELS = {"crop": "random crop", "flip": "horizontal flip", "vflip": "vertical flip",
+          "affine": "random affine", "rotate": "rotation", "jitter": "colour jitter",
+          "sharpness": "sharpness", "grayscale": "grayscale"}
+MNIST, CIFAR, UPLOAD = "MNIST test digit", "CIFAR-10 test image", "Upload"
+UPLOAD_SIDE = 128     # uploads are shrunk to this; the datasets' images are 28 or 32 px
+SHOW_PX = 112         # each version is drawn about this wide, with square pixels
+
+
+# ------------------------------------------------------------------------------ choices
+@st.cache_data(max_entries=16, show_spinner=False)
+def decode(data: bytes, filename: str) -> LoadedImage:
+    return read_image(data, MAX_BYTES, filename=filename)
+
+
+def dataset_image_ui(name: str, label: str) -> tuple[np.ndarray, str]:
+    data = dataset(name, str(data_dir()))
+    i = st.number_input(f"{label} (0–{len(data.x_test) - 1})", 0, len(data.x_test) - 1, 0)
+    return data.x_test[int(i)].numpy(), f"{label} {int(i)}: {data.classes[int(data.y_test[int(i)])]}"
+
+
+def image_ui() -> tuple[np.ndarray, str]:
+    """The chosen image as C×H×W uint8 and its caption; stops the page when there is none."""
+    sources = [MNIST] + ([CIFAR] if dataset_status(data_dir()).get("cifar10") else []) + [UPLOAD]
+    source = st.radio("Image", sources, horizontal=True)
+    if source == MNIST:
+        return dataset_image_ui("mnist-mini", "Test digit")
+    if source == CIFAR:
+        return dataset_image_ui("cifar10", "Test image")
+    upload = st.file_uploader("Upload a PNG, JPEG, WebP, BMP or GIF image", type=list(SUFFIXES),
+                              max_upload_size=MAX_BYTES // 2**20)
+    if upload is None:
+        st.info(f"Choose an image file (at most {MAX_BYTES // 2**20} MB).")
+        st.stop()
+    try:
+        check_size(upload.size)   # the browser's limit is not enforced by the server
+        loaded = decode(upload.getvalue(), upload.name)
+    except ImageError as e:
+        st.error(f"{upload.name}: {e}")
+        st.stop()
+    return to_chw(loaded.image, UPLOAD_SIDE), upload.name
+
+
+def augment_ui() -> tuple[list[str], int, int]:
+    names = st.multiselect("Augmentations, applied in this order", list(AUGMENTATIONS), default=["crop", "flip"],
+                           format_func=LABELS.get)
+    left, right = st.columns(2)
+    n = left.slider("Versions", 4, 24, 12)
+    seed = right.number_input("Seed", 0, 2**31 - 1, 0, help="The same seed always gives the same versions.")
+    return names, n, int(seed)
+
+
+# ------------------------------------------------------------------------------ derived (cached)
+@st.cache_data(max_entries=32, show_spinner=False)
+def versions(image: np.ndarray, names: tuple, n: int, seed: int) -> np.ndarray:
+    return augmented_copies(image, names, n, seed)
+
+
+# ------------------------------------------------------------------------------ drawing
+def shown(chw: np.ndarray) -> np.ndarray:
+    return enlarge(to_display(chw), max(1, SHOW_PX // max(chw.shape[1:])))
+
+
+def draw_help() -> None:
+    with st.expander("What each augmentation does"):
+        st.dataframe(pd.DataFrame({"augmentation": [LABELS[k] for k in AUGMENTATIONS],
+                                   "engine name": list(AUGMENTATIONS),
+                                   "what it does": [(f.__doc__ or "").strip().splitlines()[0]
+                                                    for f in AUGMENTATIONS.values()]}),
+                     hide_index=True, width="stretch")
+
+
+# ------------------------------------------------------------------------------ the page
+st.title("🎲 Augmentation preview")
+st.caption("What the network sees during training: the same image, randomly changed each time.")
+with st.expander("📖 Why augment?"):
+    st.markdown(LESSON.read_text())
+
+image, caption = image_ui()
+names, n, seed = augment_ui()
+draw_help()
+out = versions(image, tuple(names), n, seed)
+
+c, h, w = image.shape
+st.image(shown(image), caption=f"Original: {caption} ({c}×{h}×{w})", width=2 * SHOW_PX)
+if not names:
+    st.info("No augmentation chosen: every version below is the original.")
+st.subheader(f"{n} versions: " + (" → ".join(LABELS[k] for k in names) or "no augmentation"))
+st.image([shown(v) for v in out], caption=[f"#{i + 1}" for i in range(n)], width=SHOW_PX)

@@ -1,8 +1,270 @@
-import streamlit as st
+"""Activation maps and Grad-CAM: a CNN's feature maps layer by layer for one image, and where the
+last block looked for a class. Models: saved runs with convolutions, or ImageNet ResNets."""
+from __future__ import annotations
 
-from pages._common import ensure_app_entry
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+from torch import nn
+
+from nets.activations import (
+    digest,
+    grad_cam,
+    imagenet_classes,
+    imagenet_from_bytes,
+    layer_views,
+)
+from nets.data import DatasetError
+from nets.explain import overlay
+from nets.imageio import (
+    MAX_BYTES,
+    SUFFIXES,
+    ImageError,
+    LoadedImage,
+    check_size,
+    read_image,
+)
+from nets.models import is_convolutional
+from nets.preprocess import enlarge, normalise, preprocess, style_for, to_display, top_k
+from nets.pretrained import (
+    ARCHES,
+    PretrainedError,
+    imagenet_normalisation,
+    imagenet_resnet,
+    weights_path,
+)
+from nets.runs import CheckpointError, list_runs
+from pages._common import checkpoints_root, ensure_app_entry, run_dataset, run_model
 
 ensure_app_entry()
 
-st.title("Activation maps and Grad-CAM")
-st.info("This page is being built.")
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+LESSON, SAMPLES = ASSETS / "inside_cnn.md", ASSETS / "samples"
+DEFAULT_RUN, DEFAULT_SAMPLE = "lenet-mnist-mini", "photo-3.png"
+RUN_SOURCE, IMAGENET_SOURCE = "A saved run", "ImageNet-pretrained ResNet"
+IMAGENET_SHAPE = (3, 224, 224)
+MAX_WEIGHTS_MB = 100          # ResNet-34's ImageNet state dict is 83 MB
+SHOW_PX = 224
+
+
+class Chosen(NamedTuple):
+    key: tuple                # names the weights exactly: derived results are cached by it
+    model: nn.Module
+    label: str
+    classes: list
+    shape: tuple
+    mean: list
+    std: list
+    run: object = None        # the Run, for saved runs
+
+
+class Picture(NamedTuple):
+    image: np.ndarray         # C×H×W uint8, what the model sees before normalisation
+    x: np.ndarray             # 1×C×H×W float32, the model's input
+    caption: str
+
+
+# ------------------------------------------------------------------------------ models (cached)
+@st.cache_resource(show_spinner="Loading the ImageNet weights…", max_entries=2)
+def imagenet_model(arch: str, path: str, mtime: float) -> nn.Module:
+    return imagenet_resnet(arch).eval()
+
+
+@st.cache_resource(show_spinner="Reading the uploaded weights…", max_entries=2)
+def uploaded_model(arch: str, fingerprint: str, _data: bytes) -> nn.Module:
+    return imagenet_from_bytes(arch, _data)
+
+
+@st.cache_resource(show_spinner=False)
+def class_names(arch: str) -> list[str]:
+    return imagenet_classes(arch)
+
+
+# ------------------------------------------------------------------------------ choices
+def run_ui() -> Chosen:
+    runs, _ = list_runs(checkpoints_root())
+    runs = [r for r in runs if r.has_model and r.info.get("input_shape") and r.info.get("classes")]
+    if not runs:
+        st.info("No saved run has a trained model yet: train one on the Train page, or pick an "
+                "ImageNet ResNet above.")
+        st.stop()
+    by_id = {r.id: r for r in runs}
+    ids = list(by_id)
+    run_id = st.selectbox("Saved run", ids, index=ids.index(DEFAULT_RUN) if DEFAULT_RUN in ids else 0,
+                          format_func=lambda i: f"{by_id[i].name} · {by_id[i].config.model} on "
+                                                f"{by_id[i].config.dataset}")
+    run = by_id[run_id]
+    try:
+        model = run_model(run)
+    except CheckpointError as e:
+        st.error(str(e))
+        st.stop()
+    if not is_convolutional(model):
+        st.warning(f"{run.name} is a {run.config.model}: it has no convolutions, so no feature maps. "
+                   "Pick a run of lenet, cnn5, gated-cnn or a ResNet.")
+        st.stop()
+    info = run.info
+    return Chosen(("run", str(run.path), (run.path / "model.pt").stat().st_mtime), model, run.name,
+                  info["classes"], tuple(info["input_shape"]), info["mean"], info["std"], run)
+
+
+def imagenet_ui() -> Chosen:
+    arch = st.selectbox("Architecture", ARCHES, format_func=lambda a: f"ResNet-{a[6:]}")
+    # The server refuses any upload above server.maxUploadSize, whatever the widget allows.
+    server_mb = min(MAX_WEIGHTS_MB, st.get_option("server.maxUploadSize"))
+    upload = st.file_uploader("Or use your own ImageNet weights (a .pth state dict)", type=["pth", "pt"],
+                              max_upload_size=MAX_WEIGHTS_MB,
+                              help=f"torchvision's files are 45 MB (ResNet-18) and 83 MB (ResNet-34); this "
+                                   f"server accepts up to {server_mb} MB (server.maxUploadSize).")
+    mean, std = imagenet_normalisation(arch)
+    try:
+        if upload is None:
+            path = weights_path(arch)
+            key = ("imagenet", arch, str(path), path.stat().st_mtime if path.exists() else 0.0)
+            model = imagenet_model(*key[1:])
+            label = f"ResNet-{arch[6:]}, ImageNet weights"
+        else:
+            if upload.size > MAX_WEIGHTS_MB * 2**20:   # the browser's limit is not enforced by the server
+                st.error(f"{upload.name} is larger than {MAX_WEIGHTS_MB} MB.")
+                st.stop()
+            data = upload.getvalue()
+            key = ("upload", arch, digest(data))
+            model = uploaded_model(arch, key[2], data)
+            label = f"ResNet-{arch[6:]}, weights from {upload.name}"
+    except PretrainedError as e:
+        st.error(str(e))
+        st.stop()
+    return Chosen(key, model, label, class_names(arch), IMAGENET_SHAPE, mean, std)
+
+
+def model_ui() -> Chosen:
+    source = st.radio("Model", (RUN_SOURCE, IMAGENET_SOURCE), horizontal=True)
+    return run_ui() if source == RUN_SOURCE else imagenet_ui()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def decode(data: bytes, filename: str) -> LoadedImage:
+    return read_image(data, MAX_BYTES, filename=filename)
+
+
+def upload_ui() -> tuple[LoadedImage, str]:
+    upload = st.file_uploader("Upload a PNG, JPEG, WebP, BMP or GIF image", type=list(SUFFIXES),
+                              max_upload_size=MAX_BYTES // 2**20)
+    if upload is None:
+        st.info(f"Choose an image file (at most {MAX_BYTES // 2**20} MB).")
+        st.stop()
+    try:
+        check_size(upload.size)
+        return decode(upload.getvalue(), upload.name), upload.name
+    except ImageError as e:
+        st.error(f"{upload.name}: {e}")
+        st.stop()
+
+
+def image_ui(chosen: Chosen) -> Picture:
+    first = "Test-set image" if chosen.run is not None else "Bundled sample"
+    source = st.radio("Image", (first, "Upload"), horizontal=True)
+    if source == "Test-set image":
+        try:
+            data = run_dataset(chosen.run)
+        except DatasetError as e:
+            st.error(f"{e} Upload an image instead.")
+            st.stop()
+        i = st.number_input(f"Test image (0–{len(data.x_test) - 1})", 0, len(data.x_test) - 1, 0)
+        image = data.x_test[int(i)].numpy()
+        return Picture(image, normalise(image, chosen.mean, chosen.std).numpy(),
+                       f"Test image {int(i)}, true class {data.classes[int(data.y_test[int(i)])]}")
+    if source == "Bundled sample":
+        names = sorted(p.name for p in SAMPLES.glob("*.png"))
+        name = st.selectbox("Sample", names, index=names.index(DEFAULT_SAMPLE) if DEFAULT_SAMPLE in names else 0)
+        loaded = decode((SAMPLES / name).read_bytes(), name)
+    else:
+        loaded, name = upload_ui()
+    style = style_for(chosen.shape, chosen.run.config.dataset) if chosen.run is not None else "photo"
+    prepared = preprocess(loaded.image, chosen.shape, chosen.mean, chosen.std, style)
+    return Picture(prepared.image, prepared.x.numpy(), f"{name}, as the model sees it")
+
+
+# ------------------------------------------------------------------------------ derived (cached)
+@st.cache_data(max_entries=16, show_spinner="Running the model and collecting feature maps…")
+def inspect(model_key: tuple, x: np.ndarray, k: int, _model: nn.Module):
+    logits, views = layer_views(_model, torch.from_numpy(x), k)
+    return logits.numpy(), views
+
+
+@st.cache_data(max_entries=32, show_spinner="Computing Grad-CAM…")
+def cam(model_key: tuple, x: np.ndarray, target: int, _model: nn.Module) -> np.ndarray:
+    return grad_cam(_model, torch.from_numpy(x), target)
+
+
+# ------------------------------------------------------------------------------ drawing
+def shown(image: np.ndarray) -> np.ndarray:
+    """Small inputs enlarged by whole pixels so each model pixel stays a crisp square."""
+    return enlarge(image, max(1, SHOW_PX // image.shape[0]))
+
+
+def draw_input(picture: Picture, preds) -> None:
+    left, right = st.columns([1, 2])
+    left.image(shown(to_display(picture.image)), caption=picture.caption, width=SHOW_PX)
+    with right:
+        st.metric("Prediction", preds[0].label, f"{preds[0].probability:.1%} probability", delta_color="off")
+        table = pd.DataFrame({"class": [p.label for p in preds], "probability": [p.probability for p in preds]})
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"probability": st.column_config.ProgressColumn(min_value=0, max_value=1,
+                                                                                   format="percent")})
+
+
+def draw_layers(views, per_row: int = 3) -> None:
+    st.subheader("Feature maps, layer by layer")
+    st.caption("Each grid: the most active channels of one layer's output, most active first; each tile "
+               "scaled on its own (black = its lowest value, white = its highest).")
+    for start in range(0, len(views), per_row):
+        for col, v in zip(st.columns(per_row), views[start:start + per_row]):
+            c, h, w = v.shape
+            col.markdown(f"**{v.name}** — {c}×{h}×{w}")
+            col.image(v.grid, width="stretch",
+                      caption=f"Top {len(v.channels)} of {c} channels: " + ", ".join(f"#{i}" for i in v.channels))
+
+
+def gradcam_ui(chosen: Chosen, picture: Picture, preds, probs, views) -> None:
+    st.subheader("Grad-CAM: where the last block looked")
+    classes = chosen.classes
+    other = preds[1].index if len(preds) > 1 else preds[0].index
+    target = st.selectbox("Compare with class", range(len(classes)), index=other,
+                          format_func=lambda i: f"{classes[i]} ({probs[i]:.1%})")
+    last = views[-1]
+    h, w = picture.image.shape[1:]
+    st.caption(f"Grad-CAM on **{last.name}** ({'×'.join(map(str, last.shape))}): one value per cell of its "
+               f"{last.shape[1]}×{last.shape[2]} grid, enlarged to {h}×{w}.")
+    display = to_display(picture.image)
+    cols = st.columns(2)
+    for col, (what, cls) in zip(cols, (("predicted", preds[0].index), ("chosen", target))):
+        heat = cam(chosen.key, picture.x, int(cls), chosen.model)
+        col.image(shown(overlay(display, heat)), width=SHOW_PX,
+                  caption=f"Grad-CAM for the {what} class {classes[cls]} ({probs[cls]:.1%})"
+                          + ("" if heat.any() else ": nothing speaks for this class"))
+
+
+# ------------------------------------------------------------------------------ the page
+st.title("🔥 Activation maps and Grad-CAM")
+st.caption("What a CNN computes layer by layer for one image, and where it looked for a class.")
+with st.expander("📖 How to read this page"):
+    st.markdown(LESSON.read_text())
+
+chosen = model_ui()
+picture = image_ui(chosen)
+k = st.select_slider("Channels shown per layer", [4, 9, 16, 25, 36], value=16)
+
+logits, views = inspect(chosen.key, picture.x, k, chosen.model)
+preds = top_k(logits, chosen.classes, k=5)
+probs = top_k(logits, chosen.classes, k=len(chosen.classes))
+probs = {p.index: p.probability for p in probs}
+
+st.markdown(f"**{chosen.label}** on a {'×'.join(map(str, picture.x.shape[1:]))} input.")
+draw_input(picture, preds)
+draw_layers(views)
+gradcam_ui(chosen, picture, preds, probs, views)
