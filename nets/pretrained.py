@@ -74,12 +74,10 @@ def imagenet_resnet(arch: str, state: dict | None = None, download: bool = True)
         raise PretrainedError(str(e)) from e
 
 
-def install_state_dict(arch: str, data: bytes) -> Path:
-    """Check an uploaded state dict against the architecture (weights_only, key by key) and put it
-    where torch's cache looks, so training and the pages use it like downloaded weights."""
+def resnet_from_bytes(arch: str, data: bytes) -> nn.Module:
+    """An ImageNet ResNet with an uploaded .pth state dict, read safely (weights only) and checked
+    key by key; PretrainedError with a plain message when the file does not fit."""
     import tempfile
-
-    from .runs import atomic_write_bytes
     with tempfile.NamedTemporaryFile(suffix=".pth") as f:
         f.write(data)
         f.flush()
@@ -87,7 +85,14 @@ def install_state_dict(arch: str, data: bytes) -> Path:
             state = load_state_dict(f.name)
         except CheckpointError as e:
             raise PretrainedError(str(e).replace(f.name, "The uploaded file")) from e
-    imagenet_resnet(arch, state)  # raises PretrainedError naming mismatched keys
+    return imagenet_resnet(arch, state)
+
+
+def install_state_dict(arch: str, data: bytes) -> Path:
+    """Check an uploaded state dict against the architecture and put it where torch's cache looks,
+    so training and the pages use it like downloaded weights."""
+    from .runs import atomic_write_bytes
+    resnet_from_bytes(arch, data)
     path = weights_path(arch)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, data)
