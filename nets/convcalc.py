@@ -1,0 +1,384 @@
+"""Convolution arithmetic in lecture notation, every step with the student's numbers.
+
+W_out = (W − K + 2P)/S + 1, parameters (K·K·C_in + 1)·C_out, multiply-adds H_out·W_out·K·K·C_in·C_out.
+Frameworks floor a fractional output size and silently drop the last rows; here the formula must
+come out whole, so a fraction is an error that shows the exact value. LaTeX is built here so a test
+can read what the student will read.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+SAME = "same"
+POOL_KINDS = ("max pool", "avg pool")
+LAYER_KINDS = ("conv",) + POOL_KINDS
+
+
+class ConvError(ValueError):
+    """A layer that cannot be computed; the message is written for the student."""
+
+
+def _n(x: int) -> str:
+    """An integer with thousands separators that LaTeX does not space out."""
+    return f"{x:,}".replace(",", "{,}")
+
+
+def _decimal(v: Fraction) -> str:
+    f = float(v)
+    return f"{f:g}" if Fraction(f) == v else f"{f:.3f}…"
+
+
+def human(n: float) -> str:
+    """'120.4 million': how the coursework quotes multiply-adds."""
+    for size, word in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {word}"
+    return f"{n:g}"
+
+
+def _whole(name: str, v, low: int) -> int:
+    # numbers.Real also admits numpy's scalars, which a data editor's rows hold
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v).is_integer():
+        raise ConvError(f"{name} must be a whole number, not {v!r}.")
+    if v < low:
+        raise ConvError(f"{name} must be at least {low}, not {int(v)}.")
+    return int(v)
+
+
+def same_padding(K: int, S: int = 1) -> int:
+    """P that keeps W_out = W: (K − 1)/2, which needs stride 1 and an odd kernel."""
+    K, S = _whole("K", K, 1), _whole("S", S, 1)
+    if S != 1:
+        raise ConvError(f"'same' padding keeps the size only with stride 1, not S = {S}: type a number for P.")
+    if K % 2 == 0:
+        raise ConvError(f"'same' padding needs an odd kernel: P = (K − 1)/2 = {K - 1}/2 is not whole for K = {K}.")
+    return (K - 1) // 2
+
+
+def output_fraction(W: int, K: int, P: int, S: int) -> Fraction:
+    """(W − K + 2P)/S + 1 exactly; raises when the kernel does not fit the padded input at all."""
+    W, K, P, S = _whole("W", W, 1), _whole("K", K, 1), _whole("P", P, 0), _whole("S", S, 1)
+    if K > W + 2 * P:
+        raise ConvError(f"The {K}×{K} kernel does not fit: the padded input is W + 2P = {W} + 2·{P} = "
+                        f"{W + 2 * P} wide, smaller than K = {K}.")
+    return Fraction(W - K + 2 * P, S) + 1
+
+
+def conv_output(W: int, K: int, P: int, S: int) -> int:
+    """The output side; a fractional one raises with the exact value and what frameworks do."""
+    v = output_fraction(W, K, P, S)
+    if v.denominator != 1:
+        raise ConvError(
+            f"Not a whole number: ({W} − {K} + 2·{P})/{S} + 1 = {_decimal(v)}. The kernel's steps do not "
+            f"end at the edge: change P or S. (PyTorch would floor it to {math.floor(v)}, and the last "
+            f"{(W - K + 2 * P) % S} padded pixel(s) of each row and column would never be seen.)")
+    return int(v)
+
+
+def output_latex(W: int, K: int, P: int, S: int, side: str = "W") -> str:
+    """`side` names the dimension: the lecture writes W, and the height follows the same formula."""
+    v = output_fraction(W, K, P, S)
+    top = W - K + 2 * P
+    exact = _decimal(v).replace("…", r"\ldots")
+    end = rf"= {exact}\quad\text{{not a whole number}}" if v.denominator != 1 else f"= {int(v)}"
+    return (rf"{side}_{{out}} = \frac{{{side} - K + 2P}}{{S}} + 1 = \frac{{{W} - {K} + 2\cdot {P}}}{{{S}}} + 1"
+            rf" = \frac{{{top}}}{{{S}}} + 1 {end}")
+
+
+def conv_params(K: int, C_in: int, C_out: int, bias: bool = True) -> int:
+    return (K * K * C_in + bias) * C_out
+
+
+def params_latex(K: int, C_in: int, C_out: int, bias: bool = True) -> str:
+    total = _n(conv_params(K, C_in, C_out, bias))
+    if not bias:
+        return rf"K\cdot K\cdot C_{{in}}\cdot C_{{out}} = {K}\cdot {K}\cdot {C_in}\cdot {C_out} = {total}"
+    return (rf"(K\cdot K\cdot C_{{in}} + 1)\cdot C_{{out}} = ({K}\cdot {K}\cdot {C_in} + 1)\cdot {C_out}"
+            rf" = {_n(K * K * C_in + 1)}\cdot {C_out} = {total}")
+
+
+def mult_adds(H_out: int, W_out: int, K: int, C_in: int, C_out: int) -> int:
+    """One multiply-add per weight per output position (biases are adds only, left out)."""
+    return H_out * W_out * K * K * C_in * C_out
+
+
+def mult_adds_latex(H_out: int, W_out: int, K: int, C_in: int, C_out: int) -> str:
+    return (rf"H_{{out}}\cdot W_{{out}}\cdot K\cdot K\cdot C_{{in}}\cdot C_{{out}} = "
+            rf"{H_out}\cdot {W_out}\cdot {K}\cdot {K}\cdot {C_in}\cdot {C_out} = "
+            rf"{_n(mult_adds(H_out, W_out, K, C_in, C_out))}")
+
+
+# ------------------------------------------------------------------------------- layers and chains
+@dataclass(frozen=True)
+class Conv:
+    K: int
+    C_out: int
+    S: int = 1
+    P: int | str = 0  # a number or SAME
+    bias: bool = True
+
+    @property
+    def label(self) -> str:
+        pad = "same" if self.P == SAME else f"P={self.P}"
+        return f"conv {self.K}×{self.K}, {self.C_out} filters, S={self.S}, {pad}"
+
+
+@dataclass(frozen=True)
+class Pool:
+    K: int
+    S: int | None = None  # None: stride = K, the usual non-overlapping pool
+    P: int = 0
+    kind: str = "max pool"
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.K}×{self.K}, S={self.S or self.K}" + (f", P={self.P}" if self.P else "")
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    shape_in: tuple[int, int, int]   # H×W×C, the lecture's order
+    shape_out: tuple[int, int, int]
+    params: int
+    mult_adds: int
+    latex: tuple[str, ...]           # each computation with the numbers
+
+    @property
+    def short_latex(self) -> tuple[str, ...]:
+        """The parameter and multiply-add lines without the symbolic formula, for narrow columns."""
+        names = (r"\text{params}", r"\text{mult-adds}")
+        return tuple(f"{name} = {tex.split(' = ', 1)[1]}" for name, tex in zip(names, self.latex[-2:]))
+
+
+@dataclass(frozen=True)
+class Chain:
+    steps: tuple[Step, ...]
+    error: str | None = None         # the first failing layer's message; steps stop before it
+
+    @property
+    def params(self) -> int:
+        return sum(s.params for s in self.steps)
+
+    @property
+    def mult_adds(self) -> int:
+        return sum(s.mult_adds for s in self.steps)
+
+
+def fmt_shape(shape) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+def layer_step(shape: tuple[int, int, int], layer: Conv | Pool) -> Step:
+    H, W, C = shape
+    P = same_padding(layer.K, layer.S) if layer.P == SAME else layer.P
+    S = layer.S or layer.K
+    sides = [conv_output(n, layer.K, P, S) for n in (H, W)]
+    size_tex = [output_latex(W, layer.K, P, S)]
+    if H != W:  # the lecture's W formula, applied to the height too
+        size_tex.insert(0, output_latex(H, layer.K, P, S, side="H"))
+    if isinstance(layer, Pool):
+        return Step(layer.label, shape, (*sides, C), 0, 0,
+                    (*size_tex, rf"\text{{pooling keeps the }}{C}\text{{ channels and has no weights}}"))
+    C_out = _whole("C_out", layer.C_out, 1)
+    return Step(layer.label, shape, (*sides, C_out), conv_params(layer.K, C, C_out, layer.bias),
+                mult_adds(*sides, layer.K, C, C_out),
+                (*size_tex, params_latex(layer.K, C, C_out, layer.bias), mult_adds_latex(*sides, layer.K, C, C_out)))
+
+
+@dataclass(frozen=True)
+class Single:
+    step: Step | None
+    error: str | None
+    size_latex: str | None  # shown even when the size is fractional, so the student sees why
+
+
+def single_layer(W, K, P, S, C_in, C_out, bias: bool = True, same: bool = False) -> Single:
+    """The one-layer calculator: a square W×W×C_in input; `same` sets P = (K − 1)/2."""
+    size_tex = None
+    try:
+        P = same_padding(K, S) if same else P
+        size_tex = output_latex(W, K, P, S)
+        return Single(layer_step((W, W, C_in), Conv(K, C_out, S, P, bias)), None, size_tex)
+    except ConvError as e:
+        return Single(None, str(e), size_tex)
+
+
+def chain_rows(c: Chain) -> list[dict]:
+    return [{"layer": f"{i}: {s.label}", "input": fmt_shape(s.shape_in), "output": fmt_shape(s.shape_out),
+             "params": s.params, "mult-adds": s.mult_adds} for i, s in enumerate(c.steps, 1)]
+
+
+def chain(input_shape, layers) -> Chain:
+    """Each layer's shape, parameters and multiply-adds, stopping at the first that fails."""
+    try:
+        shape = tuple(_whole(n, v, 1) for n, v in zip(("H", "W", "C"), input_shape))
+    except ConvError as e:
+        return Chain((), f"Input: {e}")
+    steps = []
+    for i, layer in enumerate(layers, 1):
+        try:
+            steps.append(layer_step(shape, layer))
+        except ConvError as e:
+            return Chain(tuple(steps), f"Layer {i} ({layer.label}) on a {fmt_shape(shape)} input: {e}")
+        shape = steps[-1].shape_out
+    return Chain(tuple(steps))
+
+
+def _empty(v) -> bool:
+    return v is None or isinstance(v, float) and math.isnan(v) or isinstance(v, str) and not v.strip()
+
+
+def _cell(row: dict, name: str, i: int, low: int, default=None):
+    v = row.get(name)
+    if _empty(v):
+        if default is not None:
+            return default
+        raise ConvError(f"Row {i}: {name} is empty.")
+    try:
+        return _whole(name, float(v) if isinstance(v, str) else v, low)
+    except (ConvError, ValueError) as e:
+        raise ConvError(f"Row {i}: {e if isinstance(e, ConvError) else f'{name} must be a number, not {v!r}.'}")
+
+
+def layers_from_rows(rows: list[dict]) -> list[Conv | Pool]:
+    """Table rows {type, K, S, P, C_out} (as a data editor gives them) → layers; P may be 'same'."""
+    layers = []
+    for i, row in enumerate(rows, 1):
+        kind = row.get("type")
+        if kind is None and all(_empty(v) for v in row.values()):
+            continue  # a row the student has just added and not filled in yet
+        if kind not in LAYER_KINDS:
+            raise ConvError(f"Row {i}: type must be one of {', '.join(LAYER_KINDS)}, not {kind!r}.")
+        K, S = _cell(row, "K", i, 1), _cell(row, "S", i, 1, default=1 if kind == "conv" else K)
+        if kind != "conv":
+            layers.append(Pool(K, S, _cell(row, "P", i, 0, default=0), kind))
+            continue
+        P = SAME if str(row.get("P")).strip().lower() == SAME else _cell(row, "P", i, 0, default=0)
+        layers.append(Conv(K, _cell(row, "C_out", i, 1), S, P))
+    return layers
+
+
+def chain_from_rows(input_shape, rows: list[dict]) -> Chain:
+    """The chain builder's table, checked: a bad row is reported like a failing layer."""
+    try:
+        return chain(input_shape, layers_from_rows(rows))
+    except ConvError as e:
+        return Chain((), str(e))
+
+
+LENET_INPUT = (32, 32, 1)
+LENET_ROWS = [  # LeNet-5's feature extractor: the chain the lecture draws
+    {"type": "conv", "K": 5, "S": 1, "P": "0", "C_out": 6},
+    {"type": "max pool", "K": 2, "S": 2, "P": "0", "C_out": None},
+    {"type": "conv", "K": 5, "S": 1, "P": "0", "C_out": 16},
+    {"type": "max pool", "K": 2, "S": 2, "P": "0", "C_out": None},
+]
+
+
+# ------------------------------------------------------------------------- the coursework's example
+@dataclass(frozen=True)
+class Inception:
+    input_shape: tuple[int, int, int]
+    direct: Chain
+    bottleneck: Chain
+
+    @property
+    def saving(self) -> float:
+        return self.direct.mult_adds / self.bottleneck.mult_adds
+
+    @property
+    def param_saving(self) -> float:
+        return self.direct.params / self.bottleneck.params
+
+    @property
+    def summary(self) -> str:
+        d, b = self.direct, self.bottleneck
+        parts = " + ".join(f"{s.params:,}" for s in b.steps)
+        return (f"With the 1×1 bottleneck: {parts} = {b.params:,} parameters instead of {d.params:,} "
+                f"({self.param_saving:.1f}× fewer), and {b.mult_adds:,} multiply-adds (about "
+                f"{human(b.mult_adds)}) instead of {d.mult_adds:,} (about {human(d.mult_adds)}): "
+                f"{self.saving:.1f}× fewer.")
+
+
+def inception_example() -> Inception:
+    """28×28×192: a 5×5 conv to 32 directly, against a 1×1 to 16 first (the Inception bottleneck)."""
+    shape = (28, 28, 192)
+    return Inception(shape, chain(shape, [Conv(5, 32, P=SAME)]),
+                     chain(shape, [Conv(1, 16), Conv(5, 32, P=SAME)]))
+
+
+# ----------------------------------------------------------------------------------------- quiz
+QUIZ_KINDS = ("size", "params", "mult-adds")
+
+
+@dataclass(frozen=True)
+class Question:
+    kind: str                        # one of QUIZ_KINDS
+    W: int
+    K: int
+    P: int
+    S: int
+    C_in: int
+    C_out: int
+    prompt: str
+    answer: int
+    latex: str                       # the worked computation, shown once answered or revealed
+
+
+def question(kind: str, W: int, K: int, P: int, S: int, C_in: int, C_out: int) -> Question:
+    step = layer_step((W, W, C_in), Conv(K, C_out, S, P))
+    ask = {"size": "What is the output width W_out?",
+           "params": "How many parameters does it have (weights and biases)?",
+           "mult-adds": "How many multiply-adds does it take for one image? (within 1%)"}[kind]
+    prompt = (f"A {W}×{W}×{C_in} input goes through a {K}×{K} convolution with {C_out} filters, "
+              f"padding P = {P} and stride S = {S}. {ask}")
+    answer = {"size": step.shape_out[1], "params": step.params, "mult-adds": step.mult_adds}[kind]
+    return Question(kind, W, K, P, S, C_in, C_out, prompt, answer, step.latex[QUIZ_KINDS.index(kind)])
+
+
+def make_question(rng) -> Question:
+    """A random layer whose output size comes out whole; `rng` is a random.Random."""
+    while True:
+        K, S = rng.choice((1, 3, 5, 7)), rng.choice((1, 1, 2))
+        P, W = rng.choice((0, (K - 1) // 2)), rng.randrange(7, 65)
+        if W + 2 * P >= K and (W - K + 2 * P) % S == 0:
+            return question(rng.choice(QUIZ_KINDS), W, K, P, S, rng.choice((1, 3, 16, 32, 64, 192)),
+                            rng.choice((8, 16, 32, 64)))
+
+
+_SCALE = {"": 1, "k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "millions": 1e6,
+          "b": 1e9, "bn": 1e9, "billion": 1e9, "g": 1e9}
+
+
+def parse_number(text: str) -> float | None:
+    """'120,422,400', '120 422 400', '1.2e8', '1.2×10^8', '120.4 million', '12.4M'; None if unreadable."""
+    t = text.strip().lower().replace("−", "-")
+    t = re.sub(r"\s*(parameters?|params?|weights?|multiply-adds?|mult-adds?|macs?|pixels?|px)\.?$", "", t)
+    t = re.sub(r"\s*[×x*]\s*10\s*\^\s*\{?\s*([+-]?\d+)\s*\}?", r"e\1", t)
+    t = re.sub(r"(?<=\d)[,_\s](?=\d{3}\b)", "", t)  # thousands separators
+    m = re.fullmatch(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*([a-z]*)\.?", t)
+    if not m or m.group(2) not in _SCALE:
+        return None
+    return float(m.group(1)) * _SCALE[m.group(2)]
+
+
+def check_answer(q: Question, text: str) -> tuple[bool, str]:
+    given = parse_number(text)
+    if given is None:
+        return False, f"I could not read '{text.strip()}' as a number: type e.g. 28, 153,632 or 1.2e8."
+    if abs(given - q.answer) <= 0.01 * q.answer if q.kind == "mult-adds" else given == q.answer:
+        return True, f"Correct: {q.answer:,}" + (f" ({human(q.answer)})." if q.kind == "mult-adds" else ".")
+    hint, side = "", conv_output(q.W, q.K, q.P, q.S)
+    if q.kind == "params" and given == q.answer - q.C_out:
+        hint = " You left out the biases: one per filter."
+    elif q.kind == "mult-adds" and abs(given - q.answer * (q.W / side) ** 2) <= 0.01 * given and q.W != side:
+        hint = f" You used the input width {q.W}; the count is per output position, and there are {side}×{side}."
+    elif q.kind == "size" and given == (q.W - q.K + 2 * q.P) / q.S:
+        hint = " Don't forget the + 1: the kernel's first position counts too."
+    said = f"{int(given):,}" if given.is_integer() else f"{given:,}"
+    return False, f"Not quite: you said {said}; the answer is {q.answer:,}.{hint}"
