@@ -1,0 +1,440 @@
+"""Boolean expressions as one-hidden-layer threshold networks.
+
+Syntax: variables are identifiers (P, Q, x1, ...), at most MAX_VARS of them; constants 0 and 1;
+parentheses; and, from tightest to loosest binding:
+    not  ¬ ~ !        and  ∧ & &&        xor  ⊕ ^        or  ∨ | ||
+so "¬P ∧ Q ⊕ R ∨ S" means (((¬P) ∧ Q) ⊕ R) ∨ S. Binary operators group left to right. Keywords
+are case-insensitive; variable names are not.
+
+A threshold unit outputs step(z) = 1 if z > 0 else 0. Every network here has one hidden layer of
+such units, each detecting one case (an AND of literals), and an output unit that ORs them:
+y = step(Σ_k h_k − 0.5). Biases sit half-way between "fires" and "does not", so z is never 0.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+MAX_VARS = 6
+NOT, AND, XOR, OR = "not", "and", "xor", "or"
+SYMBOLS = {"¬": NOT, "~": NOT, "!": NOT, "∧": AND, "&&": AND, "&": AND, "⊕": XOR, "^": XOR,
+           "∨": OR, "||": OR, "|": OR, "(": "(", ")": ")"}
+KEYWORDS = {NOT, AND, XOR, OR}
+LATEX_OP = {AND: r"\land", XOR: r"\oplus", OR: r"\lor"}
+BINDING = {OR: 1, XOR: 2, AND: 3}   # higher binds tighter; "not" binds tightest of all
+TOKEN = re.compile(r"\s*(?:(?P<sym>&&|\|\||[¬~!∧&⊕^∨|()])|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<const>[01])"
+                   r"(?![0-9A-Za-z_])|(?P<bad>\S))")
+
+
+class ParseError(ValueError):
+    def __init__(self, text: str, position: int, problem: str):
+        self.text, self.position, self.problem = text, position, problem
+        super().__init__(f"{problem} (column {position + 1})")
+
+    @property
+    def caret(self) -> str:
+        """The expression with a ^ under the offending character."""
+        return f"{self.text}\n{' ' * self.position}^"
+
+
+# A node is ("var", name) | ("const", 0 or 1) | ("not", node) | (op, left, right) for op in BINDING.
+@dataclass(frozen=True)
+class Expression:
+    text: str
+    tree: tuple
+    variables: tuple[str, ...]    # in order of first appearance
+
+    def __call__(self, values) -> int:
+        return evaluate(self.tree, dict(zip(self.variables, values)))
+
+    def rows(self) -> list[tuple[int, ...]]:
+        """Every assignment, counting in binary with the first variable as the leading bit."""
+        return list(itertools.product((0, 1), repeat=len(self.variables)))
+
+    def latex(self) -> str:
+        return to_latex(self.tree)
+
+
+def tokenize(text: str) -> list[tuple[str, str, int]]:
+    """(kind, text, position) tokens, ending with ("end", "", len(text))."""
+    tokens, pos = [], 0
+    while (m := TOKEN.match(text, pos)) and m.end() > pos and m.lastgroup:
+        word, start = m.group(m.lastgroup), m.start(m.lastgroup)
+        if m.lastgroup == "bad":
+            raise ParseError(text, start, f"Unexpected character '{word}'")
+        if m.lastgroup == "sym":
+            tokens.append((SYMBOLS[word], word, start))
+        elif m.lastgroup == "name" and word.lower() in KEYWORDS:
+            tokens.append((word.lower(), word, start))
+        else:
+            tokens.append((m.lastgroup, word, start))
+        pos = m.end()
+    return tokens + [("end", "", len(text))]
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text, self.tokens, self.i, self.variables = text, tokenize(text), 0, []
+
+    def peek(self):
+        return self.tokens[self.i]
+
+    def fail(self, expected: str):
+        kind, word, pos = self.peek()
+        found = "the expression ended" if kind == "end" else f"found '{word}'"
+        raise ParseError(self.text, pos, f"Expected {expected} but {found}")
+
+    def binary(self, level: int) -> tuple:
+        if level > max(BINDING.values()):
+            return self.unary()
+        left = self.binary(level + 1)
+        while BINDING.get(self.peek()[0]) == level:
+            op = self.tokens[self.i][0]
+            self.i += 1
+            left = (op, left, self.binary(level + 1))
+        return left
+
+    def unary(self) -> tuple:
+        kind, word, pos = self.peek()
+        if kind == NOT:
+            self.i += 1
+            return (NOT, self.unary())
+        if kind == "(":
+            self.i += 1
+            inner = self.binary(1)
+            if self.peek()[0] != ")":
+                self.fail(f"')' to close the '(' at column {pos + 1}")
+            self.i += 1
+            return inner
+        if kind == "name":
+            if word not in self.variables:
+                if len(self.variables) == MAX_VARS:
+                    raise ParseError(self.text, pos, f"At most {MAX_VARS} variables: '{word}' would be "
+                                                     f"the {MAX_VARS + 1}th ({', '.join(self.variables)} so far)")
+                self.variables.append(word)
+            self.i += 1
+            return ("var", word)
+        if kind == "const":
+            self.i += 1
+            return ("const", int(word))
+        self.fail("a variable, 0, 1, 'not' or '('")
+
+
+def parse(text: str) -> Expression:
+    p = _Parser(text)
+    if p.peek()[0] == "end":
+        raise ParseError(text, len(text), "Type an expression, e.g. (P or Q) xor (not R or not S)")
+    tree = p.binary(1)
+    if p.peek()[0] == ")":
+        raise ParseError(text, p.peek()[2], "Unmatched ')': no '(' before it is still open")
+    if p.peek()[0] != "end":
+        p.fail("an operator (and, or, xor) or the end")
+    if not p.variables:
+        raise ParseError(text, 0, "Use at least one variable, like P")
+    return Expression(text, tree, tuple(p.variables))
+
+
+def evaluate(node: tuple, env: dict) -> int:
+    op = node[0]
+    if op == "var":
+        return env[node[1]]
+    if op == "const":
+        return node[1]
+    if op == NOT:
+        return 1 - evaluate(node[1], env)
+    a, b = evaluate(node[1], env), evaluate(node[2], env)
+    return {AND: a & b, OR: a | b, XOR: a ^ b}[op]
+
+
+def to_latex(node: tuple, parent: str | None = None, right: bool = False) -> str:
+    """Parentheses around every operation inside a different one, even where the precedence would
+    do without: students should not have to remember it to read the result."""
+    op = node[0]
+    if op == "var":
+        return node[1] if len(node[1]) == 1 else rf"\mathit{{{node[1]}}}"
+    if op == "const":
+        return str(node[1])
+    if op == NOT:
+        return r"\lnot " + to_latex(node[1], NOT)
+    text = f"{to_latex(node[1], op)} {LATEX_OP[op]} {to_latex(node[2], op, right=True)}"
+    return f"({text})" if parent and (parent != op or right) else text
+
+
+def truth_table(expr: Expression) -> pd.DataFrame:
+    return pd.DataFrame([r + (expr(r),) for r in expr.rows()], columns=list(expr.variables) + ["y"])
+
+
+# ---------------------------------------------------------------------------------------- networks
+@dataclass(frozen=True)
+class ThresholdNetwork:
+    name: str
+    variables: tuple[str, ...]
+    W: np.ndarray                  # (hidden, inputs)
+    b: np.ndarray                  # (hidden,)
+    cases: tuple[str, ...]         # what each hidden unit detects, in symbols
+    c: float = -0.5                # output bias; every output weight is 1, so the output is an OR
+
+    def hidden(self, X) -> np.ndarray:
+        return (np.asarray(X, float) @ self.W.T + self.b > 0).astype(int)
+
+    def output(self, X) -> np.ndarray:
+        return (self.hidden(X).sum(axis=1) + self.c > 0).astype(int)
+
+
+def _term_unit(term: dict[int, int], n: int) -> tuple[np.ndarray, float]:
+    """An AND of literals: +1 for a variable that must be 1, −1 for one that must be 0, and a
+    bias so that z = 0.5 exactly when all hold and at most −0.5 otherwise."""
+    w = np.zeros(n)
+    for i, value in term.items():
+        w[i] = 1.0 if value else -1.0
+    return w, -(sum(term.values()) - 0.5)
+
+
+def _term_text(term: dict[int, int], names) -> str:
+    return " ∧ ".join(("" if v else "¬") + names[i] for i, v in sorted(term.items())) or "always"
+
+
+def _network(name: str, expr: Expression, terms: list[dict[int, int]]) -> ThresholdNetwork:
+    n = len(expr.variables)
+    units = [_term_unit(t, n) for t in terms]
+    W = np.array([w for w, _ in units]).reshape(len(units), n)
+    return ThresholdNetwork(name, expr.variables, W, np.array([b for _, b in units]),
+                            tuple(_term_text(t, expr.variables) for t in terms))
+
+
+def threshold_network(expr: Expression) -> ThresholdNetwork:
+    """One hidden unit per true row of the truth table (its minterm)."""
+    terms = [dict(enumerate(r)) for r in expr.rows() if expr(r)]
+    return _network("one unit per true row", expr, terms)
+
+
+def prime_implicants(expr: Expression) -> list[dict[int, int]]:
+    """Quine–McCluskey: merge terms that differ in one variable until nothing merges."""
+    n = len(expr.variables)
+    level = {tuple(r) for r in expr.rows() if expr(r)}   # a term: a tuple of 0, 1 or None (either)
+    primes = set()
+    while level:
+        merged, used = set(), set()
+        for a, b in itertools.combinations(level, 2):
+            diff = [i for i in range(n) if a[i] != b[i]]
+            if len(diff) == 1 and None not in (a[diff[0]], b[diff[0]]):
+                merged.add(a[:diff[0]] + (None,) + a[diff[0] + 1:])
+                used |= {a, b}
+        primes |= level - used
+        level = merged
+    return [{i: v for i, v in enumerate(t) if v is not None} for t in sorted(primes, key=str)]
+
+
+def _covers(term: dict[int, int], row) -> bool:
+    return all(row[i] == v for i, v in term.items())
+
+
+def dnf_terms(expr: Expression) -> list[dict[int, int]]:
+    """A short sum of products: the essential prime implicants, then greedily the prime that
+    covers most of what is left (small, not always the smallest possible)."""
+    primes = prime_implicants(expr)
+    left = [r for r in expr.rows() if expr(r)]
+    chosen = [p for p in primes
+              if any(sum(_covers(q, r) for q in primes) == 1 and _covers(p, r) for r in left)]
+    left = [r for r in left if not any(_covers(p, r) for p in chosen)]
+    while left:
+        best = max(primes, key=lambda p: (sum(_covers(p, r) for r in left), -len(p)))
+        chosen.append(best)
+        left = [r for r in left if not _covers(best, r)]
+    return sorted(chosen, key=lambda t: sorted(t.items()))
+
+
+def compact_network(expr: Expression) -> ThresholdNetwork:
+    return _network("one unit per DNF term", expr, dnf_terms(expr))
+
+
+COURSEWORK_TEXT, HAND_NAME = "(P ∨ Q) ⊕ (¬R ∨ ¬S)", "hand-derived (coursework)"
+COURSEWORK_EXPANSION = (   # (formula, why) pairs
+    (r"y = (P \lor Q) \oplus (\lnot R \lor \lnot S)", "the coursework's expression"),
+    ((r"= \big[(P \lor Q) \land \lnot(\lnot R \lor \lnot S)\big] \lor "
+      r"\big[\lnot(P \lor Q) \land (\lnot R \lor \lnot S)\big]"),
+     r"$a \oplus b = (a \land \lnot b) \lor (\lnot a \land b)$"),
+    (r"= \big[(P \lor Q) \land R \land S\big] \lor \big[\lnot P \land \lnot Q \land (\lnot R \lor \lnot S)\big]",
+     r"De Morgan: $\lnot(\lnot R \lor \lnot S) = R \land S$, $\lnot(P \lor Q) = \lnot P \land \lnot Q$"),
+    (r"h_1 = \mathrm{step}(P + Q + 2R + 2S - 4.5)",
+     "R and S weigh 2 each, so both are needed (4 < 4.5), and then P or Q tips it over"),
+    (r"h_2 = \mathrm{step}(-2P - 2Q - R - S + 1.5)",
+     "P or Q alone costs 2 (too much); R and S together cost 2 (too much); one of them costs 1 (fine)"),
+    (r"y = \mathrm{step}(h_1 + h_2 - 0.5)", "y is true when either bracket is"),
+)
+
+
+def hand_network(expr: Expression) -> ThresholdNetwork | None:
+    """The coursework's two-unit network, when `expr` is that function of P, Q, R, S."""
+    if sorted(expr.variables) != ["P", "Q", "R", "S"]:
+        return None
+    target = parse(COURSEWORK_TEXT)
+    order = [target.variables.index(v) for v in expr.variables]
+    if any(expr(r) != target(tuple(r[order.index(k)] for k in range(4))) for r in expr.rows()):
+        return None
+    rows = {"P": (1, -2), "Q": (1, -2), "R": (2, -1), "S": (2, -1)}
+    W = np.array([[rows[v][u] for v in expr.variables] for u in range(2)], float)
+    return ThresholdNetwork(HAND_NAME, expr.variables, W, np.array([-4.5, 1.5]),
+                            ("(P ∨ Q) ∧ R ∧ S", "¬P ∧ ¬Q ∧ (¬R ∨ ¬S)"))
+
+
+def networks(expr: Expression) -> list[ThresholdNetwork]:
+    """The smallest first: the hand-derived one if it applies, the DNF one, one per true row."""
+    hand, compact, full = hand_network(expr), compact_network(expr), threshold_network(expr)
+    return ([hand] if hand else []) + [compact] + ([full] if full.cases != compact.cases else [])
+
+
+# ---------------------------------------------------------------------------------------- checks
+@dataclass(frozen=True)
+class Verification:
+    table: pd.DataFrame
+    all_agree: bool
+    n_rows: int
+
+    @property
+    def bad_rows(self) -> list[int]:
+        return np.flatnonzero(self.table["agree"] != "✓").tolist()
+
+
+def verify(net: ThresholdNetwork, expr: Expression) -> Verification:
+    rows = np.array(expr.rows())
+    H, y = net.hidden(rows), net.output(rows)
+    want = np.array([expr(r) for r in rows])
+    table = pd.DataFrame(rows, columns=list(expr.variables))
+    for k in range(H.shape[1]):
+        table[f"h{k + 1}"] = H[:, k]
+    table["network y"], table["expression y"] = y, want
+    table["agree"] = np.where(y == want, "✓", "✗")
+    return Verification(table, bool(np.all(y == want)), len(rows))
+
+
+def unit_table(net: ThresholdNetwork, expr: Expression) -> pd.DataFrame:
+    """Each hidden unit's weights and bias, the case it detects and the rows where it fires."""
+    rows = np.array(expr.rows())
+    H = net.hidden(rows)
+    table = pd.DataFrame(net.W, columns=[f"w·{v}" for v in net.variables],
+                         index=[f"h{k + 1}" for k in range(len(net.b))])
+    table["bias"] = net.b
+    table["fires when"] = net.cases
+    table["rows"] = [", ".join(str(i) for i in np.flatnonzero(H[:, k])) for k in range(H.shape[1])]
+    return table
+
+
+def case_latex(case: str) -> str:
+    return case.replace("¬", r"\lnot ").replace("∧", r"\land").replace("∨", r"\lor")
+
+
+def formula_latex(net: ThresholdNetwork, shown: int = 8) -> tuple[str, str]:
+    """y as the OR of the hidden units' cases, one per line, and as the output unit's threshold."""
+    if not len(net.b):
+        return r"y = 0 \quad \text{(no row is true: no hidden unit)}", r"y = \mathrm{step}(-0.5) = 0"
+    hs = [f"h_{{{i}}}" for i in range(1, len(net.b) + 1)]
+    cases = [rf"{h} &= {case_latex(c)}" for h, c in zip(hs, net.cases)]
+    if len(hs) > shown:   # 64 minterms do not fit on a page
+        hs, cases = hs[:shown - 1] + [r"\dots", hs[-1]], cases[:shown - 1] + [r"&\;\vdots", cases[-1]]
+    ors, bias = r" \lor ".join(hs), f"{net.c:+g}".replace("+", "+ ").replace("-", "- ")
+    return (r"\begin{aligned}" + r" \\ ".join(cases) + r"\end{aligned}",
+            rf"y = {ors} = \mathrm{{step}}\big({' + '.join(hs)} {bias}\big)")
+
+
+def _g(v: float) -> str:
+    return f"{v:g}".replace("-", "−")
+
+
+def dot(net: ThresholdNetwork) -> str:
+    """Graphviz DOT: inputs, hidden units labelled with their bias and case, the output unit;
+    positive weights solid blue, negative dashed red, zero weights left out."""
+    lines = ["digraph {", "rankdir=LR;", 'node [fontname="Helvetica"];',
+             'edge [fontname="Helvetica", fontsize=10];']
+    lines += [f'"in_{v}" [label="{v}", shape=circle];' for v in net.variables]
+    # Keep the inputs top to bottom in the expression's order (dot reorders them to shorten edges).
+    order = " -> ".join(f'"in_{v}"' for v in net.variables)
+    lines.append(f"{{rank=same; {order} [style=invis];}}" if len(net.variables) > 1 else "")
+    for k, (case, b) in enumerate(zip(net.cases, net.b), 1):
+        lines.append(f'"h{k}" [label="h{k}\\n{case}\\nb = {_g(b)}", shape=box, style=rounded];')
+    lines.append(f'"y" [label="y\\nb = {_g(net.c)}", shape=doublecircle];')
+    for k, w in enumerate(net.W, 1):
+        for v, wi in zip(net.variables, w):
+            if wi:
+                style = "color=blue" if wi > 0 else 'color=red, style=dashed'
+                lines.append(f'"in_{v}" -> "h{k}" [label="{_g(wi)}", {style}];')
+    lines += [f'"h{k}" -> "y" [label="1", color=blue];' for k in range(1, len(net.b) + 1)]
+    return "\n".join(lines + ["}"])
+
+
+# ---------------------------------------------------------------------------------------- training
+@dataclass(frozen=True)
+class TrainResult:
+    losses: np.ndarray            # mean cross-entropy at the start of each epoch
+    outputs: np.ndarray           # final sigmoid outputs, one per row
+    snapshots: dict[int, np.ndarray]
+    W1: np.ndarray
+    b1: np.ndarray
+    W2: np.ndarray
+    b2: float
+
+
+def _sigmoid(z):
+    return 0.5 * (1 + np.tanh(0.5 * z))   # the same function, without overflow warnings
+
+
+def train_sigmoid(expr: Expression, hidden: int = 6, epochs: int = 2000, lr: float = 2.0,
+                  seed: int = 0, callback=None) -> TrainResult:
+    """Full-batch gradient descent on the truth table: sigmoid hidden layer, sigmoid output,
+    cross-entropy loss. `callback(epoch, loss)` runs after every epoch. Snapshots of the outputs
+    at the start, at each quarter and at the end show the learning."""
+    X = np.array(expr.rows(), float)
+    y = np.array([expr(r) for r in expr.rows()], float)
+    rng = np.random.default_rng(seed)
+    W1, b1 = rng.normal(0, 1.5, (hidden, X.shape[1])), np.zeros(hidden)
+    W2, b2 = rng.normal(0, 1.5, hidden), 0.0
+    losses, snaps = np.empty(epochs), {}
+    for epoch in range(epochs):
+        a1 = _sigmoid(X @ W1.T + b1)
+        p = _sigmoid(a1 @ W2 + b2)
+        losses[epoch] = -np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
+        if epoch % max(1, epochs // 4) == 0:
+            snaps[epoch] = p
+        # With a sigmoid output, d(cross-entropy)/dz is just p − y.
+        dz2 = (p - y) / len(y)
+        dz1 = np.outer(dz2, W2) * a1 * (1 - a1)
+        W2, b2 = W2 - lr * a1.T @ dz2, b2 - lr * dz2.sum()
+        W1, b1 = W1 - lr * dz1.T @ X, b1 - lr * dz1.sum(axis=0)
+        if callback:
+            callback(epoch, losses[epoch])
+    out = _sigmoid(_sigmoid(X @ W1.T + b1) @ W2 + b2)
+    snaps[epochs] = out
+    return TrainResult(losses, out, snaps, W1, b1, W2, b2)
+
+
+def learning_table(expr: Expression, net: ThresholdNetwork, result: TrainResult) -> pd.DataFrame:
+    """Each row: the inputs, the expression, the hand-set network, the learned outputs over time."""
+    rows = np.array(expr.rows())
+    table = pd.DataFrame(rows, columns=list(expr.variables))
+    table["expression y"], table["hand-set y"] = [expr(r) for r in rows], net.output(rows)
+    for epoch, p in result.snapshots.items():
+        table[f"p, epoch {epoch}"] = np.round(p, 3)
+    table["learned y"] = (result.outputs > 0.5).astype(int)
+    return table
+
+
+def rows_right(table: pd.DataFrame) -> int:
+    return int((table["learned y"] == table["expression y"]).sum())
+
+
+def learned_units(expr: Expression, result: TrainResult) -> pd.DataFrame:
+    """The learned weights laid out like `unit_table`, to set beside the hand-set ones."""
+    table = pd.DataFrame(result.W1, columns=[f"w·{v}" for v in expr.variables],
+                         index=[f"h{k + 1}" for k in range(len(result.b1))])
+    table["bias"], table["weight to y"] = result.b1, result.W2
+    return table.round(2)
+
+
+def loss_curve(result: TrainResult, points: int = 200) -> pd.DataFrame:
+    """Every k-th epoch: a few hundred points look like the full curve and draw much faster."""
+    step = max(1, len(result.losses) // points)
+    return pd.DataFrame({"epoch": np.arange(0, len(result.losses), step), "loss": result.losses[::step]})
