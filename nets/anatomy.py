@@ -158,11 +158,15 @@ def parse_sizes(text: str, what: str) -> tuple[int, ...]:
     return sizes
 
 
+# The options that shape the layer table; weights, freezing and resizing are the Train page's business.
+TABLE_OPTIONS = ("hidden", "channels", "fc", "activation", "dropout", "batch_norm", "small_stem")
+
+
 def widget_defaults(name: str) -> dict:
     """Each option's default as a widget shows it (sizes as '256,128', the stem as 'auto')."""
     params, out = inspect.signature(MODELS[name]).parameters, {}
     stems = {v: k for k, v in STEM_CHOICES.items()}
-    for opt in model_options(name):
+    for opt in (o for o in model_options(name) if o in TABLE_OPTIONS):
         value = params[OPTION_ALIASES.get(opt, opt)].default
         out[opt] = (",".join(map(str, value)) if opt in SIZE_OPTIONS else
                     stems[value] if opt == "small_stem" else value)

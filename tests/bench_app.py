@@ -34,7 +34,7 @@ def app_rate(page, url: str, epochs: int, ckpt: Path, detach: bool = False) -> f
     page.goto(url)
     main.get_by_role("button", name="Open in Train").first.click()
     main.get_by_role("heading", name="Train").wait_for(timeout=30_000)
-    box = main.get_by_label("Epochs")
+    box = main.get_by_role("spinbutton", name="Epochs", exact=True)
     box.fill(str(epochs))
     box.press("Enter")
     page.wait_for_timeout(500)

@@ -32,7 +32,7 @@ def test_train_then_look_at_the_run(tmp_path):
         shot(page, "1-home")
         main.get_by_role("button", name="Open in Train").first.click()
         main.get_by_role("heading", name="Train").wait_for(timeout=30_000)
-        epochs = main.get_by_label("Epochs")
+        epochs = main.get_by_role("spinbutton", name="Epochs", exact=True)
         epochs.fill("1")
         epochs.press("Enter")
         page.wait_for_timeout(500)
