@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from nets import logic
+from nets import logic, logic_train
 from pages._common import ensure_app_entry
 
 ensure_app_entry()
@@ -74,7 +74,7 @@ def training_ui(n_terms: int) -> tuple[tuple, bool]:
         return (hidden, epochs, lr, seed), st.button("Train", key="logic_train")
 
 
-def train(expr: logic.Expression, settings: tuple) -> logic.TrainResult:
+def train(expr: logic.Expression, settings: tuple) -> logic_train.TrainResult:
     """Inline: at most a second or two, with a progress bar."""
     hidden, epochs, lr, seed = settings
     bar = st.progress(0.0, "Training…")
@@ -82,25 +82,25 @@ def train(expr: logic.Expression, settings: tuple) -> logic.TrainResult:
     def show(epoch, loss):
         if epoch % 100 == 99:
             bar.progress((epoch + 1) / epochs, f"Epoch {epoch + 1}: loss {loss:.4f}")
-    result = logic.train_sigmoid(expr, hidden, epochs, lr, seed, show)
+    result = logic_train.train_sigmoid(expr, hidden, epochs, lr, seed, show)
     bar.empty()
     return result
 
 
-def draw_training(expr: logic.Expression, net: logic.ThresholdNetwork, result: logic.TrainResult):
-    table = logic.learning_table(expr, net, result)
-    right = logic.rows_right(table)
+def draw_training(expr: logic.Expression, net: logic.ThresholdNetwork, result: logic_train.TrainResult):
+    table = logic_train.learning_table(expr, net, result)
+    right = logic_train.rows_right(table)
     (st.success if right == len(table) else st.warning)(
         f"The learned network gets {right} of {len(table)} rows right (output > 0.5 counts as 1); "
         f"final loss {result.losses[-1]:.4f}.")
-    st.vega_lite_chart(logic.loss_curve(result), LOSS_SPEC, width="stretch")
+    st.vega_lite_chart(logic_train.loss_curve(result), LOSS_SPEC, width="stretch")
     st.caption("Outputs at a few epochs, next to the hand-set network's y: watch them move towards 0 and 1.")
     st.dataframe(table)
     hand, learned = st.columns(2)
     hand.markdown(f"**Hand-set weights** (step units, output bias {net.c:g})")
     hand.dataframe(logic.unit_table(net, expr).drop(columns="rows"))
     learned.markdown(f"**Learned weights** (sigmoid units, output bias {result.b2:.2f})")
-    learned.dataframe(logic.learned_units(expr, result))
+    learned.dataframe(logic_train.learned_units(expr, result))
 
 
 st.title("🔀 XOR logic network")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nets import logic
+from nets import logic, logic_train
 
 # y = (P ∨ Q) ⊕ (¬R ∨ ¬S), rows PQRS = 0000 … 1111. While P = Q = 0, y = ¬R ∨ ¬S (1, 1, 1, 0);
 # otherwise y = ¬(¬R ∨ ¬S) = R ∧ S, true only at RS = 11: rows 7, 11, 15.
@@ -212,28 +212,28 @@ def test_random_expressions_parse_and_their_networks_verify(tree, data):
 def test_gradient_descent_learns_xor_quickly():
     expr, seen = logic.parse("P xor Q"), []
     start = time.perf_counter()
-    result = logic.train_sigmoid(expr, hidden=4, epochs=2000, lr=2.0, seed=0,
+    result = logic_train.train_sigmoid(expr, hidden=4, epochs=2000, lr=2.0, seed=0,
                                  callback=lambda epoch, loss: seen.append(epoch))
     assert time.perf_counter() - start < 2.0
     assert seen == list(range(2000)) and len(result.losses) == 2000
     assert result.losses[-1] < 0.05 < result.losses[0]
     assert ((result.outputs > 0.5).astype(int) == [0, 1, 1, 0]).all()
     assert sorted(result.snapshots) == [0, 500, 1000, 1500, 2000]
-    table = logic.learning_table(expr, logic.compact_network(expr), result)
+    table = logic_train.learning_table(expr, logic.compact_network(expr), result)
     assert table["learned y"].tolist() == table["hand-set y"].tolist() == table["expression y"].tolist()
-    assert logic.rows_right(table) == 4
+    assert logic_train.rows_right(table) == 4
     table.loc[0, "learned y"] = 1
-    assert logic.rows_right(table) == 3
+    assert logic_train.rows_right(table) == 3
     assert "p, epoch 0" in table.columns and "p, epoch 2000" in table.columns
-    units = logic.learned_units(expr, result)
+    units = logic_train.learned_units(expr, result)
     assert units.shape == (4, 4) and list(units.columns) == ["w·P", "w·Q", "bias", "weight to y"]
-    curve = logic.loss_curve(result, points=100)
+    curve = logic_train.loss_curve(result, points=100)
     assert len(curve) == 100 and curve["epoch"].iloc[1] == 20 and curve["loss"].iloc[0] == result.losses[0]
 
 
 def test_gradient_descent_on_the_coursework_table():
     expr = logic.parse(logic.COURSEWORK_TEXT)
     start = time.perf_counter()
-    result = logic.train_sigmoid(expr, hidden=6, epochs=2000, lr=2.0, seed=0)
+    result = logic_train.train_sigmoid(expr, hidden=6, epochs=2000, lr=2.0, seed=0)
     assert time.perf_counter() - start < 2.0
     assert ((result.outputs > 0.5).astype(int) == COURSEWORK_Y).all()
