@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from nets import convcalc as cc
+from nets import convquiz as cq
 from pages._common import ensure_app_entry
 
 ensure_app_entry()
@@ -98,7 +99,7 @@ def draw_inception(ex: cc.Inception):
 
 def _check():
     q = st.session_state["conv_question"]
-    st.session_state["conv_feedback"] = (q, *cc.check_answer(q, st.session_state.get("conv_answer", "")))
+    st.session_state["conv_feedback"] = (q, *cq.check_answer(q, st.session_state.get("conv_answer", "")))
 
 
 def _reveal():
@@ -113,7 +114,7 @@ def _next():
 def draw_quiz():
     # Only the seed is kept; feedback and reveals name their question, so a new one starts clean.
     st.session_state.setdefault("conv_seed", random.randrange(1 << 30))
-    q = st.session_state["conv_question"] = cc.make_question(random.Random(st.session_state["conv_seed"]))
+    q = st.session_state["conv_question"] = cq.make_question(random.Random(st.session_state["conv_seed"]))
     st.markdown(q.prompt)
     st.text_input("Your answer", key="conv_answer", placeholder="e.g. 28, 153,632 or 1.2e8")
     a, b, c = st.columns(3)

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nets import convcalc as cc
+from nets import convquiz as cq
 from nets.convcalc import SAME, Conv, ConvError, Pool
 
 
@@ -166,37 +167,42 @@ def test_single_layer_calculator():
     ("lots", None), ("", None), ("1.2 zillion", None),
 ])
 def test_parse_number(text, value):
-    assert cc.parse_number(text) == value
+    assert cq.parse_number(text) == value
 
 
 def test_quiz_checks_multiply_adds_within_one_percent():
-    q = cc.question("mult-adds", 28, 5, 2, 1, 192, 32)
+    q = cq.question("mult-adds", 28, 5, 2, 1, 192, 32)
     assert q.answer == 120_422_400 and q.latex.endswith("120{,}422{,}400")
     for right in ("120,422,400", "1.2e8", "120.4 million"):
-        assert cc.check_answer(q, right) == (True, "Correct: 120,422,400 (120.4 million).")
-    ok, text = cc.check_answer(q, "1.1e8")  # 8.7% off
+        assert cq.check_answer(q, right) == (True, "Correct: 120,422,400 (120.4 million).")
+    ok, text = cq.check_answer(q, "1.1e8")  # 8.7% off
     assert not ok and text == "Not quite: you said 110,000,000; the answer is 120,422,400."
-    assert cc.check_answer(q, "many")[1].startswith("I could not read 'many'")
+    assert cq.check_answer(q, "many")[1].startswith("I could not read 'many'")
 
 
 def test_quiz_is_exact_for_sizes_and_parameters_and_names_common_slips():
-    q = cc.question("params", 28, 5, 2, 1, 192, 32)
-    assert cc.check_answer(q, "153,632")[0] and not cc.check_answer(q, "153,633")[0]
-    assert "left out the biases" in cc.check_answer(q, "153600")[1]
-    q = cc.question("size", 28, 5, 2, 1, 192, 32)
-    assert cc.check_answer(q, "28")[0]
-    assert "+ 1" in cc.check_answer(q, "27")[1]
-    q = cc.question("mult-adds", 28, 4, 1, 2, 3, 8)  # 26/2 + 1 = 14 per side
+    q = cq.question("params", 28, 5, 2, 1, 192, 32)
+    assert cq.check_answer(q, "153,632")[0] and not cq.check_answer(q, "153,633")[0]
+    assert "left out the biases" in cq.check_answer(q, "153600")[1]
+    q = cq.question("size", 28, 5, 2, 1, 192, 32)
+    assert cq.check_answer(q, "28")[0]
+    assert "+ 1" in cq.check_answer(q, "27")[1]
+    q = cq.question("mult-adds", 28, 4, 1, 2, 3, 8)  # 26/2 + 1 = 14 per side
     assert q.answer == 14 * 14 * 4 * 4 * 3 * 8
-    assert "input width 28" in cc.check_answer(q, str(28 * 28 * 4 * 4 * 3 * 8))[1]
+    assert "input width 28" in cq.check_answer(q, str(28 * 28 * 4 * 4 * 3 * 8))[1]
 
 
 def test_random_questions_are_whole_and_varied():
-    questions = [cc.make_question(random.Random(seed)) for seed in range(60)]
-    assert {q.kind for q in questions} == set(cc.QUIZ_KINDS)
+    questions = [cq.make_question(random.Random(seed)) for seed in range(60)]
+    assert {q.kind for q in questions} == set(cq.QUIZ_KINDS)
     for q in questions:
         side = (q.W - q.K + 2 * q.P) / q.S + 1
         assert side == int(side) and str(q.W) in q.prompt
         expected = {"size": side, "params": (q.K * q.K * q.C_in + 1) * q.C_out,
                     "mult-adds": side * side * q.K * q.K * q.C_in * q.C_out}[q.kind]
         assert q.answer == expected and math.isfinite(q.answer)
+
+
+def test_a_pool_row_without_a_stride_strides_by_its_size():
+    (pool,) = cc.layers_from_rows([{"type": "max pool", "K": 2, "S": None, "P": None}])
+    assert (pool.K, pool.S) == (2, 2)
