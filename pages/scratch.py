@@ -1,8 +1,162 @@
+"""From scratch: train the NumPy network live, beside its PyTorch twin, or compare activations."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
 import streamlit as st
 
-from pages._common import ensure_app_entry
+from nets.data import DATASETS, dataset_status
+from nets.plots import by_epoch
+from nets.scratch import INITS, ScratchError, describe_init
+from nets.scratch_lab import REGISTRY, LabSettings, parse_sizes
+from nets.scratch_report import LESSONS, NUMPY, curves, evidence_text, lesson_sections, progress, results_table
+from pages._common import data_dir, ensure_app_entry
 
 ensure_app_entry()
 
-st.title("From scratch (NumPy)")
-st.info("This page is being built.")
+CFG_KEY, WIDGET_PREFIX, JOB_KEY = "scratch_cfg", "sw_", "scratch_job"
+POLL_EVERY = 1.0
+INTRO, SECTIONS = lesson_sections((Path(__file__).resolve().parent.parent / "assets" / "scratch.md").read_text())
+SCALES = {"he": "He: √(2/n_in)", "xavier": "Xavier: √(1/n_in)", "0.01": "0.01", "0.1": "0.1", "1.0": "1"}
+INIT_NAMES = {"normal": "normal", "random": "random (uniform)", "zero": "zero"}
+
+
+def lesson(key: str, extra: str = "") -> None:
+    with st.container(border=True):
+        st.markdown(f"💡 **{LESSONS[key]}**  \n{SECTIONS[LESSONS[key]]}" + (f"\n\n{extra}" if extra else ""))
+
+
+def widget(kind, label: str, field: str, value, **kwargs):
+    """Seeded from the stored settings: widget keys are dropped when the user leaves the page."""
+    key = WIDGET_PREFIX + field
+    if key not in st.session_state:
+        st.session_state[key] = value
+    return kind(label, key=key, **kwargs)
+
+
+def settings_ui() -> tuple[dict, str | None]:
+    saved = st.session_state.setdefault(CFG_KEY, asdict(LabSettings()))
+    problem = None
+    left, mid, right = st.columns(3)
+    with left:
+        ready = dataset_status(data_dir())
+        dataset = widget(st.selectbox, "Dataset", "dataset", saved["dataset"],
+                         options=[d for d in DATASETS if d != "folder"],
+                         format_func=lambda d: d if ready.get(d, True) else f"{d} (downloads on first use)")
+        hidden_text = widget(st.text_input, "Hidden layer sizes", "hidden", ",".join(map(str, saved["hidden"])))
+        try:
+            hidden = parse_sizes(hidden_text)
+        except ScratchError as e:
+            hidden, problem = tuple(saved["hidden"]), str(e)
+        activation = widget(st.selectbox, "Hidden activation", "activation", saved["activation"],
+                            options=["relu", "tanh", "sigmoid", "linear", "softmax"])
+    with mid:
+        init = widget(st.selectbox, "Weight initialisation", "init", saved["init"], options=INITS,
+                      format_func=INIT_NAMES.get)
+        scale = widget(st.selectbox, "Initial weights' standard deviation", "scale", str(saved["scale"]),
+                       options=list(SCALES), format_func=SCALES.get, disabled=init == "zero")
+        seed = widget(st.number_input, "Seed", "seed", saved["seed"], min_value=0, step=1)
+    with right:
+        lr = widget(st.number_input, "Learning rate", "lr", float(saved["lr"]), min_value=0.0, format="%g", step=0.01)
+        epochs = widget(st.number_input, "Epochs", "epochs", saved["epochs"], min_value=1, max_value=500)
+        batch_size = widget(st.number_input, "Batch size", "batch_size", saved["batch_size"], min_value=1,
+                            max_value=4096)
+        twin = widget(st.checkbox, "Train the PyTorch twin beside it", "twin", saved["twin"])
+    values = dict(dataset=dataset, hidden=hidden, activation=activation, init=init, scale=scale, lr=float(lr),
+                  epochs=int(epochs), batch_size=int(batch_size), seed=int(seed), twin=bool(twin))
+    st.session_state[CFG_KEY] = {**saved, **values}
+    st.caption(f"Layers: input-{'-'.join(map(str, hidden))}-classes, {activation} between them, softmax at the "
+               f"output. Initial weights: {describe_init((784, *hidden), init, scale)} (for 28×28 images).")
+    if lr <= 0:
+        problem = problem or "The learning rate must be greater than 0."
+    return values, problem
+
+
+def start(values: dict, mode: str) -> None:
+    settings = LabSettings(**values, mode=mode)
+    try:
+        with st.spinner("Loading the data…"):
+            job = REGISTRY.submit(settings, data_dir())
+    except Exception as e:  # a missing dataset or a full server: say so, keep the page
+        st.error(str(e))
+        return
+    st.session_state[JOB_KEY] = job.id
+    st.rerun()
+
+
+def progress_ui(v) -> None:
+    fraction, text = progress(v)
+    st.progress(fraction, text=text)
+    if v.active:
+        st.button("Stop", key=f"stop-{v.id}", on_click=REGISTRY.get(v.id).request_stop, type="primary")
+
+
+def charts_ui(v) -> None:
+    if not v.runs:
+        st.caption("The curves appear when the first epoch ends.")
+        return
+    left, right = st.columns(2)
+    left.altair_chart(by_epoch(curves(v, "loss"), "loss", "Loss by epoch"), width="stretch")
+    right.altair_chart(by_epoch(curves(v, "accuracy"), "accuracy", "Accuracy by epoch"), width="stretch")
+
+
+def outcome_ui(v) -> None:
+    if v.status == "failed":
+        st.error(f"Training failed: {v.error}")
+        return
+    if v.active:
+        return
+    table = results_table(v)
+    if len(table):
+        st.subheader("Final accuracies")
+        pct = st.column_config.NumberColumn(format="percent")
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"train acc": pct, "validation acc": pct, "test acc": pct})
+    for key in v.lessons():
+        lesson(key, evidence_text(v, key))
+    weights = REGISTRY.get(v.id).weights_npz(NUMPY) if NUMPY in v.results else None
+    if weights:
+        st.download_button("Download the weights (.npz)", weights, file_name="scratch-weights.npz",
+                           mime="application/octet-stream")
+
+
+def live_ui() -> None:
+    job_id = st.session_state.get(JOB_KEY)
+    v = REGISTRY.view(job_id)
+    if job_id and v is None:
+        st.warning("That run is no longer on this server (it was restarted).")
+        st.session_state[JOB_KEY] = None
+    if v is None:
+        return
+    active = v.active
+
+    @st.fragment(run_every=POLL_EVERY if active else None)
+    def live():
+        now = REGISTRY.view(job_id)
+        progress_ui(now)
+        charts_ui(now)
+        outcome_ui(now)
+        if active and not now.active:
+            st.rerun()  # once, so that polling switches itself off
+
+    live()
+
+
+# ------------------------------------------------------------------------------ the page
+st.title("✍️ A network from scratch (NumPy)")
+st.markdown(INTRO)
+values, problem = settings_ui()
+shown = finished.lessons() if (finished := REGISTRY.view(st.session_state.get(JOB_KEY))) else []
+for key, chosen in (("zero-init", values["init"] == "zero"), ("linear", values["activation"] == "linear")):
+    if chosen and key not in shown:  # said before training; a finished run says it with its evidence
+        lesson(key)
+if problem:
+    st.error(problem)
+running = bool(finished and finished.active)
+c1, c2, _ = st.columns([1, 2, 3])
+if c1.button("Train", type="primary", disabled=problem is not None or running):
+    start(values, "single")
+if c2.button("Compare activations (ReLU, tanh, sigmoid, linear)", disabled=problem is not None or running):
+    start(values, "compare")
+live_ui()

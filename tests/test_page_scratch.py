@@ -1,0 +1,95 @@
+"""The From-scratch page under AppTest: training to the end, the lessons, the activation comparison."""
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    at.switch_page("pages/scratch.py").run()
+    assert not at.exception
+    # small and quick: the bundled digits, two small hidden layers, large batches
+    widget(at, "selectbox", "dataset").set_value("mnist-mini").run()
+    widget(at, "text_input", "hidden").set_value("32,16").run()
+    widget(at, "number_input", "batch_size").set_value(64).run()
+    widget(at, "number_input", "epochs").set_value(2).run()
+    return at
+
+
+def widget(at, kind, key):
+    return next(w for w in getattr(at, kind) if w.key == "sw_" + key)
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label.startswith(label))
+
+
+def poll_until_done(at, timeout=60):
+    """run_every never fires under AppTest: rerun until the results table is shown."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        if at.dataframe or at.error:
+            return
+        time.sleep(0.2)
+    raise AssertionError("training did not finish in time")
+
+
+def lessons(at) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("💡")]
+
+
+def test_page_opens_with_the_lesson_and_the_settings():
+    at = AppTest.from_file("../app.py", default_timeout=60).run()
+    at.switch_page("pages/scratch.py").run()
+    assert not at.exception
+    assert "from scratch" in at.title[0].value.lower()
+    assert any("backpropagation" in m.value.lower() for m in at.markdown)
+    assert widget(at, "selectbox", "dataset").value == "fashion-mnist"
+    assert widget(at, "text_input", "hidden").value == "256,128,64"
+    assert any("std = √(2/n_in)" in c.value for c in at.caption)
+    assert lessons(at) == []
+
+
+def test_train_a_tiny_run_to_the_end_beside_pytorch(app):
+    button(app, "Train").click().run()
+    assert not app.exception
+    poll_until_done(app)
+    assert not app.exception and not app.error
+    table = app.dataframe[0].value
+    assert table["network"].tolist() == ["NumPy", "PyTorch"] and (table["epochs"] == 2).all()
+    assert (table["test acc"] > 0.5).all()
+    assert len(app.get("vega_lite_chart")) == 2
+    twin = [m for m in lessons(app) if "The same network in PyTorch" in m]
+    assert twin and "Largest gap between the two training-loss curves" in twin[0]
+    assert app.get("download_button")
+
+
+def test_zero_initialisation_is_explained_when_chosen(app):
+    widget(app, "selectbox", "init").set_value("zero").run()
+    assert any("Zero initialisation" in m for m in lessons(app))
+    widget(app, "selectbox", "activation").set_value("sigmoid").run()
+    button(app, "Train").click().run()
+    poll_until_done(app)
+    shown = [m for m in lessons(app) if "Zero initialisation" in m]
+    assert len(shown) == 1 and "layer 1 identical, layer 2 identical" in shown[0]
+
+
+def test_activation_comparison_produces_a_table(app):
+    widget(app, "number_input", "epochs").set_value(1).run()
+    button(app, "Compare activations").click().run()
+    poll_until_done(app)
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert table["network"].tolist() == ["relu", "tanh", "sigmoid", "linear"]
+    assert table["test acc"].notna().all()
+    assert any("Linear layers collapse" in m for m in lessons(app))
+
+
+def test_bad_sizes_are_explained_and_block_training(app):
+    widget(app, "text_input", "hidden").set_value("32,x").run()
+    assert not app.exception and any("whole numbers" in e.value for e in app.error)
+    assert button(app, "Train").disabled and button(app, "Compare activations").disabled
