@@ -7,6 +7,7 @@ A cap on running jobs turns the rest into a queue that starts them in order.
 """
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import traceback
@@ -15,12 +16,22 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import torch
+
 from .config import ConfigError, TrainConfig, validate
 from .data import DatasetError, ImageData
 from .experiment import RunSummary, prepare_data, run_training
 from .models import ModelError
-from .runs import CheckpointError
-from .train import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Finished, Started, Stopped
+from .runs import CheckpointError, check_disk_budget, recover_interrupted
+from .train import (
+    BatchProgress,
+    Converged,
+    Diverged,
+    EarlyStopped,
+    EpochEnd,
+    Started,
+    Stopped,
+)
 
 ACTIVE = ("queued", "running")
 MAX_LOSS_POINTS = 2000  # older points are thinned: every re-draw sends the whole series
@@ -86,8 +97,7 @@ class Job:
                 self.epochs.append(asdict(event))
             elif isinstance(event, (Diverged, EarlyStopped, Converged, Stopped)):
                 self.notes.append({"kind": type(event).__name__, **asdict(event)})
-            elif isinstance(event, Finished):
-                self.status = event.reason
+            # Finished is not recorded here: the status changes only with the saved summary (_work)
 
     def view(self, position: int | None = None) -> JobView:
         with self._lock:
@@ -109,9 +119,12 @@ class JobManager:
     """The server's jobs. One instance per server process (the app keeps it in st.cache_resource)."""
 
     def __init__(self, checkpoints: str | Path, data_dir: str | Path | None = None, max_running: int = 1,
-                 keep_finished: int = 50):
+                 keep_finished: int = 50, max_per_owner: int = 1, disk_budget_mb: int = 0):
         self.checkpoints, self.data_dir = Path(checkpoints), data_dir
         self.max_running, self.keep_finished = max_running, keep_finished
+        self.max_per_owner, self.disk_budget = max_per_owner, disk_budget_mb * 2**20
+        # A server that was killed left its runs 'running': they are interrupted, not running.
+        self.recovered = recover_interrupted(self.checkpoints)
         self._lock = threading.Lock()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._data_cache: OrderedDict[tuple, ImageData] = OrderedDict()
@@ -120,6 +133,7 @@ class JobManager:
     # ---------------------------------------------------------------- submitting and controlling
     def submit(self, cfg: TrainConfig, owner: str = "", group: str = "") -> Job:
         validate(cfg)  # a bad config is refused here, in the caller's thread, with the reason
+        check_disk_budget(self.checkpoints, self.disk_budget)
         job = Job(cfg, group, owner)
         with self._lock:
             self._jobs[job.id] = job
@@ -191,10 +205,21 @@ class JobManager:
             del self._jobs[k]
 
     def _start_queued(self) -> None:
+        """Start queued jobs in order while there is room; a session (owner) with its share of
+        running jobs waits, and the next session's job goes first."""
         with self._lock:
-            running = sum(j.status == "running" for j in self._jobs.values())
-            ready = [j for j in self._jobs.values() if j.status == "queued"]
-            to_start = ready[:max(0, self.max_running - running)]
+            running = [j for j in self._jobs.values() if j.status == "running"]
+            per_owner: dict[str, int] = {}
+            for j in running:
+                per_owner[j.owner] = per_owner.get(j.owner, 0) + 1
+            to_start = []
+            for job in (j for j in self._jobs.values() if j.status == "queued"):
+                if len(running) + len(to_start) >= self.max_running:
+                    break
+                if job.owner and per_owner.get(job.owner, 0) >= self.max_per_owner:
+                    continue
+                per_owner[job.owner] = per_owner.get(job.owner, 0) + 1
+                to_start.append(job)
             for job in to_start:
                 job.status, job.started = "running", time.time()
         for job in to_start:
@@ -217,17 +242,25 @@ class JobManager:
             return self._data_cache[key]
 
     def _work(self, job: Job) -> None:
+        outcome: dict = {"status": "failed"}
         try:
+            check_disk_budget(self.checkpoints, self.disk_budget)
             data = self._data_for(job)
             job._set(phase=None)
             summary: RunSummary = run_training(job.cfg, data, checkpoints=self.checkpoints,
                                                on_event=job.on_event, stop=job.stop_event)
-            job._set(summary=summary.to_dict(), status=summary.status)
+            outcome = {"summary": summary.to_dict(), "status": summary.status}
         except (ConfigError, DatasetError, ModelError, CheckpointError) as e:
-            job._set(status="failed", error=str(e))
-        except Exception as e:  # a bug or out-of-memory: the job fails, the server goes on
-            job._set(status="failed", error=f"{type(e).__name__}: {e}",
-                     traceback=traceback.format_exc())
+            outcome["error"] = str(e)
+        except (torch.cuda.OutOfMemoryError, MemoryError) as e:
+            where = "GPU" if isinstance(e, torch.cuda.OutOfMemoryError) else "the server's"
+            outcome["error"] = (f"Out of {where} memory ({str(e).splitlines()[0][:160]}). Try a smaller batch "
+                                "size or model, or wait until fewer jobs run. The other jobs go on.")
+        except Exception as e:  # a bug: the job fails with the reason, the server goes on
+            outcome.update(error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
         finally:
-            job._set(ended=time.time())
+            gc.collect()  # a failed job's tensors are garbage now: give their memory back
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            job._set(ended=time.time(), phase=None, **outcome)  # status, summary and end together
             self._start_queued()

@@ -109,7 +109,7 @@ def create_run(root: Path | str, cfg: TrainConfig, info: dict, run_id: str | Non
         raise CheckpointError(f"A run '{run_id}' already exists in {root}; choose another id or delete it.") from None
     info = {"id": run_id, "name": cfg.label(), "status": "running", "config": cfg.to_dict(),
             "created": time.strftime("%Y-%m-%d %H:%M:%S"), "versions": versions(), "history": [],
-            **info}
+            "pid": os.getpid(), "host": platform.node(), **info}
     atomic_write_json(path / RUN_FILE, info)
     return Run(run_id, path, info)
 
@@ -146,6 +146,56 @@ def list_runs(root: Path | str = DEFAULT_ROOT) -> tuple[list[Run], list[str]]:
             problems.append(str(e))
     runs.sort(key=lambda r: r.info.get("created", ""), reverse=True)
     return runs, problems
+
+
+def _process_alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def recover_interrupted(root: Path | str = DEFAULT_ROOT) -> list[str]:
+    """Runs left 'running' by a process that no longer exists (a killed server or command line)
+    become 'interrupted'; their best model so far stays. Returns their ids."""
+    marked = []
+    for run in list_runs(root)[0]:
+        info = run.info
+        if info.get("status") != "running":
+            continue
+        same_host = info.get("host") in (None, platform.node())
+        if same_host and not _process_alive(info.get("pid")):
+            update_run(run, status="interrupted",
+                       note="The process training this run stopped before it finished; the best model "
+                            "up to then is kept.")
+            marked.append(run.id)
+    return marked
+
+
+def disk_usage(root: Path | str = DEFAULT_ROOT) -> int:
+    """Bytes used by all files under the checkpoints folder."""
+    root = Path(root)
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.is_dir() else 0
+
+
+def check_disk_budget(root: Path | str, budget_bytes: int) -> None:
+    used = disk_usage(root)
+    if budget_bytes and used >= budget_bytes:
+        raise CheckpointError(
+            f"The runs folder {root} uses {used / 2**20:,.0f} MB of its {budget_bytes / 2**20:,.0f} MB budget: "
+            "delete runs in Runs (or clean up failed and interrupted ones) before training again, or raise "
+            "NNLAB_DISK_BUDGET_MB.")
+
+
+def clean_up(root: Path | str, statuses=("failed", "interrupted", "diverged", "stopped")) -> list[str]:
+    """Delete every run whose status is one of `statuses` (the lecturer's clean-up)."""
+    removed = []
+    for run in list_runs(root)[0]:
+        if run.info.get("status") in statuses:
+            delete_run(root, run.id)
+            removed.append(run.id)
+    return removed
 
 
 def get_run(root: Path | str, run_id: str) -> Run:
