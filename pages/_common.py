@@ -60,13 +60,26 @@ def warm_up() -> bool:
 
 
 @st.cache_resource(show_spinner=False)
-def _job_manager(checkpoints: str, data: str, max_running: int) -> JobManager:
-    return JobManager(checkpoints, data, max_running=max_running)
+def _job_manager(checkpoints: str, data: str, max_running: int, per_session: int, budget_mb: int) -> JobManager:
+    return JobManager(checkpoints, data, max_running=max_running, max_per_owner=per_session,
+                      disk_budget_mb=budget_mb)
 
 
 def job_manager() -> JobManager:
+    """The server's jobs. A CPU trains one job at a time well; a GPU has room for two small ones."""
     warm_up()
-    return _job_manager(str(checkpoints_root()), str(data_dir()), int(os.environ.get("NNLAB_MAX_JOBS", "1")))
+    env = os.environ.get
+    return _job_manager(str(checkpoints_root()), str(data_dir()),
+                        int(env("NNLAB_MAX_JOBS") or (2 if torch.cuda.is_available() else 1)),
+                        int(env("NNLAB_JOBS_PER_SESSION") or 1), int(env("NNLAB_DISK_BUDGET_MB") or 5000))
+
+
+def session_owner() -> str:
+    """An id for this browser tab's session, to tag its jobs (one running job per session)."""
+    if "owner" not in st.session_state:
+        import uuid
+        st.session_state["owner"] = uuid.uuid4().hex
+    return st.session_state["owner"]
 
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
