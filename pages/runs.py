@@ -10,7 +10,7 @@ import streamlit as st
 from nets import compare
 from nets.data import DatasetError
 from nets.plots import by_epoch
-from nets.runs import MODEL_FILE, CheckpointError, delete_run, list_runs, rename_run
+from nets.runs import MODEL_FILE, CheckpointError, clean_up, delete_run, disk_usage, list_runs, rename_run
 from pages._common import checkpoints_root, ensure_app_entry, run_dataset, run_evaluation
 
 ensure_app_entry()
@@ -19,6 +19,7 @@ LESSON = Path(__file__).resolve().parent.parent / "assets" / "runs.md"
 MAX_MATRICES = 4   # side by side; more would be too small to read
 MAX_CELL_IMAGES = 30
 CONFIRM, FLASH, VERSION = "runs_confirm_delete", "runs_flash", "runs_table_version"
+CLEAN_CONFIRM = "runs_confirm_clean_up"
 
 
 def evaluation_or_reason(run):
@@ -60,6 +61,29 @@ def do_delete(root, run_id: str) -> None:
     flash("success", f"Deleted run {run_id}.")
 
 
+def do_clean_up(root) -> None:
+    st.session_state.pop(CLEAN_CONFIRM, None)
+    removed = clean_up(root)
+    st.session_state[VERSION] = st.session_state.get(VERSION, 0) + 1
+    flash("success", f"Removed {len(removed)} run(s) that failed, diverged, were stopped or interrupted.")
+
+
+def clean_up_ui(root, runs) -> None:
+    """The lecturer's broom: runs that did not finish take disk space and clutter the table."""
+    unfinished = [r for r in runs if r.info.get("status") in ("failed", "interrupted", "diverged", "stopped")]
+    with st.expander(f"Disk: {disk_usage(root) / 2**20:,.1f} MB in `{root}` · clean up"):
+        if not unfinished:
+            st.caption("Every run here finished; nothing to clean up.")
+        elif st.session_state.get(CLEAN_CONFIRM):
+            st.warning(f"Delete {len(unfinished)} run(s) that failed, diverged, were stopped or interrupted?")
+            yes, no = st.columns(2)
+            yes.button("Yes, delete them", on_click=do_clean_up, args=(root,), type="primary")
+            no.button("Cancel", on_click=lambda: st.session_state.pop(CLEAN_CONFIRM, None))
+        else:
+            st.button(f"Remove {len(unfinished)} unfinished run(s)…",
+                      on_click=lambda: st.session_state.__setitem__(CLEAN_CONFIRM, True))
+
+
 def read_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
@@ -82,6 +106,7 @@ if (message := st.session_state.pop(FLASH, None)) is not None:
 if not runs:
     st.info(f"No saved runs in `{root}` yet. Train one on the Train page.")
     st.stop()
+clean_up_ui(root, runs)
 
 ids = [r.id for r in runs]
 chosen = st.session_state.get("selected_run")

@@ -102,3 +102,16 @@ def test_missing_dataset_is_an_error_message(ckpt, monkeypatch, tmp_path):
     path.write_text(json.dumps(info))
     at = open_page(ckpt, monkeypatch)
     assert "does not exist" in texts(at.error)
+
+
+def test_lecturer_clean_up_needs_confirmation(tmp_path, monkeypatch):
+    from nets.runs import update_run
+    ckpt = tmp_path / "ck"
+    keep, gone = train(ckpt, "keep"), train(ckpt, "gone")
+    update_run(get_run(ckpt, gone), status="interrupted")
+    at = open_page(ckpt, monkeypatch)
+    next(b for b in at.button if b.label.startswith("Remove 1 unfinished run")).click().run()
+    assert any("Delete 1 run(s)" in w.value for w in at.warning)
+    next(b for b in at.button if b.label == "Yes, delete them").click().run()
+    assert not at.exception and any("Removed 1 run(s)" in s.value for s in at.success)
+    assert [p.name for p in ckpt.iterdir()] == [keep]
