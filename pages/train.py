@@ -1,4 +1,5 @@
-"""Train: choose a configuration, start a background job, watch it live, stop it, follow the doctor."""
+"""Train: choose a configuration, start a background job, watch it live, stop it, follow the doctor;
+share the configuration as a lesson link, or open one."""
 from __future__ import annotations
 
 import time
@@ -14,8 +15,10 @@ from nets.augment import AUGMENTATIONS
 from nets.data import DATASETS, dataset_status
 from nets.doctor import diagnose
 from nets.jobs import JobView
+from nets.lessons import decode, encode, is_lesson, lesson_params, signature
 from nets.models import ACTIVATIONS, MODELS, ModelError, build_model, count_params, model_options
 from nets.plots import by_epoch, epochs_frame, loss_points_frame, loss_vs_images
+from nets.upload import UploadError, image_folders, resolve_inside, safe_extract_zip, uploads_dir
 from pages._common import (TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX, checkpoints_root, data_dir,
                            ensure_app_entry, job_manager, load_train_config)
 
@@ -26,6 +29,9 @@ JOB_KEY, GROUP_KEY = "train_job", "train_group"
 PROGRESS_EVERY, CHARTS_EVERY = 1.0, 5.0  # seconds between redraws while a job runs
 SHAPES = {"mnist-mini": (1, 28, 28), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "train.md"
+LESSON_KEY, SHARE_HIDE_KEY, UPLOAD_KEY, UPLOADED_KEY = "train_lesson", "share_hide", "train_zip", "train_zip_done"
+HIDDEN: frozenset[str] = frozenset()  # controls a lesson link hides; set once per run before the form
+LABELS: dict[str, str] = {}           # field -> label of the controls this run showed, for the share box
 
 
 # ------------------------------------------------------------------------------ state helpers
@@ -38,7 +44,11 @@ def current_config() -> TrainConfig:
 
 
 def widget(kind, label: str, field: str, value, **kwargs):
-    """A form widget seeded from the stored config; its key is re-seeded whenever it was dropped."""
+    """A form widget seeded from the stored config; its key is re-seeded whenever it was dropped.
+    A control hidden by a lesson link is not drawn and keeps the stored config's value."""
+    if field in HIDDEN:
+        return value
+    LABELS[field] = label
     key = WIDGET_PREFIX + field
     if key not in st.session_state:
         st.session_state[key] = value
@@ -72,7 +82,7 @@ def config_ui(cfg: TrainConfig) -> tuple[TrainConfig | None, str | None, bool]:
                          format_func=lambda d: d if ready.get(d, True) else f"{d} (downloads on first use)")
         folder, image_size = cfg.folder, cfg.image_size
         if dataset == "folder":
-            folder = widget(st.text_input, "Image folder (one sub-folder per class)", "folder", cfg.folder)
+            folder = folder_ui(cfg.folder)
             image_size = widget(st.number_input, "Resize to (pixels)", "image_size", cfg.image_size,
                                 min_value=8, max_value=512, step=4)
         val_fraction = widget(st.slider, "Validation fraction (picks the best model)", "val_fraction",
@@ -171,10 +181,47 @@ def config_ui(cfg: TrainConfig) -> tuple[TrainConfig | None, str | None, bool]:
     if problem is None:
         try:
             validate(new)
-        except ConfigError as e:
+            if new.dataset == "folder":  # also a folder from a lesson link or an older config
+                resolve_inside(data_dir(), new.folder)
+        except (ConfigError, UploadError) as e:
             problem = str(e)
     st.session_state[CFG_KEY] = new.to_dict()
     return new, problem, four
+
+
+def folder_ui(current: str) -> str:
+    """The user's images come as a zip or as a folder already inside the data root, never as a typed
+    path: a path could name any folder on the server."""
+    root = data_dir()
+    if "folder" in HIDDEN:
+        return current
+    upload = st.file_uploader("Your images as a .zip: one folder per class", type=["zip"], key=UPLOAD_KEY)
+    done = st.session_state.get(UPLOADED_KEY, {})
+    if upload is not None and done.get("id") != upload.file_id:  # unpack once, not on every rerun
+        try:
+            with st.spinner("Unpacking and checking the zip…"):
+                out = safe_extract_zip(upload.getvalue(), uploads_dir(root), upload.name)
+        except (UploadError, OSError) as e:
+            done = {"id": upload.file_id, "error": str(e)}
+        else:
+            done = {"id": upload.file_id, "note": out.summary()}
+            current = st.session_state[WIDGET_PREFIX + "folder"] = str(out.folder)
+        st.session_state[UPLOADED_KEY] = done
+    if upload is not None and "error" in done:
+        st.error(done["error"])
+    elif upload is not None:
+        st.caption(done["note"])
+    options = [str(p) for p in image_folders(root)]
+    if current and current not in options:
+        st.warning(f"The folder `{current}` is not an image folder inside the data folder; choose one here.")
+    if st.session_state.get(WIDGET_PREFIX + "folder") not in options:
+        st.session_state.pop(WIDGET_PREFIX + "folder", None)
+    base = root.resolve()
+    chosen = widget(st.selectbox, "…or a folder inside the data folder", "folder",
+                    current if current in options else (options[0] if options else None), options=options,
+                    format_func=lambda p: str(Path(p).relative_to(base)),
+                    placeholder="none yet: upload a zip")
+    return chosen or ""
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -332,8 +379,45 @@ def jobs_list_ui() -> None:
             c2.button("Show", key=f"show-{v.id}", on_click=attach, args=(v.id, v.group or None))
 
 
+# ------------------------------------------------------------------------------ lesson links
+def lesson_ui() -> frozenset[str]:
+    """A lesson link (?lesson=1&lr=…&hide=…) fills the form once per session, so the student's own
+    edits are not overwritten on every rerun; its controls stay hidden for the session."""
+    params = st.query_params.to_dict()
+    if is_lesson(params) and st.session_state.get(LESSON_KEY, {}).get("sig") != signature(params):
+        lesson = decode(params)
+        load_train_config(lesson.cfg)
+        st.session_state[LESSON_KEY] = {"sig": signature(params), "params": lesson_params(params),
+                                        "hidden": sorted(lesson.hidden), "problems": lesson.problems}
+    state = st.session_state.get(LESSON_KEY)
+    if not state:
+        return frozenset()
+    for key, value in state["params"].items():  # st.navigation drops them on a page switch: a refresh needs them
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+    st.info("Lesson: some settings are fixed by your lecturer.")
+    if state["problems"]:
+        st.warning("This link had problems; defaults were used for: " + "; ".join(state["problems"]) + ".")
+    return frozenset(state["hidden"])
+
+
+def share_ui(cfg: TrainConfig, problem: str | None) -> None:
+    with st.expander("Share as lesson link"):
+        if problem:
+            st.caption("Fix the settings above first: a lesson link pins a configuration that trains.")
+            return
+        chosen = st.session_state.get(SHARE_HIDE_KEY, [])
+        st.multiselect("Controls to hide from students", [*LABELS, *(f for f in chosen if f not in LABELS)],
+                       key=SHARE_HIDE_KEY, format_func=lambda f: f"{LABELS.get(f, f)} ({f})")
+        st.code(encode(cfg, set(st.session_state[SHARE_HIDE_KEY]), st.context.url), language=None)
+        st.caption("Students who open this link get this page with these settings and without the hidden "
+                   "controls; they can change the others. A link pins settings, not data: a folder dataset "
+                   "must be on this server.")
+
+
 # ------------------------------------------------------------------------------ the page
 st.title("🏋️ Train")
+HIDDEN = lesson_ui()
 if JOB_KEY not in st.session_state and st.query_params.get("job"):
     attach(st.query_params["job"])  # a refreshed tab picks its job up again
 st.markdown(LESSON.read_text())
@@ -357,4 +441,6 @@ if st.button("Train", type="primary", disabled=problem is not None):
 
 live_ui()
 jobs_list_ui()
+if LESSON_KEY not in st.session_state:
+    share_ui(cfg, problem)
 st.caption(f"Runs are saved in `{checkpoints_root()}`.")
