@@ -118,7 +118,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     for a in cfg.augment:
         choice(a, tuple(AUGMENTATIONS), "augmentation")
     if cfg.dataset == "folder" and not cfg.folder:
-        problems.append("the 'folder' dataset needs --folder, a folder with one sub-folder per class")
+        problems.append("the 'folder' dataset needs a folder of images with one sub-folder per class")
     if not (math.isfinite(cfg.lr) and 0 < cfg.lr <= 1000):
         problems.append(f"learning rate {cfg.lr} must be above 0 and at most 1000")
     if not 0 <= cfg.momentum < 1:
@@ -131,6 +131,10 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         problems.append(f"epochs {cfg.epochs} must be between 1 and 10000")
     if not 1 <= cfg.batch_size <= 65_536:
         problems.append(f"batch size {cfg.batch_size} must be between 1 and 65536")
+    for what, sizes, most in (("hidden sizes", cfg.hidden, 16_384), ("fully connected sizes", cfg.fc, 16_384),
+                              ("channels", cfg.channels, 2_048)):
+        if len(sizes) > 16 or any(not 1 <= v <= most for v in sizes):
+            problems.append(f"{what} must be at most 16 numbers from 1 to {most:,}, got {list(sizes)[:6]}")
     if cfg.dropout is not None and not 0 <= cfg.dropout < 1:
         problems.append(f"dropout {cfg.dropout} must be in [0, 1)")
     if not 0 <= cfg.val_fraction < 1:

@@ -9,18 +9,47 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from nets.config import (LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig, four_configs,
-                         validate)
 from nets.augment import AUGMENTATIONS
+from nets.config import (
+    LOSSES,
+    OPTIMIZERS,
+    PRESETS,
+    SCHEDULES,
+    ConfigError,
+    TrainConfig,
+    four_configs,
+    validate,
+)
 from nets.data import DATASETS, dataset_status
 from nets.doctor import diagnose
 from nets.jobs import JobView
 from nets.lessons import decode, encode, is_lesson, lesson_params, signature
-from nets.models import ACTIVATIONS, MODELS, ModelError, build_model, count_params, model_options
+from nets.models import (
+    ACTIVATIONS,
+    MODELS,
+    ModelError,
+    build_model,
+    count_params,
+    model_options,
+)
 from nets.plots import by_epoch, epochs_frame, loss_points_frame, loss_vs_images
-from nets.upload import UploadError, image_folders, resolve_inside, safe_extract_zip, uploads_dir
-from pages._common import (TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX, checkpoints_root, data_dir,
-                           ensure_app_entry, job_manager, load_train_config)
+from nets.upload import (
+    UploadError,
+    image_folders,
+    resolve_inside,
+    safe_extract_zip,
+    uploads_dir,
+)
+from pages._common import (
+    TRAIN_CFG_KEY,
+    TRAIN_WIDGET_PREFIX,
+    checkpoints_root,
+    data_dir,
+    ensure_app_entry,
+    job_manager,
+    load_train_config,
+    session_owner,
+)
 
 ensure_app_entry()
 
@@ -430,10 +459,10 @@ if st.button("Train", type="primary", disabled=problem is not None):
     manager = job_manager()
     try:
         if four:
-            jobs = manager.submit_group(four_configs(cfg))
+            jobs = manager.submit_group(four_configs(cfg), owner=session_owner())
             attach(jobs[0].id, jobs[0].group)
         else:
-            attach(manager.submit(cfg).id)
+            attach(manager.submit(cfg, owner=session_owner()).id)
     except (ConfigError, ModelError) as e:
         st.error(str(e))
     else:

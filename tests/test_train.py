@@ -191,3 +191,10 @@ def test_config_round_trips_through_a_dict():
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     assert TrainConfig.from_dict({**cfg.to_dict(), "from_the_future": 1}) == cfg
     assert cfg.model_kwargs() == {"hidden": (256, 128, 64), "dropout": 0.2}
+
+
+def test_absurd_widths_are_refused_before_anything_is_built():
+    for bad in (dict(model="mlp", hidden=(100_000_000,)), dict(model="cnn5", channels=(32, 10_000)),
+                dict(model="mlp", hidden=(8,) * 40)):
+        with pytest.raises(ConfigError, match="at most 16 numbers"):
+            validate(replace(TrainConfig(), **bad))
