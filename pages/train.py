@@ -2,11 +2,9 @@
 share the configuration as a lesson link, or open one."""
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from nets.augment import AUGMENTATIONS
@@ -21,8 +19,6 @@ from nets.config import (
     validate,
 )
 from nets.data import DATASETS, dataset_status
-from nets.doctor import diagnose
-from nets.jobs import JobView
 from nets.lessons import decode, encode, is_lesson, lesson_params, signature
 from nets.models import (
     ACTIVATIONS,
@@ -32,7 +28,6 @@ from nets.models import (
     count_params,
     model_options,
 )
-from nets.plots import by_epoch, epochs_frame, loss_points_frame, loss_vs_images
 from nets.upload import (
     UploadError,
     image_folders,
@@ -50,12 +45,11 @@ from pages._common import (
     load_train_config,
     session_owner,
 )
+from pages._train_live import JOB_KEY, attach, jobs_list_ui, live_ui
 
 ensure_app_entry()
 
 CFG_KEY, WIDGET_PREFIX = TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX
-JOB_KEY, GROUP_KEY = "train_job", "train_group"
-PROGRESS_EVERY, CHARTS_EVERY = 1.0, 5.0  # seconds between redraws while a job runs
 SHAPES = {"mnist-mini": (1, 28, 28), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "train.md"
 LESSON_KEY, SHARE_HIDE_KEY, UPLOAD_KEY, UPLOADED_KEY = "train_lesson", "share_hide", "train_zip", "train_zip_done"
@@ -89,15 +83,6 @@ def parse_ints(text: str, what: str) -> tuple[int, ...]:
         return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
     except ValueError:
         raise ConfigError(f"{what} must be whole numbers separated by commas, like 256,128,64.") from None
-
-
-def attach(job_id: str | None, group: str | None = None) -> None:
-    st.session_state[JOB_KEY] = job_id
-    st.session_state[GROUP_KEY] = group
-    if job_id:
-        st.query_params["job"] = job_id  # a browser refresh finds the job again
-    elif "job" in st.query_params:
-        del st.query_params["job"]
 
 
 # ------------------------------------------------------------------------------ the form
@@ -272,140 +257,6 @@ def params_ui(cfg: TrainConfig) -> str | None:
     st.info(f"**{cfg.model}** on {source} ({'×'.join(map(str, shape))}, {classes}): "
             f"**{total:,} parameters** ({trainable:,} trainable).")
     return None
-
-
-# ------------------------------------------------------------------------------ the live view
-def progress_ui(v: JobView) -> None:
-    if v.status == "queued":
-        st.info(f"Queued: position {v.position} — it starts when a running job finishes.")
-        return
-    p = v.progress
-    if not p:
-        st.progress(0.0, text=v.phase or "Loading data and building the model…")
-        return
-    done = ((p["epoch"] - 1) * p["batches"] + p["batch"]) / (p["batches"] * v.config.epochs)
-    st.progress(min(done, 1.0), text=f"epoch {p['epoch']}/{v.config.epochs} · batch {p['batch']}/{p['batches']}"
-                + (f" · ETA {p['eta_s']:.0f} s" if v.active else "") + f" · {p['images_per_s']:,.0f} images/s")
-
-
-def charts_ui(v: JobView) -> None:
-    left, mid, right = st.columns(3)
-    left.altair_chart(loss_vs_images(loss_points_frame(v.loss_points, max_points=200)), width="stretch")
-    if v.epochs:
-        mid.altair_chart(by_epoch(epochs_frame(v.epochs, "loss"), "loss"), width="stretch")
-        right.altair_chart(by_epoch(epochs_frame(v.epochs, "accuracy"), "accuracy"), width="stretch")
-    else:
-        mid.caption("Loss and accuracy by epoch appear when the first epoch ends.")
-
-
-def outcome_ui(v: JobView) -> None:
-    if v.status == "failed":
-        st.error(f"Training failed: {v.error}")
-        return
-    s = v.summary
-    if not s:
-        return
-    acc = f"{s['best_test_acc']:.2%}" if s["best_test_acc"] is not None else "—"
-    words = {"completed": "Finished", "stopped": "Stopped", "early-stopped": "Stopped early (no improvement)",
-             "diverged": "Diverged"}.get(s["status"], s["status"])
-    st.success(f"{words}: best test accuracy **{acc}** at epoch {s['best_epoch'] or '—'}, "
-               f"{s['seconds']:.1f} s, {s['images_per_s']:,.0f} images/s. Saved as run `{s['run_id']}`.")
-    st.page_link("pages/runs.py", label="Compare it in Runs", icon="📊")
-
-
-def doctor_ui(v: JobView) -> None:
-    for i, advice in enumerate(diagnose(v.config, v.epochs, v.notes, 10)):
-        with st.container(border=True):
-            st.markdown(f"🩺 **{advice.title}**  \n{advice.message}")
-            st.button(advice.action, key=f"doctor-{v.id}-{i}", on_click=load_train_config, args=(advice.apply(v.config),))
-
-
-def job_ui(job_id: str) -> None:
-    v = job_manager().view(job_id)
-    if v is None:
-        st.warning("That job is no longer on this server (it was restarted or the job was cleared).")
-        attach(None)
-        return
-    st.subheader(f"{v.label} · {v.status}")
-    progress_ui(v)
-    if v.active:
-        st.button("Stop", key=f"stop-{v.id}", on_click=job_manager().stop, args=(v.id,), type="primary")
-    outcome_ui(v)
-    doctor_ui(v)
-
-
-def group_ui(group: str) -> None:
-    views = job_manager().views(group=group)
-    st.subheader("The four configurations")
-    rows = [{"run": v.label, "status": v.status if v.status != "queued" else f"queued ({v.position})",
-             "best test acc": v.summary["best_test_acc"] if v.summary else None,
-             "best epoch": v.summary["best_epoch"] if v.summary else None} for v in views]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"best test acc": st.column_config.NumberColumn(format="percent")})
-    if any(v.active for v in views):
-        st.button("Stop all four", on_click=job_manager().stop_group, args=(group,))
-
-
-def group_chart_ui(group: str) -> None:
-    started = [v for v in job_manager().views(group=group) if v.epochs]
-    if started:
-        frames = pd.concat([epochs_frame(v.epochs, "accuracy", v.label) for v in started])
-        st.altair_chart(by_epoch(frames[frames["split"] != "train"], "accuracy", "Test accuracy by epoch"),
-                        width="stretch")
-
-
-def live_ui() -> None:
-    """Two polling fragments: the cheap status every PROGRESS_EVERY seconds, the charts only every
-    CHARTS_EVERY seconds (each redraw costs the server and, more, the browser: on a 2-core machine
-    redrawing three charts twice a second took a quarter of the training speed)."""
-    job_id, group = st.session_state.get(JOB_KEY), st.session_state.get(GROUP_KEY)
-    if not job_id:
-        return
-    manager = job_manager()
-
-    def is_active() -> bool:
-        if group:
-            return any(v.active for v in manager.views(group=group))
-        v = manager.view(job_id)
-        return bool(v and v.active)
-
-    def shown() -> str:  # in a group, the job that is running now
-        running = [v for v in manager.views(group=group) if v.status == "running"] if group else []
-        return running[0].id if running else job_id
-
-    active = is_active()
-
-    @st.fragment(run_every=PROGRESS_EVERY if active else None)
-    def live_status():
-        if group:
-            group_ui(group)
-        job_ui(shown())
-        if active and not is_active():
-            st.rerun()  # once, so that polling switches itself off
-
-    @st.fragment(run_every=CHARTS_EVERY if active else None)
-    def live_charts():
-        if group:
-            group_chart_ui(group)
-        v = manager.view(shown())
-        if v is not None and v.status != "queued":
-            charts_ui(v)
-
-    live_status()
-    live_charts()
-
-
-def jobs_list_ui() -> None:
-    views = job_manager().views()
-    if not views:
-        return
-    with st.expander(f"This server's jobs ({sum(v.active for v in views)} active)"):
-        for v in reversed(views):
-            c1, c2 = st.columns([4, 1])
-            acc = (f" · {v.summary['best_test_acc']:.1%}" if v.summary and v.summary["best_test_acc"] is not None
-                   else "")
-            c1.write(f"**{v.label}** · {v.status}{acc} · started {time.strftime('%H:%M:%S', time.localtime(v.created))}")
-            c2.button("Show", key=f"show-{v.id}", on_click=attach, args=(v.id, v.group or None))
 
 
 # ------------------------------------------------------------------------------ lesson links
