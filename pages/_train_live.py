@@ -14,6 +14,7 @@ from pages._common import job_manager, load_train_config
 
 JOB_KEY, GROUP_KEY = "train_job", "train_group"
 PROGRESS_EVERY, CHARTS_EVERY = 1.0, 5.0  # seconds between redraws while a job runs
+QUEUED_EVERY = 3.0  # a queued job changes rarely; thirty waiting tabs polling each second cost a core
 
 
 def attach(job_id: str | None, group: str | None = None) -> None:
@@ -123,17 +124,22 @@ def live_ui() -> None:
         running = [v for v in manager.views(group=group) if v.status == "running"] if group else []
         return running[0].id if running else job_id
 
-    active = is_active()
+    def is_waiting() -> bool:  # everything we show is still queued
+        views = manager.views(group=group) if group else [manager.view(job_id)]
+        return all(v is not None and v.status == "queued" for v in views)
 
-    @st.fragment(run_every=PROGRESS_EVERY if active else None)
+    active = is_active()
+    waiting = active and is_waiting()
+
+    @st.fragment(run_every=(QUEUED_EVERY if waiting else PROGRESS_EVERY) if active else None)
     def live_status():
         if group:
             group_ui(group)
         job_ui(shown())
-        if active and not is_active():
-            st.rerun()  # once, so that polling switches itself off
+        if (active and not is_active()) or (waiting and not is_waiting()):
+            st.rerun()  # once: polling switches off, or speeds up and the charts start
 
-    @st.fragment(run_every=CHARTS_EVERY if active else None)
+    @st.fragment(run_every=CHARTS_EVERY if active and not waiting else None)
     def live_charts():
         if group:
             group_chart_ui(group)
