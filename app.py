@@ -1,9 +1,10 @@
 """Neural Net Lab: navigation and the shared sidebar only; every page lives in pages/."""
 import streamlit as st
 
+from nets.access import password_matches
 from nets.data import default_data_dir
 from nets.device import device_name
-from pages._common import warm_up
+from pages._common import lecturer_password, warm_up
 
 st.set_page_config(page_title="Neural Net Lab", page_icon="🧠", layout="wide")
 warm_up()  # once per server process: thread count, lazy imports, gc
@@ -35,8 +36,22 @@ nav = st.navigation({
     ],
 })
 
+def unlock() -> None:
+    ok = password_matches(st.session_state.get("lecturer_try", ""), lecturer_password())
+    st.session_state["lecturer"] = ok
+    st.session_state["lecturer_failed"] = not ok
+
+
 with st.sidebar:
     st.caption(f"Device: **{device_name()}**")
     st.caption(f"Data folder: `{default_data_dir().resolve()}`")
+    if lecturer_password():  # a classroom server; with no password the app is single-user
+        if st.session_state.get("lecturer"):
+            st.caption("🎓 Lecturer mode")
+            st.button("Leave lecturer mode", on_click=lambda: st.session_state.update(lecturer=False))
+        else:
+            st.text_input("Lecturer password", type="password", key="lecturer_try", on_change=unlock)
+            if st.session_state.get("lecturer_failed"):
+                st.caption("That password is not right.")
 
 nav.run()

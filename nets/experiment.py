@@ -54,14 +54,14 @@ def prepare_data(cfg: TrainConfig, data_dir: str | Path | None = None, download:
 
 def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=None,
                  checkpoints: str | Path = DEFAULT_ROOT, on_event=None, stop=None,
-                 run_id: str | None = None) -> RunSummary:
+                 run_id: str | None = None, owner: str = "") -> RunSummary:
     """Train one configuration and save it as a run; returns its summary."""
     validate(cfg)
     data = data if data is not None else prepare_data(cfg, data_dir)
     torch.manual_seed(cfg.seed)  # the same seed gives the same initial weights
     model = build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
     run = create_run(checkpoints, cfg, {
-        "classes": data.classes, "mean": data.mean, "std": data.std, "scale": data.scale,
+        "classes": data.classes, "mean": data.mean, "std": data.std, "scale": data.scale, "owner": owner,
         "input_shape": list(data.input_shape), "num_classes": data.num_classes,
         "sizes": {"train": len(data.x_train), "val": 0 if data.x_val is None else len(data.x_val),
                   "test": len(data.x_test)}}, run_id)

@@ -248,7 +248,7 @@ class JobManager:
             data = self._data_for(job)
             job._set(phase=None)
             summary: RunSummary = run_training(job.cfg, data, checkpoints=self.checkpoints,
-                                               on_event=job.on_event, stop=job.stop_event)
+                                               on_event=job.on_event, stop=job.stop_event, owner=job.owner)
             outcome = {"summary": summary.to_dict(), "status": summary.status}
         except (ConfigError, DatasetError, ModelError, CheckpointError) as e:
             outcome["error"] = str(e)

@@ -125,3 +125,17 @@ def _evaluation(root: str, run_id: str, mtime: float):
 def run_evaluation(run: Run):
     """The run's evaluation on its test set, cached until its weights file changes."""
     return _evaluation(str(run.path.parent), run.id, (run.path / "model.pt").stat().st_mtime)
+
+
+def lecturer_password() -> str:
+    """The lecturer's password from Streamlit secrets (.streamlit/secrets.toml); '' when none."""
+    try:
+        return str(st.secrets.get("lecturer_password", "") or "")
+    except Exception:  # no secrets file at all: a laptop, single-user
+        return ""
+
+
+def access():
+    """What this session may do with runs (see nets.access)."""
+    from nets.access import Access
+    return Access(session_owner(), bool(st.session_state.get("lecturer")), not lecturer_password())

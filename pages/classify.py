@@ -30,7 +30,7 @@ from nets.preprocess import (
     top_k,
 )
 from nets.runs import CheckpointError, Run, get_run, list_runs
-from pages._common import checkpoints_root, ensure_app_entry, run_model
+from pages._common import access, checkpoints_root, ensure_app_entry, run_model
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LESSON, SAMPLES = ASSETS / "classify.md", ASSETS / "samples"
@@ -54,6 +54,7 @@ def shown(image: np.ndarray, width: int = SHOW_PX) -> np.ndarray:
 # ------------------------------------------------------------------------------ choices
 def run_ui() -> Run:
     runs, problems = list_runs(checkpoints_root())
+    runs = [r for r in runs if access().can_view(r.info)]  # see nets.access
     runs = [r for r in runs if r.has_model and r.info.get("input_shape") and r.info.get("classes")]
     if not runs:
         st.info("No saved run has a trained model yet: train one on the Train page first.")

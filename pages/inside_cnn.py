@@ -38,7 +38,13 @@ from nets.pretrained import (
     weights_path,
 )
 from nets.runs import CheckpointError, list_runs
-from pages._common import checkpoints_root, ensure_app_entry, run_dataset, run_model
+from pages._common import (
+    access,
+    checkpoints_root,
+    ensure_app_entry,
+    run_dataset,
+    run_model,
+)
 
 ensure_app_entry()
 
@@ -87,6 +93,7 @@ def class_names(arch: str) -> list[str]:
 # ------------------------------------------------------------------------------ choices
 def run_ui() -> Chosen:
     runs, _ = list_runs(checkpoints_root())
+    runs = [r for r in runs if access().can_view(r.info)]  # see nets.access
     runs = [r for r in runs if r.has_model and r.info.get("input_shape") and r.info.get("classes")]
     if not runs:
         st.info("No saved run has a trained model yet: train one on the Train page, or pick an "

@@ -10,8 +10,24 @@ import streamlit as st
 from nets import compare
 from nets.data import DatasetError
 from nets.plots import by_epoch
-from nets.runs import MODEL_FILE, CheckpointError, clean_up, delete_run, disk_usage, list_runs, rename_run
-from pages._common import checkpoints_root, ensure_app_entry, run_dataset, run_evaluation
+from nets.runs import (
+    MODEL_FILE,
+    CheckpointError,
+    clean_up,
+    delete_run,
+    disk_usage,
+    get_run,
+    list_runs,
+    rename_run,
+    update_run,
+)
+from pages._common import (
+    access,
+    checkpoints_root,
+    ensure_app_entry,
+    run_dataset,
+    run_evaluation,
+)
 
 ensure_app_entry()
 
@@ -39,7 +55,26 @@ def flash(kind: str, text: str) -> None:
     st.session_state[FLASH] = (kind, text)
 
 
+def allowed(root, run_id: str) -> bool:
+    """Checked again when the click arrives: the buttons are hidden, the rule is enforced here."""
+    try:
+        ok = access().can_modify(get_run(root, run_id).info)
+    except CheckpointError as e:
+        flash("error", str(e))
+        return False
+    if not ok:
+        flash("error", "Only the student who trained this run, or the lecturer, can change it.")
+    return ok
+
+
+def do_share(root, run_id: str, key: str) -> None:
+    if access().lecturer:
+        update_run(get_run(root, run_id), shared=bool(st.session_state.get(key)))
+
+
 def do_rename(root, run_id: str, key: str) -> None:
+    if not allowed(root, run_id):
+        return
     try:
         run = rename_run(root, run_id, st.session_state.get(key, ""))
         flash("success", f"Renamed to '{run.name}'.")
@@ -49,6 +84,8 @@ def do_rename(root, run_id: str, key: str) -> None:
 
 def do_delete(root, run_id: str) -> None:
     st.session_state.pop(CONFIRM, None)
+    if not allowed(root, run_id):
+        return
     try:
         delete_run(root, run_id)
     except (CheckpointError, OSError) as e:
@@ -99,6 +136,8 @@ with st.expander("How to read a confusion matrix and compare runs"):
 
 root = checkpoints_root()
 runs, problems = list_runs(root)
+who = access()
+runs = [r for r in runs if who.can_view(r.info)]  # a student: their own, shared and ownerless runs
 for p in problems:
     st.warning(f"Skipped a folder: {p}")
 if (message := st.session_state.pop(FLASH, None)) is not None:
@@ -106,7 +145,8 @@ if (message := st.session_state.pop(FLASH, None)) is not None:
 if not runs:
     st.info(f"No saved runs in `{root}` yet. Train one on the Train page.")
     st.stop()
-clean_up_ui(root, runs)
+if who.everything:
+    clean_up_ui(root, runs)
 
 ids = [r.id for r in runs]
 chosen = st.session_state.get("selected_run")
@@ -134,11 +174,20 @@ else:
     target = selected[0]
 name_key = f"rename_{target.id}"
 left, middle, right = st.columns([3, 2, 2], vertical_alignment="bottom")
+may_modify = who.can_modify(target.info)
 with left:
-    st.text_input("New name", value=target.name, key=name_key, max_chars=100)
-    st.button("Rename", on_click=do_rename, args=(root, target.id, name_key))
+    if may_modify:
+        st.text_input("New name", value=target.name, key=name_key, max_chars=100)
+        st.button("Rename", on_click=do_rename, args=(root, target.id, name_key))
+    else:
+        st.caption(who.why_not(target.info))
+    if who.lecturer:
+        st.toggle("Shared with the class", value=bool(target.info.get("shared")), key=f"share_{target.id}",
+                  on_change=do_share, args=(root, target.id, f"share_{target.id}"))
 with middle:
-    if st.session_state.get(CONFIRM) == target.id:
+    if not may_modify:
+        pass
+    elif st.session_state.get(CONFIRM) == target.id:
         st.warning(f"Delete '{target.name}' and its weights for good?")
         st.button("Yes, delete", type="primary", on_click=do_delete, args=(root, target.id))
         st.button("Cancel", on_click=lambda: st.session_state.pop(CONFIRM, None))

@@ -3,6 +3,7 @@ import json
 import pagetools
 import pytest
 from pagetools import tiny_run
+from streamlit.testing.v1 import AppTest
 
 from nets.config import TrainConfig
 from nets.runs import create_run, get_run
@@ -115,3 +116,28 @@ def test_lecturer_clean_up_needs_confirmation(tmp_path, monkeypatch):
     next(b for b in at.button if b.label == "Yes, delete them").click().run()
     assert not at.exception and any("Removed 1 run(s)" in s.value for s in at.success)
     assert [p.name for p in ckpt.iterdir()] == [keep]
+
+
+def test_a_student_sees_and_changes_only_what_the_rules_allow(tmp_path, monkeypatch):
+    from nets.runs import update_run
+    ckpt = tmp_path / "ck"
+    own, other, shared = (tiny_run(ckpt, n) for n in ("mine", "bobs", "shared by lecturer"))
+    for run_id, owner in ((own, "alice"), (other, "bob"), (shared, "bob")):
+        update_run(get_run(ckpt, run_id), owner=owner)
+    update_run(get_run(ckpt, shared), shared=True)
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.secrets["lecturer_password"] = "letmein"
+    at.session_state["owner"] = "alice"
+    at.session_state["selected_run"] = shared
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    names = set(at.dataframe[0].value["name"])
+    assert {"mine", "shared by lecturer"} <= names and "bobs" not in names
+    assert any("Only the student who trained this run" in c.value for c in at.caption)  # the shared run
+    assert not any(b.label == "Rename" for b in at.button)
+    assert not any("clean up" in e.label for e in at.expander)
+
+    at.sidebar.text_input(key="lecturer_try").set_value("letmein").run()  # unlock lecturer mode
+    assert "bobs" in set(at.dataframe[0].value["name"])
+    assert any(b.label == "Rename" for b in at.button) and any(t.label == "Shared with the class" for t in at.toggle)
