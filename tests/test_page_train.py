@@ -91,3 +91,19 @@ def test_a_job_survives_leaving_the_page_and_a_refresh(app, ckpt):
     stop.click().run()
     poll_until_done(fresh)
     assert "Stopped" in fresh.success[0].value
+
+
+def test_extreme_settings_get_plain_messages_and_lose_nothing(app, ckpt):
+    widget(app, "number_input", "lr").set_value(1e9).run()
+    assert not app.exception and any("learning rate 1000000000" in e.value for e in app.error)
+    assert next(b for b in app.button if b.label == "Train").disabled
+    assert next(w for w in app.number_input if w.key == "tw_epochs").min == 1  # zero epochs cannot be typed
+    widget(app, "number_input", "lr").set_value(0.05).run()
+    widget(app, "number_input", "train_per_class").set_value(2).run()  # 20 images
+    for batch in (10_000, 1):  # larger than the dataset, and a single image
+        widget(app, "number_input", "batch_size").set_value(batch).run()
+        widget(app, "number_input", "epochs").set_value(1).run()
+        next(b for b in app.button if b.label == "Train").click().run()
+        poll_until_done(app)
+        assert not app.exception and "best test accuracy" in app.success[0].value
+    assert len(list_runs(ckpt)[0]) == 2
