@@ -34,7 +34,7 @@ nav = st.navigation({
     "From scratch": [
         st.Page("pages/scratch.py", title="NumPy network", icon="✍️"),
     ],
-})
+}, expanded=True)  # every page visible: a lecturer points at them in class
 
 def unlock() -> None:
     ok = password_matches(st.session_state.get("lecturer_try", ""), lecturer_password())
