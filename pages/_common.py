@@ -139,3 +139,27 @@ def access():
     """What this session may do with runs (see nets.access)."""
     from nets.access import Access
     return Access(session_owner(), bool(st.session_state.get("lecturer")), not lecturer_password())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def decode_image(data: bytes, filename: str):
+    """Image bytes read safely (nets.imageio), cached by the bytes themselves."""
+    from nets.imageio import MAX_BYTES, read_image
+    return read_image(data, MAX_BYTES, filename=filename)
+
+
+def upload_image_ui():
+    """An uploaded image, decoded, and its file name; stops the page with a plain message when
+    there is none or it is not a usable image."""
+    from nets.imageio import MAX_BYTES, SUFFIXES, ImageError, check_size
+    upload = st.file_uploader("Upload a PNG, JPEG, WebP, BMP or GIF image", type=list(SUFFIXES),
+                              max_upload_size=MAX_BYTES // 2**20)
+    if upload is None:
+        st.info(f"Choose an image file (at most {MAX_BYTES // 2**20} MB).")
+        st.stop()
+    try:
+        check_size(upload.size)  # the browser's limit is not enforced by the server
+        return decode_image(upload.getvalue(), upload.name), upload.name
+    except ImageError as e:
+        st.error(f"{upload.name}: {e}")
+        st.stop()

@@ -11,16 +11,8 @@ import streamlit as st
 from nets.activations import augmented_copies, to_chw
 from nets.augment import AUGMENTATIONS
 from nets.data import dataset_status
-from nets.imageio import (
-    MAX_BYTES,
-    SUFFIXES,
-    ImageError,
-    LoadedImage,
-    check_size,
-    read_image,
-)
 from nets.preprocess import enlarge, to_display
-from pages._common import data_dir, dataset, ensure_app_entry
+from pages._common import data_dir, dataset, ensure_app_entry, upload_image_ui
 
 ensure_app_entry()
 
@@ -34,11 +26,6 @@ SHOW_PX = 112         # each version is drawn about this wide, with square pixel
 
 
 # ------------------------------------------------------------------------------ choices
-@st.cache_data(max_entries=16, show_spinner=False)
-def decode(data: bytes, filename: str) -> LoadedImage:
-    return read_image(data, MAX_BYTES, filename=filename)
-
-
 def dataset_image_ui(name: str, label: str) -> tuple[np.ndarray, str]:
     data = dataset(name, str(data_dir()))
     i = st.number_input(f"{label} (0–{len(data.x_test) - 1})", 0, len(data.x_test) - 1, 0)
@@ -53,18 +40,8 @@ def image_ui() -> tuple[np.ndarray, str]:
         return dataset_image_ui("mnist-mini", "Test digit")
     if source == CIFAR:
         return dataset_image_ui("cifar10", "Test image")
-    upload = st.file_uploader("Upload a PNG, JPEG, WebP, BMP or GIF image", type=list(SUFFIXES),
-                              max_upload_size=MAX_BYTES // 2**20)
-    if upload is None:
-        st.info(f"Choose an image file (at most {MAX_BYTES // 2**20} MB).")
-        st.stop()
-    try:
-        check_size(upload.size)   # the browser's limit is not enforced by the server
-        loaded = decode(upload.getvalue(), upload.name)
-    except ImageError as e:
-        st.error(f"{upload.name}: {e}")
-        st.stop()
-    return to_chw(loaded.image, UPLOAD_SIDE), upload.name
+    loaded, name = upload_image_ui()
+    return to_chw(loaded.image, UPLOAD_SIDE), name
 
 
 def augment_ui() -> tuple[list[str], int, int]:

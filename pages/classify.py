@@ -10,12 +10,8 @@ import streamlit as st
 
 from nets.explain import METHODS, attribute, heat_colours, logits, overlay
 from nets.imageio import (
-    MAX_BYTES,
-    SUFFIXES,
     ImageError,
     LoadedImage,
-    check_size,
-    read_image,
 )
 from nets.preprocess import (
     Prepared,
@@ -30,7 +26,14 @@ from nets.preprocess import (
     top_k,
 )
 from nets.runs import CheckpointError, Run, get_run, list_runs
-from pages._common import access, checkpoints_root, ensure_app_entry, run_model
+from pages._common import (
+    access,
+    checkpoints_root,
+    decode_image,
+    ensure_app_entry,
+    run_model,
+    upload_image_ui,
+)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LESSON, SAMPLES = ASSETS / "classify.md", ASSETS / "samples"
@@ -70,11 +73,6 @@ def run_ui() -> Run:
     return by_id[run_id]
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def decode(data: bytes, filename: str) -> LoadedImage:
-    return read_image(data, MAX_BYTES, filename=filename)
-
-
 def canvas_bytes() -> bytes | None:
     try:
         # Imported here: the component registers itself on import, which fails outside a running server.
@@ -99,18 +97,7 @@ def image_ui() -> tuple[LoadedImage, str]:
         st.session_state[SAMPLE_KEY] = name
         data = (SAMPLES / name).read_bytes()
     elif source == "Upload":
-        upload = st.file_uploader("Upload a PNG, JPEG, WebP, BMP or GIF image", type=list(SUFFIXES),
-                                  max_upload_size=MAX_BYTES // 2**20)
-        if upload is None:
-            st.info(f"Choose an image file (at most {MAX_BYTES // 2**20} MB).")
-            st.stop()
-        name = upload.name
-        try:
-            check_size(upload.size)  # the browser's limit is not enforced by the server
-        except ImageError as e:
-            st.error(str(e))
-            st.stop()
-        data = upload.getvalue()
+        return upload_image_ui()
     else:
         name = "drawing.png"
         data = canvas_bytes()
@@ -118,7 +105,7 @@ def image_ui() -> tuple[LoadedImage, str]:
             st.info("Draw a digit: the prediction appears when you lift the pen.")
             st.stop()
     try:
-        return decode(data, name), name
+        return decode_image(data, name), name
     except ImageError as e:
         st.error(f"{name}: {e}")
         st.stop()

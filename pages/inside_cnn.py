@@ -20,14 +20,6 @@ from nets.activations import (
 )
 from nets.data import DatasetError
 from nets.explain import overlay
-from nets.imageio import (
-    MAX_BYTES,
-    SUFFIXES,
-    ImageError,
-    LoadedImage,
-    check_size,
-    read_image,
-)
 from nets.models import is_convolutional
 from nets.preprocess import enlarge, normalise, preprocess, style_for, to_display, top_k
 from nets.pretrained import (
@@ -41,9 +33,11 @@ from nets.runs import CheckpointError, list_runs
 from pages._common import (
     access,
     checkpoints_root,
+    decode_image,
     ensure_app_entry,
     run_dataset,
     run_model,
+    upload_image_ui,
 )
 
 ensure_app_entry()
@@ -153,25 +147,6 @@ def model_ui() -> Chosen:
     return run_ui() if source == RUN_SOURCE else imagenet_ui()
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def decode(data: bytes, filename: str) -> LoadedImage:
-    return read_image(data, MAX_BYTES, filename=filename)
-
-
-def upload_ui() -> tuple[LoadedImage, str]:
-    upload = st.file_uploader("Upload a PNG, JPEG, WebP, BMP or GIF image", type=list(SUFFIXES),
-                              max_upload_size=MAX_BYTES // 2**20)
-    if upload is None:
-        st.info(f"Choose an image file (at most {MAX_BYTES // 2**20} MB).")
-        st.stop()
-    try:
-        check_size(upload.size)
-        return decode(upload.getvalue(), upload.name), upload.name
-    except ImageError as e:
-        st.error(f"{upload.name}: {e}")
-        st.stop()
-
-
 def image_ui(chosen: Chosen) -> Picture:
     first = "Test-set image" if chosen.run is not None else "Bundled sample"
     source = st.radio("Image", (first, "Upload"), horizontal=True)
@@ -188,9 +163,9 @@ def image_ui(chosen: Chosen) -> Picture:
     if source == "Bundled sample":
         names = sorted(p.name for p in SAMPLES.glob("*.png"))
         name = st.selectbox("Sample", names, index=names.index(DEFAULT_SAMPLE) if DEFAULT_SAMPLE in names else 0)
-        loaded = decode((SAMPLES / name).read_bytes(), name)
+        loaded = decode_image((SAMPLES / name).read_bytes(), name)
     else:
-        loaded, name = upload_ui()
+        loaded, name = upload_image_ui()
     style = style_for(chosen.shape, chosen.run.config.dataset) if chosen.run is not None else "photo"
     prepared = preprocess(loaded.image, chosen.shape, chosen.mean, chosen.std, style)
     return Picture(prepared.image, prepared.x.numpy(), f"{name}, as the model sees it")
