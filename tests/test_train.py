@@ -1,3 +1,4 @@
+import time
 import threading
 from dataclasses import replace
 
@@ -48,11 +49,24 @@ def test_squared_error_loss_trains(small):
 
 
 def test_progress_events_follow_the_log_interval(small):
-    _, events = train(small, epochs=1, batch_size=50, log_every=4)  # 10 batches: progress at 4, 8, 10
+    # 10 batches: progress at 4, 8, 10 (the time rule is off: a slow machine would add events)
+    _, events = train(small, epochs=1, batch_size=50, log_every=4, log_seconds=0)
     progress = of(events, BatchProgress)
     assert [p.batch for p in progress] == [4, 8, 10]
     assert progress[-1].images_seen == 500 and all(p.images_per_s > 0 for p in progress)
     assert progress[-1].eta_s == pytest.approx(0, abs=1e-6)
+
+
+def test_progress_also_comes_every_log_seconds(small):
+    """A live chart needs points often, whatever log_every says: here every batch takes at least
+    20 ms (the stop check sleeps), so a 10 ms interval gives a progress event after every batch."""
+    def slow_stop():
+        time.sleep(0.02)
+        return False
+    cfg = TrainConfig(model="mlp", lr=0.05, epochs=1, batch_size=50, log_every=1000, log_seconds=0.01)
+    events = []
+    fit(build_model("mlp", small.input_shape, 10), small, cfg, events.append, slow_stop)
+    assert [p.batch for p in of(events, BatchProgress)] == list(range(1, 11))
 
 
 def test_best_model_is_kept_and_loaded(small):
