@@ -68,7 +68,8 @@ class TrainConfig:
     amp: bool = True              # mixed precision on CUDA only
     channels_last: bool | None = None  # None: on for convolutional models
     log_every: int = 50           # batches between progress events (each one syncs the device)
-    name: str = ""                # a label for the run; defaults to model-dataset
+    log_seconds: float = 0.25     # ...or sooner, once this many seconds passed (0: by batches only)
+    name: str = ""                # a label for the run; defaults to nets.naming.default_name
 
     def model_kwargs(self) -> dict:
         """The model options that were set, for models.build_model."""
@@ -84,7 +85,8 @@ class TrainConfig:
                 if k in accepted and v not in (None, "", ())}
 
     def label(self) -> str:
-        return self.name or f"{self.model}-{self.dataset}-{self.optimizer}-{self.loss}"
+        from .naming import default_name  # naming reads configs; a module-level import would be a cycle
+        return self.name or default_name(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -155,8 +157,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         problems.append("block dropout must be in [0, 1); convergence patience and delta cannot be negative")
     if cfg.input_size and not 16 <= cfg.input_size <= 512:
         problems.append(f"input size {cfg.input_size} must be between 16 and 512 (or 0)")
-    if cfg.log_every < 1:
-        problems.append("log_every must be at least 1")
+    if cfg.log_every < 1 or not 0 <= cfg.log_seconds <= 3600:
+        problems.append("log_every must be at least 1 and log_seconds in [0, 3600]")
     if cfg.device not in ("auto", "cpu", "cuda", "mps") and not cfg.device.startswith("cuda:"):
         problems.append(f"device '{cfg.device}' is not auto, cpu, cuda, cuda:N or mps")
     if not problems and cfg.model in MODELS:

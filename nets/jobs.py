@@ -13,7 +13,7 @@ import time
 import traceback
 import uuid
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -22,7 +22,8 @@ from .config import ConfigError, TrainConfig, validate
 from .data import DatasetError, ImageData
 from .experiment import RunSummary, prepare_data, run_training
 from .models import ModelError
-from .runs import CheckpointError, check_disk_budget, recover_interrupted
+from .naming import default_name, unique_name
+from .runs import CheckpointError, check_disk_budget, list_runs, recover_interrupted
 from .train import (
     BatchProgress,
     Converged,
@@ -134,8 +135,10 @@ class JobManager:
     def submit(self, cfg: TrainConfig, owner: str = "", group: str = "") -> Job:
         validate(cfg)  # a bad config is refused here, in the caller's thread, with the reason
         check_disk_budget(self.checkpoints, self.disk_budget)
-        job = Job(cfg, group, owner)
-        with self._lock:
+        saved = [r.name for r in list_runs(self.checkpoints)[0]]
+        with self._lock:  # a distinct name, so Runs, legends and the job list tell runs apart
+            taken = saved + [j.cfg.label() for j in self._jobs.values()]
+            job = Job(replace(cfg, name=unique_name(cfg.name or default_name(cfg), taken)), group, owner)
             self._jobs[job.id] = job
             self._trim()
         self._start_queued()

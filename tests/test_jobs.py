@@ -94,3 +94,17 @@ def test_views_are_safe_while_training(jobs):
     jobs.stop(job.id)
     jobs.wait(job.id)
     assert errors == []
+
+
+def test_every_job_gets_a_distinct_name_from_its_configuration(jobs, ckpt):
+    first = jobs.submit(TINY)
+    jobs.wait(first.id)
+    second, named = jobs.submit(TINY), jobs.submit(TrainConfig(**{**TINY.to_dict(), "name": "my run"}))
+    jobs.wait(second.id), jobs.wait(named.id)
+    a, b, c = (jobs.view(j.id).label for j in (first, second, named))
+    assert a.startswith("mlp 16 · mnist-mini") and "sgd lr 0.01" in a and "cross-entropy" in a
+    assert b != a and b.endswith(" #2") and b.startswith(a[:40]) and c == "my run"
+    assert {get_run(ckpt, jobs.view(j.id).run_id).name for j in (first, second, named)} == {a, b, c}
+    again = jobs.submit(TrainConfig(**{**TINY.to_dict(), "name": "my run"}))
+    assert jobs.view(again.id).label == "my run #2"
+    jobs.wait(again.id)
