@@ -183,7 +183,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
 # Named starting points; the command line and the app override single fields with dataclasses.replace.
 PRESETS: dict[str, TrainConfig] = {
     "mnist-minute": TrainConfig(dataset="mnist-mini", model="lenet", optimizer="sgd", lr=0.05,
-                                momentum=0.9, epochs=5, batch_size=64, name="lenet-mnist-mini"),
+                                momentum=0.9, epochs=5, batch_size=64),
     "mlp-mnist": TrainConfig(dataset="mnist", model="mlp", hidden=(128,), optimizer="adam", lr=1e-3,
                              epochs=10, batch_size=128),
     "lenet-mnist": TrainConfig(dataset="mnist", model="lenet", optimizer="sgd", lr=0.01, epochs=5,
@@ -214,5 +214,5 @@ FOUR_CONFIGS_BASE = TrainConfig(dataset="cifar10", model="cnn5", epochs=10, batc
 
 
 def four_configs(base: TrainConfig = FOUR_CONFIGS_BASE) -> list[TrainConfig]:
-    return [replace(base, name=f"{base.model}-{base.dataset}-{c['optimizer']}-{c['loss']}", **c)
+    return [replace(base, **c)  # names come from nets.naming: they differ in optimizer, lr and loss
             for c in FOUR_CONFIGS]

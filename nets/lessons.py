@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from .config import ConfigError, TrainConfig, validate
 
-LESSON_FLAG, HIDE = "lesson", "hide"
+LESSON_FLAG, HIDE, FOUR = "lesson", "hide", "four"  # four: train as the coursework's four configurations
 PAGE_PARAMS = frozenset({"job"})  # the Train page's own parameter (a running job), not part of a lesson
 MAX_VALUE_CHARS = 300             # no setting needs more; a longer value is a broken or hostile link
 FIELD_TYPES = {f.name: f.type for f in fields(TrainConfig)}
@@ -26,8 +26,9 @@ TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes"), ("0", "false", "no")
 @dataclass(frozen=True)
 class Lesson:
     cfg: TrainConfig
-    hidden: frozenset[str] = frozenset()
+    hidden: frozenset[str] = frozenset()   # the settings a student sees locked (and "four", the switch)
     problems: list[str] = field(default_factory=list)
+    four: bool = False
 
 
 def _text(value) -> str:
@@ -42,12 +43,15 @@ def _text(value) -> str:
     return str(value)
 
 
-def encode(cfg: TrainConfig, hidden=frozenset(), base_url: str | None = "", page: str = "train") -> str:
-    """The lesson URL for `cfg` on `page`, hiding the `hidden` controls; relative ("?…") without a base."""
+def encode(cfg: TrainConfig, hidden=frozenset(), base_url: str | None = "", page: str = "train",
+           four: bool = False) -> str:
+    """The lesson URL for `cfg` on `page`, locking the `hidden` controls; relative ("?…") without a base."""
     params = [(LESSON_FLAG, "1")]
     params += [(f.name, _text(getattr(cfg, f.name))) for f in fields(TrainConfig)
                if getattr(cfg, f.name) != getattr(DEFAULTS, f.name)]
-    order = list(FIELD_TYPES)
+    if four:
+        params.append((FOUR, "1"))
+    order = list(FIELD_TYPES) + [FOUR]
     shown_hidden = sorted(set(hidden), key=lambda h: (order.index(h) if h in FIELD_TYPES else len(order), h))
     if shown_hidden:
         params.append((HIDE, ",".join(shown_hidden)))
@@ -124,6 +128,7 @@ def decode(params: Mapping) -> Lesson:
     problems: list[str] = []
     values: dict = {}
     hidden: set[str] = set()
+    four = False
     texts = lesson_params(params)
     for key, raw in texts.items():
         if key == LESSON_FLAG:
@@ -132,10 +137,15 @@ def decode(params: Mapping) -> Lesson:
             problems.append(f"{key[:40]} (the value is longer than {MAX_VALUE_CHARS} characters)")
         elif key == HIDE:
             for name in (n.strip() for n in raw.split(",")):
-                if name in FIELD_TYPES:
+                if name in FIELD_TYPES or name == FOUR:
                     hidden.add(name)
                 elif name:
                     problems.append(f"hide ('{name}' is not a setting)")
+        elif key == FOUR:
+            try:
+                four = _parse("bool", raw)
+            except ValueError as e:
+                problems.append(f"{key} ({e})")
         elif key not in FIELD_TYPES:
             problems.append(f"{key[:40]} (not a setting of this page)")
         else:
@@ -145,7 +155,7 @@ def decode(params: Mapping) -> Lesson:
                 problems.append(f"{key} ({e})")
     cfg, rejected = _valid_subset(values)
     problems += [f"{key}={texts[key]} ({why.rstrip('.')})" for key, why in rejected.items()]
-    return Lesson(cfg, frozenset(hidden), problems)
+    return Lesson(cfg, frozenset(hidden), problems, four)
 
 
 def _check(cfg: TrainConfig) -> str | None:

@@ -152,8 +152,10 @@ def upload_image_ui():
     """An uploaded image, decoded, and its file name; stops the page with a plain message when
     there is none or it is not a usable image."""
     from nets.imageio import MAX_BYTES, SUFFIXES, ImageError, check_size
-    upload = st.file_uploader("Upload a PNG, JPEG, WebP, BMP or GIF image", type=list(SUFFIXES),
-                              max_upload_size=MAX_BYTES // 2**20)
+    # No per-widget size limit: the browser would refuse a big file with only a red icon while the
+    # previous file's result stayed on the page. The server takes it and check_size says why not.
+    upload = st.file_uploader(f"Upload a PNG, JPEG, WebP, BMP or GIF image (at most {MAX_BYTES // 2**20} MB)",
+                              type=list(SUFFIXES))
     if upload is None:
         st.info(f"Choose an image file (at most {MAX_BYTES // 2**20} MB).")
         st.stop()

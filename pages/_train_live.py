@@ -1,20 +1,27 @@
-"""The Train page's live view (not a page): a job's progress, charts, outcome and doctor, the
-four-configuration group, and the server's job list. Polled by two fragments, never redrawn per batch."""
+"""The Train page's live panel (not a page): a job's status, progress, charts, Stop, outcome and
+doctor; the four-configuration group side by side; the server's job list. One fragment polls it."""
 from __future__ import annotations
 
 import time
 
-import pandas as pd
 import streamlit as st
 
-from nets.doctor import diagnose
+from nets.doctor import diagnose, diagnose_group
 from nets.jobs import JobView
+from nets.outcome import describe_job
 from nets.plots import by_epoch, epochs_frame, loss_points_frame, loss_vs_images
-from pages._common import job_manager, load_train_config
+from pages._common import checkpoints_root, job_manager, load_train_config
 
 JOB_KEY, GROUP_KEY = "train_job", "train_group"
-PROGRESS_EVERY, CHARTS_EVERY = 1.0, 5.0  # seconds between redraws while a job runs
-QUEUED_EVERY = 3.0  # a queued job changes rarely; thirty waiting tabs polling each second cost a core
+EDIT_KEY, FIXED_KEY = "train_editing", "train_doctor_fixed"  # shared with pages/train.py
+EVERY = 1.0          # seconds between redraws of status and charts while a job runs
+QUEUED_EVERY = 3.0   # a queued job changes rarely; thirty waiting tabs polling each second cost a core
+MAX_LIVE_POINTS = 300
+STYLE = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
+LOSS_WORDS = {"ce": "cross-entropy", "mse": "squared error"}
+WENT_WRONG = ("chance", "diverged")  # doctor's findings that make a finished run a warning
+FIELD_WORDS = {"lr": "learning rate", "optimizer": "optimizer", "activation": "activation", "loss": "loss",
+               "dropout": "dropout", "augment": "augmentation", "batch_size": "batch size", "epochs": "epochs"}
 
 
 def attach(job_id: str | None, group: str | None = None) -> None:
@@ -26,129 +33,191 @@ def attach(job_id: str | None, group: str | None = None) -> None:
         del st.query_params["job"]
 
 
+# ------------------------------------------------------------------------------ one job
 def progress_ui(v: JobView) -> None:
     if v.status == "queued":
-        st.info(f"Queued: position {v.position} — it starts when a running job finishes.")
+        st.info(f"Queued: position {v.position}. It starts when a running job finishes.")
         return
     p = v.progress
+    if v.status == "running" and not p:
+        fraction = getattr(v, "phase_fraction", None)
+        st.progress(min(max(fraction or 0.0, 0.0), 1.0), text=v.phase or "Loading the data and building the model…")
+        return
     if not p:
-        st.progress(0.0, text=v.phase or "Loading data and building the model…")
         return
     done = ((p["epoch"] - 1) * p["batches"] + p["batch"]) / (p["batches"] * v.config.epochs)
-    st.progress(min(done, 1.0), text=f"epoch {p['epoch']}/{v.config.epochs} · batch {p['batch']}/{p['batches']}"
-                + (f" · ETA {p['eta_s']:.0f} s" if v.active else "") + f" · {p['images_per_s']:,.0f} images/s")
+    if not v.active and v.status in ("completed", "early-stopped", "converged"):
+        done = 1.0
+    eta = f" · about {p['eta_s']:.0f} s left" if v.active else ""
+    st.progress(min(done, 1.0), text=f"epoch {p['epoch']} of {v.config.epochs} · batch {p['batch']} of "
+                f"{p['batches']} · training loss {p['loss']:.4g} · {p['images_per_s']:,.0f} images/s{eta}")
 
 
 def charts_ui(v: JobView) -> None:
+    """Three charts a room can read: the training loss as it falls, then loss and accuracy by epoch."""
     left, mid, right = st.columns(3)
-    left.altair_chart(loss_vs_images(loss_points_frame(v.loss_points, max_points=200)), width="stretch")
-    if v.epochs:
-        mid.altair_chart(by_epoch(epochs_frame(v.epochs, "loss"), "loss"), width="stretch")
-        right.altair_chart(by_epoch(epochs_frame(v.epochs, "accuracy"), "accuracy"), width="stretch")
-    else:
-        mid.caption("Loss and accuracy by epoch appear when the first epoch ends.")
+    points = loss_points_frame(v.loss_points, max_points=MAX_LIVE_POINTS)
+    left.altair_chart(loss_vs_images(points, title=f"Training loss ({LOSS_WORDS.get(v.config.loss, v.config.loss)})"),
+                      width="stretch")
+    mid.altair_chart(by_epoch(epochs_frame(v.epochs, "loss"), "loss", "Loss by epoch"), width="stretch")
+    right.altair_chart(by_epoch(epochs_frame(v.epochs, "accuracy"), "accuracy", "Accuracy by epoch"),
+                       width="stretch")
 
 
-def outcome_ui(v: JobView) -> None:
-    if v.status == "failed":
-        st.error(f"Training failed: {v.error}")
-        return
-    s = v.summary
-    if not s:
-        return
-    acc = f"{s['best_test_acc']:.2%}" if s["best_test_acc"] is not None else "—"
-    words = {"completed": "Finished", "stopped": "Stopped", "early-stopped": "Stopped early (no improvement)",
-             "diverged": "Diverged"}.get(s["status"], s["status"])
-    st.success(f"{words}: best test accuracy **{acc}** at epoch {s['best_epoch'] or '—'}, "
-               f"{s['seconds']:.1f} s, {s['images_per_s']:,.0f} images/s. Saved as run `{s['run_id']}`.")
-    st.page_link("pages/runs.py", label="Compare it in Runs", icon="📊")
-
-
-def doctor_ui(v: JobView) -> None:
-    for i, advice in enumerate(diagnose(v.config, v.epochs, v.notes, 10)):
-        with st.container(border=True):
-            st.markdown(f"🩺 **{advice.title}**  \n{advice.message}")
-            st.button(advice.action, key=f"doctor-{v.id}-{i}", on_click=load_train_config, args=(advice.apply(v.config),))
-
-
-def job_ui(job_id: str) -> None:
-    v = job_manager().view(job_id)
-    if v is None:
-        st.warning("That job is no longer on this server (it was restarted or the job was cleared).")
-        attach(None)
-        return
-    st.subheader(f"{v.label} · {v.status}")
-    progress_ui(v)
+def outcome_ui(v: JobView, compact: bool = False, advice=()) -> None:
     if v.active:
-        st.button("Stop", key=f"stop-{v.id}", on_click=job_manager().stop, args=(v.id,), type="primary")
-    outcome_ui(v)
-    doctor_ui(v)
+        return
+    o = describe_job(v, checkpoints_root())
+    if o is None:
+        return
+    if o.style == "success" and any(a.kind in WENT_WRONG for a in advice):
+        o.style = "warning"  # it ran to the end, but learned nothing: not a green box
+    text = f"**{o.headline}**"
+    if o.lines and not compact:
+        text += "  \n" + "  \n".join(o.lines)
+    STYLE.get(o.style, st.info)(text)
+    if o.next_steps and not compact:
+        st.caption(" ".join(o.next_steps))
+    if not compact and v.run_id:
+        st.page_link("pages/runs.py", label="Compare it in Runs", icon="📊")
 
 
-def group_ui(group: str) -> None:
-    views = job_manager().views(group=group)
-    st.subheader("The four configurations")
-    rows = [{"run": v.label, "status": v.status if v.status != "queued" else f"queued ({v.position})",
-             "best test acc": v.summary["best_test_acc"] if v.summary else None,
-             "best epoch": v.summary["best_epoch"] if v.summary else None} for v in views]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"best test acc": st.column_config.NumberColumn(format="percent")})
+def doctor_ui(v: JobView, advice, locked: frozenset[str]) -> None:
+    for i, a in enumerate(advice):
+        with st.container(border=True):
+            st.markdown(f"🩺 **{a.title}**  \n{a.message}")
+            blocked = sorted(set(a.changes) & locked)
+            if st.button(a.action, key=f"doctor-{v.id}-{i}", disabled=bool(blocked),
+                         help="Your lecturer fixed this setting for the lesson." if blocked else None):
+                apply_fix(v, a)
+
+
+def apply_fix(v: JobView, advice) -> None:
+    """Fill the form with the follow-up and open it, so the changed control shows its new value.
+    A whole-app rerun, not a fragment one: the form's widgets must be drawn again with it."""
+    new = advice.apply(v.config)
+    changed = [f"{FIELD_WORDS.get(k, k.replace('_', ' '))} {fmt(getattr(v.config, k))} → {fmt(getattr(new, k))}"
+               for k in advice.changes if getattr(v.config, k) != getattr(new, k)]
+    load_train_config(new)
+    st.session_state[EDIT_KEY] = True
+    st.session_state[FIXED_KEY] = ("🩺 The form now has " + ", ".join(changed or ["the doctor's changes"])
+                                   + ". Press **Train** to try it.")
+    st.rerun()
+
+
+def fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value)) or "none"
+    return str(value)
+
+
+def job_panel(v: JobView, locked: frozenset[str]) -> None:
+    head, stop = st.columns([5, 1], vertical_alignment="center")
+    head.subheader(f"{v.label} · {v.status}")
+    if v.active:
+        stop.button("Stop", key=f"stop-{v.id}", on_click=job_manager().stop, args=(v.id,), type="primary",
+                    width="stretch")
+    progress_ui(v)
+    if v.status != "queued" and not (v.status == "failed" and not v.epochs and not v.loss_points):
+        charts_ui(v)
+    if not v.active:
+        advice = diagnose(v.config, v.epochs, v.notes, 10, kept=bool(v.summary and v.summary.get("best_epoch")))
+        outcome_ui(v, advice=advice)
+        doctor_ui(v, advice, locked)
+
+
+# ------------------------------------------------------------------------------ four configurations
+def card_ui(v: JobView) -> None:
+    with st.container(border=True):
+        st.markdown(f"**{v.label}**")
+        if v.status == "queued":
+            st.caption(f"queued: position {v.position}")
+        elif v.status == "running":
+            p = v.progress
+            done = ((p["epoch"] - 1) * p["batches"] + p["batch"]) / (p["batches"] * v.config.epochs) if p else 0.0
+            best = max((e.get("val_acc") or e["test_acc"] for e in v.epochs), default=None)
+            st.progress(min(done, 1.0), text="running" + (f" · best {best:.1%}" if best is not None else ""))
+        else:
+            outcome_ui(v, compact=True)
+
+
+def group_panel(views: list[JobView], locked: frozenset[str]) -> None:
+    head, stop = st.columns([5, 1], vertical_alignment="center")
+    head.subheader("The four configurations")
     if any(v.active for v in views):
-        st.button("Stop all four", on_click=job_manager().stop_group, args=(group,))
-
-
-def group_chart_ui(group: str) -> None:
-    started = [v for v in job_manager().views(group=group) if v.epochs]
+        stop.button("Stop all four", on_click=job_manager().stop_group, args=(views[0].group,), width="stretch")
+    for v, col in zip(views, st.columns(len(views))):
+        with col:
+            card_ui(v)
+    started = [v for v in views if v.epochs or v.loss_points]
+    running = next((v for v in views if v.status == "running"), None)
+    left, right = st.columns(2)
+    if running is not None:
+        points = loss_points_frame(running.loss_points, running.label, max_points=MAX_LIVE_POINTS)
+        left.altair_chart(loss_vs_images(points, title=f"Training loss of {running.label}"), width="stretch")
+    elif started:
+        left.altair_chart(by_epoch(_group_frame(started, "loss"), "loss", "Training and test loss by epoch"),
+                          width="stretch")
     if started:
-        frames = pd.concat([epochs_frame(v.epochs, "accuracy", v.label) for v in started])
-        st.altair_chart(by_epoch(frames[frames["split"] != "train"], "accuracy", "Test accuracy by epoch"),
-                        width="stretch")
+        acc = _group_frame(started, "accuracy")
+        right.altair_chart(by_epoch(acc[acc["split"] != "train"], "accuracy", "Test accuracy by epoch"),
+                           width="stretch")
+    if not any(v.active for v in views):
+        group_doctor_ui(views, locked)
 
 
-def live_ui() -> None:
-    """Two polling fragments: the cheap status every PROGRESS_EVERY seconds, the charts only every
-    CHARTS_EVERY seconds (each redraw costs the server and, more, the browser: on a 2-core machine
-    redrawing three charts twice a second took a quarter of the training speed)."""
+def _group_frame(views: list[JobView], kind: str):
+    import pandas as pd
+    return pd.concat([epochs_frame(v.epochs, kind, v.label) for v in views], ignore_index=True)
+
+
+def group_doctor_ui(views: list[JobView], locked: frozenset[str]) -> None:
+    """After the four runs: what each one tells us, side by side — the failing ones are the lesson."""
+    report = diagnose_group(views)
+    if report.sentence:
+        st.info(report.sentence)
+    for v, col in zip(views, st.columns(len(views))):
+        with col:
+            advice = report.advice.get(v.id, [])
+            outcome_ui(v, advice=advice)
+            doctor_ui(v, advice, locked)
+
+
+# ------------------------------------------------------------------------------ the panel
+def live_ui(locked: frozenset[str] = frozenset()) -> None:
+    """One polling fragment redraws status and charts together every EVERY seconds, so the header,
+    progress and charts always show the same job at the same moment."""
     job_id, group = st.session_state.get(JOB_KEY), st.session_state.get(GROUP_KEY)
     if not job_id:
         return
     manager = job_manager()
 
-    def is_active() -> bool:
-        if group:
-            return any(v.active for v in manager.views(group=group))
-        v = manager.view(job_id)
-        return bool(v and v.active)
-
-    def shown() -> str:  # in a group, the job that is running now
-        running = [v for v in manager.views(group=group) if v.status == "running"] if group else []
-        return running[0].id if running else job_id
-
-    def is_waiting() -> bool:  # everything we show is still queued
+    def snapshot() -> list[JobView]:
         views = manager.views(group=group) if group else [manager.view(job_id)]
-        return all(v is not None and v.status == "queued" for v in views)
+        return [v for v in views if v is not None]
 
-    active = is_active()
-    waiting = active and is_waiting()
+    views = snapshot()
+    active = any(v.active for v in views)
+    waiting = active and all(v.status == "queued" for v in views)
 
-    @st.fragment(run_every=(QUEUED_EVERY if waiting else PROGRESS_EVERY) if active else None)
-    def live_status():
+    @st.fragment(run_every=(QUEUED_EVERY if waiting else EVERY) if active else None)
+    def panel():
+        now = snapshot()
+        if not now:
+            st.warning("That job is no longer on this server (it was restarted or the job was cleared).")
+            attach(None)
+            return
         if group:
-            group_ui(group)
-        job_ui(shown())
-        if (active and not is_active()) or (waiting and not is_waiting()):
-            st.rerun()  # once: polling switches off, or speeds up and the charts start
+            group_panel(now, locked)
+        else:
+            job_panel(now[0], locked)
+        still = any(v.active for v in now)
+        if (active and not still) or (waiting and not all(v.status == "queued" for v in now)):
+            st.rerun()  # once: polling switches off (or speeds up), and the page shows the outcome
 
-    @st.fragment(run_every=CHARTS_EVERY if active and not waiting else None)
-    def live_charts():
-        if group:
-            group_chart_ui(group)
-        v = manager.view(shown())
-        if v is not None and v.status != "queued":
-            charts_ui(v)
-
-    live_status()
-    live_charts()
+    panel()
 
 
 def jobs_list_ui() -> None:

@@ -18,6 +18,7 @@ from nets.config import (
     four_configs,
     validate,
 )
+from nets.naming import default_name
 from nets.data import DATASETS, dataset_status
 from nets.lessons import decode, encode, is_lesson, lesson_params, signature
 from nets.models import (
@@ -47,14 +48,18 @@ from pages._common import (
 )
 from pages._train_live import JOB_KEY, attach, jobs_list_ui, live_ui
 
+FOUR_FIELDS = frozenset({"optimizer", "lr", "momentum", "loss"})  # what the four configurations set
+
 ensure_app_entry()
 
 CFG_KEY, WIDGET_PREFIX = TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX
 SHAPES = {"mnist-mini": (1, 28, 28), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "train.md"
 LESSON_KEY, SHARE_HIDE_KEY, UPLOAD_KEY, UPLOADED_KEY = "train_lesson", "share_hide", "train_zip", "train_zip_done"
-HIDDEN: frozenset[str] = frozenset()  # controls a lesson link hides; set once per run before the form
+EDIT_KEY, FIXED_KEY = "train_editing", "train_doctor_fixed"
+PINNED: frozenset[str] = frozenset()  # controls a lesson link locks; set once per run before the form
 LABELS: dict[str, str] = {}           # field -> label of the controls this run showed, for the share box
+DIGITS = ("mnist-mini", "mnist")      # a mirrored digit is not a digit: no horizontal flips for these
 
 
 # ------------------------------------------------------------------------------ state helpers
@@ -68,12 +73,13 @@ def current_config() -> TrainConfig:
 
 def widget(kind, label: str, field: str, value, **kwargs):
     """A form widget seeded from the stored config; its key is re-seeded whenever it was dropped.
-    A control hidden by a lesson link is not drawn and keeps the stored config's value."""
-    if field in HIDDEN:
-        return value
+    A control pinned by a lesson link is drawn locked, showing the lesson's value."""
     LABELS[field] = label
     key = WIDGET_PREFIX + field
-    if key not in st.session_state:
+    if field in PINNED:
+        st.session_state[key] = value  # the lesson's value, whatever was typed or fixed since
+        kwargs.update(disabled=True, help="Fixed by your lecturer for this lesson.")
+    elif key not in st.session_state:
         st.session_state[key] = value
     return kind(label, key=key, **kwargs)
 
@@ -86,8 +92,8 @@ def parse_ints(text: str, what: str) -> tuple[int, ...]:
 
 
 # ------------------------------------------------------------------------------ the form
-def config_ui(cfg: TrainConfig) -> tuple[TrainConfig | None, str | None, bool]:
-    """Widgets for every setting; returns (config or None, the problem if any, four-configs?)."""
+def config_ui(cfg: TrainConfig) -> tuple[TrainConfig, str | None]:
+    """Widgets for every setting; returns (config, the problem if any)."""
     data_col, model_col, opt_col = st.columns(3)
     with data_col:
         st.subheader("Data")
@@ -101,9 +107,15 @@ def config_ui(cfg: TrainConfig) -> tuple[TrainConfig | None, str | None, bool]:
                                 min_value=8, max_value=512, step=4)
         val_fraction = widget(st.slider, "Validation fraction (picks the best model)", "val_fraction",
                               cfg.val_fraction, min_value=0.0, max_value=0.5, step=0.05)
+        if not val_fraction:
+            st.caption("0: the best epoch is picked on the test set, so its test accuracy flatters it a little. "
+                       "Hold out 0.1 to pick it fairly.")
         per_class = widget(st.number_input, "Training images per class (0 = all)", "train_per_class",
                            cfg.train_per_class, min_value=0, step=50)
         augment = widget(st.multiselect, "Augmentation", "augment", list(cfg.augment), options=list(AUGMENTATIONS))
+        if dataset in DIGITS and "flip" in augment:
+            st.warning("A mirrored digit is not a digit (a flipped 2 is no 2): horizontal flips suit photos "
+                       "and clothes, not handwriting.")
         seed = widget(st.number_input, "Seed", "seed", cfg.seed, min_value=0, step=1)
         backbone = widget(st.selectbox, "Train on frozen features of", "backbone", cfg.backbone,
                           options=["", "resnet18", "resnet34"],
@@ -178,8 +190,6 @@ def config_ui(cfg: TrainConfig) -> tuple[TrainConfig | None, str | None, bool]:
                                     min_value=0.0, format="%g", step=0.0005)
         clip = widget(st.number_input, "Gradient clipping (0 = off)", "clip_grad", float(cfg.clip_grad),
                       min_value=0.0, format="%g", step=0.1)
-    four = st.checkbox("Run as the coursework's four configurations (SGD lr 0.001 / Adam lr 0.01 × "
-                       "cross-entropy / squared error)", key=WIDGET_PREFIX + "four")
     # Start from the stored config: fields the form does not show (a preset's) are kept, not reset.
     dropped = {k: None for k in ("hidden", "channels", "fc", "activation", "dropout", "batch_norm",
                                  "small_stem", "pretrained", "train_blocks", "input_size", "block_dropout")
@@ -200,14 +210,15 @@ def config_ui(cfg: TrainConfig) -> tuple[TrainConfig | None, str | None, bool]:
         except (ConfigError, UploadError) as e:
             problem = str(e)
     st.session_state[CFG_KEY] = new.to_dict()
-    return new, problem, four
+    return new, problem
 
 
 def folder_ui(current: str) -> str:
     """The user's images come as a zip or as a folder already inside the data root, never as a typed
     path: a path could name any folder on the server."""
     root = data_dir()
-    if "folder" in HIDDEN:
+    if "folder" in PINNED:
+        st.caption(f"Images: `{current}` (fixed by your lecturer)")
         return current
     upload = st.file_uploader("Your images as a .zip: one folder per class", type=["zip"], key=UPLOAD_KEY)
     done = st.session_state.get(UPLOADED_KEY, {})
@@ -244,41 +255,71 @@ def parameter_count(model: str, shape: tuple, num_classes: int, options: tuple) 
     return count_params(net), count_params(net, trainable_only=True)
 
 
-def params_ui(cfg: TrainConfig) -> str | None:
+def params_ui(cfg: TrainConfig) -> tuple[str, str | None]:
+    """(the one-line description of what trains, with its parameter count; the problem if any)."""
     shape = (512, 1, 1) if cfg.backbone else SHAPES.get(cfg.dataset, (3, cfg.image_size, cfg.image_size))
     # ImageNet weights do not change the count: leave them out rather than load them on every change
     options = {k: v for k, v in cfg.model_kwargs().items() if k != "pretrained"}
     try:
         total, trainable = parameter_count(cfg.model, shape, 10, tuple(sorted(options.items())))
     except ModelError as e:
-        return str(e)
+        return "", str(e)
     classes = "10 classes" if cfg.dataset != "folder" else "per class folder"
     source = f"frozen {cfg.backbone} features of {cfg.dataset}" if cfg.backbone else cfg.dataset
-    st.info(f"**{cfg.model}** on {source} ({'×'.join(map(str, shape))}, {classes}): "
-            f"**{total:,} parameters** ({trainable:,} trainable).")
-    return None
+    count = f"**{total:,} parameters**" + (f" ({trainable:,} trainable)" if trainable != total else "")
+    loss = {"ce": "cross-entropy", "mse": "squared error"}.get(cfg.loss, cfg.loss)
+    return (f"**{cfg.model}** on {source} ({'×'.join(map(str, shape))}, {classes}): {count} · "
+            f"{cfg.optimizer} lr {cfg.lr:g} · {loss} · {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} "
+            f"of batch {cfg.batch_size}"), None
 
 
 # ------------------------------------------------------------------------------ lesson links
 def lesson_ui() -> frozenset[str]:
     """A lesson link (?lesson=1&lr=…&hide=…) fills the form once per session, so the student's own
-    edits are not overwritten on every rerun; its controls stay hidden for the session."""
+    edits are not overwritten on every rerun; the controls it names stay locked for the session."""
     params = st.query_params.to_dict()
     if is_lesson(params) and st.session_state.get(LESSON_KEY, {}).get("sig") != signature(params):
         lesson = decode(params)
-        load_train_config(lesson.cfg)
+        load_train_config(lesson.cfg, lesson.four)
         st.session_state[LESSON_KEY] = {"sig": signature(params), "params": lesson_params(params),
-                                        "hidden": sorted(lesson.hidden), "problems": lesson.problems}
+                                        "pinned": sorted(lesson.hidden), "cfg": lesson.cfg.to_dict(),
+                                        "four": lesson.four, "problems": lesson.problems}
     state = st.session_state.get(LESSON_KEY)
     if not state:
         return frozenset()
     for key, value in state["params"].items():  # st.navigation drops them on a page switch: a refresh needs them
         if st.query_params.get(key) != value:
             st.query_params[key] = value
-    st.info("Lesson: some settings are fixed by your lecturer.")
+    pinned = state["pinned"]
+    if pinned:
+        st.info(f"Lesson: your lecturer fixed {len(pinned)} setting{'s' if len(pinned) != 1 else ''} (shown "
+                "greyed out with their values); change the others as you like.")
     if state["problems"]:
         st.warning("This link had problems; defaults were used for: " + "; ".join(state["problems"]) + ".")
-    return frozenset(state["hidden"])
+    return frozenset(pinned)
+
+
+def pin(cfg: TrainConfig) -> TrainConfig:
+    """The lesson's values for the locked fields, whatever else changed them (a doctor's fix)."""
+    state = st.session_state.get(LESSON_KEY)
+    if not state or not PINNED:
+        return cfg
+    lesson = TrainConfig.from_dict(state["cfg"])
+    return replace(cfg, **{f: getattr(lesson, f) for f in PINNED if f in TrainConfig.__dataclass_fields__})
+
+
+def four_ui() -> bool:
+    """The coursework's four configurations set the optimizer, learning rate and loss themselves: a
+    lesson that locks any of those (or the switch) keeps the switch as the lesson says."""
+    state = st.session_state.get(LESSON_KEY) or {}
+    key = WIDGET_PREFIX + "four"
+    locked = "four" in PINNED or bool(PINNED & FOUR_FIELDS)
+    if locked:
+        st.session_state[key] = bool(state.get("four")) and "four" in PINNED
+    return st.toggle("The coursework's four configurations", key=key, disabled=locked,
+                     help="Train this network four times: SGD lr 0.001 and Adam lr 0.01, each with cross-entropy "
+                          "and with squared error, then compare them side by side."
+                          + (" Fixed by your lecturer for this lesson." if locked else ""))
 
 
 def share_ui(cfg: TrainConfig, problem: str | None) -> None:
@@ -286,27 +327,47 @@ def share_ui(cfg: TrainConfig, problem: str | None) -> None:
         if problem:
             st.caption("Fix the settings above first: a lesson link pins a configuration that trains.")
             return
+        four = bool(st.session_state.get(WIDGET_PREFIX + "four"))
         chosen = st.session_state.get(SHARE_HIDE_KEY, [])
-        st.multiselect("Controls to hide from students", [*LABELS, *(f for f in chosen if f not in LABELS)],
+        LABELS.setdefault("four", "The coursework's four configurations")
+        st.multiselect("Controls to lock for students", [*LABELS, *(f for f in chosen if f not in LABELS)],
                        key=SHARE_HIDE_KEY, format_func=lambda f: f"{LABELS.get(f, f)} ({f})")
-        st.code(encode(cfg, set(st.session_state[SHARE_HIDE_KEY]), st.context.url), language=None)
-        st.caption("Students who open this link get this page with these settings and without the hidden "
-                   "controls; they can change the others. A link pins settings, not data: a folder dataset "
-                   "must be on this server.")
+        st.code(encode(cfg, set(st.session_state[SHARE_HIDE_KEY]), st.context.url, four=four), language=None)
+        st.caption("Students who open this link get this page with these settings; the locked controls show "
+                   "their values greyed out, the others they can change. A link pins settings, not data: a "
+                   "folder dataset must be on this server.")
 
 
 # ------------------------------------------------------------------------------ the page
-st.title("🏋️ Train")
-HIDDEN = lesson_ui()
-if JOB_KEY not in st.session_state and st.query_params.get("job"):
-    attach(st.query_params["job"])  # a refreshed tab picks its job up again
-st.markdown(LESSON.read_text())
+def editing() -> bool:
+    """The form is open unless a job is on show and the user has not asked to edit."""
+    return st.session_state.get(EDIT_KEY, True) or not st.session_state.get(JOB_KEY)
 
-cfg, problem, four = config_ui(current_config())
-problem = problem or params_ui(cfg)
-if problem:
-    st.error(problem)
-if st.button("Train", type="primary", disabled=problem is not None):
+
+def train_bar_ui(cfg: TrainConfig, problem: str | None, summary: str) -> bool:
+    """The top bar a lecturer presses: run name, Train, the four-configuration switch, and what will
+    train in one line. Returns whether this run should train as the four configurations."""
+    name_col, train_col, four_col, edit_col = st.columns([4, 1.3, 3, 1.6], vertical_alignment="bottom")
+    with name_col:
+        widget(st.text_input, "Run name", "name", cfg.name, max_chars=80,
+               placeholder=f"automatic: {default_name(cfg)}")
+    with four_col:
+        four = four_ui()
+    pressed = train_col.button("Train", type="primary", disabled=problem is not None, width="stretch")
+    if not editing():
+        edit_col.button("Edit settings", width="stretch",
+                        on_click=lambda: st.session_state.update({EDIT_KEY: True}))
+    elif st.session_state.get(JOB_KEY):
+        edit_col.button("Hide settings", width="stretch",
+                        on_click=lambda: st.session_state.update({EDIT_KEY: False}))
+    if summary:
+        st.markdown(summary + (" · as **four runs**" if four else ""))
+    if pressed:
+        submit(cfg, four)
+    return four
+
+
+def submit(cfg: TrainConfig, four: bool) -> None:
     manager = job_manager()
     try:
         if four:
@@ -317,9 +378,41 @@ if st.button("Train", type="primary", disabled=problem is not None):
     except (ConfigError, ModelError) as e:
         st.error(str(e))
     else:
+        st.session_state[EDIT_KEY] = False  # the live panel takes the screen; Edit brings the form back
+        st.session_state.pop(FIXED_KEY, None)
         st.rerun()
 
-live_ui()
+
+st.title("🏋️ Train")
+PINNED = lesson_ui()
+if JOB_KEY not in st.session_state and st.query_params.get("job"):
+    attach(st.query_params["job"])  # a refreshed tab picks its job up again
+
+bar, live, form = st.container(), st.container(), st.container()
+with form:
+    if editing():
+        if (fixed := st.session_state.get(FIXED_KEY)):
+            st.success(fixed)
+        st.markdown(LESSON.read_text())
+        cfg, problem = config_ui(pin(current_config()))
+    else:
+        cfg, problem = pin(current_config()), None
+        try:
+            validate(cfg)
+        except ConfigError as e:
+            problem = str(e)
+if WIDGET_PREFIX + "name" in st.session_state:  # the name box sits in the bar, drawn after the form
+    cfg = replace(cfg, name=str(st.session_state[WIDGET_PREFIX + "name"]).strip())
+cfg = pin(cfg)
+st.session_state[CFG_KEY] = cfg.to_dict()
+summary, count_problem = params_ui(cfg)
+problem = problem or count_problem
+with bar:
+    if problem:
+        st.error(problem)
+    train_bar_ui(cfg, problem, summary)
+with live:
+    live_ui(PINNED)
 jobs_list_ui()
 if LESSON_KEY not in st.session_state:
     share_ui(cfg, problem)

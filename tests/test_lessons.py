@@ -139,3 +139,13 @@ def test_every_setting_type_can_come_from_a_link():
         text = "auto" if value is None else ",".join(map(str, value)) if isinstance(value, tuple) else \
             str(int(value)) if isinstance(value, bool) else str(value)
         assert _parse(f.type, text) == value, f.name
+
+
+def test_the_four_configurations_switch_travels_in_the_link():
+    cfg = TrainConfig(epochs=3)
+    url = encode(cfg, {"four", "lr"}, four=True)
+    assert "four=1" in url and "hide=lr,four" in url
+    lesson = decode(parse_qs(urlsplit(url).query))
+    assert lesson.four and lesson.hidden == {"four", "lr"} and lesson.cfg == cfg and not lesson.problems
+    assert not decode({"lesson": "1"}).four
+    assert decode({"lesson": "1", "four": "maybe"}).problems == ["four ('maybe' is not 1 or 0)"]

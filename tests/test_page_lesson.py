@@ -45,15 +45,25 @@ def stored(at) -> TrainConfig:
     return TrainConfig.from_dict(at.session_state["train_cfg"])
 
 
-def test_a_lesson_link_pins_the_form_and_hides_controls(env):
+def locked(at, kind, field) -> bool:
+    w = widget(at, kind, field)
+    return w is not None and w.disabled
+
+
+def test_a_lesson_link_pins_the_form_and_locks_controls(env):
     at = open_train(LESSON)
-    assert any(i.value.startswith("Lesson: some settings are fixed by your lecturer") for i in at.info)
+    assert any(i.value.startswith("Lesson: your lecturer fixed 2 settings") for i in at.info)
     assert not at.warning
-    assert widget(at, "selectbox", "model").value == "mlp"
+    assert widget(at, "selectbox", "model").value == "mlp" and not locked(at, "selectbox", "model")
     assert widget(at, "text_input", "hidden").value == "64"
-    assert widget(at, "number_input", "lr") is None and widget(at, "selectbox", "optimizer") is None
+    # pinned controls are shown, greyed out, with the lesson's values
+    assert locked(at, "number_input", "lr") and widget(at, "number_input", "lr").value == 0.05
+    assert locked(at, "selectbox", "optimizer") and widget(at, "selectbox", "optimizer").value == "sgd"
+    # the four configurations would override the locked optimizer and learning rate: locked off
+    four = next(t for t in at.toggle if t.key == "tw_four")
+    assert four.disabled and not four.value
     assert stored(at).lr == 0.05 and stored(at).optimizer == "sgd"
-    assert any("50,890 parameters" in i.value for i in at.info)  # 784·64+64 + 64·10+10
+    assert any("50,890 parameters" in m.value for m in at.markdown)  # 784·64+64 + 64·10+10
     assert not [e for e in at.expander if e.label == "Share as lesson link"]  # students get no share box
     assert not next(b for b in at.button if b.label == "Train").disabled
 
@@ -67,7 +77,7 @@ def test_a_lesson_link_pins_the_form_and_hides_controls(env):
     at.switch_page("pages/runs.py").run()
     at.query_params.clear()
     at.switch_page("pages/train.py").run()
-    assert widget(at, "number_input", "lr") is None
+    assert locked(at, "number_input", "lr")
     assert any(i.value.startswith("Lesson:") for i in at.info)
     assert at.query_params["lr"] == "0.05" and at.query_params["hide"] == "lr,optimizer"
     assert stored(at).hidden == (32,)
@@ -108,7 +118,27 @@ def test_the_share_link_opens_the_same_configuration(env):
 
     student = open_train({k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()})
     assert stored(student) == stored(at)
-    assert widget(student, "number_input", "lr") is None and widget(student, "text_input", "hidden").value == "64,32"
+    assert locked(student, "number_input", "lr") and widget(student, "text_input", "hidden").value == "64,32"
+    assert not locked(student, "text_input", "hidden")
+
+
+def test_a_lesson_without_locks_shows_no_fixed_banner_and_can_set_the_four_runs(env):
+    at = open_train({"lesson": "1", "epochs": "2"})
+    assert not any(i.value.startswith("Lesson: your lecturer fixed") for i in at.info)
+    assert widget(at, "number_input", "epochs").value == 2 and not locked(at, "number_input", "epochs")
+    assert not next(t for t in at.toggle if t.key == "tw_four").disabled
+
+    four = open_train({"lesson": "1", "four": "1", "hide": "four"})
+    switch = next(t for t in four.toggle if t.key == "tw_four")
+    assert switch.value and switch.disabled
+    assert any("as **four runs**" in m.value for m in four.markdown)
+
+
+def test_a_doctor_fix_cannot_change_a_locked_setting(env):
+    at = open_train(LESSON)
+    at.session_state["train_cfg"] = {**at.session_state["train_cfg"], "lr": 7.0}  # as a fix would
+    at.run()
+    assert widget(at, "number_input", "lr").value == 0.05 and stored(at).lr == 0.05
 
 
 def test_an_invalid_form_offers_no_link(env):
@@ -157,7 +187,7 @@ def test_own_images_come_from_an_uploaded_zip_and_train(env, ckpt):
     while not at.success and not [e for e in at.error if "failed" in e.value] and time.time() < deadline:
         time.sleep(0.2)
         at.run()
-    assert "best test accuracy" in at.success[0].value
+    assert at.success[0].value.startswith("**Completed all 1 epoch")
 
 
 @pytest.mark.parametrize("data, words", [

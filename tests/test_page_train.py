@@ -20,23 +20,36 @@ def widget(at, kind, key):
     return next(w for w in getattr(at, kind) if w.key == "tw_" + key)
 
 
+OUTCOMES = ("Completed", "Stopped", "Diverged", "Training failed", "Converged")
+
+
+def outcome(at) -> str:
+    """The text of the outcome box, '' while the job runs."""
+    boxes = [*at.success, *at.info, *at.warning, *at.error]
+    return next((b.value for b in boxes if b.value.lstrip("*").startswith(OUTCOMES)), "")
+
+
+def summary(at) -> str:
+    return next((m.value for m in at.markdown if "parameters**" in m.value), "")
+
+
 def poll_until_done(at, timeout=60):
     """run_every never fires under AppTest: rerun until the job's outcome is shown."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         at.run()
-        if at.success or any("failed" in e.value for e in at.error):
+        if outcome(at):
             return
         time.sleep(0.2)
     raise AssertionError("training did not finish in time")
 
 
 def test_parameter_count_shows_before_training(app):
-    assert any("8,490 parameters" in i.value for i in app.info)
+    assert "8,490 parameters" in summary(app)
     widget(app, "selectbox", "model").set_value("mlp").run()
-    assert any("101,770 parameters" in i.value for i in app.info)
+    assert "101,770 parameters" in summary(app)
     widget(app, "text_input", "hidden").set_value("256,128,64").run()
-    assert any("242,762 parameters" in i.value for i in app.info)
+    assert "242,762 parameters" in summary(app)
 
 
 def test_invalid_settings_are_explained_not_crashed_on(app):
@@ -55,8 +68,10 @@ def test_train_a_tiny_run_to_the_end(app, ckpt):
     next(b for b in app.button if b.label == "Train").click().run()
     poll_until_done(app)
     assert not app.exception
-    assert "best test accuracy" in app.success[0].value
+    assert outcome(app).startswith("**Completed all 2 epochs") and app.success
     runs, _ = list_runs(ckpt)
+    assert runs[0].name == "lenet · mnist-mini 20/class · sgd lr 0.05 · cross-entropy"
+    assert f"{runs[0].info['test']['accuracy']:.1%}" in outcome(app)
     assert len(runs) == 1 and runs[0].info["status"] == "completed" and len(runs[0].info["history"]) == 2
     assert len(app.get("vega_lite_chart")) >= 3
 
@@ -66,12 +81,21 @@ def test_doctor_follow_up_fills_the_form(app):
     widget(app, "number_input", "lr").set_value(1000.0).run()
     next(b for b in app.button if b.label == "Train").click().run()
     poll_until_done(app)
-    # lr 1000 either overflows (NaN: retry at a tenth) or kills every ReLU (chance: a hundredth)
+    # lr 1000 either overflows (NaN) or kills every ReLU (chance): both far too high for SGD
+    text = outcome(app)
+    assert not any(b.value == text for b in app.success), "a run that went wrong is not a green box"
+    if text.startswith("**Diverged"):
+        assert ("No model was saved" in text) != ("best model before that point" in text)
     retry = next(b for b in app.button if b.label.startswith("Retry with learning rate"))
     proposed = float(retry.label.rsplit(" ", 1)[1])
-    assert proposed in (100.0, 10.0)
+    assert proposed == 0.01  # SGD's usual value, not 1000 / 10
     retry.click().run()
-    assert widget(app, "number_input", "lr").value == proposed
+    assert widget(app, "number_input", "lr").value == proposed  # the visible control changed
+    assert any("learning rate 1000 → 0.01" in s.value for s in app.success)
+    widget(app, "number_input", "lr").set_value(0.02).run()  # and the next value typed is kept
+    app.run()
+    assert widget(app, "number_input", "lr").value == 0.02
+    assert app.session_state["train_cfg"]["lr"] == 0.02
 
 
 def test_a_job_survives_leaving_the_page_and_a_refresh(app, ckpt):
@@ -81,7 +105,7 @@ def test_a_job_survives_leaving_the_page_and_a_refresh(app, ckpt):
     job_id = app.query_params["job"][0] if isinstance(app.query_params["job"], list) else app.query_params["job"]
     app.switch_page("pages/runs.py").run()
     app.switch_page("pages/train.py").run()
-    assert any(s.value.startswith("lenet-mnist-mini") for s in app.subheader)  # shown again on return
+    assert any(s.value.startswith("lenet · mnist-mini") for s in app.subheader)  # shown again on return
 
     fresh = AppTest.from_file("../app.py", default_timeout=60)  # a refreshed tab: new session, same URL
     fresh.query_params["job"] = job_id
@@ -90,7 +114,7 @@ def test_a_job_survives_leaving_the_page_and_a_refresh(app, ckpt):
     stop = next(b for b in fresh.button if b.label == "Stop")
     stop.click().run()
     poll_until_done(fresh)
-    assert "Stopped" in fresh.success[0].value
+    assert outcome(fresh).startswith("**Stopped")
 
 
 def test_extreme_settings_get_plain_messages_and_lose_nothing(app, ckpt):
@@ -105,5 +129,6 @@ def test_extreme_settings_get_plain_messages_and_lose_nothing(app, ckpt):
         widget(app, "number_input", "epochs").set_value(1).run()
         next(b for b in app.button if b.label == "Train").click().run()
         poll_until_done(app)
-        assert not app.exception and "best test accuracy" in app.success[0].value
+        assert not app.exception and outcome(app).startswith("**Completed")
+        next(b for b in app.button if b.label == "Edit settings").click().run()
     assert len(list_runs(ckpt)[0]) == 2
