@@ -76,6 +76,7 @@ def default_name(cfg: TrainConfig) -> str:
         (_model_part(cfg), _data_part(cfg), LOSS_SHORT.get(cfg.loss, cfg.loss)),
         (_model_part(cfg), _data_part(cfg, subset=False), LOSS_SHORT.get(cfg.loss, cfg.loss)),
         (_model_part(cfg, detail=False), _data_part(cfg, subset=False), LOSS_SHORT.get(cfg.loss, cfg.loss)),
+        (cfg.model, _data_part(cfg, subset=False), LOSS_SHORT.get(cfg.loss, cfg.loss)),  # the four always fit
     ]
     for model, data, loss in attempts:
         name = SEP.join((model, data, opt, loss))
@@ -101,3 +102,15 @@ def unique_name(name: str, taken: Iterable[str]) -> str:
         candidate = base[:limit - len(suffix)].rstrip(" ·,") + suffix
         if candidate.casefold() not in taken_keys:
             return candidate
+
+
+def common_part(names: list[str]) -> tuple[str, list[str]]:
+    """('lenet · mnist-mini', ['sgd lr 0.001 · cross-entropy', …]): the leading parts all names share,
+    and what tells each apart, so four cards side by side need not repeat the same words."""
+    parts = [n.split(SEP) for n in names]
+    if len(parts) < 2:
+        return "", list(names)
+    k = 0
+    while all(len(p) > k + 1 and p[k] == parts[0][k] for p in parts):
+        k += 1
+    return SEP.join(parts[0][:k]), [SEP.join(p[k:]) for p in parts]

@@ -99,3 +99,15 @@ def test_naming_does_not_import_the_config_at_module_level():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_common_part_keeps_what_tells_runs_apart():
+    from nets.config import four_configs
+    from nets.naming import common_part
+    names = [default_name(c) for c in four_configs(TrainConfig(model="lenet", dataset="mnist-mini"))]
+    common, rest = common_part(names)
+    assert common == "lenet · mnist-mini"
+    assert rest[0] == "sgd lr 0.001 · cross-entropy" and rest[3] == "adam lr 0.01 · squared error"
+    assert common_part(["a · b", "a · b"]) == ("a", ["b", "b"])  # never an empty remainder
+    assert common_part(["only one"]) == ("", ["only one"])
+    assert common_part(["x · y", "z · y"]) == ("", ["x · y", "z · y"])
