@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 
 from .evaluate import Evaluation, evaluate
+from .plots import HEIGHT, epochs_frame, style
 from .runs import CheckpointError, Run
 
 CELL_PARAM = "cell"          # name of the heat map's point selection
@@ -59,11 +60,11 @@ def run_labels(runs: list[Run]) -> dict[str, str]:
 
 def curve_frames(runs: list[Run]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(loss, accuracy) long frames for nets.plots.by_epoch: train and test loss, and the held-out
-    accuracy only, since train accuracy measured during an epoch is not comparable across runs."""
-    from .plots import epochs_frame
+    accuracy only, since train accuracy measured during an epoch is not comparable across runs.
+    The loss_kind column (TrainConfig.loss) keeps cross-entropy and squared error on separate axes."""
     labels = run_labels(runs)
-    loss = [epochs_frame(r.info.get("history", []), "loss", labels[r.id]) for r in runs]
-    acc = [epochs_frame(r.info.get("history", []), "accuracy", labels[r.id]) for r in runs]
+    loss = [epochs_frame(r.info.get("history", []), "loss", labels[r.id], r.config.loss) for r in runs]
+    acc = [epochs_frame(r.info.get("history", []), "accuracy", labels[r.id], r.config.loss) for r in runs]
     loss_df = pd.concat(loss, ignore_index=True) if loss else epochs_frame([], "loss")
     acc_df = pd.concat(acc, ignore_index=True) if acc else epochs_frame([], "accuracy")
     return loss_df, acc_df[acc_df["split"] != "train"].reset_index(drop=True)
@@ -186,35 +187,50 @@ def confusion_frame(matrix, classes: list[str], normalised: bool, signed: bool =
     return pd.DataFrame(rows, columns=["true", "predicted", "true_index", "predicted_index", "value", "label"])
 
 
+def class_axis(classes: list[str]) -> alt.Axis:
+    """Class names along x: long names (CIFAR's "automobile") slanted, and every one shown (Vega
+    would otherwise drop every other label whose slanted box touches its neighbour's)."""
+    slant = -45 if max((len(c) for c in classes), default=0) > 3 else 0
+    return alt.Axis(labelAngle=slant, labelAlign="right" if slant else "center", labelOverlap=False,
+                    labelLimit=120)
+
+
 def heatmap(frame: pd.DataFrame, classes: list[str], title: str = "", normalised: bool = False,
-            difference: bool = False, param: str = CELL_PARAM, size: int = 300) -> alt.Chart:
-    """A confusion-matrix heat map; clicking a cell selects its (true, predicted) pair."""
+            difference: bool = False, param: str = CELL_PARAM, size: int = 340) -> alt.Chart:
+    """A confusion-matrix heat map; clicking a cell selects its (true, predicted) pair.
+    Counts are coloured from 0 to the largest count, fractions from 0 to 1."""
     sel = alt.selection_point(name=param, fields=["true_index", "predicted_index"], on="click")
+    top_value = float(frame["value"].abs().max()) if len(frame) else 0.0
     if difference:
-        top = max(float(frame["value"].abs().max() or 0), 1e-6)
+        top = max(top_value, 1e-6)
         scale = alt.Scale(scheme="redblue", domain=[-top, top])
         legend_format = "+.0%"
     else:
-        scale = alt.Scale(scheme="blues", domain=[0, 1] if normalised else None)
+        scale = alt.Scale(scheme="blues", domain=[0, 1 if normalised else max(top_value, 1.0)])
         legend_format = ".0%" if normalised else "d"
     tooltip = ["true", "predicted", alt.Tooltip("label:N", title="value")]
     base = alt.Chart(frame, title=title).encode(
-        x=alt.X("predicted:N", sort=classes, title="predicted class"),
-        y=alt.Y("true:N", sort=classes, title="true class"))
+        x=alt.X("predicted:N", sort=classes, title="predicted class", axis=class_axis(classes)),
+        y=alt.Y("true:N", sort=classes, title="true class", axis=alt.Axis(labelLimit=120)))
+    # The colour scale goes below the matrix: beside it, it would not fit in half a 1366-pixel page
+    # next to CIFAR's long class names.
+    legend = alt.Legend(format=legend_format, title=None, orient="bottom", direction="horizontal",
+                        gradientLength=max(size // 2, 120))
     cells = base.mark_rect(stroke="white").encode(
-        color=alt.Color("value:Q", scale=scale, legend=alt.Legend(format=legend_format, title=None)),
+        color=alt.Color("value:Q", scale=scale, legend=legend),
         opacity=alt.condition(sel, alt.value(1.0), alt.value(0.4)),
         tooltip=tooltip).add_params(sel)
     chart = cells
     if len(classes) <= MAX_TEXT_CLASSES:
-        cut = 0 if difference else float(frame["value"].max() or 0) / 2
-        text = base.mark_text(fontSize=10).encode(
+        cut = 0 if difference else top_value / 2
+        cell = size / max(len(classes), 1)  # "100%" is about 2.6 font sizes wide
+        text = base.mark_text(fontSize=int(min(14, max(8, cell / 2.7)))).encode(
             text="label:N",
             color=(alt.value("black") if difference
                    else alt.condition(alt.datum.value > cut, alt.value("white"), alt.value("black"))),
             tooltip=tooltip)
         chart = cells + text
-    return chart.properties(width=size, height=size)
+    return style(chart.properties(width=size, height=size), "pad")
 
 
 def parse_cell_selection(selection_state, param: str = CELL_PARAM, k: int | None = None) -> tuple[int, int] | None:
@@ -244,13 +260,28 @@ def parse_cell_selection(selection_state, param: str = CELL_PARAM, k: int | None
     return int(fi), int(fj)
 
 
+def accuracy_floor(accuracies, margin: float = 0.05) -> float:
+    """Where a zoomed accuracy axis starts: a whole 10 % below the worst class with a margin, or 0
+    when some class is below 50 % (then the whole range is the story)."""
+    worst = min(accuracies, default=0.0)
+    return 0.0 if worst < 0.5 else math.floor((worst - margin) * 10 + 1e-9) / 10
+
+
 def per_class_chart(evaluation: Evaluation, title: str = "Accuracy per class") -> alt.Chart:
-    frame = pd.DataFrame({"class": evaluation.classes, "accuracy": evaluation.per_class_accuracy()})
-    return (alt.Chart(frame, title=title).mark_bar()
-            .encode(x=alt.X("class:N", sort=evaluation.classes, title="class"),
-                    y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
-                    tooltip=["class", alt.Tooltip("accuracy:Q", format=".1%")])
-            .properties(height=260))
+    """Bars on an axis zoomed in to the worst class, so 89 % and 98 % look different; the axis
+    title says where it starts, and every bar carries its number."""
+    acc = evaluation.per_class_accuracy()
+    frame = pd.DataFrame({"class": evaluation.classes, "accuracy": acc})
+    floor = accuracy_floor(acc)
+    y_title = f"accuracy (axis starts at {floor:.0%})" if floor > 0 else "accuracy"
+    base = alt.Chart(frame, title=title).encode(
+        x=alt.X("class:N", sort=evaluation.classes, title="class", axis=class_axis(evaluation.classes)),
+        y=alt.Y("accuracy:Q", title=y_title, scale=alt.Scale(domain=[floor, 1], zero=False, nice=False),
+                axis=alt.Axis(format=".0%")),
+        tooltip=["class", alt.Tooltip("accuracy:Q", format=".1%")])
+    bars = base.mark_bar(clip=True, color="#0072B2")
+    numbers = base.mark_text(dy=-7, fontSize=12).encode(text=alt.Text("accuracy:Q", format=".0%"))
+    return style((bars + numbers).properties(height=HEIGHT))
 
 
 # ----------------------------------------------------------------------------- image grids
@@ -275,6 +306,20 @@ def image_grid_items(evaluation: Evaluation, indices, x_test: torch.Tensor, clas
             caption += f" · {notes[n]}"
         items.append((display_image(x_test[i], size), caption))
     return items
+
+
+def contact_sheet(images: list[np.ndarray], per_row: int = 8, gap: int = 2, background: int = 255) -> np.ndarray:
+    """Images of one shape (H×W grey or H×W×3) in one picture, `per_row` to a row, `gap` pixels
+    apart: a compact grid whose size does not depend on captions or the browser's width."""
+    if not images:
+        raise ValueError("No images to put in a grid.")
+    h, w = images[0].shape[:2]
+    rows, cols = -(-len(images) // per_row), min(per_row, len(images))
+    sheet = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap, *images[0].shape[2:]), background, np.uint8)
+    for n, im in enumerate(images):
+        r, c = divmod(n, per_row)
+        sheet[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = im
+    return sheet
 
 
 def loss_notes(losses: list[float]) -> list[str]:

@@ -1,14 +1,32 @@
-"""Altair charts for training curves, built from plain lists (no Streamlit here).
+"""The chart rules every page follows (size, colours, axes, legends), and the training-curve charts.
 
-Long histories are thinned before they are drawn: Streamlit re-sends the whole series on every
-update, so the cost of a redraw must not grow with the run's length.
+Charts are projected in a lecture room at 1366×768 and read from the back: at least HEIGHT pixels
+tall, large fonts, the Okabe–Ito colour-blind-safe palette, train dashed and test solid (the legend
+says so), y-axes that never zoom into noise, whole-number epochs, and losses of different kinds
+(cross-entropy, squared error) never on one shared y-axis. Long histories are thinned before they are
+drawn: Streamlit re-sends the whole series on every update, so a redraw must not grow with the run.
+No Streamlit here.
 """
 from __future__ import annotations
+
+import math
 
 import altair as alt
 import pandas as pd
 
 MAX_POINTS = 400
+HEIGHT = 300            # pixels: the least that reads from the back of a lecture room
+FONT, TITLE_FONT = 14, 17
+# Okabe & Ito (2008): told apart with every common colour-vision deficiency. Yellow comes last: it
+# is faint on white.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#F0E442"]
+# split → (legend label, colour, dash); the label says which line is dashed
+SPLITS = {"train": ("train (dashed)", "#E69F00", [7, 4]),
+          "test": ("test (solid)", "#0072B2", [1, 0]),
+          "validation": ("validation (dotted)", "#009E73", [2, 3])}
+LOSS_NAMES = {"ce": "cross-entropy", "mse": "squared error"}   # TrainConfig.loss → words on a chart
+MIN_ACCURACY_SPAN = 0.05  # an accuracy axis shows at least 5 points
+MIN_LOSS_SPAN = 0.2       # a loss axis shows at least this fraction of the loss's level
 METRICS = {  # name → (EpochEnd key, split label, y-axis title)
     "train loss": ("train_loss", "train", "loss"),
     "test loss": ("test_loss", "test", "loss"),
@@ -17,8 +35,106 @@ METRICS = {  # name → (EpochEnd key, split label, y-axis title)
     "test acc": ("test_acc", "test", "accuracy"),
     "val acc": ("val_acc", "validation", "accuracy"),
 }
+COLUMNS = ["epoch", "split", "value", "run", "loss_kind"]
 
 
+# ----------------------------------------------------------------------------- the rules
+def style(chart, autosize: str | None = "fit-x"):
+    """Fonts and default colours for the projector; applied once, to the chart a page draws.
+    autosize 'fit-x': the width fits the page's column while the height stays that of the plot area
+    (Streamlit's default, 'fit', would squeeze title, axes and legends into the height); 'pad': the
+    given width and height are the plot area's (square heat maps); None: Streamlit's choice (it
+    stretches each panel of a vconcat to the column's width)."""
+    if autosize:
+        chart = chart.properties(autosize=alt.AutoSizeParams(type=autosize, contains="padding"))
+    return (chart.configure_axis(labelFontSize=FONT, titleFontSize=FONT + 1, labelLimit=220)
+            .configure_legend(labelFontSize=FONT, titleFontSize=FONT, labelLimit=0, symbolStrokeWidth=3)
+            .configure_header(labelFontSize=FONT + 1, titleFontSize=FONT + 1)
+            .configure_title(fontSize=TITLE_FONT, anchor="start", limit=0)
+            .configure_range(category=PALETTE))
+
+
+def nice_step(span: float, count: int = 5) -> float:
+    """A 1-2-5 step giving about `count` ticks over `span` (as Vega would choose)."""
+    raw = max(span, 1e-12) / count
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - 1e-9))
+
+
+def decimals(step: float) -> int:
+    """Decimals needed so that ticks `step` apart never print alike."""
+    return max(0, -math.floor(math.log10(step) + 1e-9))
+
+
+def value_axis(values, kind: str, count: int = 5) -> tuple[list[float], list[float], str]:
+    """(domain, tick values, d3 format) for a loss or accuracy axis. The span is at least
+    MIN_ACCURACY_SPAN (accuracy, kept inside [0, 1]) or MIN_LOSS_SPAN of the level (loss, kept ≥ 0),
+    so a flat curve is drawn flat instead of as noise, and the ticks are whole steps that print
+    distinctly."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(v)]
+    accuracy = kind == "accuracy"
+    floor, ceiling = (0.0, 1.0) if accuracy else (0.0 if not finite or min(finite) >= 0 else -math.inf, math.inf)
+    if not finite:
+        finite = [0.0, 1.0]
+    lo, hi = min(finite), max(finite)
+    least = MIN_ACCURACY_SPAN if accuracy else max(MIN_LOSS_SPAN * max(abs(lo), abs(hi)), 1e-6)
+    span = max(hi - lo, least)
+    mid = (lo + hi) / 2
+    lo, hi = mid - 0.55 * span, mid + 0.55 * span  # a margin so that no point sits on the frame
+    if lo < floor:
+        lo, hi = floor, min(hi + floor - lo, ceiling)
+    if hi > ceiling:
+        lo, hi = max(lo - (hi - ceiling), floor), ceiling
+    step = nice_step(hi - lo, count)
+    lo, hi = max(math.floor(lo / step + 1e-9) * step, floor), min(math.ceil(hi / step - 1e-9) * step, ceiling)
+    lo, hi = round(lo, 12), round(hi, 12)
+    ticks = [round(lo + i * step, 12) for i in range(int(round((hi - lo) / step)) + 1)]
+    if accuracy:
+        return [lo, hi], ticks, f".{decimals(step * 100)}%"
+    return [lo, hi], ticks, f".{decimals(step)}f"
+
+
+def epoch_axis(epochs) -> tuple[list[float], int]:
+    """(domain, tick count) for whole epochs; one epoch sits in the middle of its axis. The axis
+    itself uses format 'd' and tickMinStep 1 (explicit tick values lost the middle label of three in
+    Streamlit's charts)."""
+    epochs = [int(e) for e in epochs] or [1]
+    lo, hi = min(epochs), max(epochs)
+    if hi == lo:
+        return [lo - 0.5, hi + 0.5], 1
+    return [lo, hi], min(hi - lo, 10)
+
+
+# Channels are built as objects, never from strings or alt.value: Altair infers those through its
+# JSON schema, which cost 5 ms per chart, and the Train page redraws its charts while training.
+def run_color(several: bool, field: str = "run:N", title: str = "run"):
+    """Colour by run (the palette, every full name readable in a one-column legend) or a fixed colour."""
+    if not several:
+        return alt.ColorValue(PALETTE[0])
+    return alt.Color(field, title=title, scale=alt.Scale(range=PALETTE),
+                     legend=alt.Legend(orient="bottom", direction="vertical", columns=1, labelLimit=0))
+
+
+def split_legend(several: bool) -> alt.Legend:
+    """Splits in one row above the plot (runs go in one column below it): neither is cut in a narrow
+    column. With several runs the colours are the runs', so the dash symbols are drawn grey, and
+    opaque although train lines are paler."""
+    grey = {"symbolStrokeColor": "#555555", "symbolFillColor": "#555555"} if several else {}
+    return alt.Legend(orient="top", direction="horizontal", symbolType="stroke", symbolStrokeWidth=3,
+                      symbolSize=900, symbolOpacity=1, title=None, **grey)
+
+
+def loss_title(kinds) -> str:
+    """'loss (cross-entropy)' when the kind is known; otherwise plain 'loss'."""
+    kinds = [k for k in kinds if k]
+    return f"loss ({LOSS_NAMES.get(kinds[0], kinds[0])})" if len(set(kinds)) == 1 else "loss"
+
+
+def loss_kinds(df: pd.DataFrame) -> list[str]:
+    return [k for k in dict.fromkeys(df["loss_kind"]) if k] if "loss_kind" in df else []
+
+
+# ----------------------------------------------------------------------------- frames
 def thin(points: list, max_points: int = MAX_POINTS) -> list:
     """Every k-th point, always keeping the last one."""
     if len(points) <= max_points:
@@ -28,43 +144,91 @@ def thin(points: list, max_points: int = MAX_POINTS) -> list:
     return out if out[-1] == points[-1] else out + [points[-1]]
 
 
-def loss_points_frame(points: list[tuple[int, float]], run: str = "", max_points: int = MAX_POINTS) -> pd.DataFrame:
+def loss_points_frame(points: list[tuple[int, float]], run: str = "", max_points: int = MAX_POINTS,
+                      loss_kind: str = "") -> pd.DataFrame:
     kept = [(n, v) for n, v in thin(points, max_points) if v == v and abs(v) != float("inf")]
-    return pd.DataFrame({"images seen": [p[0] for p in kept], "loss": [p[1] for p in kept], "run": run})
+    return pd.DataFrame({"images seen": [p[0] for p in kept], "loss": [p[1] for p in kept], "run": run,
+                         "loss_kind": loss_kind})
 
 
-def epochs_frame(epochs: list[dict], kind: str, run: str = "") -> pd.DataFrame:
-    """Long format (epoch, split, value, run) for 'loss' or 'accuracy' from EpochEnd dicts."""
+def epochs_frame(epochs: list[dict], kind: str, run: str = "", loss_kind: str = "") -> pd.DataFrame:
+    """Long format (epoch, split, value, run, loss_kind) for 'loss' or 'accuracy' from EpochEnd
+    dicts; loss_kind is TrainConfig.loss ('ce', 'mse'), so that different losses get their own axes."""
     rows = []
     for name, (key, split, axis) in METRICS.items():
         if axis != kind:
             continue
         for e in epochs:
             if e.get(key) is not None:
-                rows.append({"epoch": e["epoch"], "split": split, "value": e[key], "run": run})
-    return pd.DataFrame(rows, columns=["epoch", "split", "value", "run"])
+                rows.append({"epoch": e["epoch"], "split": split, "value": e[key], "run": run,
+                             "loss_kind": loss_kind})
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def loss_vs_images(df: pd.DataFrame, title: str = "Training loss") -> alt.Chart:
-    color = alt.Color("run:N", legend=alt.Legend(orient="bottom")) if df["run"].nunique() > 1 else alt.value("#4c78a8")
-    return (alt.Chart(df, title=title).mark_line()
-            .encode(x=alt.X("images seen:Q", title="images seen"),
-                    y=alt.Y("loss:Q", title="training loss", scale=alt.Scale(zero=False)),
-                    color=color, tooltip=["run", "images seen", alt.Tooltip("loss:Q", format=".4f")])
-            .properties(height=260))
-
-
-def by_epoch(df: pd.DataFrame, kind: str, title: str | None = None) -> alt.Chart:
-    """Lines per split (and per run when there are several) against epoch."""
+# ----------------------------------------------------------------------------- charts
+def loss_vs_images(df: pd.DataFrame, title: str = "Training loss", height: int = HEIGHT,
+                   loss_kind: str = "") -> alt.Chart:
     several = df["run"].nunique() > 1
-    y_format = ".0%" if kind == "accuracy" else ".3~g"  # ~g: 0.0899 stays distinct from 0.0901
-    enc = dict(
-        x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("value:Q", title=kind, axis=alt.Axis(format=y_format), scale=alt.Scale(zero=False)),
-        color=alt.Color("run:N" if several else "split:N", legend=alt.Legend(orient="bottom")),
-        tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=y_format)],
-    )
+    domain, ticks, fmt = value_axis(df["loss"], "loss")
+    chart = (alt.Chart(df, title=title).mark_line(strokeWidth=2.5, clip=True)
+             .encode(x=alt.X("images seen:Q", title="images seen", axis=alt.Axis(format=",d")),
+                     y=alt.Y("loss:Q", title="training " + loss_title([loss_kind] + loss_kinds(df)),
+                             scale=alt.Scale(domain=domain, nice=False, zero=False),
+                             axis=alt.Axis(values=ticks, format=fmt)),
+                     color=run_color(several),
+                     tooltip=[alt.Tooltip("run:N"), alt.Tooltip("images seen:Q"), alt.Tooltip("loss:Q", format=".4f")])
+             .properties(height=max(height, HEIGHT)))
+    return style(chart)
+
+
+def _by_epoch(df: pd.DataFrame, kind: str, title: str, height: int, loss_kind: str) -> alt.Chart:
+    """One unstyled panel: lines per split (and per run when there are several) against epoch."""
+    several = df["run"].nunique() > 1
+    present = [s for s in SPLITS if s in set(df["split"])] or ["test"]
+    labels = [SPLITS[s][0] for s in present]
+    df = df.assign(line=df["split"].map(lambda s: SPLITS.get(s, (s,))[0]))
+    domain, ticks, fmt = value_axis(df["value"], kind)
+    x_domain, x_count = epoch_axis(df["epoch"])
+    dash = alt.StrokeDash("line:N", title="split", scale=alt.Scale(domain=labels, range=[SPLITS[s][2] for s in present]),
+                          legend=split_legend(several))
     if several:
-        enc["strokeDash"] = alt.StrokeDash("split:N")
-    return (alt.Chart(df, title=title or kind.capitalize()).mark_line(point=True).encode(**enc)
-            .properties(height=260))
+        color = run_color(True)
+    else:
+        color = alt.Color("line:N", title="split", scale=alt.Scale(domain=labels, range=[SPLITS[s][1] for s in present]),
+                          legend=split_legend(False))
+    y_title = loss_title([loss_kind] + loss_kinds(df)) if kind == "loss" else kind
+    tip = ".1%" if kind == "accuracy" else ".4f"
+    return (alt.Chart(df, title=title).mark_line(point=alt.OverlayMarkDef(size=60, filled=True), strokeWidth=2.5, clip=True)
+            .encode(x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(domain=x_domain, nice=False),
+                            axis=alt.Axis(format="d", tickMinStep=1, tickCount=x_count)),
+                    y=alt.Y("value:Q", title=y_title, scale=alt.Scale(domain=domain, nice=False, zero=False),
+                            axis=alt.Axis(format=fmt, values=ticks)),
+                    color=color, strokeDash=dash,
+                    # several runs take the colours, so train is also paler than test
+                    opacity=(alt.Opacity("line:N", scale=alt.Scale(domain=labels, range=[0.55 if s == "train" else 1.0 for s in present]),
+                                         legend=None) if several else alt.OpacityValue(1.0)),
+                    tooltip=[alt.Tooltip("run:N"), alt.Tooltip("split:N"), alt.Tooltip("epoch:Q"),
+                             alt.Tooltip("value:Q", title=kind, format=tip)])
+            .properties(height=max(height, HEIGHT)))
+
+
+def loss_panels(df: pd.DataFrame, title: str | None = None, height: int = HEIGHT) -> list[alt.Chart]:
+    """One styled loss chart per loss kind in the frame: a cross-entropy and a squared error are
+    different quantities, so they never share a y-axis. Put them side by side on the page."""
+    kinds = loss_kinds(df)
+    if len(kinds) <= 1:
+        return [by_epoch(df, "loss", title, height)]
+    return [style(_by_epoch(df[df["loss_kind"] == k], "loss", f"{title or 'Loss'}: {LOSS_NAMES.get(k, k)}",
+                            height, k)) for k in kinds]
+
+
+def by_epoch(df: pd.DataFrame, kind: str, title: str | None = None, height: int = HEIGHT,
+             loss_kind: str = "") -> alt.Chart:
+    """Loss or accuracy against epoch. Losses of several kinds become one titled panel each, one
+    above the other in one chart (a page with room should rather lay out loss_panels itself)."""
+    title = title or kind.capitalize()
+    kinds = loss_kinds(df) if kind == "loss" else []
+    if len(kinds) > 1:
+        panels = [_by_epoch(df[df["loss_kind"] == k], kind, LOSS_NAMES.get(k, k), height, k) for k in kinds]
+        return style(alt.vconcat(*panels, title=title).resolve_scale(y="independent"), None)
+    return style(_by_epoch(df, kind, title, height, loss_kind))

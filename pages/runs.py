@@ -9,7 +9,7 @@ import streamlit as st
 
 from nets import compare
 from nets.data import DatasetError
-from nets.plots import by_epoch
+from nets.plots import LOSS_NAMES, by_epoch, loss_panels
 from nets.runs import (
     MODEL_FILE,
     CheckpointError,
@@ -32,10 +32,16 @@ from pages._common import (
 ensure_app_entry()
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "runs.md"
-MAX_MATRICES = 4   # side by side; more would be too small to read
-MAX_CELL_IMAGES = 30
+MAX_MATRICES = 6   # two to a row, each large enough to read its numbers
+PER_ROW = 2
+MAX_CELL_IMAGES = 32
+CELL_IMAGE_SIZE = 64  # MNIST's 28 px drawn at 56, CIFAR's 32 px at 64
+SHEET_WIDTH = {1: 900, 2: 460}  # pixels for the cell's images: a whole or half column at 1366×768
 CONFIRM, FLASH, VERSION = "runs_confirm_delete", "runs_flash", "runs_table_version"
 CLEAN_CONFIRM = "runs_confirm_clean_up"
+# What tells runs apart first, so that it fits at 1366×768; the rest scrolls behind the pinned name.
+TABLE_ORDER = ["name", "test accuracy", "loss", "optimizer", "model", "dataset", "best epoch", "status",
+               "parameters", "seconds", "created", "id"]
 
 
 def evaluation_or_reason(run):
@@ -125,9 +131,31 @@ def read_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def image_grid(items) -> None:
-    if items:
-        st.image([im for im, _ in items], caption=[c for _, c in items], width=120)  # one size: a grid
+def cell_images(ev, run, t: int, p: int, width: int) -> None:
+    """The test images behind the clicked cell (t, p), as one compact grid picture."""
+    idx = ev.indices_of(t, p)
+    what = "correctly classified" if t == p else f"predicted as {ev.classes[p]}"
+    if len(idx) == 0:
+        st.markdown(f"No test image of class **{ev.classes[t]}** was {what}.")
+        return
+    try:
+        x_test = run_dataset(run).x_test
+    except DatasetError as e:
+        st.error(str(e))
+        return
+    shown = idx[:MAX_CELL_IMAGES]
+    images = [compare.display_image(x_test[int(i)], CELL_IMAGE_SIZE) for i in shown]
+    first = f"the first {len(shown)} of " if len(idx) > len(shown) else ""
+    per_row = max(1, (width + 2) // (images[0].shape[1] + 2))
+    sheet = compare.contact_sheet(images, per_row=per_row, gap=2)
+    st.image(sheet, width=sheet.shape[1])  # its own size: one image is not blown up to the column
+    st.caption(f"Above: {first}{len(idx)} test image(s) of class {ev.classes[t]} {what}, in test-set order.")
+
+
+def grid_rows(items: list, per_row: int = PER_ROW):
+    """Columns for `items`, `per_row` to a row: (item, column) pairs."""
+    for start in range(0, len(items), per_row):
+        yield from zip(items[start:start + per_row], st.columns(per_row, gap="medium"))
 
 
 st.title("📊 Runs")
@@ -155,7 +183,9 @@ event = st.dataframe(
     pd.DataFrame(compare.runs_table(runs)), key=f"runs_table_{st.session_state.get(VERSION, 0)}",
     on_select="rerun", selection_mode="multi-row", hide_index=True, width="stretch",
     selection_default={"selection": {"rows": [ids.index(chosen) if chosen in ids else 0]}},
-    column_config={"test accuracy": st.column_config.NumberColumn(format="percent"),
+    column_order=TABLE_ORDER,
+    column_config={"name": st.column_config.TextColumn(width=300, pinned=True),
+                   "test accuracy": st.column_config.NumberColumn(format="percent", width=105),
                    "seconds": st.column_config.NumberColumn(format="%.1f")})
 selected = [runs[i] for i in event.selection.rows if 0 <= i < len(runs)]
 if not selected:
@@ -206,20 +236,26 @@ loss_df, acc_df = compare.curve_frames(selected)
 if loss_df.empty:
     st.info("The selected runs have no finished epochs yet.")
 else:
-    c1, c2 = st.columns(2)
-    c1.altair_chart(by_epoch(loss_df, "loss", "Train and test loss by epoch"), width="stretch")
+    kinds = [k for k in dict.fromkeys(loss_df["loss_kind"]) if k]
+    if len(kinds) > 1:
+        st.caption(f"{' and '.join(LOSS_NAMES.get(k, k) for k in kinds).capitalize()} are different quantities, "
+                   "so each loss has its own chart and axis; compare the runs on test accuracy.")
+    charts = loss_panels(loss_df, "Train and test loss by epoch")
     if not acc_df.empty:
-        c2.altair_chart(by_epoch(acc_df, "accuracy", "Test accuracy by epoch"), width="stretch")
+        charts.append(by_epoch(acc_df, "accuracy", "Test accuracy by epoch"))
+    for chart, col in grid_rows(charts):
+        col.altair_chart(chart, width="stretch")
 
 # ----------------------------------------------------------------------------- confusion matrices
 st.subheader("Confusion matrices on the test set")
 normalised = st.toggle("Rows as fractions (normalised)", value=True, key="runs_normalised",
-                       help="Each row divided by the number of test images of that class.")
+                       help="Each row divided by the number of test images of that class; off: counts.")
 shown = selected[:MAX_MATRICES]
 if len(selected) > MAX_MATRICES:
     st.caption(f"Showing the first {MAX_MATRICES} of the {len(selected)} selected runs.")
 evaluations = {}
-for run, col in zip(shown, st.columns(len(shown))):
+per_row = PER_ROW if len(shown) > 1 else 1
+for run, col in grid_rows(shown, per_row):
     with col:
         st.markdown(f"**{labels[run.id]}**")
         ev = evaluation_or_reason(run)
@@ -229,30 +265,17 @@ for run, col in zip(shown, st.columns(len(shown))):
         k = len(ev.classes)
         cm = compare.normalise(ev.confusion) if normalised else ev.confusion
         chart = compare.heatmap(compare.confusion_frame(cm, ev.classes, normalised), ev.classes,
-                                normalised=normalised, size=min(360, 900 // len(shown)))
+                                normalised=normalised, size=360 if len(shown) == 1 else 300)
         state = st.altair_chart(chart, key=f"cm_{run.id}", on_select="rerun",
-                                selection_mode=compare.CELL_PARAM)
+                                selection_mode=compare.CELL_PARAM, width="content")
         (best, best_acc), (worst, worst_acc) = ev.best_class(), ev.worst_class()
         st.caption(f"Test accuracy {ev.accuracy:.1%} · best class **{best}** ({best_acc:.0%}) · "
                    f"worst class **{worst}** ({worst_acc:.0%})")
         cell = compare.parse_cell_selection(state, k=k)
         if cell is None:
             st.caption("Click a cell to see its test images.")
-            continue
-        t, p = cell
-        idx = ev.indices_of(t, p)
-        what = "correctly classified" if t == p else f"predicted as {ev.classes[p]}"
-        if len(idx) == 0:
-            st.markdown(f"No test image of class **{ev.classes[t]}** was {what}.")
-            continue
-        st.markdown(f"{len(idx)} test images of class **{ev.classes[t]}** {what}"
-                    + (f" (the first {MAX_CELL_IMAGES})" if len(idx) > MAX_CELL_IMAGES else ""))
-        try:
-            x_test = run_dataset(run).x_test
-        except DatasetError as e:
-            st.error(str(e))
-            continue
-        image_grid(compare.image_grid_items(ev, idx[:MAX_CELL_IMAGES], x_test))
+        else:
+            cell_images(ev, run, *cell, SHEET_WIDTH[per_row])
 
 # ----------------------------------------------------------------------------- two runs
 if len(selected) == 2 and all(r.id in evaluations for r in selected):
@@ -266,7 +289,7 @@ if len(selected) == 2 and all(r.id in evaluations for r in selected):
         left, right = st.columns([3, 2])
         frame = compare.confusion_frame(diff.matrix, diff.classes, normalised=True, signed=True)
         left.altair_chart(compare.heatmap(frame, diff.classes, difference=True,
-                                          title="normalised B − A", size=360))
+                                          title="normalised B − A", size=360), width="content")
         with right:
             st.caption(f"A = {labels[a.id]}, B = {labels[b.id]}. On the diagonal, blue means B gets "
                        "the class right more often; off the diagonal, blue means B makes that mistake "

@@ -94,6 +94,42 @@ def test_heatmap_has_a_click_selection_on_the_cell_fields():
     assert "redblue" in json.dumps(diff)
 
 
+def _domains(spec):
+    if isinstance(spec, dict):
+        if "domain" in spec:
+            yield spec["domain"]
+        for v in spec.values():
+            yield from _domains(v)
+    elif isinstance(spec, list):
+        for v in spec:
+            yield from _domains(v)
+
+
+@pytest.mark.parametrize("normalised", [True, False])
+def test_heatmap_counts_and_fractions_are_valid_specs(normalised):
+    # Counts once passed domain=None, which Altair rejects when the chart is drawn.
+    counts = torch.tensor([[30, 2, 0], [5, 20, 1], [0, 0, 12]])
+    cm = compare.normalise(counts) if normalised else counts
+    spec = compare.heatmap(compare.confusion_frame(cm, CLASSES, normalised), CLASSES, normalised=normalised).to_dict()
+    (domain,) = [d for d in _domains(spec) if d is not None]
+    assert None not in _domains(spec)
+    assert domain == ([0, 1] if normalised else [0, 30.0])
+    assert spec["width"] == spec["height"] >= 300
+    assert "cell" in json.dumps(spec)
+    empty = compare.confusion_frame(torch.zeros(3, 3), CLASSES, normalised)  # a class-less test set
+    assert compare.heatmap(empty, CLASSES, normalised=normalised).to_dict()
+
+
+def test_heatmap_slants_long_class_names():
+    cifar = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    spec = compare.heatmap(compare.confusion_frame(torch.eye(10), cifar, True), cifar, normalised=True).to_dict()
+    axes = [layer["encoding"]["x"]["axis"] for layer in spec["layer"]]
+    assert all(a["labelAngle"] == -45 and a["labelOverlap"] is False for a in axes)  # every name shown
+    digits = [str(d) for d in range(10)]
+    spec = compare.heatmap(compare.confusion_frame(torch.eye(10), digits, True), digits, normalised=True).to_dict()
+    assert spec["layer"][0]["encoding"]["x"]["axis"]["labelAngle"] == 0
+
+
 # ----------------------------------------------------------------------------- selections
 def _streamlit_state(ui_value):
     """The object st.altair_chart returns, built by Streamlit's own deserializer from what the
@@ -211,6 +247,7 @@ def test_run_labels_and_curves():
     assert len(loss) == 8 and set(loss["split"]) == {"train", "test"}
     assert len(acc) == 4 and set(acc["split"]) == {"test"}  # train accuracy left out
     assert set(acc["run"]) == {labels["20260101-aaaaaa"], labels["20260101-bbbbbb"]}
+    assert set(loss["loss_kind"]) == {"mse"}  # from each run's TrainConfig.loss
 
 
 def test_evaluate_run_uses_the_runs_normalisation_and_checks_shapes():
@@ -237,3 +274,28 @@ def test_per_class_chart_data():
     spec = compare.per_class_chart(ev).to_dict()
     values = list(spec["datasets"].values())[0]
     assert [v["accuracy"] for v in values] == [0.5, 1.0, 0.0]
+    y = spec["layer"][0]["encoding"]["y"]
+    assert y["scale"]["domain"] == [0.0, 1] and y["title"] == "accuracy"  # a class at 0 %: no zoom
+    assert spec["height"] >= 300
+
+
+def test_per_class_chart_zooms_in_and_says_so():
+    labels = [0] * 100 + [1] * 100 + [2] * 100
+    preds = [0] * 89 + [1] * 11 + [1] * 98 + [0] * 2 + [2] * 95 + [0] * 5  # 89 %, 98 %, 95 %
+    spec = compare.per_class_chart(make_eval(labels, preds)).to_dict()
+    y = spec["layer"][0]["encoding"]["y"]
+    assert y["scale"]["domain"] == [0.8, 1] and y["title"] == "accuracy (axis starts at 80%)"
+    assert spec["layer"][0]["mark"]["clip"] is True  # bars below the floor are cut, not drawn outside
+    assert compare.accuracy_floor([0.99, 1.0]) == 0.9 and compare.accuracy_floor([0.3, 0.9]) == 0.0
+    assert compare.accuracy_floor([0.5]) == 0.4 and compare.accuracy_floor([]) == 0.0
+
+
+def test_contact_sheet_places_images_in_rows():
+    grey = [np.full((4, 5), i, np.uint8) for i in range(11)]
+    sheet = compare.contact_sheet(grey, per_row=4, gap=1)
+    assert sheet.shape == (3 * 4 + 2, 4 * 5 + 3) and sheet.dtype == np.uint8
+    assert sheet[0, 0] == 0 and sheet[5, 0] == 4 and sheet[10, 6 * 2 + 1] == 10 and sheet[0, 5] == 255
+    rgb = compare.contact_sheet([np.zeros((2, 2, 3), np.uint8)] * 3, per_row=8)
+    assert rgb.shape == (2, 3 * 2 + 2 * 2, 3)  # fewer than a row: only as wide as needed
+    with pytest.raises(ValueError):
+        compare.contact_sheet([])

@@ -36,7 +36,11 @@ def test_grids_pairs_and_per_class_accuracy(ckpt, monkeypatch):
     assert pairs["images"].is_monotonic_decreasing and (pairs["true"] != pairs["predicted"]).all()
     (bars,) = at.get("vega_lite_chart")
     spec = json.loads(bars.proto.spec)
-    assert spec["mark"]["type"] == "bar" and spec["encoding"]["y"]["field"] == "accuracy"
+    bar = spec["layer"][0]
+    assert bar["mark"]["type"] == "bar" and bar["encoding"]["y"]["field"] == "accuracy"
+    floor = bar["encoding"]["y"]["scale"]["domain"][0]  # zoomed in, and the axis says where it starts
+    assert floor == 0 or f"starts at {floor:.0%}" in bar["encoding"]["y"]["title"]
+    assert spec["height"] >= 300
 
 
 def test_the_chosen_run_is_shared_with_the_runs_page(ckpt, monkeypatch):

@@ -141,3 +141,72 @@ def test_a_student_sees_and_changes_only_what_the_rules_allow(tmp_path, monkeypa
     at.sidebar.text_input(key="lecturer_try").set_value("letmein").run()  # unlock lecturer mode
     assert "bobs" in set(at.dataframe[0].value["name"])
     assert any(b.label == "Rename" for b in at.button) and any(t.label == "Shared with the class" for t in at.toggle)
+
+
+# ----------------------------------------------------------------------------- four runs, counts, a click
+def four_runs(ckpt):
+    """Two cross-entropy and two squared-error runs with long names, newest last."""
+    return [train(ckpt, f"mlp-mnist-mini-{opt}-{loss}-a-long-descriptive-run-name", optimizer=opt, loss=loss,
+                  **({"lr": 0.01} if opt == "adam" else {}))
+            for opt in ("sgd", "adam") for loss in ("ce", "mse")]
+
+
+def matrices(at):
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if '"cell"' in c.proto.spec]
+
+
+def click_cell(at, run_id, true_index, predicted_index):
+    """What the browser sends when a cell of run_id's matrix is clicked (AppTest cannot click a chart)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    (chart,) = [c for c in at.get("vega_lite_chart") if c.proto.id.endswith(f"cm_{run_id}")]
+    states = at._tree.get_widget_states()
+    state = WidgetState(id=chart.proto.id, string_value=json.dumps(
+        {"selection": {"cell": [{"true_index": true_index, "predicted_index": predicted_index}]}}))
+    states.widgets.append(state)
+    return at._run(states)
+
+
+def test_four_runs_get_a_grid_of_matrices_and_a_loss_chart_per_loss_kind(ckpt, monkeypatch):
+    ids = four_runs(ckpt)
+    at = open_page(ckpt, monkeypatch, {"runs_table_0": {"selection": {"rows": [0, 1, 2, 3]}}})
+    assert set(at.dataframe[0].value["id"]) == set(ids)
+    assert len(matrices(at)) == 4 and not [s for s in at.subheader if s.value.startswith("From ")]
+    curves = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if '"epoch"' in c.proto.spec]
+    titles = sorted(str(c["title"]) for c in curves)
+    assert titles == ["Test accuracy by epoch", "Train and test loss by epoch: cross-entropy",
+                      "Train and test loss by epoch: squared error"]
+    assert all(c["height"] >= 300 for c in curves)
+    assert "different quantities" in texts(at.caption)
+    names = " ".join(m.value for m in at.markdown)
+    assert names.count("a-long-descriptive-run-name") == 4  # full names above the matrices
+    assert texts(at.caption).count("best class") == 4
+
+
+def color_scales(spec):
+    return [layer["encoding"]["color"] for layer in spec["layer"] if "field" in layer["encoding"]["color"]]
+
+
+def test_counts_toggle_draws_counts(ckpt, monkeypatch):
+    train(ckpt, "tiny")
+    at = open_page(ckpt, monkeypatch)
+    ((fractions,),) = [color_scales(m) for m in matrices(at)]
+    assert fractions["scale"]["domain"] == [0, 1] and fractions["legend"]["format"] == ".0%"
+    at.toggle(key="runs_normalised").set_value(False).run()
+    assert not at.exception  # this once raised "'None' is an invalid value for 'domain'"
+    ((counts,),) = [color_scales(m) for m in matrices(at)]
+    low, high = counts["scale"]["domain"]
+    assert low == 0 and high > 1 and float(high).is_integer() and counts["legend"]["format"] == "d"
+    assert "best class" in texts(at.caption)
+    at.toggle(key="runs_normalised").set_value(True).run()
+    assert not at.exception and color_scales(matrices(at)[0])[0]["scale"]["domain"] == [0, 1]
+
+
+def test_clicking_a_cell_shows_its_images_in_one_grid(ckpt, monkeypatch):
+    run_id = train(ckpt, "tiny")
+    at = open_page(ckpt, monkeypatch)
+    at = click_cell(at, run_id, 0, 0)
+    assert not at.exception
+    (image,) = at.get("image")
+    assert len(image.proto.imgs) == 1  # one picture holding the grid
+    assert "test image(s) of class 0 correctly classified" in texts(at.caption)
+    assert "Click a cell" not in texts(at.caption)
