@@ -9,16 +9,21 @@ import streamlit as st
 from nets.doctor import diagnose, diagnose_group
 from nets.jobs import JobView
 from nets.outcome import describe_job
-from nets.plots import by_epoch, epochs_frame, loss_points_frame, loss_vs_images
+from nets.naming import common_part
+from nets.plots import by_epoch, epochs_frame, loss_panels, loss_points_frame, loss_vs_images
 from pages._common import checkpoints_root, job_manager, load_train_config
 
 JOB_KEY, GROUP_KEY = "train_job", "train_group"
 EDIT_KEY, FIXED_KEY = "train_editing", "train_doctor_fixed"  # shared with pages/train.py
-EVERY = 1.0          # seconds between redraws of status and charts while a job runs
+EVERY = 0.8          # seconds between redraws while a job runs: a fragment run adds its own time, and
+                     # the panel must redraw at least once a second
 QUEUED_EVERY = 3.0   # a queued job changes rarely; thirty waiting tabs polling each second cost a core
 MAX_LIVE_POINTS = 300
 STYLE = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
 LOSS_WORDS = {"ce": "cross-entropy", "mse": "squared error"}
+BADGE = {"running": ":blue-badge", "queued": ":gray-badge", "completed": ":green-badge",
+         "early-stopped": ":green-badge", "converged": ":green-badge", "stopped": ":orange-badge",
+         "diverged": ":red-badge", "failed": ":red-badge"}
 WENT_WRONG = ("chance", "diverged")  # doctor's findings that make a finished run a warning
 FIELD_WORDS = {"lr": "learning rate", "optimizer": "optimizer", "activation": "activation", "loss": "loss",
                "dropout": "dropout", "augment": "augmentation", "batch_size": "batch size", "epochs": "epochs"}
@@ -54,14 +59,17 @@ def progress_ui(v: JobView) -> None:
 
 
 def charts_ui(v: JobView) -> None:
-    """Three charts a room can read: the training loss as it falls, then loss and accuracy by epoch."""
+    """Three charts a room can read: the training loss as it falls, then loss and accuracy by epoch.
+    A run that ended before its first epoch has only the first."""
     left, mid, right = st.columns(3)
     points = loss_points_frame(v.loss_points, max_points=MAX_LIVE_POINTS)
     left.altair_chart(loss_vs_images(points, title=f"Training loss ({LOSS_WORDS.get(v.config.loss, v.config.loss)})"),
                       width="stretch")
-    mid.altair_chart(by_epoch(epochs_frame(v.epochs, "loss"), "loss", "Loss by epoch"), width="stretch")
-    right.altair_chart(by_epoch(epochs_frame(v.epochs, "accuracy"), "accuracy", "Accuracy by epoch"),
-                       width="stretch")
+    if v.epochs or v.active:
+        after = "" if v.epochs else " (after epoch 1)"
+        mid.altair_chart(by_epoch(epochs_frame(v.epochs, "loss"), "loss", "Loss by epoch" + after), width="stretch")
+        right.altair_chart(by_epoch(epochs_frame(v.epochs, "accuracy"), "accuracy", "Accuracy by epoch" + after),
+                           width="stretch")
 
 
 def outcome_ui(v: JobView, compact: bool = False, advice=()) -> None:
@@ -114,75 +122,78 @@ def fmt(value) -> str:
 
 
 def job_panel(v: JobView, locked: frozenset[str]) -> None:
-    head, stop = st.columns([5, 1], vertical_alignment="center")
-    head.subheader(f"{v.label} · {v.status}")
+    head, stop = st.columns([6, 1], vertical_alignment="bottom")
+    with head:  # one row for the name, status and progress, with Stop beside it: the charts fit the screen
+        st.markdown(f"**{v.label}** {BADGE.get(v.status, ':gray-badge')}[{v.status}]")
+        progress_ui(v)
     if v.active:
         stop.button("Stop", key=f"stop-{v.id}", on_click=job_manager().stop, args=(v.id,), type="primary",
                     width="stretch")
-    progress_ui(v)
-    if v.status != "queued" and not (v.status == "failed" and not v.epochs and not v.loss_points):
-        charts_ui(v)
-    if not v.active:
+    else:  # once it has ended, what happened and what to try next come first, above the charts
         advice = diagnose(v.config, v.epochs, v.notes, 10, kept=bool(v.summary and v.summary.get("best_epoch")))
         outcome_ui(v, advice=advice)
         doctor_ui(v, advice, locked)
+    if v.status == "running" or v.epochs or v.loss_points:
+        charts_ui(v)
 
 
 # ------------------------------------------------------------------------------ four configurations
-def card_ui(v: JobView) -> None:
+def card_ui(v: JobView, title: str) -> None:
+    """One configuration's result in large type: what differs, its status and its test accuracy."""
     with st.container(border=True):
-        st.markdown(f"**{v.label}**")
+        st.markdown(f"**{title}**")
         if v.status == "queued":
             st.caption(f"queued: position {v.position}")
         elif v.status == "running":
             p = v.progress
             done = ((p["epoch"] - 1) * p["batches"] + p["batch"]) / (p["batches"] * v.config.epochs) if p else 0.0
             best = max((e.get("val_acc") or e["test_acc"] for e in v.epochs), default=None)
-            st.progress(min(done, 1.0), text="running" + (f" · best {best:.1%}" if best is not None else ""))
+            st.progress(min(done, 1.0), text="running" + (f" · best so far {best:.1%}" if best is not None else ""))
         else:
-            outcome_ui(v, compact=True)
+            acc = (v.summary or {}).get("best_test_acc")
+            st.markdown(f"### {acc:.1%}" if acc is not None else "### no model")
+            st.markdown(f"test accuracy · {BADGE.get(v.status, ':gray-badge')}[{v.status}]")
 
 
 def group_panel(views: list[JobView], locked: frozenset[str]) -> None:
-    head, stop = st.columns([5, 1], vertical_alignment="center")
-    head.subheader("The four configurations")
-    if any(v.active for v in views):
+    common, titles = common_part([v.label for v in views])
+    head, stop = st.columns([5, 1], vertical_alignment="bottom")
+    head.markdown(f"#### The four configurations" + (f" · {common}" if common else ""))
+    active = any(v.active for v in views)
+    if active:
         stop.button("Stop all four", on_click=job_manager().stop_group, args=(views[0].group,), width="stretch")
-    for v, col in zip(views, st.columns(len(views))):
+    report = None if active else diagnose_group(views)
+    if report is not None and report.sentence:
+        st.info(report.sentence)
+    for v, title, col in zip(views, titles, st.columns(len(views))):
         with col:
-            card_ui(v)
+            card_ui(v, title)
+            if report is not None:  # side by side with the results: the failing runs are the lesson
+                advice = report.advice.get(v.id, [])
+                if v.status != "completed":  # the card says it all for a run that completed
+                    outcome_ui(v, compact=True, advice=advice)
+                doctor_ui(v, advice, locked)
     started = [v for v in views if v.epochs or v.loss_points]
     running = next((v for v in views if v.status == "running"), None)
     left, right = st.columns(2)
     if running is not None:
-        points = loss_points_frame(running.loss_points, running.label, max_points=MAX_LIVE_POINTS)
-        left.altair_chart(loss_vs_images(points, title=f"Training loss of {running.label}"), width="stretch")
-    elif started:
-        left.altair_chart(by_epoch(_group_frame(started, "loss"), "loss", "Training and test loss by epoch"),
-                          width="stretch")
-    if started:
-        acc = _group_frame(started, "accuracy")
+        points = loss_points_frame(running.loss_points, max_points=MAX_LIVE_POINTS)
+        title = titles[views.index(running)]
+        left.altair_chart(loss_vs_images(points, title=f"Training loss now: {title}"), width="stretch")
+    if any(v.epochs for v in started):
+        acc = _group_frame(started, titles, views, "accuracy")
         right.altair_chart(by_epoch(acc[acc["split"] != "train"], "accuracy", "Test accuracy by epoch"),
                            width="stretch")
-    if not any(v.active for v in views):
-        group_doctor_ui(views, locked)
+        if running is None:  # one panel per kind of loss: cross-entropy and squared error are not comparable
+            with left:
+                for chart in loss_panels(_group_frame(started, titles, views, "loss")):
+                    st.altair_chart(chart, width="stretch")
 
 
-def _group_frame(views: list[JobView], kind: str):
+def _group_frame(started: list[JobView], titles: list[str], views: list[JobView], kind: str):
     import pandas as pd
-    return pd.concat([epochs_frame(v.epochs, kind, v.label) for v in views], ignore_index=True)
-
-
-def group_doctor_ui(views: list[JobView], locked: frozenset[str]) -> None:
-    """After the four runs: what each one tells us, side by side — the failing ones are the lesson."""
-    report = diagnose_group(views)
-    if report.sentence:
-        st.info(report.sentence)
-    for v, col in zip(views, st.columns(len(views))):
-        with col:
-            advice = report.advice.get(v.id, [])
-            outcome_ui(v, advice=advice)
-            doctor_ui(v, advice, locked)
+    return pd.concat([epochs_frame(v.epochs, kind, titles[views.index(v)], loss_kind=v.config.loss)
+                      for v in started], ignore_index=True)
 
 
 # ------------------------------------------------------------------------------ the panel

@@ -316,9 +316,9 @@ def four_ui() -> bool:
     locked = "four" in PINNED or bool(PINNED & FOUR_FIELDS)
     if locked:
         st.session_state[key] = bool(state.get("four")) and "four" in PINNED
-    return st.toggle("The coursework's four configurations", key=key, disabled=locked,
-                     help="Train this network four times: SGD lr 0.001 and Adam lr 0.01, each with cross-entropy "
-                          "and with squared error, then compare them side by side."
+    return st.toggle("Four configurations", key=key, disabled=locked,
+                     help="The coursework's four configurations: train this network four times, SGD lr 0.001 and Adam "
+                          "lr 0.01, each with cross-entropy and with squared error, then compare them side by side."
                           + (" Fixed by your lecturer for this lesson." if locked else ""))
 
 
@@ -329,7 +329,7 @@ def share_ui(cfg: TrainConfig, problem: str | None) -> None:
             return
         four = bool(st.session_state.get(WIDGET_PREFIX + "four"))
         chosen = st.session_state.get(SHARE_HIDE_KEY, [])
-        LABELS.setdefault("four", "The coursework's four configurations")
+        LABELS.setdefault("four", "Four configurations")
         st.multiselect("Controls to lock for students", [*LABELS, *(f for f in chosen if f not in LABELS)],
                        key=SHARE_HIDE_KEY, format_func=lambda f: f"{LABELS.get(f, f)} ({f})")
         st.code(encode(cfg, set(st.session_state[SHARE_HIDE_KEY]), st.context.url, four=four), language=None)
@@ -347,20 +347,21 @@ def editing() -> bool:
 def train_bar_ui(cfg: TrainConfig, problem: str | None, summary: str) -> bool:
     """The top bar a lecturer presses: run name, Train, the four-configuration switch, and what will
     train in one line. Returns whether this run should train as the four configurations."""
-    name_col, train_col, four_col, edit_col = st.columns([4, 1.3, 3, 1.6], vertical_alignment="bottom")
+    name_col, train_col, four_col, edit_col = st.columns([3.4, 1.2, 2.8, 1.4], vertical_alignment="bottom")
     with name_col:
-        widget(st.text_input, "Run name", "name", cfg.name, max_chars=80,
-               placeholder=f"automatic: {default_name(cfg)}")
+        widget(st.text_input, "Run name", "name", cfg.name, max_chars=80, label_visibility="collapsed",
+               placeholder=f"Run name (automatic: {default_name(cfg)})")
     with four_col:
         four = four_ui()
-    pressed = train_col.button("Train", type="primary", disabled=problem is not None, width="stretch")
+    pressed = train_col.button("Train", type="primary", disabled=problem is not None, width="stretch",
+                               help=summary.replace("**", "") or None)
     if not editing():
         edit_col.button("Edit settings", width="stretch",
                         on_click=lambda: st.session_state.update({EDIT_KEY: True}))
     elif st.session_state.get(JOB_KEY):
         edit_col.button("Hide settings", width="stretch",
                         on_click=lambda: st.session_state.update({EDIT_KEY: False}))
-    if summary:
+    if summary and editing():  # with the form folded, the live panel's own title says what trains
         st.markdown(summary + (" · as **four runs**" if four else ""))
     if pressed:
         submit(cfg, four)
@@ -384,6 +385,8 @@ def submit(cfg: TrainConfig, four: bool) -> None:
 
 
 st.title("🏋️ Train")
+# Less empty space above the title: at 1366×768 the bar, the live panel and its charts fit one screen.
+st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>")
 PINNED = lesson_ui()
 if JOB_KEY not in st.session_state and st.query_params.get("job"):
     attach(st.query_params["job"])  # a refreshed tab picks its job up again

@@ -3,7 +3,9 @@ command line, same config, alternating A B A B, medians.
 
     python tests/bench_app.py [--repeats 3] [--epochs 5]
 
-Prints `app N img/s, command line M img/s, app/cli R%`. Needs Debian's chromium and playwright.
+Prints `app N img/s, command line M img/s, app/cli R%`; while a page watches, also how often the live
+panel redrew (the progress line and the loss chart's pixels, sampled every 0.1 s in the browser) and
+how long after pressing Train the loss chart showed its first line. Needs Debian's chromium.
 """
 import argparse
 import json
@@ -28,7 +30,40 @@ def cli_rate(epochs: int, ckpt: Path) -> float:
     return json.loads(out.stdout.strip().splitlines()[-1])["images_per_s"]
 
 
-def app_rate(page, url: str, epochs: int, ckpt: Path, detach: bool = False) -> float:
+SAMPLE = """() => {
+  const p = document.querySelector('[data-testid="stMain"] [data-testid="stProgress"]');
+  const e = document.querySelector('[data-testid="stMain"] [data-testid="stVegaLiteChart"]');
+  const c = e && e.querySelector('canvas');
+  let h = '';
+  if (e) { const d = c ? c.toDataURL() : e.innerHTML; let x = 0;
+           for (let i = 0; i < d.length; i += 3) x = (x * 31 + d.charCodeAt(i)) | 0; h = String(x); }
+  return [p ? p.innerText : '', h, !!document.querySelector('[data-testid="stMain"] [data-testid="stVegaLiteChart"]')];
+}"""
+
+
+def watch(page, main) -> dict:
+    """Sample the live panel every 0.1 s until the outcome shows: redraws per second and the time
+    from pressing Train to the loss chart's first drawing."""
+    t0 = time.perf_counter()
+    texts, charts, first_chart, first_line, last = set(), set(), None, None, None
+    while not main.get_by_text("Completed all").count():
+        text, chart, has_chart = page.evaluate(SAMPLE)
+        now = time.perf_counter() - t0
+        if text and "batch" in text:
+            texts.add(text)
+            last = now
+        if has_chart and chart:
+            if first_chart is None:
+                first_chart = now
+            charts.add(chart)
+            if first_line is None and len(charts) == 2:  # the empty chart, then its first line
+                first_line = now
+        page.wait_for_timeout(100)
+    span = max((last or 0) - (first_chart or 0), 1e-9)
+    return {"progress_per_s": len(texts) / span, "chart_per_s": len(charts) / span, "first_line_s": first_line}
+
+
+def app_rate(page, url: str, epochs: int, ckpt: Path, detach: bool = False, stats: list | None = None) -> float:
     before = {r.id for r in list_runs(ckpt)[0]}
     main = page.locator('[data-testid="stMain"]')
     page.goto(url)
@@ -45,7 +80,9 @@ def app_rate(page, url: str, epochs: int, ckpt: Path, detach: bool = False) -> f
         while not [r for r in list_runs(ckpt)[0] if r.id not in before and r.info.get("finished")]:
             time.sleep(0.2)
     else:
-        main.get_by_text("best test accuracy").wait_for(timeout=300_000)
+        seen = watch(page, main)
+        if stats is not None:
+            stats.append(seen)
     (new,) = [r for r in list_runs(ckpt)[0] if r.id not in before]
     return new.info["images_per_s"]
 
@@ -60,8 +97,9 @@ def main() -> None:
         ckpt = Path(tmp)
         app, cli = [], []
         with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page() as page:
+            stats: list[dict] = []
             for _ in range(args.repeats):
-                app.append(app_rate(page, url, args.epochs, ckpt, args.detach))
+                app.append(app_rate(page, url, args.epochs, ckpt, args.detach, stats))
                 cli.append(cli_rate(args.epochs, ckpt))
                 print(f"  app {app[-1]:.0f} img/s, command line {cli[-1]:.0f} img/s", flush=True)
     a, c = statistics.median(app), statistics.median(cli)
@@ -69,6 +107,10 @@ def main() -> None:
           f"{os.cpu_count()} cores, server threads "
           f"{os.environ.get('NNLAB_TORCH_THREADS', 'default')}: app {a:.0f} img/s, command line {c:.0f} img/s, "
           f"app/cli {100 * a / c:.0f}%")
+    if stats:
+        med = {k: statistics.median(s[k] for s in stats) for k in stats[0]}
+        print(f"live panel while watching: progress redrawn {med['progress_per_s']:.2f}/s, loss chart redrawn "
+              f"{med['chart_per_s']:.2f}/s, first loss line {med['first_line_s']:.2f} s after pressing Train")
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def test_a_job_survives_leaving_the_page_and_a_refresh(app, ckpt):
     job_id = app.query_params["job"][0] if isinstance(app.query_params["job"], list) else app.query_params["job"]
     app.switch_page("pages/runs.py").run()
     app.switch_page("pages/train.py").run()
-    assert any(s.value.startswith("lenet · mnist-mini") for s in app.subheader)  # shown again on return
+    assert any(m.value.startswith("**lenet · mnist-mini") for m in app.markdown)  # shown again on return
 
     fresh = AppTest.from_file("../app.py", default_timeout=60)  # a refreshed tab: new session, same URL
     fresh.query_params["job"] = job_id
@@ -132,3 +132,28 @@ def test_extreme_settings_get_plain_messages_and_lose_nothing(app, ckpt):
         assert not app.exception and outcome(app).startswith("**Completed")
         next(b for b in app.button if b.label == "Edit settings").click().run()
     assert len(list_runs(ckpt)[0]) == 2
+
+
+def test_four_configurations_are_read_side_by_side(app, ckpt):
+    widget(app, "number_input", "train_per_class").set_value(20).run()
+    widget(app, "number_input", "epochs").set_value(2).run()
+    next(t for t in app.toggle if t.key == "tw_four").set_value(True).run()
+    assert "as **four runs**" in summary(app)
+    next(b for b in app.button if b.label == "Train").click().run()
+    assert any(m.value.startswith("#### The four configurations") for m in app.markdown)
+    deadline = time.time() + 120
+    while time.time() < deadline and any(b.label == "Stop all four" for b in app.button):
+        time.sleep(0.3)
+        app.run()
+    app.run()
+    assert not app.exception
+    runs, _ = list_runs(ckpt)
+    names = sorted(r.name for r in runs)
+    assert len(names) == 4 and len(set(names)) == 4  # distinct, meaningful names
+    assert any("sgd lr 0.001" in n and "squared error" in n for n in names)
+    text = " ".join(e.value for e in [*app.markdown, *app.info, *app.success, *app.warning, *app.error])
+    assert "None" not in text
+    # the lesson of the exercise in one sentence, and every run's outcome shown, not only the first's
+    assert any("learned best" in i.value for i in app.info)
+    assert sum(m.value.startswith("test accuracy ·") for m in app.markdown) == 4
+    assert any(m.value.startswith("#### The four configurations · lenet · mnist-mini") for m in app.markdown)
