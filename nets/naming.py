@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # config imports this module for TrainConfig.label(); no impo
 MAX_NAME = 60
 NAME_LIMIT = 100  # the longest name nets.runs.rename_run accepts
 SEP = " · "
-LOSS_NAMES = {"ce": "cross-entropy", "mse": "squared error"}
+LOSS_NAMES = {"ce": "cross-entropy", "mse": "squared error"}  # TrainConfig.loss → the lecture's words
 LOSS_SHORT = {"ce": "CE", "mse": "MSE"}
 _SUFFIX = re.compile(r"^(.*) #(\d+)$")
 

@@ -14,6 +14,8 @@ import math
 import altair as alt
 import pandas as pd
 
+from .naming import LOSS_NAMES
+
 MAX_POINTS = 400
 HEIGHT = 300            # pixels: the least that reads from the back of a lecture room
 FONT, TITLE_FONT = 14, 17
@@ -24,7 +26,6 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#0
 SPLITS = {"train": ("train (dashed)", "#E69F00", [7, 4]),
           "test": ("test (solid)", "#0072B2", [1, 0]),
           "validation": ("validation (dotted)", "#009E73", [2, 3])}
-LOSS_NAMES = {"ce": "cross-entropy", "mse": "squared error"}   # TrainConfig.loss → words on a chart
 MIN_ACCURACY_SPAN = 0.05  # an accuracy axis shows at least 5 points
 MIN_LOSS_SPAN = 0.2       # a loss axis shows at least this fraction of the loss's level
 METRICS = {  # name → (EpochEnd key, split label, y-axis title)

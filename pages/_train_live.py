@@ -9,7 +9,7 @@ import streamlit as st
 from nets.doctor import diagnose, diagnose_group
 from nets.jobs import JobView
 from nets.outcome import describe_job
-from nets.naming import common_part
+from nets.naming import LOSS_NAMES, common_part
 from nets.plots import by_epoch, epochs_frame, loss_panels, loss_points_frame, loss_vs_images
 from pages._common import checkpoints_root, job_manager, load_train_config
 
@@ -20,7 +20,6 @@ EVERY = 0.8          # seconds between redraws while a job runs: a fragment run 
 QUEUED_EVERY = 3.0   # a queued job changes rarely; thirty waiting tabs polling each second cost a core
 MAX_LIVE_POINTS = 300
 STYLE = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
-LOSS_WORDS = {"ce": "cross-entropy", "mse": "squared error"}
 BADGE = {"running": ":blue-badge", "queued": ":gray-badge", "completed": ":green-badge",
          "early-stopped": ":green-badge", "converged": ":green-badge", "stopped": ":orange-badge",
          "diverged": ":red-badge", "failed": ":red-badge"}
@@ -63,7 +62,7 @@ def charts_ui(v: JobView) -> None:
     A run that ended before its first epoch has only the first."""
     left, mid, right = st.columns(3)
     points = loss_points_frame(v.loss_points, max_points=MAX_LIVE_POINTS)
-    left.altair_chart(loss_vs_images(points, title=f"Training loss ({LOSS_WORDS.get(v.config.loss, v.config.loss)})"),
+    left.altair_chart(loss_vs_images(points, title=f"Training loss ({LOSS_NAMES.get(v.config.loss, v.config.loss)})"),
                       width="stretch")
     if v.epochs or v.active:
         after = "" if v.epochs else " (after epoch 1)"

@@ -18,7 +18,7 @@ from nets.config import (
     four_configs,
     validate,
 )
-from nets.naming import default_name
+from nets.naming import LOSS_NAMES, default_name
 from nets.data import DATASETS, dataset_status
 from nets.lessons import decode, encode, is_lesson, lesson_params, signature
 from nets.models import (
@@ -175,7 +175,7 @@ def config_ui(cfg: TrainConfig) -> tuple[TrainConfig, str | None]:
         weight_decay = widget(st.number_input, "Weight decay", "weight_decay", float(cfg.weight_decay),
                               min_value=0.0, format="%g", step=0.0001)
         loss = widget(st.radio, "Loss", "loss", cfg.loss, options=LOSSES, horizontal=True,
-                      format_func={"ce": "cross-entropy", "mse": "squared error"}.get)
+                      format_func=LOSS_NAMES.get)
         epochs = widget(st.number_input, "Epochs", "epochs", cfg.epochs, min_value=1, max_value=1000)
         batch_size = widget(st.number_input, "Batch size", "batch_size", cfg.batch_size, min_value=1,
                             max_value=65536)
@@ -267,7 +267,7 @@ def params_ui(cfg: TrainConfig) -> tuple[str, str | None]:
     classes = "10 classes" if cfg.dataset != "folder" else "per class folder"
     source = f"frozen {cfg.backbone} features of {cfg.dataset}" if cfg.backbone else cfg.dataset
     count = f"**{total:,} parameters**" + (f" ({trainable:,} trainable)" if trainable != total else "")
-    loss = {"ce": "cross-entropy", "mse": "squared error"}.get(cfg.loss, cfg.loss)
+    loss = LOSS_NAMES.get(cfg.loss, cfg.loss)
     return (f"**{cfg.model}** on {source} ({'×'.join(map(str, shape))}, {classes}): {count} · "
             f"{cfg.optimizer} lr {cfg.lr:g} · {loss} · {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} "
             f"of batch {cfg.batch_size}"), None

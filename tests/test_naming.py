@@ -26,7 +26,7 @@ def test_a_name_says_model_dataset_optimizer_learning_rate_and_loss():
 
 
 def test_the_four_configurations_have_distinct_names():
-    names = [default_name(c) for c in four_configs()]
+    names = [default_name(c) for c in four_configs(TrainConfig(dataset="cifar10", model="cnn5"))]
     assert names == ["cnn5 · cifar10 · sgd lr 0.001 · cross-entropy",
                      "cnn5 · cifar10 · sgd lr 0.001 · squared error",
                      "cnn5 · cifar10 · adam lr 0.01 · cross-entropy",
