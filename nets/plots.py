@@ -95,6 +95,12 @@ def value_axis(values, kind: str, count: int = 5) -> tuple[list[float], list[flo
     return [lo, hi], ticks, f".{decimals(step)}f"
 
 
+def exploding(values, factor: float = 1000.0) -> bool:
+    """Positive values spanning more than `factor` (a loss blowing up): only a log axis shows them all."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(v)]
+    return bool(finite) and min(finite) > 0 and max(finite) / min(finite) > factor
+
+
 def epoch_axis(epochs) -> tuple[list[float], int]:
     """(domain, tick count) for whole epochs; one epoch sits in the middle of its axis. The axis
     itself uses format 'd' and tickMinStep 1 (explicit tick values lost the middle label of three in
@@ -170,12 +176,16 @@ def epochs_frame(epochs: list[dict], kind: str, run: str = "", loss_kind: str = 
 def loss_vs_images(df: pd.DataFrame, title: str = "Training loss", height: int = HEIGHT,
                    loss_kind: str = "") -> alt.Chart:
     several = df["run"].nunique() > 1
-    domain, ticks, fmt = value_axis(df["loss"], "loss")
+    y_title = "training " + loss_title([loss_kind] + loss_kinds(df))
+    if exploding(df["loss"]):  # a diverging run: on a linear axis every earlier point sits on zero
+        scale, axis = alt.Scale(type="log", zero=False), alt.Axis(format="~e", tickCount=5)
+        y_title += ", log scale"
+    else:
+        domain, ticks, fmt = value_axis(df["loss"], "loss")
+        scale, axis = alt.Scale(domain=domain, nice=False, zero=False), alt.Axis(values=ticks, format=fmt)
     chart = (alt.Chart(df, title=title).mark_line(strokeWidth=2.5, clip=True)
              .encode(x=alt.X("images seen:Q", title="images seen", axis=alt.Axis(format=",d")),
-                     y=alt.Y("loss:Q", title="training " + loss_title([loss_kind] + loss_kinds(df)),
-                             scale=alt.Scale(domain=domain, nice=False, zero=False),
-                             axis=alt.Axis(values=ticks, format=fmt)),
+                     y=alt.Y("loss:Q", title=y_title, scale=scale, axis=axis),
                      color=run_color(several),
                      tooltip=[alt.Tooltip("run:N"), alt.Tooltip("images seen:Q"), alt.Tooltip("loss:Q", format=".4f")])
              .properties(height=max(height, HEIGHT)))

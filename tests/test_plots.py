@@ -146,3 +146,13 @@ def test_no_none_anywhere_a_domain_goes():
         spec = chart.to_dict()  # validates against the Vega-Lite schema
         assert all(d.get("domain", []) is not None for d in walk(spec))
         assert "NaN" not in json.dumps(spec)
+
+
+def test_a_diverging_loss_is_drawn_on_a_log_axis():
+    from nets.plots import exploding
+    blowing_up = loss_points_frame([(64, 2.3), (128, 40.0), (192, 9e5), (256, 1.5e22)])
+    spec = loss_vs_images(blowing_up).to_dict()
+    assert spec["encoding"]["y"]["scale"]["type"] == "log" and "log scale" in spec["encoding"]["y"]["title"]
+    calm = loss_vs_images(loss_points_frame([(64, 2.3), (128, 1.1), (192, 0.4)])).to_dict()
+    assert calm["encoding"]["y"]["scale"].get("type") != "log"
+    assert exploding([0.1, 200.0]) and not exploding([0.1, 50.0]) and not exploding([0.0, 1e9])
