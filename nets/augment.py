@@ -168,6 +168,20 @@ AUGMENTATIONS: dict[str, Callable[[torch.Tensor, torch.Generator | None], torch.
 }
 
 
+# Handwriting has a direction: a mirrored 2 is no 2 (and a mirrored digit may read as another one).
+MIRROR_CHANGES_CLASS = frozenset({"mnist", "mnist-mini"})
+
+
+def mirror_safe(dataset: str) -> bool:
+    """Whether a horizontally flipped image of this dataset still shows its class."""
+    return dataset not in MIRROR_CHANGES_CLASS
+
+
+def suitable(dataset: str) -> tuple[str, ...]:
+    """The augmentations to suggest for a dataset: crops always, flips where a mirror image keeps the class."""
+    return ("crop", "flip") if mirror_safe(dataset) else ("crop",)
+
+
 def _as_list(names: Sequence[str]) -> list[str]:
     # A bare string is a Sequence[str] too; iterating it would complain about 'c', 'r', ...
     return [names] if isinstance(names, str) else list(names)

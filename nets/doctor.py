@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .augment import suitable
 from .config import TrainConfig
 from .models import model_options
 from .naming import LOSS_NAMES, format_lr
@@ -148,8 +149,8 @@ def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classe
         losses = [e.get("val_loss") if e.get("val_loss") is not None else e["test_loss"] for e in epochs]
         rising = losses[-1] > min(losses)
         dropout_ok = "dropout" in model_options(cfg.model) and not (cfg.dropout or 0) > 0.3
-        changes = {"dropout": 0.5} if dropout_ok else {"augment": ("crop", "flip")}
-        what = "dropout 0.5" if dropout_ok else "crop and flip augmentation"
+        changes = {"dropout": 0.5} if dropout_ok else {"augment": suitable(cfg.dataset)}
+        what = "dropout 0.5" if dropout_ok else " and ".join(suitable(cfg.dataset)) + " augmentation"
         advice.append(Advice(
             "overfitting", "Overfitting: memorising the training set",
             f"Training accuracy is {last['train_acc']:.1%} but held-out accuracy is {test_acc:.1%}, a gap of "

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from nets.activations import augmented_copies, to_chw
-from nets.augment import AUGMENTATIONS
+from nets.augment import AUGMENTATIONS, suitable
 from nets.data import dataset_status
 from nets.preprocess import enlarge, to_display
 from pages._common import data_dir, dataset, ensure_app_entry, upload_image_ui
@@ -35,7 +35,7 @@ def dataset_image_ui(name: str, label: str) -> tuple[np.ndarray, str]:
 def image_ui() -> tuple[np.ndarray, str]:
     """The chosen image as C×H×W uint8 and its caption; stops the page when there is none."""
     sources = [MNIST] + ([CIFAR] if dataset_status(data_dir()).get("cifar10") else []) + [UPLOAD]
-    source = st.radio("Image", sources, horizontal=True)
+    source = st.radio("Image", sources, horizontal=True, key="aug_source")
     if source == MNIST:
         return dataset_image_ui("mnist-mini", "Test digit")
     if source == CIFAR:
@@ -44,9 +44,10 @@ def image_ui() -> tuple[np.ndarray, str]:
     return to_chw(loaded.image, UPLOAD_SIDE), name
 
 
-def augment_ui() -> tuple[list[str], int, int]:
-    names = st.multiselect("Augmentations, applied in this order", list(AUGMENTATIONS), default=["crop", "flip"],
-                           format_func=LABELS.get)
+def augment_ui(source: str) -> tuple[list[str], int, int]:
+    # Suggestions follow the image: no horizontal flip for a handwritten digit (a mirrored 2 is no 2)
+    names = st.multiselect("Augmentations, applied in this order", list(AUGMENTATIONS), format_func=LABELS.get,
+                           default=list(suitable("mnist" if source == MNIST else "cifar10")), key=f"aug-{source}")
     left, right = st.columns(2)
     n = left.slider("Versions", 4, 24, 12)
     seed = right.number_input("Seed", 0, 2**31 - 1, 0, help="The same seed always gives the same versions.")
@@ -80,7 +81,7 @@ with st.expander("📖 Why augment?"):
     st.markdown(LESSON.read_text())
 
 image, caption = image_ui()
-names, n, seed = augment_ui()
+names, n, seed = augment_ui(st.session_state.get("aug_source", MNIST))
 draw_help()
 out = versions(image, tuple(names), n, seed)
 

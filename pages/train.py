@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from nets.augment import AUGMENTATIONS
+from nets.augment import AUGMENTATIONS, mirror_safe
 from nets.config import (
     LOSSES,
     OPTIMIZERS,
@@ -59,7 +59,6 @@ LESSON_KEY, SHARE_HIDE_KEY, UPLOAD_KEY, UPLOADED_KEY = "train_lesson", "share_hi
 EDIT_KEY, FIXED_KEY = "train_editing", "train_doctor_fixed"
 PINNED: frozenset[str] = frozenset()  # controls a lesson link locks; set once per run before the form
 LABELS: dict[str, str] = {}           # field -> label of the controls this run showed, for the share box
-DIGITS = ("mnist-mini", "mnist")      # a mirrored digit is not a digit: no horizontal flips for these
 
 
 # ------------------------------------------------------------------------------ state helpers
@@ -113,7 +112,7 @@ def config_ui(cfg: TrainConfig) -> tuple[TrainConfig, str | None]:
         per_class = widget(st.number_input, "Training images per class (0 = all)", "train_per_class",
                            cfg.train_per_class, min_value=0, step=50)
         augment = widget(st.multiselect, "Augmentation", "augment", list(cfg.augment), options=list(AUGMENTATIONS))
-        if dataset in DIGITS and "flip" in augment:
+        if not mirror_safe(dataset) and "flip" in augment:
             st.warning("A mirrored digit is not a digit (a flipped 2 is no 2): horizontal flips suit photos "
                        "and clothes, not handwriting.")
         seed = widget(st.number_input, "Seed", "seed", cfg.seed, min_value=0, step=1)

@@ -239,3 +239,9 @@ def test_cuda_matches_device_and_reproducible():
     g2 = torch.Generator(device="cuda").manual_seed(0)
     a, b = augment(x, NAMES, g1), augment(x, NAMES, g2)
     assert a.device == x.device and torch.equal(a, b)
+
+
+def test_flips_are_suggested_only_where_a_mirror_image_keeps_its_class():
+    from nets.augment import mirror_safe, suitable
+    assert suitable("mnist-mini") == ("crop",) and not mirror_safe("mnist")  # a mirrored 2 is no 2
+    assert suitable("cifar10") == ("crop", "flip") and mirror_safe("fashion-mnist")

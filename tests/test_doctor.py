@@ -106,8 +106,10 @@ def test_overfitting_suggests_dropout_or_augmentation():
     epochs = [ep(1, 0.8, 0.7, test_loss=0.9), ep(2, 0.95, 0.72, test_loss=1.1)]
     (a,) = diagnose(TrainConfig(model="lenet"), epochs, [], 10)
     assert a.kind == "overfitting" and "rising" in a.message and a.changes == {"dropout": 0.5}
-    (b,) = diagnose(TrainConfig(model="resnet18", dropout=0.5), epochs, [], 10)
+    (b,) = diagnose(TrainConfig(model="resnet18", dropout=0.5, dataset="cifar10"), epochs, [], 10)
     assert b.changes == {"augment": ("crop", "flip")}
+    (c,) = diagnose(TrainConfig(model="resnet18", dropout=0.5, dataset="mnist-mini"), epochs, [], 10)
+    assert c.changes == {"augment": ("crop",)} and c.action == "Retry with crop augmentation"  # no mirrored digits
     assert diagnose(TrainConfig(model="lenet"), [ep(1, 0.8, 0.78), ep(2, 0.85, 0.8)], [], 10) == []
 
 
