@@ -9,3 +9,10 @@ def test_bench_prints_one_line_per_case(capsys):
     assert lines[0].startswith("# mnist-mini")
     assert re.fullmatch(r"mlp batch 256: engine \d+ img/s, tutorial \d+ img/s, ratio [\d.]+x", lines[1])
     assert re.fullmatch(r"mlp evaluation batch 1000: engine \d+ img/s, tutorial \d+ img/s, ratio [\d.]+x", lines[2])
+
+
+def test_chart_bench_prints_its_figures(capsys):
+    from nets import bench_charts
+    bench_charts.main(["--repeats", "1"])
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and all("ms (median of 1)" in line and "KB of chart JSON" in line for line in out)
