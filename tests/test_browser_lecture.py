@@ -1,0 +1,156 @@
+"""The live lecture in a real browser at projector size: Train → watch → Stop/outcome → doctor → Runs."""
+import hashlib
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from browser import CHROMIUM, ROOT, chromium_page, streamlit_server
+
+sys.path.insert(0, str(Path(__file__).parent))
+from pagetools import tiny_run  # noqa: E402
+
+ARTIFACTS = ROOT / "test-artifacts"
+WIDTH, HEIGHT = 1366, 768  # a classroom projector
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("NETLAB_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"NETLAB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: apt-get install chromium")
+    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+
+
+def shot(page, name, full=False):
+    """The viewport as the room sees it; `full`: the whole page, by making the viewport as tall as
+    the page for the shot (Streamlit scrolls its own container, so full_page alone shows one screen)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    if full:
+        height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+        page.set_viewport_size({"width": WIDTH, "height": max(HEIGHT, min(int(height) + 100, 6000))})
+        page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    if full:
+        page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+        page.wait_for_timeout(500)
+
+
+def in_view(locator) -> bool:
+    box = locator.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= HEIGHT + 1
+
+
+def number(main, label: str, value) -> None:
+    box = main.locator(f'input[aria-label="{label}"]')
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def to_top(main) -> None:
+    """Back to the page's top, as a lecturer scrolls up to press Train (Streamlit scrolls its own
+    container, not the window)."""
+    main.get_by_role("heading", name="Train").first.scroll_into_view_if_needed()
+
+
+def settle(page) -> None:
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+
+
+@pytest.mark.slow
+def test_train_watch_and_fix_at_projector_size(tmp_path):
+    ckpt = tmp_path / "checkpoints"
+    ckpt.mkdir()
+    with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(WIDTH, HEIGHT) as page:
+        main = page.locator('[data-testid="stMain"]')
+        page.goto(url + "/train")
+        main.get_by_role("heading", name="Train").first.wait_for(timeout=60_000)
+        settle(page)
+        number(main, "Epochs", 3)  # about ten seconds of LeNet on the bundled digits
+        settle(page)
+        to_top(main)
+        train = main.get_by_role("button", name="Train", exact=True).filter(visible=True)
+        assert in_view(train), "Train is at the top of the page, where the lecturer looks"
+        train.click()
+
+        # The live panel takes the top of the screen: nothing to scroll to.
+        stop = main.get_by_role("button", name="Stop", exact=True).filter(visible=True)
+        stop.wait_for(timeout=30_000)
+        charts = main.locator('[data-testid="stVegaLiteChart"]')
+        charts.first.wait_for(timeout=30_000)
+        progress = main.locator('[data-testid="stProgress"]').first
+        seen, changes, t0 = set(), 0, time.time()
+        first = charts.first
+        while stop.count() and time.time() - t0 < 120:
+            try:
+                digest = hashlib.md5(first.screenshot(timeout=5_000)).hexdigest()
+            except Exception:  # the panel was redrawn between finding and shooting it
+                continue
+            if digest not in seen:
+                seen.add(digest)
+                changes += 1
+            if changes == 3:
+                shot(page, "lecture-1-train-mid-run")
+                assert in_view(stop) and in_view(progress) and in_view(charts.nth(2)), \
+                    "the live panel is in view at 1366×768 without scrolling"
+            page.wait_for_timeout(400)
+        assert changes >= 5, f"the loss chart changed only {changes} times during the run"
+        main.get_by_text("Completed all").first.wait_for(timeout=60_000)
+        settle(page)
+        shot(page, "lecture-2-finished")
+
+        # A diverging run: the outcome tells the truth and the doctor's fix changes the visible control.
+        main.get_by_role("button", name="Edit settings").click()
+        settle(page)
+        number(main, "Learning rate", 1000)
+        number(main, "Epochs", 2)
+        settle(page)
+        to_top(main)
+        main.get_by_role("button", name="Train", exact=True).filter(visible=True).click()
+        retry = main.get_by_role("button", name="Retry with").filter(visible=True).first
+        retry.wait_for(timeout=120_000)
+        settle(page)
+        shot(page, "lecture-3-diverged")
+        text = main.inner_text()
+        assert "best model before that point was kept" not in text or "no model" not in text
+        label = retry.inner_text()
+        proposed = label.rsplit(" ", 1)[1]
+        retry.click()
+        settle(page)
+        lr = main.locator('input[aria-label="Learning rate"]')
+        lr.wait_for(timeout=30_000)
+        assert float(lr.input_value()) == float(proposed), (label, lr.input_value())
+        number(main, "Learning rate", 0.02)  # the next value typed is kept, not thrown away
+        settle(page)
+        number(main, "Epochs", 1)
+        settle(page)
+        assert float(main.locator('input[aria-label="Learning rate"]').input_value()) == 0.02
+        shot(page, "lecture-4-doctor-fix", full=True)
+
+
+@pytest.mark.slow
+def test_runs_page_compares_four_runs_and_shows_counts(tmp_path):
+    ckpt = tmp_path / "checkpoints"
+    ckpt.mkdir()
+    for optimizer, lr in (("sgd", 0.05), ("adam", 0.001)):
+        for loss in ("ce", "mse"):
+            tiny_run(ckpt, "", optimizer=optimizer, lr=lr, loss=loss)
+    shutil.copytree(ROOT / "checkpoints" / "lenet-mnist-mini", ckpt / "lenet-mnist-mini")
+    with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(WIDTH, HEIGHT) as page:
+        main = page.locator('[data-testid="stMain"]')
+        page.goto(url + "/runs")
+        main.get_by_role("heading", name="Runs").first.wait_for(timeout=60_000)
+        settle(page)
+        grid = main.locator('[data-testid="stDataFrame"]').first
+        box = grid.bounding_box()
+        for row in range(1, 4):  # the newest run is selected already: tick the other three tiny runs
+            page.mouse.click(box["x"] + 14, box["y"] + 35 * (row + 1) + 17)
+            settle(page)
+        main.locator('[data-testid="stVegaLiteChart"]').nth(5).wait_for(timeout=60_000)
+        settle(page)
+        shot(page, "lecture-5-runs-four", full=True)
+        main.get_by_text("Rows as fractions").click()
+        settle(page)
+        assert not main.locator('[data-testid="stException"]').count()
+        shot(page, "lecture-6-runs-counts", full=True)
