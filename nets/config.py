@@ -203,6 +203,11 @@ PRESETS: dict[str, TrainConfig] = {
                                           converge_delta=1e-3),
 }
 
+# The from-scratch recipe offline: the bundled Fashion-MNIST, and the stock 7×7 stem, which shrinks
+# the maps early (about 8× faster on a CPU than the 3×3 CIFAR stem: 5-10 s an epoch on 2 cores).
+PRESETS["resnet18-scratch-mini"] = replace(PRESETS["resnet18-scratch"], dataset="fashion-mnist-mini",
+                                           small_stem=False, epochs=10)
+
 # The coursework's four configurations: two optimizers × two losses, everything else equal.
 FOUR_CONFIGS: list[dict] = [
     dict(optimizer="sgd", lr=0.001, momentum=0.9, loss="ce"),
@@ -210,7 +215,9 @@ FOUR_CONFIGS: list[dict] = [
     dict(optimizer="adam", lr=0.01, loss="ce"),
     dict(optimizer="adam", lr=0.01, loss="mse"),
 ]
-FOUR_CONFIGS_BASE = TrainConfig(dataset="cifar10", model="cnn5", epochs=10, batch_size=64)
+# On the bundled Fashion-MNIST, 20 epochs: long enough to see SGD with squared error creep up
+# (12% → 26% test accuracy) while the others settle; the four runs take 1½-5 minutes on 2 CPU cores.
+FOUR_CONFIGS_BASE = TrainConfig(dataset="fashion-mnist-mini", model="cnn5", epochs=20, batch_size=64)
 
 
 def four_configs(base: TrainConfig = FOUR_CONFIGS_BASE) -> list[TrainConfig]:

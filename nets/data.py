@@ -4,9 +4,12 @@ Every dataset comes back the same way: uint8 images N×C×H×W, int64 labels, cl
 per-channel mean/std of the training images. The engine moves those tensors to the device once and
 takes batches by index, which is what makes it several times faster than a PIL DataLoader.
 
-Sources: torchvision's MNIST and Fashion-MNIST (its own loading code), CIFAR-10 read from the
-python pickles with a restricted unpickler that checks structure instead of md5, the bundled
-`mnist-mini` subset, and a folder of the user's own images (one sub-folder per class).
+Sources: the bundled subsets `mnist-mini` and `fashion-mnist-mini` (assets/*.npz, no network),
+torchvision's MNIST and Fashion-MNIST (its own checksums, extraction and idx reading; the bytes come
+through nets/download.py so that a page can show progress), CIFAR-10 read from the python pickles
+with a restricted unpickler that checks structure instead of md5, and a folder of the user's own
+images (one sub-folder per class). A DatasetError's message is one or two sentences for the page;
+its `details` hold the paths, addresses and raw errors.
 """
 from __future__ import annotations
 
@@ -18,10 +21,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .download import DownloadFailed, reason
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-MNIST_MINI_FILE = ASSETS / "mnist_mini.npz"
 DATA_DIR_ENV = "NNLAB_DATA_DIR"
-DATASETS = ("mnist-mini", "mnist", "fashion-mnist", "cifar10", "folder")
+DATASETS = ("mnist-mini", "fashion-mnist-mini", "mnist", "fashion-mnist", "cifar10", "folder")
+TITLES = {"mnist-mini": "MNIST (bundled subset)", "fashion-mnist-mini": "Fashion-MNIST (bundled subset)",
+          "mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "folder": "Your image folder"}
+# The bundled subsets: 600 training and 100 test images per class (assets/make_mini.py).
+BUNDLED = {"mnist-mini": (ASSETS / "mnist_mini.npz", "mnist"),
+           "fashion-mnist-mini": (ASSETS / "fashion_mini.npz", "fashion-mnist")}
+MNIST_MINI_FILE = BUNDLED["mnist-mini"][0]
+# Bytes of the published files, in the order torchvision lists them (the notice and the progress bar).
+DOWNLOAD_BYTES = {"mnist": (9_912_422, 28_881, 1_648_877, 4_542),
+                  "fashion-mnist": (26_421_880, 29_515, 4_422_102, 5_148),
+                  "cifar10": (170_498_071,)}
+# Each dataset's images, C×H×W (a 'folder' is 3×image_size×image_size).
+SHAPES = {"mnist-mini": (1, 28, 28), "fashion-mnist-mini": (1, 28, 28), "mnist": (1, 28, 28),
+          "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 
 MNIST_CLASSES = [str(d) for d in range(10)]
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -35,7 +52,12 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 
 class DatasetError(RuntimeError):
-    """A dataset is missing or malformed; the message says what and where."""
+    """A dataset is missing or malformed. str(e) is short, for the page; `details` holds what a
+    person fixing it needs (paths, addresses, the raw error), for a folded "Details" section."""
+
+    def __init__(self, message: str, details: str = ""):
+        super().__init__(message)
+        self.details = details
 
 
 @dataclass
@@ -80,17 +102,20 @@ def default_data_dir() -> Path:
 # ------------------------------------------------------------------------------------- loading
 def load_dataset(name: str, data_dir: str | Path | None = None, *, download: bool = True,
                  image_size: int = 32, folder: str | Path | None = None,
-                 test_fraction: float = 0.2, seed: int = 0) -> ImageData:
-    """Load a whole dataset (train and test) as uint8 tensors, downloading when allowed."""
+                 test_fraction: float = 0.2, seed: int = 0, on_progress=None) -> ImageData:
+    """Load a whole dataset (train and test) as uint8 tensors, downloading when allowed.
+
+    `on_progress(text, fraction)` hears about a download (fraction in [0, 1]) and the reading after
+    it (fraction 1.0 after a download, None when nothing was downloaded)."""
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    if name == "mnist-mini":
-        x, y, xt, yt = _load_mnist_mini()
-        classes = MNIST_CLASSES
+    if name in BUNDLED:
+        x, y, xt, yt = _load_bundled(name)
+        classes = FASHION_CLASSES if name.startswith("fashion") else MNIST_CLASSES
     elif name in ("mnist", "fashion-mnist"):
-        x, y, xt, yt = _load_idx(name, data_dir, download)
+        x, y, xt, yt = _load_idx(name, data_dir, download, on_progress)
         classes = MNIST_CLASSES if name == "mnist" else FASHION_CLASSES
     elif name == "cifar10":
-        x, y, xt, yt, classes = _load_cifar10(data_dir, download)
+        x, y, xt, yt, classes = _load_cifar10(data_dir, download, on_progress)
     elif name == "folder":
         if folder is None:
             raise DatasetError("The 'folder' dataset needs a folder of images (one sub-folder per class).")
@@ -108,26 +133,83 @@ def channel_stats(x: torch.Tensor) -> tuple[list[float], list[float]]:
 
 
 def dataset_status(data_dir: str | Path | None = None) -> dict[str, bool]:
-    """Which datasets are on disk already (True) and which would download (False)."""
+    """Which datasets are on this machine (True) and which would download (False)."""
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    status = {"mnist-mini": MNIST_MINI_FILE.exists()}
+    status = {name: path.exists() for name, (path, _) in BUNDLED.items()}
     for name in ("mnist", "fashion-mnist"):
         status[name] = not _missing_idx_files(name, data_dir)
-    status["cifar10"] = all((data_dir / CIFAR_DIR / f).exists() for f in CIFAR_TRAIN + CIFAR_TEST)
+    status["cifar10"] = not _missing_cifar_files(data_dir / CIFAR_DIR)
     return status
 
 
-def _load_mnist_mini():
-    if not MNIST_MINI_FILE.exists():
-        raise DatasetError(f"The bundled MNIST subset is missing: {MNIST_MINI_FILE}. "
-                           "Regenerate it with `python assets/make_mnist_mini.py`.")
-    with np.load(MNIST_MINI_FILE, allow_pickle=False) as z:
+def download_mb(name: str) -> int:
+    """About how many megabytes the first use of `name` downloads (0: nothing to download)."""
+    return round(sum(DOWNLOAD_BYTES.get(name, ())) / 1e6)
+
+
+def availability(name: str, data_dir: str | Path | None = None) -> str:
+    """'bundled', 'on disk' or 'needs a download of about N MB', for tables and menus."""
+    if name in BUNDLED:
+        return "bundled"
+    if name not in DOWNLOAD_BYTES:
+        return "your images"
+    if dataset_status(data_dir).get(name):
+        return "on disk"
+    return f"needs a download of about {download_mb(name)} MB"
+
+
+def menu_label(name: str, data_dir: str | Path | None = None) -> str:
+    """A dataset as a menu shows it: 'cifar10 (170 MB download)', 'fashion-mnist-mini (bundled)'."""
+    if name not in BUNDLED and name not in DOWNLOAD_BYTES:
+        return name
+    state = availability(name, data_dir)
+    return f"{name} ({state if not state.startswith('needs') else f'{download_mb(name)} MB download'})"
+
+
+def download_notice(name: str, data_dir: str | Path | None = None) -> str | None:
+    """What a user should know before training on `name`: a sentence when the first run downloads,
+    None when the data is bundled or on disk already (or is the user's own folder)."""
+    if name not in DOWNLOAD_BYTES or dataset_status(data_dir).get(name):
+        return None
+    return f"{TITLES[name]} is not on this machine: the first run downloads about {download_mb(name)} MB."
+
+
+def _load_bundled(name: str):
+    path, source = BUNDLED[name]
+    if not path.exists():
+        raise DatasetError(f"The bundled {TITLES[name]} file is missing from this installation.",
+                           f"Expected {path}. Rebuild it with `python assets/make_mini.py {source} ROOT`, "
+                           "ROOT holding the real dataset in torchvision's layout.")
+    with np.load(path, allow_pickle=False) as z:
         arrays = [torch.from_numpy(z[k].copy()) for k in ("x_train", "y_train", "x_test", "y_test")]
     x, y, xt, yt = arrays
     return x.unsqueeze(1), y.long(), xt.unsqueeze(1), yt.long()
 
 
-# MNIST and Fashion-MNIST: torchvision's own classes read the idx files and do the download.
+# ------------------------------------------------------------------------------------- downloads
+def _unavailable(name: str, folder: Path, missing: list[str], sources: list[str], failures=()) -> DatasetError:
+    """The short message and its details for a dataset that is not here (and could not be fetched)."""
+    bundled = ", ".join(BUNDLED)
+    if failures:
+        head = f"{TITLES[name]} could not be downloaded: {reason(failures[-1][1])}."
+    else:
+        head = f"{TITLES[name]} is not on this machine."
+    details = [f"Missing in {folder}: {', '.join(missing)}.",
+               *[f"Tried {url}: {type(e).__name__}: {e}" for url, e in failures],
+               f"The files come from: {', '.join(sources)}.",
+               f"Another data folder can be chosen with --data-dir or ${DATA_DIR_ENV}."]
+    return DatasetError(f"{head} Use a bundled dataset ({bundled}) or put the files in {folder}.",
+                        "\n".join(details))
+
+
+def _download_all(name: str, items, on_progress) -> None:
+    """Fetch `items` (urls, path, md5) with the bar weighing the files by their published sizes."""
+    from .download import fetch_all
+    sizes = DOWNLOAD_BYTES.get(name, ())
+    fetch_all(items, list(sizes) if len(sizes) == len(items) else [1] * len(items), TITLES[name], on_progress)
+
+
+# MNIST and Fashion-MNIST: torchvision's own classes know the files, checksums and idx format.
 def _idx_class(name: str):
     from torchvision import datasets
     return datasets.MNIST if name == "mnist" else datasets.FashionMNIST
@@ -139,36 +221,38 @@ def _missing_idx_files(name: str, data_dir: Path) -> list[Path]:
     return [raw / Path(f).stem for f, _ in cls.resources if not (raw / Path(f).stem).exists()]
 
 
-def _load_idx(name: str, data_dir: Path, download: bool):
+def _load_idx(name: str, data_dir: Path, download: bool, on_progress=None):
     cls = _idx_class(name)
+    raw = data_dir / cls.__name__ / "raw"
     missing = _missing_idx_files(name, data_dir)
+    sources = [m + f for m in cls.mirrors[:1] for f, _ in cls.resources]
+    read_fraction = None  # the bar stays full after a download, and has no measure otherwise
     if missing and download:
+        from torchvision.datasets.utils import extract_archive
+        todo = [f for f, _ in cls.resources if raw / Path(f).stem in missing]
         try:
-            cls(str(data_dir), train=True, download=True)
-        except Exception as e:  # torchvision raises RuntimeError or URLError when offline
-            raise DatasetError(_offline_message(name, missing, cls.mirrors[0], e)) from e
-        missing = _missing_idx_files(name, data_dir)
+            _download_all(name, [([m + f for m in cls.mirrors], raw / f, md5)
+                                 for f, md5 in cls.resources if f in todo], on_progress)
+        except DownloadFailed as e:
+            raise _unavailable(name, raw, [p.name for p in missing], sources, e.failures) from e
+        for f in todo:
+            extract_archive(str(raw / f), str(raw))  # the .gz becomes the idx file torchvision reads
+        missing, read_fraction = _missing_idx_files(name, data_dir), 1.0
     if missing:
-        raise DatasetError(_offline_message(name, missing, cls.mirrors[0]))
+        raise _unavailable(name, raw, [p.name for p in missing], sources)
+    if on_progress:
+        on_progress(f"Reading {TITLES[name]}…", read_fraction)
     try:
         train, test = cls(str(data_dir), train=True), cls(str(data_dir), train=False)
         out = train.data, train.targets, test.data, test.targets
     except Exception as e:
-        raise DatasetError(f"{name}: the files in {data_dir / cls.__name__ / 'raw'} are not valid "
-                           f"idx files ({e}). Delete them to download again.") from e
+        raise DatasetError(f"The {TITLES[name]} files on this machine are damaged. Delete them to "
+                           f"download again.", f"Folder: {raw}. Error: {type(e).__name__}: {e}") from e
     x, y, xt, yt = out
     if len(x) != len(y) or len(xt) != len(yt):
-        raise DatasetError(f"{name}: image and label files disagree ({len(x)} images, {len(y)} labels).")
+        raise DatasetError(f"The {TITLES[name]} image and label files disagree ({len(x)} images, "
+                           f"{len(y)} labels).", f"Folder: {raw}.")
     return x.unsqueeze(1).contiguous(), y.long(), xt.unsqueeze(1).contiguous(), yt.long()
-
-
-def _offline_message(name, missing, source, error=None) -> str:
-    where = missing[0].parent
-    files = ", ".join(p.name for p in missing)
-    msg = (f"{name} is not on disk and could not be downloaded. Missing in {where}: {files}. "
-           f"Download them (or the .gz files) from {source} and put them in that folder, "
-           f"or point the data folder elsewhere with --data-dir or ${DATA_DIR_ENV}.")
-    return msg + (f" (download error: {str(error).splitlines()[-1]})" if error else "")
 
 
 # CIFAR-10: python pickles. Only numpy's array reconstruction may be called while unpickling, so a
@@ -217,20 +301,33 @@ def read_cifar_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
-def _load_cifar10(data_dir: Path, download: bool):
+def _missing_cifar_files(folder: Path) -> list[str]:
+    return [f for f in CIFAR_TRAIN + CIFAR_TEST if not (folder / f).exists()]
+
+
+def _load_cifar10(data_dir: Path, download: bool, on_progress=None):
+    from torchvision.datasets import CIFAR10
     folder = data_dir / CIFAR_DIR
-    missing = [f for f in CIFAR_TRAIN + CIFAR_TEST if not (folder / f).exists()]
+    missing, read_fraction = _missing_cifar_files(folder), None
     if missing and download:
-        from torchvision.datasets import CIFAR10
-        from torchvision.datasets.utils import download_and_extract_archive
+        from torchvision.datasets.utils import extract_archive
+        archive = data_dir / CIFAR10.filename
         try:
-            download_and_extract_archive(CIFAR10.url, str(data_dir), filename=CIFAR10.filename,
-                                         md5=CIFAR10.tgz_md5)
+            _download_all("cifar10", [([CIFAR10.url], archive, CIFAR10.tgz_md5)], on_progress)
+        except DownloadFailed as e:
+            raise _unavailable("cifar10", folder, missing, [CIFAR10.url], e.failures) from e
+        if on_progress:
+            on_progress("Unpacking CIFAR-10…", 1.0)
+        try:
+            extract_archive(str(archive), str(data_dir))
         except Exception as e:
-            raise DatasetError(_cifar_message(folder, missing, e)) from e
-        missing = [f for f in CIFAR_TRAIN + CIFAR_TEST if not (folder / f).exists()]
+            raise DatasetError("The CIFAR-10 download could not be unpacked. Delete it to download again.",
+                               f"Archive: {archive}. Error: {type(e).__name__}: {e}") from e
+        missing, read_fraction = _missing_cifar_files(folder), 1.0
     if missing:
-        raise DatasetError(_cifar_message(folder, missing))
+        raise _unavailable("cifar10", folder, missing, [CIFAR10.url])
+    if on_progress:
+        on_progress("Reading CIFAR-10…", read_fraction)
     train = [read_cifar_batch(folder / f) for f in CIFAR_TRAIN]
     xt, yt = read_cifar_batch(folder / CIFAR_TEST[0])
     classes = CIFAR10_CLASSES
@@ -241,15 +338,6 @@ def _load_cifar10(data_dir: Path, download: bool):
     x = torch.cat([b[0] for b in train])
     y = torch.cat([b[1] for b in train])
     return x, y, xt, yt, classes
-
-
-def _cifar_message(folder, missing, error=None) -> str:
-    from torchvision.datasets import CIFAR10
-    msg = (f"cifar10 is not on disk and could not be downloaded. Missing in {folder}: "
-           f"{', '.join(missing)}. Download {CIFAR10.url}, extract it so that {folder} holds "
-           f"data_batch_1 … data_batch_5 and test_batch, or point the data folder elsewhere with "
-           f"--data-dir or ${DATA_DIR_ENV}.")
-    return msg + (f" (download error: {str(error).splitlines()[-1]})" if error else "")
 
 
 # A folder of the user's own images: ROOT/<class>/*.png, or ROOT/train/<class> and ROOT/test/<class>.

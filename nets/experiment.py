@@ -10,7 +10,7 @@ import torch
 from .config import TrainConfig, four_configs, validate
 from .data import DatasetError, ImageData, default_data_dir, load_dataset, make_splits
 from .evaluate import evaluate
-from .models import build_model
+from .models import ModelError, build_model
 from .runs import DEFAULT_ROOT, RunRecorder, create_run, update_run
 from .train import fit
 
@@ -36,9 +36,10 @@ class RunSummary:
 def prepare_data(cfg: TrainConfig, data_dir: str | Path | None = None, download: bool = True,
                  on_progress=None) -> ImageData:
     """The config's dataset and splits; with a `backbone`, its frozen features instead of pixels
-    (extracted once, then read from the cache under <data dir>/features)."""
+    (extracted once, then read from the cache under <data dir>/features).
+    `on_progress(text, fraction)` hears about a download and the feature extraction."""
     data = load_dataset(cfg.dataset, data_dir, download=download, image_size=cfg.image_size,
-                        folder=cfg.folder or None, seed=cfg.seed)
+                        folder=cfg.folder or None, seed=cfg.seed, on_progress=on_progress)
     data = make_splits(data, cfg.val_fraction, cfg.train_per_class, cfg.train_fraction, cfg.seed)
     if cfg.backbone:
         from .features import features_dataset
@@ -48,8 +49,15 @@ def prepare_data(cfg: TrainConfig, data_dir: str | Path | None = None, download:
             data = features_dataset(data, cfg.backbone, cache / "features", input_size=cfg.input_size or 224,
                                     device=cfg.device, on_progress=on_progress)
         except PretrainedError as e:
-            raise DatasetError(str(e)) from e
+            raise weights_problem(e) from e
     return data
+
+
+def weights_problem(e: Exception) -> DatasetError:
+    """Missing or unusable ImageNet weights, in one sentence and what to do; the rest in details."""
+    first = str(e).split(". ")[0].rstrip(".")
+    return DatasetError(f"{first}. Upload a .pth state dict on the Pretrained ResNets page, or train once "
+                        "while online so that they download.", str(e))
 
 
 def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=None,
@@ -59,7 +67,13 @@ def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=No
     validate(cfg)
     data = data if data is not None else prepare_data(cfg, data_dir)
     torch.manual_seed(cfg.seed)  # the same seed gives the same initial weights
-    model = build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
+    try:
+        model = build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
+    except ModelError as e:
+        from .pretrained import PretrainedError
+        if isinstance(e.__cause__, PretrainedError):
+            raise weights_problem(e.__cause__) from e
+        raise
     run = create_run(checkpoints, cfg, {
         "classes": data.classes, "mean": data.mean, "std": data.std, "scale": data.scale, "owner": owner,
         "input_shape": list(data.input_shape), "num_classes": data.num_classes,

@@ -67,7 +67,7 @@ def features_dataset(data: ImageData, arch: str, cache_dir: str | Path, *, input
                      device: str = "auto", batch_size: int = 256, on_progress=None,
                      state: dict | None = None) -> ImageData:
     """`data` with every image replaced by its frozen features (N×512×1×1, float, scale 1),
-    standardised per feature with the training set's statistics. `on_progress(done, total)`."""
+    standardised per feature with the training set's statistics. `on_progress(text, fraction)`."""
     weights = None if state is not None else weights_path(arch)
     key = cache_key(data, arch, input_size, weights) + ("-custom" if state is not None else "")
     path = Path(cache_dir) / f"{data.name}-{arch}-{input_size}-{key}.npz"
@@ -83,7 +83,8 @@ def features_dataset(data: ImageData, arch: str, cache_dir: str | Path, *, input
         def on_batch(n):
             done[0] += n
             if on_progress:
-                on_progress(done[0], total)
+                on_progress(f"Extracting frozen {arch} features: {done[0]:,} of {total:,} images",
+                            done[0] / max(total, 1))
 
         arrays = {}
         for split in SPLITS:

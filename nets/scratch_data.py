@@ -29,10 +29,10 @@ def split_80_10_10(x, y, classes, seed: int = 0) -> ScratchData:
 
 
 def load_scratch_data(name: str = "fashion-mnist", data_dir=None, seed: int = 0,
-                      download: bool = False) -> ScratchData:
+                      download: bool = False, on_progress=None) -> ScratchData:
     """Any dataset of nets/data.py, its own train and test pooled, then split 80/10/10 with `seed`."""
     from .data import load_dataset  # brings torch in: only when data is actually loaded
-    d = load_dataset(name, data_dir, download=download)
+    d = load_dataset(name, data_dir, download=download, on_progress=on_progress)
     x = np.concatenate([d.x_train.numpy(), d.x_test.numpy()])
     y = np.concatenate([d.y_train.numpy(), d.y_test.numpy()]).astype(np.int64)
     return split_80_10_10(x, y, d.classes, seed)

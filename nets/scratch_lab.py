@@ -28,7 +28,7 @@ from .scratch_report import COMPARED, NUMPY, TORCH, collapse_linear, identical_u
 
 @dataclass(frozen=True)
 class LabSettings:
-    dataset: str = "fashion-mnist"
+    dataset: str = "fashion-mnist-mini"  # bundled: the page works on a machine with no network
     hidden: tuple = DEFAULT_HIDDEN
     activation: str = "relu"
     init: str = "normal"
@@ -221,23 +221,25 @@ class LabRegistry:
         self._data: OrderedDict[tuple, ScratchData] = OrderedDict()
         self._data_lock = threading.Lock()
 
-    def data(self, dataset: str, data_dir, seed: int) -> ScratchData:
+    def data(self, dataset: str, data_dir, seed: int, on_progress=None) -> ScratchData:
         key = (dataset, str(data_dir), seed)
         with self._data_lock:  # one copy per dataset, however many jobs start
             if key not in self._data:
-                self._data[key] = load_scratch_data(dataset, data_dir, seed, download=True)
+                self._data[key] = load_scratch_data(dataset, data_dir, seed, download=True,
+                                                    on_progress=on_progress)
                 while len(self._data) > 2:
                     self._data.popitem(last=False)
             self._data.move_to_end(key)
             return self._data[key]
 
-    def submit(self, settings: LabSettings, data_dir=None) -> LabJob:
+    def submit(self, settings: LabSettings, data_dir=None, on_progress=None) -> LabJob:
         """Check the settings and load the data in the caller's thread, so that a mistake or a
-        missing dataset is reported at once; then train in a worker thread."""
+        missing dataset is reported at once (a download reports `on_progress(text, fraction)`);
+        then train in a worker thread."""
         settings.check()
         if self.blas_threads is not None:
             numpy_blas_threads(self.blas_threads)
-        data = self.data(settings.dataset, data_dir, settings.seed)
+        data = self.data(settings.dataset, data_dir, settings.seed, on_progress)
         job = LabJob(settings)
         with self._lock:  # the cap is checked and the job entered at once: two clicks cannot both pass
             if sum(j.status == "running" for j in self._jobs.values()) >= self.max_running:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from nets.data import DATASETS, dataset_status
+from nets.data import DATASETS, download_notice, menu_label
 from nets.plots import by_epoch
 from nets.scratch import INITS, ScratchError, describe_init
 from nets.scratch_lab import REGISTRY, LabSettings, parse_sizes
@@ -40,10 +40,13 @@ def settings_ui() -> tuple[dict, str | None]:
     problem = None
     left, mid, right = st.columns(3)
     with left:
-        ready = dataset_status(data_dir())
+        where = data_dir()
         dataset = widget(st.selectbox, "Dataset", "dataset", saved["dataset"],
                          options=[d for d in DATASETS if d != "folder"],
-                         format_func=lambda d: d if ready.get(d, True) else f"{d} (downloads on first use)")
+                         format_func=lambda d: menu_label(d, where))
+        notice = download_notice(dataset, where)
+        if notice:
+            st.info(notice)
         hidden_text = widget(st.text_input, "Hidden layer sizes", "hidden", ",".join(map(str, saved["hidden"])))
         try:
             hidden = parse_sizes(hidden_text)
@@ -75,11 +78,20 @@ def settings_ui() -> tuple[dict, str | None]:
 
 def start(values: dict, mode: str) -> None:
     settings = LabSettings(**values, mode=mode)
+    bar = st.empty()  # a download draws its progress here; loading from disk takes a moment
+
+    def on_progress(text: str, fraction: float | None) -> None:
+        bar.progress(min(max(fraction or 0.0, 0.0), 1.0), text=text)
+
     try:
         with st.spinner("Loading the data…"):
-            job = REGISTRY.submit(settings, data_dir())
+            job = REGISTRY.submit(settings, data_dir(), on_progress)
     except Exception as e:  # a missing dataset or a full server: say so, keep the page
+        bar.empty()
         st.error(str(e))
+        if getattr(e, "details", ""):
+            with st.expander("Details"):
+                st.code(e.details, language=None, wrap_lines=True)
         return
     st.session_state[JOB_KEY] = job.id
     st.rerun()

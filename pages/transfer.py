@@ -9,13 +9,16 @@ import streamlit as st
 
 from nets.compare import runs_table
 from nets.config import PRESETS
+from nets.data import download_notice, menu_label
 from nets.pretrained import ARCHES, PretrainedError, finetune_plan, have_weights, install_state_dict, weights_path
 from nets.runs import list_runs
-from pages._common import checkpoints_root, ensure_app_entry, load_train_config
+from pages._common import checkpoints_root, data_dir, ensure_app_entry, load_train_config
 
 ensure_app_entry()
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "transfer.md"
+# Bundled first: every recipe works offline; the coursework's CIFAR-10 downloads on first use.
+RECIPE_DATASETS = ["fashion-mnist-mini", "mnist-mini", "cifar10", "fashion-mnist", "mnist"]
 
 
 def open_in_train(cfg) -> None:
@@ -43,18 +46,35 @@ def weights_ui() -> None:
                     st.success(f"Installed as `{path}`.")
 
 
-def features_ui() -> None:
+def dataset_ui() -> str:
+    st.subheader("The data for every recipe below")
+    where = data_dir()
+    dataset = st.selectbox("Dataset", RECIPE_DATASETS, key="tr_dataset",
+                           format_func=lambda d: menu_label(d, where))
+    notice = download_notice(dataset, where)
+    if notice:
+        st.info(f"{notice} Offline, choose a bundled dataset.")
+    return dataset
+
+
+def weights_note(arch: str) -> None:
+    if not have_weights(arch):
+        st.caption(f"Needs the ImageNet weights for {arch}: the first run downloads them; offline, "
+                   "upload them above first.")
+
+
+def features_ui(dataset: str) -> None:
     st.subheader("1 · Frozen features and a small head")
     st.caption("Each image becomes the 512 numbers before ResNet's ImageNet head (computed once, then "
                "cached); a 512 → 256 → 128 → 10 network trains on them with SGD (lr 0.01, momentum 0.9, "
                "cross-entropy) until its training loss stops falling.")
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3 = st.columns(3)
     arch = c1.selectbox("Backbone", ARCHES, index=1, key="tr_backbone")
-    dataset = c2.selectbox("Dataset", ["cifar10", "mnist-mini", "mnist", "fashion-mnist"], key="tr_dataset")
-    patience = c3.number_input("Converged when the loss stalls for (epochs)", 1, 50, 5, key="tr_patience")
-    delta = c4.number_input("…improving by less than", 0.0, 1.0, 0.001, format="%g", key="tr_delta")
+    patience = c2.number_input("Converged when the loss stalls for (epochs)", 1, 50, 5, key="tr_patience")
+    delta = c3.number_input("…improving by less than", 0.0, 1.0, 0.001, format="%g", key="tr_delta")
     cfg = replace(PRESETS["resnet34-features-head"], backbone=arch, dataset=dataset,
                   converge_patience=int(patience), converge_delta=float(delta))
+    weights_note(arch)
     if st.button("Open in Train", key="tr_open_features"):
         open_in_train(cfg)
     comparison_ui(dataset)
@@ -77,7 +97,7 @@ def comparison_ui(dataset: str) -> None:
         st.caption(f"No finished {dataset} runs yet to compare.")
 
 
-def finetune_ui() -> None:
+def finetune_ui(dataset: str) -> None:
     st.subheader("2 · Fine-tune a pretrained ResNet")
     c1, c2, c3 = st.columns(3)
     arch = c1.selectbox("Network", ARCHES, key="ft_arch")
@@ -88,26 +108,32 @@ def finetune_ui() -> None:
     trains = int(plan.loc[plan["trains"], "parameters"].sum())
     st.dataframe(plan, hide_index=True, height=min(38 * (len(plan) + 1), 420))
     st.caption(f"{trains:,} of {int(plan['parameters'].sum()):,} parameters train; frozen batch norms keep "
-               "ImageNet's statistics. Images are resized to 224 inside the model, as ImageNet's were.")
-    cfg = replace(PRESETS["resnet18-finetune"], model=arch, train_blocks=k, optimizer=optimizer,
+               "ImageNet's statistics. Images are resized to 224 inside the model, as ImageNet's were "
+               "(minutes per epoch on a CPU: a GPU helps here).")
+    cfg = replace(PRESETS["resnet18-finetune"], dataset=dataset, model=arch, train_blocks=k, optimizer=optimizer,
                   lr=1e-4 if optimizer == "adam" else 1e-3)
+    weights_note(arch)
     if st.button("Open in Train", key="ft_open"):
         open_in_train(cfg)
 
 
-def recipes_ui() -> None:
+def recipes_ui(dataset: str) -> None:
     st.subheader("3 · ResNet-18 from scratch, and with little data")
+    # CIFAR-10 gets the coursework's full recipe; 28×28 data the same recipe in minutes on a CPU
+    recipe = (PRESETS["resnet18-scratch"] if dataset == "cifar10"
+              else replace(PRESETS["resnet18-scratch-mini"], dataset=dataset))
     left, right = st.columns(2)
     with left.container(border=True):
         st.markdown("**The recipe**: SGD lr 0.01, weight decay 1e-4, cosine annealing, gradient clipping 0.1, "
-                    "early stopping with patience 6, batch 128, crop and flip.")
+                    f"early stopping with patience 6, batch 128, crop and flip, {recipe.epochs} epochs"
+                    + ("." if dataset == "cifar10" else "; the stock 7×7 stem keeps each epoch to seconds."))
         if st.button("Open in Train", key="scratch_open"):
-            open_in_train(PRESETS["resnet18-scratch"])
+            open_in_train(recipe)
     with right.container(border=True):
         fraction = st.slider("Fraction of the training set (class-balanced)", 0.01, 1.0, 0.1, key="sd_fraction")
         dropout = st.slider("Dropout after each residual block", 0.0, 0.5, 0.1, key="sd_dropout")
-        cfg = replace(PRESETS["resnet18-scratch"], train_fraction=float(fraction), block_dropout=float(dropout),
-                      name=f"resnet18-cifar10-{fraction:.0%}-data")
+        cfg = replace(recipe, train_fraction=float(fraction), block_dropout=float(dropout),
+                      name=f"resnet18-{dataset}-{fraction:.0%}-data")
         if st.button("Open in Train", key="sd_open"):
             open_in_train(cfg)
 
@@ -115,6 +141,7 @@ def recipes_ui() -> None:
 st.title("🏛️ Pretrained ResNets")
 st.markdown(LESSON.read_text())
 weights_ui()
-features_ui()
-finetune_ui()
-recipes_ui()
+chosen = dataset_ui()
+features_ui(chosen)
+finetune_ui(chosen)
+recipes_ui(chosen)

@@ -7,8 +7,9 @@ from PIL import Image
 from torchvision.datasets import MNIST
 
 from formats import Payload, cifar_batch, write_cifar, write_idx
-from nets.data import (DatasetError, balanced_subset, channel_stats, dataset_status, load_dataset,
-                       make_splits, stratified_split)
+from nets.data import (BUNDLED, DATASETS, FASHION_CLASSES, SHAPES, DatasetError, availability, balanced_subset,
+                       channel_stats, dataset_status, download_notice, load_dataset, make_splits, menu_label,
+                       stratified_split)
 
 
 @pytest.mark.parametrize("name,folder", [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")])
@@ -26,24 +27,31 @@ def test_idx_files_load_through_torchvision(tmp_path, name, folder):
 def test_missing_idx_offline_says_what_and_where(tmp_path):
     with pytest.raises(DatasetError) as e:
         load_dataset("mnist", tmp_path, download=False)
-    msg = str(e.value)
-    assert "train-images-idx3-ubyte" in msg and str(tmp_path / "MNIST" / "raw") in msg
-    assert "--data-dir" in msg
+    msg, details = str(e.value), e.value.details
+    assert msg.startswith("MNIST is not on this machine.") and str(tmp_path / "MNIST" / "raw") in msg
+    assert "mnist-mini, fashion-mnist-mini" in msg and "\n" not in msg
+    assert "train-images-idx3-ubyte" in details and "--data-dir" in details and "ossci-datasets" in details
 
 
-def test_download_failure_is_explained(tmp_path, monkeypatch):
-    # The real torchvision download code, pointed at a host that can never resolve.
+def test_download_failure_offline_is_short_with_details(tmp_path, monkeypatch):
+    # A host that can never resolve, as on a machine with no network.
     monkeypatch.setattr(MNIST, "mirrors", ["http://nnlab-test.invalid/"])
     with pytest.raises(DatasetError) as e:
         load_dataset("mnist", tmp_path, download=True)
-    assert "could not be downloaded" in str(e.value) and "download error" in str(e.value)
+    msg = str(e.value)
+    assert msg.startswith("MNIST could not be downloaded: this machine seems to be offline.")
+    assert "urlopen" not in msg and "Errno" not in msg and len(msg) < 250
+    assert "http://nnlab-test.invalid/train-images-idx3-ubyte.gz" in e.value.details
+    assert "URLError" in e.value.details
+    assert not list((tmp_path / "MNIST" / "raw").glob("*.part"))
 
 
 def test_corrupt_idx_file(tmp_path):
     write_idx(tmp_path, "MNIST")
     (tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03garbage")
-    with pytest.raises(DatasetError, match="not valid idx files"):
+    with pytest.raises(DatasetError, match="damaged. Delete them") as e:
         load_dataset("mnist", tmp_path, download=False)
+    assert str(tmp_path / "MNIST" / "raw") in e.value.details
 
 
 def test_cifar_structure_checked_not_md5(tmp_path):
@@ -85,18 +93,54 @@ def test_cifar_pickle_with_code_is_refused(tmp_path):
 def test_cifar_missing_files_named(tmp_path):
     folder = write_cifar(tmp_path)
     (folder / "data_batch_5").unlink()
-    with pytest.raises(DatasetError, match="data_batch_5"):
+    with pytest.raises(DatasetError, match="CIFAR-10 is not on this machine") as e:
         load_dataset("cifar10", tmp_path, download=False)
+    assert "data_batch_5" in e.value.details and "data_batch_4" not in e.value.details
     status = dataset_status(tmp_path)
     assert status["cifar10"] is False and status["mnist-mini"] is True
+    assert status["fashion-mnist-mini"] is True
 
 
-def test_mnist_mini_is_bundled_and_balanced():
-    d = load_dataset("mnist-mini")
+@pytest.mark.parametrize("name,mean", [("mnist-mini", (0.1, 0.15)), ("fashion-mnist-mini", (0.26, 0.31))])
+def test_bundled_subsets_are_balanced_real_images(name, mean):
+    d = load_dataset(name, download=False)
     assert d.x_train.shape == (6000, 1, 28, 28) and d.x_test.shape == (1000, 1, 28, 28)
+    assert d.x_train.shape[1:] == SHAPES[name]
     assert torch.bincount(d.y_train).tolist() == [600] * 10
     assert torch.bincount(d.y_test).tolist() == [100] * 10
-    assert 0.1 < d.mean[0] < 0.15  # real MNIST digits: mostly black background
+    assert mean[0] < d.mean[0] < mean[1]  # MNIST: mostly black background; Fashion-MNIST: more ink
+    assert (d.classes == FASHION_CLASSES) == name.startswith("fashion")
+    assert BUNDLED[name][0].stat().st_size < 3.5e6  # small enough to ship
+
+
+def test_every_dataset_has_a_shape_and_the_status_says_how_it_arrives(tmp_path):
+    assert set(SHAPES) | {"folder"} == set(DATASETS)
+    assert [availability(d, tmp_path) for d in DATASETS] == [
+        "bundled", "bundled", "needs a download of about 12 MB", "needs a download of about 31 MB",
+        "needs a download of about 170 MB", "your images"]
+    write_idx(tmp_path, "FashionMNIST")
+    assert availability("fashion-mnist", tmp_path) == "on disk"
+    assert [menu_label(d, tmp_path) for d in DATASETS] == [
+        "mnist-mini (bundled)", "fashion-mnist-mini (bundled)", "mnist (12 MB download)", "fashion-mnist (on disk)",
+        "cifar10 (170 MB download)", "folder"]
+
+
+def test_download_notice_only_when_the_first_run_downloads(tmp_path):
+    assert download_notice("cifar10", tmp_path) == \
+        "CIFAR-10 is not on this machine: the first run downloads about 170 MB."
+    assert download_notice("mnist", tmp_path).startswith("MNIST is not on this machine")
+    for name in ("mnist-mini", "fashion-mnist-mini", "folder", "nonsense"):
+        assert download_notice(name, tmp_path) is None
+    write_cifar(tmp_path)
+    assert download_notice("cifar10", tmp_path) is None
+
+
+def test_a_missing_bundled_file_is_explained(monkeypatch, tmp_path):
+    import nets.data as data
+    monkeypatch.setitem(data.BUNDLED, "fashion-mnist-mini", (tmp_path / "gone.npz", "fashion-mnist"))
+    with pytest.raises(DatasetError, match="bundled Fashion-MNIST") as e:
+        load_dataset("fashion-mnist-mini")
+    assert "make_mini.py fashion-mnist" in e.value.details
 
 
 def _write_images(folder, counts, size=(20, 14), mode="RGB"):

@@ -1,5 +1,8 @@
 """The From-scratch page under AppTest: training to the end, the lessons, the activation comparison."""
+import os
+import socket
 import time
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -48,7 +51,8 @@ def test_page_opens_with_the_lesson_and_the_settings():
     assert not at.exception
     assert "from scratch" in at.title[0].value.lower()
     assert any("backpropagation" in m.value.lower() for m in at.markdown)
-    assert widget(at, "selectbox", "dataset").value == "fashion-mnist"
+    assert widget(at, "selectbox", "dataset").value == "fashion-mnist-mini"  # bundled: works offline
+    assert not at.info  # nothing to download
     assert widget(at, "text_input", "hidden").value == "256,128,64"
     assert any("std = √(2/n_in)" in c.value for c in at.caption)
     assert lessons(at) == []
@@ -93,3 +97,21 @@ def test_bad_sizes_are_explained_and_block_training(app):
     widget(app, "text_input", "hidden").set_value("32,x").run()
     assert not app.exception and any("whole numbers" in e.value for e in app.error)
     assert button(app, "Train").disabled and button(app, "Compare activations").disabled
+
+
+def test_a_dataset_that_must_download_says_so_and_fails_briefly(app, tmp_path, monkeypatch):
+    from torchvision.datasets import CIFAR10
+    with socket.socket() as s:  # a port where nothing listens: the download cannot start
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/{CIFAR10.filename}"
+    monkeypatch.setattr(CIFAR10, "url", dead)
+    widget(app, "selectbox", "dataset").set_value("cifar10").run()
+    assert [i.value for i in app.info] == ["CIFAR-10 is not on this machine: the first run downloads about 170 MB."]
+    button(app, "Train").click().run()
+    assert not app.exception
+    assert [e.value for e in app.error] == [
+        "CIFAR-10 could not be downloaded: the download server did not answer. Use a bundled dataset "
+        "(mnist-mini, fashion-mnist-mini) or put the files in "
+        f"{Path(os.environ['NNLAB_DATA_DIR']) / 'cifar-10-batches-py'}."]
+    assert [x.label for x in app.expander] == ["Details"] and dead in app.expander[0].code[0].value
+

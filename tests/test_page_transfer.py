@@ -29,7 +29,7 @@ def test_features_recipe_opens_train_with_the_backbone(app):
     next(b for b in app.button if b.key == "tr_open_features").click().run()
     assert next(w for w in app.selectbox if w.key == "tw_backbone").value == "resnet34"
     assert next(w for w in app.text_input if w.key == "tw_hidden").value == "256,128"
-    assert any("165,514 parameters" in i.value for i in app.info)  # (512+1)·256 + (256+1)·128 + (128+1)·10
+    assert any("165,514 parameters" in m.value for m in app.markdown)  # (512+1)·256 + (256+1)·128 + (128+1)·10
 
 
 def test_finetune_plan_table(app):
@@ -47,3 +47,20 @@ def test_installed_weights_show_as_ready(tmp_path, monkeypatch):
     at.run()
     at.switch_page("pages/transfer.py").run()
     assert any("resnet18" in s.value and "ready" in s.value for s in at.success)
+
+
+def test_recipes_default_to_bundled_data_and_cifar_says_it_downloads(app):
+    assert app.selectbox(key="tr_dataset").value == "fashion-mnist-mini" and not app.info
+    assert any("Needs the ImageNet weights for resnet34" in c.value for c in app.caption)
+    next(b for b in app.button if b.key == "scratch_open").click().run()
+    assert not app.exception
+    assert next(w for w in app.selectbox if w.key == "tw_dataset").value == "fashion-mnist-mini"
+    assert next(w for w in app.number_input if w.key == "tw_epochs").value == 10
+    app.switch_page("pages/transfer.py").run()
+    app.selectbox(key="tr_dataset").set_value("cifar10").run()
+    assert [i.value for i in app.info] == ["CIFAR-10 is not on this machine: the first run downloads about 170 MB. "
+                                           "Offline, choose a bundled dataset."]
+    next(b for b in app.button if b.key == "sd_open").click().run()
+    assert next(w for w in app.selectbox if w.key == "tw_dataset").value == "cifar10"
+    assert next(w for w in app.number_input if w.key == "tw_epochs").value == 30
+

@@ -7,7 +7,7 @@ from torchvision import models
 
 from nets import features
 from nets.config import PRESETS, TrainConfig, validate
-from nets.data import load_dataset, make_splits
+from nets.data import DatasetError, load_dataset, make_splits
 from nets.experiment import prepare_data, run_training
 from nets.models import ModelError, build_model, count_params
 from nets.pretrained import weights_path
@@ -66,6 +66,18 @@ def test_pretrained_missing_offline_is_a_clear_model_error(tmp_path, monkeypatch
                         lambda self, **kw: (_ for _ in ()).throw(OSError("no network")))
     with pytest.raises(ModelError, match="resnet18-f37072fd.pth"):
         build_model("resnet18", (3, 32, 32), 10, pretrained=True)
+    # a run says it in one sentence and what to do; the paths and the raw error are in the details
+    cfg = TrainConfig(model="resnet18", pretrained=True, train_blocks=0, epochs=1, train_per_class=1)
+    with pytest.raises(DatasetError) as e:
+        run_training(cfg, checkpoints=tmp_path / "ck")
+    assert str(e.value) == ("The ImageNet weights for resnet18 are not on this machine and could not be "
+                            "downloaded. Upload a .pth state dict on the Pretrained ResNets page, or train once "
+                            "while online so that they download.")
+    assert "resnet18-f37072fd.pth" in e.value.details and "no network" in e.value.details
+    head = replace(PRESETS["resnet34-features-head"], dataset="mnist-mini", backbone="resnet18")
+    with pytest.raises(DatasetError, match="^The ImageNet weights for resnet18 are not") as e:
+        prepare_data(head, tmp_path / "data")
+    assert str(tmp_path) in e.value.details
 
 
 def test_block_dropout_only_while_training():
@@ -79,8 +91,13 @@ def test_block_dropout_only_while_training():
 
 def test_feature_cache_hit_and_invalidation(imagenet_weights, tiny, tmp_path, monkeypatch):
     cache = tmp_path / "features"
-    first = features.features_dataset(tiny, "resnet18", cache, input_size=32)
+    reports = []
+    first = features.features_dataset(tiny, "resnet18", cache, input_size=32, batch_size=16,
+                                      on_progress=lambda text, f: reports.append((text, f)))
     assert first.x_train.shape == (30, 512, 1, 1) and first.scale == 1.0 and len(list(cache.iterdir())) == 1
+    total = len(tiny.x_train) + len(tiny.x_test)
+    assert reports[0] == (f"Extracting frozen resnet18 features: 16 of {total:,} images", 16 / total)
+    assert reports[-1][1] == 1.0 and [f for _, f in reports] == sorted(f for _, f in reports)
     real_extract = features.extract
     monkeypatch.setattr(features, "extract", lambda *a, **k: pytest.fail("extracted again"))
     again = features.features_dataset(tiny, "resnet18", cache, input_size=32)
@@ -121,3 +138,8 @@ def test_recipes_round_trip_and_validate():
     scratch = PRESETS["resnet18-scratch"]
     assert (scratch.optimizer, scratch.lr, scratch.weight_decay, scratch.schedule, scratch.clip_grad,
             scratch.patience, scratch.batch_size) == ("sgd", 0.01, 1e-4, "cosine", 0.1, 6, 128)
+    # the offline version differs only in its data, the stem and the epochs
+    mini = PRESETS["resnet18-scratch-mini"]
+    assert replace(mini, dataset=scratch.dataset, small_stem=scratch.small_stem, epochs=scratch.epochs) == scratch
+    assert (mini.dataset, mini.small_stem, mini.epochs) == ("fashion-mnist-mini", False, 10)
+    validate(mini)
