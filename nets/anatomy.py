@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from torch import nn
 
 from nets.models import MODELS, OPTION_ALIASES, GatedConv, ModelError, build_model, model_options
+from nets.data import SHAPES
 from nets.summary import summarize
 
-DATASET_SHAPES = {"mnist-mini": (1, 28, 28), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28),
-                  "cifar10": (3, 32, 32)}
+DATASET_SHAPES = SHAPES  # each dataset's image shape, stated once in nets.data
 NUM_CLASSES = 10
 SIZE_OPTIONS = ("hidden", "channels", "fc")
 # Caps keep a typo like "100000,100000" from allocating billions of weights on a shared server.

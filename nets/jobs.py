@@ -57,7 +57,9 @@ class JobView:
     notes: list[dict]            # Diverged / EarlyStopped / Stopped events as dicts, with "kind"
     summary: dict | None         # RunSummary.to_dict() once saved
     error: str | None
-    phase: str | None = None     # what a running job does before training (e.g. extracting features)
+    phase: str | None = None     # what a running job does before training (downloading, extracting features)
+    phase_fraction: float | None = None  # how far that is, 0-1; None when it cannot be measured
+    error_details: str = ""      # for a folded "Details" section: paths, addresses, the raw error
 
     @property
     def active(self) -> bool:
@@ -77,6 +79,8 @@ class Job:
         self.status = "queued"
         self.created, self.started, self.ended = time.time(), None, None
         self.started_info = self.progress = self.summary = self.error = self.phase = None
+        self.phase_fraction: float | None = None
+        self.error_details = ""
         self.loss_points: list[tuple[int, float]] = []
         self.epochs: list[dict] = []
         self.notes: list[dict] = []
@@ -108,7 +112,7 @@ class Job:
                            dict(self.progress) if self.progress else None,
                            list(self.loss_points), [dict(e) for e in self.epochs],
                            [dict(n) for n in self.notes], dict(self.summary) if self.summary else None,
-                           self.error, self.phase)
+                           self.error, self.phase, self.phase_fraction, self.error_details)
 
     def _set(self, **fields) -> None:
         with self._lock:
@@ -233,12 +237,12 @@ class JobManager:
         key = (cfg.dataset, str(self.data_dir), cfg.folder, cfg.image_size, cfg.val_fraction,
                cfg.train_per_class, cfg.train_fraction, cfg.seed, cfg.backbone)
 
-        def extracting(done: int, total: int) -> None:
-            job._set(phase=f"Extracting frozen {cfg.backbone} features: {done:,} of {total:,} images")
+        def on_progress(text: str, fraction: float | None = None) -> None:  # a download, then features
+            job._set(phase=text, phase_fraction=fraction)
 
         with self._data_lock:  # one load per dataset even when a queue of four starts
             if key not in self._data_cache:
-                self._data_cache[key] = prepare_data(cfg, self.data_dir, on_progress=extracting)
+                self._data_cache[key] = prepare_data(cfg, self.data_dir, on_progress=on_progress)
                 while len(self._data_cache) > 3:
                     self._data_cache.popitem(last=False)
             self._data_cache.move_to_end(key)
@@ -249,21 +253,22 @@ class JobManager:
         try:
             check_disk_budget(self.checkpoints, self.disk_budget)
             data = self._data_for(job)
-            job._set(phase=None)
+            job._set(phase=None, phase_fraction=None)
             summary: RunSummary = run_training(job.cfg, data, checkpoints=self.checkpoints,
                                                on_event=job.on_event, stop=job.stop_event, owner=job.owner)
             outcome = {"summary": summary.to_dict(), "status": summary.status}
         except (ConfigError, DatasetError, ModelError, CheckpointError) as e:
-            outcome["error"] = str(e)
+            outcome.update(error=str(e), error_details=getattr(e, "details", ""))
         except (torch.cuda.OutOfMemoryError, MemoryError) as e:
             where = "GPU" if isinstance(e, torch.cuda.OutOfMemoryError) else "the server's"
             outcome["error"] = (f"Out of {where} memory ({str(e).splitlines()[0][:160]}). Try a smaller batch "
                                 "size or model, or wait until fewer jobs run. The other jobs go on.")
         except Exception as e:  # a bug: the job fails with the reason, the server goes on
-            outcome.update(error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
+            outcome.update(error=f"{type(e).__name__}: {e}", error_details=traceback.format_exc())
         finally:
             gc.collect()  # a failed job's tensors are garbage now: give their memory back
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
-            job._set(ended=time.time(), phase=None, **outcome)  # status, summary and end together
+            # status, summary and end together
+            job._set(ended=time.time(), phase=None, phase_fraction=None, **outcome)
             self._start_queued()

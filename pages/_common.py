@@ -113,6 +113,7 @@ def load_train_config(cfg: TrainConfig, four_configs: bool = False) -> None:
     for key in [k for k in st.session_state if str(k).startswith(TRAIN_WIDGET_PREFIX)]:
         del st.session_state[key]
     st.session_state[TRAIN_WIDGET_PREFIX + "four"] = four_configs
+    st.session_state["train_editing"] = True  # the form opens, showing what was filled in
 
 
 @st.cache_resource(show_spinner="Evaluating on the test set…", max_entries=16)

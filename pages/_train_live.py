@@ -83,6 +83,9 @@ def outcome_ui(v: JobView, compact: bool = False, advice=()) -> None:
     if o.lines and not compact:
         text += "  \n" + "  \n".join(o.lines)
     STYLE.get(o.style, st.info)(text)
+    if v.error_details and not compact:
+        with st.expander("Details"):
+            st.code(v.error_details, language=None, wrap_lines=True)
     if o.next_steps and not compact:
         st.caption(" ".join(o.next_steps))
     if not compact and v.run_id:

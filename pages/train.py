@@ -19,7 +19,7 @@ from nets.config import (
     validate,
 )
 from nets.naming import LOSS_NAMES, default_name
-from nets.data import DATASETS, dataset_status
+from nets.data import DATASETS, SHAPES, download_notice, menu_label
 from nets.lessons import decode, encode, is_lesson, lesson_params, signature
 from nets.models import (
     ACTIVATIONS,
@@ -53,7 +53,6 @@ FOUR_FIELDS = frozenset({"optimizer", "lr", "momentum", "loss"})  # what the fou
 ensure_app_entry()
 
 CFG_KEY, WIDGET_PREFIX = TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX
-SHAPES = {"mnist-mini": (1, 28, 28), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "train.md"
 LESSON_KEY, SHARE_HIDE_KEY, UPLOAD_KEY, UPLOADED_KEY = "train_lesson", "share_hide", "train_zip", "train_zip_done"
 EDIT_KEY, FIXED_KEY = "train_editing", "train_doctor_fixed"
@@ -96,9 +95,8 @@ def config_ui(cfg: TrainConfig) -> tuple[TrainConfig, str | None]:
     data_col, model_col, opt_col = st.columns(3)
     with data_col:
         st.subheader("Data")
-        ready = dataset_status(data_dir())
         dataset = widget(st.selectbox, "Dataset", "dataset", cfg.dataset, options=DATASETS,
-                         format_func=lambda d: d if ready.get(d, True) else f"{d} (downloads on first use)")
+                         format_func=lambda d: menu_label(d, data_dir()))
         folder, image_size = cfg.folder, cfg.image_size
         if dataset == "folder":
             folder = folder_ui(cfg.folder)
@@ -362,6 +360,8 @@ def train_bar_ui(cfg: TrainConfig, problem: str | None, summary: str) -> bool:
                         on_click=lambda: st.session_state.update({EDIT_KEY: False}))
     if summary and editing():  # with the form folded, the live panel's own title says what trains
         st.markdown(summary + (" · as **four runs**" if four else ""))
+    if (notice := download_notice(cfg.dataset, data_dir())):
+        st.caption(f"⬇️ {notice} Offline, choose a bundled dataset (mnist-mini, fashion-mnist-mini).")
     if pressed:
         submit(cfg, four)
     return four

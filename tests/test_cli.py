@@ -40,8 +40,9 @@ def test_cli_four_configs_table(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
     runs = json.loads(lines[-1])["runs"]
-    assert [(x["name"].split("-")[-2], x["name"].split("-")[-1]) for x in runs] == \
-        [("sgd", "ce"), ("sgd", "mse"), ("adam", "ce"), ("adam", "mse")]
+    assert [x["name"] for x in runs] == [f"mlp · mnist-mini 20/class · {opt} · {loss}" for opt, loss in
+                                         (("sgd lr 0.001", "cross-entropy"), ("sgd lr 0.001", "squared error"),
+                                          ("adam lr 0.01", "cross-entropy"), ("adam lr 0.01", "squared error"))]
     assert "best test acc" in lines[0] and len(lines) == 6
     assert len(list(tmp_path.iterdir())) == 4
 
@@ -64,7 +65,7 @@ def test_bad_flags_get_clear_messages(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(CIFAR10, "url", "http://nnlab-test.invalid/cifar-10-python.tar.gz")
     code, err = run_main(["--dataset", "cifar10", "--data-dir", str(tmp_path), "--checkpoints",
                           str(tmp_path / "c")], capsys)
-    assert code == 1 and "cifar10 is not on disk" in err and "Traceback" not in err
+    assert code == 1 and "CIFAR-10 could not be downloaded" in err and "Traceback" not in err
 
 
 def test_every_config_field_is_a_flag():

@@ -54,7 +54,7 @@ def test_stop_is_quick_and_keeps_the_best_model(jobs, ckpt):
 def test_failures_are_reported_and_the_queue_moves_on(jobs):
     bad = jobs.submit(TrainConfig(dataset="cifar10", model="mlp"))  # not on disk here
     good = jobs.submit(TINY)
-    assert "cifar10" in jobs.wait(bad.id).error and jobs.view(bad.id).status == "failed"
+    assert "CIFAR-10" in jobs.wait(bad.id).error and jobs.view(bad.id).status == "failed"
     assert jobs.wait(good.id).status == "completed"
 
 

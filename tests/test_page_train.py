@@ -157,3 +157,21 @@ def test_four_configurations_are_read_side_by_side(app, ckpt):
     assert any("learned best" in i.value for i in app.info)
     assert sum(m.value.startswith("test accuracy ·") for m in app.markdown) == 4
     assert any(m.value.startswith("#### The four configurations · lenet · mnist-mini") for m in app.markdown)
+
+
+def test_a_dataset_that_must_download_says_so_before_and_after(app, tmp_path, monkeypatch):
+    from torchvision.datasets import CIFAR10
+    monkeypatch.setenv("NNLAB_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setattr(CIFAR10, "url", "http://nnlab-test.invalid/cifar-10-python.tar.gz")  # offline
+    app.run()
+    dataset = widget(app, "selectbox", "dataset")
+    assert "cifar10 (170 MB download)" in [dataset.format_func(o) for o in dataset.options]
+    dataset.set_value("cifar10").run()
+    assert any("the first run downloads about 170 MB" in c.value for c in app.caption)  # before Train
+    next(b for b in app.button if b.label == "Train").click().run()
+    poll_until_done(app)
+    text = outcome(app)
+    assert text.startswith("**Training failed") and "CIFAR-10 could not be downloaded" in text
+    assert "urlopen" not in text and "Traceback" not in text  # the raw error is folded away
+    details = next(e for e in app.expander if e.label == "Details")
+    assert "nnlab-test.invalid" in details.code[0].value
