@@ -128,7 +128,7 @@ def split_legend(several: bool) -> alt.Legend:
     opaque although train lines are paler."""
     grey = {"symbolStrokeColor": "#555555", "symbolFillColor": "#555555"} if several else {}
     return alt.Legend(orient="top", direction="horizontal", symbolType="stroke", symbolStrokeWidth=3,
-                      symbolSize=900, symbolOpacity=1, title=None, **grey)
+                      symbolSize=450, columnPadding=10, symbolOpacity=1, title=None, **grey)
 
 
 def loss_title(kinds) -> str:

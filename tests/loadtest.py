@@ -7,7 +7,7 @@ browser context (one browser, Playwright's async API), through
     Home   open the app, until "Start here" shows
     Train  "Open in Train" for *MNIST in a minute*, until the Train heading and the parameter count show
     Start  (Epochs and "Training images per class" set first) press Train, until the job shows, queued or not
-    Job    until "best test accuracy" shows (queued jobs wait their turn: NNLAB_MAX_JOBS)
+    Job    until "Completed all" shows (queued jobs wait their turn: NNLAB_MAX_JOBS)
     Runs   "Runs" in the sidebar, until the run table shows
 
 Sessions start in waves a few seconds apart and all stay open until the last one is done. It prints
@@ -194,7 +194,7 @@ async def student(s: Session, browser, url: str, args, deadline: float, done: _F
         if ok:
             async def train_ready(t):
                 await main.get_by_role("heading", name="Train").wait_for(timeout=t)
-                await main.get_by_text("trainable).").wait_for(timeout=t)  # the parameter count
+                await main.get_by_text("parameters ·").first.wait_for(timeout=t)  # the summary with the parameter count
             ok = await timed(s, "Train", page,
                              lambda: main.get_by_role("button", name="Open in Train").first.click(
                                  timeout=step_timeout() * 1000),
@@ -213,7 +213,7 @@ async def student(s: Session, browser, url: str, args, deadline: float, done: _F
                 ok = False
         if ok:
             shown = (main.get_by_text("Queued: position").or_(main.get_by_test_id("stProgress"))
-                     .or_(main.get_by_text("best test accuracy")).or_(main.get_by_text("Training failed")))
+                     .or_(main.get_by_text("Completed all")).or_(main.get_by_text("Training failed")))
             ok = await timed(s, "Start", page,
                              lambda: main.get_by_role("button", name="Train", exact=True).click(
                                  timeout=step_timeout() * 1000),
@@ -222,13 +222,13 @@ async def student(s: Session, browser, url: str, args, deadline: float, done: _F
                 # all_inner_texts does not wait: the job may leave the queue at any moment
                 for text in (await main.get_by_text("Queued: position").all_inner_texts())[:1]:
                     try:
-                        s.queued_at = int(text.split("position", 1)[1].split()[0].strip("—-"))
+                        s.queued_at = int(text.split("position", 1)[1].split()[0].strip("—-.,"))
                     except (IndexError, ValueError):
                         s.queued_at = -1
         # Job: until it has finished (the Start step's time is part of it)
         if ok:
             t_start = time.perf_counter() - s.latency["Start"]
-            finished = main.get_by_text("best test accuracy").or_(main.get_by_text("Training failed"))
+            finished = main.get_by_text("Completed all").or_(main.get_by_text("Training failed"))
             try:
                 await finished.first.wait_for(timeout=max(1.0, deadline - time.time()) * 1000)
                 text = await main.inner_text()
@@ -369,7 +369,7 @@ def main(argv=None) -> int:
         st = stats[step]
         print(f"  {step:<12} {st['n']:>3} {st['p50']:>7.2f} {st['p90']:>7.2f} {st['p99']:>7.2f} {st['max']:>7.2f}")
     print("  (Home: open until 'Start here'; Train: 'Open in Train' until the form and parameter count; "
-          "Start: Train pressed until the job shows; Job: Train pressed until 'best test accuracy'; "
+          "Start: Train pressed until the job shows; Job: Train pressed until 'Completed all'; "
           "Runs: sidebar link until the run table)")
     summary = (f"load: {args.sessions} sessions, {len(completed)} jobs completed, {len(errors)} errors, "
                + ", ".join(f"{step} p50 {stats[step]['p50']:.1f} s p90 {stats[step]['p90']:.1f} s"
