@@ -1,40 +1,39 @@
-"""Training jobs that outlive a page: a server-wide registry, one worker thread per job.
+"""Training jobs that outlive a page: the server's one job service (submit, view, stop, list).
 
-The Streamlit page submits a job and then only reads snapshots; the worker never touches Streamlit.
-Everything a page needs to draw (progress, the loss curve, per-epoch metrics, how the run ended)
-is copied out under the job's lock, so a poll costs microseconds and never blocks training.
-A cap on running jobs turns the rest into a queue that starts them in order.
+The Streamlit page submits a job and then only reads snapshots; the work never touches Streamlit.
+In the app it runs in worker processes (`backend="process"`: nets.pool, nets.worker), so the web
+server's pages do not wait on training for the GIL and a crashed job takes nothing else with it;
+`backend="thread"` (scripts, tests) runs it in a thread of this process. Either way the job's messages are applied here, and everything
+a page needs (progress, the loss curve, per-epoch metrics, how the run ended) is copied out under
+the job's lock, so a poll costs microseconds. A cap on running jobs turns the rest into a queue;
+who may see and stop a job is decided here (`allowed`), not in the pages.
 """
 from __future__ import annotations
 
-import gc
+import logging
 import threading
 import time
 import traceback
 import uuid
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-
-from .config import ConfigError, TrainConfig, validate
-from .data import DatasetError, ImageData
-from .experiment import RunSummary, prepare_data, run_training
-from .models import ModelError
+from .access import Access
+from .config import TrainConfig, validate
 from .naming import default_name, unique_name
-from .runs import CheckpointError, check_disk_budget, list_runs, recover_interrupted
-from .train import (
-    BatchProgress,
-    Converged,
-    Diverged,
-    EarlyStopped,
-    EpochEnd,
-    Started,
-    Stopped,
-)
+from .runs import CheckpointError, check_disk_budget, get_run, list_runs, new_run_id, recover_interrupted, update_run
+from .worker import DataCache, event_message, run_job
+
+log = logging.getLogger("nnlab.jobs")
+BACKENDS = ("process", "thread")
 
 ACTIVE = ("queued", "running")
+
+
+def allowed(who: Access | None, owner: str) -> bool:
+    """The one rule for seeing and stopping jobs; None is the server itself (tests, scripts)."""
+    return who is None or who.can_control_job(owner)
 MAX_LOSS_POINTS = 2000  # older points are thinned: every re-draw sends the whole series
 
 
@@ -81,6 +80,7 @@ class Job:
         self.started_info = self.progress = self.summary = self.error = self.phase = None
         self.phase_fraction: float | None = None
         self.error_details = ""
+        self.run_id = new_run_id(cfg)  # chosen here, so a job whose worker dies can mark its run
         self.loss_points: list[tuple[int, float]] = []
         self.epochs: list[dict] = []
         self.notes: list[dict] = []
@@ -89,20 +89,30 @@ class Job:
         self.stop_event.set()
 
     def on_event(self, event) -> None:
-        """Called by the worker thread for every engine event."""
+        """An engine event, from a training loop in this process."""
+        message = event_message(event)
+        if message is not None:
+            self.apply(message)
+
+    def apply(self, message: dict) -> None:
+        """A message of the work (nets.worker): an engine event as a dict, or a phase."""
         with self._lock:
-            if isinstance(event, Started):
-                self.started_info = asdict(event)
-            elif isinstance(event, BatchProgress):
-                self.progress = asdict(event)
-                self.loss_points.append((event.images_seen, event.loss))
+            if message.get("type") == "phase":
+                self.phase, self.phase_fraction = message.get("text"), message.get("fraction")
+                return
+            kind, data = message.get("kind"), message.get("data") or {}
+            if kind == "Started":
+                self.started_info = dict(data)
+            elif kind == "BatchProgress":
+                self.progress = dict(data)
+                self.loss_points.append((data["images_seen"], data["loss"]))
                 if len(self.loss_points) > MAX_LOSS_POINTS:
                     self.loss_points = self.loss_points[::2]
-            elif isinstance(event, EpochEnd):
-                self.epochs.append(asdict(event))
-            elif isinstance(event, (Diverged, EarlyStopped, Converged, Stopped)):
-                self.notes.append({"kind": type(event).__name__, **asdict(event)})
-            # Finished is not recorded here: the status changes only with the saved summary (_work)
+            elif kind == "EpochEnd":
+                self.epochs.append(dict(data))
+            elif kind in ("Diverged", "EarlyStopped", "Converged", "Stopped"):
+                self.notes.append({"kind": kind, **data})
+            # Finished is not recorded here: the status changes only with the saved summary
 
     def view(self, position: int | None = None) -> JobView:
         with self._lock:
@@ -124,16 +134,22 @@ class JobManager:
     """The server's jobs. One instance per server process (the app keeps it in st.cache_resource)."""
 
     def __init__(self, checkpoints: str | Path, data_dir: str | Path | None = None, max_running: int = 1,
-                 keep_finished: int = 50, max_per_owner: int = 1, disk_budget_mb: int = 0):
-        self.checkpoints, self.data_dir = Path(checkpoints), data_dir
+                 keep_finished: int = 50, max_per_owner: int = 1, disk_budget_mb: int = 0,
+                 backend: str = "thread"):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
+        self.checkpoints, self.data_dir, self.backend = Path(checkpoints), data_dir, backend
         self.max_running, self.keep_finished = max_running, keep_finished
         self.max_per_owner, self.disk_budget = max_per_owner, disk_budget_mb * 2**20
         # A server that was killed left its runs 'running': they are interrupted, not running.
         self.recovered = recover_interrupted(self.checkpoints)
         self._lock = threading.Lock()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self._data_cache: OrderedDict[tuple, ImageData] = OrderedDict()
-        self._data_lock = threading.Lock()
+        self._cache = DataCache()  # the thread backend's datasets; each worker process keeps its own
+        self.pool = None
+        if backend == "process":
+            from .pool import ProcessPool
+            self.pool = ProcessPool(max_running, self._message, self._lost, self._start_queued)
 
     # ---------------------------------------------------------------- submitting and controlling
     def submit(self, cfg: TrainConfig, owner: str = "", group: str = "") -> Job:
@@ -143,6 +159,7 @@ class JobManager:
         with self._lock:  # a distinct name, so Runs, legends and the job list tell runs apart
             taken = saved + [j.cfg.label() for j in self._jobs.values()]
             job = Job(replace(cfg, name=unique_name(cfg.name or default_name(cfg), taken)), group, owner)
+            log.info("job %s submitted by %s: %s", job.id[:8], owner or "-", job.cfg.label())
             self._jobs[job.id] = job
             self._trim()
         self._start_queued()
@@ -154,37 +171,44 @@ class JobManager:
         group = name or uuid.uuid4().hex[:8]
         return [self.submit(cfg, owner, group) for cfg in cfgs]
 
-    def stop(self, job_id: str) -> None:
-        """Stop a running job (it keeps its best model) or cancel a queued one."""
+    def stop(self, job_id: str, who: Access | None = None) -> bool:
+        """Stop a running job (it keeps its best model) or cancel a queued one. Only its owner or the
+        lecturer may (`who`; None: the server itself). Returns whether the request was taken."""
         job = self.get(job_id)
-        if job is None:
-            return
+        if job is None or not allowed(who, job.owner):
+            return False
         with self._lock:
             if job.status == "queued":
                 job.status, job.ended = "cancelled", time.time()
-                return
+                return True
         job.request_stop()
+        if self.pool is not None:
+            self.pool.stop(job.id)
+        return True
 
-    def stop_group(self, group: str) -> None:
-        for v in self.views():
-            if v.group == group and v.active:
-                self.stop(v.id)
+    def stop_group(self, group: str, who: Access | None = None) -> None:
+        for v in self.views(who, group=group):
+            if v.active:
+                self.stop(v.id, who)
 
     # ---------------------------------------------------------------- reading
     def get(self, job_id: str) -> Job | None:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def view(self, job_id: str) -> JobView | None:
+    def view(self, job_id: str, who: Access | None = None) -> JobView | None:
+        """The job's state, or None when there is no such job or `who` may not see it."""
         job = self.get(job_id)
-        return job.view(self._position(job)) if job else None
+        return job.view(self._position(job)) if job and allowed(who, job.owner) else None
 
-    def views(self, group: str | None = None) -> list[JobView]:
+    def views(self, who: Access | None = None, group: str | None = None) -> list[JobView]:
+        """Every job `who` may see (all of them for None, the server itself), oldest first."""
         with self._lock:
             jobs = list(self._jobs.values())
             queued = [j for j in jobs if j.status == "queued"]
-        out = [j.view(queued.index(j) + 1 if j in queued else None) for j in jobs]
-        return [v for v in out if group is None or v.group == group]
+        out = [j.view(queued.index(j) + 1 if j in queued else None) for j in jobs
+               if (group is None or j.group == group) and allowed(who, j.owner)]
+        return out
 
     def running_count(self) -> int:
         with self._lock:
@@ -230,45 +254,63 @@ class JobManager:
             for job in to_start:
                 job.status, job.started = "running", time.time()
         for job in to_start:
-            threading.Thread(target=self._work, args=(job,), name=f"train-{job.id[:8]}", daemon=True).start()
+            if self.pool is None:
+                threading.Thread(target=self._work, args=(job,), name=f"train-{job.id[:8]}", daemon=True).start()
+            elif not self.pool.run(job.id, self._spec(job)):
+                with self._lock:  # no worker free yet (one is restarting): back in the queue, in front
+                    job.status, job.started = "queued", None
 
-    def _data_for(self, job: Job) -> ImageData:
-        cfg = job.cfg
-        key = (cfg.dataset, str(self.data_dir), cfg.folder, cfg.image_size, cfg.val_fraction,
-               cfg.train_per_class, cfg.train_fraction, cfg.seed, cfg.backbone)
-
-        def on_progress(text: str, fraction: float | None = None) -> None:  # a download, then features
-            job._set(phase=text, phase_fraction=fraction)
-
-        with self._data_lock:  # one load per dataset even when a queue of four starts
-            if key not in self._data_cache:
-                self._data_cache[key] = prepare_data(cfg, self.data_dir, on_progress=on_progress)
-                while len(self._data_cache) > 3:
-                    self._data_cache.popitem(last=False)
-            self._data_cache.move_to_end(key)
-            return self._data_cache[key]
+    def _spec(self, job: Job) -> dict:
+        return {"kind": "train", "config": job.cfg.to_dict(), "checkpoints": str(self.checkpoints),
+                "data_dir": None if self.data_dir is None else str(self.data_dir), "owner": job.owner,
+                "run_id": job.run_id, "disk_budget": self.disk_budget}
 
     def _work(self, job: Job) -> None:
-        outcome: dict = {"status": "failed"}
-        try:
-            check_disk_budget(self.checkpoints, self.disk_budget)
-            data = self._data_for(job)
-            job._set(phase=None, phase_fraction=None)
-            summary: RunSummary = run_training(job.cfg, data, checkpoints=self.checkpoints,
-                                               on_event=job.on_event, stop=job.stop_event, owner=job.owner)
-            outcome = {"summary": summary.to_dict(), "status": summary.status}
-        except (ConfigError, DatasetError, ModelError, CheckpointError) as e:
-            outcome.update(error=str(e), error_details=getattr(e, "details", ""))
-        except (torch.cuda.OutOfMemoryError, MemoryError) as e:
-            where = "GPU" if isinstance(e, torch.cuda.OutOfMemoryError) else "the server's"
-            outcome["error"] = (f"Out of {where} memory ({str(e).splitlines()[0][:160]}). Try a smaller batch "
-                                "size or model, or wait until fewer jobs run. The other jobs go on.")
-        except Exception as e:  # a bug: the job fails with the reason, the server goes on
-            outcome.update(error=f"{type(e).__name__}: {e}", error_details=traceback.format_exc())
-        finally:
-            gc.collect()  # a failed job's tensors are garbage now: give their memory back
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
+        """The thread backend: the same work as a worker process's, in a thread of this one."""
+        outcome = run_job(self._spec(job), job.apply, job.stop_event, self._cache)
+        self._finish(job.id, outcome)
+
+    def _finish(self, job_id: str, outcome: dict) -> None:
+        job = self.get(job_id)
+        if job is not None:
+            if outcome.get("error"):
+                log.warning("job %s failed: %s%s", job_id[:8], outcome["error"],
+                            "\n" + outcome["error_details"] if outcome.get("error_details") else "")
             # status, summary and end together
             job._set(ended=time.time(), phase=None, phase_fraction=None, **outcome)
-            self._start_queued()
+        self._start_queued()
+
+    def _message(self, job_id: str, message: dict) -> None:
+        """A worker process's message about one of our jobs."""
+        if message.get("type") == "done":
+            fields = {k: message[k] for k in ("status", "summary", "error", "error_details") if k in message}
+            self._finish(job_id, fields)
+        else:
+            job = self.get(job_id)
+            if job is not None:
+                job.apply(message)
+
+    def _lost(self, job_id: str, reason: str) -> None:
+        """The worker process running this job died: the job failed, and so did its run."""
+        error = (f"The worker training this job stopped: {reason}. The server and the other jobs go on; "
+                 "train it again, perhaps with a smaller batch or model.")
+        job = self.get(job_id)
+        if job is not None:
+            try:
+                update_run(get_run(self.checkpoints, job.run_id), status="failed", error=error)
+            except CheckpointError:
+                pass  # it died before the run was created
+        log.error("job %s lost: %s", job_id[:8], reason)
+        self._finish(job_id, {"status": "failed", "error": error})
+
+    def workers(self) -> list[dict]:
+        """The worker processes (index, pid, job, alive), for the lecturer's view."""
+        return self.pool.workers() if self.pool is not None else []
+
+    def close(self) -> None:
+        """Stop every job and the worker processes (tests, and a server shutting down)."""
+        for v in self.views():
+            if v.active:
+                self.stop(v.id)
+        if self.pool is not None:
+            self.pool.close()

@@ -11,7 +11,7 @@ from nets.jobs import JobView
 from nets.outcome import describe_job
 from nets.naming import LOSS_NAMES, common_part
 from nets.plots import by_epoch, epochs_frame, loss_panels, loss_points_frame, loss_vs_images
-from pages._common import checkpoints_root, job_manager, load_train_config
+from pages._common import access, checkpoints_root, job_manager, load_train_config
 
 JOB_KEY, GROUP_KEY = "train_job", "train_group"
 EDIT_KEY, FIXED_KEY = "train_editing", "train_doctor_fixed"  # shared with pages/train.py
@@ -26,6 +26,14 @@ BADGE = {"running": ":blue-badge", "queued": ":gray-badge", "completed": ":green
 WENT_WRONG = ("chance", "diverged")  # doctor's findings that make a finished run a warning
 FIELD_WORDS = {"lr": "learning rate", "optimizer": "optimizer", "activation": "activation", "loss": "loss",
                "dropout": "dropout", "augment": "augmentation", "batch_size": "batch size", "epochs": "epochs"}
+
+
+def stop_job(job_id: str) -> None:
+    job_manager().stop(job_id, access())  # who is asking is checked inside, at the click
+
+
+def stop_group(group: str) -> None:
+    job_manager().stop_group(group, access())
 
 
 def attach(job_id: str | None, group: str | None = None) -> None:
@@ -129,7 +137,7 @@ def job_panel(v: JobView, locked: frozenset[str]) -> None:
         st.markdown(f"**{v.label}** {BADGE.get(v.status, ':gray-badge')}[{v.status}]")
         progress_ui(v)
     if v.active:
-        stop.button("Stop", key=f"stop-{v.id}", on_click=job_manager().stop, args=(v.id,), type="primary",
+        stop.button("Stop", key=f"stop-{v.id}", on_click=stop_job, args=(v.id,), type="primary",
                     width="stretch")
     else:  # once it has ended, what happened and what to try next come first, above the charts
         advice = diagnose(v.config, v.epochs, v.notes, 10, kept=bool(v.summary and v.summary.get("best_epoch")))
@@ -163,7 +171,7 @@ def group_panel(views: list[JobView], locked: frozenset[str]) -> None:
     head.markdown(f"#### The four configurations" + (f" · {common}" if common else ""))
     active = any(v.active for v in views)
     if active:
-        stop.button("Stop all four", on_click=job_manager().stop_group, args=(views[0].group,), width="stretch")
+        stop.button("Stop all four", on_click=stop_group, args=(views[0].group,), width="stretch")
     report = None if active else diagnose_group(views)
     if report is not None and report.sentence:
         st.info(report.sentence)
@@ -208,7 +216,8 @@ def live_ui(locked: frozenset[str] = frozenset()) -> None:
     manager = job_manager()
 
     def snapshot() -> list[JobView]:
-        views = manager.views(group=group) if group else [manager.view(job_id)]
+        who = access()
+        views = manager.views(who, group=group) if group else [manager.view(job_id, who)]
         return [v for v in views if v is not None]
 
     views = snapshot()
@@ -219,7 +228,8 @@ def live_ui(locked: frozenset[str] = frozenset()) -> None:
     def panel():
         now = snapshot()
         if not now:
-            st.warning("That job is no longer on this server (it was restarted or the job was cleared).")
+            st.warning("That job is not on this server any more (it was restarted or the job was cleared), "
+                       "or it is not yours.")
             attach(None)
             return
         if group:
@@ -234,10 +244,12 @@ def live_ui(locked: frozenset[str] = frozenset()) -> None:
 
 
 def jobs_list_ui() -> None:
-    views = job_manager().views()
+    who = access()
+    views = job_manager().views(who)
     if not views:
         return
-    with st.expander(f"This server's jobs ({sum(v.active for v in views)} active)"):
+    title = "Jobs on this server" if who.lecturer else "Your jobs on this server"
+    with st.expander(f"{title} ({sum(v.active for v in views)} active)"):
         for v in reversed(views):
             c1, c2 = st.columns([4, 1])
             acc = (f" · {v.summary['best_test_acc']:.1%}" if v.summary and v.summary["best_test_acc"] is not None

@@ -7,6 +7,10 @@ import torch
 # (a Streamlit server under test, a second test) takes a core.
 torch.set_num_threads(1)
 os.environ.setdefault("NNLAB_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "data-test-unused"))
+# Page tests train in a thread of the test process (fast to start, and monkeypatches reach it); the
+# worker processes the app uses by default have their own tests (test_jobs.py, test_worker_pool.py)
+# and the browser tests' servers use them.
+os.environ.setdefault("NNLAB_JOB_BACKEND", "thread")
 
 
 @pytest.fixture

@@ -143,14 +143,14 @@ def test_a_job_reports_the_download_as_its_phase(server, tmp_path, monkeypatch):
     monkeypatch.setattr(MNIST, "resources", resources)
     monkeypatch.setattr(download, "CHUNK", 4096)
     seen = []
-    original = Job._set
+    original = Job.apply
 
-    def recording(self, **fields):
-        if "phase" in fields:
-            seen.append((fields["phase"], fields.get("phase_fraction")))
-        original(self, **fields)
+    def recording(self, message):
+        if message.get("type") == "phase":
+            seen.append((message["text"], message.get("fraction")))
+        original(self, message)
 
-    monkeypatch.setattr(Job, "_set", recording)
+    monkeypatch.setattr(Job, "apply", recording)
     manager = JobManager(tmp_path / "ck", tmp_path / "data")
     cfg = TrainConfig(dataset="mnist", model="mlp", hidden=(8,), epochs=1, batch_size=64, device="cpu")
     v = manager.wait(manager.submit(cfg).id, timeout=120)

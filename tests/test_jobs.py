@@ -10,9 +10,12 @@ from nets.runs import get_run
 TINY = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=2, batch_size=32, log_every=2)
 
 
-@pytest.fixture
-def jobs(ckpt):
-    return JobManager(ckpt, max_running=1)
+@pytest.fixture(params=["thread", "process"])
+def jobs(ckpt, request):
+    """The same service tests against both backends: a thread here, and worker processes."""
+    manager = JobManager(ckpt, max_running=1, backend=request.param)
+    yield manager
+    manager.close()
 
 
 def test_a_job_trains_in_the_background_and_saves_its_run(jobs, ckpt):
@@ -108,3 +111,17 @@ def test_every_job_gets_a_distinct_name_from_its_configuration(jobs, ckpt):
     again = jobs.submit(TrainConfig(**{**TINY.to_dict(), "name": "my run"}))
     assert jobs.view(again.id).label == "my run #2"
     jobs.wait(again.id)
+
+
+def test_only_the_owner_or_the_lecturer_sees_and_stops_a_job(jobs):
+    from nets.access import Access
+    alice, bob = Access("alice", False, True), Access("bob", False, True)  # a laptop: no password
+    lecturer = Access("lecturer", True, False)
+    job = jobs.submit(TrainConfig(model="mlp", epochs=1000, train_per_class=20, log_every=1), owner="alice")
+    assert jobs.view(job.id, bob) is None and jobs.views(bob) == []
+    assert not jobs.stop(job.id, bob) and jobs.view(job.id).status == "running"
+    jobs.stop_group(job.group, bob)
+    assert jobs.view(job.id, alice).status == "running" and [v.id for v in jobs.views(alice)] == [job.id]
+    assert [v.id for v in jobs.views(lecturer)] == [job.id]
+    assert jobs.stop(job.id, lecturer)
+    assert jobs.wait(job.id).status == "stopped"
