@@ -113,6 +113,8 @@ def main() -> None:
         with write_lock:
             channel.write(json.dumps(message) + "\n")
 
+    # Below the web server in the CPU's queue: a student's page view goes first, training takes the rest.
+    os.nice(int(os.environ.get("NNLAB_WORKER_NICE", "5")))
     warm_up(int(os.environ.get("NNLAB_WORKER_THREADS") or torch.get_num_threads()))
     stops: dict[str, threading.Event] = {}
     commands: queue.Queue = queue.Queue()
