@@ -13,9 +13,12 @@ from dataclasses import dataclass, field, fields, replace
 from urllib.parse import urlencode
 
 from .config import ConfigError, TrainConfig, validate
+from .identity import URL_PARAMS
 
 LESSON_FLAG, HIDE, FOUR = "lesson", "hide", "four"  # four: train as the coursework's four configurations
-PAGE_PARAMS = frozenset({"job"})  # the Train page's own parameter (a running job), not part of a lesson
+# The app's own parameters (a running job, who this is: nets.identity), not part of a lesson: they
+# are neither settings the link got wrong nor part of the lesson's signature
+PAGE_PARAMS = frozenset({"job", *URL_PARAMS})
 MAX_VALUE_CHARS = 300             # no setting needs more; a longer value is a broken or hostile link
 FIELD_TYPES = {f.name: f.type for f in fields(TrainConfig)}
 DEFAULTS = TrainConfig()

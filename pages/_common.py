@@ -16,7 +16,7 @@ import torch
 from nets.config import TrainConfig
 from nets.data import ImageData, default_data_dir, load_dataset
 from nets.jobs import JobManager
-from nets.runs import DEFAULT_ROOT, Run, get_run, load_model
+from nets.runs import DEFAULT_ROOT, Run, get_run, list_runs, load_model
 
 
 def ensure_app_entry() -> None:
@@ -51,6 +51,7 @@ def torch_threads() -> int:
 @st.cache_resource(show_spinner=False)
 def warm_up() -> bool:
     torch.set_num_threads(torch_threads())
+    server_log()  # job failures, lost workers and page errors to the log, and to the Server page
     # The first optimizer in a process imports torch._dynamo (~1 s, holding the import lock), and
     # Streamlit's post-run gc pass is slow with torch's objects around: do both once, up front.
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1).step()
@@ -60,26 +61,114 @@ def warm_up() -> bool:
 
 
 @st.cache_resource(show_spinner=False)
-def _job_manager(checkpoints: str, data: str, max_running: int, per_session: int, budget_mb: int) -> JobManager:
-    return JobManager(checkpoints, data, max_running=max_running, max_per_owner=per_session,
-                      disk_budget_mb=budget_mb)
+def _job_manager(checkpoints: str, data: str, max_running: int, per_session: int, budget_mb: int,
+                 backend: str) -> JobManager:
+    manager = JobManager(checkpoints, data, max_running=max_running, max_per_owner=per_session,
+                         disk_budget_mb=budget_mb, backend=backend)
+    if manager.pool is not None:
+        manager.pool.start()  # warm workers now: the first student's job does not wait for imports
+    return manager
+
+
+@st.cache_resource(show_spinner="Joining the Ray cluster…")
+def _ray_jobs(address: str, checkpoints: str, data: str, max_running: int | None, per_session: int,
+              budget_mb: int, cpus_per_job: float):
+    from nets.ray_jobs import RayJobs, connect
+    connect(address)
+    return RayJobs(checkpoints, data, max_running=max_running, max_per_owner=per_session,
+                   disk_budget_mb=budget_mb, cpus_per_job=cpus_per_job)
 
 
 def job_manager() -> JobManager:
-    """The server's jobs. A CPU trains one job at a time well; a GPU has room for two small ones."""
+    """The server's jobs, trained in worker processes ($NNLAB_JOB_BACKEND=thread: in this one).
+    A CPU trains one job at a time well; a GPU has room for two small ones. With $NNLAB_RAY_ADDRESS
+    set, the department cluster's one queue instead (nets.ray_jobs.RayJobs: the same methods); a
+    missing ray package, an unreachable cluster or an unwritable checkpoints folder stops the page
+    with what to fix."""
     warm_up()
     env = os.environ.get
+    if env("NNLAB_RAY_ADDRESS"):
+        from nets.ray_jobs import ClusterError
+        try:
+            return _ray_jobs(env("NNLAB_RAY_ADDRESS"), str(checkpoints_root()), str(data_dir()),
+                             int(env("NNLAB_MAX_JOBS") or 0) or None, int(env("NNLAB_JOBS_PER_SESSION") or 1),
+                             int(env("NNLAB_DISK_BUDGET_MB") or 5000), float(env("NNLAB_RAY_CPUS_PER_JOB") or 1))
+        except ClusterError as e:
+            st.error(str(e))
+            st.stop()
     return _job_manager(str(checkpoints_root()), str(data_dir()),
                         int(env("NNLAB_MAX_JOBS") or (2 if torch.cuda.is_available() else 1)),
-                        int(env("NNLAB_JOBS_PER_SESSION") or 1), int(env("NNLAB_DISK_BUDGET_MB") or 5000))
+                        int(env("NNLAB_JOBS_PER_SESSION") or 1), int(env("NNLAB_DISK_BUDGET_MB") or 5000),
+                        env("NNLAB_JOB_BACKEND") or "process")
+
+
+IDENTITY_KEY = "identity"
+
+
+def identity_settings():
+    """The server's identity set-up from Streamlit secrets (see nets.identity.Settings)."""
+    from nets.identity import Settings, login_providers
+    try:
+        auth = st.secrets.get("auth")
+        code = str(st.secrets.get("class_code", "") or "")
+    except Exception:  # no secrets file at all: a laptop
+        auth, code = None, ""
+    return Settings(lecturer_password(), code, login_providers(auth))
+
+
+def identity() -> str:
+    """This session's identity: "lecturer" in lecturer mode, else the student's ('' until a student
+    on a classroom server signs in). Kept in the URL on every run of every page, because
+    st.navigation drops query parameters on a page switch and a refresh keeps only the URL."""
+    from nets.identity import LECTURER, URL_PARAMS, resolve, url_params
+    settings = identity_settings()
+    try:
+        user = st.user.to_dict()
+    except Exception:  # no script context (a callback in a bare test)
+        user = {}
+    held = resolve(settings, st.session_state.get(IDENTITY_KEY, ""), st.query_params.to_dict(), user)
+    st.session_state[IDENTITY_KEY] = held
+    wanted = url_params(held, settings)
+    for key in URL_PARAMS:  # only what this mode keeps: a laptop's id means nothing in a classroom
+        if key in wanted and st.query_params.get(key) != wanted[key]:
+            st.query_params[key] = wanted[key]
+        elif key not in wanted and key in st.query_params:
+            del st.query_params[key]
+    return LECTURER if st.session_state.get("lecturer") else held
+
+
+def sign_in(name: str, code: str) -> str:
+    """Sign this session in as the student `name`; returns why not, '' when it worked."""
+    from nets.identity import IdentityError, student_identity
+    try:
+        st.session_state[IDENTITY_KEY] = student_identity(name, code, identity_settings())
+    except IdentityError as e:
+        return str(e)
+    identity()  # the URL keeps it from now on
+    return ""
+
+
+def sign_out() -> None:
+    from nets.identity import URL_PARAMS
+    st.session_state[IDENTITY_KEY] = ""
+    for key in URL_PARAMS & set(st.query_params):
+        del st.query_params[key]
 
 
 def session_owner() -> str:
-    """An id for this browser tab's session, to tag its jobs (one running job per session)."""
-    if "owner" not in st.session_state:
-        import uuid
-        st.session_state["owner"] = uuid.uuid4().hex
-    return st.session_state["owner"]
+    """The identity that owns the jobs this session starts. A student who has not signed in is
+    told to, and the page stops: a job must never belong to nobody."""
+    owner = identity()
+    if not owner:
+        st.error(signed_out_message())
+        st.stop()
+    return owner
+
+
+def signed_out_message() -> str:
+    return ("**Log in to train**: your runs and jobs are kept under your account."
+            if identity_settings().mode == "login" else
+            "**Sign in with your name to train**: your runs and jobs are kept under it, in any tab.")
 
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
@@ -139,7 +228,13 @@ def lecturer_password() -> str:
 def access():
     """What this session may do with runs (see nets.access)."""
     from nets.access import Access
-    return Access(session_owner(), bool(st.session_state.get("lecturer")), not lecturer_password())
+    return Access(identity(), bool(st.session_state.get("lecturer")), not lecturer_password())
+
+
+def visible_runs(root: Path | None = None):
+    """The saved runs this session may see (nets.access), and the folders that could not be read."""
+    runs, problems = list_runs(root or checkpoints_root())
+    return access().visible(runs), problems
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -166,3 +261,11 @@ def upload_image_ui():
     except ImageError as e:
         st.error(f"{upload.name}: {e}")
         st.stop()
+
+
+@st.cache_resource(show_spinner=False)
+def server_log():
+    """The server's log set up once per process (nets.serverlog); its latest problems for the
+    lecturer's Server page."""
+    from nets.serverlog import setup
+    return setup()

@@ -25,14 +25,13 @@ from nets.preprocess import (
     to_display,
     top_k,
 )
-from nets.runs import CheckpointError, Run, get_run, list_runs
+from nets.runs import CheckpointError, Run, get_run
 from pages._common import (
-    access,
-    checkpoints_root,
     decode_image,
     ensure_app_entry,
     run_model,
     upload_image_ui,
+    visible_runs,
 )
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -56,8 +55,7 @@ def shown(image: np.ndarray, width: int = SHOW_PX) -> np.ndarray:
 
 # ------------------------------------------------------------------------------ choices
 def run_ui() -> Run:
-    runs, problems = list_runs(checkpoints_root())
-    runs = [r for r in runs if access().can_view(r.info)]  # see nets.access
+    runs, problems = visible_runs()  # see nets.access
     runs = [r for r in runs if r.has_model and r.info.get("input_shape") and r.info.get("classes")]
     if not runs:
         st.info("No saved run has a trained model yet: train one on the Train page first.")

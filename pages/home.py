@@ -7,8 +7,7 @@ import streamlit as st
 from nets.config import FOUR_CONFIGS_BASE, PRESETS
 from nets.data import DATASETS, availability, default_data_dir
 from nets.device import device_name
-from nets.runs import list_runs
-from pages._common import checkpoints_root, ensure_app_entry, load_train_config
+from pages._common import ensure_app_entry, load_train_config, visible_runs
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "home.md"
 
@@ -52,7 +51,7 @@ with left:
                  hide_index=True, width="stretch")
 with right:
     st.subheader("Saved runs")
-    runs, problems = list_runs(checkpoints_root())
+    runs, problems = visible_runs()  # a student: their own, shared and ownerless runs
     if runs:
         st.dataframe(pd.DataFrame([{
             "name": r.name, "dataset": r.config.dataset, "model": r.config.model,

@@ -29,15 +29,14 @@ from nets.pretrained import (
     imagenet_resnet,
     weights_path,
 )
-from nets.runs import CheckpointError, list_runs
+from nets.runs import CheckpointError
 from pages._common import (
-    access,
-    checkpoints_root,
     decode_image,
     ensure_app_entry,
     run_dataset,
     run_model,
     upload_image_ui,
+    visible_runs,
 )
 
 ensure_app_entry()
@@ -86,8 +85,7 @@ def class_names(arch: str) -> list[str]:
 
 # ------------------------------------------------------------------------------ choices
 def run_ui() -> Chosen:
-    runs, _ = list_runs(checkpoints_root())
-    runs = [r for r in runs if access().can_view(r.info)]  # see nets.access
+    runs, _ = visible_runs()  # see nets.access
     runs = [r for r in runs if r.has_model and r.info.get("input_shape") and r.info.get("classes")]
     if not runs:
         st.info("No saved run has a trained model yet: train one on the Train page, or pick an "

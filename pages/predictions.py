@@ -3,13 +3,13 @@ import streamlit as st
 
 from nets import compare
 from nets.data import DatasetError
-from nets.runs import CheckpointError, list_runs
+from nets.runs import CheckpointError
 from pages._common import (
-    access,
     checkpoints_root,
     ensure_app_entry,
     run_dataset,
     run_evaluation,
+    visible_runs,
 )
 
 ensure_app_entry()
@@ -30,8 +30,7 @@ def image_grid(items) -> None:
 
 st.title("🔍 Predictions")
 root = checkpoints_root()
-runs, problems = list_runs(root)
-runs = [r for r in runs if access().can_view(r.info)]  # see nets.access
+runs, problems = visible_runs(root)  # see nets.access
 for p in problems:
     st.warning(f"Skipped a folder: {p}")
 usable = [r for r in runs if r.has_model]

@@ -17,7 +17,6 @@ from nets.runs import (
     delete_run,
     disk_usage,
     get_run,
-    list_runs,
     rename_run,
     update_run,
 )
@@ -27,6 +26,7 @@ from pages._common import (
     ensure_app_entry,
     run_dataset,
     run_evaluation,
+    visible_runs,
 )
 
 ensure_app_entry()
@@ -163,9 +163,8 @@ with st.expander("How to read a confusion matrix and compare runs"):
     st.markdown(LESSON.read_text())
 
 root = checkpoints_root()
-runs, problems = list_runs(root)
+runs, problems = visible_runs(root)  # a student: their own, shared and ownerless runs
 who = access()
-runs = [r for r in runs if who.can_view(r.info)]  # a student: their own, shared and ownerless runs
 for p in problems:
     st.warning(f"Skipped a folder: {p}")
 if (message := st.session_state.pop(FLASH, None)) is not None:

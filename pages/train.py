@@ -42,6 +42,7 @@ from pages._common import (
     checkpoints_root,
     data_dir,
     ensure_app_entry,
+    identity,
     job_manager,
     load_train_config,
     session_owner,
@@ -350,8 +351,10 @@ def train_bar_ui(cfg: TrainConfig, problem: str | None, summary: str) -> bool:
                placeholder=f"Run name (automatic: {default_name(cfg)})")
     with four_col:
         four = four_ui()
-    pressed = train_col.button("Train", type="primary", disabled=problem is not None, width="stretch",
-                               help=summary.replace("**", "") or None)
+    signed_in = bool(identity())
+    pressed = train_col.button("Train", type="primary", disabled=problem is not None or not signed_in,
+                               width="stretch", help=summary.replace("**", "") if signed_in else
+                               "Sign in with your name in the sidebar first: your runs are kept under it.")
     if not editing():
         edit_col.button("Edit settings", width="stretch",
                         on_click=lambda: st.session_state.update({EDIT_KEY: True}))
@@ -389,6 +392,8 @@ st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>
 PINNED = lesson_ui()
 if JOB_KEY not in st.session_state and st.query_params.get("job"):
     attach(st.query_params["job"])  # a refreshed tab picks its job up again
+elif (shown := st.session_state.get(JOB_KEY)) and st.query_params.get("job") != shown:
+    st.query_params["job"] = shown  # st.navigation dropped it on a page switch: a refresh needs it
 
 bar, live, form = st.container(), st.container(), st.container()
 with form:

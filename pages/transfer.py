@@ -11,8 +11,7 @@ from nets.compare import runs_table
 from nets.config import PRESETS
 from nets.data import download_notice, menu_label
 from nets.pretrained import ARCHES, PretrainedError, finetune_plan, have_weights, install_state_dict, weights_path
-from nets.runs import list_runs
-from pages._common import checkpoints_root, data_dir, ensure_app_entry, load_train_config
+from pages._common import data_dir, ensure_app_entry, load_train_config, visible_runs
 
 ensure_app_entry()
 
@@ -82,7 +81,7 @@ def features_ui(dataset: str) -> None:
 
 def comparison_ui(dataset: str) -> None:
     """The coursework's question: do pretrained features beat the best of the four CNN configurations?"""
-    runs = list_runs(checkpoints_root())[0]
+    runs = visible_runs()[0]  # see nets.access: the class's runs, not every student's
     backbone_of = {r.id: r.config.backbone for r in runs}
     rows = [r for r in runs_table(runs) if r["dataset"] == dataset and r["test accuracy"] is not None]
     heads = [r for r in rows if backbone_of[r["id"]]]

@@ -122,13 +122,13 @@ def test_a_student_sees_and_changes_only_what_the_rules_allow(tmp_path, monkeypa
     from nets.runs import update_run
     ckpt = tmp_path / "ck"
     own, other, shared = (tiny_run(ckpt, n) for n in ("mine", "bobs", "shared by lecturer"))
-    for run_id, owner in ((own, "alice"), (other, "bob"), (shared, "bob")):
+    for run_id, owner in ((own, "name:alice"), (other, "name:bob"), (shared, "name:bob")):
         update_run(get_run(ckpt, run_id), owner=owner)
     update_run(get_run(ckpt, shared), shared=True)
     monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
     at = AppTest.from_file("../app.py", default_timeout=60)
     at.secrets["lecturer_password"] = "letmein"
-    at.session_state["owner"] = "alice"
+    at.session_state["identity"] = "name:alice"  # signed in with her name (nets.identity)
     at.session_state["selected_run"] = shared
     at.switch_page("pages/runs.py").run()
     assert not at.exception

@@ -102,13 +102,15 @@ def test_a_job_survives_leaving_the_page_and_a_refresh(app, ckpt):
     widget(app, "number_input", "train_per_class").set_value(20).run()
     widget(app, "number_input", "epochs").set_value(200).run()
     next(b for b in app.button if b.label == "Train").click().run()
-    job_id = app.query_params["job"][0] if isinstance(app.query_params["job"], list) else app.query_params["job"]
+    url = dict(app.query_params)  # the job, and who started it (nets.identity: a laptop tab's id)
+    assert set(url) == {"job", "me"}
     app.switch_page("pages/runs.py").run()
     app.switch_page("pages/train.py").run()
     assert any(m.value.startswith("**lenet · mnist-mini") for m in app.markdown)  # shown again on return
+    assert dict(app.query_params) == url  # a page switch drops parameters: the app sets them again
 
     fresh = AppTest.from_file("../app.py", default_timeout=60)  # a refreshed tab: new session, same URL
-    fresh.query_params["job"] = job_id
+    fresh.query_params.update(url)
     fresh.run()
     fresh.switch_page("pages/train.py").run()
     stop = next(b for b in fresh.button if b.label == "Stop")

@@ -1,0 +1,48 @@
+"""What the lecturer's server view shows: every job with its owner, device, elapsed time and
+memory, and the worker processes. Plain rows built from the job service's snapshots."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+
+def rss_mb(pid: int | None) -> int | None:
+    """A process's resident memory in whole MB, from /proc (Linux); None where it cannot be read."""
+    if not pid:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def elapsed(started: float | None, ended: float | None, now: float | None = None) -> float | None:
+    if started is None:
+        return None
+    return (ended or now or time.time()) - started
+
+
+def job_rows(views, workers: list[dict], now: float | None = None) -> list[dict]:
+    """One row per job, active ones first: who, what, where it runs, for how long, with how much memory."""
+    by_job = {w["job"]: w for w in workers if w.get("job")}
+    rows = []
+    for v in sorted(views, key=lambda v: (not v.active, -(v.created or 0))):
+        w = by_job.get(v.id)
+        device = (v.started_info or {}).get("device") or ("" if not v.active else "starting")
+        if w and w.get("gpu"):
+            device = f"{device} (GPU {w['gpu']})"
+        rows.append({"id": v.id, "owner": v.owner or "—", "job": v.label, "status": v.status,
+                     "device": device, "worker": w["pid"] if w else None,
+                     "elapsed s": None if (t := elapsed(v.started, v.ended, now)) is None else round(t),
+                     "memory MB": rss_mb(w["pid"]) if w else None,
+                     "queue position": v.position})
+    return rows
+
+
+def worker_rows(workers: list[dict]) -> list[dict]:
+    return [{"worker": w["index"], "pid": w["pid"], "alive": w["alive"], "ready": w.get("ready", True),
+             "job": (w.get("job") or "idle")[:8], "GPU": w.get("gpu") or "—", "memory MB": rss_mb(w["pid"])}
+            for w in workers]
