@@ -1,10 +1,14 @@
 """Neural Net Lab: navigation and the shared sidebar only; every page lives in pages/."""
+import os
+import time
+
 import streamlit as st
 
 from nets.access import password_matches
 from nets.data import default_data_dir
 from nets.device import device_name
 from nets.identity import MAX_NAME, shown_name
+from nets.serverlog import record_page_time
 from pages._common import (
     IDENTITY_KEY,
     identity,
@@ -16,6 +20,7 @@ from pages._common import (
     warm_up,
 )
 
+started = time.perf_counter()  # the whole script's time, for $NNLAB_PAGE_TIMES (tests/loadtest.py)
 st.set_page_config(page_title="Neural Net Lab", page_icon="🧠", layout="wide")
 warm_up()  # once per server process: thread count, lazy imports, gc
 
@@ -115,4 +120,7 @@ if on_train and not identity():  # before they can train, at the top of the page
     with st.container(border=True):
         st.markdown(signed_out_message())
         sign_in_ui(wide=True)
-nav.run()
+try:
+    nav.run()
+finally:  # st.stop and reruns end a page with an exception: its time counts all the same
+    record_page_time(nav.title, time.perf_counter() - started, os.environ.get("NNLAB_PAGE_TIMES"))

@@ -52,3 +52,27 @@ def setup(level: int = logging.INFO, stream=None) -> RecentProblems:
     for name in WATCHED:
         logging.getLogger(name).addHandler(recent)
     return recent
+
+
+def record_page_time(page: str, seconds: float, path: str | None) -> None:
+    """Append one page run's script time to `path` (set $NNLAB_PAGE_TIMES to measure a load test);
+    nothing when no path is set. One short line per write: concurrent sessions do not interleave."""
+    if not path:
+        return
+    with open(path, "a") as f:
+        f.write(f"{page}\t{seconds:.6f}\n")
+
+
+def read_page_times(path: str) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {}
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        return times
+    for line in lines:
+        page, _, seconds = line.partition("\t")
+        try:
+            times.setdefault(page, []).append(float(seconds))
+        except ValueError:
+            continue
+    return times

@@ -33,6 +33,9 @@ from pathlib import Path
 
 from browser import CHROMIUM, CHROMIUM_ARGS, ROOT, streamlit_server
 
+sys.path.insert(0, str(ROOT))
+from nets.serverlog import read_page_times  # noqa: E402
+
 STEPS = ("Home", "Train", "Start", "Job", "Runs")
 # Every simulated student has a tab in the foreground of their own machine: do not let Chromium
 # throttle the timers of pages it considers hidden.
@@ -74,7 +77,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def step_stats(values: list[float]) -> dict:
     return {"n": len(values), "p50": percentile(values, 50), "p90": percentile(values, 90),
-            "p99": percentile(values, 99), "max": max(values) if values else float("nan")}
+            "p95": percentile(values, 95), "p99": percentile(values, 99),
+            "max": max(values) if values else float("nan")}
 
 
 def mem_available_mb() -> float:
@@ -323,7 +327,9 @@ def main(argv=None) -> int:
         ckpt = Path(tmp) / "checkpoints"
         ckpt.mkdir()
         t0 = time.time()
-        with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt), "NNLAB_MAX_JOBS": str(args.max_jobs)}) as url:
+        page_times = Path(tmp) / "page-times.tsv"
+        with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt), "NNLAB_MAX_JOBS": str(args.max_jobs),
+                               "NNLAB_PAGE_TIMES": str(page_times)}) as url:
             print(f"load: server {url}, {args.sessions} sessions in waves of {args.wave_size} every "
                   f"{args.wave_gap:g} s, {args.epochs} epoch(s), {args.train_per_class} images per class, "
                   f"NNLAB_MAX_JOBS={args.max_jobs}", flush=True)
@@ -331,6 +337,7 @@ def main(argv=None) -> int:
             wall = time.time() - t0
             server_errors = server_tracebacks(url)
         runs = saved_runs(ckpt)
+        server_times = {page: step_stats(times) for page, times in read_page_times(str(page_times)).items()}
 
     errors = [e for s in sessions for e in s.errors] + server_errors
     completed = [r for r in runs if r.get("status") == "completed"]
@@ -368,6 +375,9 @@ def main(argv=None) -> int:
     for step in STEPS:
         st = stats[step]
         print(f"  {step:<12} {st['n']:>3} {st['p50']:>7.2f} {st['p90']:>7.2f} {st['p99']:>7.2f} {st['max']:>7.2f}")
+    print("server script time per page view (s), apart from the browsers':   n     p50     p95     max")
+    for page, st in sorted(server_times.items()):
+        print(f"  {page:<24} {st['n']:>5} {st['p50']:>7.3f} {st['p95']:>7.3f} {st['max']:>7.3f}")
     print("  (Home: open until 'Start here'; Train: 'Open in Train' until the form and parameter count; "
           "Start: Train pressed until the job shows; Job: Train pressed until 'Completed all'; "
           "Runs: sidebar link until the run table)")
@@ -379,7 +389,7 @@ def main(argv=None) -> int:
         args.json.write_text(json.dumps({
             "sessions": args.sessions, "wall_s": wall, "jobs_completed": len(completed), "errors": errors,
             "latency": stats, "latencies": {step: [s.latency.get(step) for s in sessions] for step in STEPS},
-            "queued_positions": queued, "peak_extra_memory_mb": peak_mb, "cpu_s": cpu, "summary": summary,
+            "queued_positions": queued, "server_page_times": server_times, "peak_extra_memory_mb": peak_mb, "cpu_s": cpu, "summary": summary,
             "args": {k: str(v) for k, v in vars(args).items()}}, indent=1))
     return 0 if not errors and len(completed) == args.sessions else 1
 

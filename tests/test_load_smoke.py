@@ -36,3 +36,8 @@ def test_two_sessions_report_figures_and_no_errors(tmp_path):
         stats = figures["latency"][step]
         assert stats["n"] == 2
         assert 0 < stats["p50"] <= stats["p90"] <= stats["p99"] <= stats["max"]
+    # the server's own script time per page view, apart from the browsers' waiting
+    assert "server script time per page view" in out
+    pages = figures["server_page_times"]
+    assert {"Home", "Train", "Runs"} <= set(pages), pages
+    assert all(p["n"] >= 1 and 0 < p["p50"] <= p["p95"] <= p["max"] for p in pages.values())

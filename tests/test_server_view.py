@@ -74,3 +74,14 @@ def test_the_server_page_is_the_lecturers(ckpt, monkeypatch):
     assert not lecturer.exception
     assert [m.label for m in lecturer.metric] == ["Running", "Queued", "Workers alive"]
     assert any("No jobs since the server started" in c.value for c in lecturer.caption)
+
+
+def test_page_times_are_recorded_only_when_asked(tmp_path):
+    from nets.serverlog import read_page_times, record_page_time
+    path = tmp_path / "times.tsv"
+    record_page_time("Home", 0.25, str(path))
+    record_page_time("Home", 0.5, str(path))
+    record_page_time("Runs", 0.125, str(path))
+    record_page_time("Runs", 9.0, None)  # no path: nothing written anywhere
+    assert read_page_times(str(path)) == {"Home": [0.25, 0.5], "Runs": [0.125]}
+    assert read_page_times(str(tmp_path / "missing.tsv")) == {}
