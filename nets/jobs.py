@@ -18,6 +18,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .access import Access
 from .config import TrainConfig, validate
@@ -25,8 +26,11 @@ from .naming import default_name, unique_name
 from .runs import CheckpointError, check_disk_budget, get_run, list_runs, new_run_id, recover_interrupted, update_run
 from .worker import DataCache, event_message, run_job
 
+if TYPE_CHECKING:
+    from .scratch_lab import LabSettings, LabView
+
 log = logging.getLogger("nnlab.jobs")
-BACKENDS = ("process", "thread")
+BACKENDS = ("process", "thread", "ray-tasks")  # ray-tasks: inside the cluster's job service (nets.ray_jobs)
 
 ACTIVE = ("queued", "running")
 
@@ -59,6 +63,8 @@ class JobView:
     phase: str | None = None     # what a running job does before training (downloading, extracting features)
     phase_fraction: float | None = None  # how far that is, 0-1; None when it cannot be measured
     error_details: str = ""      # for a folded "Details" section: paths, addresses, the raw error
+    owner: str = ""              # who submitted it (nets.identity)
+    kind: str = "train"          # "lab" jobs (the NumPy lab) have a LabView instead (nets.scratch_lab)
 
     @property
     def active(self) -> bool:
@@ -70,9 +76,9 @@ class JobView:
 
 
 class Job:
-    def __init__(self, cfg: TrainConfig, group: str = "", owner: str = ""):
+    def __init__(self, cfg: TrainConfig | LabSettings, group: str = "", owner: str = "", kind: str = "train"):
         self.id = uuid.uuid4().hex
-        self.cfg, self.group, self.owner = cfg, group, owner
+        self.cfg, self.group, self.owner, self.kind = cfg, group, owner, kind
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
         self.status = "queued"
@@ -80,7 +86,12 @@ class Job:
         self.started_info = self.progress = self.summary = self.error = self.phase = None
         self.phase_fraction: float | None = None
         self.error_details = ""
-        self.run_id = new_run_id(cfg)  # chosen here, so a job whose worker dies can mark its run
+        # chosen here, so a job whose worker dies can mark its run; a lab job saves no run
+        self.run_id = new_run_id(cfg) if kind == "train" else None
+        self.lab = None
+        if kind == "lab":  # the NumPy lab's records, results and weights
+            from .scratch_lab import LabState
+            self.lab = LabState(cfg)
         self.loss_points: list[tuple[int, float]] = []
         self.epochs: list[dict] = []
         self.notes: list[dict] = []
@@ -100,6 +111,9 @@ class Job:
             if message.get("type") == "phase":
                 self.phase, self.phase_fraction = message.get("text"), message.get("fraction")
                 return
+            if self.lab is not None:
+                self.lab.apply(message)
+                return
             kind, data = message.get("kind"), message.get("data") or {}
             if kind == "Started":
                 self.started_info = dict(data)
@@ -114,15 +128,17 @@ class Job:
                 self.notes.append({"kind": kind, **data})
             # Finished is not recorded here: the status changes only with the saved summary
 
-    def view(self, position: int | None = None) -> JobView:
+    def view(self, position: int | None = None) -> JobView | LabView:
         with self._lock:
+            if self.lab is not None:
+                return self.lab.view(self, position)
             return JobView(self.id, self.cfg.label(), self.group, self.status, self.cfg, self.created,
                            self.started, self.ended, position,
                            dict(self.started_info) if self.started_info else None,
                            dict(self.progress) if self.progress else None,
                            list(self.loss_points), [dict(e) for e in self.epochs],
                            [dict(n) for n in self.notes], dict(self.summary) if self.summary else None,
-                           self.error, self.phase, self.phase_fraction, self.error_details)
+                           self.error, self.phase, self.phase_fraction, self.error_details, self.owner)
 
     def _set(self, **fields) -> None:
         with self._lock:
@@ -150,6 +166,9 @@ class JobManager:
         if backend == "process":
             from .pool import ProcessPool
             self.pool = ProcessPool(max_running, self._message, self._lost, self._start_queued)
+        elif backend == "ray-tasks":  # each job a Ray task, with the same pool interface
+            from .ray_jobs import RayTaskPool
+            self.pool = RayTaskPool(max_running, self._message, self._lost, self._start_queued)
 
     # ---------------------------------------------------------------- submitting and controlling
     def submit(self, cfg: TrainConfig, owner: str = "", group: str = "") -> Job:
@@ -160,6 +179,18 @@ class JobManager:
             taken = saved + [j.cfg.label() for j in self._jobs.values()]
             job = Job(replace(cfg, name=unique_name(cfg.name or default_name(cfg), taken)), group, owner)
             log.info("job %s submitted by %s: %s", job.id[:8], owner or "-", job.cfg.label())
+            self._jobs[job.id] = job
+            self._trim()
+        self._start_queued()
+        return job
+
+    def submit_lab(self, settings: LabSettings, owner: str = "") -> Job:
+        """A NumPy-lab run (nets.scratch_lab) as a job: the same queue, cap and owner rules as
+        training. Bad settings are refused here, in the caller's thread (ScratchError)."""
+        settings.check()
+        job = Job(settings, owner=owner, kind="lab")
+        with self._lock:
+            log.info("job %s submitted by %s: %s", job.id[:8], owner or "-", settings.label())
             self._jobs[job.id] = job
             self._trim()
         self._start_queued()
@@ -196,8 +227,9 @@ class JobManager:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def view(self, job_id: str, who: Access | None = None) -> JobView | None:
-        """The job's state, or None when there is no such job or `who` may not see it."""
+    def view(self, job_id: str, who: Access | None = None) -> JobView | LabView | None:
+        """The job's state (a LabView for kind "lab"), or None when there is no such job or `who`
+        may not see it."""
         job = self.get(job_id)
         return job.view(self._position(job)) if job and allowed(who, job.owner) else None
 
@@ -209,6 +241,11 @@ class JobManager:
         out = [j.view(queued.index(j) + 1 if j in queued else None) for j in jobs
                if (group is None or j.group == group) and allowed(who, j.owner)]
         return out
+
+    def overview(self, who: Access | None) -> list[JobView]:
+        """Every job, for the server view of the lecturer (or of a single-user laptop's owner);
+        nothing for a student."""
+        return self.views() if who is None or who.everything else []
 
     def running_count(self) -> int:
         with self._lock:
@@ -261,6 +298,9 @@ class JobManager:
                     job.status, job.started = "queued", None
 
     def _spec(self, job: Job) -> dict:
+        if job.kind == "lab":
+            return {"kind": "lab", "settings": job.cfg.to_dict(), "owner": job.owner,
+                    "data_dir": None if self.data_dir is None else str(self.data_dir)}
         return {"kind": "train", "config": job.cfg.to_dict(), "checkpoints": str(self.checkpoints),
                 "data_dir": None if self.data_dir is None else str(self.data_dir), "owner": job.owner,
                 "run_id": job.run_id, "disk_budget": self.disk_budget}
@@ -295,12 +335,11 @@ class JobManager:
         error = (f"The worker training this job stopped: {reason}. The server and the other jobs go on; "
                  "train it again, perhaps with a smaller batch or model.")
         job = self.get(job_id)
-        if job is not None:
+        if job is not None and job.run_id:
             try:
                 update_run(get_run(self.checkpoints, job.run_id), status="failed", error=error)
             except CheckpointError:
                 pass  # it died before the run was created
-        log.error("job %s lost: %s", job_id[:8], reason)
         self._finish(job_id, {"status": "failed", "error": error})
 
     def workers(self) -> list[dict]:

@@ -40,7 +40,7 @@ class Worker:
     """One `python -m nets.worker` process and the thread that reads its messages."""
 
     def __init__(self, index: int, env: dict, on_message, on_exit):
-        self.index, self.job_id = index, None
+        self.index, self.job_id, self.gpu = index, None, env.get("CUDA_VISIBLE_DEVICES", "")
         self.proc = subprocess.Popen([sys.executable, "-m", "nets.worker"], cwd=ROOT, env={**os.environ, **env},
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self.ready = threading.Event()
@@ -127,7 +127,7 @@ class ProcessPool:
     def workers(self) -> list[dict]:
         with self._lock:
             return [{"index": w.index, "pid": w.pid, "job": w.job_id, "alive": w.proc.poll() is None,
-                     "ready": w.ready.is_set()} for w in self._workers]
+                     "ready": w.ready.is_set(), "gpu": w.gpu} for w in self._workers]
 
     def _message(self, worker: Worker, message: dict) -> None:
         job_id = message.get("job")

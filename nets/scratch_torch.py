@@ -73,7 +73,8 @@ def twin_evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[f
 def torch_threads(n: int):
     """Run a block with `n` intra-op threads, then restore the count. For batches of 32 the ops are
     tiny: on 2 busy cores one epoch of the twin took 0.1 s with one thread and 4.6-6.8 s with two
-    (the threads wait for each other). torch keeps the count process-wide, hence the restore."""
+    (the threads wait for each other). torch keeps the count process-wide: use it only in a process
+    that is the job's (a worker, the command line), never in the web server's."""
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

@@ -1,6 +1,7 @@
 """What a job does, and `python -m nets.worker`: the process that does it, away from the web server.
 
-A job is a plain dict (`kind`, the config, where runs go, who owns it). `run_job` trains it and
+A job is a plain dict (`kind`, the config, where runs go, who owns it; kind "lab" is the NumPy
+lab's, done by nets.scratch_lab.run_lab). `run_job` trains it and
 reports through `emit(message)`, a plain dict per engine event (see `event_message`), and returns
 the outcome dict. The server's job manager runs it either in a thread of its own process or, by
 default, in worker processes started with `python -m nets.worker`: one command per line on stdin
@@ -27,6 +28,7 @@ from .data import DatasetError, ImageData
 from .experiment import prepare_data, run_training
 from .models import ModelError
 from .runs import CheckpointError, check_disk_budget
+from .scratch import ScratchError
 from .train import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Started, Stopped
 
 REPORTED = (Started, BatchProgress, EpochEnd, Diverged, EarlyStopped, Converged, Stopped)
@@ -49,19 +51,27 @@ class DataCache:
     def get(self, cfg: TrainConfig, data_dir, on_progress=None) -> ImageData:
         key = (cfg.dataset, str(data_dir), cfg.folder, cfg.image_size, cfg.val_fraction,
                cfg.train_per_class, cfg.train_fraction, cfg.seed, cfg.backbone)
+        return self.load(key, lambda: prepare_data(cfg, data_dir, on_progress=on_progress))
+
+    def load(self, key: tuple, make):
+        """The data cached under `key`, made by `make()` when it is not (the NumPy lab's data too)."""
         with self._lock:  # one load per dataset even when several jobs start at once
             if key not in self._data:
-                self._data[key] = prepare_data(cfg, data_dir, on_progress=on_progress)
+                self._data[key] = make()
                 while len(self._data) > self.keep:
                     self._data.popitem(last=False)
             self._data.move_to_end(key)
             return self._data[key]
 
 
-def run_job(spec: dict, emit, stop: threading.Event, cache: DataCache) -> dict:
-    """Train the job `spec` describes; returns its outcome: status, and summary or error."""
+def run_job(spec: dict, emit, stop: threading.Event, cache: DataCache, own_process: bool = False) -> dict:
+    """Do the job `spec` describes; returns its outcome: status, and summary or error. `own_process`:
+    this process is the job's (a worker), so the job may set process-wide things like thread counts."""
     outcome: dict = {"status": "failed"}
     try:
+        if spec.get("kind") == "lab":  # the From-scratch page's NumPy network (nets.scratch_lab)
+            from .scratch_lab import run_lab
+            return run_lab(spec, emit, stop, cache, own_process)
         if spec.get("kind", "train") != "train":
             raise ConfigError(f"This worker cannot run jobs of kind {spec.get('kind')!r}.")
         cfg = TrainConfig.from_dict(spec["config"])
@@ -81,7 +91,7 @@ def run_job(spec: dict, emit, stop: threading.Event, cache: DataCache) -> dict:
         summary = run_training(cfg, data, checkpoints=spec["checkpoints"], on_event=on_event, stop=stop,
                                owner=spec.get("owner", ""), run_id=spec.get("run_id"))
         outcome = {"summary": summary.to_dict(), "status": summary.status}
-    except (ConfigError, DatasetError, ModelError, CheckpointError) as e:
+    except (ConfigError, DatasetError, ModelError, CheckpointError, ScratchError) as e:
         outcome.update(error=str(e), error_details=getattr(e, "details", ""))
     except (torch.cuda.OutOfMemoryError, MemoryError) as e:
         where = "GPU" if isinstance(e, torch.cuda.OutOfMemoryError) else "the server's"
@@ -139,7 +149,7 @@ def main() -> None:
             continue
         job_id = cmd["job"]
         stop = stops.setdefault(job_id, threading.Event())
-        outcome = run_job(cmd, lambda m: send({"job": job_id, **m}), stop, cache)
+        outcome = run_job(cmd, lambda m: send({"job": job_id, **m}), stop, cache, own_process=True)
         stops.pop(job_id, None)
         send({"job": job_id, "type": "done", **outcome})
 

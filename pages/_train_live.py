@@ -218,7 +218,7 @@ def live_ui(locked: frozenset[str] = frozenset()) -> None:
     def snapshot() -> list[JobView]:
         who = access()
         views = manager.views(who, group=group) if group else [manager.view(job_id, who)]
-        return [v for v in views if v is not None]
+        return [v for v in views if v is not None and v.kind == "train"]  # a lab job's id shows nothing here
 
     views = snapshot()
     active = any(v.active for v in views)
@@ -245,7 +245,7 @@ def live_ui(locked: frozenset[str] = frozenset()) -> None:
 
 def jobs_list_ui() -> None:
     who = access()
-    views = job_manager().views(who)
+    views = [v for v in job_manager().views(who) if v.kind == "train"]  # the NumPy lab's are on its page
     if not views:
         return
     title = "Jobs on this server" if who.lecturer else "Your jobs on this server"
@@ -254,5 +254,7 @@ def jobs_list_ui() -> None:
             c1, c2 = st.columns([4, 1])
             acc = (f" · {v.summary['best_test_acc']:.1%}" if v.summary and v.summary["best_test_acc"] is not None
                    else "")
-            c1.write(f"**{v.label}** · {v.status}{acc} · started {time.strftime('%H:%M:%S', time.localtime(v.created))}")
+            by = f" · {v.owner}" if who.lecturer and v.owner else ""
+            c1.write(f"**{v.label}**{by} · {v.status}{acc} · started "
+                     f"{time.strftime('%H:%M:%S', time.localtime(v.created))}")
             c2.button("Show", key=f"show-{v.id}", on_click=attach, args=(v.id, v.group or None))

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from nets.data import DATASETS, download_notice, menu_label
+from nets.data import download_notice, menu_label
 from nets.plots import by_epoch
 from nets.scratch import INITS, ScratchError, describe_init
-from nets.scratch_lab import REGISTRY, LabSettings, parse_sizes
+from nets.scratch_lab import LabSettings, lab_datasets, parse_sizes
 from nets.scratch_report import LESSONS, NUMPY, curves, evidence_text, lesson_sections, progress, results_table
-from pages._common import data_dir, ensure_app_entry
+from pages._common import access, data_dir, ensure_app_entry, job_manager, session_owner
 
 ensure_app_entry()
 
@@ -42,7 +42,7 @@ def settings_ui() -> tuple[dict, str | None]:
     with left:
         where = data_dir()
         dataset = widget(st.selectbox, "Dataset", "dataset", saved["dataset"],
-                         options=[d for d in DATASETS if d != "folder"],
+                         options=lab_datasets(),
                          format_func=lambda d: menu_label(d, where))
         notice = download_notice(dataset, where)
         if notice:
@@ -76,32 +76,39 @@ def settings_ui() -> tuple[dict, str | None]:
     return values, problem
 
 
+def view(job_id: str | None):
+    """The lab job's state (nets.scratch_lab.LabView), None when it is gone or not this session's."""
+    v = job_manager().view(job_id, access()) if job_id else None
+    return v if v is not None and v.kind == "lab" else None
+
+
 def start(values: dict, mode: str) -> None:
-    settings = LabSettings(**values, mode=mode)
-    bar = st.empty()  # a download draws its progress here; loading from disk takes a moment
-
-    def on_progress(text: str, fraction: float | None) -> None:
-        bar.progress(min(max(fraction or 0.0, 0.0), 1.0), text=text)
-
+    """The run goes to the server's job service: it waits its turn like a Train job, and the data is
+    loaded (or downloaded) by the job, which reports how far it got."""
+    owner = session_owner()
     try:
-        with st.spinner("Loading the data…"):
-            job = REGISTRY.submit(settings, data_dir(), on_progress)
-    except Exception as e:  # a missing dataset or a full server: say so, keep the page
-        bar.empty()
+        job = job_manager().submit_lab(LabSettings(**values, mode=mode), owner=owner)
+    except ScratchError as e:
         st.error(str(e))
-        if getattr(e, "details", ""):
-            with st.expander("Details"):
-                st.code(e.details, language=None, wrap_lines=True)
         return
     st.session_state[JOB_KEY] = job.id
     st.rerun()
 
 
+def stop(job_id: str) -> None:
+    job_manager().stop(job_id, access())  # who is asking is checked inside, at the click
+
+
 def progress_ui(v) -> None:
-    fraction, text = progress(v)
-    st.progress(fraction, text=text)
+    if v.status == "queued":
+        st.info(f"Queued: position {v.position}. It starts when a running job finishes.")
+    elif v.status == "running" and not v.runs and v.phase:  # loading or downloading the data
+        st.progress(min(max(v.phase_fraction or 0.0, 0.0), 1.0), text=v.phase)
+    else:
+        fraction, text = progress(v)
+        st.progress(fraction, text=text)
     if v.active:
-        st.button("Stop", key=f"stop-{v.id}", on_click=REGISTRY.get(v.id).request_stop, type="primary")
+        st.button("Stop", key=f"stop-{v.id}", on_click=stop, args=(v.id,), type="primary")
 
 
 def charts_ui(v) -> None:
@@ -115,7 +122,10 @@ def charts_ui(v) -> None:
 
 def outcome_ui(v) -> None:
     if v.status == "failed":
-        st.error(f"Training failed: {v.error}")
+        st.error(v.error or "Training failed.")
+        if v.error_details:
+            with st.expander("Details"):
+                st.code(v.error_details, language=None, wrap_lines=True)
         return
     if v.active:
         return
@@ -127,7 +137,7 @@ def outcome_ui(v) -> None:
                      column_config={"train acc": pct, "validation acc": pct, "test acc": pct})
     for key in v.lessons():
         lesson(key, evidence_text(v, key))
-    weights = REGISTRY.get(v.id).weights_npz(NUMPY) if NUMPY in v.results else None
+    weights = v.weights.get(NUMPY)
     if weights:
         st.download_button("Download the weights (.npz)", weights, file_name="scratch-weights.npz",
                            mime="application/octet-stream")
@@ -135,9 +145,9 @@ def outcome_ui(v) -> None:
 
 def live_ui() -> None:
     job_id = st.session_state.get(JOB_KEY)
-    v = REGISTRY.view(job_id)
+    v = view(job_id)
     if job_id and v is None:
-        st.warning("That run is no longer on this server (it was restarted).")
+        st.warning("That run is no longer on this server (it was restarted or cleared), or it is not yours.")
         st.session_state[JOB_KEY] = None
     if v is None:
         return
@@ -145,7 +155,9 @@ def live_ui() -> None:
 
     @st.fragment(run_every=POLL_EVERY if active else None)
     def live():
-        now = REGISTRY.view(job_id)
+        now = view(job_id)
+        if now is None:
+            st.rerun()  # gone while watched (the server cleared it): the page says so
         progress_ui(now)
         charts_ui(now)
         outcome_ui(now)
@@ -159,7 +171,7 @@ def live_ui() -> None:
 st.title("✍️ A network from scratch (NumPy)")
 st.markdown(INTRO)
 values, problem = settings_ui()
-shown = finished.lessons() if (finished := REGISTRY.view(st.session_state.get(JOB_KEY))) else []
+shown = finished.lessons() if (finished := view(st.session_state.get(JOB_KEY))) else []
 for key, chosen in (("zero-init", values["init"] == "zero"), ("linear", values["activation"] == "linear")):
     if chosen and key not in shown:  # said before training; a finished run says it with its evidence
         lesson(key)

@@ -1,4 +1,5 @@
-"""The From-scratch page under AppTest: training to the end, the lessons, the activation comparison."""
+"""The From-scratch page under AppTest: training to the end and stopping through the server's job
+service, the lessons, the activation comparison."""
 import os
 import socket
 import time
@@ -9,7 +10,17 @@ from streamlit.testing.v1 import AppTest
 
 
 @pytest.fixture
-def app():
+def service(ckpt, monkeypatch):
+    """The job service the page finds (its own checkpoints folder: a fresh one), closed after."""
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    from pages._common import job_manager
+    manager = job_manager()
+    yield manager
+    manager.close()
+
+
+@pytest.fixture
+def app(service):
     at = AppTest.from_file("../app.py", default_timeout=60)
     at.run()
     at.switch_page("pages/scratch.py").run()
@@ -45,7 +56,7 @@ def lessons(at) -> list[str]:
     return [m.value for m in at.markdown if m.value.startswith("💡")]
 
 
-def test_page_opens_with_the_lesson_and_the_settings():
+def test_page_opens_with_the_lesson_and_the_settings(service):
     at = AppTest.from_file("../app.py", default_timeout=60).run()
     at.switch_page("pages/scratch.py").run()
     assert not at.exception
@@ -70,6 +81,39 @@ def test_train_a_tiny_run_to_the_end_beside_pytorch(app):
     twin = [m for m in lessons(app) if "The same network in PyTorch" in m]
     assert twin and "Largest gap between the two training-loss curves" in twin[0]
     assert app.get("download_button")
+
+
+def test_train_and_stop_through_the_job_service(app, service):
+    widget(app, "number_input", "epochs").set_value(500).run()
+    button(app, "Train").click().run()
+    assert not app.exception
+    (v,) = service.views()  # the page's run is a job of the server's one service, this session's
+    assert v.kind == "lab" and v.owner and v.settings.epochs == 500
+    deadline = time.time() + 60
+    while not service.view(v.id).runs and time.time() < deadline:
+        time.sleep(0.05)
+    app.run()
+    assert app.button(key=f"stop-{v.id}").label == "Stop" and button(app, "Train").disabled
+    app.button(key=f"stop-{v.id}").click().run()
+    poll_until_done(app)
+    assert not app.exception and service.view(v.id).status == "stopped"
+    table = app.dataframe[0].value
+    assert table["network"].tolist() == ["NumPy", "PyTorch"] and (table["epochs"] < 500).all()
+    assert app.get("progress")[0].proto.text.startswith("stopped · ")
+    assert not button(app, "Train").disabled
+    app.switch_page("pages/train.py").run()  # the Train page's job list shows training jobs only
+    assert not app.exception and not [e for e in app.expander if "jobs on this server" in e.label.lower()]
+
+
+def test_a_run_waits_its_turn_behind_the_sessions_training_job(app, service):
+    from nets.config import TrainConfig
+    owner = app.session_state["identity"]
+    train = service.submit(TrainConfig(model="mlp", epochs=1000, train_per_class=20, log_every=1), owner=owner)
+    button(app, "Train").click().run()
+    assert [i.value for i in app.info] == ["Queued: position 1. It starts when a running job finishes."]
+    service.stop(train.id)
+    poll_until_done(app)
+    assert app.dataframe[0].value["network"].tolist() == ["NumPy", "PyTorch"]
 
 
 def test_zero_initialisation_is_explained_when_chosen(app):
@@ -108,6 +152,7 @@ def test_a_dataset_that_must_download_says_so_and_fails_briefly(app, tmp_path, m
     widget(app, "selectbox", "dataset").set_value("cifar10").run()
     assert [i.value for i in app.info] == ["CIFAR-10 is not on this machine: the first run downloads about 170 MB."]
     button(app, "Train").click().run()
+    poll_until_done(app)  # the job loads the data: it fails, and says why
     assert not app.exception
     assert [e.value for e in app.error] == [
         "CIFAR-10 could not be downloaded: the download server did not answer. Use a bundled dataset "

@@ -1,7 +1,10 @@
 """The NumPy network: gradients against autograd and finite differences, a hand-worked SGD step,
-saving, data splits, training, the PyTorch twin, the lab's jobs and the command-line runs."""
+saving, data splits, training, the PyTorch twin, the lab's runs as jobs of the job service (both
+backends) and the command-line runs."""
+import io
 import struct
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -9,14 +12,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from nets.config import TrainConfig
 from nets.data import load_dataset
+from nets.jobs import JobManager
 from nets.scratch import (ACTIVATIONS, Network, ScratchData, ScratchError, cross_entropy, epoch_order, fit,
                           load_scratch_data, log_softmax, sigmoid, softmax, split_80_10_10)
 from nets.scratch_bench import accuracy_main, numpy_blas_threads, speed_main, time_epochs
-from nets.scratch_lab import LabRegistry, LabSettings, parse_sizes
-from nets.scratch_report import (LESSONS, TORCH, collapse_linear, evidence_text, identical_units, lesson_sections,
-                                 progress, results_table, twin_gap)
+from nets.scratch_lab import LabSettings, parse_sizes
+from nets.scratch_report import (LESSONS, NUMPY, TORCH, collapse_linear, evidence_text, identical_units,
+                                 lesson_sections, progress, results_table, twin_gap)
 from nets.scratch_torch import as_tensors, torch_threads, torch_twin, twin_evaluate, twin_sgd_epoch
+from nets.worker import DataCache, run_job
 
 ACTS = list(ACTIVATIONS)
 
@@ -254,55 +260,169 @@ def test_torch_twin_follows_the_same_loss_curve(mini):
     assert torch.get_num_threads() == before
 
 
-# ------------------------------------------------------------------ the lab's jobs
-def test_lab_compare_job_trains_four_activations_and_explains():
-    registry = LabRegistry()
-    job = registry.submit(LabSettings(dataset="mnist-mini", hidden=(16, 8), epochs=1, lr=0.1, mode="compare"))
-    v = registry.wait(job.id, timeout=60)
+# ------------------------------------------------------------------ the lab's jobs, through the job service
+TINY = dict(dataset="mnist-mini", hidden=(16, 8), epochs=2)
+LONG = LabSettings(dataset="mnist-mini", hidden=(16,), epochs=500, twin=False)
+
+
+@pytest.fixture(params=["thread", "process"])
+def jobs(ckpt, request):
+    """The server's one job service, with both backends: a thread here, and worker processes."""
+    manager = JobManager(ckpt, max_running=1, backend=request.param)
+    yield manager
+    manager.close()
+
+
+@pytest.fixture
+def lab(ckpt):
+    """The job service in threads, for what the lab's work shows (the backends are tested above)."""
+    manager = JobManager(ckpt, max_running=1)
+    yield manager
+    manager.close()
+
+
+def until(predicate, timeout=60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not reached in time")
+
+
+def test_a_single_run_beside_its_twin_through_the_job_service(jobs):
+    job = jobs.submit_lab(LabSettings(**TINY, activation="tanh", init="zero", twin=True), owner="alice")
+    v = jobs.wait(job.id, timeout=120)
+    assert v.kind == "lab" and v.status == "completed", (v.error, v.error_details)
+    assert v.owner == "alice" and v.label == "from scratch · 16-8 tanh · mnist-mini · lr 0.1"
+    assert v.ended >= v.started >= v.created and v.classes[:2] == ["0", "1"]
+    assert set(v.runs) == set(v.results) == {NUMPY, TORCH}
+    assert [r["epoch"] for r in v.runs[NUMPY]] == [r["epoch"] for r in v.runs[TORCH]] == [1, 2]
+    assert twin_gap(v.runs) < 1e-4
+    assert v.lessons() == ["zero-init", "twin"]
+    assert "layer 1 identical, layer 2 identical" in evidence_text(v, "zero-init")
+    assert list(v.weights) == [NUMPY]  # the one the page offers, as the bytes of a .npz file
+    with np.load(io.BytesIO(v.weights[NUMPY]), allow_pickle=False) as z:
+        assert set(z.files) == {"architecture", "W0", "W1", "W2", "b0", "b1", "b2"}
+    assert Network.load(io.BytesIO(v.weights[NUMPY])).sizes == (784, 16, 8, 10)
+
+
+def test_compare_mode_trains_four_activations_and_explains(jobs):
+    v = jobs.wait(jobs.submit_lab(LabSettings(**{**TINY, "epochs": 1}, mode="compare")).id, timeout=120)
     assert v.status == "completed", v.error
     table = results_table(v)
     assert table["network"].tolist() == ["relu", "tanh", "sigmoid", "linear"]
     assert (table["test acc"] > 0.5).sum() >= 3
     assert "linear" in v.lessons() and "collapsed layer" in evidence_text(v, "linear")
     assert v.evidence["linear"]["one-layer gap"] < 1e-3
-    assert progress(v)[0] == 1.0
+    assert progress(v)[0] == 1.0 and v.weights == {}
 
 
-def test_lab_single_job_with_twin_zero_init_and_stop():
-    registry = LabRegistry(max_running=1)
-    job = registry.submit(LabSettings(dataset="mnist-mini", hidden=(16, 8), activation="tanh", init="zero",
-                                      epochs=2, twin=True))
-    with pytest.raises(ScratchError, match="training already"):
-        registry.submit(LabSettings(dataset="mnist-mini"))
-    v = registry.wait(job.id, timeout=60)
-    assert v.status == "completed" and set(v.runs) == {"NumPy", TORCH} and set(v.results) == {"NumPy", TORCH}
-    assert twin_gap(v.runs) < 1e-4
-    assert v.lessons() == ["zero-init", "twin"]
-    assert "layer 1 identical, layer 2 identical" in evidence_text(v, "zero-init")
-    assert Network.load(__import__("io").BytesIO(job.weights_npz())).sizes == (784, 16, 8, 10)
-    long = registry.submit(LabSettings(dataset="mnist-mini", hidden=(16,), epochs=500, twin=False))
-    long.request_stop()
-    assert registry.wait(long.id, timeout=30).status == "stopped"
-    with pytest.raises(ScratchError):
-        registry.submit(LabSettings(dataset="mnist-mini", lr=-1))
+def test_a_lab_run_stops_mid_run_and_keeps_what_it_learnt(jobs):
+    job = jobs.submit_lab(LONG, owner="alice")
+    until(lambda: jobs.view(job.id).runs)
+    assert jobs.stop(job.id)
+    v = jobs.wait(job.id)
+    assert v.status == "stopped" and 1 <= v.results[NUMPY]["epochs"] < 500
+    assert Network.load(io.BytesIO(v.weights[NUMPY])).sizes == (784, 16, 10)
+    assert progress(v)[1].startswith("stopped · ")
 
 
-def test_divergence_is_explained():
-    registry = LabRegistry()
-    job = registry.submit(LabSettings(dataset="mnist-mini", hidden=(64, 64), activation="linear", scale="1.0",
-                                      lr=10.0, epochs=3, twin=False))
-    v = registry.wait(job.id, timeout=60)
+def test_bad_lab_settings_are_refused_at_submit(jobs):
+    for settings, reason in ((LabSettings(dataset="mnist-mini", lr=-1), "Learning rate"),
+                             (LabSettings(dataset="folder"), "Unknown dataset"),
+                             (LabSettings(activation="swish"), "Unknown activation"),
+                             (LabSettings(scale="big"), "Scale")):
+        with pytest.raises(ScratchError, match=reason):
+            jobs.submit_lab(settings)
+    assert jobs.views() == []
+
+
+def test_only_the_owner_or_the_lecturer_sees_and_stops_a_lab_run(jobs):
+    from nets.access import Access
+    alice, bob = Access("alice", False, True), Access("bob", False, True)
+    lecturer = Access("lecturer", True, False)
+    job = jobs.submit_lab(LONG, owner="alice")
+    assert jobs.view(job.id, bob) is None and jobs.views(bob) == []
+    assert not jobs.stop(job.id, bob) and jobs.view(job.id).status == "running"
+    assert jobs.view(job.id, alice).kind == "lab" and [v.id for v in jobs.views(lecturer)] == [job.id]
+    assert jobs.stop(job.id, lecturer)
+    assert jobs.wait(job.id).status == "stopped"
+
+
+def test_lab_runs_share_the_queue_and_its_fairness_with_training(ckpt):
+    manager = JobManager(ckpt, max_running=2, max_per_owner=1)
+    try:
+        train = manager.submit(TrainConfig(model="mlp", epochs=1000, train_per_class=20, log_every=1), owner="alice")
+        mine, theirs = manager.submit_lab(LabSettings(**TINY), owner="alice"), manager.submit_lab(LONG, owner="bob")
+        views = {v.id: v for v in manager.views()}
+        assert [views[j.id].status for j in (train, mine, theirs)] == ["running", "queued", "running"]
+        assert views[mine.id].position == 1 and [v.kind for v in views.values()] == ["train", "lab", "lab"]
+        manager.stop(train.id)
+        assert manager.wait(train.id).status == "stopped"
+        assert manager.wait(mine.id, timeout=120).status == "completed"
+        manager.stop(theirs.id)
+        assert manager.wait(theirs.id).status == "stopped"
+    finally:
+        manager.close()
+
+
+def test_the_thread_backend_changes_no_thread_count_and_a_worker_sets_its_own(lab):
+    torch_before, blas_before = torch.get_num_threads(), numpy_blas_threads()
+    try:  # counts the old registry would have changed to 1 while a run trained
+        torch.set_num_threads(2)
+        numpy_blas_threads(2)
+        seen = set()
+        job = lab.submit_lab(LabSettings(**TINY))
+        while lab.view(job.id).active:
+            seen.add((torch.get_num_threads(), numpy_blas_threads()))
+            time.sleep(0.01)
+        assert lab.view(job.id).status == "completed" and seen <= {(2, 2 if blas_before else None)}
+        # in a worker process (own_process) the job takes one thread of each, and gives them back
+        during = []
+
+        def emit(message):
+            if message["type"] == "lab":  # the training's messages (loading comes before)
+                during.append((torch.get_num_threads(), numpy_blas_threads()))
+
+        spec = {"kind": "lab", "settings": LabSettings(**TINY).to_dict()}
+        assert run_job(spec, emit, threading.Event(), DataCache(), own_process=True)["status"] == "completed"
+        assert set(during) == {(1, 1 if blas_before else None)}
+        assert (torch.get_num_threads(), numpy_blas_threads()) == (2, 2 if blas_before else None)
+    finally:
+        torch.set_num_threads(torch_before)
+        if blas_before is not None:
+            numpy_blas_threads(blas_before)
+
+
+def test_a_lab_job_that_cannot_load_its_data_fails_with_the_reason(lab, monkeypatch):
+    from nets import scratch_lab
+    from nets.data import DatasetError
+
+    def missing(*args, on_progress=None, **kwargs):
+        on_progress("Downloading MNIST…", 0.5)
+        raise DatasetError("MNIST could not be downloaded.", details="http://example.invalid/mnist")
+
+    monkeypatch.setattr(scratch_lab, "load_scratch_data", missing)
+    v = lab.wait(lab.submit_lab(LabSettings(dataset="mnist")).id)
+    assert v.status == "failed" and v.error == "MNIST could not be downloaded."
+    assert v.error_details == "http://example.invalid/mnist" and v.phase is None and v.runs == {}
+
+
+def test_divergence_is_explained(lab):
+    job = lab.submit_lab(LabSettings(dataset="mnist-mini", hidden=(64, 64), activation="linear", scale="1.0",
+                                     lr=10.0, epochs=3, twin=False))
+    v = lab.wait(job.id, timeout=60)
     assert v.status == "completed" and v.results["NumPy"]["epochs"] == 1
     assert v.lessons() == ["diverged", "linear"]
     assert evidence_text(v, "diverged") == "Diverged: NumPy in epoch 1."
     assert evidence_text(v, "linear") == ""  # no gap to show from NaN weights
 
 
-def test_sigmoid_at_chance_calls_for_the_vanishing_gradient_lesson():
-    registry = LabRegistry()
-    job = registry.submit(LabSettings(dataset="mnist-mini", hidden=(32, 32, 32), activation="sigmoid",
-                                      scale="0.01", lr=0.01, batch_size=128, epochs=1, twin=False))
-    v = registry.wait(job.id, timeout=60)
+def test_sigmoid_at_chance_calls_for_the_vanishing_gradient_lesson(lab):
+    job = lab.submit_lab(LabSettings(dataset="mnist-mini", hidden=(32, 32, 32), activation="sigmoid",
+                                     scale="0.01", lr=0.01, batch_size=128, epochs=1, twin=False))
+    v = lab.wait(job.id, timeout=60)
     assert v.results["NumPy"]["val_acc"] < 0.2 and v.lessons() == ["vanishing"]
 
 
