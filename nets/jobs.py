@@ -167,7 +167,7 @@ class JobManager:
             from .pool import ProcessPool
             self.pool = ProcessPool(max_running, self._message, self._lost, self._start_queued)
         elif backend == "ray-tasks":  # each job a Ray task, with the same pool interface
-            from .ray_jobs import RayTaskPool
+            from .ray_tasks import RayTaskPool
             self.pool = RayTaskPool(max_running, self._message, self._lost, self._start_queued)
 
     # ---------------------------------------------------------------- submitting and controlling

@@ -19,6 +19,13 @@ def rss_mb(pid: int | None) -> int | None:
     return None
 
 
+def memory_of(worker: dict) -> int | None:
+    """A worker's memory: as it reported it (a Ray task, maybe on another machine), else from /proc here."""
+    if worker.get("memory_mb") is not None:
+        return round(worker["memory_mb"])
+    return None if worker.get("node") else rss_mb(worker.get("pid"))
+
+
 def elapsed(started: float | None, ended: float | None, now: float | None = None) -> float | None:
     if started is None:
         return None
@@ -37,12 +44,12 @@ def job_rows(views, workers: list[dict], now: float | None = None) -> list[dict]
         rows.append({"id": v.id, "owner": v.owner or "—", "job": v.label, "status": v.status,
                      "device": device, "worker": w["pid"] if w else None,
                      "elapsed s": None if (t := elapsed(v.started, v.ended, now)) is None else round(t),
-                     "memory MB": rss_mb(w["pid"]) if w else None,
+                     "memory MB": memory_of(w) if w else None,
                      "queue position": v.position})
     return rows
 
 
 def worker_rows(workers: list[dict]) -> list[dict]:
     return [{"worker": w["index"], "pid": w["pid"], "alive": w["alive"], "ready": w.get("ready", True),
-             "job": (w.get("job") or "idle")[:8], "GPU": w.get("gpu") or "—", "memory MB": rss_mb(w["pid"])}
+             "job": (w.get("job") or "idle")[:8], "GPU": w.get("gpu") or "—", "memory MB": memory_of(w)}
             for w in workers]

@@ -10,9 +10,27 @@ from nets.runs import get_run
 TINY = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=2, batch_size=32, log_every=2)
 
 
-@pytest.fixture(params=["thread", "process"])
+@pytest.fixture(scope="module")
+def local_ray():
+    """One local Ray for this module's "ray" tests; they are skipped where ray is not installed."""
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install -r requirements-ray.txt)")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)  # never a running cluster
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(params=["thread", "process", "ray"])
 def jobs(ckpt, request):
-    """The same service tests against both backends: a thread here, and worker processes."""
+    """The same service tests against every backend: a thread here, worker processes, and Ray tasks
+    behind a cluster's job service (nets.ray_jobs; its own tests are in tests/test_ray_jobs.py)."""
+    if request.param == "ray":
+        import uuid
+        request.getfixturevalue("local_ray")
+        from nets.ray_jobs import RayJobs
+        manager = RayJobs(ckpt, max_running=1, name=f"nnlab-jobs-test-{uuid.uuid4().hex[:8]}")
+        yield manager
+        manager.shutdown()
+        return
     manager = JobManager(ckpt, max_running=1, backend=request.param)
     yield manager
     manager.close()
