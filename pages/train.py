@@ -352,9 +352,12 @@ def train_bar_ui(cfg: TrainConfig, problem: str | None, summary: str) -> bool:
     with four_col:
         four = four_ui()
     signed_in = bool(identity())
-    pressed = train_col.button("Train", type="primary", disabled=problem is not None or not signed_in,
-                               width="stretch", help=summary.replace("**", "") if signed_in else
-                               "Sign in with your name in the sidebar first: your runs are kept under it.")
+    # A key, so the button keeps its identity when its help text (the summary) changes: on a busy
+    # server a click can land on the button drawn for the previous settings, and must still count.
+    why = (summary.replace("**", "") if signed_in else
+           "Sign in with your name in the sidebar first: your runs are kept under it.")
+    pressed = train_col.button("Train", key="train_go", type="primary", width="stretch",
+                               disabled=problem is not None or not signed_in, help=why)
     if not editing():
         edit_col.button("Edit settings", width="stretch",
                         on_click=lambda: st.session_state.update({EDIT_KEY: True}))
