@@ -176,11 +176,14 @@ class RayTaskPool:
                 self._retry_later()
             return False
         service = ray.get_runtime_context().current_actor
+        task = _Task(None, resources)
+        with self._lock:  # known before it starts: its first report may come before .remote() returns
+            self._tasks[job_id] = task
         ref = (ray.remote(train_task)
                .options(max_retries=0, name=f"nnlab-train-{job_id[:8]}", **resources)  # a rerun would hide the failure
                .remote(spec, service, job_id, int(self.cpus_per_job)))
         with self._lock:
-            self._tasks[job_id] = _Task(ref, resources)
+            task.ref = ref
         gpu = f"{resources['num_gpus']:g} GPU and " if resources["num_gpus"] else ""
         self._on_message(job_id, {"type": "phase", "fraction": None,
                                   "text": f"Starting on the cluster ({gpu}{resources['num_cpus']:g} CPU)"})
@@ -237,7 +240,7 @@ class RayTaskPool:
         import ray
         with self._lock:
             self._closed = True
-            refs = [t.ref for t in self._tasks.values()]
+            refs = [t.ref for t in self._tasks.values() if t.ref is not None]
         _, left = ray.wait(refs, num_returns=len(refs), timeout=timeout) if refs else ([], [])
         for ref in left:
             ray.cancel(ref, force=True)

@@ -51,6 +51,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--train-per-class", type=int, default=20,
                    help="training images per class, 0 = all (default 20)")
     p.add_argument("--max-jobs", type=int, default=2, help="NNLAB_MAX_JOBS for the server (default 2)")
+    p.add_argument("--ray", default="", metavar="ADDRESS",
+                   help="train through a Ray cluster (NNLAB_RAY_ADDRESS, e.g. auto after `ray start --head`)")
     p.add_argument("--timeout", type=float, default=600, help="seconds for the whole test (default 600)")
     p.add_argument("--step-timeout", type=float, default=180,
                    help="seconds for one page step (Home, Train, Start, Runs; default 180)")
@@ -329,7 +331,8 @@ def main(argv=None) -> int:
         t0 = time.time()
         page_times = Path(tmp) / "page-times.tsv"
         with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt), "NNLAB_MAX_JOBS": str(args.max_jobs),
-                               "NNLAB_PAGE_TIMES": str(page_times)}) as url:
+                               "NNLAB_PAGE_TIMES": str(page_times),
+                               **({"NNLAB_RAY_ADDRESS": args.ray} if args.ray else {})}) as url:
             print(f"load: server {url}, {args.sessions} sessions in waves of {args.wave_size} every "
                   f"{args.wave_gap:g} s, {args.epochs} epoch(s), {args.train_per_class} images per class, "
                   f"NNLAB_MAX_JOBS={args.max_jobs}", flush=True)
