@@ -154,3 +154,32 @@ def test_runs_page_compares_four_runs_and_shows_counts(tmp_path):
         settle(page)
         assert not main.locator('[data-testid="stException"]').count()
         shot(page, "lecture-6-runs-counts", full=True)
+
+
+@pytest.mark.slow
+def test_a_refresh_after_a_page_switch_finds_your_running_job(tmp_path):
+    """The identity (here a laptop's: no password) and the job survive a page switch and F5."""
+    ckpt = tmp_path / "checkpoints"
+    ckpt.mkdir()
+    with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(WIDTH, HEIGHT) as page:
+        main, nav = page.locator('[data-testid="stMain"]'), page.get_by_test_id("stSidebarNavItems")
+        page.goto(url + "/train")
+        main.get_by_role("heading", name="Train").first.wait_for(timeout=60_000)
+        settle(page)
+        number(main, "Epochs", 1000)
+        settle(page)
+        to_top(main)
+        main.get_by_role("button", name="Train", exact=True).filter(visible=True).click()
+        stop = main.get_by_role("button", name="Stop", exact=True).filter(visible=True)
+        stop.wait_for(timeout=60_000)
+        label = main.locator("strong").filter(has_text="lenet · mnist-mini").first.inner_text()
+        nav.get_by_role("link", name="Runs", exact=True).click()
+        main.get_by_role("heading", name="Runs").first.wait_for(timeout=60_000)
+        nav.get_by_role("link", name="Train", exact=True).click()
+        stop.wait_for(timeout=60_000)
+        page.reload()  # F5: a new session, the same URL
+        stop.wait_for(timeout=60_000)
+        assert main.get_by_text(label).first.is_visible()
+        shot(page, "lecture-7-after-refresh")
+        stop.click()
+        main.get_by_text("Stopped").first.wait_for(timeout=60_000)
