@@ -10,7 +10,6 @@ from nets.device import device_name
 from nets.identity import MAX_NAME, shown_name
 from nets.serverlog import record_page_time
 from pages._common import (
-    IDENTITY_KEY,
     identity,
     identity_settings,
     lecturer_password,

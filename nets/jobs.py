@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -33,6 +32,18 @@ log = logging.getLogger("nnlab.jobs")
 BACKENDS = ("process", "thread", "ray-tasks")  # ray-tasks: inside the cluster's job service (nets.ray_jobs)
 
 ACTIVE = ("queued", "running")
+
+
+def wait_for(service, job_id: str, timeout: float = 60.0):
+    """Block until the job is no longer queued or running (for tests and scripts); `service` is a
+    JobManager or anything with its `view` (the Ray client)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = service.view(job_id)
+        if v is None or not v.active:
+            return v
+        time.sleep(0.05)
+    raise TimeoutError(f"job {job_id} still {service.view(job_id).status} after {timeout}s")
 
 
 def allowed(who: Access | None, owner: str) -> bool:
@@ -252,14 +263,7 @@ class JobManager:
             return sum(j.status == "running" for j in self._jobs.values())
 
     def wait(self, job_id: str, timeout: float = 60.0) -> JobView:
-        """Block until the job is no longer queued or running (for tests and scripts)."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            v = self.view(job_id)
-            if v is None or not v.active:
-                return v
-            time.sleep(0.05)
-        raise TimeoutError(f"job {job_id} still {self.view(job_id).status} after {timeout}s")
+        return wait_for(self, job_id, timeout)
 
     # ---------------------------------------------------------------- internals
     def _position(self, job: Job) -> int | None:

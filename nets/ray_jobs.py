@@ -14,7 +14,6 @@ import os
 import platform
 import re
 import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,14 +228,8 @@ class RayJobs:
         return self._call("workers")
 
     def wait(self, job_id: str, timeout: float = 60.0):
-        """Block until the job is no longer queued or running (for tests and scripts)."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            v = self.view(job_id)
-            if v is None or not v.active:
-                return v
-            time.sleep(0.05)
-        raise TimeoutError(f"job {job_id} still {self.view(job_id).status} after {timeout}s")
+        from .jobs import wait_for  # nets.jobs is the actor's; the client loads it only here
+        return wait_for(self, job_id, timeout)
 
     def __getattr__(self, method: str):
         """Any other public JobManager method that answers with plain data, through the service."""

@@ -19,7 +19,6 @@ import threading
 import traceback
 from collections import OrderedDict
 from dataclasses import asdict
-from pathlib import Path
 
 import torch
 

@@ -168,7 +168,7 @@ def card_ui(v: JobView, title: str) -> None:
 def group_panel(views: list[JobView], locked: frozenset[str]) -> None:
     common, titles = common_part([v.label for v in views])
     head, stop = st.columns([5, 1], vertical_alignment="bottom")
-    head.markdown(f"#### The four configurations" + (f" · {common}" if common else ""))
+    head.markdown("#### The four configurations" + (f" · {common}" if common else ""))
     active = any(v.active for v in views)
     if active:
         stop.button("Stop all four", on_click=stop_group, args=(views[0].group,), width="stretch")

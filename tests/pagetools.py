@@ -1,4 +1,6 @@
-"""Helpers for page tests: tiny saved runs and an AppTest opened on one page."""
+"""Helpers for tests: tiny saved runs, an AppTest opened on one page, and polling for a condition."""
+import time
+
 from streamlit.testing.v1 import AppTest
 
 from nets.config import TrainConfig
@@ -20,3 +22,14 @@ def open_page(page, ckpt, monkeypatch, state=None) -> AppTest:
     at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
+
+
+def until(predicate, timeout: float = 120.0) -> None:
+    """Poll, not sleep-and-hope: returns as soon as it holds, fails clearly if it never does (the
+    timeout is an upper bound for a loaded machine, never a speed claim)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not reached in time")

@@ -2,7 +2,6 @@
 a login server, and a laptop. Each AppTest is one browser tab."""
 import time
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from nets.config import TrainConfig

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import sys
-import time
 import uuid
 
 import pytest
@@ -20,6 +19,7 @@ from nets.config import TrainConfig  # noqa: E402
 from nets.ray_jobs import ClusterError, RayJobs, check_writable, connect, unreachable  # noqa: E402
 from nets.ray_tasks import default_max_running, job_resources, loss_reason  # noqa: E402
 from nets.runs import get_run  # noqa: E402
+from pagetools import until  # noqa: E402
 
 LONG = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=10_000, log_every=1)
 TINY = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=2, batch_size=32)
@@ -43,13 +43,6 @@ def service_name():
         pass  # the test shut it down itself
 
 
-def until(predicate, timeout=120.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def test_two_web_servers_share_one_queue(ckpt, service_name):

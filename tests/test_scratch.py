@@ -23,6 +23,7 @@ from nets.scratch_report import (LESSONS, NUMPY, TORCH, collapse_linear, evidenc
                                  lesson_sections, progress, results_table, twin_gap)
 from nets.scratch_torch import as_tensors, torch_threads, torch_twin, twin_evaluate, twin_sgd_epoch
 from nets.worker import DataCache, run_job
+from pagetools import until
 
 ACTS = list(ACTIVATIONS)
 
@@ -281,13 +282,6 @@ def lab(ckpt):
     manager.close()
 
 
-def until(predicate, timeout=60.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def test_a_single_run_beside_its_twin_through_the_job_service(jobs):

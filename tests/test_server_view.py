@@ -20,7 +20,7 @@ def test_rows_put_active_jobs_first_with_owner_device_time_and_memory(ckpt):
         done = jobs.wait(jobs.submit(TrainConfig(model="mlp", hidden=(8,), train_per_class=10, epochs=1),
                                      owner="name:alice").id)
         live = jobs.submit(LONG, owner="name:bob")
-        queued = jobs.submit(LONG, owner="name:carol")
+        jobs.submit(LONG, owner="name:carol")  # queued behind bob's
         deadline = time.time() + 60
         while not jobs.view(live.id).started_info and time.time() < deadline:
             time.sleep(0.05)

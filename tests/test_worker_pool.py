@@ -1,7 +1,6 @@
 """Worker processes: a job's worker killed mid-epoch fails that job alone, and is replaced."""
 import os
 import signal
-import time
 
 import pytest
 
@@ -9,19 +8,12 @@ from nets.config import TrainConfig
 from nets.jobs import JobManager
 from nets.pool import death_reason, worker_env
 from nets.runs import get_run
+from pagetools import until
 
 LONG = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=10_000, log_every=1)
 TINY = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=2, batch_size=32)
 
 
-def until(predicate, timeout=60.0):
-    """Poll, not sleep-and-hope: returns as soon as it holds, fails clearly if it never does."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture
