@@ -3,10 +3,11 @@
 The Streamlit page submits a job and then only reads snapshots; the work never touches Streamlit.
 In the app it runs in worker processes (`backend="process"`: nets.pool, nets.worker), so the web
 server's pages do not wait on training for the GIL and a crashed job takes nothing else with it;
-`backend="thread"` (scripts, tests) runs it in a thread of this process. Either way the job's messages are applied here, and everything
-a page needs (progress, the loss curve, per-epoch metrics, how the run ended) is copied out under
-the job's lock, so a poll costs microseconds. A cap on running jobs turns the rest into a queue;
-who may see and stop a job is decided here (`allowed`), not in the pages.
+`backend="thread"` (scripts, tests) runs it in a thread of this process. Either way the job's
+messages are applied here, and everything a page needs (progress, the loss curve, per-epoch
+metrics, how the run ended) is copied out under the job's lock, so a poll costs microseconds. A cap
+on running jobs turns the rest into a queue; who may see and stop a job is decided here
+(`allowed`), not in the pages.
 """
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ def wait_for(service, job_id: str, timeout: float = 60.0):
 def allowed(who: Access | None, owner: str) -> bool:
     """The one rule for seeing and stopping jobs; None is the server itself (tests, scripts)."""
     return who is None or who.can_control_job(owner)
+
+
 MAX_LOSS_POINTS = 2000  # older points are thinned: every re-draw sends the whole series
 
 
@@ -80,6 +83,14 @@ class JobView:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def done(self) -> float:
+        """How much of the planned training is done, 0-1, from the latest progress."""
+        p = self.progress
+        if not p:
+            return 0.0
+        return min(((p["epoch"] - 1) * p["batches"] + p["batch"]) / (p["batches"] * self.config.epochs), 1.0)
 
     @property
     def run_id(self) -> str | None:
@@ -182,16 +193,15 @@ class JobManager:
             self.pool = RayTaskPool(max_running, self._message, self._lost, self._start_queued)
 
     # ---------------------------------------------------------------- submitting and controlling
-    def submit(self, cfg: TrainConfig, owner: str = "", group: str = "") -> Job:
+    def submit(self, cfg: TrainConfig, owner: str = "", group: str = "", saved: list[str] | None = None) -> Job:
+        """Queue a training job; `saved`: the saved runs' names when the caller has read them already."""
         validate(cfg)  # a bad config is refused here, in the caller's thread, with the reason
         check_disk_budget(self.checkpoints, self.disk_budget)
-        saved = [r.name for r in list_runs(self.checkpoints)[0]]
+        saved = self._saved_names() if saved is None else saved
         with self._lock:  # a distinct name, so Runs, legends and the job list tell runs apart
             taken = saved + [j.cfg.label() for j in self._jobs.values()]
             job = Job(replace(cfg, name=unique_name(cfg.name or default_name(cfg), taken)), group, owner)
-            log.info("job %s submitted by %s: %s", job.id[:8], owner or "-", job.cfg.label())
-            self._jobs[job.id] = job
-            self._trim()
+            self._enqueue(job)
         self._start_queued()
         return job
 
@@ -201,17 +211,15 @@ class JobManager:
         settings.check()
         job = Job(settings, owner=owner, kind="lab")
         with self._lock:
-            log.info("job %s submitted by %s: %s", job.id[:8], owner or "-", settings.label())
-            self._jobs[job.id] = job
-            self._trim()
+            self._enqueue(job)
         self._start_queued()
         return job
 
     def submit_group(self, cfgs: list[TrainConfig], owner: str = "", name: str = "") -> list[Job]:
         for cfg in cfgs:
             validate(cfg)
-        group = name or uuid.uuid4().hex[:8]
-        return [self.submit(cfg, owner, group) for cfg in cfgs]
+        group, saved = name or uuid.uuid4().hex[:8], self._saved_names()  # every run.json read once
+        return [self.submit(cfg, owner, group, saved) for cfg in cfgs]
 
     def stop(self, job_id: str, who: Access | None = None) -> bool:
         """Stop a running job (it keeps its best model) or cancel a queued one. Only its owner or the
@@ -249,9 +257,8 @@ class JobManager:
         with self._lock:
             jobs = list(self._jobs.values())
             queued = [j for j in jobs if j.status == "queued"]
-        out = [j.view(queued.index(j) + 1 if j in queued else None) for j in jobs
-               if (group is None or j.group == group) and allowed(who, j.owner)]
-        return out
+        return [j.view(queued.index(j) + 1 if j in queued else None) for j in jobs
+                if (group is None or j.group == group) and allowed(who, j.owner)]
 
     def overview(self, who: Access | None) -> list[JobView]:
         """Every job, for the server view of the lecturer (or of a single-user laptop's owner);
@@ -270,6 +277,15 @@ class JobManager:
         with self._lock:
             queued = [j for j in self._jobs.values() if j.status == "queued"]
         return queued.index(job) + 1 if job in queued else None
+
+    def _saved_names(self) -> list[str]:
+        return [r.name for r in list_runs(self.checkpoints)[0]]
+
+    def _enqueue(self, job: Job) -> None:
+        """Enter a job in the queue (the caller holds the lock)."""
+        log.info("job %s submitted by %s: %s", job.id[:8], job.owner or "-", job.cfg.label())
+        self._jobs[job.id] = job
+        self._trim()
 
     def _trim(self) -> None:
         finished = [k for k, j in self._jobs.items() if j.status not in ACTIVE]

@@ -114,8 +114,7 @@ class ProcessPool:
             if worker is None:
                 return False
             worker.job_id = job_id
-        if not worker.send({"op": "run", "job": job_id, **command}):
-            return True  # it died on the way: _exit reports the job lost
+        worker.send({"op": "run", "job": job_id, **command})  # if it died on the way, _exit reports the job lost
         return True
 
     def stop(self, job_id: str) -> None:

@@ -194,6 +194,8 @@ def run_model(run: Run) -> torch.nn.Module:
 
 # The Train page's form lives in a plain session key (widget keys vanish when the user leaves a page).
 TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX = "train_cfg", "tw_"
+# Whether the Train page's form is open, and the doctor's last fix to announce above it.
+TRAIN_EDIT_KEY, TRAIN_FIXED_KEY = "train_editing", "train_doctor_fixed"
 
 
 def load_train_config(cfg: TrainConfig, four_configs: bool = False) -> None:
@@ -202,7 +204,7 @@ def load_train_config(cfg: TrainConfig, four_configs: bool = False) -> None:
     for key in [k for k in st.session_state if str(k).startswith(TRAIN_WIDGET_PREFIX)]:
         del st.session_state[key]
     st.session_state[TRAIN_WIDGET_PREFIX + "four"] = four_configs
-    st.session_state["train_editing"] = True  # the form opens, showing what was filled in
+    st.session_state[TRAIN_EDIT_KEY] = True  # the form opens, showing what was filled in
 
 
 @st.cache_resource(show_spinner="Evaluating on the test set…", max_entries=16)

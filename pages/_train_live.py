@@ -11,10 +11,16 @@ from nets.jobs import JobView
 from nets.outcome import describe_job
 from nets.naming import LOSS_NAMES, common_part
 from nets.plots import by_epoch, epochs_frame, loss_panels, loss_points_frame, loss_vs_images
-from pages._common import access, checkpoints_root, job_manager, load_train_config
+from pages._common import (
+    TRAIN_EDIT_KEY as EDIT_KEY,
+    TRAIN_FIXED_KEY as FIXED_KEY,
+    access,
+    checkpoints_root,
+    job_manager,
+    load_train_config,
+)
 
 JOB_KEY, GROUP_KEY = "train_job", "train_group"
-EDIT_KEY, FIXED_KEY = "train_editing", "train_doctor_fixed"  # shared with pages/train.py
 EVERY = 0.8          # seconds between redraws while a job runs: a fragment run adds its own time, and
                      # the panel must redraw at least once a second
 QUEUED_EVERY = 3.0   # a queued job changes rarely; thirty waiting tabs polling each second cost a core
@@ -52,16 +58,13 @@ def progress_ui(v: JobView) -> None:
         return
     p = v.progress
     if v.status == "running" and not p:
-        fraction = getattr(v, "phase_fraction", None)
-        st.progress(min(max(fraction or 0.0, 0.0), 1.0), text=v.phase or "Loading the data and building the model…")
+        st.progress(min(max(v.phase_fraction or 0.0, 0.0), 1.0), text=v.phase or "Loading the data and building the model…")
         return
     if not p:
         return
-    done = ((p["epoch"] - 1) * p["batches"] + p["batch"]) / (p["batches"] * v.config.epochs)
-    if not v.active and v.status in ("completed", "early-stopped", "converged"):
-        done = 1.0
+    finished = v.status in ("completed", "early-stopped", "converged")  # no epochs left to go
     eta = f" · about {p['eta_s']:.0f} s left" if v.active else ""
-    st.progress(min(done, 1.0), text=f"epoch {p['epoch']} of {v.config.epochs} · batch {p['batch']} of "
+    st.progress(1.0 if finished else v.done, text=f"epoch {p['epoch']} of {v.config.epochs} · batch {p['batch']} of "
                 f"{p['batches']} · training loss {p['loss']:.4g} · {p['images_per_s']:,.0f} images/s{eta}")
 
 
@@ -155,10 +158,8 @@ def card_ui(v: JobView, title: str) -> None:
         if v.status == "queued":
             st.caption(f"queued: position {v.position}")
         elif v.status == "running":
-            p = v.progress
-            done = ((p["epoch"] - 1) * p["batches"] + p["batch"]) / (p["batches"] * v.config.epochs) if p else 0.0
             best = max((e.get("val_acc") or e["test_acc"] for e in v.epochs), default=None)
-            st.progress(min(done, 1.0), text="running" + (f" · best so far {best:.1%}" if best is not None else ""))
+            st.progress(v.done, text="running" + (f" · best so far {best:.1%}" if best is not None else ""))
         else:
             acc = (v.summary or {}).get("best_test_acc")
             st.markdown(f"### {acc:.1%}" if acc is not None else "### no model")

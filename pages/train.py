@@ -38,6 +38,8 @@ from nets.upload import (
 )
 from pages._common import (
     TRAIN_CFG_KEY,
+    TRAIN_EDIT_KEY,
+    TRAIN_FIXED_KEY,
     TRAIN_WIDGET_PREFIX,
     checkpoints_root,
     data_dir,
@@ -53,10 +55,9 @@ FOUR_FIELDS = frozenset({"optimizer", "lr", "momentum", "loss"})  # what the fou
 
 ensure_app_entry()
 
-CFG_KEY, WIDGET_PREFIX = TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX
+CFG_KEY, WIDGET_PREFIX, EDIT_KEY, FIXED_KEY = TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX, TRAIN_EDIT_KEY, TRAIN_FIXED_KEY
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "train.md"
 LESSON_KEY, SHARE_HIDE_KEY, UPLOAD_KEY, UPLOADED_KEY = "train_lesson", "share_hide", "train_zip", "train_zip_done"
-EDIT_KEY, FIXED_KEY = "train_editing", "train_doctor_fixed"
 PINNED: frozenset[str] = frozenset()  # controls a lesson link locks; set once per run before the form
 LABELS: dict[str, str] = {}           # field -> label of the controls this run showed, for the share box
 

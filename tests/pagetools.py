@@ -2,6 +2,7 @@
 import time
 
 from streamlit.testing.v1 import AppTest
+from torch import nn
 
 from nets.config import TrainConfig
 from nets.experiment import run_training
@@ -33,3 +34,20 @@ def until(predicate, timeout: float = 120.0) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("condition not reached in time")
+
+
+class NaNFrom(nn.Module):
+    """Wraps a model; its training outputs turn NaN from the `after`-th training batch on (a
+    divergence at a chosen place, for the engine's and the outcome's tests)."""
+
+    def __init__(self, inner: nn.Module, after: int):
+        super().__init__()
+        self.inner, self.after, self.calls = inner, after, 0
+
+    def forward(self, x):
+        out = self.inner(x)
+        if self.training:
+            self.calls += 1
+            if self.calls >= self.after:
+                out = out * float("nan")
+        return out

@@ -3,30 +3,14 @@ from dataclasses import asdict, fields
 from types import SimpleNamespace
 
 import pytest
-from torch import nn
 
 import nets.experiment as experiment
 from nets.config import TrainConfig
 from nets.outcome import KINDS, describe, describe_job, describe_run
 from nets.runs import MODEL_FILE, get_run, update_run
+from pagetools import NaNFrom
 
 TINY = dict(dataset="mnist-mini", train_per_class=20, device="cpu", log_every=1)
-
-
-class NaNFrom(nn.Module):
-    """Wraps a model; its training outputs turn NaN from the `after`-th training batch on."""
-
-    def __init__(self, inner: nn.Module, after: int):
-        super().__init__()
-        self.inner, self.after, self.calls = inner, after, 0
-
-    def forward(self, x):
-        out = self.inner(x)
-        if self.training:
-            self.calls += 1
-            if self.calls >= self.after:
-                out = out * float("nan")
-        return out
 
 
 def stop_after(batches: int):

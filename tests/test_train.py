@@ -4,12 +4,12 @@ from dataclasses import replace
 
 import pytest
 import torch
-from torch import nn
 
 from nets.config import ConfigError, TrainConfig, validate
 from nets.evaluate import evaluate
 from nets.experiment import prepare_data
 from nets.models import build_model
+from pagetools import NaNFrom
 from nets.train import (BatchProgress, Diverged, EarlyStopped, EpochEnd, Finished, NewBest, Started,
                         Stopped, fit)
 
@@ -124,26 +124,9 @@ def test_early_stopping(small):
     assert result.finished.reason == "early-stopped" and result.finished.epochs_run == 3
 
 
-class NaNAt(nn.Module):
-    """Wraps a model and returns NaN logits at one (epoch, batch) of training."""
-
-    def __init__(self, inner, epoch, batch, batches_per_epoch):
-        super().__init__()
-        self.inner, self.calls = inner, 0
-        self.target = (epoch - 1) * batches_per_epoch + batch
-
-    def forward(self, x):
-        out = self.inner(x)
-        if self.training:
-            self.calls += 1
-            if self.calls >= self.target:
-                out = out * float("nan")
-        return out
-
-
 def test_divergence_is_named_and_best_model_kept(small):
     # 500 images / 50 = 10 batches per epoch; NaN from epoch 2, batch 7 on
-    model = NaNAt(build_model("mlp", small.input_shape, 10), epoch=2, batch=7, batches_per_epoch=10)
+    model = NaNFrom(build_model("mlp", small.input_shape, 10), after=10 + 7)
     result, events = train(small, net=model, batch_size=50, log_every=4, epochs=3)
     assert of(events, Diverged)[0].epoch == 2 and of(events, Diverged)[0].batch == 7
     assert result.finished.reason == "diverged" and result.finished.best_epoch == 1
