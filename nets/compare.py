@@ -16,7 +16,7 @@ import torch
 
 from .evaluate import Evaluation, evaluate
 from .plots import HEIGHT, epochs_frame, style
-from .runs import CheckpointError, Run
+from .runs import CheckpointError, Run, RunRow
 
 CELL_PARAM = "cell"          # name of the heat map's point selection
 DISPLAY_SIZE = 84            # images are upscaled to about this many pixels for the grids
@@ -24,30 +24,12 @@ MAX_TEXT_CLASSES = 12        # above this, numbers in the cells would not fit
 
 
 # ----------------------------------------------------------------------------- the runs table
-def _test_accuracy(info: dict) -> float | None:
-    test = info.get("test") or {}
-    if test.get("accuracy") is not None:
-        return test["accuracy"]
-    best = info.get("best") or {}
-    # While a run trains (or if it crashed) there is no final test figure yet; the best model's
-    # accuracy is a test accuracy only when the test split picked it.
-    return best.get("accuracy") if best.get("split") == "test" else None
-
-
-def runs_table(runs: list[Run]) -> list[dict]:
-    """One row per run, in the order given, for a sortable table."""
-    rows = []
-    for r in runs:
-        cfg, info = r.config, r.info
-        rows.append({
-            "name": r.name, "id": r.id, "dataset": cfg.dataset, "model": cfg.model,
-            "optimizer": cfg.optimizer, "loss": cfg.loss,
-            "test accuracy": _test_accuracy(info),
-            "best epoch": (info.get("best") or {}).get("epoch"),
-            "parameters": info.get("params"), "seconds": info.get("seconds"),
-            "status": info.get("status"), "created": info.get("created"),
-        })
-    return rows
+def runs_table(rows: list[RunRow]) -> list[dict]:
+    """One row per run (index rows, nets.runs.RunRow), in the order given, for a sortable table."""
+    return [{"name": r.name, "id": r.id, "dataset": r.dataset, "model": r.model, "optimizer": r.optimizer,
+             "loss": r.loss, "test accuracy": r.accuracy, "best epoch": r.best_epoch, "parameters": r.params,
+             "seconds": r.seconds, "status": r.status, "created": r.created, "starred": r.starred}
+            for r in rows]
 
 
 def run_labels(runs: list[Run]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from .config import TrainConfig, four_configs, validate
 from .data import DatasetError, ImageData, default_data_dir, load_dataset, make_splits
 from .evaluate import evaluate
 from .models import ModelError, build_model
-from .runs import DEFAULT_ROOT, RunRecorder, create_run, update_run
+from .runs import DEFAULT_ROOT, RunRecorder, create_run, save_evaluation, update_run
 from .train import fit
 
 
@@ -94,13 +94,11 @@ def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=No
     f = result.finished
     test_acc = test_loss = None
     if result.best_state is not None:
-        if recorder.run.info.get("best", {}).get("split") == "test":
-            test_acc = f.best_acc  # picked on the test set: no need to evaluate again
-            test_loss = next((h.test_loss for h in result.history if h.epoch == f.best_epoch), None)
-        else:
-            ev = evaluate(result.model, data.x_test, data.y_test, data.mean, data.std, data.classes, cfg.loss,
-                          scale=data.scale)
-            test_acc, test_loss = ev.accuracy, ev.loss
+        ev = evaluate(result.model, data.x_test, data.y_test, data.mean, data.std, data.classes, cfg.loss,
+                      scale=data.scale)
+        test_acc, test_loss = ev.accuracy, ev.loss
+        if not cfg.backbone:  # pages show per-image views of image models only (nets.compare.evaluate_run)
+            save_evaluation(run, ev)  # stored once: no page evaluates this run again
     update_run(run, status=f.reason, seconds=f.seconds, images_per_s=f.images_per_s,
                epochs_run=f.epochs_run, test={"accuracy": test_acc, "loss": test_loss},
                finished=time.strftime("%Y-%m-%d %H:%M:%S"))

@@ -19,7 +19,7 @@ from torch import nn
 from .data import ImageData
 from .device import pick_device
 from .pretrained import imagenet_normalisation, imagenet_resnet, weights_path
-from .runs import atomic_write_bytes
+from .files import atomic_write_bytes
 
 FEATURE_DIM = 512
 SPLITS = ("train", "val", "test")

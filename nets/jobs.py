@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from .access import Access
 from .config import TrainConfig, validate
 from .naming import default_name, unique_name
-from .runs import CheckpointError, check_disk_budget, get_run, list_runs, new_run_id, recover_interrupted, update_run
+from .runs import CheckpointError, check_disk_budget, get_run, index, new_run_id, recover, update_run
 from .worker import DataCache, event_message, run_job
 
 if TYPE_CHECKING:
@@ -179,8 +179,9 @@ class JobManager:
         self.checkpoints, self.data_dir, self.backend = Path(checkpoints), data_dir, backend
         self.max_running, self.keep_finished = max_running, keep_finished
         self.max_per_owner, self.disk_budget = max_per_owner, disk_budget_mb * 2**20
-        # A server that was killed left its runs 'running': they are interrupted, not running.
-        self.recovered = recover_interrupted(self.checkpoints)
+        # A server that was killed left its runs 'running' (they are interrupted, not running), perhaps
+        # half-written files, and an index that may miss its last changes (nets.runs.recovery).
+        self.recovered = recover(self.checkpoints).interrupted
         self._lock = threading.Lock()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._cache = DataCache()  # the thread backend's datasets; each worker process keeps its own
@@ -279,7 +280,7 @@ class JobManager:
         return queued.index(job) + 1 if job in queued else None
 
     def _saved_names(self) -> list[str]:
-        return [r.name for r in list_runs(self.checkpoints)[0]]
+        return index(self.checkpoints).names()
 
     def _enqueue(self, job: Job) -> None:
         """Enter a job in the queue (the caller holds the lock)."""

@@ -26,7 +26,7 @@ class Outcome:
     lines: list[str] = field(default_factory=list)        # what was kept and where
     next_steps: list[str] = field(default_factory=list)   # what to try now
     run_id: str | None = None  # the saved run, when there is one the page knows of
-    has_model: bool = False   # the run folder holds a model (model.pt)
+    has_model: bool = False   # the run folder holds a model (its weights file)
 
 
 def _pct(x: float | None) -> str:
@@ -104,11 +104,11 @@ def describe(status: str, summary: dict | None = None, *, error: str | None = No
             return
         at = f" in `{Path(checkpoints)}`" if checkpoints is not None else ""  # the folder is <that>/<run id>
         if has_model:
-            out.lines.append(f"Saved as run `{run_id}`{at}: the kept model (model.pt) with its settings and "
+            out.lines.append(f"Saved as run `{run_id}`{at}: the kept model's weights with its settings and "
                              "per-epoch metrics (run.json).")
         else:
             out.lines.append(f"Its settings and metrics are saved as run `{run_id}`{at}, without a model "
-                             "(no model.pt).")
+                             "(no weights file).")
 
     def timing() -> None:
         if summary.get("seconds") is not None and finished:

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .runs import CheckpointError, load_into, load_state_dict
+from .files import CheckpointError, load_into, load_state_dict
 
 ARCHES = ("resnet18", "resnet34")
 
@@ -91,7 +91,7 @@ def resnet_from_bytes(arch: str, data: bytes) -> nn.Module:
 def install_state_dict(arch: str, data: bytes) -> Path:
     """Check an uploaded state dict against the architecture and put it where torch's cache looks,
     so training and the pages use it like downloaded weights."""
-    from .runs import atomic_write_bytes
+    from .files import atomic_write_bytes
     resnet_from_bytes(arch, data)
     path = weights_path(arch)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ import torch
 from nets.config import TrainConfig
 from nets.data import ImageData, default_data_dir, load_dataset
 from nets.jobs import JobManager
-from nets.runs import DEFAULT_ROOT, Run, get_run, list_runs, load_model
+from nets.runs import DEFAULT_ROOT, CheckpointError, PAGE_SIZE, Run, RunFilter, RunRow, get_run, index, load_model, stored_evaluation
 
 
 def ensure_app_entry() -> None:
@@ -183,13 +183,14 @@ def run_dataset(run: Run) -> ImageData:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=16)
-def _model(root: str, run_id: str, mtime: float) -> torch.nn.Module:
+def _model(root: str, run_id: str, weights_file: str) -> torch.nn.Module:
     return load_model(get_run(root, run_id))
 
 
 def run_model(run: Run) -> torch.nn.Module:
-    """The run's best model, cached until its weights file changes. Shared: never train it."""
-    return _model(str(run.path.parent), run.id, (run.path / "model.pt").stat().st_mtime)
+    """The run's best model, cached until its weights change (they get a new file name). Shared:
+    never train it."""
+    return _model(str(run.path.parent), run.id, run.weights_file)
 
 
 # The Train page's form lives in a plain session key (widget keys vanish when the user leaves a page).
@@ -208,15 +209,16 @@ def load_train_config(cfg: TrainConfig, four_configs: bool = False) -> None:
 
 
 @st.cache_resource(show_spinner="Evaluating on the test set…", max_entries=16)
-def _evaluation(root: str, run_id: str, mtime: float):
+def _evaluation(root: str, run_id: str, weights_file: str):
     from nets.compare import evaluate_run
     run = get_run(root, run_id)
-    return evaluate_run(run, run_model(run), run_dataset(run))
+    return stored_evaluation(run, lambda: evaluate_run(run, run_model(run), run_dataset(run)))
 
 
 def run_evaluation(run: Run):
-    """The run's evaluation on its test set, cached until its weights file changes."""
-    return _evaluation(str(run.path.parent), run.id, (run.path / "model.pt").stat().st_mtime)
+    """The run's evaluation on its test set: stored with the run when it was trained (or the first
+    time anyone looked), so a page only reads it (nets.runs.evals)."""
+    return _evaluation(str(run.path.parent), run.id, run.weights_file)
 
 
 def lecturer_password() -> str:
@@ -233,10 +235,58 @@ def access():
     return Access(identity(), bool(st.session_state.get("lecturer")), not lecturer_password())
 
 
-def visible_runs(root: Path | None = None):
-    """The saved runs this session may see (nets.access), and the folders that could not be read."""
-    runs, problems = list_runs(root or checkpoints_root())
-    return access().visible(runs), problems
+def find_runs(flt: RunFilter = RunFilter(), limit: int = PAGE_SIZE, offset: int = 0,
+              order: str = "newest") -> tuple[list[RunRow], int]:
+    """One page of the saved runs this session may see (nets.access, applied in the index's query)
+    that match `flt`, and how many match in all. Reads the index, never every run folder."""
+    idx, who = index(checkpoints_root()), access()
+    return idx.query(flt, who, limit, offset, order), idx.count(flt, who)
+
+
+PICKER_LIMIT = 50  # the newest matches a picker lists; typing narrows the rest
+
+
+def run_label(row: RunRow) -> str:
+    return f"{row.name} · {row.model} on {row.dataset}"
+
+
+def run_picker_ui(label: str, key: str, flt: RunFilter, default: str = "", empty: str = "") -> Run:
+    """One saved run, found by typing part of its name: the newest matching runs this session may
+    see in a select box, the choice kept across pages in `selected_run`. Stops the page with
+    `empty` when there is none."""
+    from dataclasses import replace
+    text = st.text_input(f"Search {label.lower()}s", key=f"{key}_search", placeholder="part of a name or id",
+                         help="Lists the newest matching runs; type to find older ones.")
+    rows, total = find_runs(replace(flt, text=text), limit=PICKER_LIMIT)
+    by_id = {r.id: r for r in rows}
+    chosen = st.session_state.get("selected_run") or st.session_state.get(key) or default
+    if chosen and chosen not in by_id and not text:
+        row = index(checkpoints_root()).get(chosen)  # the remembered run, even if it is older
+        if row is not None and access().can_view(row.info) and all(
+                not getattr(flt, f) or getattr(row, f) for f in ("has_model", "images")):
+            by_id = {chosen: row, **by_id}
+    if not by_id:
+        if text:
+            st.info(f"No run matches '{text}'.")
+        else:
+            st.info(empty or "No saved run yet: train one on the Train page.")
+        st.stop()
+    ids = list(by_id)
+    if st.session_state.get(key) not in ids:
+        st.session_state[key] = chosen if chosen in ids else ids[0]
+    run_id = st.selectbox(label, ids, key=key, format_func=lambda i: run_label(by_id[i]))
+    if total > len(rows):
+        st.caption(f"The {len(rows)} newest of {total:,} matching runs; type in the search box to find others.")
+    st.session_state["selected_run"] = run_id
+    try:
+        run = get_run(checkpoints_root(), run_id)
+    except CheckpointError as e:
+        st.error(str(e))
+        st.stop()
+    if not access().can_view(run.info):  # checked on the record itself, not only in the list
+        st.error("This run is not yours and has not been shared with the class.")
+        st.stop()
+    return run
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

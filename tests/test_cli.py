@@ -8,6 +8,7 @@ import pytest
 
 from torchvision.datasets import CIFAR10
 
+from nets.runs import get_run
 from nets.cli import build_parser, config_from_args, main
 from nets.config import PRESETS, TrainConfig
 
@@ -29,7 +30,7 @@ def test_cli_trains_mnist_mini_and_prints_json_last(tmp_path):
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     assert {"run_id", "best_test_acc", "best_epoch", "seconds", "images_per_s"} <= set(summary)
     assert 0.5 < summary["best_test_acc"] <= 1 and summary["best_epoch"] == 1
-    assert (tmp_path / summary["run_id"] / "model.pt").exists()
+    assert get_run(tmp_path, summary["run_id"]).has_model
     assert "epoch 1: train loss" in r.stderr
 
 
@@ -44,7 +45,7 @@ def test_cli_four_configs_table(tmp_path):
                                          (("sgd lr 0.001", "cross-entropy"), ("sgd lr 0.001", "squared error"),
                                           ("adam lr 0.01", "cross-entropy"), ("adam lr 0.01", "squared error"))]
     assert "best test acc" in lines[0] and len(lines) == 6
-    assert len(list(tmp_path.iterdir())) == 4
+    assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 4
 
 
 def run_main(argv, capsys):

@@ -11,6 +11,7 @@ from nets.data import ImageData
 from nets.evaluate import Evaluation
 from nets.losses import compute_loss
 from nets.runs import CheckpointError, Run
+from nets.runs.index import row_of
 
 CLASSES = ["cat", "dog", "fox"]
 
@@ -227,11 +228,11 @@ def test_runs_table_fields():
                     best={"epoch": 4, "accuracy": 0.91, "split": "val"}, test={"accuracy": 0.9, "loss": 0.3})
     training = fake_run("r2", status="running", best={"epoch": 1, "accuracy": 0.5, "split": "test"})
     by_val = fake_run("r3", best={"epoch": 2, "accuracy": 0.8, "split": "val"})
-    rows = compare.runs_table([done, training, by_val])
+    rows = compare.runs_table([row_of(r.id, r.info, has_model=True, nbytes=0) for r in (done, training, by_val)])
     assert rows[0] == {"name": "first", "id": "r1", "dataset": "mnist-mini", "model": "mlp",
                        "optimizer": "adam", "loss": "mse", "test accuracy": 0.9, "best epoch": 4,
                        "parameters": 1234, "seconds": 3.5, "status": "completed",
-                       "created": "2026-01-01 10:00:00"}
+                       "created": "2026-01-01 10:00:00", "starred": False}
     assert rows[1]["name"] == "r2" and rows[1]["test accuracy"] == 0.5  # picked on test: a test figure
     assert rows[2]["test accuracy"] is None and rows[2]["best epoch"] == 2  # a validation figure is not
 

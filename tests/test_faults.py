@@ -14,6 +14,7 @@ from nets import experiment
 from nets.config import TrainConfig
 from nets.evaluate import evaluate
 from nets.data import load_dataset
+from nets.access import ADMIN
 from nets.jobs import JobManager
 from nets.runs import CheckpointError, clean_up, disk_usage, get_run, list_runs, load_model, recover_interrupted
 
@@ -30,7 +31,7 @@ def test_a_killed_training_process_leaves_an_interrupted_run_with_its_best_model
                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         deadline = time.time() + 60
-        while not list(ckpt.glob("*/model.pt")) and time.time() < deadline:
+        while not list(ckpt.glob("*/model-*.pt")) and time.time() < deadline:
             assert proc.poll() is None, "the training process ended on its own"
             time.sleep(0.1)
         time.sleep(0.3)  # a few more epochs, so the kill can land in the middle of a write
@@ -96,7 +97,8 @@ def test_clean_up_removes_failed_and_interrupted_runs(ckpt):
     gone = experiment.run_training(TrainConfig(**{**TINY.to_dict(), "name": "x"}), checkpoints=ckpt).run_id
     from nets.runs import update_run
     update_run(get_run(ckpt, gone), status="interrupted")
-    assert clean_up(ckpt) == [gone]
+    report = clean_up(ckpt, ADMIN)
+    assert report.removed == [gone] and report.bytes_freed > 10_000  # its weights, record and evaluation
     assert [r.id for r in list_runs(ckpt)[0]] == [kept]
 
 

@@ -7,7 +7,7 @@ import pytest
 import nets.experiment as experiment
 from nets.config import TrainConfig
 from nets.outcome import KINDS, describe, describe_job, describe_run
-from nets.runs import MODEL_FILE, get_run, update_run
+from nets.runs import get_run, update_run
 from pagetools import NaNFrom
 
 TINY = dict(dataset="mnist-mini", train_per_class=20, device="cpu", log_every=1)
@@ -77,7 +77,7 @@ def test_what_it_says_about_the_model_matches_the_run_folder(runs, case):
     assert o.kind == view.status and o.kind in KINDS
     assert o.style in ("success", "info", "warning", "error")
     folder = runs["ckpt"] / o.run_id
-    assert o.has_model == (folder / MODEL_FILE).exists()
+    assert o.has_model == get_run(runs["ckpt"], o.run_id).weights_path.exists() == bool(list(folder.glob("model*.pt")))
     assert ("was kept" in text(o)) == o.has_model
     assert f"`{o.run_id}`" in text(o) and str(runs["ckpt"]) in text(o)   # where it is saved
     saved = describe_run(get_run(runs["ckpt"], o.run_id))                  # the Runs page says the same
@@ -109,7 +109,7 @@ def test_diverged_in_the_first_epoch_has_no_model(runs):
     assert o.headline == f"Diverged in epoch 1, batch {note['batch']}: the training loss became NaN (not a number)."
     where = f"epoch 1, batch {note['batch']}"
     assert f"No model was saved: it diverged in {where}, before any epoch finished." in o.lines
-    assert "without a model (no model.pt)" in text(o)
+    assert "without a model (no weights file)" in text(o)
     assert "success" != o.style and "best test accuracy —" not in text(o)   # what the page used to say
     assert any("learning rate" in s for s in o.next_steps)
 

@@ -12,7 +12,8 @@ from nets.experiment import prepare_data, run_training
 from nets.models import build_model
 from nets.runs import (DEFAULT_ROOT, MODEL_FILE, RUN_FILE, CheckpointError, atomic_write_json, check_run_id,
                        delete_run, get_run, list_runs, load_into, load_model, load_state_dict,
-                       rename_run)
+                       rename_run, INDEX_FILE, index)
+from nets.access import ADMIN
 from nets.train import EpochEnd
 
 
@@ -52,19 +53,21 @@ def test_chosen_run_id(ckpt, data):
 
 
 def test_rename_and_delete(ckpt, trained):
-    rename_run(ckpt, trained.run_id, "  better name ")
+    rename_run(ckpt, trained.run_id, "  better name ", ADMIN)
     assert get_run(ckpt, trained.run_id).name == "better name"
+    assert index(ckpt).get(trained.run_id).name == "better name"  # the index row changed with it
     with pytest.raises(CheckpointError, match="1 to 100"):
-        rename_run(ckpt, trained.run_id, "   ")
-    delete_run(ckpt, trained.run_id)
-    assert list_runs(ckpt) == ([], []) and os.listdir(ckpt) == []
+        rename_run(ckpt, trained.run_id, "   ", ADMIN)
+    delete_run(ckpt, trained.run_id, ADMIN)
+    assert list_runs(ckpt) == ([], []) and index(ckpt).ids() == []
+    assert [p for p in os.listdir(ckpt) if not p.startswith(INDEX_FILE)] == []
     with pytest.raises(CheckpointError, match="No run"):
         get_run(ckpt, trained.run_id)
 
 
 def test_corrupt_weights_give_a_clear_error(ckpt, trained):
     run = get_run(ckpt, trained.run_id)
-    (run.path / MODEL_FILE).write_bytes(b"\x80\x02 definitely not a checkpoint")
+    run.weights_path.write_bytes(b"\x80\x02 definitely not a checkpoint")
     with pytest.raises(CheckpointError, match="not a readable PyTorch weights file"):
         load_model(run)
 
@@ -72,7 +75,7 @@ def test_corrupt_weights_give_a_clear_error(ckpt, trained):
 def test_pickle_payload_never_runs(ckpt, trained, tmp_path):
     run = get_run(ckpt, trained.run_id)
     marker = tmp_path / "pwned"
-    torch.save({"weight": Payload(marker)}, run.path / MODEL_FILE)  # a crafted checkpoint
+    torch.save({"weight": Payload(marker)}, run.weights_path)  # a crafted checkpoint
     with pytest.raises(CheckpointError):
         load_model(run)
     assert not marker.exists()

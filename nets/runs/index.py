@@ -1,0 +1,336 @@
+"""The runs index: one SQLite row per run folder, so lists, filters and access rules never read
+every `run.json`.
+
+The folders stay the record; the index is a cache of what lists need, written in the same step as
+a run's files (nets.runs.folder) and rebuilt from the folders when it is missing, corrupt, of an
+older schema, or on request (`python -m nets.runs rebuild`). WAL mode lets several app and worker
+processes on one machine read while one writes.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Iterable
+
+INDEX_FILE = "index.sqlite"
+SCHEMA_VERSION = 1
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """What a list of runs shows and filters on; the rest is in the run folder."""
+    id: str
+    name: str = ""
+    owner: str = ""
+    shared: bool = False
+    starred: bool = False
+    dataset: str = ""
+    model: str = ""
+    optimizer: str = ""
+    loss: str = ""
+    backbone: str = ""
+    status: str = ""
+    accuracy: float | None = None    # test accuracy of the kept model (see kept_accuracy)
+    best_epoch: int | None = None
+    params: int | None = None
+    seconds: float | None = None
+    created: str = ""
+    has_model: bool = False
+    images: bool = False             # the model reads images (not a head on frozen features)
+    bytes: int = 0
+    pid: int | None = None
+    host: str = ""
+
+    @property
+    def info(self) -> dict:
+        """The fields nets.access reads."""
+        return {"owner": self.owner, "shared": self.shared}
+
+
+COLUMNS = [f.name for f in fields(RunRow)]
+_TYPES = {"shared": "INTEGER", "starred": "INTEGER", "accuracy": "REAL", "best_epoch": "INTEGER",
+          "params": "INTEGER", "seconds": "REAL", "has_model": "INTEGER", "images": "INTEGER",
+          "bytes": "INTEGER", "pid": "INTEGER"}
+_SCHEMA = (f"CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, "
+           + ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in COLUMNS[1:]) + ")")
+_INDEXES = ["CREATE INDEX IF NOT EXISTS runs_created ON runs (created)",
+            "CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, created)",
+            "CREATE INDEX IF NOT EXISTS runs_status ON runs (status)"]
+
+
+def kept_accuracy(info: dict) -> float | None:
+    """The kept model's test accuracy: the final test figure, or while a run trains (or after a
+    crash) the best model's accuracy when the test split picked it."""
+    test = info.get("test") or {}
+    if test.get("accuracy") is not None:
+        return test["accuracy"]
+    best = info.get("best") or {}
+    return best.get("accuracy") if best.get("split") == "test" else None
+
+
+def row_of(run_id: str, info: dict, has_model: bool, nbytes: int) -> RunRow:
+    cfg = info.get("config") or {}
+    best = info.get("best") or {}
+    return RunRow(
+        id=run_id, name=str(info.get("name") or run_id), owner=str(info.get("owner") or ""),
+        shared=bool(info.get("shared")), starred=bool(info.get("starred")),
+        dataset=str(cfg.get("dataset", "")), model=str(cfg.get("model", "")),
+        optimizer=str(cfg.get("optimizer", "")), loss=str(cfg.get("loss", "")),
+        backbone=str(cfg.get("backbone") or ""), status=str(info.get("status", "")),
+        accuracy=kept_accuracy(info), best_epoch=best.get("epoch"), params=info.get("params"),
+        seconds=info.get("seconds"), created=str(info.get("created", "")), has_model=has_model,
+        images=has_model and not cfg.get("backbone") and bool(info.get("input_shape")) and bool(info.get("classes")),
+        bytes=nbytes, pid=info.get("pid") if isinstance(info.get("pid"), int) else None,
+        host=str(info.get("host") or ""))
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """A query on the index. `scope`: "all" (everything the viewer may see), "mine" or "shared"."""
+    scope: str = "all"
+    dataset: str = ""
+    model: str = ""
+    status: str = ""
+    text: str = ""          # in the name or id, case-insensitive
+    has_model: bool = False
+    images: bool = False    # only runs whose model classifies images
+    starred: bool = False
+
+
+ORDERS = {"newest": "created DESC, id DESC", "oldest": "created ASC, id ASC",
+          "accuracy": "accuracy IS NULL, accuracy DESC, created DESC", "name": "name COLLATE NOCASE, created DESC"}
+
+
+def _where(flt: RunFilter, viewer) -> tuple[str, list]:
+    """SQL for the filter and for nets.access's rule (Access.can_view), stated for the index."""
+    clauses, params = [], []
+    if viewer is not None and not viewer.everything:
+        clauses.append("(owner = '' OR owner = ? OR shared = 1)")
+        params.append(viewer.owner)
+    if flt.scope == "mine":
+        clauses.append("owner = ? AND owner != ''")
+        params.append(viewer.owner if viewer is not None else "")
+    elif flt.scope == "shared":
+        clauses.append("shared = 1")
+    elif flt.scope != "all":
+        raise ValueError(f"scope {flt.scope!r} is not one of all, mine, shared")
+    for column in ("dataset", "model", "status"):
+        if getattr(flt, column):
+            clauses.append(f"{column} = ?")
+            params.append(getattr(flt, column))
+    for column in ("has_model", "images", "starred"):
+        if getattr(flt, column):
+            clauses.append(f"{column} = 1")
+    if flt.text.strip():
+        pattern = "%" + flt.text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append("(lower(name) LIKE ? ESCAPE '\\' OR lower(id) LIKE ? ESCAPE '\\')")
+        params += [pattern, pattern]
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+class RunIndex:
+    """The index of one checkpoints folder. Cheap to create: a connection per call, so any thread
+    or process may use it."""
+
+    _ready: set[str] = set()         # index files this process has checked (and built if needed)
+    _ready_lock = threading.Lock()
+
+    def __init__(self, root: Path | str, rebuild_from=None):
+        self.root = Path(root)
+        self.path = self.root / INDEX_FILE
+        # rebuild_from(root) -> iterable of RunRow: the folders' truth (nets.runs.folder.scan_rows)
+        self._rebuild_from = rebuild_from
+
+    # ------------------------------------------------------------------ connection
+    @contextmanager
+    def _db(self, write: bool = False):
+        self._ensure()
+        try:
+            with closing(self._connect()) as db:
+                if write:
+                    db.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield db
+                        db.execute("COMMIT")
+                    except BaseException:
+                        db.execute("ROLLBACK")
+                        raise
+                else:
+                    yield db
+        except sqlite3.DatabaseError as e:
+            if not _is_corruption(e):
+                raise
+            self._forget()
+            self._replace_corrupt()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("PRAGMA synchronous = NORMAL")  # durable with WAL against a killed process
+        return db
+
+    def _ensure(self) -> None:
+        key = str(self.path)
+        if key in RunIndex._ready:
+            return
+        with RunIndex._ready_lock:
+            if key in RunIndex._ready:
+                return
+            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                self._open_or_build()
+            except sqlite3.DatabaseError as e:
+                if not _is_corruption(e):
+                    raise
+                self._replace_corrupt()
+                self._open_or_build()
+            RunIndex._ready.add(key)
+
+    def _open_or_build(self) -> None:
+        with closing(self._connect()) as db:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return
+            db.execute("BEGIN IMMEDIATE")  # a second process waits here, then finds it built
+            try:
+                if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                    db.execute("DROP TABLE IF EXISTS runs")
+                    db.execute(_SCHEMA)
+                    for sql in _INDEXES:
+                        db.execute(sql)
+                    self._fill(db)
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def _fill(self, db) -> int:
+        rows = list(self._rebuild_from(self.root)) if self._rebuild_from else []
+        db.executemany(f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                       [_values(r) for r in rows])
+        return len(rows)
+
+    def _forget(self) -> None:
+        with RunIndex._ready_lock:
+            RunIndex._ready.discard(str(self.path))
+
+    def _replace_corrupt(self) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                os.replace(p, p.with_name(f".{p.name}.corrupt-{stamp}"))
+
+    # ------------------------------------------------------------------ writing
+    def put(self, row: RunRow) -> None:
+        with self._db(write=True) as db:
+            db.execute(f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                       _values(row))
+
+    def remove(self, run_id: str) -> None:
+        with self._db(write=True) as db:
+            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+    def rebuild(self) -> int:
+        """Every row again from the folders, in one transaction; returns the number of runs."""
+        self._ensure()
+        with self._db(write=True) as db:
+            db.execute("DELETE FROM runs")
+            return self._fill(db)
+
+    def sync(self, folder_ids: Iterable[str], read_row) -> tuple[list[str], list[str]]:
+        """Rows for folders added by hand (copied in) and none for folders removed by hand.
+        Returns (added, removed) ids."""
+        present = set(folder_ids)
+        known = set(self.ids())
+        added, removed = sorted(present - known), sorted(known - present)
+        rows = [r for r in (read_row(i) for i in added) if r is not None]
+        if rows or removed:
+            with self._db(write=True) as db:
+                db.executemany("DELETE FROM runs WHERE id = ?", [(i,) for i in removed])
+                db.executemany(f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) "
+                               f"VALUES ({', '.join('?' * len(COLUMNS))})", [_values(r) for r in rows])
+        return [r.id for r in rows], removed
+
+    # ------------------------------------------------------------------ reading
+    def query(self, flt: RunFilter = RunFilter(), viewer=None, limit: int = PAGE_SIZE, offset: int = 0,
+              order: str = "newest") -> list[RunRow]:
+        """The matching runs `viewer` (a nets.access.Access; None: everyone's) may see, one page."""
+        where, params = _where(flt, viewer)
+        with self._db() as db:
+            cur = db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs{where} ORDER BY {ORDERS[order]} "
+                             "LIMIT ? OFFSET ?", [*params, int(limit), int(offset)])
+            return [_row(v) for v in cur.fetchall()]
+
+    def count(self, flt: RunFilter = RunFilter(), viewer=None) -> int:
+        where, params = _where(flt, viewer)
+        with self._db() as db:
+            return db.execute(f"SELECT count(*) FROM runs{where}", params).fetchone()[0]
+
+    def get(self, run_id: str) -> RunRow | None:
+        with self._db() as db:
+            v = db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _row(v) if v else None
+
+    def ids(self) -> list[str]:
+        with self._db() as db:
+            return [v[0] for v in db.execute("SELECT id FROM runs")]
+
+    def names(self, like: str = "") -> list[str]:
+        """Names of all runs, or of those starting with `like`."""
+        with self._db() as db:
+            if not like:
+                return [v[0] for v in db.execute("SELECT name FROM runs")]
+            pattern = like.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            return [v[0] for v in db.execute("SELECT name FROM runs WHERE name LIKE ? ESCAPE '\\'", (pattern,))]
+
+    def choices(self, column: str, viewer=None) -> list[str]:
+        """The distinct values of a column among the runs `viewer` may see (for filter menus)."""
+        if column not in ("dataset", "model", "status", "optimizer", "loss"):
+            raise ValueError(column)
+        where, params = _where(RunFilter(), viewer)
+        with self._db() as db:
+            return [v[0] for v in db.execute(f"SELECT DISTINCT {column} FROM runs{where} ORDER BY {column}", params)
+                    if v[0]]
+
+    def total_bytes(self) -> int:
+        with self._db() as db:
+            return int(db.execute("SELECT coalesce(sum(bytes), 0) FROM runs").fetchone()[0])
+
+    def unfinished_before(self, statuses, before: str) -> list[RunRow]:
+        """Unstarred runs with one of `statuses`, created before `before` ("YYYY-mm-dd HH:MM:SS")."""
+        with self._db() as db:
+            cur = db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs WHERE starred = 0 AND created < ? AND status IN "
+                             f"({', '.join('?' * len(statuses))}) ORDER BY created", [before, *statuses])
+            return [_row(v) for v in cur.fetchall()]
+
+    def with_status(self, *statuses: str) -> list[RunRow]:
+        with self._db() as db:
+            cur = db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs WHERE status IN "
+                             f"({', '.join('?' * len(statuses))})", statuses)
+            return [_row(v) for v in cur.fetchall()]
+
+
+def _values(row: RunRow) -> tuple:
+    return tuple(int(v) if isinstance(v, bool) else v for v in (getattr(row, c) for c in COLUMNS))
+
+
+def _row(values) -> RunRow:
+    d = dict(zip(COLUMNS, values))
+    for c in ("shared", "starred", "has_model", "images"):
+        d[c] = bool(d[c])
+    return RunRow(**d)
+
+
+def _is_corruption(e: sqlite3.DatabaseError) -> bool:
+    # OperationalError covers a locked database or a read-only folder: not corruption.
+    return not isinstance(e, sqlite3.OperationalError) or "malformed" in str(e) or "not a database" in str(e)

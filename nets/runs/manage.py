@@ -1,0 +1,128 @@
+"""Changing saved runs on someone's behalf: rename, share, star, delete, the lecturer's clean-up,
+and the disk they take. Every change asks nets.access whether `who` may make it."""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..access import Access
+from ..files import CheckpointError
+from .folder import Run, get_run, index, update_run
+from .index import INDEX_FILE
+
+UNFINISHED = ("failed", "interrupted", "diverged", "stopped")
+NAME_LIMIT = 100
+
+
+def _modifiable(root, run_id: str, who: Access) -> Run:
+    run = get_run(root, run_id)
+    if not who.can_modify(run.info):
+        raise CheckpointError(who.why_not(run.info) or "You may not change this run.")
+    return run
+
+
+def rename_run(root: Path | str, run_id: str, new_name: str, who: Access) -> Run:
+    new_name = new_name.strip()
+    if not new_name or len(new_name) > NAME_LIMIT:
+        raise CheckpointError(f"A run name must have 1 to {NAME_LIMIT} characters.")
+    run = _modifiable(root, run_id, who)
+    update_run(run, name=new_name)
+    return run
+
+
+def set_starred(root: Path | str, run_id: str, starred: bool, who: Access) -> Run:
+    """A starred run survives the lecturer's clean-up."""
+    run = _modifiable(root, run_id, who)
+    update_run(run, starred=bool(starred))
+    return run
+
+
+def set_shared(root: Path | str, run_id: str, shared: bool, who: Access) -> Run:
+    if not who.lecturer:
+        raise CheckpointError("Only the lecturer shares runs with the class.")
+    run = get_run(root, run_id)
+    update_run(run, shared=bool(shared))
+    return run
+
+
+def delete_run(root: Path | str, run_id: str, who: Access) -> int:
+    """Delete a run and its files; returns the bytes freed."""
+    run = _modifiable(root, run_id, who)
+    freed = run.row().bytes
+    # Renamed first, so a half-deleted folder never shows up; start-up recovery finishes the job.
+    trash = run.path.with_name(f".deleted-{run.id}-{uuid.uuid4().hex[:6]}")
+    os.replace(run.path, trash)
+    index(root).remove(run.id)
+    shutil.rmtree(trash, ignore_errors=True)
+    return freed
+
+
+@dataclass
+class CleanUp:
+    removed: list[str]
+    bytes_freed: int
+
+    def message(self) -> str:
+        return (f"Removed {len(self.removed)} run(s), freeing {size_text(self.bytes_freed)}."
+                if self.removed else "Nothing to remove.")
+
+
+def size_text(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB" if n >= 2**20 / 10 else f"{n / 2**10:,.0f} KB"
+
+
+def cutoff(older_than_days: float, now: float | None = None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime((now or time.time()) - older_than_days * 86400))
+
+
+def clean_up_candidates(root: Path | str, older_than_days: float = 0, statuses=UNFINISHED,
+                        now: float | None = None) -> list:
+    """Index rows the clean-up would delete: unfinished, not starred, created more than
+    `older_than_days` days ago (0: any age). A running run is never among them."""
+    statuses = tuple(s for s in statuses if s != "running")
+    if not statuses:
+        return []
+    return index(root).unfinished_before(statuses, cutoff(older_than_days, now) if older_than_days else "9999")
+
+
+def clean_up(root: Path | str, who: Access, older_than_days: float = 0, statuses=UNFINISHED,
+             now: float | None = None) -> CleanUp:
+    """The lecturer's clean-up policy: delete unfinished runs older than N days, keep starred ones."""
+    if not who.everything:
+        raise CheckpointError("Only the lecturer cleans up the class's runs.")
+    removed, freed = [], 0
+    for row in clean_up_candidates(root, older_than_days, statuses, now):
+        try:
+            freed += delete_run(root, row.id, who)
+            removed.append(row.id)
+        except (CheckpointError, OSError):
+            continue  # deleted meanwhile, or unreadable: the next clean-up tries again
+    return CleanUp(removed, freed)
+
+
+def disk_usage(root: Path | str) -> int:
+    """Bytes used under the checkpoints folder: the runs (from the index) and loose files."""
+    root = Path(root)
+    if not root.is_dir():
+        return 0
+    loose = sum(e.stat().st_size for e in os.scandir(root) if e.is_file())
+    return index(root).total_bytes() + loose
+
+
+def check_disk_budget(root: Path | str, budget_bytes: int) -> None:
+    if not budget_bytes:
+        return
+    used = disk_usage(root)
+    if used >= budget_bytes:
+        raise CheckpointError(
+            f"The runs folder {root} uses {used / 2**20:,.0f} MB of its {budget_bytes / 2**20:,.0f} MB budget: "
+            "delete runs in Runs (or clean up failed and interrupted ones) before training again, or raise "
+            "NNLAB_DISK_BUDGET_MB.")
+
+
+__all__ = ["UNFINISHED", "CleanUp", "check_disk_budget", "clean_up", "clean_up_candidates", "delete_run",
+           "disk_usage", "rename_run", "set_shared", "set_starred", "INDEX_FILE"]
