@@ -339,7 +339,17 @@ class JobManager:
                             "\n" + outcome["error_details"] if outcome.get("error_details") else "")
             # status, summary and end together
             job._set(ended=time.time(), phase=None, phase_fraction=None, **outcome)
+            self._refresh_row(job.run_id)
         self._start_queued()
+
+    def _refresh_row(self, run_id: str | None) -> None:
+        """The run's index row read again from its folder: a worker on another machine of a Ray
+        cluster writes the shared folder, and this server's index must see the result."""
+        if run_id:
+            try:
+                index(self.checkpoints).put(get_run(self.checkpoints, run_id).row())
+            except CheckpointError:
+                pass  # a job that failed before its run was created
 
     def _message(self, job_id: str, message: dict) -> None:
         """A worker process's message about one of our jobs."""

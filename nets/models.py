@@ -225,6 +225,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "mlp": mlp, "lenet": lenet, "cnn5": cnn5, "gated-cnn": gated_cnn,
     "resnet18": resnet18, "resnet34": resnet34,
 }
+CONV_MODELS = tuple(n for n in MODELS if n != "mlp")  # every architecture but the MLP has convolutions
 # Option names as the config and the command line say them → builder argument names.
 OPTION_ALIASES = {"activation": "activation_name"}
 

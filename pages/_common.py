@@ -236,11 +236,12 @@ def access():
 
 
 def find_runs(flt: RunFilter = RunFilter(), limit: int = PAGE_SIZE, offset: int = 0,
-              order: str = "newest") -> tuple[list[RunRow], int]:
+              order: str = "newest", count: bool = True) -> tuple[list[RunRow], int | None]:
     """One page of the saved runs this session may see (nets.access, applied in the index's query)
-    that match `flt`, and how many match in all. Reads the index, never every run folder."""
+    that match `flt`, and how many match in all (None with count=False). Reads the index, never
+    every run folder."""
     idx, who = index(checkpoints_root()), access()
-    return idx.query(flt, who, limit, offset, order), idx.count(flt, who)
+    return idx.query(flt, who, limit, offset, order), (idx.count(flt, who) if count else None)
 
 
 PICKER_LIMIT = 50  # the newest matches a picker lists; typing narrows the rest
@@ -250,32 +251,50 @@ def run_label(row: RunRow) -> str:
     return f"{row.name} · {row.model} on {row.dataset}"
 
 
+def _usable(run_id: str, flt: RunFilter) -> RunRow | None:
+    """The run's index row if this session may see it and it passes the filter."""
+    if not run_id:
+        return None
+    row = index(checkpoints_root()).get(run_id)
+    if row is None or not access().can_view(row.info):
+        return None
+    if (flt.has_model and not row.has_model) or (flt.images and not row.images) or \
+            (flt.models and row.model not in flt.models) or \
+            (flt.features is not None and bool(row.backbone) != flt.features):
+        return None
+    return row
+
+
 def run_picker_ui(label: str, key: str, flt: RunFilter, default: str = "", empty: str = "") -> Run:
     """One saved run, found by typing part of its name: the newest matching runs this session may
-    see in a select box, the choice kept across pages in `selected_run`. Stops the page with
-    `empty` when there is none."""
+    see in a select box, the choice kept across pages in `selected_run` (else the page's own last
+    choice, else `default`). Stops the page with `empty` when there is none."""
     from dataclasses import replace
-    text = st.text_input(f"Search {label.lower()}s", key=f"{key}_search", placeholder="part of a name or id",
-                         help="Lists the newest matching runs; type to find older ones.")
+    pick, search = st.columns([2, 1], vertical_alignment="bottom")
+    text = search.text_input("Search runs", key=f"{key}_search", placeholder="part of a name or id",
+                             help="The list holds the newest matching runs; type to find older ones.")
     rows, total = find_runs(replace(flt, text=text), limit=PICKER_LIMIT)
     by_id = {r.id: r for r in rows}
-    chosen = st.session_state.get("selected_run") or st.session_state.get(key) or default
-    if chosen and chosen not in by_id and not text:
-        row = index(checkpoints_root()).get(chosen)  # the remembered run, even if it is older
-        if row is not None and access().can_view(row.info) and all(
-                not getattr(flt, f) or getattr(row, f) for f in ("has_model", "images")):
-            by_id = {chosen: row, **by_id}
+    # The remembered run stays listed even when it is older than the newest matches.
+    remembered = [i for i in (st.session_state.get("selected_run"), st.session_state.get(key), default) if i]
+    current = next((row for i in remembered if (row := by_id.get(i) or _usable(i, flt)) is not None), None)
+    if text and rows and (current is None or current.id not in by_id):
+        current = rows[0]  # a search picks its newest match
+    elif current is not None and current.id not in by_id:
+        by_id = {current.id: current, **by_id}
     if not by_id:
-        if text:
-            st.info(f"No run matches '{text}'.")
-        else:
-            st.info(empty or "No saved run yet: train one on the Train page.")
+        st.info(empty or "No saved run yet: train one on the Train page.")
         st.stop()
     ids = list(by_id)
-    if st.session_state.get(key) not in ids:
-        st.session_state[key] = chosen if chosen in ids else ids[0]
-    run_id = st.selectbox(label, ids, key=key, format_func=lambda i: run_label(by_id[i]))
-    if total > len(rows):
+    wanted = current.id if current is not None else ids[0]
+    if st.session_state.get(key) != wanted:
+        st.session_state[key] = wanted
+    with pick:  # a choice made here becomes the remembered one before the next run of the page
+        run_id = st.selectbox(label, ids, key=key, format_func=lambda i: run_label(by_id[i]),
+                              on_change=lambda: st.session_state.update(selected_run=st.session_state[key]))
+    if text and not rows:
+        st.caption(f"No run matches '{text}'; the list keeps the current one.")
+    elif total > len(rows):
         st.caption(f"The {len(rows)} newest of {total:,} matching runs; type in the search box to find others.")
     st.session_state["selected_run"] = run_id
     try:

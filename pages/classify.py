@@ -25,20 +25,21 @@ from nets.preprocess import (
     to_display,
     top_k,
 )
-from nets.runs import CheckpointError, Run, get_run
+from nets.runs import CheckpointError, Run, RunFilter, get_run
 from pages._common import (
     decode_image,
     ensure_app_entry,
     run_model,
+    run_picker_ui,
     upload_image_ui,
-    visible_runs,
 )
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LESSON, SAMPLES = ASSETS / "classify.md", ASSETS / "samples"
 DEFAULT_RUN, DEFAULT_SAMPLE = "lenet-mnist-mini", "photo-3.png"
 SOURCES = ("Bundled sample", "Upload", "Draw")
-RUN_KEY, SOURCE_KEY, SAMPLE_KEY = "classify_run", "classify_source", "classify_sample"  # survive page switches
+SOURCE_KEY, SAMPLE_KEY = "classify_source", "classify_sample"  # plain keys: they survive page switches
+RUN_KEY = "classify_run"  # the picker's widget; the run itself is remembered in `selected_run`
 SHOW_PX = 224   # model inputs are drawn about this wide, one square per pixel
 
 
@@ -55,20 +56,9 @@ def shown(image: np.ndarray, width: int = SHOW_PX) -> np.ndarray:
 
 # ------------------------------------------------------------------------------ choices
 def run_ui() -> Run:
-    runs, problems = visible_runs()  # see nets.access
-    runs = [r for r in runs if r.has_model and r.info.get("input_shape") and r.info.get("classes")]
-    if not runs:
-        st.info("No saved run has a trained model yet: train one on the Train page first.")
-        st.stop()
-    by_id = {r.id: r for r in runs}
-    ids = list(by_id)
-    run_id = st.selectbox("Model (a saved run)", ids, index=remembered(RUN_KEY, ids, DEFAULT_RUN),
-                          format_func=lambda i: f"{by_id[i].name} · {by_id[i].config.model} on "
-                                                f"{by_id[i].config.dataset}")
-    st.session_state[RUN_KEY] = run_id
-    if problems:
-        st.caption(f"{len(problems)} run folder(s) could not be read and are not listed.")
-    return by_id[run_id]
+    # images=True: a head on frozen features cannot take a picture
+    return run_picker_ui("Saved run", RUN_KEY, RunFilter(has_model=True, images=True), DEFAULT_RUN,
+                         "No saved run has a trained model yet: train one on the Train page first.")
 
 
 def canvas_bytes() -> bytes | None:
@@ -145,9 +135,10 @@ def show_predictions(preds) -> None:
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing the attribution map…")
-def attribution(root: str, run_id: str, weights_mtime: float, image: np.ndarray, background: tuple,
+def attribution(root: str, run_id: str, weights_file: str, image: np.ndarray, background: tuple,
                 mean: tuple, std: tuple, target: int, method: str) -> np.ndarray:
-    """Cached on everything that determines the map: the weights (by file time), input and class."""
+    """Cached on everything that determines the map: the weights (a new best gets a new file name),
+    input and class."""
     model = run_model(get_run(root, run_id))
     x = normalise(image, mean, std)
     return attribute(model, x, target, method, baseline(background, image.shape, mean, std))
@@ -159,7 +150,7 @@ def attribution_ui(run: Run, prepared: Prepared, preds, mean, std) -> None:
     with left:
         method = st.selectbox("Method", list(METHODS))
         target = st.selectbox("For class", preds, format_func=lambda p: f"{p.label} ({p.probability:.1%})")
-    heat = attribution(str(run.path.parent), run.id, (run.path / "model.pt").stat().st_mtime, prepared.image,
+    heat = attribution(str(run.path.parent), run.id, run.weights_file, prepared.image,
                        tuple(prepared.background), tuple(mean), tuple(std), target.index, method)
     with middle:
         st.image(shown(heat_colours(heat)), caption=f"{method} for class {target.label}: bright = mattered most",

@@ -20,7 +20,7 @@ from nets.activations import (
 )
 from nets.data import DatasetError
 from nets.explain import overlay
-from nets.models import is_convolutional
+from nets.models import CONV_MODELS
 from nets.preprocess import enlarge, normalise, preprocess, style_for, to_display, top_k
 from nets.pretrained import (
     ARCHES,
@@ -29,14 +29,14 @@ from nets.pretrained import (
     imagenet_resnet,
     weights_path,
 )
-from nets.runs import CheckpointError
+from nets.runs import CheckpointError, RunFilter
 from pages._common import (
     decode_image,
     ensure_app_entry,
     run_dataset,
     run_model,
+    run_picker_ui,
     upload_image_ui,
-    visible_runs,
 )
 
 ensure_app_entry()
@@ -85,29 +85,17 @@ def class_names(arch: str) -> list[str]:
 
 # ------------------------------------------------------------------------------ choices
 def run_ui() -> Chosen:
-    runs, _ = visible_runs()  # see nets.access
-    runs = [r for r in runs if r.has_model and r.info.get("input_shape") and r.info.get("classes")]
-    if not runs:
-        st.info("No saved run has a trained model yet: train one on the Train page, or pick an "
-                "ImageNet ResNet above.")
-        st.stop()
-    by_id = {r.id: r for r in runs}
-    ids = list(by_id)
-    run_id = st.selectbox("Saved run", ids, index=ids.index(DEFAULT_RUN) if DEFAULT_RUN in ids else 0,
-                          format_func=lambda i: f"{by_id[i].name} · {by_id[i].config.model} on "
-                                                f"{by_id[i].config.dataset}")
-    run = by_id[run_id]
+    # Convolutional image models only: an MLP, or a head on frozen features, has no feature maps.
+    run = run_picker_ui("Saved run", "inside_cnn_run", RunFilter(has_model=True, images=True, models=CONV_MODELS),
+                        DEFAULT_RUN, "No saved run of a convolutional network yet: train a lenet, cnn5, "
+                        "gated-cnn or ResNet on the Train page, or pick an ImageNet ResNet above.")
     try:
         model = run_model(run)
     except CheckpointError as e:
         st.error(str(e))
         st.stop()
-    if not is_convolutional(model):
-        st.warning(f"{run.name} is a {run.config.model}: it has no convolutions, so no feature maps. "
-                   "Pick a run of lenet, cnn5, gated-cnn or a ResNet.")
-        st.stop()
     info = run.info
-    return Chosen(("run", str(run.path), (run.path / "model.pt").stat().st_mtime), model, run.name,
+    return Chosen(("run", str(run.path), run.weights_file), model, run.name,
                   info["classes"], tuple(info["input_shape"]), info["mean"], info["std"], run)
 
 

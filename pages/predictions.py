@@ -3,22 +3,18 @@ import streamlit as st
 
 from nets import compare
 from nets.data import DatasetError
-from nets.runs import CheckpointError
+from nets.runs import CheckpointError, RunFilter
 from pages._common import (
     checkpoints_root,
     ensure_app_entry,
     run_dataset,
     run_evaluation,
-    visible_runs,
+    run_picker_ui,
 )
 
 ensure_app_entry()
 
 GRID = 20
-
-
-def remember_run() -> None:
-    st.session_state["selected_run"] = st.session_state["predictions_run"]
 
 
 def image_grid(items) -> None:
@@ -29,26 +25,10 @@ def image_grid(items) -> None:
 
 
 st.title("🔍 Predictions")
-root = checkpoints_root()
-runs, problems = visible_runs(root)  # see nets.access
-for p in problems:
-    st.warning(f"Skipped a folder: {p}")
-usable = [r for r in runs if r.has_model]
-if not usable:
-    st.info(f"No saved run with a model in `{root}` yet. Train one on the Train page.")
-    st.stop()
-
-ids = [r.id for r in usable]
-labels = compare.run_labels(usable)
-# The choice lives in a plain session key shared with the Runs page: a widget's own key is dropped
-# when the user navigates to another page.
-if st.session_state.get("selected_run") in ids:
-    st.session_state["predictions_run"] = st.session_state["selected_run"]
-elif st.session_state.get("predictions_run") not in ids:
-    st.session_state["predictions_run"] = ids[0]
-run_id = st.selectbox("Run", ids, format_func=labels.get, key="predictions_run", on_change=remember_run)
-st.session_state["selected_run"] = run_id
-run = usable[ids.index(run_id)]
+# The choice is shared with the Runs page through `selected_run` (run_picker_ui): a widget's own key
+# is dropped when the user navigates to another page.
+run = run_picker_ui("Run", "predictions_run", RunFilter(has_model=True, images=True),
+                    empty=f"No saved run with a model in `{checkpoints_root()}` yet. Train one on the Train page.")
 
 try:
     ev = run_evaluation(run)

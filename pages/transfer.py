@@ -7,17 +7,18 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from nets.compare import runs_table
 from nets.config import PRESETS
 from nets.data import download_notice, menu_label
 from nets.pretrained import ARCHES, PretrainedError, finetune_plan, have_weights, install_state_dict, weights_path
-from pages._common import data_dir, ensure_app_entry, load_train_config, visible_runs
+from nets.runs import RunFilter
+from pages._common import data_dir, ensure_app_entry, find_runs, load_train_config
 
 ensure_app_entry()
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "transfer.md"
 # Bundled first: every recipe works offline; the coursework's CIFAR-10 downloads on first use.
 RECIPE_DATASETS = ["fashion-mnist-mini", "mnist-mini", "cifar10", "fashion-mnist", "mnist"]
+CNN_MODELS = ("cnn5", "gated-cnn", "lenet")  # the coursework's CNN configurations (ResNets are recipes 2 and 3)
 
 
 def open_in_train(cfg) -> None:
@@ -81,16 +82,15 @@ def features_ui(dataset: str) -> None:
 
 def comparison_ui(dataset: str) -> None:
     """The coursework's question: do pretrained features beat the best of the four CNN configurations?"""
-    runs = visible_runs()[0]  # see nets.access: the class's runs, not every student's
-    backbone_of = {r.id: r.config.backbone for r in runs}
-    rows = [r for r in runs_table(runs) if r["dataset"] == dataset and r["test accuracy"] is not None]
-    heads = [r for r in rows if backbone_of[r["id"]]]
-    cnns = [r for r in rows if not backbone_of[r["id"]] and r["model"] in ("cnn5", "gated-cnn", "lenet")]
-    shown = [(label, max(group, key=lambda r: r["test accuracy"]))
-             for label, group in (("best CNN run", cnns), ("best frozen-feature head", heads)) if group]
+    def best(**which):
+        # The index, most accurate first, only runs this session may see (nets.access).
+        rows, _ = find_runs(RunFilter(dataset=dataset, **which), limit=1, order="accuracy", count=False)
+        return rows[0] if rows and rows[0].accuracy is not None else None
+    cnn, head = best(models=CNN_MODELS, features=False), best(features=True)
+    shown = [(label, r) for label, r in (("best CNN run", cnn), ("best frozen-feature head", head)) if r is not None]
     if shown:
-        st.dataframe(pd.DataFrame([{"": label, "run": r["name"], "test accuracy": r["test accuracy"],
-                                    "best epoch": r["best epoch"]} for label, r in shown]),
+        st.dataframe(pd.DataFrame([{"": label, "run": r.name, "test accuracy": r.accuracy,
+                                    "best epoch": r.best_epoch} for label, r in shown]),
                      hide_index=True, column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
     else:
         st.caption(f"No finished {dataset} runs yet to compare.")

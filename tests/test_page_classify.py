@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nets.imageio import MAX_BYTES
+from test_page_predictions import many_runs
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 
@@ -30,7 +31,7 @@ def at():
 
 def test_page_runs_and_predicts_the_default_sample(at):
     assert not at.exception
-    assert widget(at.selectbox, "Model (a saved run)").value == "lenet-mnist-mini"
+    assert widget(at.selectbox, "Saved run").value == "lenet-mnist-mini"
     assert prediction(at) == "3"                      # photo-3.png: inverted, cropped, centred
     assert any("1×1×28×28" in m.value for m in at.markdown)
 
@@ -78,6 +79,19 @@ def test_draw_mode_never_crashes():
     at = page()
     at.radio[0].set_value("Draw").run()
     assert not at.exception and (at.info or at.warning)
+
+
+def test_default_run_stays_and_search_finds_older_runs(monkeypatch, ckpt):
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    shipped = many_runs(ckpt)                 # the shipped run is older than the newest 50
+    at = page()
+    picker = widget(at.selectbox, "Saved run")
+    assert picker.value == shipped and len(picker.options) == 51 and prediction(at) == "3"
+    picker.set_value("filler-12").run()       # a run picked here is what the other pages show next
+    assert not at.exception and at.session_state["selected_run"] == "filler-12"
+    at.text_input(key="classify_run_search").set_value("mnist-mini").run()
+    assert not at.exception and widget(at.selectbox, "Saved run").value == shipped
+    assert prediction(at) == "3"
 
 
 def test_no_trained_runs(monkeypatch, ckpt):

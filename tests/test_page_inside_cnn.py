@@ -6,7 +6,10 @@ from pagetools import open_page, tiny_run
 from streamlit.testing.v1 import AppTest
 from torchvision import models
 
+from nets.config import TrainConfig
+from nets.experiment import run_training
 from nets.pretrained import weights_path
+from test_page_predictions import many_runs
 
 PAGE = "pages/inside_cnn.py"
 BLOCKS = [f"layer{i}.{j}" for i in range(1, 5) for j in range(2)]
@@ -101,6 +104,22 @@ def test_bad_uploads_show_errors(torch_home):
 
 
 def test_a_run_without_convolutions_is_explained(ckpt, monkeypatch):
-    tiny_run(ckpt, "mlp-run")
-    at = open_page(PAGE, ckpt, monkeypatch)
-    assert "has no convolutions" in at.warning[0].value and not headings(at)
+    mlp = tiny_run(ckpt, "mlp-run")
+    at = open_page(PAGE, ckpt, monkeypatch, {"selected_run": mlp})   # an MLP chosen on Predictions
+    assert "No saved run of a convolutional network yet" in at.info[0].value and not headings(at)
+    lenet = run_training(TrainConfig(model="lenet", train_per_class=5, epochs=1, name="lenet-run"),
+                         checkpoints=ckpt).run_id
+    at = open_page(PAGE, ckpt, monkeypatch, {"selected_run": mlp})
+    assert widget(at.selectbox, "Saved run").value == lenet and headings(at)  # the MLP is not offered
+
+
+def test_search_finds_a_run_older_than_the_newest_50(ckpt, monkeypatch):
+    shipped = many_runs(ckpt)
+    at = open_page(PAGE, ckpt, monkeypatch, {"selected_run": "filler-59"})   # chosen on another page
+    assert widget(at.selectbox, "Saved run").value == "filler-59" and headings(at)
+    assert "lenet-mnist-mini" not in str(widget(at.selectbox, "Saved run").options)  # not in the newest 50
+    at.text_input(key="inside_cnn_run_search").set_value("lenet-mnist").run()
+    picker = widget(at.selectbox, "Saved run")
+    assert not at.exception and picker.value == shipped and len(picker.options) == 1
+    assert any(m.value.startswith("**lenet-mnist-mini** on a 1×28×28 input") for m in at.markdown)
+    assert at.metric[0].value == "6"          # test digit 0, as with the shipped folder

@@ -3,7 +3,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torchvision import models
 
+from nets.config import TrainConfig
 from nets.pretrained import weights_path
+from nets.runs import create_run
 
 
 @pytest.fixture
@@ -64,3 +66,25 @@ def test_recipes_default_to_bundled_data_and_cifar_says_it_downloads(app):
     assert next(w for w in app.selectbox if w.key == "tw_dataset").value == "cifar10"
     assert next(w for w in app.number_input if w.key == "tw_epochs").value == 30
 
+
+
+def test_comparison_shows_the_best_cnn_and_the_best_head(tmp_path, monkeypatch):
+    ck = tmp_path / "ck"
+    for i, (model, backbone, accuracy) in enumerate([
+            ("lenet", "", 0.80), ("cnn5", "", 0.85), ("gated-cnn", "", None),     # None: never finished
+            ("mlp", "resnet34", 0.83), ("mlp", "resnet18", 0.81),
+            ("mlp", "", 0.95), ("resnet18", "", 0.97)]):                          # neither group
+        cfg = TrainConfig(dataset="fashion-mnist-mini", model=model, backbone=backbone, name=f"{model}-{i}")
+        create_run(ck, cfg, {"test": {"accuracy": accuracy}, "best": {"epoch": i + 1}})
+    create_run(ck, TrainConfig(dataset="mnist-mini", model="cnn5", name="other-data"), {"test": {"accuracy": 0.99}})
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ck))
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    at.switch_page("pages/transfer.py").run()
+    table = next(d.value for d in at.dataframe if "best epoch" in d.value.columns)
+    assert table.to_dict("records") == [
+        {"": "best CNN run", "run": "cnn5-1", "test accuracy": 0.85, "best epoch": 2},
+        {"": "best frozen-feature head", "run": "mlp-3", "test accuracy": 0.83, "best epoch": 4}]
+    at.selectbox(key="tr_dataset").set_value("mnist").run()
+    assert not at.exception and any(c.value == "No finished mnist runs yet to compare." for c in at.caption)

@@ -101,6 +101,8 @@ class RunFilter:
     has_model: bool = False
     images: bool = False    # only runs whose model classifies images
     starred: bool = False
+    models: tuple[str, ...] = ()      # any of these architectures (nets.models.MODELS names)
+    features: bool | None = None      # True: heads on frozen features only; False: none of them
 
 
 ORDERS = {"newest": "created DESC, id DESC", "oldest": "created ASC, id ASC",
@@ -127,6 +129,11 @@ def _where(flt: RunFilter, viewer) -> tuple[str, list]:
     for column in ("has_model", "images", "starred"):
         if getattr(flt, column):
             clauses.append(f"{column} = 1")
+    if flt.models:
+        clauses.append(f"model IN ({', '.join('?' * len(flt.models))})")
+        params += list(flt.models)
+    if flt.features is not None:
+        clauses.append("backbone != ''" if flt.features else "backbone = ''")
     if flt.text.strip():
         pattern = "%" + flt.text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         clauses.append("(lower(name) LIKE ? ESCAPE '\\' OR lower(id) LIKE ? ESCAPE '\\')")
