@@ -440,8 +440,9 @@ def to_input(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, scale: floa
     """uint8 images → the float input every model expects: (x/255 − mean) / std, per channel.
 
     mean and std are C×1×1 tensors on x's device; the work stays on the device. Float features
-    (scale 1) take the same path."""
-    return x.float().div_(scale).sub_(mean).div_(std)
+    (scale 1) take the same path; the first step makes a new tensor, since x may be a slice of a
+    cached float dataset that must not change."""
+    return x.float().div(scale).sub_(mean).div_(std)
 
 
 def stats_tensors(mean, std, device) -> tuple[torch.Tensor, torch.Tensor]:

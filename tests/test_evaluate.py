@@ -62,3 +62,16 @@ def test_evaluate_empty_split():
     with pytest.raises(ValueError, match="empty"):
         evaluate(Pick(), torch.zeros(0, 1, 2, 2, dtype=torch.uint8), torch.zeros(0, dtype=torch.long),
                  [0.5], [0.5], ["a"])
+
+
+def test_evaluating_float_features_leaves_them_unchanged():
+    """Frozen-feature datasets are float (scale 1): normalising a batch must not write into them.
+    It did, so every evaluation shifted the cached test features and a head's test loss exploded."""
+    from nets.evaluate import evaluate
+    torch.manual_seed(0)
+    x, y = torch.randn(50, 8, 1, 1) * 3 + 1, torch.randint(0, 3, (50,))
+    before = x.clone()
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8, 3))
+    first = evaluate(model, x, y, [1.0] * 8, [3.0] * 8, ["a", "b", "c"], scale=1.0, batch_size=16)
+    again = evaluate(model, x, y, [1.0] * 8, [3.0] * 8, ["a", "b", "c"], scale=1.0, batch_size=16)
+    assert torch.equal(x, before) and first.loss == again.loss

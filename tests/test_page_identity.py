@@ -182,7 +182,7 @@ def test_a_students_runs_are_private_on_every_page(ckpt, monkeypatch):
         assert not at.exception, at.exception
         if page == "pages/predictions.py":
             box = at.selectbox(key="predictions_run")
-            return set(box.options)  # AppTest holds the labels the user sees
+            return {o.split(" · ")[0] for o in box.options}  # the labels the user sees: "name · model on data"
         table = next(d.value for d in at.dataframe if "name" in d.value.columns)
         return set(table["name"])
 
