@@ -40,7 +40,7 @@ class Access:
         return self.lecturer or (bool(job_owner) and job_owner == self.owner)
 
     def why_not(self, info: dict) -> str:
-        return ("Only the student who trained this run, or the lecturer, can rename or delete it."
+        return ("Only the student who trained this run, or the lecturer, can rename, star or delete it."
                 if not self.can_modify(info) else "")
 
 

@@ -7,9 +7,10 @@ import streamlit as st
 from nets.config import FOUR_CONFIGS_BASE, PRESETS
 from nets.data import DATASETS, availability, default_data_dir
 from nets.device import device_name
-from pages._common import ensure_app_entry, load_train_config, visible_runs
+from pages._common import ensure_app_entry, find_runs, load_train_config
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "home.md"
+RECENT = 8  # the newest runs Home lists; the Runs page filters and pages through all of them
 
 ensure_app_entry()
 
@@ -51,15 +52,15 @@ with left:
                  hide_index=True, width="stretch")
 with right:
     st.subheader("Saved runs")
-    runs, problems = visible_runs()  # a student: their own, shared and ownerless runs
-    if runs:
-        st.dataframe(pd.DataFrame([{
-            "name": r.name, "dataset": r.config.dataset, "model": r.config.model,
-            "status": r.info.get("status"),
-            "best test acc": (r.info.get("test") or {}).get("accuracy"),
-        } for r in runs]), hide_index=True, width="stretch",
-            column_config={"best test acc": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")})
+    rows, total = find_runs(limit=RECENT)  # a student: their own, shared and ownerless runs
+    if rows:
+        st.dataframe(pd.DataFrame([{"name": r.name, "test accuracy": r.accuracy, "status": r.status,
+                                    "model": r.model, "dataset": r.dataset} for r in rows]),
+                     hide_index=True, width="stretch",
+                     column_config={"name": st.column_config.TextColumn(width=200),  # long names scroll, not the rest
+                                    "test accuracy": st.column_config.ProgressColumn(
+                                        min_value=0, max_value=1, format="percent", width=110)})
+        st.page_link("pages/runs.py", icon="📊", label=f"The {len(rows)} most recent of {total:,} — all in Runs"
+                     if total > len(rows) else "Compare them in Runs")
     else:
         st.info("No saved runs yet: press **MNIST in a minute** above.")
-    for p in problems:
-        st.warning(p)

@@ -1,5 +1,5 @@
-"""Runs: every saved run in one table; curves and confusion matrices of the selected runs side by
-side; rename, delete (after confirmation) and download a run."""
+"""Runs: the saved runs, filtered and paged from the index; curves and confusion matrices of the
+selected runs side by side; rename, star, share, delete and download a run; the lecturer's clean-up."""
 import json
 from functools import partial
 from pathlib import Path
@@ -9,29 +9,36 @@ import streamlit as st
 
 from nets import compare
 from nets.data import DatasetError
+from nets.identity import shown_name
 from nets.plots import LOSS_NAMES, by_epoch, loss_panels
 from nets.runs import (
-    MODEL_FILE,
+    PAGE_SIZE,
+    UNFINISHED,
     CheckpointError,
+    RunFilter,
     clean_up,
+    clean_up_candidates,
     delete_run,
     disk_usage,
     get_run,
+    index,
     rename_run,
-    update_run,
+    set_shared,
+    set_starred,
 )
 from pages._common import (
     access,
     checkpoints_root,
     ensure_app_entry,
+    find_runs,
     run_dataset,
     run_evaluation,
-    visible_runs,
 )
 
 ensure_app_entry()
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "runs.md"
+KEEP = "session"   # filters and the page number survive a visit to another page
 MAX_MATRICES = 6   # two to a row, each large enough to read its numbers
 PER_ROW = 2
 MAX_CELL_IMAGES = 32
@@ -39,11 +46,194 @@ CELL_IMAGE_SIZE = 64  # MNIST's 28 px drawn at 56, CIFAR's 32 px at 64
 SHEET_WIDTH = {1: 900, 2: 460}  # pixels for the cell's images: a whole or half column at 1366×768
 CONFIRM, FLASH, VERSION = "runs_confirm_delete", "runs_flash", "runs_table_version"
 CLEAN_CONFIRM = "runs_confirm_clean_up"
+PAGE_KEY, FILTERS_SEEN, ROWS_SEEN, PICKED = "runs_page", "runs_filters_seen", "runs_rows_seen", "runs_picked"
+ORDERS = {"newest": "Newest first", "accuracy": "Best test accuracy", "name": "Name (A–Z)", "oldest": "Oldest first"}
 # What tells runs apart first, so that it fits at 1366×768; the rest scrolls behind the pinned name.
-TABLE_ORDER = ["name", "test accuracy", "loss", "optimizer", "model", "dataset", "best epoch", "status",
-               "parameters", "seconds", "created", "id"]
+TABLE_ORDER = ["name", "starred", "test accuracy", "loss", "optimizer", "model", "dataset", "owner", "best epoch",
+               "status", "parameters", "seconds", "created", "id"]
 
 
+# ----------------------------------------------------------------------------- callbacks
+def flash(kind: str, text: str) -> None:
+    # Callbacks run before the page, so a message must wait in the session until the page draws it.
+    st.session_state[FLASH] = (kind, text)
+
+
+def do_rename(root, run_id: str, key: str) -> None:
+    try:
+        run = rename_run(root, run_id, st.session_state.get(key, ""), access())
+        flash("success", f"Renamed to '{run.name}'.")
+    except CheckpointError as e:
+        flash("error", str(e))
+
+
+def do_star(root, run_id: str, key: str) -> None:
+    starred = bool(st.session_state.get(key))
+    try:
+        run = set_starred(root, run_id, starred, access())
+    except CheckpointError as e:
+        flash("error", str(e))
+        return
+    flash("success", f"Starred '{run.name}': the clean-up keeps it." if starred
+          else f"'{run.name}' is no longer starred.")
+
+
+def do_share(root, run_id: str, key: str) -> None:
+    try:
+        set_shared(root, run_id, bool(st.session_state.get(key)), access())
+    except CheckpointError as e:
+        flash("error", str(e))
+
+
+def do_delete(root, run_id: str) -> None:
+    st.session_state.pop(CONFIRM, None)
+    try:
+        freed = delete_run(root, run_id, access())  # nets checks who may, whatever the page showed
+    except (CheckpointError, OSError) as e:
+        flash("error", str(e))
+        return
+    if st.session_state.get("selected_run") == run_id:
+        del st.session_state["selected_run"]
+    flash("success", f"Deleted run {run_id} ({freed / 2**20:,.1f} MB freed).")
+
+
+def do_clean_up(root, days: float, statuses: list[str]) -> None:
+    st.session_state.pop(CLEAN_CONFIRM, None)
+    try:
+        report = clean_up(root, access(), days, statuses)
+    except CheckpointError as e:
+        flash("error", str(e))
+        return
+    flash("success", report.message())
+
+
+# ----------------------------------------------------------------------------- choices
+def clean_up_ui(root) -> None:
+    """The lecturer's broom: runs that did not finish take disk space and clutter the table. Drawn
+    only while open: the disk use and the preview grow with the number of runs, the page must not."""
+    box = st.expander("🧹 Disk use and clean-up", key="runs_clean_open", on_change="rerun")
+    if not box.open:
+        return
+    with box:
+        st.caption(f"The runs in `{root}` take **{disk_usage(root) / 2**20:,.1f} MB**.")
+        left, right = st.columns([1, 3])
+        days = left.number_input("Older than (days)", min_value=0, value=7, step=1, key="runs_clean_days",
+                                 help="0: any age.")
+        statuses = list(UNFINISHED) + [s for s in index(root).choices("status") if s not in UNFINISHED + ("running",)]
+        chosen = right.multiselect("With status", statuses, default=list(UNFINISHED), key="runs_clean_statuses",
+                                   help="A running run is never removed.")
+        candidates = clean_up_candidates(root, days, chosen)
+        st.caption("⭐ Starred runs are always kept, whatever their age or status.")
+        age = f"more than {days} day(s) old" if days else "of any age"
+        if not candidates:
+            st.caption(f"No unstarred run {age} with those statuses: nothing to clean up.")
+        elif st.session_state.get(CLEAN_CONFIRM):
+            mb = sum(r.bytes for r in candidates) / 2**20
+            st.warning(f"Delete {len(candidates)} run(s) {age} ({mb:,.1f} MB) for good?")
+            yes, no = st.columns(2)
+            yes.button("Yes, delete them", on_click=do_clean_up, args=(root, days, chosen), type="primary")
+            no.button("Cancel", on_click=lambda: st.session_state.pop(CLEAN_CONFIRM, None))
+        else:
+            st.button(f"Remove {len(candidates)} run(s)…",
+                      on_click=lambda: st.session_state.__setitem__(CLEAN_CONFIRM, True))
+
+
+def menu_ui(col, label: str, options: list[str], key: str) -> str:
+    """A filter menu whose first entry means 'any'; a remembered value that is gone reads as 'any'."""
+    options = ["", *options]
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = ""
+    return col.selectbox(label, options, key=key, format_func=lambda v: v or "any", persist_state=KEEP)
+
+
+def filters_ui(root, who):
+    """The filter and sort order the table shows, and an empty column beside them for the pager."""
+    idx = index(root)
+    scopes = {"all": "Everyone's" if who.everything else "All I can see", "mine": "Mine",
+              "shared": "Shared with the class"}
+    scope, dataset, model, status, text = st.columns([1.3, 1, 1, 1, 1.7], vertical_alignment="bottom")
+    chosen = dict(
+        scope=scope.selectbox("Show", list(scopes), format_func=scopes.get, key="runs_scope", persist_state=KEEP),
+        dataset=menu_ui(dataset, "Dataset", idx.choices("dataset", who), "runs_dataset"),
+        model=menu_ui(model, "Model", idx.choices("model", who), "runs_model"),
+        status=menu_ui(status, "Status", idx.choices("status", who), "runs_status"),
+        text=text.text_input("Search", key="runs_text", placeholder="part of a name or id", persist_state=KEEP))
+    order, starred, pager = st.columns([1.3, 1.4, 3.3], vertical_alignment="bottom")
+    chosen_order = order.selectbox("Sort by", list(ORDERS), format_func=ORDERS.get, key="runs_order",
+                                   persist_state=KEEP)
+    chosen["starred"] = starred.toggle("⭐ Starred only", key="runs_starred", persist_state=KEEP,
+                                       help="Starred runs (by their owner or the lecturer) survive the clean-up.")
+    return RunFilter(**chosen), chosen_order, pager
+
+
+def page_number(flt: RunFilter, order: str) -> int:
+    """The page asked for: back to the first one whenever the filter or the order changes."""
+    seen = (flt, order)
+    if st.session_state.get(FILTERS_SEEN, seen) != seen:
+        st.session_state.pop(PAGE_KEY, None)  # the pager starts again at its default
+    st.session_state[FILTERS_SEEN] = seen
+    return max(1, int(st.session_state.get(PAGE_KEY) or 1))
+
+
+def page_ui(pager, page: int, total: int, shown: int) -> None:
+    """Where this page sits among the matching runs; the number itself was read before the query."""
+    pages = max(1, -(-total // PAGE_SIZE))
+    with pager.container(horizontal=True, vertical_alignment="center"):
+        first = (page - 1) * PAGE_SIZE + 1
+        st.caption(f"Rows {first:,}–{first + shown - 1:,} of {total:,}", width="content")
+        if pages > 1:
+            st.pagination(pages, default=page, key=PAGE_KEY, persist_state=KEEP, width="stretch")
+
+
+def table_key(rows) -> str:
+    """The table's key changes whenever its rows do (another page, a filter, a deletion, a new run):
+    a selection holds row positions, which would otherwise point at other runs."""
+    ids = tuple(r.id for r in rows)
+    if st.session_state.get(ROWS_SEEN) != ids:
+        st.session_state[ROWS_SEEN] = ids
+        st.session_state[VERSION] = st.session_state.get(VERSION, -1) + 1
+    return f"runs_table_{st.session_state[VERSION]}"
+
+
+def table_ui(rows, who) -> list:
+    """The page of runs as a table; returns the rows selected in it."""
+    ids = [r.id for r in rows]
+    # A fresh table keeps what was selected before, where those runs are still on this page.
+    kept = [ids.index(i) for i in st.session_state.get(PICKED, []) if i in ids]
+    chosen = st.session_state.get("selected_run")
+    default = kept or [ids.index(chosen) if chosen in ids else 0]
+    frame = pd.DataFrame(compare.runs_table(rows))
+    frame["starred"] = frame["starred"].map({True: "⭐", False: ""})
+    if who.lecturer:
+        frame["owner"] = [shown_name(r.owner) if r.owner else "" for r in rows]
+    event = st.dataframe(
+        frame, key=table_key(rows), on_select="rerun", selection_mode="multi-row", hide_index=True,
+        width="stretch", selection_default={"selection": {"rows": default}},
+        column_order=[c for c in TABLE_ORDER if c in frame.columns],
+        column_config={"name": st.column_config.TextColumn(width=300, pinned=True),
+                       "starred": st.column_config.TextColumn("⭐", width=40, help="Starred: kept by the clean-up"),
+                       "test accuracy": st.column_config.NumberColumn(format="percent", width=105),
+                       "seconds": st.column_config.NumberColumn(format="%.1f")})
+    selected = [rows[i] for i in event.selection.rows if 0 <= i < len(rows)]
+    st.session_state[PICKED] = [r.id for r in selected]
+    return selected
+
+
+def read_selected(root, rows, who) -> list:
+    """The selected runs read from their folders: the only run.json files this page opens."""
+    runs = []
+    for row in rows:
+        try:
+            run = get_run(root, row.id)
+        except CheckpointError as e:
+            st.warning(f"Skipped {row.name}: {e}")  # deleted or damaged since the index was read
+            continue
+        if who.can_view(run.info):  # checked on the record itself, not only in the index
+            runs.append(run)
+    return runs
+
+
+# ----------------------------------------------------------------------------- drawing
 def evaluation_or_reason(run):
     """The run's test evaluation, or None after saying on the page why there is none."""
     if not run.has_model:
@@ -56,79 +246,71 @@ def evaluation_or_reason(run):
         return None
 
 
-def flash(kind: str, text: str) -> None:
-    # Callbacks run before the page, so a message must wait in the session until the page draws it.
-    st.session_state[FLASH] = (kind, text)
-
-
-def allowed(root, run_id: str) -> bool:
-    """Checked again when the click arrives: the buttons are hidden, the rule is enforced here."""
-    try:
-        ok = access().can_modify(get_run(root, run_id).info)
-    except CheckpointError as e:
-        flash("error", str(e))
-        return False
-    if not ok:
-        flash("error", "Only the student who trained this run, or the lecturer, can change it.")
-    return ok
-
-
-def do_share(root, run_id: str, key: str) -> None:
-    if access().lecturer:
-        update_run(get_run(root, run_id), shared=bool(st.session_state.get(key)))
-
-
-def do_rename(root, run_id: str, key: str) -> None:
-    if not allowed(root, run_id):
-        return
-    try:
-        run = rename_run(root, run_id, st.session_state.get(key, ""))
-        flash("success", f"Renamed to '{run.name}'.")
-    except CheckpointError as e:
-        flash("error", str(e))
-
-
-def do_delete(root, run_id: str) -> None:
-    st.session_state.pop(CONFIRM, None)
-    if not allowed(root, run_id):
-        return
-    try:
-        delete_run(root, run_id)
-    except (CheckpointError, OSError) as e:
-        flash("error", str(e))
-        return
-    if st.session_state.get("selected_run") == run_id:
-        del st.session_state["selected_run"]
-    # A new table key: row positions of the old selection would now point at other runs.
-    st.session_state[VERSION] = st.session_state.get(VERSION, 0) + 1
-    flash("success", f"Deleted run {run_id}.")
-
-
-def do_clean_up(root) -> None:
-    st.session_state.pop(CLEAN_CONFIRM, None)
-    removed = clean_up(root)
-    st.session_state[VERSION] = st.session_state.get(VERSION, 0) + 1
-    flash("success", f"Removed {len(removed)} run(s) that failed, diverged, were stopped or interrupted.")
-
-
-def clean_up_ui(root, runs) -> None:
-    """The lecturer's broom: runs that did not finish take disk space and clutter the table."""
-    unfinished = [r for r in runs if r.info.get("status") in ("failed", "interrupted", "diverged", "stopped")]
-    with st.expander(f"Disk: {disk_usage(root) / 2**20:,.1f} MB in `{root}` · clean up"):
-        if not unfinished:
-            st.caption("Every run here finished; nothing to clean up.")
-        elif st.session_state.get(CLEAN_CONFIRM):
-            st.warning(f"Delete {len(unfinished)} run(s) that failed, diverged, were stopped or interrupted?")
-            yes, no = st.columns(2)
-            yes.button("Yes, delete them", on_click=do_clean_up, args=(root,), type="primary")
-            no.button("Cancel", on_click=lambda: st.session_state.pop(CLEAN_CONFIRM, None))
-        else:
-            st.button(f"Remove {len(unfinished)} unfinished run(s)…",
-                      on_click=lambda: st.session_state.__setitem__(CLEAN_CONFIRM, True))
-
-
 def read_bytes(path: Path) -> bytes:
     return path.read_bytes()
+
+
+def draw_manage(root, selected, labels, who) -> None:
+    st.subheader("Manage a run")
+    if len(selected) > 1:
+        target_id = st.selectbox("Run", [r.id for r in selected], format_func=labels.get)
+        target = next(r for r in selected if r.id == target_id)
+    else:
+        target = selected[0]
+    name_key = f"rename_{target.id}"
+    left, middle, right = st.columns([3, 2, 2], vertical_alignment="bottom")
+    may_modify = who.can_modify(target.info)
+    with left:
+        if may_modify:
+            st.text_input("New name", value=target.name, key=name_key, max_chars=100)
+            st.button("Rename", on_click=do_rename, args=(root, target.id, name_key))
+        else:
+            st.caption(who.why_not(target.info))
+    with middle:
+        if may_modify:
+            st.toggle("⭐ Starred", value=bool(target.info.get("starred")), key=f"star_{target.id}",
+                      on_change=do_star, args=(root, target.id, f"star_{target.id}"),
+                      help="A starred run survives the clean-up of old unfinished runs.")
+        if who.lecturer:
+            st.toggle("Shared with the class", value=bool(target.info.get("shared")), key=f"share_{target.id}",
+                      on_change=do_share, args=(root, target.id, f"share_{target.id}"))
+        if not may_modify:
+            pass
+        elif st.session_state.get(CONFIRM) == target.id:
+            st.warning(f"Delete '{target.name}' and its weights for good?")
+            st.button("Yes, delete", type="primary", on_click=do_delete, args=(root, target.id))
+            st.button("Cancel", on_click=lambda: st.session_state.pop(CONFIRM, None))
+        else:
+            st.button("Delete…", on_click=lambda rid=target.id: st.session_state.update({CONFIRM: rid}))
+    with right:
+        st.download_button("Download weights (.pt)", data=partial(read_bytes, target.weights_path),
+                           file_name=f"{target.id}-model.pt", mime="application/octet-stream",
+                           on_click="ignore", disabled=not target.has_model)
+        st.download_button("Download run.json", data=json.dumps(target.info, indent=1, default=str),
+                           file_name=f"{target.id}-run.json", mime="application/json", on_click="ignore")
+
+
+def grid_rows(items: list, per_row: int = PER_ROW):
+    """Columns for `items`, `per_row` to a row: (item, column) pairs."""
+    for start in range(0, len(items), per_row):
+        yield from zip(items[start:start + per_row], st.columns(per_row, gap="medium"))
+
+
+def draw_curves(selected) -> None:
+    st.subheader("Training curves")
+    loss_df, acc_df = compare.curve_frames(selected)
+    if loss_df.empty:
+        st.info("The selected runs have no finished epochs yet.")
+        return
+    kinds = [k for k in dict.fromkeys(loss_df["loss_kind"]) if k]
+    if len(kinds) > 1:
+        st.caption(f"{' and '.join(LOSS_NAMES.get(k, k) for k in kinds).capitalize()} are different quantities, "
+                   "so each loss has its own chart and axis; compare the runs on test accuracy.")
+    charts = loss_panels(loss_df, "Train and test loss by epoch")
+    if not acc_df.empty:
+        charts.append(by_epoch(acc_df, "accuracy", "Test accuracy by epoch"))
+    for chart, col in grid_rows(charts):
+        col.altair_chart(chart, width="stretch")
 
 
 def cell_images(ev, run, t: int, p: int, width: int) -> None:
@@ -152,146 +334,99 @@ def cell_images(ev, run, t: int, p: int, width: int) -> None:
     st.caption(f"Above: {first}{len(idx)} test image(s) of class {ev.classes[t]} {what}, in test-set order.")
 
 
-def grid_rows(items: list, per_row: int = PER_ROW):
-    """Columns for `items`, `per_row` to a row: (item, column) pairs."""
-    for start in range(0, len(items), per_row):
-        yield from zip(items[start:start + per_row], st.columns(per_row, gap="medium"))
+def draw_matrices(selected, labels) -> dict:
+    """A clickable confusion matrix per selected run (the first few); returns their evaluations."""
+    st.subheader("Confusion matrices on the test set")
+    normalised = st.toggle("Rows as fractions (normalised)", value=True, key="runs_normalised",
+                           help="Each row divided by the number of test images of that class; off: counts.")
+    shown = selected[:MAX_MATRICES]
+    if len(selected) > MAX_MATRICES:
+        st.caption(f"Showing the first {MAX_MATRICES} of the {len(selected)} selected runs.")
+    evaluations = {}
+    per_row = PER_ROW if len(shown) > 1 else 1
+    for run, col in grid_rows(shown, per_row):
+        with col:
+            st.markdown(f"**{labels[run.id]}**")
+            ev = evaluation_or_reason(run)
+            if ev is None:
+                continue
+            evaluations[run.id] = ev
+            k = len(ev.classes)
+            cm = compare.normalise(ev.confusion) if normalised else ev.confusion
+            chart = compare.heatmap(compare.confusion_frame(cm, ev.classes, normalised), ev.classes,
+                                    normalised=normalised, size=360 if len(shown) == 1 else 300)
+            state = st.altair_chart(chart, key=f"cm_{run.id}", on_select="rerun",
+                                    selection_mode=compare.CELL_PARAM, width="content")
+            (best, best_acc), (worst, worst_acc) = ev.best_class(), ev.worst_class()
+            st.caption(f"Test accuracy {ev.accuracy:.1%} · best class **{best}** ({best_acc:.0%}) · "
+                       f"worst class **{worst}** ({worst_acc:.0%})")
+            cell = compare.parse_cell_selection(state, k=k)
+            if cell is None:
+                st.caption("Click a cell to see its test images.")
+            else:
+                cell_images(ev, run, *cell, SHEET_WIDTH[per_row])
+    return evaluations
 
 
-st.title("📊 Runs")
-with st.expander("How to read a confusion matrix and compare runs"):
-    st.markdown(LESSON.read_text())
-
-root = checkpoints_root()
-runs, problems = visible_runs(root)  # a student: their own, shared and ownerless runs
-who = access()
-for p in problems:
-    st.warning(f"Skipped a folder: {p}")
-if (message := st.session_state.pop(FLASH, None)) is not None:
-    (st.success if message[0] == "success" else st.error)(message[1])
-if not runs:
-    st.info(f"No saved runs in `{root}` yet. Train one on the Train page.")
-    st.stop()
-if who.everything:
-    clean_up_ui(root, runs)
-
-ids = [r.id for r in runs]
-chosen = st.session_state.get("selected_run")
-st.caption("Select runs (tick the boxes on the left) to compare them; click a column title to sort.")
-event = st.dataframe(
-    pd.DataFrame(compare.runs_table(runs)), key=f"runs_table_{st.session_state.get(VERSION, 0)}",
-    on_select="rerun", selection_mode="multi-row", hide_index=True, width="stretch",
-    selection_default={"selection": {"rows": [ids.index(chosen) if chosen in ids else 0]}},
-    column_order=TABLE_ORDER,
-    column_config={"name": st.column_config.TextColumn(width=300, pinned=True),
-                   "test accuracy": st.column_config.NumberColumn(format="percent", width=105),
-                   "seconds": st.column_config.NumberColumn(format="%.1f")})
-selected = [runs[i] for i in event.selection.rows if 0 <= i < len(runs)]
-if not selected:
-    st.info("Select one or more runs in the table.")
-    st.stop()
-if chosen not in [r.id for r in selected]:
-    st.session_state["selected_run"] = selected[0].id
-labels = compare.run_labels(selected)
-
-# ----------------------------------------------------------------------------- manage one run
-st.subheader("Manage a run")
-if len(selected) > 1:
-    target_id = st.selectbox("Run", [r.id for r in selected], format_func=labels.get)
-    target = next(r for r in selected if r.id == target_id)
-else:
-    target = selected[0]
-name_key = f"rename_{target.id}"
-left, middle, right = st.columns([3, 2, 2], vertical_alignment="bottom")
-may_modify = who.can_modify(target.info)
-with left:
-    if may_modify:
-        st.text_input("New name", value=target.name, key=name_key, max_chars=100)
-        st.button("Rename", on_click=do_rename, args=(root, target.id, name_key))
-    else:
-        st.caption(who.why_not(target.info))
-    if who.lecturer:
-        st.toggle("Shared with the class", value=bool(target.info.get("shared")), key=f"share_{target.id}",
-                  on_change=do_share, args=(root, target.id, f"share_{target.id}"))
-with middle:
-    if not may_modify:
-        pass
-    elif st.session_state.get(CONFIRM) == target.id:
-        st.warning(f"Delete '{target.name}' and its weights for good?")
-        st.button("Yes, delete", type="primary", on_click=do_delete, args=(root, target.id))
-        st.button("Cancel", on_click=lambda: st.session_state.pop(CONFIRM, None))
-    else:
-        st.button("Delete…", on_click=lambda rid=target.id: st.session_state.update({CONFIRM: rid}))
-with right:
-    st.download_button("Download model.pt", data=partial(read_bytes, target.path / MODEL_FILE),
-                       file_name=f"{target.id}-model.pt", mime="application/octet-stream",
-                       on_click="ignore", disabled=not target.has_model)
-    st.download_button("Download run.json", data=json.dumps(target.info, indent=1, default=str),
-                       file_name=f"{target.id}-run.json", mime="application/json", on_click="ignore")
-
-# ----------------------------------------------------------------------------- curves
-st.subheader("Training curves")
-loss_df, acc_df = compare.curve_frames(selected)
-if loss_df.empty:
-    st.info("The selected runs have no finished epochs yet.")
-else:
-    kinds = [k for k in dict.fromkeys(loss_df["loss_kind"]) if k]
-    if len(kinds) > 1:
-        st.caption(f"{' and '.join(LOSS_NAMES.get(k, k) for k in kinds).capitalize()} are different quantities, "
-                   "so each loss has its own chart and axis; compare the runs on test accuracy.")
-    charts = loss_panels(loss_df, "Train and test loss by epoch")
-    if not acc_df.empty:
-        charts.append(by_epoch(acc_df, "accuracy", "Test accuracy by epoch"))
-    for chart, col in grid_rows(charts):
-        col.altair_chart(chart, width="stretch")
-
-# ----------------------------------------------------------------------------- confusion matrices
-st.subheader("Confusion matrices on the test set")
-normalised = st.toggle("Rows as fractions (normalised)", value=True, key="runs_normalised",
-                       help="Each row divided by the number of test images of that class; off: counts.")
-shown = selected[:MAX_MATRICES]
-if len(selected) > MAX_MATRICES:
-    st.caption(f"Showing the first {MAX_MATRICES} of the {len(selected)} selected runs.")
-evaluations = {}
-per_row = PER_ROW if len(shown) > 1 else 1
-for run, col in grid_rows(shown, per_row):
-    with col:
-        st.markdown(f"**{labels[run.id]}**")
-        ev = evaluation_or_reason(run)
-        if ev is None:
-            continue
-        evaluations[run.id] = ev
-        k = len(ev.classes)
-        cm = compare.normalise(ev.confusion) if normalised else ev.confusion
-        chart = compare.heatmap(compare.confusion_frame(cm, ev.classes, normalised), ev.classes,
-                                normalised=normalised, size=360 if len(shown) == 1 else 300)
-        state = st.altair_chart(chart, key=f"cm_{run.id}", on_select="rerun",
-                                selection_mode=compare.CELL_PARAM, width="content")
-        (best, best_acc), (worst, worst_acc) = ev.best_class(), ev.worst_class()
-        st.caption(f"Test accuracy {ev.accuracy:.1%} · best class **{best}** ({best_acc:.0%}) · "
-                   f"worst class **{worst}** ({worst_acc:.0%})")
-        cell = compare.parse_cell_selection(state, k=k)
-        if cell is None:
-            st.caption("Click a cell to see its test images.")
-        else:
-            cell_images(ev, run, *cell, SHEET_WIDTH[per_row])
-
-# ----------------------------------------------------------------------------- two runs
-if len(selected) == 2 and all(r.id in evaluations for r in selected):
+def draw_difference(selected, labels, evaluations) -> None:
+    """With exactly two runs: B's normalised matrix minus A's, and which classes changed."""
+    if len(selected) != 2 or not all(r.id in evaluations for r in selected):
+        return
     a, b = selected
     st.subheader(f"From {labels[a.id]} to {labels[b.id]}")
     try:
         diff = compare.confusion_difference(evaluations[a.id], evaluations[b.id])
     except ValueError as e:
         st.info(str(e))
+        return
+    left, right = st.columns([3, 2])
+    frame = compare.confusion_frame(diff.matrix, diff.classes, normalised=True, signed=True)
+    left.altair_chart(compare.heatmap(frame, diff.classes, difference=True,
+                                      title="normalised B − A", size=360), width="content")
+    with right:
+        st.caption(f"A = {labels[a.id]}, B = {labels[b.id]}. On the diagonal, blue means B gets "
+                   "the class right more often; off the diagonal, blue means B makes that mistake "
+                   "more often.")
+        for line in diff.summary(labels[a.id], labels[b.id]):
+            st.markdown(line)
+
+
+# ----------------------------------------------------------------------------- the page
+st.title("📊 Runs")
+with st.expander("How to read a confusion matrix and compare runs"):
+    st.markdown(LESSON.read_text())
+
+root, who = checkpoints_root(), access()
+if (message := st.session_state.pop(FLASH, None)) is not None:
+    (st.success if message[0] == "success" else st.error)(message[1])
+if who.everything:
+    clean_up_ui(root)
+
+flt, order, pager = filters_ui(root, who)
+page = page_number(flt, order)
+rows, total = find_runs(flt, PAGE_SIZE, (page - 1) * PAGE_SIZE, order)
+if not rows and total:  # past the last page (runs were deleted): show the last one
+    page = -(-total // PAGE_SIZE)
+    st.session_state.pop(PAGE_KEY, None)
+    rows, total = find_runs(flt, PAGE_SIZE, (page - 1) * PAGE_SIZE, order)
+if not rows:
+    if find_runs(RunFilter(), limit=1)[1]:
+        st.info("No run matches these filters.")
     else:
-        left, right = st.columns([3, 2])
-        frame = compare.confusion_frame(diff.matrix, diff.classes, normalised=True, signed=True)
-        left.altair_chart(compare.heatmap(frame, diff.classes, difference=True,
-                                          title="normalised B − A", size=360), width="content")
-        with right:
-            st.caption(f"A = {labels[a.id]}, B = {labels[b.id]}. On the diagonal, blue means B gets "
-                       "the class right more often; off the diagonal, blue means B makes that mistake "
-                       "more often.")
-            for line in diff.summary(labels[a.id], labels[b.id]):
-                st.markdown(line)
+        st.info(f"No saved runs in `{root}` yet. Train one on the Train page.")
+    st.stop()
+page_ui(pager, page, total, len(rows))
+st.caption("Tick the boxes on the left to compare runs; a click on a column title sorts this page only.")
+
+selected = read_selected(root, table_ui(rows, who), who)
+if not selected:
+    st.info("Select one or more runs in the table.")
+    st.stop()
+if st.session_state.get("selected_run") not in [r.id for r in selected]:
+    st.session_state["selected_run"] = selected[0].id  # Predictions opens on it
+labels = compare.run_labels(selected)
+
+draw_manage(root, selected, labels, who)
+draw_curves(selected)
+evaluations = draw_matrices(selected, labels)
+draw_difference(selected, labels, evaluations)

@@ -5,8 +5,9 @@ import pytest
 from pagetools import tiny_run
 from streamlit.testing.v1 import AppTest
 
+from nets.access import ADMIN
 from nets.config import TrainConfig
-from nets.runs import create_run, get_run
+from nets.runs import create_run, delete_run, get_run, index, update_run
 
 
 def train(ckpt, name, **changes):
@@ -49,7 +50,8 @@ def test_two_selected_runs_show_their_difference(ckpt, monkeypatch):
     assert sum('"cell"' in s for s in specs) == 3  # two matrices and their difference
     assert any('"strokeDash"' in s for s in specs)  # curves of several runs: colour by run, dash by split
     captions = texts(at.caption)
-    assert "A = adam run, B = sgd run" in captions and captions.count("best class") == 2
+    first, second = at.dataframe[0].value["name"]  # A is the upper row, B the lower
+    assert f"A = {first}, B = {second}" in captions and captions.count("best class") == 2
     assert set(at.dataframe[0].value["id"]) == {a, b}
 
 
@@ -69,8 +71,8 @@ def test_rename(ckpt, monkeypatch):
 
 def test_delete_needs_confirmation(ckpt, monkeypatch):
     keep = train(ckpt, "keep me")
-    gone = train(ckpt, "delete me")  # newest: selected by default
-    at = open_page(ckpt, monkeypatch)
+    gone = train(ckpt, "delete me")
+    at = open_page(ckpt, monkeypatch, {"selected_run": gone})  # the remembered run is selected
     button(at, "Delete…").click().run()
     assert (ckpt / gone).is_dir() and "for good" in texts(at.warning)
     button(at, "Cancel").click().run()
@@ -83,15 +85,14 @@ def test_delete_needs_confirmation(ckpt, monkeypatch):
     assert "Deleted" in texts(at.success)
 
 
-def test_problem_folders_warn_and_runs_without_model_explain(ckpt, monkeypatch):
+def test_unreadable_folders_are_left_out_and_runs_without_model_explain(ckpt, monkeypatch):
     (ckpt / "broken").mkdir()
     (ckpt / "broken" / "run.json").write_text("{not json")
     cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(16,), name="diverged")
     create_run(ckpt, cfg, {"classes": [str(i) for i in range(10)], "input_shape": [1, 28, 28],
                            "num_classes": 10})
     at = open_page(ckpt, monkeypatch)
-    assert "broken" in texts(at.warning) and "corrupt" in texts(at.warning)
-    assert at.dataframe[0].value["name"].tolist() == ["diverged"]
+    assert at.dataframe[0].value["name"].tolist() == ["diverged"]  # the index has no row for "broken"
     assert "no saved model" in texts(at.info)
 
 
@@ -102,24 +103,12 @@ def test_missing_dataset_is_an_error_message(ckpt, monkeypatch, tmp_path):
     info["config"].update(dataset="folder", folder=str(tmp_path / "no-such-folder"))
     path.write_text(json.dumps(info))
     at = open_page(ckpt, monkeypatch)
-    assert "does not exist" in texts(at.error)
-
-
-def test_lecturer_clean_up_needs_confirmation(tmp_path, monkeypatch):
-    from nets.runs import update_run
-    ckpt = tmp_path / "ck"
-    keep, gone = train(ckpt, "keep"), train(ckpt, "gone")
-    update_run(get_run(ckpt, gone), status="interrupted")
-    at = open_page(ckpt, monkeypatch)
-    next(b for b in at.button if b.label.startswith("Remove 1 unfinished run")).click().run()
-    assert any("Delete 1 run(s)" in w.value for w in at.warning)
-    next(b for b in at.button if b.label == "Yes, delete them").click().run()
-    assert not at.exception and any("Removed 1 run(s)" in s.value for s in at.success)
-    assert [p.name for p in ckpt.iterdir()] == [keep]
+    assert "best class" in texts(at.caption)  # the matrix comes from the stored evaluation
+    at = click_cell(at, run_id, 0, 0)  # its images need the dataset
+    assert "does not exist" in texts(at.error) and not at.exception
 
 
 def test_a_student_sees_and_changes_only_what_the_rules_allow(tmp_path, monkeypatch):
-    from nets.runs import update_run
     ckpt = tmp_path / "ck"
     own, other, shared = (tiny_run(ckpt, n) for n in ("mine", "bobs", "shared by lecturer"))
     for run_id, owner in ((own, "name:alice"), (other, "name:bob"), (shared, "name:bob")):
@@ -210,3 +199,149 @@ def test_clicking_a_cell_shows_its_images_in_one_grid(ckpt, monkeypatch):
     assert len(image.proto.imgs) == 1  # one picture holding the grid
     assert "test image(s) of class 0 correctly classified" in texts(at.caption)
     assert "Click a cell" not in texts(at.caption)
+
+
+# ----------------------------------------------------------------------------- the run store (issue 12)
+def saved(ckpt, run_id, dataset="mnist-mini", **info) -> str:
+    """A run record without training or weights: enough for the table, made in milliseconds."""
+    cfg = TrainConfig(dataset=dataset, model="mlp", hidden=(16,), name=run_id)
+    return create_run(ckpt, cfg, {"status": "completed", **info}, run_id=run_id).id
+
+
+def names(at) -> list[str]:
+    return at.dataframe[0].value["name"].tolist()
+
+
+def as_student(ckpt, monkeypatch, who="name:alice", state=None):
+    """A classroom server (a lecturer password) with `who` signed in."""
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.secrets["lecturer_password"] = "letmein"
+    at.session_state["identity"] = who
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def class_runs(ckpt):
+    saved(ckpt, "alice-mnist", owner="name:alice", created="2026-01-01 10:00:00")
+    saved(ckpt, "bob-fashion", "fashion-mnist-mini", owner="name:bob", shared=True, created="2026-01-01 11:00:00")
+    saved(ckpt, "bob-secret", owner="name:bob", status="failed", created="2026-01-01 12:00:00")
+
+
+def test_filters_narrow_the_table(ckpt, monkeypatch):
+    class_runs(ckpt)
+    at = open_page(ckpt, monkeypatch)  # a laptop: every run
+    assert names(at) == ["bob-secret", "bob-fashion", "alice-mnist"]
+    assert at.selectbox(key="runs_scope").options == ["Everyone's", "Mine", "Shared with the class"]
+    at.selectbox(key="runs_dataset").set_value("fashion-mnist-mini").run()
+    assert names(at) == ["bob-fashion"] and "Rows 1–1 of 1" in texts(at.caption)
+    at.selectbox(key="runs_dataset").set_value("").run()
+    at.selectbox(key="runs_status").set_value("failed").run()
+    assert names(at) == ["bob-secret"]
+    at.selectbox(key="runs_status").set_value("").run()
+    at.text_input(key="runs_text").input("ALICE").run()
+    assert names(at) == ["alice-mnist"]
+    at.text_input(key="runs_text").input("nothing like this").run()
+    assert not at.dataframe and "No run matches these filters" in texts(at.info) and not at.exception
+    at.text_input(key="runs_text").input("").run()
+    at.selectbox(key="runs_order").set_value("name").run()
+    assert names(at) == ["alice-mnist", "bob-fashion", "bob-secret"]
+
+
+def test_a_student_filters_only_what_she_may_see(ckpt, monkeypatch):
+    class_runs(ckpt)
+    at = as_student(ckpt, monkeypatch)
+    assert at.selectbox(key="runs_scope").options == ["All I can see", "Mine", "Shared with the class"]
+    assert names(at) == ["bob-fashion", "alice-mnist"]
+    assert at.selectbox(key="runs_status").options == ["any", "completed"]  # bob's failed run is not hers to see
+    at.selectbox(key="runs_scope").set_value("mine").run()
+    assert names(at) == ["alice-mnist"]
+    at.selectbox(key="runs_scope").set_value("shared").run()
+    assert names(at) == ["bob-fashion"]
+
+
+def test_fifty_rows_to_a_page(ckpt, monkeypatch):
+    for i in range(60):
+        saved(ckpt, f"r{i:02d}", "fashion-mnist-mini" if i % 2 else "mnist-mini",
+              created=f"2026-01-01 10:{i:02d}:00")
+    at = open_page(ckpt, monkeypatch)
+    assert len(names(at)) == 50 and names(at)[0] == "r59" and "Rows 1–50 of 60" in texts(at.caption)
+    assert at.get("pagination")[0].num_pages == 2
+    at.get("pagination")[0].select(2).run()
+    assert not at.exception
+    assert names(at) == [f"r{i:02d}" for i in range(9, -1, -1)] and "Rows 51–60 of 60" in texts(at.caption)
+    assert at.session_state["selected_run"] == "r09"  # the first row of the page
+    at.selectbox(key="runs_dataset").set_value("mnist-mini").run()  # a new filter starts on page 1
+    assert "Rows 1–30 of 30" in texts(at.caption) and names(at)[0] == "r58"
+    assert not at.get("pagination")  # one page needs no pager
+    at.selectbox(key="runs_dataset").set_value("").run()
+    assert at.get("pagination")[0].value == 1 and names(at)[0] == "r59"
+    at.get("pagination")[0].select(2).run()
+    for i in range(11):  # meanwhile the lecturer deletes runs: page 2 is gone
+        delete_run(ckpt, f"r{i:02d}", ADMIN)
+    at.run()
+    assert not at.exception and "Rows 1–49 of 49" in texts(at.caption) and names(at)[0] == "r59"
+
+
+def test_a_star_is_kept_in_run_json_and_the_index(ckpt, monkeypatch):
+    run_id = saved(ckpt, "keeper")
+    at = open_page(ckpt, monkeypatch)
+    assert at.dataframe[0].value["starred"].tolist() == [""]
+    at.toggle(key=f"star_{run_id}").set_value(True).run()
+    assert not at.exception and "the clean-up keeps it" in texts(at.success)
+    assert json.loads((ckpt / run_id / "run.json").read_text())["starred"] is True
+    assert index(ckpt).get(run_id).starred
+    assert at.dataframe[0].value["starred"].tolist() == ["⭐"]
+    at.toggle(key="runs_starred").set_value(True).run()
+    assert names(at) == ["keeper"]
+    at.toggle(key=f"star_{run_id}").set_value(False).run()
+    assert not index(ckpt).get(run_id).starred and "No run matches" in texts(at.info)
+
+
+def test_a_student_cannot_delete_anothers_run_even_if_the_click_arrives(ckpt, monkeypatch):
+    class_runs(ckpt)
+    at = as_student(ckpt, monkeypatch, state={"selected_run": "bob-fashion"})
+    assert not any(b.label in ("Delete…", "Rename") for b in at.button)
+    assert not any(t.label == "⭐ Starred" for t in at.toggle)
+    at.sidebar.text_input(key="lecturer_try").set_value("letmein").run()  # the lecturer may
+    button(at, "Delete…").click().run()
+    # Lecturer mode ends before the confirmation arrives: the click now comes from a student.
+    at.session_state["lecturer"] = False
+    button(at, "Yes, delete").click().run()
+    assert not at.exception
+    assert (ckpt / "bob-fashion").is_dir() and index(ckpt).get("bob-fashion") is not None
+    assert "Only the student who trained this run" in texts(at.error)
+
+
+def test_clean_up_removes_old_unfinished_runs_but_keeps_starred_ones(ckpt, monkeypatch):
+    old = "2020-01-01 10:00:00"
+    saved(ckpt, "old-failed", status="failed", created=old)
+    saved(ckpt, "old-starred", status="interrupted", created=old, starred=True)
+    saved(ckpt, "new-failed", status="failed")  # created now: younger than 7 days
+    saved(ckpt, "old-completed", created=old)
+    (ckpt / "old-failed" / "model.pt").write_bytes(b"0" * 2**20)
+    update_run(get_run(ckpt, "old-failed"))  # the index learns its size
+    at = open_page(ckpt, monkeypatch)  # a laptop: single user, may clean up
+    assert not [b for b in at.button if b.label.startswith("Remove")]  # drawn only when opened
+    at.session_state["runs_clean_open"] = True  # what opening the expander sends
+    at.run()
+    assert "Starred runs are always kept" in texts(at.caption) and "take **1.0 MB**" in texts(at.caption)
+    button(at, "Remove 1 run(s)…").click().run()
+    assert "Delete 1 run(s) more than 7 day(s) old (1.0 MB)" in texts(at.warning)
+    button(at, "Yes, delete them").click().run()
+    assert not at.exception and "Removed 1 run(s), freeing 1.0 MB" in texts(at.success)
+    assert sorted(p.name for p in ckpt.iterdir() if p.is_dir()) == ["new-failed", "old-completed", "old-starred"]
+    assert "old-failed" not in names(at)
+    at.number_input(key="runs_clean_days").set_value(0).run()  # any age: the new failed run too
+    assert any(b.label == "Remove 1 run(s)…" for b in at.button)
+    at.multiselect(key="runs_clean_statuses").set_value([]).run()
+    assert "nothing to clean up" in texts(at.caption)
+
+
+def test_a_student_has_no_clean_up(ckpt, monkeypatch):
+    class_runs(ckpt)
+    at = as_student(ckpt, monkeypatch)
+    assert not any("clean up" in e.label for e in at.expander)

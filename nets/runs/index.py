@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PAGE_SIZE = 50
 
 
@@ -61,7 +61,9 @@ _SCHEMA = (f"CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, "
            + ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in COLUMNS[1:]) + ")")
 _INDEXES = ["CREATE INDEX IF NOT EXISTS runs_created ON runs (created)",
             "CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, created)",
-            "CREATE INDEX IF NOT EXISTS runs_status ON runs (status)"]
+            "CREATE INDEX IF NOT EXISTS runs_status ON runs (status)",
+            "CREATE INDEX IF NOT EXISTS runs_dataset ON runs (dataset)",
+            "CREATE INDEX IF NOT EXISTS runs_model ON runs (model)"]
 
 
 def kept_accuracy(info: dict) -> float | None:
