@@ -343,8 +343,9 @@ class JobManager:
         self._start_queued()
 
     def _refresh_row(self, run_id: str | None) -> None:
-        """The run's index row read again from its folder: a worker on another machine of a Ray
-        cluster writes the shared folder, and this server's index must see the result."""
+        """The run's index row read again from its folder: a Ray task on another machine writes the
+        shared folder but not the index (NNLAB_INDEX_WRITES=0 there), and this server's index must
+        see the result."""
         if run_id:
             try:
                 index(self.checkpoints).put(get_run(self.checkpoints, run_id).row())
@@ -360,6 +361,8 @@ class JobManager:
             job = self.get(job_id)
             if job is not None:
                 job.apply(message)
+                if self.backend == "ray-tasks" and message.get("kind") in ("Started", "EpochEnd"):
+                    self._refresh_row(job.run_id)  # the task may run on a machine without the index
 
     def _lost(self, job_id: str, reason: str) -> None:
         """The worker process running this job died: the job failed, and so did its run."""

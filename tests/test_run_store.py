@@ -292,3 +292,19 @@ def test_the_command_line(ckpt, capsys):
     assert "Removed 1 run(s)" in capsys.readouterr().out and index(ckpt).ids() == ["kept"]
     main(["list", "--checkpoints", str(ckpt)])
     assert "kept" in capsys.readouterr().out
+
+
+def test_a_worker_without_the_index_and_the_service_that_writes_it(ckpt, monkeypatch):
+    """A Ray task on another machine writes the shared folder only (NNLAB_INDEX_WRITES=0); the job
+    service on the app's machine writes the finished job's row from the folder."""
+    from nets.jobs import JobManager
+    assert index(ckpt).count() == 0  # the app's index exists
+    monkeypatch.setenv("NNLAB_INDEX_WRITES", "0")
+    make(ckpt, "folder only")
+    assert index(ckpt).count() == 0 and (ckpt / "folder-only").is_dir()
+    jobs = JobManager(ckpt)  # start-up recovery indexes the folder it did not know
+    assert index(ckpt).ids() == ["folder-only"]
+    view = jobs.wait(jobs.submit(TINY, owner="ann").id)
+    row = index(ckpt).get(view.run_id)
+    assert view.status == "completed" and row == get_run(ckpt, view.run_id).row() and row.status == "completed"
+    jobs.close()

@@ -13,7 +13,7 @@ import torch
 
 from ..evaluate import Evaluation
 from ..files import atomic_write_bytes
-from .folder import Run, index
+from .folder import Run, index_put
 
 EVAL_FILE = "evaluation.npz"
 
@@ -43,7 +43,7 @@ def save_evaluation(run: Run, ev: Evaluation) -> None:
                         probabilities=ev.probabilities.numpy().astype(np.float32),
                         classes=np.array([str(c) for c in ev.classes]))
     atomic_write_bytes(run.path / EVAL_FILE, buf.getvalue())
-    index(run.path.parent).put(run.row())  # its size counts towards the run's disk use
+    index_put(run.path.parent, run.row())  # its size counts towards the run's disk use
 
 
 def stored_evaluation(run: Run, compute: Callable[[], Evaluation]) -> Evaluation:

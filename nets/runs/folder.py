@@ -89,6 +89,14 @@ def index(root: Path | str) -> RunIndex:
     return RunIndex(root, rebuild_from=scan_rows)
 
 
+def index_put(root: Path | str, row: RunRow) -> None:
+    """Write a run's index row, unless this machine must not: SQLite's WAL needs every writer on
+    the machine that holds the file, so a Ray worker on another machine sets NNLAB_INDEX_WRITES=0
+    and the app's job service writes the row from the shared folder instead."""
+    if os.environ.get("NNLAB_INDEX_WRITES", "1") != "0":
+        index(root).put(row)
+
+
 def check_run_id(run_id: str) -> str:
     if not isinstance(run_id, str) or not _ID_OK.match(run_id) or ".." in run_id:
         raise CheckpointError(f"'{run_id}' is not a valid run id (letters, digits, '.', '_' and '-').")
@@ -115,7 +123,7 @@ def create_run(root: Path | str, cfg: TrainConfig, info: dict, run_id: str | Non
             "pid": os.getpid(), "host": platform.node(), **info}
     run = Run(run_id, path, info)
     atomic_write_json(path / RUN_FILE, info)
-    index(root).put(run.row())
+    index_put(root, run.row())
     return run
 
 
@@ -124,7 +132,7 @@ def update_run(run: Run, **changes) -> None:
     run.info.update(changes)
     atomic_write_json(run.path / RUN_FILE, run.info)
     checkpoint_step("record-written", run)
-    index(run.path.parent).put(run.row())
+    index_put(run.path.parent, run.row())
 
 
 def save_best(run: Run, state_dict: dict, **record) -> None:
