@@ -11,7 +11,7 @@ from nets.data import ImageData
 from nets.evaluate import Evaluation
 from nets.losses import compute_loss
 from nets.runs import CheckpointError, Run
-from nets.runs.index import row_of
+from nets.runs.rows import row_of
 
 CLASSES = ["cat", "dog", "fox"]
 

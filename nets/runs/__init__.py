@@ -2,7 +2,8 @@
 lists and filters read), crash-consistent weights, stored evaluations, recovery and clean-up.
 
     folder    one run folder: create, read, update, weights swapped with their record, load a model
-    index     the SQLite index: rows, filters, the access rule as SQL, rebuild
+    rows      an index row, the filters and orders of a query, the access rule as SQL
+    index     the SQLite index: write, query, rebuild, sync with the folders
     manage    rename, share, star, delete (each asks nets.access), clean-up policy, disk use
     recovery  start-up recovery after a killed process
     evals     the test evaluation stored once per weights file
@@ -14,7 +15,8 @@ from .evals import EVAL_FILE, load_evaluation, save_evaluation, stored_evaluatio
 from .folder import (DEFAULT_ROOT, MODEL_FILE, RUN_FILE, Run, build_for_run, check_run_id, create_run,
                      folder_ids, get_run, index, list_runs, load_model, new_run_id, read_run, save_best,
                      update_run, versions)
-from .index import INDEX_FILE, PAGE_SIZE, RunFilter, RunIndex, RunRow, kept_accuracy
+from .index import INDEX_FILE, RunIndex
+from .rows import PAGE_SIZE, RunFilter, RunRow, kept_accuracy
 from .manage import (UNFINISHED, CleanUp, check_disk_budget, clean_up, clean_up_candidates, delete_run,
                      disk_usage, rename_run, set_shared, set_starred)
 from .recorder import RunRecorder
