@@ -308,3 +308,15 @@ def test_a_worker_without_the_index_and_the_service_that_writes_it(ckpt, monkeyp
     row = index(ckpt).get(view.run_id)
     assert view.status == "completed" and row == get_run(ckpt, view.run_id).row() and row.status == "completed"
     jobs.close()
+
+
+def test_an_index_damaged_while_the_server_runs_is_rebuilt_on_the_next_query(ckpt):
+    make(ckpt, "a")
+    assert index(ckpt).ids() == ["a"]      # this process has checked the index: it will not look again
+    for p in ckpt.glob(INDEX_FILE + "*"):
+        p.unlink()                          # deleted by hand
+    assert index(ckpt).ids() == ["a"]
+    for p in ckpt.glob(INDEX_FILE + "*"):
+        p.unlink()
+    (ckpt / INDEX_FILE).write_bytes(b"garbage" * 1000)  # overwritten
+    assert index(ckpt).count() == 1 and list(ckpt.glob(f".{INDEX_FILE}.corrupt-*"))

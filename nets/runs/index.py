@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import time
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 from typing import Iterable
 
@@ -30,6 +30,8 @@ _INDEXES = ["CREATE INDEX IF NOT EXISTS runs_created ON runs (created)",
             "CREATE INDEX IF NOT EXISTS runs_status ON runs (status)",
             "CREATE INDEX IF NOT EXISTS runs_dataset ON runs (dataset)",
             "CREATE INDEX IF NOT EXISTS runs_model ON runs (model)"]
+_SELECT = ", ".join(COLUMNS)
+_INSERT = f"INSERT OR REPLACE INTO runs ({_SELECT}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
 class RunIndex:
@@ -46,27 +48,31 @@ class RunIndex:
         self._rebuild_from = rebuild_from
 
     # ------------------------------------------------------------------ connection
-    @contextmanager
-    def _db(self, write: bool = False):
-        self._ensure()
-        try:
-            with closing(self._connect()) as db:
-                if write:
+    def _run(self, work, write: bool = False):
+        """`work(db)` on a fresh connection (in one transaction when writing). An index found
+        corrupt or emptied meanwhile (deleted by hand while the server runs) is rebuilt from the
+        folders and the work tried once more."""
+        for attempt in (1, 2):
+            self._ensure()
+            try:
+                with closing(self._connect()) as db:
+                    if not write:
+                        return work(db)
                     db.execute("BEGIN IMMEDIATE")
                     try:
-                        yield db
+                        result = work(db)
                         db.execute("COMMIT")
+                        return result
                     except BaseException:
                         db.execute("ROLLBACK")
                         raise
-                else:
-                    yield db
-        except sqlite3.DatabaseError as e:
-            if not _is_corruption(e):
-                raise
-            self._forget()
-            self._replace_corrupt()
-            raise
+            except sqlite3.DatabaseError as e:
+                missing = isinstance(e, sqlite3.OperationalError) and "no such table" in str(e)
+                if attempt == 2 or not (missing or _is_corruption(e)):
+                    raise
+                self._forget()
+                if not missing:
+                    self._replace_corrupt()
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -113,8 +119,7 @@ class RunIndex:
 
     def _fill(self, db) -> int:
         rows = list(self._rebuild_from(self.root)) if self._rebuild_from else []
-        db.executemany(f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                       [_values(r) for r in rows])
+        db.executemany(_INSERT, [_values(r) for r in rows])
         return len(rows)
 
     def _forget(self) -> None:
@@ -130,20 +135,17 @@ class RunIndex:
 
     # ------------------------------------------------------------------ writing
     def put(self, row: RunRow) -> None:
-        with self._db(write=True) as db:
-            db.execute(f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                       _values(row))
+        self._run(lambda db: db.execute(_INSERT, _values(row)), write=True)
 
     def remove(self, run_id: str) -> None:
-        with self._db(write=True) as db:
-            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        self._run(lambda db: db.execute("DELETE FROM runs WHERE id = ?", (run_id,)), write=True)
 
     def rebuild(self) -> int:
         """Every row again from the folders, in one transaction; returns the number of runs."""
-        self._ensure()
-        with self._db(write=True) as db:
+        def work(db):
             db.execute("DELETE FROM runs")
             return self._fill(db)
+        return self._run(work, write=True)
 
     def sync(self, folder_ids: Iterable[str], read_row) -> tuple[list[str], list[str]]:
         """Rows for folders added by hand (copied in) and none for folders removed by hand.
@@ -153,10 +155,10 @@ class RunIndex:
         added, removed = sorted(present - known), sorted(known - present)
         rows = [r for r in (read_row(i) for i in added) if r is not None]
         if rows or removed:
-            with self._db(write=True) as db:
+            def work(db):
                 db.executemany("DELETE FROM runs WHERE id = ?", [(i,) for i in removed])
-                db.executemany(f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) "
-                               f"VALUES ({', '.join('?' * len(COLUMNS))})", [_values(r) for r in rows])
+                db.executemany(_INSERT, [_values(r) for r in rows])
+            self._run(work, write=True)
         return [r.id for r in rows], removed
 
     # ------------------------------------------------------------------ reading
@@ -164,58 +166,48 @@ class RunIndex:
               order: str = "newest") -> list[RunRow]:
         """The matching runs `viewer` (a nets.access.Access; None: everyone's) may see, one page."""
         clause, params = where(flt, viewer)
-        with self._db() as db:
-            cur = db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs{clause} ORDER BY {ORDERS[order]} "
-                             "LIMIT ? OFFSET ?", [*params, int(limit), int(offset)])
-            return [_row(v) for v in cur.fetchall()]
+        return self._rows(f"SELECT {_SELECT} FROM runs{clause} ORDER BY {ORDERS[order]} LIMIT ? OFFSET ?",
+                          [*params, int(limit), int(offset)])
 
     def count(self, flt: RunFilter = RunFilter(), viewer=None) -> int:
         clause, params = where(flt, viewer)
-        with self._db() as db:
-            return db.execute(f"SELECT count(*) FROM runs{clause}", params).fetchone()[0]
+        return self._values(f"SELECT count(*) FROM runs{clause}", params)[0]
 
     def get(self, run_id: str) -> RunRow | None:
-        with self._db() as db:
-            v = db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return _row(v) if v else None
+        rows = self._rows(f"SELECT {_SELECT} FROM runs WHERE id = ?", (run_id,))
+        return rows[0] if rows else None
 
     def ids(self) -> list[str]:
-        with self._db() as db:
-            return [v[0] for v in db.execute("SELECT id FROM runs")]
+        return self._values("SELECT id FROM runs")
 
     def names(self, like: str = "") -> list[str]:
         """Names of all runs, or of those starting with `like`."""
-        with self._db() as db:
-            if not like:
-                return [v[0] for v in db.execute("SELECT name FROM runs")]
-            pattern = like.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            return [v[0] for v in db.execute("SELECT name FROM runs WHERE name LIKE ? ESCAPE '\\'", (pattern,))]
+        if not like:
+            return self._values("SELECT name FROM runs")
+        pattern = like.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return self._values("SELECT name FROM runs WHERE name LIKE ? ESCAPE '\\'", (pattern,))
 
     def choices(self, column: str, viewer=None) -> list[str]:
         """The distinct values of a column among the runs `viewer` may see (for filter menus)."""
         if column not in ("dataset", "model", "status", "optimizer", "loss"):
             raise ValueError(column)
         clause, params = where(RunFilter(), viewer)
-        with self._db() as db:
-            return [v[0] for v in db.execute(f"SELECT DISTINCT {column} FROM runs{clause} ORDER BY {column}", params)
-                    if v[0]]
+        return [v for v in self._values(f"SELECT DISTINCT {column} FROM runs{clause} ORDER BY {column}", params) if v]
 
     def total_bytes(self) -> int:
-        with self._db() as db:
-            return int(db.execute("SELECT coalesce(sum(bytes), 0) FROM runs").fetchone()[0])
+        return int(self._values("SELECT coalesce(sum(bytes), 0) FROM runs")[0])
 
     def unfinished_before(self, statuses, before: str) -> list[RunRow]:
         """Unstarred runs with one of `statuses`, created before `before` ("YYYY-mm-dd HH:MM:SS")."""
-        with self._db() as db:
-            cur = db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs WHERE starred = 0 AND created < ? AND status IN "
-                             f"({', '.join('?' * len(statuses))}) ORDER BY created", [before, *statuses])
-            return [_row(v) for v in cur.fetchall()]
+        return self._rows(f"SELECT {_SELECT} FROM runs WHERE starred = 0 AND created < ? AND status IN "
+                          f"({', '.join('?' * len(statuses))}) ORDER BY created", [before, *statuses])
 
-    def with_status(self, *statuses: str) -> list[RunRow]:
-        with self._db() as db:
-            cur = db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs WHERE status IN "
-                             f"({', '.join('?' * len(statuses))})", statuses)
-            return [_row(v) for v in cur.fetchall()]
+    def _rows(self, sql: str, params=()) -> list[RunRow]:
+        return self._run(lambda db: [_row(v) for v in db.execute(sql, params).fetchall()])
+
+    def _values(self, sql: str, params=()) -> list:
+        """The first column of each result row."""
+        return self._run(lambda db: [v[0] for v in db.execute(sql, params).fetchall()])
 
 
 def _values(row: RunRow) -> tuple:
