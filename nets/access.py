@@ -49,5 +49,5 @@ def password_matches(given: str, expected: str) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-# The server itself and the lecturer's command line (python -m nets.runs): every run, every job.
+# The server itself and the lecturer's command line (python -m nets runs): every run, every job.
 ADMIN = Access(owner="", lecturer=True, single_user=True)

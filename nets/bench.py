@@ -1,4 +1,4 @@
-"""`python -m nets.bench`: the engine against the usual tutorial loop, same model, same data, same
+"""`python -m nets bench`: the engine against the usual tutorial loop, same model, same data, same
 number of images, in one process, alternating the two over a few repeats and taking medians.
 
 The tutorial loop is what pytorch/examples and most courses write: a torchvision-style dataset that
@@ -117,7 +117,7 @@ def bench_eval(data, model_name, repeats, device) -> tuple[float, float]:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m nets.bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m nets bench", description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default="mnist-mini", help="mnist-mini (bundled) or mnist")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--models", default="mlp,lenet")
@@ -140,7 +140,3 @@ def main(argv=None) -> None:
         e, t = bench_eval(data, name, args.repeats, device)
         print(f"{name} evaluation batch 1000: engine {e:.0f} img/s, tutorial {t:.0f} img/s, ratio {e / t:.1f}x",
               flush=True)
-
-
-if __name__ == "__main__":
-    main()

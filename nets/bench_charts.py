@@ -1,4 +1,4 @@
-"""`python -m nets.bench_charts`: the server's cost of one redraw of the Train page's live charts
+"""`python -m nets charts`: the server's cost of one redraw of the Train page's live charts
 (frames, the three Altair charts and their JSON, which is what Streamlit sends), early and late in a run."""
 from __future__ import annotations
 
@@ -42,7 +42,3 @@ def main(argv=None) -> None:
             times.append(time.perf_counter() - t)
         print(f"{label}: one redraw of the three live charts {1000 * statistics.median(times):.1f} ms "
               f"(median of {args.repeats}), {size / 1024:.0f} KB of chart JSON")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""`python -m nets.train`: every TrainConfig field as a flag, a progress line, a saved run, and a
+"""`python -m nets train`: every TrainConfig field as a flag, a progress line, a saved run, and a
 JSON summary as the last line of stdout (so scripts can read it)."""
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def _str_list(text: str) -> tuple[str, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m nets.train", argument_default=argparse.SUPPRESS,
+        prog="python -m nets train", argument_default=argparse.SUPPRESS,
         description="Train a model, save it as a run under checkpoints/, print a JSON summary last.")
     p.add_argument("--preset", choices=sorted(PRESETS) + ["four-configs"],
                    help="start from a named configuration; other flags override it")
@@ -175,7 +175,3 @@ def print_table(results) -> None:
     for r in results:
         acc = f"{100 * r.best_test_acc:.2f}%" if r.best_test_acc is not None else "–"
         print(f"{r.name:44} {r.status:13} {acc:>13} {str(r.best_epoch or '–'):>5} {r.seconds:8.1f}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields, replace
 from .augment import AUGMENTATIONS
 from .data import DATASETS
 from .models import ACTIVATIONS, MODELS, ModelError, model_options
+from .naming import default_name
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 LOSSES = ("ce", "mse")  # cross-entropy; squared error between softmax output and one-hot target
@@ -85,7 +86,6 @@ class TrainConfig:
                 if k in accepted and v not in (None, "", ())}
 
     def label(self) -> str:
-        from .naming import default_name  # naming reads configs; a module-level import would be a cycle
         return self.name or default_name(self)
 
     def to_dict(self) -> dict:

@@ -105,14 +105,14 @@ def features_dataset(data: ImageData, arch: str, cache_dir: str | Path, *, input
 
 
 def main(argv=None) -> None:
-    """`python -m nets.features`: feature-extraction throughput (images/s) on this machine."""
+    """`python -m nets features`: feature-extraction throughput (images/s) on this machine."""
     import argparse
     import time
 
     from torchvision import models
 
     from .device import device_name
-    p = argparse.ArgumentParser(prog="python -m nets.features", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m nets features", description=main.__doc__)
     p.add_argument("--arch", default="resnet34", choices=("resnet18", "resnet34"))
     p.add_argument("--images", type=int, default=512)
     p.add_argument("--batch-size", type=int, default=64)
@@ -137,7 +137,3 @@ def main(argv=None) -> None:
     rate = args.images / (time.perf_counter() - t)
     print(f"{args.arch} features at {args.input_size}×{args.input_size}, batch {args.batch_size}, "
           f"{device_name(dev)}, {'ImageNet' if real else 'random'} weights: {rate:,.0f} images/s")
-
-
-if __name__ == "__main__":
-    main()

@@ -260,3 +260,17 @@ def is_convolutional(model: nn.Module) -> bool:
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def finetune_plan(arch: str, in_shape, num_classes: int, train_blocks: int) -> list[dict]:
+    """Which parts of the network train when only the last `train_blocks` blocks do (weights do not
+    matter for this, so none are loaded)."""
+    net = build_model(arch, in_shape, num_classes, small_stem=False, train_blocks=train_blocks)
+    parts = [("stem (conv1, bn1)", [net.conv1, net.bn1])] + [(n, [b]) for n, b in residual_blocks(net)]
+    parts.append(("fc (new head)", [net.fc]))
+    rows = []
+    for name, modules in parts:
+        total = sum(count_params(m) for m in modules)
+        trainable = sum(count_params(m, trainable_only=True) for m in modules)
+        rows.append({"part": name, "parameters": total, "trains": trainable > 0})
+    return rows

@@ -37,11 +37,11 @@ def death_reason(returncode: int | None) -> str:
 
 
 class Worker:
-    """One `python -m nets.worker` process and the thread that reads its messages."""
+    """One `python -m nets worker` process and the thread that reads its messages."""
 
     def __init__(self, index: int, env: dict, on_message, on_exit):
         self.index, self.job_id, self.gpu = index, None, env.get("CUDA_VISIBLE_DEVICES", "")
-        self.proc = subprocess.Popen([sys.executable, "-m", "nets.worker"], cwd=ROOT, env={**os.environ, **env},
+        self.proc = subprocess.Popen([sys.executable, "-m", "nets", "worker"], cwd=ROOT, env={**os.environ, **env},
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self.ready = threading.Event()
         self._on_message, self._on_exit = on_message, on_exit

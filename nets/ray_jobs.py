@@ -251,9 +251,9 @@ class RayJobs:
 
 
 def main(argv=None) -> None:
-    """`python -m nets.ray_jobs status|shutdown`: the cluster's queue, for its administrator."""
+    """`python -m nets ray status|shutdown`: the cluster's queue, for its administrator."""
     import argparse
-    ap = argparse.ArgumentParser(prog="python -m nets.ray_jobs", description=main.__doc__)
+    ap = argparse.ArgumentParser(prog="python -m nets ray", description=main.__doc__)
     ap.add_argument("command", choices=("status", "shutdown"),
                     help="status: settings, jobs and tasks; shutdown: stop every job and end the queue "
                          "(before an upgrade: the next web server starts a new one with the new code)")
@@ -279,7 +279,3 @@ def main(argv=None) -> None:
         print(f"{v.status:13s} {getattr(v, 'owner', '') or '-':24s} {v.label}")
     for w in ray.get(service.call.remote("workers")):
         print(f"task of {w['job'][:8]} on {w['node'] or '(starting)'} pid {w['pid']} {w['resources']}")
-
-
-if __name__ == "__main__":
-    main()

@@ -11,7 +11,7 @@ For a batch of m examples, one per row (so a layer is `a @ W.T`, the row form of
 
 Every activation has its derivative right below it, written as "multiply the incoming gradient by
 f'(z)" so that softmax (whose derivative is a matrix per example) fits the same mould.
-The training loop and saving live here too (the data in nets/scratch_data.py); `python -m nets.scratch`
+The training loop and saving live here too (the data in nets/scratch_data.py); `python -m nets scratch`
 trains from the command line (see nets/scratch_bench.py, also for the speed comparison with PyTorch).
 """
 from __future__ import annotations
@@ -306,8 +306,3 @@ def _sgd_epoch(net: Network, x, y, order, lr: float, batch_size: int, stop) -> t
         if not np.isfinite(loss):
             break
     return total_loss / seen, correct / seen
-
-
-if __name__ == "__main__":
-    from .scratch_bench import accuracy_main
-    accuracy_main()

@@ -1,11 +1,11 @@
 """Measurements of the NumPy network, run from the command line.
 
-    python -m nets.scratch_bench [--dataset fashion-mnist --data-dir DIR --epochs 3]
+    python -m nets scratch-bench [--dataset fashion-mnist --data-dir DIR --epochs 3]
         time per epoch of the NumPy network and of its PyTorch twin, same weights, same batches,
         one process, the two alternating epoch by epoch; medians.
-    python -m nets.scratch --dataset fashion-mnist --data-dir DIR --epochs 100 [--stop-at-test-acc 0.885]
+    python -m nets scratch --dataset fashion-mnist --data-dir DIR --epochs 100 [--stop-at-test-acc 0.885]
         the coursework's setting: per-epoch validation and test accuracy, then the final test accuracy.
-    python -m nets.scratch --bench ...   is the first one.
+    python -m nets scratch --bench ...   is the first one.
 
 PyTorch runs with one intra-op thread; NumPy uses its BLAS as configured (OPENBLAS_NUM_THREADS, or
 --blas-threads N); both are printed.
@@ -105,7 +105,7 @@ def time_epochs(net: Network, data: ScratchData, epochs: int, lr: float, batch_s
 
 
 def speed_main(argv=None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m nets.scratch_bench", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m nets scratch-bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_args(p, epochs=3)
     args = p.parse_args(argv)
@@ -122,7 +122,7 @@ def speed_main(argv=None) -> dict:
 
 
 def accuracy_main(argv=None) -> list[dict]:
-    p = argparse.ArgumentParser(prog="python -m nets.scratch", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m nets scratch", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bench", action="store_true", help="time NumPy against PyTorch instead")
     _common_args(p, epochs=100)
@@ -157,7 +157,3 @@ def accuracy_main(argv=None) -> list[dict]:
     print(f"final test accuracy {last['test_acc']:.4f} after {last['epoch']} epochs "
           f"({time.perf_counter() - started:.0f} s)")
     return history
-
-
-if __name__ == "__main__":
-    speed_main()

@@ -348,8 +348,3 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, on_event=None, stop
                         images_seen / max(train_seconds, 1e-9))
     emit(finished)
     return FitResult(model, history, finished, best_state)
-
-
-if __name__ == "__main__":
-    from .cli import main
-    raise SystemExit(main())

@@ -1,10 +1,10 @@
-"""What a job does, and `python -m nets.worker`: the process that does it, away from the web server.
+"""What a job does, and `python -m nets worker`: the process that does it, away from the web server.
 
 A job is a plain dict (`kind`, the config, where runs go, who owns it; kind "lab" is the NumPy
 lab's, done by nets.scratch_lab.run_lab). `run_job` trains it and
 reports through `emit(message)`, a plain dict per engine event (see `event_message`), and returns
 the outcome dict. The server's job manager runs it either in a thread of its own process or, by
-default, in worker processes started with `python -m nets.worker`: one command per line on stdin
+default, in worker processes started with `python -m nets worker`: one command per line on stdin
 (`{"op": "run", ...}`, `{"op": "stop", "job": id}`), one message per line on stdout. A worker stays
 alive between jobs, so imports, the warmed-up optimizer and the loaded datasets are reused.
 """
@@ -151,7 +151,3 @@ def main() -> None:
         outcome = run_job(cmd, lambda m: send({"job": job_id, **m}), stop, cache, own_process=True)
         stops.pop(job_id, None)
         send({"job": job_id, "type": "done", **outcome})
-
-
-if __name__ == "__main__":
-    main()

@@ -9,7 +9,8 @@ import streamlit as st
 
 from nets.config import PRESETS
 from nets.data import download_notice, menu_label
-from nets.pretrained import ARCHES, PretrainedError, finetune_plan, have_weights, install_state_dict, weights_path
+from nets.models import finetune_plan
+from nets.pretrained import ARCHES, PretrainedError, have_weights, install_state_dict, weights_path
 from nets.runs import RunFilter
 from pages._common import data_dir, ensure_app_entry, find_runs, load_train_config
 

@@ -25,7 +25,7 @@ from nets.runs import list_runs  # noqa: E402
 
 
 def cli_rate(epochs: int, ckpt: Path) -> float:
-    out = subprocess.run([sys.executable, "-m", "nets.train", "--preset", "mnist-minute", "--epochs", str(epochs),
+    out = subprocess.run([sys.executable, "-m", "nets", "train", "--preset", "mnist-minute", "--epochs", str(epochs),
                           "--checkpoints", str(ckpt), "--quiet"], cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["images_per_s"]
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def cli(*args, cwd=ROOT):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "nets.train", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "nets", "train", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=300)
 
 

@@ -25,7 +25,7 @@ LONG = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=10_000,
 
 @pytest.mark.slow
 def test_a_killed_training_process_leaves_an_interrupted_run_with_its_best_model(ckpt):
-    proc = subprocess.Popen([sys.executable, "-m", "nets.train", "--model", "mlp", "--hidden", "32",
+    proc = subprocess.Popen([sys.executable, "-m", "nets", "train", "--model", "mlp", "--hidden", "32",
                              "--train-per-class", "50", "--epochs", "10000", "--threads", "1",
                              "--checkpoints", str(ckpt), "--quiet"],
                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})

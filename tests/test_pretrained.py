@@ -70,7 +70,7 @@ def test_uploaded_state_dict_is_checked_then_installed(torch_home, tmp_path):
 
 
 def test_finetune_plan_names_what_trains():
-    from nets.pretrained import finetune_plan
+    from nets.models import finetune_plan
     rows = finetune_plan("resnet18", (3, 32, 32), 10, train_blocks=2)
     assert [r["part"] for r in rows if r["trains"]] == ["layer4.0", "layer4.1", "fc (new head)"]
     assert sum(r["parameters"] for r in rows) == 11_181_642

@@ -1,9 +1,9 @@
 """The lecturer's command line for the runs folder:
 
-    python -m nets.runs rebuild [--checkpoints DIR]          the index again from the run folders
-    python -m nets.runs recover [--checkpoints DIR]          what start-up does after a killed process
-    python -m nets.runs clean --older-than 7 [--status failed ...] [--dry-run]
-    python -m nets.runs list [--text T] [--status S] [--limit N]
+    python -m nets runs rebuild [--checkpoints DIR]          the index again from the run folders
+    python -m nets runs recover [--checkpoints DIR]          what start-up does after a killed process
+    python -m nets runs clean --older-than 7 [--status failed ...] [--dry-run]
+    python -m nets runs list [--text T] [--status S] [--limit N]
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from .manage import size_text
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m nets.runs", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m nets runs", description=__doc__.split("\n")[0])
     p.add_argument("command", choices=["rebuild", "recover", "clean", "list"])
     p.add_argument("--checkpoints", default=str(DEFAULT_ROOT), help="the runs folder (default: %(default)s)")
     p.add_argument("--older-than", type=float, default=7, metavar="DAYS", help="clean: runs created before (0: any age)")

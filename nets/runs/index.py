@@ -3,7 +3,7 @@ every `run.json`.
 
 The folders stay the record; the index is a cache of what lists need, written in the same step as
 a run's files (nets.runs.folder) and rebuilt from the folders when it is missing, corrupt, of an
-older schema, or on request (`python -m nets.runs rebuild`). WAL mode lets several app and worker
+older schema, or on request (`python -m nets runs rebuild`). WAL mode lets several app and worker
 processes on one machine read while one writes.
 """
 from __future__ import annotations

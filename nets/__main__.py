@@ -1,0 +1,43 @@
+"""The one command line: `python -m nets <command> [options]`.
+
+    train      train one configuration (or the four) and save it as a run   (nets.engine.cli)
+    bench      the engine against the tutorial DataLoader loop              (nets.engine.bench)
+    features   frozen-feature extraction throughput                         (nets.engine.features)
+    scratch    the NumPy network's coursework run; --bench: its speed       (nets.scratch.bench)
+    scratch-bench  time per epoch, NumPy network against its PyTorch twin   (nets.scratch.bench)
+    runs       rebuild, recover, clean up or list the saved runs            (nets.runs.__main__)
+    charts     the server's cost of one live-chart redraw                   (nets.server.bench_charts)
+    ray        the Ray job service: status, shutdown                        (nets.server.ray_jobs)
+    worker     a worker process of the job service (started by the server)  (nets.server.worker)
+
+`python -m nets <command> --help` lists a command's options.
+"""
+import importlib
+import sys
+
+COMMANDS = {  # command → (module, function); imported only when asked for
+    "train": ("nets.cli", "main"),
+    "bench": ("nets.bench", "main"),
+    "features": ("nets.features", "main"),
+    "scratch": ("nets.scratch_bench", "accuracy_main"),
+    "scratch-bench": ("nets.scratch_bench", "speed_main"),
+    "runs": ("nets.runs.__main__", "main"),
+    "charts": ("nets.bench_charts", "main"),
+    "ray": ("nets.ray_jobs", "main"),
+    "worker": ("nets.worker", "main"),
+}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__, file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    module, function = COMMANDS[argv[0]]
+    sys.argv = [f"python -m nets {argv[0]}", *argv[1:]]  # argparse's usage lines name the command
+    result = getattr(importlib.import_module(module), function)(*([] if argv[0] == "worker" else [argv[1:]]))
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
