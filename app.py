@@ -4,11 +4,11 @@ import time
 
 import streamlit as st
 
-from nets.access import password_matches
-from nets.data import default_data_dir
-from nets.device import device_name
-from nets.identity import MAX_NAME, shown_name
-from nets.serverlog import record_page_time
+from nets.engine.data import default_data_dir
+from nets.engine.device import device_name
+from nets.runs.access import password_matches
+from nets.server.identity import MAX_NAME, shown_name
+from nets.server.log import record_page_time
 from pages._common import (
     identity,
     identity_settings,

@@ -1,6 +1,6 @@
 """The one command line: `python -m nets <command> [options]`.
 
-    train      train one configuration (or the four) and save it as a run   (nets.engine.cli)
+    train      train one configuration (or the four) and save it as a run   (nets.cli)
     bench      the engine against the tutorial DataLoader loop              (nets.engine.bench)
     features   frozen-feature extraction throughput                         (nets.engine.features)
     scratch    the NumPy network's coursework run; --bench: its speed       (nets.scratch.bench)
@@ -17,14 +17,14 @@ import sys
 
 COMMANDS = {  # command → (module, function); imported only when asked for
     "train": ("nets.cli", "main"),
-    "bench": ("nets.bench", "main"),
-    "features": ("nets.features", "main"),
-    "scratch": ("nets.scratch_bench", "accuracy_main"),
-    "scratch-bench": ("nets.scratch_bench", "speed_main"),
+    "bench": ("nets.engine.bench", "main"),
+    "features": ("nets.engine.features", "main"),
+    "scratch": ("nets.scratch.bench", "accuracy_main"),
+    "scratch-bench": ("nets.scratch.bench", "speed_main"),
     "runs": ("nets.runs.__main__", "main"),
-    "charts": ("nets.bench_charts", "main"),
-    "ray": ("nets.ray_jobs", "main"),
-    "worker": ("nets.worker", "main"),
+    "charts": ("nets.server.bench_charts", "main"),
+    "ray": ("nets.server.ray_jobs", "main"),
+    "worker": ("nets.server.worker", "main"),
 }
 
 

@@ -9,13 +9,13 @@ from dataclasses import fields, replace
 
 import torch
 
-from .config import (FOUR_CONFIGS_BASE, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError,
+from nets.engine.config import (FOUR_CONFIGS_BASE, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError,
                      TrainConfig, validate)
-from .data import DATASETS, DatasetError
-from .experiment import run_four_configs, run_training
-from .models import MODELS, ModelError
-from .runs import DEFAULT_ROOT, CheckpointError
-from .train import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Started, Stopped
+from nets.engine.data import DATASETS, DatasetError
+from nets.engine.models import MODELS, ModelError
+from nets.engine.train import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Started, Stopped
+from nets.experiment import run_four_configs, run_training
+from nets.runs import DEFAULT_ROOT, CheckpointError
 
 HELP = {
     "dataset": "which data to train on", "folder": "image folder for --dataset folder",

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import torch
 
-from .config import TrainConfig, four_configs, validate
-from .data import DatasetError, ImageData, default_data_dir, load_dataset, make_splits
-from .evaluate import evaluate
-from .models import ModelError, build_model
-from .runs import DEFAULT_ROOT, RunRecorder, create_run, save_evaluation, update_run
-from .train import fit
+from nets.engine.config import TrainConfig, four_configs, validate
+from nets.engine.data import DatasetError, ImageData, default_data_dir, load_dataset, make_splits
+from nets.engine.evaluate import evaluate
+from nets.engine.models import ModelError, build_model
+from nets.engine.train import fit
+from nets.runs import DEFAULT_ROOT, RunRecorder, create_run, save_evaluation, update_run
 
 
 @dataclass
@@ -42,8 +42,8 @@ def prepare_data(cfg: TrainConfig, data_dir: str | Path | None = None, download:
                         folder=cfg.folder or None, seed=cfg.seed, on_progress=on_progress)
     data = make_splits(data, cfg.val_fraction, cfg.train_per_class, cfg.train_fraction, cfg.seed)
     if cfg.backbone:
-        from .features import features_dataset
-        from .pretrained import PretrainedError
+        from nets.engine.features import features_dataset
+        from nets.engine.pretrained import PretrainedError
         cache = Path(data_dir) if data_dir is not None else default_data_dir()
         try:
             data = features_dataset(data, cfg.backbone, cache / "features", input_size=cfg.input_size or 224,
@@ -70,7 +70,7 @@ def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=No
     try:
         model = build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
     except ModelError as e:
-        from .pretrained import PretrainedError
+        from nets.engine.pretrained import PretrainedError
         if isinstance(e.__cause__, PretrainedError):
             raise weights_problem(e.__cause__) from e
         raise
@@ -97,7 +97,7 @@ def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=No
         ev = evaluate(result.model, data.x_test, data.y_test, data.mean, data.std, data.classes, cfg.loss,
                       scale=data.scale)
         test_acc, test_loss = ev.accuracy, ev.loss
-        if not cfg.backbone:  # pages show per-image views of image models only (nets.compare.evaluate_run)
+        if not cfg.backbone:  # pages show per-image views of image models only (nets.runs.compare.evaluate_run)
             save_evaluation(run, ev)  # stored once: no page evaluates this run again
     update_run(run, status=f.reason, seconds=f.seconds, images_per_s=f.images_per_s,
                epochs_run=f.epochs_run, test={"accuracy": test_acc, "loss": test_loss},

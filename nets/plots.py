@@ -14,7 +14,7 @@ import math
 import altair as alt
 import pandas as pd
 
-from .naming import LOSS_NAMES
+from nets.engine.naming import LOSS_NAMES
 
 MAX_POINTS = 400
 HEIGHT = 300            # pixels: the least that reads from the back of a lecture room

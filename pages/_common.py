@@ -13,10 +13,10 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from nets.config import TrainConfig
-from nets.data import ImageData, default_data_dir, load_dataset
-from nets.jobs import JobManager
+from nets.engine.config import TrainConfig
+from nets.engine.data import ImageData, default_data_dir, load_dataset
 from nets.runs import DEFAULT_ROOT, CheckpointError, PAGE_SIZE, Run, RunFilter, RunRow, get_run, index, load_model, stored_evaluation
+from nets.server.jobs import JobManager
 
 
 def ensure_app_entry() -> None:
@@ -73,7 +73,7 @@ def _job_manager(checkpoints: str, data: str, max_running: int, per_session: int
 @st.cache_resource(show_spinner="Joining the Ray cluster…")
 def _ray_jobs(address: str, checkpoints: str, data: str, max_running: int | None, per_session: int,
               budget_mb: int, cpus_per_job: float):
-    from nets.ray_jobs import RayJobs, connect
+    from nets.server.ray_jobs import RayJobs, connect
     connect(address)
     return RayJobs(checkpoints, data, max_running=max_running, max_per_owner=per_session,
                    disk_budget_mb=budget_mb, cpus_per_job=cpus_per_job)
@@ -82,13 +82,13 @@ def _ray_jobs(address: str, checkpoints: str, data: str, max_running: int | None
 def job_manager() -> JobManager:
     """The server's jobs, trained in worker processes ($NNLAB_JOB_BACKEND=thread: in this one).
     A CPU trains one job at a time well; a GPU has room for two small ones. With $NNLAB_RAY_ADDRESS
-    set, the department cluster's one queue instead (nets.ray_jobs.RayJobs: the same methods); a
+    set, the department cluster's one queue instead (nets.server.ray_jobs.RayJobs: the same methods); a
     missing ray package, an unreachable cluster or an unwritable checkpoints folder stops the page
     with what to fix."""
     warm_up()
     env = os.environ.get
     if env("NNLAB_RAY_ADDRESS"):
-        from nets.ray_jobs import ClusterError
+        from nets.server.ray_jobs import ClusterError
         try:
             return _ray_jobs(env("NNLAB_RAY_ADDRESS"), str(checkpoints_root()), str(data_dir()),
                              int(env("NNLAB_MAX_JOBS") or 0) or None, int(env("NNLAB_JOBS_PER_SESSION") or 1),
@@ -106,8 +106,8 @@ IDENTITY_KEY = "identity"
 
 
 def identity_settings():
-    """The server's identity set-up from Streamlit secrets (see nets.identity.Settings)."""
-    from nets.identity import Settings, login_providers
+    """The server's identity set-up from Streamlit secrets (see nets.server.identity.Settings)."""
+    from nets.server.identity import Settings, login_providers
     try:
         auth = st.secrets.get("auth")
         code = str(st.secrets.get("class_code", "") or "")
@@ -120,7 +120,7 @@ def identity() -> str:
     """This session's identity: "lecturer" in lecturer mode, else the student's ('' until a student
     on a classroom server signs in). Kept in the URL on every run of every page, because
     st.navigation drops query parameters on a page switch and a refresh keeps only the URL."""
-    from nets.identity import LECTURER, URL_PARAMS, resolve, url_params
+    from nets.server.identity import LECTURER, URL_PARAMS, resolve, url_params
     settings = identity_settings()
     try:
         user = st.user.to_dict()
@@ -139,7 +139,7 @@ def identity() -> str:
 
 def sign_in(name: str, code: str) -> str:
     """Sign this session in as the student `name`; returns why not, '' when it worked."""
-    from nets.identity import IdentityError, student_identity
+    from nets.server.identity import IdentityError, student_identity
     try:
         st.session_state[IDENTITY_KEY] = student_identity(name, code, identity_settings())
     except IdentityError as e:
@@ -149,7 +149,7 @@ def sign_in(name: str, code: str) -> str:
 
 
 def sign_out() -> None:
-    from nets.identity import URL_PARAMS
+    from nets.server.identity import URL_PARAMS
     st.session_state[IDENTITY_KEY] = ""
     for key in URL_PARAMS & set(st.query_params):
         del st.query_params[key]
@@ -210,7 +210,7 @@ def load_train_config(cfg: TrainConfig, four_configs: bool = False) -> None:
 
 @st.cache_resource(show_spinner="Evaluating on the test set…", max_entries=16)
 def _evaluation(root: str, run_id: str, weights_file: str):
-    from nets.compare import evaluate_run
+    from nets.runs.compare import evaluate_run
     run = get_run(root, run_id)
     return stored_evaluation(run, lambda: evaluate_run(run, run_model(run), run_dataset(run)))
 
@@ -230,14 +230,14 @@ def lecturer_password() -> str:
 
 
 def access():
-    """What this session may do with runs (see nets.access)."""
-    from nets.access import Access
+    """What this session may do with runs (see nets.runs.access)."""
+    from nets.runs.access import Access
     return Access(identity(), bool(st.session_state.get("lecturer")), not lecturer_password())
 
 
 def find_runs(flt: RunFilter = RunFilter(), limit: int = PAGE_SIZE, offset: int = 0,
               order: str = "newest", count: bool = True) -> tuple[list[RunRow], int | None]:
-    """One page of the saved runs this session may see (nets.access, applied in the index's query)
+    """One page of the saved runs this session may see (nets.runs.access, applied in the index's query)
     that match `flt`, and how many match in all (None with count=False). Reads the index, never
     every run folder."""
     idx, who = index(checkpoints_root()), access()
@@ -310,15 +310,15 @@ def run_picker_ui(label: str, key: str, flt: RunFilter, default: str = "", empty
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def decode_image(data: bytes, filename: str):
-    """Image bytes read safely (nets.imageio), cached by the bytes themselves."""
-    from nets.imageio import MAX_BYTES, read_image
+    """Image bytes read safely (nets.inspect.imageio), cached by the bytes themselves."""
+    from nets.inspect.imageio import MAX_BYTES, read_image
     return read_image(data, MAX_BYTES, filename=filename)
 
 
 def upload_image_ui():
     """An uploaded image, decoded, and its file name; stops the page with a plain message when
     there is none or it is not a usable image."""
-    from nets.imageio import MAX_BYTES, SUFFIXES, ImageError, check_size
+    from nets.inspect.imageio import MAX_BYTES, SUFFIXES, ImageError, check_size
     # No per-widget size limit: the browser would refuse a big file with only a red icon while the
     # previous file's result stayed on the page. The server takes it and check_size says why not.
     upload = st.file_uploader(f"Upload a PNG, JPEG, WebP, BMP or GIF image (at most {MAX_BYTES // 2**20} MB)",
@@ -336,7 +336,7 @@ def upload_image_ui():
 
 @st.cache_resource(show_spinner=False)
 def server_log():
-    """The server's log set up once per process (nets.serverlog); its latest problems for the
+    """The server's log set up once per process (nets.server.log); its latest problems for the
     lecturer's Server page."""
-    from nets.serverlog import setup
+    from nets.server.log import setup
     return setup()

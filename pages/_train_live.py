@@ -6,11 +6,11 @@ import time
 
 import streamlit as st
 
-from nets.doctor import diagnose, diagnose_group
-from nets.jobs import JobView
-from nets.outcome import describe_job
-from nets.naming import LOSS_NAMES, common_part
+from nets.engine.naming import LOSS_NAMES, common_part
 from nets.plots import by_epoch, epochs_frame, loss_panels, loss_points_frame, loss_vs_images
+from nets.server.doctor import diagnose, diagnose_group
+from nets.server.jobs import JobView
+from nets.server.outcome import describe_job
 from pages._common import (
     TRAIN_EDIT_KEY as EDIT_KEY,
     TRAIN_FIXED_KEY as FIXED_KEY,

@@ -6,8 +6,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from nets import anatomy
-from nets.models import ACTIVATIONS, MODELS, ModelError
+from nets.engine.models import ACTIVATIONS, MODELS, ModelError
+from nets.inspect import anatomy
 from pages._common import ensure_app_entry
 
 ensure_app_entry()

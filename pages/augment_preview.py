@@ -1,5 +1,5 @@
 """Augmentation preview: one image and a grid of randomly augmented versions, made by the same
-batched transforms (nets.augment) that the training engine applies."""
+batched transforms (nets.engine.augment) that the training engine applies."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nets.activations import augmented_copies, to_chw
-from nets.augment import AUGMENTATIONS, suitable
-from nets.data import dataset_status
-from nets.preprocess import enlarge, to_display
+from nets.engine.augment import AUGMENTATIONS, suitable
+from nets.engine.data import dataset_status
+from nets.inspect.featuremaps import augmented_copies, to_chw
+from nets.inspect.preprocess import enlarge, to_display
 from pages._common import data_dir, dataset, ensure_app_entry, upload_image_ui
 
 ensure_app_entry()

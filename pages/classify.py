@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nets.explain import METHODS, attribute, heat_colours, logits, overlay
-from nets.imageio import (
+from nets.inspect.attribution import METHODS, attribute, heat_colours, logits, overlay
+from nets.inspect.imageio import (
     ImageError,
     LoadedImage,
 )
-from nets.preprocess import (
+from nets.inspect.preprocess import (
     Prepared,
     baseline,
     enlarge,

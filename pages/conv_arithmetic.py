@@ -6,8 +6,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from nets import convcalc as cc
-from nets import convquiz as cq
+from nets.calculators import conv_arithmetic as cc
+from nets.calculators import conv_quiz as cq
 from pages._common import ensure_app_entry
 
 ensure_app_entry()

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from nets import information as info
+from nets.calculators import entropy as info
 from pages._common import ensure_app_entry
 
 ensure_app_entry()

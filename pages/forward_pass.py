@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from nets import forward as fw
+from nets.calculators import forward_pass as fw
 from pages._common import ensure_app_entry
 
 ensure_app_entry()

@@ -4,9 +4,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from nets.config import FOUR_CONFIGS_BASE, PRESETS
-from nets.data import DATASETS, availability, default_data_dir
-from nets.device import device_name
+from nets.engine.config import FOUR_CONFIGS_BASE, PRESETS
+from nets.engine.data import DATASETS, availability, default_data_dir
+from nets.engine.device import device_name
 from pages._common import ensure_app_entry, find_runs, load_train_config
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "home.md"

@@ -11,18 +11,18 @@ import streamlit as st
 import torch
 from torch import nn
 
-from nets.activations import (
+from nets.inspect.featuremaps import (
     digest,
     grad_cam,
     imagenet_classes,
     imagenet_from_bytes,
     layer_views,
 )
-from nets.data import DatasetError
-from nets.explain import overlay
-from nets.models import CONV_MODELS
-from nets.preprocess import enlarge, normalise, preprocess, style_for, to_display, top_k
-from nets.pretrained import (
+from nets.engine.data import DatasetError
+from nets.engine.models import CONV_MODELS
+from nets.inspect.attribution import overlay
+from nets.inspect.preprocess import enlarge, normalise, preprocess, style_for, to_display, top_k
+from nets.engine.pretrained import (
     ARCHES,
     PretrainedError,
     imagenet_normalisation,

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from nets import logic, logic_train
+from nets.calculators import logic_network as logic
+from nets.calculators import logic_training as logic_train
 from pages._common import ensure_app_entry
 
 ensure_app_entry()

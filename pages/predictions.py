@@ -1,8 +1,8 @@
 """Predictions: what one saved run gets right and wrong on the test set, image by image."""
 import streamlit as st
 
-from nets import compare
-from nets.data import DatasetError
+from nets.engine.data import DatasetError
+from nets.runs import compare
 from nets.runs import CheckpointError, RunFilter
 from pages._common import (
     checkpoints_root,

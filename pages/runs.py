@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from nets import compare
-from nets.data import DatasetError
-from nets.identity import shown_name
+from nets.engine.data import DatasetError
 from nets.plots import LOSS_NAMES, by_epoch, loss_panels
+from nets.runs import compare
+from nets.server.identity import shown_name
 from nets.runs import (
     PAGE_SIZE,
     UNFINISHED,

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from nets.data import download_notice, menu_label
+from nets.engine.data import download_notice, menu_label
 from nets.plots import by_epoch
-from nets.scratch import INITS, ScratchError, describe_init
-from nets.scratch_lab import LabSettings, lab_datasets, parse_sizes
-from nets.scratch_report import LESSONS, NUMPY, curves, evidence_text, lesson_sections, progress, results_table
+from nets.scratch.lab import LabSettings, lab_datasets, parse_sizes
+from nets.scratch.network import INITS, ScratchError, describe_init
+from nets.scratch.report import LESSONS, NUMPY, curves, evidence_text, lesson_sections, progress, results_table
 from pages._common import access, data_dir, ensure_app_entry, job_manager, session_owner
 
 ensure_app_entry()
@@ -77,7 +77,7 @@ def settings_ui() -> tuple[dict, str | None]:
 
 
 def view(job_id: str | None):
-    """The lab job's state (nets.scratch_lab.LabView), None when it is gone or not this session's."""
+    """The lab job's state (nets.scratch.lab.LabView), None when it is gone or not this session's."""
     v = job_manager().view(job_id, access()) if job_id else None
     return v if v is not None and v.kind == "lab" else None
 

@@ -3,7 +3,7 @@ and memory, the worker processes, the latest problems; the lecturer can stop any
 import pandas as pd
 import streamlit as st
 
-from nets.server_view import job_rows, worker_rows
+from nets.server.lecturer_view import job_rows, worker_rows
 from pages._common import access, ensure_app_entry, job_manager, server_log
 
 ensure_app_entry()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from nets.augment import AUGMENTATIONS, mirror_safe
-from nets.config import (
+from nets.engine.augment import AUGMENTATIONS, mirror_safe
+from nets.engine.config import (
     LOSSES,
     OPTIMIZERS,
     PRESETS,
@@ -18,10 +18,10 @@ from nets.config import (
     four_configs,
     validate,
 )
-from nets.naming import LOSS_NAMES, default_name
-from nets.data import DATASETS, SHAPES, download_notice, menu_label
-from nets.lessons import decode, encode, is_lesson, lesson_params, signature
-from nets.models import (
+from nets.engine.data import DATASETS, SHAPES, download_notice, menu_label
+from nets.engine.naming import LOSS_NAMES, default_name
+from nets.server.lessons import decode, encode, is_lesson, lesson_params, signature
+from nets.engine.models import (
     ACTIVATIONS,
     MODELS,
     ModelError,
@@ -29,7 +29,7 @@ from nets.models import (
     count_params,
     model_options,
 )
-from nets.upload import (
+from nets.server.upload import (
     UploadError,
     image_folders,
     resolve_inside,

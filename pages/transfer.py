@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from nets.config import PRESETS
-from nets.data import download_notice, menu_label
-from nets.models import finetune_plan
-from nets.pretrained import ARCHES, PretrainedError, have_weights, install_state_dict, weights_path
+from nets.engine.config import PRESETS
+from nets.engine.data import download_notice, menu_label
+from nets.engine.models import finetune_plan
+from nets.engine.pretrained import ARCHES, PretrainedError, have_weights, install_state_dict, weights_path
 from nets.runs import RunFilter
 from pages._common import data_dir, ensure_app_entry, find_runs, load_train_config
 
@@ -84,7 +84,7 @@ def features_ui(dataset: str) -> None:
 def comparison_ui(dataset: str) -> None:
     """The coursework's question: do pretrained features beat the best of the four CNN configurations?"""
     def best(**which):
-        # The index, most accurate first, only runs this session may see (nets.access).
+        # The index, most accurate first, only runs this session may see (nets.runs.access).
         rows, _ = find_runs(RunFilter(dataset=dataset, **which), limit=1, order="accuracy", count=False)
         return rows[0] if rows and rows[0].accuracy is not None else None
     cnn, head = best(models=CNN_MODELS, features=False), best(features=True)

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from nets.config import TrainConfig  # noqa: E402
+from nets.engine.config import TrainConfig  # noqa: E402
 
 PAGES = {"home": "pages/home.py", "runs": "pages/runs.py", "train": "pages/train.py"}
 LONG = TrainConfig(model="mlp", hidden=(256, 128), train_per_class=200, epochs=10_000, batch_size=32,

@@ -1,4 +1,4 @@
-"""Jobs through a local Ray (nets.ray_jobs) against the worker processes (nets.pool).
+"""Jobs through a local Ray (nets.server.ray_jobs) against the worker processes (nets.server.pool).
 
     python tests/bench_ray.py [--cold 3] [--warm 5] [--rounds 4]
 
@@ -20,9 +20,9 @@ os.environ.setdefault("NNLAB_WORKER_THREADS", "1")  # the process backend's thre
 
 import ray  # noqa: E402
 
-from nets.config import TrainConfig  # noqa: E402
-from nets.jobs import JobManager  # noqa: E402
-from nets.ray_jobs import RayJobs  # noqa: E402
+from nets.engine.config import TrainConfig  # noqa: E402
+from nets.server.jobs import JobManager  # noqa: E402
+from nets.server.ray_jobs import RayJobs  # noqa: E402
 
 # Long enough to be training when its first progress shows (a job that ends in 10 ms would measure its end)
 FIRST = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=1000, batch_size=32, log_every=1)

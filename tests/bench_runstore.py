@@ -80,8 +80,8 @@ def main() -> None:
         source = tmp / "source"
         shutil.copytree(DEFAULT_ROOT / SHIPPED, source)
         run = get_run(tmp, "source")  # its test evaluation stored once, as training does now
-        from nets.compare import evaluate_run
-        from nets.data import load_dataset
+        from nets.engine.data import load_dataset
+        from nets.runs.compare import evaluate_run
         stored_evaluation(run, lambda: evaluate_run(run, load_model(run), load_dataset("mnist-mini")))
         roots = {}
         for n in sizes:

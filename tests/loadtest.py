@@ -34,7 +34,7 @@ from pathlib import Path
 from browser import CHROMIUM, CHROMIUM_ARGS, ROOT, streamlit_server
 
 sys.path.insert(0, str(ROOT))
-from nets.serverlog import read_page_times  # noqa: E402
+from nets.server.log import read_page_times  # noqa: E402
 
 STEPS = ("Home", "Train", "Start", "Job", "Runs")
 # Every simulated student has a tab in the foreground of their own machine: do not let Chromium

@@ -4,7 +4,7 @@ import time
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-from nets.config import TrainConfig
+from nets.engine.config import TrainConfig
 from nets.experiment import run_training
 
 

@@ -1,7 +1,7 @@
-from nets.access import Access, password_matches
-from nets.config import TrainConfig
-from nets.jobs import JobManager
+from nets.engine.config import TrainConfig
 from nets.runs import get_run
+from nets.runs.access import Access, password_matches
+from nets.server.jobs import JobManager
 
 ALICE = Access("alice", lecturer=False, single_user=False)
 LECTURER = Access("lecturer-tab", lecturer=True, single_user=False)

@@ -1,4 +1,4 @@
-"""Feature maps, Grad-CAM and augmented copies (nets/activations.py)."""
+"""Feature maps, Grad-CAM and augmented copies (nets/inspect/featuremaps.py)."""
 import io
 
 import numpy as np
@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from nets.activations import (
+from nets.inspect.featuremaps import (
     SMALL_STEM,
     STEM,
     activation_maps,
@@ -23,11 +23,11 @@ from nets.activations import (
     to_chw,
     top_channels,
 )
-from nets.augment import augment
-from nets.data import load_dataset
-from nets.models import build_model
-from nets.preprocess import normalise
-from nets.pretrained import PretrainedError
+from nets.engine.augment import augment
+from nets.engine.data import load_dataset
+from nets.engine.models import build_model
+from nets.engine.pretrained import PretrainedError
+from nets.inspect.preprocess import normalise
 from nets.runs import DEFAULT_ROOT, get_run, load_model
 
 BLOCKS = [f"layer{i}.{j}" for i in range(1, 5) for j in range(2)]

@@ -4,10 +4,10 @@ import re
 import pytest
 from torch import nn
 
-from nets import anatomy
-from nets.anatomy import (Question, check_answer, compare, layer_table, make_question, parse_options,
+from nets.inspect import anatomy
+from nets.inspect.anatomy import (Question, check_answer, compare, layer_table, make_question, parse_options,
                           parse_sizes, table_for, widget_defaults)
-from nets.models import MODELS, ModelError, build_model
+from nets.engine.models import MODELS, ModelError, build_model
 
 FORMULA = re.compile(r"^(?P<expr>[\d·+()/ ]+) = (?P<value>[\d,]+)")
 

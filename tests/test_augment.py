@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nets.augment import AUGMENTATIONS, augment, check_names
+from nets.engine.augment import AUGMENTATIONS, augment, check_names
 
 NAMES = list(AUGMENTATIONS)
 
@@ -242,6 +242,6 @@ def test_cuda_matches_device_and_reproducible():
 
 
 def test_flips_are_suggested_only_where_a_mirror_image_keeps_its_class():
-    from nets.augment import mirror_safe, suitable
+    from nets.engine.augment import mirror_safe, suitable
     assert suitable("mnist-mini") == ("crop",) and not mirror_safe("mnist")  # a mirrored 2 is no 2
     assert suitable("cifar10") == ("crop", "flip") and mirror_safe("fashion-mnist")

@@ -8,9 +8,9 @@ import pytest
 
 from torchvision.datasets import CIFAR10
 
-from nets.runs import get_run
 from nets.cli import build_parser, config_from_args, main
-from nets.config import PRESETS, TrainConfig
+from nets.engine.config import PRESETS, TrainConfig
+from nets.runs import get_run
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from nets import compare
-from nets.data import ImageData
-from nets.evaluate import Evaluation
-from nets.losses import compute_loss
+from nets.engine.data import ImageData
+from nets.engine.evaluate import Evaluation
+from nets.engine.losses import compute_loss
+from nets.runs import compare
 from nets.runs import CheckpointError, Run
 from nets.runs.rows import row_of
 

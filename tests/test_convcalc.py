@@ -8,9 +8,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nets import convcalc as cc
-from nets import convquiz as cq
-from nets.convcalc import SAME, Conv, ConvError, Pool
+from nets.calculators import conv_arithmetic as cc
+from nets.calculators import conv_quiz as cq
+from nets.calculators.conv_arithmetic import SAME, Conv, ConvError, Pool
 
 
 @pytest.mark.parametrize("W, K, P, S, out", [

@@ -7,7 +7,7 @@ from PIL import Image
 from torchvision.datasets import MNIST
 
 from formats import Payload, cifar_batch, write_cifar, write_idx
-from nets.data import (BUNDLED, DATASETS, FASHION_CLASSES, SHAPES, DatasetError, availability, balanced_subset,
+from nets.engine.data import (BUNDLED, DATASETS, FASHION_CLASSES, SHAPES, DatasetError, availability, balanced_subset,
                        channel_stats, dataset_status, download_notice, load_dataset, make_splits, menu_label,
                        stratified_split)
 
@@ -136,7 +136,7 @@ def test_download_notice_only_when_the_first_run_downloads(tmp_path):
 
 
 def test_a_missing_bundled_file_is_explained(monkeypatch, tmp_path):
-    import nets.data as data
+    from nets.engine import data
     monkeypatch.setitem(data.BUNDLED, "fashion-mnist-mini", (tmp_path / "gone.npz", "fashion-mnist"))
     with pytest.raises(DatasetError, match="bundled Fashion-MNIST") as e:
         load_dataset("fashion-mnist-mini")

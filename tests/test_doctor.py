@@ -3,9 +3,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from nets.config import TrainConfig, four_configs
-from nets.doctor import Advice, diagnose, diagnose_group, higher_lr, lower_lr
+from nets.engine.config import TrainConfig, four_configs
 from nets.experiment import prepare_data, run_training
+from nets.server.doctor import Advice, diagnose, diagnose_group, higher_lr, lower_lr
 
 CONFIG_FIELDS = {f.name for f in fields(TrainConfig)}
 

@@ -14,10 +14,10 @@ import torch
 from torchvision.datasets import CIFAR10, MNIST, FashionMNIST
 
 from formats import write_cifar, write_idx
-from nets import download
-from nets.config import TrainConfig
-from nets.data import DatasetError, load_dataset
-from nets.jobs import Job, JobManager
+from nets.engine import download
+from nets.engine.config import TrainConfig
+from nets.engine.data import DatasetError, load_dataset
+from nets.server.jobs import Job, JobManager
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

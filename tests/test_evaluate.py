@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from nets.evaluate import Evaluation, confusion_matrix, evaluate, predict_logits
+from nets.engine.evaluate import Evaluation, confusion_matrix, evaluate, predict_logits
 
 
 def make_eval():
@@ -67,7 +67,7 @@ def test_evaluate_empty_split():
 def test_evaluating_float_features_leaves_them_unchanged():
     """Frozen-feature datasets are float (scale 1): normalising a batch must not write into them.
     It did, so every evaluation shifted the cached test features and a head's test loss exploded."""
-    from nets.evaluate import evaluate
+    from nets.engine.evaluate import evaluate
     torch.manual_seed(0)
     x, y = torch.randn(50, 8, 1, 1) * 3 + 1, torch.randint(0, 3, (50,))
     before = x.clone()

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from nets.explain import (
+from nets.inspect.attribution import (
     METHODS,
     attribute,
     heat_colours,

@@ -11,12 +11,12 @@ import torch
 from torch import nn
 
 from nets import experiment
-from nets.config import TrainConfig
-from nets.evaluate import evaluate
-from nets.data import load_dataset
-from nets.access import ADMIN
-from nets.jobs import JobManager
+from nets.engine.config import TrainConfig
+from nets.engine.data import load_dataset
+from nets.engine.evaluate import evaluate
 from nets.runs import CheckpointError, clean_up, disk_usage, get_run, list_runs, load_model, recover_interrupted
+from nets.runs.access import ADMIN
+from nets.server.jobs import JobManager
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=2, batch_size=32, log_every=2)

@@ -1,4 +1,4 @@
-"""nets.forward against values worked out by hand (σ(6) = 1/(1 + e^-6) = 0.997527, and so on)."""
+"""nets.calculators.forward_pass against values worked out by hand (σ(6) = 1/(1 + e^-6) = 0.997527, and so on)."""
 import math
 import warnings
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nets import forward as fw
+from nets.calculators import forward_pass as fw
 
 
 def sigma(z):

@@ -1,7 +1,7 @@
 import pytest
 
-from nets.access import Access
-from nets.identity import (
+from nets.runs.access import Access
+from nets.server.identity import (
     LECTURER,
     IdentityError,
     Settings,
@@ -15,7 +15,7 @@ from nets.identity import (
     student_identity,
     url_params,
 )
-from nets.lessons import decode, is_lesson, signature
+from nets.server.lessons import decode, is_lesson, signature
 
 CLASS = Settings(password="lecturer-pw", class_code="owl42")
 OPEN_CLASS = Settings(password="lecturer-pw")          # a class with no code: the name alone

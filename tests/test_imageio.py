@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nets.imageio import MAX_BYTES, ImageError, check_size, composite, read_image
+from nets.inspect.imageio import MAX_BYTES, ImageError, check_size, composite, read_image
 
 
 def encode(im: Image.Image, fmt: str, **kw) -> bytes:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nets import information as info
-from nets.information import InfoError
+from nets.calculators import entropy as info
+from nets.calculators.entropy import InfoError
 
 P, Q = (0.7, 0.2, 0.1), (0.5, 0.3, 0.2)
 # By hand, in nats: H(p) = 0.7·0.356675 + 0.2·1.609438 + 0.1·2.302585 = 0.801819

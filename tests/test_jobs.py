@@ -3,9 +3,9 @@ import time
 
 import pytest
 
-from nets.config import ConfigError, TrainConfig
-from nets.jobs import JobManager
+from nets.engine.config import ConfigError, TrainConfig
 from nets.runs import get_run
+from nets.server.jobs import JobManager
 
 TINY = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=2, batch_size=32, log_every=2)
 
@@ -22,11 +22,11 @@ def local_ray():
 @pytest.fixture(params=["thread", "process", "ray"])
 def jobs(ckpt, request):
     """The same service tests against every backend: a thread here, worker processes, and Ray tasks
-    behind a cluster's job service (nets.ray_jobs; its own tests are in tests/test_ray_jobs.py)."""
+    behind a cluster's job service (nets.server.ray_jobs; its own tests are in tests/test_ray_jobs.py)."""
     if request.param == "ray":
         import uuid
         request.getfixturevalue("local_ray")
-        from nets.ray_jobs import RayJobs
+        from nets.server.ray_jobs import RayJobs
         manager = RayJobs(ckpt, max_running=1, name=f"nnlab-jobs-test-{uuid.uuid4().hex[:8]}")
         yield manager
         manager.shutdown()
@@ -132,7 +132,7 @@ def test_every_job_gets_a_distinct_name_from_its_configuration(jobs, ckpt):
 
 
 def test_only_the_owner_or_the_lecturer_sees_and_stops_a_job(jobs):
-    from nets.access import Access
+    from nets.runs.access import Access
     alice, bob = Access("alice", False, True), Access("bob", False, True)  # a laptop: no password
     lecturer = Access("lecturer", True, False)
     job = jobs.submit(TrainConfig(model="mlp", epochs=1000, train_per_class=20, log_every=1), owner="alice")

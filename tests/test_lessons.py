@@ -4,11 +4,11 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from nets.augment import AUGMENTATIONS
-from nets.config import LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig, validate
-from nets.data import DATASETS
-from nets.lessons import FIELD_TYPES, Lesson, _parse, decode, encode, is_lesson, signature
-from nets.models import ACTIVATIONS, MODELS, model_options
+from nets.engine.augment import AUGMENTATIONS
+from nets.engine.config import LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig, validate
+from nets.engine.data import DATASETS
+from nets.engine.models import ACTIVATIONS, MODELS, model_options
+from nets.server.lessons import FIELD_TYPES, Lesson, _parse, decode, encode, is_lesson, signature
 
 SIZES = st.lists(st.integers(1, 4096), min_size=1, max_size=4).map(tuple)
 

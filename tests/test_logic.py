@@ -1,4 +1,4 @@
-"""nets.logic: the parser and its precedence, threshold networks checked on whole truth tables."""
+"""nets.calculators.logic_network: the parser and its precedence, threshold networks checked on whole truth tables."""
 import time
 
 import numpy as np
@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nets import logic, logic_train
+from nets.calculators import logic_network as logic
+from nets.calculators import logic_training as logic_train
 
 # y = (P ∨ Q) ⊕ (¬R ∨ ¬S), rows PQRS = 0000 … 1111. While P = Q = 0, y = ¬R ∨ ¬S (1, 1, 1, 0);
 # otherwise y = ¬(¬R ∨ ¬S) = R ∧ S, true only at RS = 11: rows 7, 11, 15.

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from nets.models import MODELS, GatedConv, ModelError, build_model, count_params, model_options
-from nets.summary import summarize
+from nets.engine.models import MODELS, GatedConv, ModelError, build_model, count_params, model_options
+from nets.inspect.summary import summarize
 
 
 @pytest.mark.parametrize("name,shape,options,params", [

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nets.config import PRESETS, TrainConfig, four_configs
-from nets.naming import MAX_NAME, NAME_LIMIT, default_name, format_lr, unique_name
+from nets.engine.config import PRESETS, TrainConfig, four_configs
+from nets.engine.naming import MAX_NAME, NAME_LIMIT, default_name, format_lr, unique_name
 from nets.runs import new_run_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,16 +94,16 @@ def test_suffixes_keep_names_within_their_limits():
 
 
 def test_naming_does_not_import_the_config_at_module_level():
-    # nets.config imports naming for TrainConfig.label(): the other way round would be a cycle
-    code = "import sys, nets.naming; print('nets.config' in sys.modules, 'torch' in sys.modules)"
+    # nets.engine.config imports naming for TrainConfig.label(): the other way round would be a cycle
+    code = "import sys, nets.engine.naming; print('nets.engine.config' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False"]
 
 
 def test_common_part_keeps_what_tells_runs_apart():
-    from nets.config import four_configs
-    from nets.naming import common_part
+    from nets.engine.config import four_configs
+    from nets.engine.naming import common_part
     names = [default_name(c) for c in four_configs(TrainConfig(model="lenet", dataset="mnist-mini"))]
     common, rest = common_part(names)
     assert common == "lenet · mnist-mini"

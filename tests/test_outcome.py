@@ -5,9 +5,9 @@ from types import SimpleNamespace
 import pytest
 
 import nets.experiment as experiment
-from nets.config import TrainConfig
-from nets.outcome import KINDS, describe, describe_job, describe_run
+from nets.engine.config import TrainConfig
 from nets.runs import get_run, update_run
+from nets.server.outcome import KINDS, describe, describe_job, describe_run
 from pagetools import NaNFrom
 
 TINY = dict(dataset="mnist-mini", train_per_class=20, device="cpu", log_every=1)
@@ -185,6 +185,6 @@ def test_interrupted_cancelled_and_active(runs):
 
 
 def test_describe_job_reads_what_a_job_view_has():
-    from nets.jobs import JobView
+    from nets.server.jobs import JobView
     names = {f.name for f in fields(JobView)}
     assert {"status", "summary", "error", "notes", "epochs", "started_info", "config"} <= names

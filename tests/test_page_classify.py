@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nets.imageio import MAX_BYTES
+from nets.inspect.imageio import MAX_BYTES
 from test_page_predictions import many_runs
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"

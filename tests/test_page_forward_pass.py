@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nets import forward as fw
+from nets.calculators import forward_pass as fw
 
 
 @pytest.fixture

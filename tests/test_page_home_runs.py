@@ -1,7 +1,7 @@
 """Home's "Saved runs" box: the newest few from the index, and the way to all of them in Runs."""
 import pagetools
 
-from nets.config import TrainConfig
+from nets.engine.config import TrainConfig
 from nets.runs import create_run
 
 

@@ -1,10 +1,10 @@
-"""Identities in the app (nets.identity): a classroom server with a lecturer password and a class code,
+"""Identities in the app (nets.server.identity): a classroom server with a lecturer password and a class code,
 a login server, and a laptop. Each AppTest is one browser tab."""
 import time
 
 from streamlit.testing.v1 import AppTest
 
-from nets.config import TrainConfig
+from nets.engine.config import TrainConfig
 from nets.experiment import run_training
 
 PASSWORD, CODE = "lecturer-pw", "owl42"

@@ -6,9 +6,9 @@ from pagetools import open_page, tiny_run
 from streamlit.testing.v1 import AppTest
 from torchvision import models
 
-from nets.config import TrainConfig
+from nets.engine.config import TrainConfig
+from nets.engine.pretrained import weights_path
 from nets.experiment import run_training
-from nets.pretrained import weights_path
 from test_page_predictions import many_runs
 
 PAGE = "pages/inside_cnn.py"

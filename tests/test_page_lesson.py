@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from nets.config import TrainConfig
-from nets.lessons import decode
+from nets.engine.config import TrainConfig
+from nets.server.lessons import decode
 
 LESSON = {"lesson": "1", "model": "mlp", "hidden": "64", "lr": "0.05", "hide": "lr,optimizer"}
 

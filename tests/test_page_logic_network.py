@@ -1,7 +1,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nets import logic
+from nets.calculators import logic_network as logic
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from pathlib import Path
 import pagetools
 from pagetools import tiny_run
 
-from nets.config import TrainConfig
+from nets.engine.config import TrainConfig
 from nets.runs import create_run, get_run, load_state_dict, save_best, update_run
 
 SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "lenet-mnist-mini"

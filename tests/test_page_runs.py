@@ -5,9 +5,9 @@ import pytest
 from pagetools import tiny_run
 from streamlit.testing.v1 import AppTest
 
-from nets.access import ADMIN
-from nets.config import TrainConfig
+from nets.engine.config import TrainConfig
 from nets.runs import create_run, delete_run, get_run, index, update_run
+from nets.runs.access import ADMIN
 
 
 def train(ckpt, name, **changes):
@@ -117,7 +117,7 @@ def test_a_student_sees_and_changes_only_what_the_rules_allow(tmp_path, monkeypa
     monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
     at = AppTest.from_file("../app.py", default_timeout=60)
     at.secrets["lecturer_password"] = "letmein"
-    at.session_state["identity"] = "name:alice"  # signed in with her name (nets.identity)
+    at.session_state["identity"] = "name:alice"  # signed in with her name (nets.server.identity)
     at.session_state["selected_run"] = shared
     at.switch_page("pages/runs.py").run()
     assert not at.exception

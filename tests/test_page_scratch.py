@@ -106,7 +106,7 @@ def test_train_and_stop_through_the_job_service(app, service):
 
 
 def test_a_run_waits_its_turn_behind_the_sessions_training_job(app, service):
-    from nets.config import TrainConfig
+    from nets.engine.config import TrainConfig
     owner = app.session_state["identity"]
     train = service.submit(TrainConfig(model="mlp", epochs=1000, train_per_class=20, log_every=1), owner=owner)
     button(app, "Train").click().run()

@@ -102,7 +102,7 @@ def test_a_job_survives_leaving_the_page_and_a_refresh(app, ckpt):
     widget(app, "number_input", "train_per_class").set_value(20).run()
     widget(app, "number_input", "epochs").set_value(200).run()
     next(b for b in app.button if b.label == "Train").click().run()
-    url = dict(app.query_params)  # the job, and who started it (nets.identity: a laptop tab's id)
+    url = dict(app.query_params)  # the job, and who started it (nets.server.identity: a laptop tab's id)
     assert set(url) == {"job", "me"}
     app.switch_page("pages/runs.py").run()
     app.switch_page("pages/train.py").run()

@@ -3,8 +3,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torchvision import models
 
-from nets.config import TrainConfig
-from nets.pretrained import weights_path
+from nets.engine.config import TrainConfig
+from nets.engine.pretrained import weights_path
 from nets.runs import create_run
 
 

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from nets.imageio import read_image
-from nets.preprocess import (
+from nets.inspect.imageio import read_image
+from nets.inspect.preprocess import (
     baseline,
     centre_by_mass,
     centre_of_mass,

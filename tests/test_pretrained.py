@@ -2,7 +2,7 @@ import pytest
 import torch
 from torchvision import models
 
-from nets.pretrained import (PretrainedError, have_weights, imagenet_normalisation, imagenet_resnet,
+from nets.engine.pretrained import (PretrainedError, have_weights, imagenet_normalisation, imagenet_resnet,
                              load_imagenet_state, weights_path)
 
 
@@ -55,7 +55,7 @@ def test_imagenet_normalisation():
 def test_uploaded_state_dict_is_checked_then_installed(torch_home, tmp_path):
     import io
 
-    from nets.pretrained import install_state_dict
+    from nets.engine.pretrained import install_state_dict
     buf = io.BytesIO()
     torch.save(models.resnet18(weights=None).state_dict(), buf)
     path = install_state_dict("resnet18", buf.getvalue())
@@ -70,7 +70,7 @@ def test_uploaded_state_dict_is_checked_then_installed(torch_home, tmp_path):
 
 
 def test_finetune_plan_names_what_trains():
-    from nets.models import finetune_plan
+    from nets.engine.models import finetune_plan
     rows = finetune_plan("resnet18", (3, 32, 32), 10, train_blocks=2)
     assert [r["part"] for r in rows if r["trains"]] == ["layer4.0", "layer4.1", "fc (new head)"]
     assert sum(r["parameters"] for r in rows) == 11_181_642

@@ -1,4 +1,4 @@
-"""Jobs on Ray (nets.ray_jobs, nets.ray_tasks): one queue for several web servers, a dead Ray worker
+"""Jobs on Ray (nets.server.ray_jobs, nets.server.ray_tasks): one queue for several web servers, a dead Ray worker
 fails one job.
 
 The service tests every backend passes are in tests/test_jobs.py (its "ray" parameter); these are
@@ -14,11 +14,11 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install -r requirements-ray.txt)")
 
-from nets.access import Access  # noqa: E402
-from nets.config import TrainConfig  # noqa: E402
-from nets.ray_jobs import ClusterError, RayJobs, check_writable, connect, unreachable  # noqa: E402
-from nets.ray_tasks import default_max_running, job_resources, loss_reason  # noqa: E402
+from nets.engine.config import TrainConfig  # noqa: E402
 from nets.runs import get_run  # noqa: E402
+from nets.runs.access import Access  # noqa: E402
+from nets.server.ray_jobs import ClusterError, RayJobs, check_writable, connect, unreachable  # noqa: E402
+from nets.server.ray_tasks import default_max_running, job_resources, loss_reason  # noqa: E402
 from pagetools import until  # noqa: E402
 
 LONG = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=10_000, log_every=1)
@@ -109,7 +109,7 @@ def test_owner_rules_hold_through_the_ray_client(ckpt, service_name):
 
 
 def test_the_numpy_lab_runs_through_the_cluster_too(ckpt, service_name):
-    from nets.scratch_lab import LabSettings
+    from nets.scratch.lab import LabSettings
     jobs = RayJobs(ckpt, max_running=1, name=service_name)
     job = jobs.submit_lab(LabSettings(dataset="mnist-mini", hidden=(16, 8), epochs=2, twin=False), owner="alice")
     v = jobs.wait(job.id, timeout=120)

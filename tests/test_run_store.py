@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from nets.access import ADMIN, Access
-from nets.compare import evaluate_run
-from nets.config import TrainConfig
-from nets.data import load_dataset
+from nets.engine.config import TrainConfig
+from nets.engine.data import load_dataset
 from nets.experiment import prepare_data, run_training
+from nets.runs.access import ADMIN, Access
+from nets.runs.compare import evaluate_run
 from nets.runs import (DEFAULT_ROOT, EVAL_FILE, INDEX_FILE, CheckpointError, RunFilter, RunRow, clean_up,
                        clean_up_candidates, create_run, delete_run, disk_usage, get_run, index, list_runs,
                        load_evaluation, load_model, recover, rename_run, save_best, set_shared, set_starred,
@@ -143,7 +143,7 @@ def test_rebuild_and_sync_with_folders_changed_by_hand(ckpt, tmp_path):
 
 def test_several_processes_write_the_index_at_once(ckpt):
     """Worker processes create and update runs while another process reads (WAL mode)."""
-    script = ("import sys; from nets.config import TrainConfig; from nets.runs import create_run, update_run\n"
+    script = ("import sys; from nets.engine.config import TrainConfig; from nets.runs import create_run, update_run\n"
               "for i in range(15):\n"
               "    r = create_run(sys.argv[1], TrainConfig(name='p'), {'owner': sys.argv[2]}, run_id=f'{sys.argv[2]}-{i}')\n"
               "    update_run(r, status='completed')\n")
@@ -229,7 +229,7 @@ def test_a_live_run_is_left_alone(ckpt):
 KILLER = """
 import os, signal, sys
 from nets import files
-from nets.config import TrainConfig
+from nets.engine.config import TrainConfig
 from nets.experiment import run_training
 from nets.runs import folder
 
@@ -297,7 +297,7 @@ def test_the_command_line(ckpt, capsys):
 def test_a_worker_without_the_index_and_the_service_that_writes_it(ckpt, monkeypatch):
     """A Ray task on another machine writes the shared folder only (NNLAB_INDEX_WRITES=0); the job
     service on the app's machine writes the finished job's row from the folder."""
-    from nets.jobs import JobManager
+    from nets.server.jobs import JobManager
     assert index(ckpt).count() == 0  # the app's index exists
     monkeypatch.setenv("NNLAB_INDEX_WRITES", "0")
     make(ckpt, "folder only")

@@ -6,15 +6,15 @@ import pytest
 import torch
 
 from formats import Payload
-from nets.config import TrainConfig
-from nets.evaluate import evaluate
+from nets.engine.config import TrainConfig
+from nets.engine.evaluate import evaluate
+from nets.engine.models import build_model
 from nets.experiment import prepare_data, run_training
-from nets.models import build_model
 from nets.runs import (DEFAULT_ROOT, MODEL_FILE, RUN_FILE, CheckpointError, atomic_write_json, check_run_id,
                        delete_run, get_run, list_runs, load_into, load_model, load_state_dict,
                        rename_run, INDEX_FILE, index)
-from nets.access import ADMIN
-from nets.train import EpochEnd
+from nets.engine.train import EpochEnd
+from nets.runs.access import ADMIN
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +152,7 @@ def test_a_run_that_diverges_at_once_has_no_model(ckpt, data):
 
 
 def test_shipped_run_classifies_digits():
-    from nets.data import load_dataset
+    from nets.engine.data import load_dataset
     run = get_run(DEFAULT_ROOT, "lenet-mnist-mini")
     assert run.config.model == "lenet" and run.info["status"] == "completed"
     mini = load_dataset("mnist-mini")

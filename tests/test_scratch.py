@@ -12,17 +12,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nets.config import TrainConfig
-from nets.data import load_dataset
-from nets.jobs import JobManager
-from nets.scratch import (ACTIVATIONS, Network, ScratchData, ScratchError, cross_entropy, epoch_order, fit,
+from nets.engine.config import TrainConfig
+from nets.engine.data import load_dataset
+from nets.server.jobs import JobManager
+from nets.scratch.network import (ACTIVATIONS, Network, ScratchData, ScratchError, cross_entropy, epoch_order, fit,
                           load_scratch_data, log_softmax, sigmoid, softmax, split_80_10_10)
-from nets.scratch_bench import accuracy_main, numpy_blas_threads, speed_main, time_epochs
-from nets.scratch_lab import LabSettings, parse_sizes
-from nets.scratch_report import (LESSONS, NUMPY, TORCH, collapse_linear, evidence_text, identical_units,
+from nets.scratch.bench import accuracy_main, numpy_blas_threads, speed_main, time_epochs
+from nets.scratch.lab import LabSettings, parse_sizes
+from nets.scratch.report import (LESSONS, NUMPY, TORCH, collapse_linear, evidence_text, identical_units,
                                  lesson_sections, progress, results_table, twin_gap)
-from nets.scratch_torch import as_tensors, torch_threads, torch_twin, twin_evaluate, twin_sgd_epoch
-from nets.worker import DataCache, run_job
+from nets.scratch.twin import as_tensors, torch_threads, torch_twin, twin_evaluate, twin_sgd_epoch
+from nets.server.worker import DataCache, run_job
 from pagetools import until
 
 ACTS = list(ACTIVATIONS)
@@ -333,7 +333,7 @@ def test_bad_lab_settings_are_refused_at_submit(jobs):
 
 
 def test_only_the_owner_or_the_lecturer_sees_and_stops_a_lab_run(jobs):
-    from nets.access import Access
+    from nets.runs.access import Access
     alice, bob = Access("alice", False, True), Access("bob", False, True)
     lecturer = Access("lecturer", True, False)
     job = jobs.submit_lab(LONG, owner="alice")
@@ -390,8 +390,8 @@ def test_the_thread_backend_changes_no_thread_count_and_a_worker_sets_its_own(la
 
 
 def test_a_lab_job_that_cannot_load_its_data_fails_with_the_reason(lab, monkeypatch):
-    from nets import scratch_lab
-    from nets.data import DatasetError
+    from nets.engine.data import DatasetError
+    from nets.scratch import lab as scratch_lab
 
     def missing(*args, on_progress=None, **kwargs):
         on_progress("Downloading MNIST…", 0.5)

@@ -5,11 +5,11 @@ import time
 
 from streamlit.testing.v1 import AppTest
 
-from nets.access import Access
-from nets.config import TrainConfig
-from nets.jobs import JobManager
-from nets.server_view import job_rows, rss_mb, worker_rows
-from nets.serverlog import RecentProblems, setup
+from nets.engine.config import TrainConfig
+from nets.runs.access import Access
+from nets.server.jobs import JobManager
+from nets.server.lecturer_view import job_rows, rss_mb, worker_rows
+from nets.server.log import RecentProblems, setup
 
 LONG = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=10_000, log_every=1)
 
@@ -77,7 +77,7 @@ def test_the_server_page_is_the_lecturers(ckpt, monkeypatch):
 
 
 def test_page_times_are_recorded_only_when_asked(tmp_path):
-    from nets.serverlog import read_page_times, record_page_time
+    from nets.server.log import read_page_times, record_page_time
     path = tmp_path / "times.tsv"
     record_page_time("Home", 0.25, str(path))
     record_page_time("Home", 0.5, str(path))

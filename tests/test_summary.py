@@ -3,7 +3,7 @@ import torch
 from torch import nn
 from torchvision.models import resnet18, resnet34
 
-from nets.summary import LayerRow, Summary, summarize
+from nets.inspect.summary import LayerRow, Summary, summarize
 
 
 def mlp() -> nn.Sequential:

@@ -5,12 +5,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from nets.config import ConfigError, TrainConfig, validate
-from nets.evaluate import evaluate
+from nets.engine.config import ConfigError, TrainConfig, validate
+from nets.engine.evaluate import evaluate
+from nets.engine.models import build_model
 from nets.experiment import prepare_data
-from nets.models import build_model
 from pagetools import NaNFrom
-from nets.train import (BatchProgress, Diverged, EarlyStopped, EpochEnd, Finished, NewBest, Started,
+from nets.engine.train import (BatchProgress, Diverged, EarlyStopped, EpochEnd, Finished, NewBest, Started,
                         Stopped, fit)
 
 

@@ -5,13 +5,13 @@ import pytest
 import torch
 from torchvision import models
 
-from nets import features
-from nets.config import PRESETS, TrainConfig, validate
-from nets.data import DatasetError, load_dataset, make_splits
+from nets.engine import features
+from nets.engine.config import PRESETS, TrainConfig, validate
+from nets.engine.data import DatasetError, load_dataset, make_splits
+from nets.engine.models import ModelError, build_model, count_params
+from nets.engine.pretrained import weights_path
+from nets.engine.train import Converged, fit
 from nets.experiment import prepare_data, run_training
-from nets.models import ModelError, build_model, count_params
-from nets.pretrained import weights_path
-from nets.train import Converged, fit
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import zipfile
 import pytest
 from PIL import Image
 
-from nets.data import load_image_folder
-from nets.upload import (UploadError, image_folders, looks_like_class_folder, resolve_inside, safe_extract_zip,
+from nets.engine.data import load_image_folder
+from nets.server.upload import (UploadError, image_folders, looks_like_class_folder, resolve_inside, safe_extract_zip,
                          uploads_dir)
 
 

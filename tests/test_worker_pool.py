@@ -4,10 +4,10 @@ import signal
 
 import pytest
 
-from nets.config import TrainConfig
-from nets.jobs import JobManager
-from nets.pool import death_reason, worker_env
+from nets.engine.config import TrainConfig
 from nets.runs import get_run
+from nets.server.jobs import JobManager
+from nets.server.pool import death_reason, worker_env
 from pagetools import until
 
 LONG = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=10_000, log_every=1)

@@ -4,23 +4,23 @@ lists and filters read), crash-consistent weights, stored evaluations, recovery 
     folder    one run folder: create, read, update, weights swapped with their record, load a model
     rows      an index row, the filters and orders of a query, the access rule as SQL
     index     the SQLite index: write, query, rebuild, sync with the folders
-    manage    rename, share, star, delete (each asks nets.access), clean-up policy, disk use
+    manage    rename, share, star, delete (each asks nets.runs.access), clean-up policy, disk use
     recovery  start-up recovery after a killed process
     evals     the test evaluation stored once per weights file
     recorder  the training listener that writes a run as it trains
 """
-from ..files import (CheckpointError, atomic_write_bytes, atomic_write_json, load_into, load_state_dict,
+from nets.files import (CheckpointError, atomic_write_bytes, atomic_write_json, load_into, load_state_dict,
                      save_weights)
-from .evals import EVAL_FILE, load_evaluation, save_evaluation, stored_evaluation
-from .folder import (DEFAULT_ROOT, MODEL_FILE, RUN_FILE, Run, build_for_run, check_run_id, create_run,
+from nets.runs.evals import EVAL_FILE, load_evaluation, save_evaluation, stored_evaluation
+from nets.runs.folder import (DEFAULT_ROOT, MODEL_FILE, RUN_FILE, Run, build_for_run, check_run_id, create_run,
                      folder_ids, get_run, index, list_runs, load_model, new_run_id, read_run, save_best,
                      update_run, versions)
-from .index import INDEX_FILE, RunIndex
-from .rows import PAGE_SIZE, RunFilter, RunRow, kept_accuracy
-from .manage import (UNFINISHED, CleanUp, check_disk_budget, clean_up, clean_up_candidates, delete_run,
+from nets.runs.index import INDEX_FILE, RunIndex
+from nets.runs.rows import PAGE_SIZE, RunFilter, RunRow, kept_accuracy
+from nets.runs.manage import (UNFINISHED, CleanUp, check_disk_budget, clean_up, clean_up_candidates, delete_run,
                      disk_usage, rename_run, set_shared, set_starred)
-from .recorder import RunRecorder
-from .recovery import Recovered, recover, recover_interrupted
+from nets.runs.recorder import RunRecorder
+from nets.runs.recovery import Recovered, recover, recover_interrupted
 
 __all__ = [
     "CheckpointError", "atomic_write_bytes", "atomic_write_json", "load_into", "load_state_dict", "save_weights",

@@ -12,9 +12,9 @@ import json
 import sys
 import time
 
-from ..access import ADMIN
-from . import DEFAULT_ROOT, UNFINISHED, RunFilter, clean_up, clean_up_candidates, disk_usage, index, recover
-from .manage import size_text
+from nets.runs import DEFAULT_ROOT, UNFINISHED, RunFilter, clean_up, clean_up_candidates, disk_usage, index, recover
+from nets.runs.access import ADMIN
+from nets.runs.manage import size_text
 
 
 def main(argv=None) -> int:

@@ -11,9 +11,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..evaluate import Evaluation
-from ..files import atomic_write_bytes
-from .folder import Run, index_put
+from nets.engine.evaluate import Evaluation
+from nets.files import atomic_write_bytes
+from nets.runs.folder import Run, index_put
 
 EVAL_FILE = "evaluation.npz"
 

@@ -23,11 +23,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..config import TrainConfig
-from ..files import CheckpointError, atomic_write_json, load_into, load_state_dict, save_weights
-from ..models import ModelError, build_model
-from .index import RunIndex
-from .rows import RunRow, row_of
+from nets.engine.config import TrainConfig
+from nets.engine.models import ModelError, build_model
+from nets.files import CheckpointError, atomic_write_json, load_into, load_state_dict, save_weights
+from nets.runs.index import RunIndex
+from nets.runs.rows import RunRow, row_of
 
 RUN_FILE, MODEL_FILE = "run.json", "model.pt"
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "checkpoints"

@@ -16,7 +16,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Iterable
 
-from .rows import COLUMNS, ORDERS, PAGE_SIZE, RunFilter, RunRow, where
+from nets.runs.rows import COLUMNS, ORDERS, PAGE_SIZE, RunFilter, RunRow, where
 
 INDEX_FILE = "index.sqlite"
 SCHEMA_VERSION = 2
@@ -164,7 +164,7 @@ class RunIndex:
     # ------------------------------------------------------------------ reading
     def query(self, flt: RunFilter = RunFilter(), viewer=None, limit: int = PAGE_SIZE, offset: int = 0,
               order: str = "newest") -> list[RunRow]:
-        """The matching runs `viewer` (a nets.access.Access; None: everyone's) may see, one page."""
+        """The matching runs `viewer` (a nets.runs.access.Access; None: everyone's) may see, one page."""
         clause, params = where(flt, viewer)
         return self._rows(f"SELECT {_SELECT} FROM runs{clause} ORDER BY {ORDERS[order]} LIMIT ? OFFSET ?",
                           [*params, int(limit), int(offset)])

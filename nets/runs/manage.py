@@ -1,5 +1,5 @@
 """Changing saved runs on someone's behalf: rename, share, star, delete, the lecturer's clean-up,
-and the disk they take. Every change asks nets.access whether `who` may make it."""
+and the disk they take. Every change asks nets.runs.access whether `who` may make it."""
 from __future__ import annotations
 
 import os
@@ -9,10 +9,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..access import Access
-from ..files import CheckpointError
-from .folder import Run, get_run, index, update_run
-from .index import INDEX_FILE
+from nets.files import CheckpointError
+from nets.runs.access import Access
+from nets.runs.folder import Run, get_run, index, update_run
+from nets.runs.index import INDEX_FILE
 
 UNFINISHED = ("failed", "interrupted", "diverged", "stopped")
 NAME_LIMIT = 100

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from ..train import EpochEnd, NewBest, Started
-from .folder import Run, save_best, update_run
+from nets.engine.train import EpochEnd, NewBest, Started
+from nets.runs.folder import Run, save_best, update_run
 
 
 class RunRecorder:

@@ -9,8 +9,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..files import TMP_SUFFIX, CheckpointError
-from .folder import WEIGHTS_RE, Run, folder_ids, get_run, index, read_row, update_run
+from nets.files import TMP_SUFFIX, CheckpointError
+from nets.runs.folder import WEIGHTS_RE, Run, folder_ids, get_run, index, read_row, update_run
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """What a list of runs holds and asks: the index row of a run (`RunRow`, read from its run.json),
-the filters and orders of a query, and nets.access's rule as SQL."""
+the filters and orders of a query, and nets.runs.access's rule as SQL."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -34,7 +34,7 @@ class RunRow:
 
     @property
     def info(self) -> dict:
-        """The fields nets.access reads."""
+        """The fields nets.runs.access reads."""
         return {"owner": self.owner, "shared": self.shared}
 
 
@@ -77,7 +77,7 @@ class RunFilter:
     has_model: bool = False
     images: bool = False    # only runs whose model classifies images
     starred: bool = False
-    models: tuple[str, ...] = ()      # any of these architectures (nets.models.MODELS names)
+    models: tuple[str, ...] = ()      # any of these architectures (nets.engine.models.MODELS names)
     features: bool | None = None      # True: heads on frozen features only; False: none of them
 
 
@@ -86,7 +86,7 @@ ORDERS = {"newest": "created DESC, id DESC", "oldest": "created ASC, id ASC",
 
 
 def where(flt: RunFilter, viewer) -> tuple[str, list]:
-    """SQL for the filter and for nets.access's rule (Access.can_view), stated for the index."""
+    """SQL for the filter and for nets.runs.access's rule (Access.can_view), stated for the index."""
     clauses, params = [], []
     if viewer is not None and not viewer.everything:
         clauses.append("(owner = '' OR owner = ? OR shared = 1)")

@@ -1,0 +1,114 @@
+"""Evaluation: numbers, not prints.
+
+`evaluate` runs a model over a split on the device and returns an `Evaluation` holding the loss,
+accuracy, every prediction and probability, and the confusion matrix; its methods answer the
+coursework's questions (best and worst class, most confused pairs, sample predictions, mistakes).
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from nets.engine.data import stats_tensors, to_input
+from nets.engine.device import amp_dtype
+from nets.engine.losses import compute_loss
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    accuracy: float            # fraction in [0, 1]
+    labels: torch.Tensor       # N, int64
+    predictions: torch.Tensor  # N, int64
+    probabilities: torch.Tensor  # N×K, float32, rows sum to 1
+    classes: list[str]
+
+    @property
+    def confusion(self) -> torch.Tensor:
+        """K×K counts: rows are true classes, columns predicted classes."""
+        return confusion_matrix(self.labels, self.predictions, len(self.classes))
+
+    def per_class_accuracy(self) -> list[float]:
+        cm = self.confusion
+        totals = cm.sum(1).clamp_min(1)
+        return (cm.diag().float() / totals).tolist()
+
+    def best_class(self) -> tuple[str, float]:
+        acc = self.per_class_accuracy()
+        k = max(range(len(acc)), key=acc.__getitem__)
+        return self.classes[k], acc[k]
+
+    def worst_class(self) -> tuple[str, float]:
+        acc = self.per_class_accuracy()
+        k = min(range(len(acc)), key=acc.__getitem__)
+        return self.classes[k], acc[k]
+
+    def most_confused(self, n: int = 5) -> list[tuple[str, str, int]]:
+        """(true class, predicted class, count) for the n largest off-diagonal cells."""
+        cm = self.confusion.clone()
+        cm.fill_diagonal_(0)
+        counts, flat = cm.flatten().sort(descending=True)
+        k = len(self.classes)
+        return [(self.classes[i // k], self.classes[i % k], int(c))
+                for c, i in zip(counts[:n].tolist(), flat[:n].tolist()) if c > 0]
+
+    def first_predictions(self, n: int = 10) -> list[dict]:
+        return [self._row(i) for i in range(min(n, len(self.labels)))]
+
+    def first_mistakes(self, n: int = 10) -> list[dict]:
+        wrong = torch.nonzero(self.predictions != self.labels).flatten()[:n]
+        return [self._row(int(i)) for i in wrong]
+
+    def indices_of(self, true_class: int, predicted_class: int) -> torch.Tensor:
+        """Which images fall in one confusion-matrix cell."""
+        return torch.nonzero((self.labels == true_class) & (self.predictions == predicted_class)).flatten()
+
+    def _row(self, i: int) -> dict:
+        p = int(self.predictions[i])
+        return {"index": i, "true": self.classes[int(self.labels[i])], "predicted": self.classes[p],
+                "confidence": float(self.probabilities[i, p]), "correct": p == int(self.labels[i])}
+
+
+def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, k: int) -> torch.Tensor:
+    return torch.bincount(labels * k + predictions, minlength=k * k).view(k, k)
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, x: torch.Tensor, mean, std, batch_size: int = 1000,
+                   device: torch.device | str | None = None, channels_last: bool = False,
+                   amp: bool = False, scale: float = 255.0) -> torch.Tensor:
+    """Logits (float32, on the device) for uint8 images x, N×C×H×W, batched."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    mean_t, std_t = stats_tensors(mean, std, device)
+    was_training = model.training
+    model.eval()
+    autocast = (torch.autocast("cuda", dtype=amp_dtype()) if amp and device.type == "cuda"
+                else nullcontext())
+    out = []
+    try:
+        for i in range(0, len(x), batch_size):
+            xb = to_input(x[i:i + batch_size].to(device, non_blocking=True), mean_t, std_t, scale)
+            if channels_last:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            with autocast:
+                out.append(model(xb).float())
+    finally:
+        model.train(was_training)
+    return torch.cat(out) if out else torch.empty(0, 0, device=device)
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mean, std, classes: list[str],
+             loss: str = "ce", batch_size: int = 1000, device=None, channels_last: bool = False,
+             amp: bool = False, scale: float = 255.0) -> Evaluation:
+    if len(x) == 0:
+        raise ValueError("Nothing to evaluate: the split is empty.")
+    logits = predict_logits(model, x, mean, std, batch_size, device, channels_last, amp, scale)
+    y_dev = y.to(logits.device)
+    loss_value = compute_loss(loss, logits, y_dev).item()
+    probs = torch.softmax(logits, dim=1)
+    preds = probs.argmax(1)
+    acc = (preds == y_dev).float().mean().item()
+    return Evaluation(loss_value, acc, y.cpu(), preds.cpu(), probs.cpu(), list(classes))

@@ -1,0 +1,279 @@
+"""The From-scratch page's runs as jobs of the server's job service: settings, the work, the state.
+
+A lab job is submitted to nets.server.jobs.JobManager (`submit_lab`) like a training job, and waits in the
+same queue under the same cap and owner rules. Its work (`run_lab`, called by nets.server.worker.run_job
+in a worker process or a thread) reports plain messages; the service applies them to the job's
+`LabState`, and pages read `LabView` copies. Two modes:
+- "single": one NumPy network, and (optionally) its PyTorch twin from the same initial weights on the
+  same batches, epoch by epoch, so both loss curves grow side by side;
+- "compare": the same network with ReLU, tanh, sigmoid and linear hidden layers, one after another.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import re
+import threading
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from nets.scratch.network import (ACTIVATIONS, DEFAULT_HIDDEN, INITS, Network, ScratchData, ScratchError, epoch_order, fit,
+                      init_std, load_scratch_data)
+from nets.scratch.bench import numpy_blas_threads
+from nets.scratch.report import COMPARED, NUMPY, TORCH, collapse_linear, identical_units, label_of, lessons
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    dataset: str = "fashion-mnist-mini"  # bundled: the page works on a machine with no network
+    hidden: tuple = DEFAULT_HIDDEN
+    activation: str = "relu"
+    init: str = "normal"
+    scale: str | float = "he"
+    lr: float = 0.1
+    epochs: int = 10
+    batch_size: int = 32
+    seed: int = 0
+    mode: str = "single"          # or "compare"
+    twin: bool = True             # single mode: train the PyTorch twin beside it
+
+    def check(self) -> None:
+        if self.dataset not in lab_datasets():
+            raise ScratchError(f"Unknown dataset {self.dataset!r}: one of {', '.join(lab_datasets())}.")
+        if self.activation not in ACTIVATIONS:
+            raise ScratchError(f"Unknown activation {self.activation!r}.")
+        if self.init not in INITS:
+            raise ScratchError(f"Unknown initialisation {self.init!r}.")
+        if self.mode not in ("single", "compare"):
+            raise ScratchError(f"Unknown mode {self.mode!r}: single or compare.")
+        if not self.hidden or min(self.hidden) < 1:
+            raise ScratchError("Give at least one hidden layer, every size at least 1.")
+        if self.lr <= 0 or self.epochs < 1 or self.batch_size < 1:
+            raise ScratchError("Learning rate must be > 0, epochs and batch size at least 1.")
+        init_std(1, self.scale)
+
+    def label(self) -> str:
+        """The job's name in job lists."""
+        what = "ReLU, tanh, sigmoid, linear" if self.mode == "compare" else self.activation
+        return f"from scratch · {'-'.join(map(str, self.hidden))} {what} · {self.dataset} · lr {self.lr:g}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LabSettings":
+        return cls(**{**d, "hidden": tuple(d.get("hidden", DEFAULT_HIDDEN))})
+
+
+def lab_datasets() -> list[str]:
+    """The datasets the lab trains on: every named one of nets.engine.data (an image folder needs a path
+    and an image size the lab does not ask for)."""
+    from nets.engine.data import DATASETS  # brings torch in; the server and the worker have it already
+    return [d for d in DATASETS if d != "folder"]
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in re.split(r"[,\s]+", text.strip()) if v)
+    except ValueError:
+        raise ScratchError("Hidden sizes must be whole numbers separated by commas, like 256,128,64.") from None
+    if not sizes or min(sizes) < 1:
+        raise ScratchError("Give at least one hidden layer, every size at least 1.")
+    return sizes
+
+
+# ------------------------------------------------------------------ what the server keeps
+@dataclass
+class LabView:
+    """A consistent copy of a lab job, safe to read without locks (JobManager.view for kind "lab")."""
+    id: str
+    label: str
+    group: str
+    status: str                      # queued, running, completed, stopped, failed, cancelled
+    owner: str
+    settings: LabSettings
+    created: float
+    started: float | None
+    ended: float | None
+    position: int | None             # place in the queue, 1 = next to start
+    runs: dict                       # label → list of per-epoch records
+    results: dict                    # label → {"train_acc", "val_acc", "test_acc", "epochs", ...}
+    evidence: dict                   # label → {"identical units": [per layer], "one-layer gap": …}
+    classes: list
+    weights: dict                    # label → the trained network's .npz bytes (the one the page offers)
+    error: str | None
+    error_details: str = ""
+    phase: str | None = None         # loading or downloading the data, before the first epoch
+    phase_fraction: float | None = None
+    started_info: dict | None = None  # {"device": "cpu"} once training starts (for job lists)
+    kind: str = "lab"
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")  # nets.server.jobs.ACTIVE
+
+    def lessons(self) -> list[str]:
+        return lessons(self)
+
+
+class LabState:
+    """What a lab job has reported so far. The job service applies the work's messages here under
+    the job's lock (`apply`) and copies it out for pages (`view`)."""
+
+    def __init__(self, settings: LabSettings):
+        self.settings = settings
+        self.runs: dict[str, list] = {}
+        self.results: dict = {}
+        self.evidence: dict = {}
+        self.classes: list = []
+        self.weights: dict[str, bytes] = {}
+        self.started_info: dict | None = None
+
+    def apply(self, message: dict) -> None:
+        op, label = message.get("op"), message.get("label")
+        if message.get("type") != "lab":
+            return  # phases and the like are the job's (nets.server.jobs.Job.apply)
+        if op == "record":
+            self.runs.setdefault(label, []).append(dict(message["record"]))
+        elif op == "result":
+            self.results[label] = dict(message["result"])
+            if message.get("evidence"):
+                self.evidence[label] = dict(message["evidence"])
+        elif op == "classes":  # the first message once the data is loaded: training starts
+            self.classes = list(message["classes"])
+            self.started_info = {"device": "cpu"}
+        elif op == "weights":
+            self.weights[label] = base64.b64decode(message["npz"])
+
+    def view(self, job, position: int | None) -> LabView:
+        """The state with the job's common fields (nets.server.jobs.Job: id, status, times, error)."""
+        return LabView(job.id, self.settings.label(), job.group, job.status, job.owner, self.settings, job.created,
+                       job.started, job.ended, position, {k: [dict(r) for r in v] for k, v in self.runs.items()},
+                       {k: dict(v) for k, v in self.results.items()},
+                       {k: dict(v) for k, v in self.evidence.items()}, list(self.classes), dict(self.weights),
+                       job.error, job.error_details, job.phase, job.phase_fraction,
+                       dict(self.started_info) if self.started_info else None)
+
+
+# ------------------------------------------------------------------ the work
+def lab_message(op: str, **fields) -> dict:
+    return {"type": "lab", "op": op, **fields}
+
+
+def plain(record: dict) -> dict:
+    """NumPy scalars as Python numbers: messages travel as JSON between processes."""
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in record.items()}
+
+
+@contextmanager
+def one_thread_each():
+    """NumPy's BLAS and torch on one thread each for the job, restored after. Both counts are
+    process-wide: only for a process that is the job's (a worker), never for the web server's.
+    With batch-32 matrices two threads gain little on an idle machine and wait for each other on a
+    busy one: on 2 busy cores an epoch took 14× longer with two BLAS threads (nets/scratch/bench.py) and
+    the twin's 0.1 s became 4.6-6.8 s with two torch threads."""
+    from nets.scratch.twin import torch_threads
+    before = numpy_blas_threads()
+    numpy_blas_threads(1)
+    try:
+        with torch_threads(1):
+            yield
+    finally:
+        if before is not None:
+            numpy_blas_threads(before)
+
+
+def run_lab(spec: dict, emit, stop: threading.Event, cache, own_process: bool = False) -> dict:
+    """Do the lab job `spec` describes ({"kind": "lab", "settings": LabSettings.to_dict(), "data_dir"}):
+    load the data through `cache` (nets.server.worker.DataCache; a download reports phase messages), train,
+    report through `emit`. Returns the outcome: "completed" or "stopped". `own_process`: this process
+    is the job's, so it may set thread counts (see one_thread_each)."""
+    s = LabSettings.from_dict(spec["settings"])
+    s.check()
+    data_dir = spec.get("data_dir")
+
+    def on_progress(text: str, fraction: float | None = None) -> None:
+        emit({"type": "phase", "text": text, "fraction": fraction})
+
+    data = cache.load(("scratch", s.dataset, str(data_dir), s.seed),
+                      lambda: load_scratch_data(s.dataset, data_dir, s.seed, download=True, on_progress=on_progress))
+    emit({"type": "phase", "text": None, "fraction": None})
+    with one_thread_each() if own_process else nullcontext():
+        train_lab(s, data, emit, stop)
+    return {"status": "stopped" if stop.is_set() else "completed"}
+
+
+def train_lab(s: LabSettings, data: ScratchData, emit, stop: threading.Event) -> None:
+    emit(lab_message("classes", classes=list(data.classes)))
+    sizes = (data.x_train.shape[1], *s.hidden, len(data.classes))
+    for act in (COMPARED if s.mode == "compare" else (s.activation,)):
+        label = label_of(act, s)
+        net = Network(sizes, act, s.init, s.scale, seed=s.seed)
+        twin = TwinRun(s, net, data, emit, stop) if s.mode == "single" and s.twin else None
+
+        def on_epoch(rec: dict, label=label, twin=twin) -> None:
+            emit(lab_message("record", label=label, record=plain(rec)))
+            if twin:
+                twin.epoch(rec["epoch"])
+
+        history = fit(net, data, s.epochs, s.lr, s.batch_size, s.seed, on_epoch=on_epoch, stop=stop)
+        finish_run(s, label, net, data, history, emit)
+        if twin:
+            twin.finish()
+        if stop.is_set():
+            break
+
+
+def finish_run(s: LabSettings, label: str, net: Network, data: ScratchData, history: list[dict], emit) -> None:
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged network holds inf and NaN
+        result = {"epochs": len(history), "test_acc": net.score(data.x_test, data.y_test)}
+        if history:
+            result |= {"train_acc": history[-1]["train_acc"], "val_acc": history[-1]["val_acc"]}
+        evidence = {}
+        if s.init == "zero":
+            evidence["identical units"] = identical_units(net)
+        if net.activation == "linear":
+            W, b = collapse_linear(net)
+            x = data.x_test[:1000]
+            evidence["one-layer gap"] = float(np.abs(x.astype(np.float64) @ W.T + b - net.logits(x)).max())
+    emit(lab_message("result", label=label, result=plain(result), evidence=evidence))
+    if label == NUMPY:  # the page offers this one for download
+        buf = io.BytesIO()
+        net.save(buf)
+        emit(lab_message("weights", label=label, npz=base64.b64encode(buf.getvalue()).decode("ascii")))
+
+
+class TwinRun:
+    """The PyTorch twin of a job's NumPy network, trained one epoch after each NumPy epoch on the
+    same batches (the shuffle is a function of seed and epoch), so the two curves grow together."""
+
+    def __init__(self, s: LabSettings, net: Network, data: ScratchData, emit, stop: threading.Event):
+        from nets.scratch.twin import as_tensors, torch_twin
+        self.s, self.data, self.emit, self.stop = s, data, emit, stop
+        self.model = torch_twin(net)  # before the first step: the same initial weights
+        self.x, self.y = as_tensors(data.x_train, data.y_train, self.model)
+        self.records: list[dict] = []
+
+    def epoch(self, epoch: int) -> None:
+        from nets.scratch.twin import as_tensors, twin_evaluate, twin_sgd_epoch
+        started = time.perf_counter()
+        order = epoch_order(self.s.seed, epoch, len(self.x))
+        trained = twin_sgd_epoch(self.model, self.x, self.y, order, self.s.lr, self.s.batch_size, self.stop)
+        if trained is None:  # stopped half-way: an incomplete epoch is not comparable
+            return
+        val_loss, val_acc = twin_evaluate(self.model, *as_tensors(self.data.x_val, self.data.y_val, self.model))
+        record = {"epoch": epoch, "train_loss": trained[0], "train_acc": trained[1], "val_loss": val_loss,
+                  "val_acc": val_acc, "seconds": time.perf_counter() - started}
+        self.records.append(record)
+        self.emit(lab_message("record", label=TORCH, record=record))
+
+    def finish(self) -> None:
+        from nets.scratch.twin import as_tensors, twin_evaluate
+        result = {"epochs": len(self.records),
+                  "test_acc": twin_evaluate(self.model, *as_tensors(self.data.x_test, self.data.y_test, self.model))[1]}
+        if self.records:
+            result |= {"train_acc": self.records[-1]["train_acc"], "val_acc": self.records[-1]["val_acc"]}
+        self.emit(lab_message("result", label=TORCH, result=result))

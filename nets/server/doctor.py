@@ -1,0 +1,305 @@
+"""The training doctor: reads a run's per-epoch metrics and says what a lecturer would say.
+
+Each diagnosis comes with one follow-up, a set of config changes the page offers as a button.
+Rules look only at numbers the engine reports, so they are the same live and for saved runs.
+`diagnose_group` reads the four-configuration group side by side and says what it teaches.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from nets.engine.augment import suitable
+from nets.engine.config import TrainConfig
+from nets.engine.models import model_options
+from nets.engine.naming import LOSS_NAMES, format_lr
+from nets.server.outcome import loss_word
+
+CHANCE_MARGIN = 0.05   # "at chance": accuracy within 5 points of 1/classes
+OVERFIT_GAP = 0.10     # train accuracy this far above test accuracy
+SLOW_MSE_EPOCHS = 2
+# The learning rates that train most networks in this course, per optimizer, and the known-good
+# value to start again from when a learning rate is far outside that range (a tenth of 1000 is
+# still absurd; SGD's 0.01 is not).
+LR_RANGE = {"sgd": (0.01, 0.1), "adam": (1e-4, 0.01), "adamw": (1e-4, 0.01), "rmsprop": (1e-4, 0.01)}
+LR_DEFAULT = {"sgd": 0.01, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}
+OPTIMIZER_NAMES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
+
+
+@dataclass
+class Advice:
+    kind: str              # diverged, chance, overfitting, slow-mse
+    title: str
+    message: str
+    action: str            # the button's label
+    changes: dict = field(default_factory=dict)  # TrainConfig fields for the follow-up run
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The TrainConfig fields (form fields) this follow-up changes."""
+        return tuple(self.changes)
+
+    def apply(self, cfg: TrainConfig) -> TrainConfig:
+        return TrainConfig.from_dict({**cfg.to_dict(), **self.changes})
+
+
+def _round(x: float) -> float:
+    return float(f"{x:.3g}")  # 1e-6 * 100 should read 0.0001, not 9.999999999999999e-05
+
+
+def _opt(cfg: TrainConfig) -> str:
+    return OPTIMIZER_NAMES.get(cfg.optimizer, cfg.optimizer)
+
+
+def lower_lr(cfg: TrainConfig) -> tuple[float, str]:
+    """A smaller learning rate and a sentence saying why: a tenth when that is within the optimizer's
+    usual range (or below it), else the optimizer's usual starting value."""
+    low, high = LR_RANGE.get(cfg.optimizer, (1e-4, 0.1))
+    tenth = _round(cfg.lr / 10)
+    if tenth <= high:
+        return tenth, f"Try a tenth of it, {format_lr(tenth)}."
+    good = LR_DEFAULT.get(cfg.optimizer, 0.01)
+    return good, (f"A tenth ({format_lr(tenth)}) would still be far above the usual range for {_opt(cfg)} "
+                  f"({format_lr(low)} to {format_lr(high)}): start again from {format_lr(good)}, its usual "
+                  "starting value.")
+
+
+def higher_lr(cfg: TrainConfig) -> tuple[float, str]:
+    """A larger learning rate and a sentence saying why: ten times when that reaches the usual range,
+    else the optimizer's usual starting value."""
+    low, high = LR_RANGE.get(cfg.optimizer, (1e-4, 0.1))
+    tenfold = _round(cfg.lr * 10)
+    if tenfold >= low:
+        return tenfold, f"Try ten times it, {format_lr(tenfold)}."
+    good = LR_DEFAULT.get(cfg.optimizer, 0.01)
+    return good, (f"Ten times it ({format_lr(tenfold)}) would still be far below the usual range for "
+                  f"{_opt(cfg)} ({format_lr(low)} to {format_lr(high)}): start from {format_lr(good)}, its "
+                  "usual starting value.")
+
+
+def _depth(cfg: TrainConfig) -> int:
+    return len(cfg.hidden) if cfg.model == "mlp" and cfg.hidden else 1 if cfg.model == "mlp" else 4
+
+
+def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classes: int,
+             kept: bool | None = None) -> list[Advice]:
+    """Advice for a run so far. `epochs` are EpochEnd dicts, `notes` Diverged/EarlyStopped/Stopped dicts,
+    `kept` whether the run kept a model (default: it did if an epoch finished, as the engine keeps
+    the best model at the end of every epoch that improves)."""
+    advice: list[Advice] = []
+    kept = bool(epochs) if kept is None else kept
+    diverged = next((n for n in notes if n.get("kind") == "Diverged"), None)
+    if diverged:
+        lr, why = lower_lr(cfg)
+        advice.append(Advice(
+            "diverged", "The loss blew up",
+            f"The training loss became {loss_word(diverged.get('loss'))} at epoch {diverged['epoch']}, batch "
+            f"{diverged['batch']}. Each step overshot the minimum and the weights grew until the numbers "
+            "overflowed: the learning rate "
+            f"{format_lr(cfg.lr)} is too high for this network. "
+            + ("The best model before that point was kept. " if kept else
+               "No model was kept: it diverged before any epoch finished. " if not epochs else
+               "No model was kept. ")
+            + why,
+            f"Retry with learning rate {format_lr(lr)}", {"lr": lr}))
+        return advice  # nothing else is meaningful after a divergence
+
+    if not epochs:
+        return advice
+    last = epochs[-1]
+    chance = 1 / max(num_classes, 1)
+    at_chance = all(e["train_acc"] < chance + CHANCE_MARGIN for e in epochs[-2:])
+    if at_chance and len(epochs) >= 2:
+        if cfg.activation in ("sigmoid", "tanh") and _depth(cfg) >= 3:
+            advice.append(Advice(
+                "chance", "Stuck at chance: vanishing gradients",
+                f"After {len(epochs)} epochs the network is no better than guessing ({chance:.0%}). With "
+                f"{cfg.activation} in {_depth(cfg)} stacked layers each layer multiplies the gradient by a "
+                "derivative of at most 0.25 (sigmoid), so the first layers barely learn.",
+                "Retry with ReLU", {"activation": "relu"}))
+        elif cfg.lr > 10 * LR_RANGE.get(cfg.optimizer, (1e-4, 0.1))[1]:
+            lr, why = lower_lr(cfg)
+            advice.append(Advice(
+                "chance", "Stuck at chance: the steps are far too large",
+                f"After {len(epochs)} epochs the accuracy is still at chance ({chance:.0%}). A learning rate of "
+                f"{format_lr(cfg.lr)} throws the weights so far on the first steps that the ReLU units die "
+                "(their input stays negative, so their gradient is zero) or the outputs saturate. " + why,
+                f"Retry with learning rate {format_lr(lr)}", {"lr": lr}))
+        elif cfg.lr < LR_RANGE.get(cfg.optimizer, (1e-4, 0.1))[0]:
+            lr, why = higher_lr(cfg)
+            advice.append(Advice(
+                "chance", "Stuck at chance: the steps are too small",
+                f"After {len(epochs)} epochs the accuracy is still at chance ({chance:.0%}). With a learning "
+                f"rate of {format_lr(cfg.lr)} the weights hardly move from where they started"
+                + (", and squared error through softmax makes the gradients smaller still" if cfg.loss == "mse"
+                   else "") + ". " + why,
+                f"Retry with learning rate {format_lr(lr)}", {"lr": lr}))
+        else:
+            advice.append(Advice(
+                "chance", "Stuck at chance",
+                f"After {len(epochs)} epochs the accuracy is still at chance ({chance:.0%}). Common causes: "
+                "a learning rate far too high or too low, saturating activations in a deep network, or all "
+                "units starting identical (zero initialisation) so they never differ. Adam with its default "
+                "step size is a robust first try.",
+                "Retry with Adam, learning rate 0.001", {"optimizer": "adam", "lr": 0.001}))
+
+    test_acc = last.get("val_acc") if last.get("val_acc") is not None else last["test_acc"]
+    gap = last["train_acc"] - test_acc
+    if len(epochs) >= 2 and gap > OVERFIT_GAP:
+        losses = [e.get("val_loss") if e.get("val_loss") is not None else e["test_loss"] for e in epochs]
+        rising = losses[-1] > min(losses)
+        dropout_ok = "dropout" in model_options(cfg.model) and not (cfg.dropout or 0) > 0.3
+        changes = {"dropout": 0.5} if dropout_ok else {"augment": suitable(cfg.dataset)}
+        what = "dropout 0.5" if dropout_ok else " and ".join(suitable(cfg.dataset)) + " augmentation"
+        advice.append(Advice(
+            "overfitting", "Overfitting: memorising the training set",
+            f"Training accuracy is {last['train_acc']:.1%} but held-out accuracy is {test_acc:.1%}, a gap of "
+            f"{gap:.0%}" + (", and the held-out loss has started rising" if rising else "") + ". The network "
+            "is learning the training images rather than the classes. Regularise it: dropout, augmentation, "
+            "or more data.",
+            f"Retry with {what}", changes))
+
+    if (cfg.loss == "mse" and len(epochs) >= SLOW_MSE_EPOCHS and not at_chance
+            and last["train_acc"] < 0.9):
+        advice.append(Advice(
+            "slow-mse", "Squared error learns slowly here",
+            "Squared error between the softmax output and the one-hot target gives tiny gradients when the "
+            "softmax is confidently wrong (its derivative vanishes as the output saturates), while "
+            "cross-entropy's gradient is simply (prediction − target). Compare the two on the same network.",
+            "Retry with cross-entropy", {"loss": "ce"}))
+    return advice
+
+
+# ------------------------------------------------------------------------------------- groups
+@dataclass
+class GroupReport:
+    """The four-configuration group read side by side."""
+    advice: dict = field(default_factory=dict)     # each run's key (a job's id, else its label) → [Advice]
+    sentence: str = ""                             # the lesson in one sentence ('' until two runs ended)
+    details: list[str] = field(default_factory=list)       # which factor won: loss, optimizer
+    ranking: list[tuple[str, float | None]] = field(default_factory=list)  # (name, test accuracy), best first
+
+
+@dataclass
+class _Member:
+    key: str
+    label: str
+    cfg: TrainConfig
+    epochs: list
+    notes: list
+    summary: dict | None
+
+
+def _member(run) -> _Member:
+    """A (label, cfg, epochs, notes, summary) tuple, or anything shaped like nets.server.jobs.JobView."""
+    if isinstance(run, tuple):
+        label, cfg, epochs, notes, summary = run
+        return _Member(label, label, cfg, list(epochs or []), list(notes or []), summary)
+    return _Member(getattr(run, "id", None) or run.label, run.label, run.config, list(run.epochs or []),
+                   list(run.notes or []), run.summary)
+
+
+def _pct(x: float | None) -> str:
+    return "no model" if x is None else f"{x:.1%}"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _beat(a: str, b: str, wins: dict[str, bool], across: str) -> str:
+    """'A beat B with both optimizers' / 'with SGD but not with Adam' from {setting: A won} (no ties)."""
+    won = [k for k, w in wins.items() if w]
+    lost = [k for k, w in wins.items() if not w]
+    if not lost:
+        return f"{a} beat {b} with {'both' if len(wins) == 2 else 'all'} {across}" if len(wins) > 1 \
+            else f"{a} beat {b} with {won[0]}"
+    if not won:
+        return f"{b} beat {a} with {'both' if len(wins) == 2 else 'all'} {across}" if len(wins) > 1 \
+            else f"{b} beat {a} with {lost[0]}"
+    return f"{a} beat {b} with {' and '.join(won)} but not with {' and '.join(lost)}"
+
+
+def diagnose_group(runs: Iterable, num_classes: int = 10) -> GroupReport:
+    """Per-run advice and one comparison for a group of runs (the coursework's four: SGD/Adam ×
+    cross-entropy/squared error). Each run is a (label, cfg, epochs, notes, summary) tuple or a
+    JobView; only runs with a summary (ended and saved) are compared."""
+    members = [_member(r) for r in runs]
+    report = GroupReport()
+    for m in members:
+        kept = (m.summary.get("best_epoch") is not None) if m.summary else None
+        report.advice[m.key] = diagnose(m.cfg, m.epochs, m.notes, num_classes, kept=kept)
+
+    pairs = [(m.cfg.optimizer, m.cfg.loss) for m in members]
+    unique = len(set(pairs)) == len(pairs)
+
+    def name(m: _Member) -> str:
+        return f"{_opt(m.cfg)} + {LOSS_NAMES.get(m.cfg.loss, m.cfg.loss)}" if unique else m.label
+
+    ended = [m for m in members if m.summary]
+    accs = {m.key: m.summary.get("best_test_acc") for m in ended}
+    ended.sort(key=lambda m: -1.0 if accs[m.key] is None else accs[m.key], reverse=True)
+    report.ranking = [(name(m), accs[m.key]) for m in ended]
+    if len(ended) < 2:
+        return report
+    best, worst = ended[0], ended[-1]
+    if accs[best.key] is None:
+        report.sentence = "None of the runs kept a model: each diverged or stopped before an epoch finished."
+        return report
+    if accs[best.key] == accs[worst.key]:
+        report.sentence = f"All {len(ended)} runs reached the same test accuracy, {_pct(accs[best.key])}."
+        return report
+    chance = 1 / max(num_classes, 1)
+    n = len(best.epochs)
+    first = (f"{name(best)} learned best: {_pct(accs[best.key])} test accuracy"
+             + (f" after {n} epoch{'s' if n != 1 else ''}" if n else ""))
+    diverged = next((x for x in worst.notes if x.get("kind") == "Diverged"), None)
+    w = worst.cfg
+    if diverged:
+        second = (f"{name(worst)} diverged in epoch {diverged['epoch']} ({_pct(accs[worst.key])}): its learning "
+                  f"rate {format_lr(w.lr)} was too high")
+    else:
+        acc = accs[worst.key]
+        at_chance = acc is not None and acc < chance + CHANCE_MARGIN
+        reasons = []
+        if w.loss == "mse":
+            reasons.append("squared error through softmax gives small gradients (the softmax's slope shrinks them)")
+        if w.optimizer == "sgd" and w.lr < LR_RANGE["sgd"][0]:
+            reasons.append(f"SGD at learning rate {format_lr(w.lr)} takes small steps"
+                           + (" along them" if reasons else ""))
+        second = (f"{name(worst)} learned least ({_pct(acc)}"
+                  + (f", no better than chance at {chance:.0%}" if at_chance else "") + ")"
+                  + (": " + ", and ".join(reasons) if reasons else ""))
+    report.sentence = f"{first}; {second}."
+
+    # Which factor won, where the group holds both settings of it and nothing else differs (as in
+    # the four configurations: only the optimizer with its learning rate, and the loss).
+    def rest(cfg: TrainConfig) -> dict:
+        return {k: v for k, v in cfg.to_dict().items() if k not in ("optimizer", "lr", "momentum", "loss", "name")}
+
+    comparable = unique and all(rest(m.cfg) == rest(members[0].cfg) for m in members)
+    by_pair = {(m.cfg.optimizer, m.cfg.loss): m for m in ended if comparable}
+    optimizers = list(dict.fromkeys(o for o, _ in by_pair))
+    losses = list(dict.fromkeys(lo for _, lo in by_pair))
+
+    def acc_of(o: str, lo: str) -> float:
+        a = accs[by_pair[(o, lo)].key]
+        return -1.0 if a is None else a
+
+    if set(losses) >= {"ce", "mse"}:
+        wins = {OPTIMIZER_NAMES.get(o, o): acc_of(o, "ce") > acc_of(o, "mse") for o in optimizers
+                if (o, "ce") in by_pair and (o, "mse") in by_pair and acc_of(o, "ce") != acc_of(o, "mse")}
+        if wins:
+            report.details.append(_cap(_beat("cross-entropy", "squared error", wins, "optimizers")) + ".")
+    if len(optimizers) == 2:
+        a, b = optimizers
+        wins = {LOSS_NAMES.get(lo, lo): acc_of(a, lo) > acc_of(b, lo) for lo in losses
+                if (a, lo) in by_pair and (b, lo) in by_pair and acc_of(a, lo) != acc_of(b, lo)}
+        lrs = {o: {by_pair[p].cfg.lr for p in by_pair if p[0] == o} for o in optimizers}
+        if wins:
+            def label(o: str) -> str:  # with its learning rate when that differs between the optimizers
+                if len(lrs[o]) == 1 and lrs[a] != lrs[b]:
+                    return f"{OPTIMIZER_NAMES.get(o, o)} (learning rate {format_lr(next(iter(lrs[o])))})"
+                return OPTIMIZER_NAMES.get(o, o)
+            report.details.append(_cap(_beat(label(a), label(b), wins, "losses")) + ".")
+    return report

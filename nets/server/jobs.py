@@ -1,0 +1,389 @@
+"""Training jobs that outlive a page: the server's one job service (submit, view, stop, list).
+
+The Streamlit page submits a job and then only reads snapshots; the work never touches Streamlit.
+In the app it runs in worker processes (`backend="process"`: nets.server.pool, nets.server.worker), so the web
+server's pages do not wait on training for the GIL and a crashed job takes nothing else with it;
+`backend="thread"` (scripts, tests) runs it in a thread of this process. Either way the job's
+messages are applied here, and everything a page needs (progress, the loss curve, per-epoch
+metrics, how the run ended) is copied out under the job's lock, so a poll costs microseconds. A cap
+on running jobs turns the rest into a queue; who may see and stop a job is decided here
+(`allowed`), not in the pages.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nets.engine.config import TrainConfig, validate
+from nets.engine.naming import default_name, unique_name
+from nets.runs import CheckpointError, check_disk_budget, get_run, index, new_run_id, recover, update_run
+from nets.runs.access import Access
+from nets.server.worker import DataCache, event_message, run_job
+
+if TYPE_CHECKING:
+    from nets.scratch.lab import LabSettings, LabView
+
+log = logging.getLogger("nnlab.jobs")
+BACKENDS = ("process", "thread", "ray-tasks")  # ray-tasks: inside the cluster's job service (nets.server.ray_jobs)
+
+ACTIVE = ("queued", "running")
+
+
+def wait_for(service, job_id: str, timeout: float = 60.0):
+    """Block until the job is no longer queued or running (for tests and scripts); `service` is a
+    JobManager or anything with its `view` (the Ray client)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = service.view(job_id)
+        if v is None or not v.active:
+            return v
+        time.sleep(0.05)
+    raise TimeoutError(f"job {job_id} still {service.view(job_id).status} after {timeout}s")
+
+
+def allowed(who: Access | None, owner: str) -> bool:
+    """The one rule for seeing and stopping jobs; None is the server itself (tests, scripts)."""
+    return who is None or who.can_control_job(owner)
+
+
+MAX_LOSS_POINTS = 2000  # older points are thinned: every re-draw sends the whole series
+
+
+@dataclass
+class JobView:
+    """A consistent copy of a job's state, safe to read without locks."""
+    id: str
+    label: str
+    group: str
+    status: str                  # queued, running, completed, stopped, early-stopped, diverged, failed, cancelled
+    config: TrainConfig
+    created: float
+    started: float | None
+    ended: float | None
+    position: int | None         # place in the queue, 1 = next to start
+    started_info: dict | None    # the Started event
+    progress: dict | None        # the latest BatchProgress
+    loss_points: list[tuple[int, float]]   # (images seen, training loss)
+    epochs: list[dict]           # EpochEnd events as dicts
+    notes: list[dict]            # Diverged / EarlyStopped / Stopped events as dicts, with "kind"
+    summary: dict | None         # RunSummary.to_dict() once saved
+    error: str | None
+    phase: str | None = None     # what a running job does before training (downloading, extracting features)
+    phase_fraction: float | None = None  # how far that is, 0-1; None when it cannot be measured
+    error_details: str = ""      # for a folded "Details" section: paths, addresses, the raw error
+    owner: str = ""              # who submitted it (nets.server.identity)
+    kind: str = "train"          # "lab" jobs (the NumPy lab) have a LabView instead (nets.scratch.lab)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def done(self) -> float:
+        """How much of the planned training is done, 0-1, from the latest progress."""
+        p = self.progress
+        if not p:
+            return 0.0
+        return min(((p["epoch"] - 1) * p["batches"] + p["batch"]) / (p["batches"] * self.config.epochs), 1.0)
+
+    @property
+    def run_id(self) -> str | None:
+        return self.summary["run_id"] if self.summary else None
+
+
+class Job:
+    def __init__(self, cfg: TrainConfig | LabSettings, group: str = "", owner: str = "", kind: str = "train"):
+        self.id = uuid.uuid4().hex
+        self.cfg, self.group, self.owner, self.kind = cfg, group, owner, kind
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self.status = "queued"
+        self.created, self.started, self.ended = time.time(), None, None
+        self.started_info = self.progress = self.summary = self.error = self.phase = None
+        self.phase_fraction: float | None = None
+        self.error_details = ""
+        # chosen here, so a job whose worker dies can mark its run; a lab job saves no run
+        self.run_id = new_run_id(cfg) if kind == "train" else None
+        self.lab = None
+        if kind == "lab":  # the NumPy lab's records, results and weights
+            from nets.scratch.lab import LabState
+            self.lab = LabState(cfg)
+        self.loss_points: list[tuple[int, float]] = []
+        self.epochs: list[dict] = []
+        self.notes: list[dict] = []
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+
+    def on_event(self, event) -> None:
+        """An engine event, from a training loop in this process."""
+        message = event_message(event)
+        if message is not None:
+            self.apply(message)
+
+    def apply(self, message: dict) -> None:
+        """A message of the work (nets.server.worker): an engine event as a dict, or a phase."""
+        with self._lock:
+            if message.get("type") == "phase":
+                self.phase, self.phase_fraction = message.get("text"), message.get("fraction")
+                return
+            if self.lab is not None:
+                self.lab.apply(message)
+                return
+            kind, data = message.get("kind"), message.get("data") or {}
+            if kind == "Started":
+                self.started_info = dict(data)
+            elif kind == "BatchProgress":
+                self.progress = dict(data)
+                self.loss_points.append((data["images_seen"], data["loss"]))
+                if len(self.loss_points) > MAX_LOSS_POINTS:
+                    self.loss_points = self.loss_points[::2]
+            elif kind == "EpochEnd":
+                self.epochs.append(dict(data))
+            elif kind in ("Diverged", "EarlyStopped", "Converged", "Stopped"):
+                self.notes.append({"kind": kind, **data})
+            # Finished is not recorded here: the status changes only with the saved summary
+
+    def view(self, position: int | None = None) -> JobView | LabView:
+        with self._lock:
+            if self.lab is not None:
+                return self.lab.view(self, position)
+            return JobView(self.id, self.cfg.label(), self.group, self.status, self.cfg, self.created,
+                           self.started, self.ended, position,
+                           dict(self.started_info) if self.started_info else None,
+                           dict(self.progress) if self.progress else None,
+                           list(self.loss_points), [dict(e) for e in self.epochs],
+                           [dict(n) for n in self.notes], dict(self.summary) if self.summary else None,
+                           self.error, self.phase, self.phase_fraction, self.error_details, self.owner)
+
+    def _set(self, **fields) -> None:
+        with self._lock:
+            for k, v in fields.items():
+                setattr(self, k, v)
+
+
+class JobManager:
+    """The server's jobs. One instance per server process (the app keeps it in st.cache_resource)."""
+
+    def __init__(self, checkpoints: str | Path, data_dir: str | Path | None = None, max_running: int = 1,
+                 keep_finished: int = 50, max_per_owner: int = 1, disk_budget_mb: int = 0,
+                 backend: str = "thread"):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
+        self.checkpoints, self.data_dir, self.backend = Path(checkpoints), data_dir, backend
+        self.max_running, self.keep_finished = max_running, keep_finished
+        self.max_per_owner, self.disk_budget = max_per_owner, disk_budget_mb * 2**20
+        # A server that was killed left its runs 'running' (they are interrupted, not running), perhaps
+        # half-written files, and an index that may miss its last changes (nets.runs.recovery).
+        self.recovered = recover(self.checkpoints).interrupted
+        self._lock = threading.Lock()
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._cache = DataCache()  # the thread backend's datasets; each worker process keeps its own
+        self.pool = None
+        if backend == "process":
+            from nets.server.pool import ProcessPool
+            self.pool = ProcessPool(max_running, self._message, self._lost, self._start_queued)
+        elif backend == "ray-tasks":  # each job a Ray task, with the same pool interface
+            from nets.server.ray_tasks import RayTaskPool
+            self.pool = RayTaskPool(max_running, self._message, self._lost, self._start_queued)
+
+    # ---------------------------------------------------------------- submitting and controlling
+    def submit(self, cfg: TrainConfig, owner: str = "", group: str = "", saved: list[str] | None = None) -> Job:
+        """Queue a training job; `saved`: the saved runs' names when the caller has read them already."""
+        validate(cfg)  # a bad config is refused here, in the caller's thread, with the reason
+        check_disk_budget(self.checkpoints, self.disk_budget)
+        saved = self._saved_names() if saved is None else saved
+        with self._lock:  # a distinct name, so Runs, legends and the job list tell runs apart
+            taken = saved + [j.cfg.label() for j in self._jobs.values()]
+            job = Job(replace(cfg, name=unique_name(cfg.name or default_name(cfg), taken)), group, owner)
+            self._enqueue(job)
+        self._start_queued()
+        return job
+
+    def submit_lab(self, settings: LabSettings, owner: str = "") -> Job:
+        """A NumPy-lab run (nets.scratch.lab) as a job: the same queue, cap and owner rules as
+        training. Bad settings are refused here, in the caller's thread (ScratchError)."""
+        settings.check()
+        job = Job(settings, owner=owner, kind="lab")
+        with self._lock:
+            self._enqueue(job)
+        self._start_queued()
+        return job
+
+    def submit_group(self, cfgs: list[TrainConfig], owner: str = "", name: str = "") -> list[Job]:
+        for cfg in cfgs:
+            validate(cfg)
+        group, saved = name or uuid.uuid4().hex[:8], self._saved_names()  # every run.json read once
+        return [self.submit(cfg, owner, group, saved) for cfg in cfgs]
+
+    def stop(self, job_id: str, who: Access | None = None) -> bool:
+        """Stop a running job (it keeps its best model) or cancel a queued one. Only its owner or the
+        lecturer may (`who`; None: the server itself). Returns whether the request was taken."""
+        job = self.get(job_id)
+        if job is None or not allowed(who, job.owner):
+            return False
+        with self._lock:
+            if job.status == "queued":
+                job.status, job.ended = "cancelled", time.time()
+                return True
+        job.request_stop()
+        if self.pool is not None:
+            self.pool.stop(job.id)
+        return True
+
+    def stop_group(self, group: str, who: Access | None = None) -> None:
+        for v in self.views(who, group=group):
+            if v.active:
+                self.stop(v.id, who)
+
+    # ---------------------------------------------------------------- reading
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def view(self, job_id: str, who: Access | None = None) -> JobView | LabView | None:
+        """The job's state (a LabView for kind "lab"), or None when there is no such job or `who`
+        may not see it."""
+        job = self.get(job_id)
+        return job.view(self._position(job)) if job and allowed(who, job.owner) else None
+
+    def views(self, who: Access | None = None, group: str | None = None) -> list[JobView]:
+        """Every job `who` may see (all of them for None, the server itself), oldest first."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+            queued = [j for j in jobs if j.status == "queued"]
+        return [j.view(queued.index(j) + 1 if j in queued else None) for j in jobs
+                if (group is None or j.group == group) and allowed(who, j.owner)]
+
+    def overview(self, who: Access | None) -> list[JobView]:
+        """Every job, for the server view of the lecturer (or of a single-user laptop's owner);
+        nothing for a student."""
+        return self.views() if who is None or who.everything else []
+
+    def running_count(self) -> int:
+        with self._lock:
+            return sum(j.status == "running" for j in self._jobs.values())
+
+    def wait(self, job_id: str, timeout: float = 60.0) -> JobView:
+        return wait_for(self, job_id, timeout)
+
+    # ---------------------------------------------------------------- internals
+    def _position(self, job: Job) -> int | None:
+        with self._lock:
+            queued = [j for j in self._jobs.values() if j.status == "queued"]
+        return queued.index(job) + 1 if job in queued else None
+
+    def _saved_names(self) -> list[str]:
+        return index(self.checkpoints).names()
+
+    def _enqueue(self, job: Job) -> None:
+        """Enter a job in the queue (the caller holds the lock)."""
+        log.info("job %s submitted by %s: %s", job.id[:8], job.owner or "-", job.cfg.label())
+        self._jobs[job.id] = job
+        self._trim()
+
+    def _trim(self) -> None:
+        finished = [k for k, j in self._jobs.items() if j.status not in ACTIVE]
+        for k in finished[:max(0, len(finished) - self.keep_finished)]:
+            del self._jobs[k]
+
+    def _start_queued(self) -> None:
+        """Start queued jobs in order while there is room; a session (owner) with its share of
+        running jobs waits, and the next session's job goes first."""
+        with self._lock:
+            running = [j for j in self._jobs.values() if j.status == "running"]
+            per_owner: dict[str, int] = {}
+            for j in running:
+                per_owner[j.owner] = per_owner.get(j.owner, 0) + 1
+            to_start = []
+            for job in (j for j in self._jobs.values() if j.status == "queued"):
+                if len(running) + len(to_start) >= self.max_running:
+                    break
+                if job.owner and per_owner.get(job.owner, 0) >= self.max_per_owner:
+                    continue
+                per_owner[job.owner] = per_owner.get(job.owner, 0) + 1
+                to_start.append(job)
+            for job in to_start:
+                job.status, job.started = "running", time.time()
+        for job in to_start:
+            if self.pool is None:
+                threading.Thread(target=self._work, args=(job,), name=f"train-{job.id[:8]}", daemon=True).start()
+            elif not self.pool.run(job.id, self._spec(job)):
+                with self._lock:  # no worker free yet (one is restarting): back in the queue, in front
+                    job.status, job.started = "queued", None
+
+    def _spec(self, job: Job) -> dict:
+        if job.kind == "lab":
+            return {"kind": "lab", "settings": job.cfg.to_dict(), "owner": job.owner,
+                    "data_dir": None if self.data_dir is None else str(self.data_dir)}
+        return {"kind": "train", "config": job.cfg.to_dict(), "checkpoints": str(self.checkpoints),
+                "data_dir": None if self.data_dir is None else str(self.data_dir), "owner": job.owner,
+                "run_id": job.run_id, "disk_budget": self.disk_budget}
+
+    def _work(self, job: Job) -> None:
+        """The thread backend: the same work as a worker process's, in a thread of this one."""
+        outcome = run_job(self._spec(job), job.apply, job.stop_event, self._cache)
+        self._finish(job.id, outcome)
+
+    def _finish(self, job_id: str, outcome: dict) -> None:
+        job = self.get(job_id)
+        if job is not None:
+            if outcome.get("error"):
+                log.warning("job %s failed: %s%s", job_id[:8], outcome["error"],
+                            "\n" + outcome["error_details"] if outcome.get("error_details") else "")
+            self._refresh_row(job.run_id)  # before anyone waiting on the job can look at the index
+            # status, summary and end together
+            job._set(ended=time.time(), phase=None, phase_fraction=None, **outcome)
+        self._start_queued()
+
+    def _refresh_row(self, run_id: str | None) -> None:
+        """The run's index row read again from its folder: a Ray task on another machine writes the
+        shared folder but not the index (NNLAB_INDEX_WRITES=0 there), and this server's index must
+        see the result."""
+        if run_id:
+            try:
+                index(self.checkpoints).put(get_run(self.checkpoints, run_id).row())
+            except CheckpointError:
+                pass  # a job that failed before its run was created
+
+    def _message(self, job_id: str, message: dict) -> None:
+        """A worker process's message about one of our jobs."""
+        if message.get("type") == "done":
+            fields = {k: message[k] for k in ("status", "summary", "error", "error_details") if k in message}
+            self._finish(job_id, fields)
+        else:
+            job = self.get(job_id)
+            if job is not None:
+                job.apply(message)
+                if self.backend == "ray-tasks" and message.get("kind") in ("Started", "EpochEnd"):
+                    self._refresh_row(job.run_id)  # the task may run on a machine without the index
+
+    def _lost(self, job_id: str, reason: str) -> None:
+        """The worker process running this job died: the job failed, and so did its run."""
+        error = (f"The worker training this job stopped: {reason}. The server and the other jobs go on; "
+                 "train it again, perhaps with a smaller batch or model.")
+        job = self.get(job_id)
+        if job is not None and job.run_id:
+            try:
+                update_run(get_run(self.checkpoints, job.run_id), status="failed", error=error)
+            except CheckpointError:
+                pass  # it died before the run was created
+        self._finish(job_id, {"status": "failed", "error": error})
+
+    def workers(self) -> list[dict]:
+        """The worker processes (index, pid, job, alive), for the lecturer's view."""
+        return self.pool.workers() if self.pool is not None else []
+
+    def close(self) -> None:
+        """Stop every job and the worker processes (tests, and a server shutting down)."""
+        for v in self.views():
+            if v.active:
+                self.stop(v.id)
+        if self.pool is not None:
+            self.pool.close()

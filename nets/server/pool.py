@@ -1,0 +1,160 @@
+"""Worker processes for the job manager: start them, hand them jobs, hear their messages, and
+replace any that dies. A crash, a CUDA error or an out-of-memory kill then costs one job, not the
+web server and every student's session with it."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+log = logging.getLogger("nnlab.pool")
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def worker_env(index: int, size: int, gpus: int, cores: int) -> dict:
+    """Each worker its own GPU where there are several; CPU workers share the cores between them."""
+    env = {"NNLAB_WORKER_THREADS": os.environ.get("NNLAB_WORKER_THREADS") or str(max(1, cores // max(size, 1)))}
+    if gpus > 1:
+        env["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
+    return env
+
+
+def death_reason(returncode: int | None) -> str:
+    if returncode is None:
+        return "its process stopped answering"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"its process was killed ({name}{', out of memory?' if name == 'SIGKILL' else ''})"
+    return f"its process exited with code {returncode}"
+
+
+class Worker:
+    """One `python -m nets worker` process and the thread that reads its messages."""
+
+    def __init__(self, index: int, env: dict, on_message, on_exit):
+        self.index, self.job_id, self.gpu = index, None, env.get("CUDA_VISIBLE_DEVICES", "")
+        self.proc = subprocess.Popen([sys.executable, "-m", "nets", "worker"], cwd=ROOT, env={**os.environ, **env},
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.ready = threading.Event()
+        self._on_message, self._on_exit = on_message, on_exit
+        self._write = threading.Lock()
+        threading.Thread(target=self._read, name=f"worker-{index}-reader", daemon=True).start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def send(self, command: dict) -> bool:
+        with self._write:
+            try:
+                self.proc.stdin.write(json.dumps(command) + "\n")
+                self.proc.stdin.flush()
+                return True
+            except (BrokenPipeError, OSError, ValueError):  # it died: the reader reports it
+                return False
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if message.get("type") == "ready":
+                self.ready.set()
+            self._on_message(self, message)
+        self.proc.wait()
+        self._on_exit(self)
+
+    def close(self, timeout: float = 5.0) -> None:
+        try:
+            self.proc.stdin.close()  # the worker finishes its job's step and leaves
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class ProcessPool:
+    """`size` workers, started on first use. `on_message(job_id, message)` hears every message of a
+    job; `on_lost(job_id, reason)` hears that the process running it died (it is replaced)."""
+
+    def __init__(self, size: int, on_message, on_lost, on_idle):
+        import torch
+        self.size, self._on_message, self._on_lost, self._on_idle = size, on_message, on_lost, on_idle
+        self._gpus, self._cores = torch.cuda.device_count(), os.cpu_count() or 1
+        self._lock = threading.Lock()
+        self._workers: list[Worker] = []
+        self._closed = False
+        self.restarts = 0
+
+    def _spawn(self, index: int) -> Worker:
+        return Worker(index, worker_env(index, self.size, self._gpus, self._cores), self._message, self._exit)
+
+    def start(self) -> None:
+        with self._lock:
+            while not self._closed and len(self._workers) < self.size:
+                self._workers.append(self._spawn(len(self._workers)))
+
+    def run(self, job_id: str, command: dict) -> bool:
+        """Hand the job to an idle worker; False when none is idle (the caller keeps it queued)."""
+        self.start()
+        with self._lock:
+            worker = next((w for w in self._workers if w.job_id is None and w.proc.poll() is None), None)
+            if worker is None:
+                return False
+            worker.job_id = job_id
+        worker.send({"op": "run", "job": job_id, **command})  # if it died on the way, _exit reports the job lost
+        return True
+
+    def stop(self, job_id: str) -> None:
+        with self._lock:
+            worker = next((w for w in self._workers if w.job_id == job_id), None)
+        if worker is not None:
+            worker.send({"op": "stop", "job": job_id})
+
+    def workers(self) -> list[dict]:
+        with self._lock:
+            return [{"index": w.index, "pid": w.pid, "job": w.job_id, "alive": w.proc.poll() is None,
+                     "ready": w.ready.is_set(), "gpu": w.gpu} for w in self._workers]
+
+    def _message(self, worker: Worker, message: dict) -> None:
+        job_id = message.get("job")
+        if job_id is None:
+            return
+        if message.get("type") == "done":  # free before the news goes out: the next job can start here
+            with self._lock:
+                if worker.job_id == job_id:
+                    worker.job_id = None
+        self._on_message(job_id, message)
+
+    def _exit(self, worker: Worker) -> None:
+        reason = death_reason(worker.proc.returncode)
+        with self._lock:
+            lost, worker.job_id = worker.job_id, None
+            replace = not self._closed and worker in self._workers
+            if replace:
+                self.restarts += 1
+                self._workers[self._workers.index(worker)] = self._spawn(worker.index)
+        if replace:
+            log.warning("worker %d (pid %d) ended: %s; started a new one", worker.index, worker.pid, reason)
+        if lost is not None:
+            self._on_lost(lost, reason)
+        self._on_idle()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers, self._workers = list(self._workers), []
+        for w in workers:
+            w.close()
