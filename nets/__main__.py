@@ -2,9 +2,9 @@
 
     train      train one configuration (or the four) and save it as a run   (nets.cli)
     bench      the engine against the tutorial DataLoader loop              (nets.engine.bench)
-    features   frozen-feature extraction throughput                         (nets.engine.features)
-    scratch    the NumPy network's coursework run; --bench: its speed       (nets.scratch.bench)
-    scratch-bench  time per epoch, NumPy network against its PyTorch twin   (nets.scratch.bench)
+    features   frozen-feature extraction throughput                         (nets.engine.frozen_features)
+    scratch    the NumPy network's coursework run; --bench: its speed       (nets.scratch.cli)
+    scratch-bench  time per epoch, NumPy network against its PyTorch twin   (nets.scratch.cli)
     runs       rebuild, recover, clean up or list the saved runs            (nets.runs.__main__)
     charts     the server's cost of one live-chart redraw                   (nets.server.bench_charts)
     ray        the Ray job service: status, shutdown                        (nets.server.ray_jobs)
@@ -18,9 +18,9 @@ import sys
 COMMANDS = {  # command → (module, function); imported only when asked for
     "train": ("nets.cli", "main"),
     "bench": ("nets.engine.bench", "main"),
-    "features": ("nets.engine.features", "main"),
-    "scratch": ("nets.scratch.bench", "accuracy_main"),
-    "scratch-bench": ("nets.scratch.bench", "speed_main"),
+    "features": ("nets.engine.frozen_features", "main"),
+    "scratch": ("nets.scratch.cli", "accuracy_main"),
+    "scratch-bench": ("nets.scratch.cli", "speed_main"),
     "runs": ("nets.runs.__main__", "main"),
     "charts": ("nets.server.bench_charts", "main"),
     "ray": ("nets.server.ray_jobs", "main"),

@@ -42,7 +42,7 @@ def prepare_data(cfg: TrainConfig, data_dir: str | Path | None = None, download:
                         folder=cfg.folder or None, seed=cfg.seed, on_progress=on_progress)
     data = make_splits(data, cfg.val_fraction, cfg.train_per_class, cfg.train_fraction, cfg.seed)
     if cfg.backbone:
-        from nets.engine.features import features_dataset
+        from nets.engine.frozen_features import features_dataset
         from nets.engine.pretrained import PretrainedError
         cache = Path(data_dir) if data_dir is not None else default_data_dir()
         try:

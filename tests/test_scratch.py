@@ -17,7 +17,7 @@ from nets.engine.data import load_dataset
 from nets.server.jobs import JobManager
 from nets.scratch.network import (ACTIVATIONS, Network, ScratchData, ScratchError, cross_entropy, epoch_order, fit,
                           load_scratch_data, log_softmax, sigmoid, softmax, split_80_10_10)
-from nets.scratch.bench import accuracy_main, numpy_blas_threads, speed_main, time_epochs
+from nets.scratch.cli import accuracy_main, numpy_blas_threads, speed_main, time_epochs
 from nets.scratch.lab import LabSettings, parse_sizes
 from nets.scratch.report import (LESSONS, NUMPY, TORCH, collapse_linear, evidence_text, identical_units,
                                  lesson_sections, progress, results_table, twin_gap)

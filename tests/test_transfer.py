@@ -5,7 +5,7 @@ import pytest
 import torch
 from torchvision import models
 
-from nets.engine import features
+from nets.engine import frozen_features as features
 from nets.engine.config import PRESETS, TrainConfig, validate
 from nets.engine.data import DatasetError, load_dataset, make_splits
 from nets.engine.models import ModelError, build_model, count_params

@@ -12,7 +12,7 @@ For a batch of m examples, one per row (so a layer is `a @ W.T`, the row form of
 Every activation has its derivative right below it, written as "multiply the incoming gradient by
 f'(z)" so that softmax (whose derivative is a matrix per example) fits the same mould.
 The training loop and saving live here too (the data in nets/scratch/data.py); `python -m nets scratch`
-trains from the command line (see nets/scratch/bench.py, also for the speed comparison with PyTorch).
+trains from the command line (see nets/scratch/cli.py, also for the speed comparison with PyTorch).
 """
 from __future__ import annotations
 
