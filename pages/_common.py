@@ -128,13 +128,20 @@ def identity() -> str:
         user = {}
     held = resolve(settings, st.session_state.get(IDENTITY_KEY, ""), st.query_params.to_dict(), user)
     st.session_state[IDENTITY_KEY] = held
-    wanted = url_params(held, settings)
-    for key in URL_PARAMS:  # only what this mode keeps: a laptop's id means nothing in a classroom
+    # only what this mode keeps: a laptop's id means nothing in a classroom
+    keep_in_url(url_params(held, settings), URL_PARAMS)
+    return LECTURER if st.session_state.get("lecturer") else held
+
+
+def keep_in_url(wanted: dict[str, str], managed) -> None:
+    """Make the URL hold `wanted` among the `managed` query parameters (the others are left alone),
+    writing only what differs: st.navigation drops query parameters on a page switch and a browser
+    refresh keeps only the URL, so a page re-sets what it must find again."""
+    for key in managed:
         if key in wanted and st.query_params.get(key) != wanted[key]:
             st.query_params[key] = wanted[key]
         elif key not in wanted and key in st.query_params:
             del st.query_params[key]
-    return LECTURER if st.session_state.get("lecturer") else held
 
 
 def sign_in(name: str, code: str) -> str:
