@@ -9,10 +9,13 @@ from dataclasses import fields, replace
 
 import torch
 
+from nets.engine.augment import AUGMENTATIONS
+from nets.engine.catalog import DATASETS
 from nets.engine.config import (FOUR_CONFIGS_BASE, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError,
-                     TrainConfig, validate)
-from nets.engine.data import DATASETS, DatasetError
+                                TrainConfig, validate)
+from nets.engine.data import DatasetError
 from nets.engine.models import MODELS, ModelError
+from nets.engine.options import OPTIONS, Option
 from nets.engine.train import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Started, Stopped
 from nets.experiment import run_four_configs, run_training
 from nets.runs import DEFAULT_ROOT, CheckpointError
@@ -23,39 +26,39 @@ HELP = {
     "val_fraction": "fraction of the training data held out for validation (picks the best model)",
     "train_per_class": "train on this many images per class (0: all)",
     "train_fraction": "train on this fraction of every class",
-    "model": "architecture", "hidden": "MLP hidden sizes, e.g. 256,128,64",
-    "channels": "convolution channels, e.g. 64,128", "fc": "fully connected sizes after the convolutions",
-    "activation": "relu, leaky_relu, sigmoid, tanh, linear or gelu (default: the model's)",
-    "dropout": "dropout probability (default: the model's)", "batch_norm": "add batch normalisation",
-    "small_stem": "ResNet 3×3 stem without max-pool (default: on for images up to 64 px)",
-    "optimizer": "optimizer", "lr": "learning rate", "momentum": "momentum (SGD, RMSprop)",
+    "model": "architecture", "optimizer": "optimizer", "lr": "learning rate", "momentum": "momentum (SGD, RMSprop)",
     "nesterov": "Nesterov momentum (SGD)", "weight_decay": "L2 weight decay",
     "loss": "ce: cross-entropy; mse: squared error of softmax against one-hot",
     "epochs": "epochs", "batch_size": "images per batch", "schedule": "learning-rate schedule",
     "step_size": "epochs between decays (step schedule)", "gamma": "decay factor (step schedule)",
     "clip_grad": "clip the gradient norm to this (0: off)",
     "patience": "stop after this many epochs without improvement (0: off)",
-    "augment": "comma-separated: crop, flip, vflip, affine, rotate, jitter, sharpness, grayscale",
+    "augment": "comma-separated: " + ", ".join(AUGMENTATIONS),
     "seed": "random seed (splits, initial weights, batches)", "device": "auto, cpu, cuda, cuda:N or mps",
     "amp": "mixed precision on CUDA", "channels_last": "channels-last memory format (default: for conv nets)",
     "log_every": "batches between progress updates",
     "log_seconds": "or seconds between progress updates, whichever comes first (0: batches only)",
     "name": "a name for the run",
-    "block_dropout": "ResNets: dropout after every residual block",
-    "pretrained": "ResNets: start from ImageNet weights", "train_blocks": "ResNets: train only the last k blocks",
-    "input_size": "ResNets: resize images inside the model", "backbone": "train an mlp head on frozen resnet18/resnet34 features",
     "converge_patience": "stop when the training loss stalls this many epochs", "converge_delta": "what counts as stalled",
-}
+}  # the model options' help is in their table, nets.engine.options
 CHOICES = {"dataset": DATASETS, "model": tuple(MODELS), "optimizer": OPTIMIZERS, "loss": LOSSES,
            "schedule": SCHEDULES}
 
 
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got '{text}'") from None
-    return values
+def _option_flag(option: Option) -> dict:
+    """argparse arguments of a model option, from its table row: its help, its choices, and for
+    sizes a type that reads them as the forms do (nets.parse.int_list)."""
+    kw = {"help": option.help + (" (default: the model's)" if option.per_model else "")}
+    if option.kind == "sizes":
+        def sizes(text: str) -> tuple[int, ...]:
+            try:
+                return option.read(text)
+            except ValueError as e:
+                raise argparse.ArgumentTypeError(str(e)) from None
+        kw.update(type=sizes, metavar="N,N")
+    elif option.kind == "choice" and all(isinstance(v, str) for v in option.choices.values()):
+        kw["choices"] = [v for v in option.choices.values() if v]
+    return kw
 
 
 def _str_list(text: str) -> tuple[str, ...]:
@@ -79,10 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         kw = {"help": HELP.get(f.name, ""), "dest": f.name}
         if f.name in CHOICES:
             kw["choices"] = CHOICES[f.name]
+        if f.name in OPTIONS:
+            kw.update(_option_flag(OPTIONS[f.name]))
         if kind.startswith("bool"):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
-        elif kind == "tuple[int, ...]":
-            p.add_argument(flag, type=_int_list, metavar="N,N", **kw)
+        elif "type" in kw:
+            p.add_argument(flag, **kw)
         elif kind == "tuple[str, ...]":
             p.add_argument(flag, type=_str_list, metavar="A,B", **kw)
         elif kind.startswith("float"):

@@ -8,7 +8,8 @@ from pathlib import Path
 import torch
 
 from nets.engine.config import TrainConfig, four_configs, validate
-from nets.engine.data import DatasetError, ImageData, default_data_dir, load_dataset, make_splits
+from nets.engine.catalog import default_data_dir
+from nets.engine.data import DatasetError, ImageData, load_dataset, make_splits
 from nets.engine.evaluate import evaluate
 from nets.engine.models import ModelError, build_model
 from nets.engine.train import fit

@@ -13,8 +13,9 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from nets.engine.catalog import default_data_dir
 from nets.engine.config import TrainConfig
-from nets.engine.data import ImageData, default_data_dir, load_dataset
+from nets.engine.data import ImageData, load_dataset
 from nets.runs import DEFAULT_ROOT, CheckpointError, PAGE_SIZE, Run, RunFilter, RunRow, get_run, index, load_model, stored_evaluation
 from nets.server.jobs import JobManager
 

@@ -2,7 +2,7 @@
 device and data folder, the lecturer's password; a signed-out student is asked on the Train page."""
 import streamlit as st
 
-from nets.engine.data import default_data_dir
+from nets.engine.catalog import default_data_dir
 from nets.engine.device import device_name
 from nets.runs.access import password_matches
 from nets.server.identity import MAX_NAME, shown_name

@@ -8,7 +8,7 @@ import streamlit as st
 
 from nets.engine.naming import LOSS_NAMES, common_part
 from nets.plots import by_epoch, epochs_frame, loss_panels, loss_points_frame, loss_vs_images
-from nets.server.doctor import diagnose, diagnose_group
+from nets.server.doctor import diagnose_group, diagnose_job
 from nets.server.jobs import JobView
 from nets.server.outcome import describe_job
 from pages._common import (
@@ -143,7 +143,7 @@ def job_panel(v: JobView, locked: frozenset[str]) -> None:
         stop.button("Stop", key=f"stop-{v.id}", on_click=stop_job, args=(v.id,), type="primary",
                     width="stretch")
     else:  # once it has ended, what happened and what to try next come first, above the charts
-        advice = diagnose(v.config, v.epochs, v.notes, 10, kept=bool(v.summary and v.summary.get("best_epoch")))
+        advice = diagnose_job(v)
         outcome_ui(v, advice=advice)
         doctor_ui(v, advice, locked)
     if v.status == "running" or v.epochs or v.loss_points:

@@ -6,55 +6,46 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from nets.engine.models import ACTIVATIONS, MODELS, ModelError
+from nets.engine.catalog import SHAPES, input_shape, num_classes
+from nets.engine.models import MODELS, ModelError
+from nets.engine.options import OPTIONS
 from nets.inspect import anatomy
+from nets.parse import ParseError
 from pages._common import ensure_app_entry
 
 ensure_app_entry()
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "anatomy.md"
-LABELS = {"hidden": "Hidden sizes", "channels": "Conv channels", "fc": "Fully connected sizes",
-          "activation": "Activation", "dropout": "Dropout", "batch_norm": "Batch norm",
-          "small_stem": "Stem"}
-HELP = {"hidden": "Comma-separated, e.g. 256,128,64; empty for none.",
-        "channels": "Two counts, e.g. 32,64.", "fc": "Comma-separated, e.g. 256,128; empty for none."}
 COUNT = st.column_config.NumberColumn(format="localized")
 
 
 def model_ui() -> tuple[str, str, dict]:
     """The dataset, the architecture and its options, as the widgets give them."""
     left, right = st.columns(2)
-    dataset = left.selectbox("Dataset", list(anatomy.DATASET_SHAPES), key="anatomy_dataset",
-                             help="Sets the input shape: MNIST-like sets are 1×28×28, CIFAR-10 is 3×32×32.")
+    dataset = left.selectbox("Dataset", list(SHAPES), key="anatomy_dataset",  # the datasets with a fixed shape
+                             format_func=lambda d: f"{d} ({'×'.join(map(str, SHAPES[d]))})",
+                             help="Sets the input shape and the number of classes.")
     name = right.selectbox("Architecture", list(MODELS), index=list(MODELS).index("lenet"),
                            key="anatomy_model")
     raw = {}
     defaults = anatomy.widget_defaults(name)
     for col, (opt, default) in zip(st.columns(len(defaults)), defaults.items()):
-        key, label = f"anatomy_{name}_{opt}", LABELS.get(opt, opt)
-        if opt in anatomy.SIZE_OPTIONS:
-            raw[opt] = col.text_input(label, default, key=key, help=HELP.get(opt))
-        elif opt == "activation":
-            raw[opt] = col.selectbox(label, list(ACTIVATIONS), list(ACTIVATIONS).index(default), key=key)
-        elif opt == "dropout":
-            raw[opt] = col.slider(label, 0.0, 0.9, float(default), 0.05, key=key)
-        elif opt == "batch_norm":
-            raw[opt] = col.checkbox(label, bool(default), key=key)
-        elif opt == "small_stem":
-            raw[opt] = col.selectbox(label, list(anatomy.STEM_CHOICES), key=key,
-                                     help="auto: the small stem for images up to 64 px.")
+        key, (kind, kwargs) = f"anatomy_{name}_{opt}", OPTIONS[opt].widget()
+        if key not in st.session_state:
+            st.session_state[key] = default
+        raw[opt] = getattr(col, kind)(OPTIONS[opt].label, key=key, **kwargs)
     return dataset, name, raw
 
 
 # Cached by the choices that produce the table, never by a model object.
 @st.cache_data(show_spinner="Tracing the model…", max_entries=64)
-def layer_rows(name: str, shape: tuple, options: tuple) -> list[dict]:
-    return anatomy.table_for(name, shape, dict(options))
+def layer_rows(name: str, shape: tuple, classes: int, options: tuple) -> list[dict]:
+    return anatomy.table_for(name, shape, dict(options), num_classes=classes)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def comparison(name: str, shape: tuple, options: tuple) -> anatomy.Comparison:
-    return anatomy.comparison_for(name, shape, dict(options))
+def comparison(name: str, shape: tuple, classes: int, options: tuple) -> anatomy.Comparison:
+    return anatomy.comparison_for(name, shape, dict(options), num_classes=classes)
 
 
 def draw_table(rows: list[dict]):
@@ -119,12 +110,12 @@ with st.expander("How to read this page", expanded=False):
     st.markdown(LESSON.read_text())
 
 dataset, name, raw = model_ui()
-shape = anatomy.DATASET_SHAPES[dataset]
+shape, classes = input_shape(dataset), num_classes(dataset)
 try:
     options = tuple(sorted(anatomy.parse_options(name, raw).items()))
-    rows = layer_rows(name, shape, options)
-    comp = comparison(name, shape, options)
-except ModelError as e:
+    rows = layer_rows(name, shape, classes, options)
+    comp = comparison(name, shape, classes, options)
+except (ModelError, ParseError) as e:
     st.error(str(e))
     st.stop()
 

@@ -8,8 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from nets.engine.config import PRESETS
-from nets.engine.data import download_notice, menu_label
-from nets.engine.models import finetune_plan
+from nets.engine.catalog import download_notice, input_shape, menu_label, num_classes
+from nets.engine.frozen_features import FEATURE_DIM
+from nets.engine.models import CNN_MODELS, finetune_plan
+from nets.engine.naming import LOSS_NAMES, OPTIMIZER_NAMES
+from nets.engine.options import OPTIONS
 from nets.engine.pretrained import ARCHES, PretrainedError, have_weights, install_state_dict, weights_path
 from nets.runs import RunFilter
 from pages._common import data_dir, ensure_app_entry, find_runs, load_train_config
@@ -19,7 +22,6 @@ ensure_app_entry()
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "transfer.md"
 # Bundled first: every recipe works offline; the coursework's CIFAR-10 downloads on first use.
 RECIPE_DATASETS = ["fashion-mnist-mini", "mnist-mini", "cifar10", "fashion-mnist", "mnist"]
-CNN_MODELS = ("cnn5", "gated-cnn", "lenet")  # the coursework's CNN configurations (ResNets are recipes 2 and 3)
 
 
 def open_in_train(cfg) -> None:
@@ -66,9 +68,11 @@ def weights_note(arch: str) -> None:
 
 def features_ui(dataset: str) -> None:
     st.subheader("1 · Frozen features and a small head")
-    st.caption("Each image becomes the 512 numbers before ResNet's ImageNet head (computed once, then "
-               "cached); a 512 → 256 → 128 → 10 network trains on them with SGD (lr 0.01, momentum 0.9, "
-               "cross-entropy) until its training loss stops falling.")
+    head = PRESETS["resnet34-features-head"]
+    sizes = " → ".join(map(str, (FEATURE_DIM, *head.hidden, num_classes(dataset))))
+    st.caption(f"Each image becomes the {FEATURE_DIM} numbers before ResNet's ImageNet head (computed once, "
+               f"then cached); a {sizes} network trains on them with {OPTIMIZER_NAMES[head.optimizer]} (lr {head.lr:g}, "
+               f"momentum {head.momentum:g}, {LOSS_NAMES[head.loss]}) until its training loss stops falling.")
     c1, c2, c3 = st.columns(3)
     arch = c1.selectbox("Backbone", ARCHES, index=1, key="tr_backbone")
     patience = c2.number_input("Converged when the loss stalls for (epochs)", 1, 50, 5, key="tr_patience")
@@ -101,17 +105,18 @@ def finetune_ui(dataset: str) -> None:
     st.subheader("2 · Fine-tune a pretrained ResNet")
     c1, c2, c3 = st.columns(3)
     arch = c1.selectbox("Network", ARCHES, key="ft_arch")
-    blocks = len([r for r in finetune_plan(arch, (3, 32, 32), 10, 0) if r["part"].startswith("layer")])
+    shape, classes = input_shape(dataset), num_classes(dataset)  # the chosen data's channels and classes
+    blocks = len([r for r in finetune_plan(arch, shape, classes, 0) if r["part"].startswith("layer")])
     k = c2.slider("Train the last k residual blocks", 0, blocks, 2, key="ft_k")
     optimizer = c3.radio("Optimizer", ["adam", "sgd"], horizontal=True, key="ft_opt")
-    plan = pd.DataFrame(finetune_plan(arch, (3, 32, 32), 10, k))
+    plan = pd.DataFrame(finetune_plan(arch, shape, classes, k))
     trains = int(plan.loc[plan["trains"], "parameters"].sum())
     st.dataframe(plan, hide_index=True, height=min(38 * (len(plan) + 1), 420))
-    st.caption(f"{trains:,} of {int(plan['parameters'].sum()):,} parameters train; frozen batch norms keep "
-               "ImageNet's statistics. Images are resized to 224 inside the model, as ImageNet's were "
-               "(minutes per epoch on a CPU: a GPU helps here).")
     cfg = replace(PRESETS["resnet18-finetune"], dataset=dataset, model=arch, train_blocks=k, optimizer=optimizer,
                   lr=1e-4 if optimizer == "adam" else 1e-3)
+    st.caption(f"{trains:,} of {int(plan['parameters'].sum()):,} parameters train; frozen batch norms keep "
+               f"ImageNet's statistics. Images are resized to {cfg.input_size} inside the model, as ImageNet's "
+               "were (minutes per epoch on a CPU: a GPU helps here).")
     weights_note(arch)
     if st.button("Open in Train", key="ft_open"):
         open_in_train(cfg)
@@ -124,14 +129,16 @@ def recipes_ui(dataset: str) -> None:
               else replace(PRESETS["resnet18-scratch-mini"], dataset=dataset))
     left, right = st.columns(2)
     with left.container(border=True):
-        st.markdown("**The recipe**: SGD lr 0.01, weight decay 1e-4, cosine annealing, gradient clipping 0.1, "
-                    f"early stopping with patience 6, batch 128, crop and flip, {recipe.epochs} epochs"
+        r = recipe
+        st.markdown(f"**The recipe**: {OPTIMIZER_NAMES[r.optimizer]} lr {r.lr:g}, weight decay {r.weight_decay:g}, "
+                    f"{r.schedule} schedule, gradient clipping {r.clip_grad:g}, early stopping with patience "
+                    f"{r.patience}, batch {r.batch_size}, {' and '.join(r.augment)}, {r.epochs} epochs"
                     + ("." if dataset == "cifar10" else "; the stock 7×7 stem keeps each epoch to seconds."))
         if st.button("Open in Train", key="scratch_open"):
             open_in_train(recipe)
     with right.container(border=True):
         fraction = st.slider("Fraction of the training set (class-balanced)", 0.01, 1.0, 0.1, key="sd_fraction")
-        dropout = st.slider("Dropout after each residual block", 0.0, 0.5, 0.1, key="sd_dropout")
+        dropout = st.slider(OPTIONS["block_dropout"].label, 0.0, 0.5, 0.1, key="sd_dropout")
         cfg = replace(recipe, train_fraction=float(fraction), block_dropout=float(dropout),
                       name=f"resnet18-{dataset}-{fraction:.0%}-data")
         if st.button("Open in Train", key="sd_open"):

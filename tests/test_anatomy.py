@@ -5,9 +5,10 @@ import pytest
 from torch import nn
 
 from nets.inspect import anatomy
-from nets.inspect.anatomy import (Question, check_answer, compare, layer_table, make_question, parse_options,
-                          parse_sizes, table_for, widget_defaults)
+from nets.inspect.anatomy import (MAX_LAYERS, Question, check_answer, compare, layer_table, make_question,
+                                  parse_options, table_for, widget_defaults)
 from nets.engine.models import MODELS, ModelError, build_model
+from nets.parse import ParseError
 
 FORMULA = re.compile(r"^(?P<expr>[\d·+()/ ]+) = (?P<value>[\d,]+)")
 
@@ -20,7 +21,7 @@ def _evaluate(formula: str) -> tuple[int, int]:
 
 
 def _rows(name, shape=(1, 28, 28), **options):
-    return table_for(name, shape, options)
+    return table_for(name, shape, options, num_classes=10)
 
 
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
@@ -100,23 +101,26 @@ def test_model_that_cannot_run_is_a_model_error():
     with pytest.raises(ModelError, match="cannot run on a 4 input"):
         layer_table(nn.Linear(5, 3), (4,))
     with pytest.raises(ModelError, match="at least 12×12"):
-        table_for("lenet", (1, 8, 8), {})
+        table_for("lenet", (1, 8, 8), {}, num_classes=10)
 
 
 def test_options_from_widgets():
-    assert parse_sizes(" 256, 128 ,64", "hidden") == (256, 128, 64)
-    assert parse_sizes("", "fc") == ()
-    for bad in ("12,x", "0", "1.5", "100000"):
-        with pytest.raises(ModelError, match="hidden"):
-            parse_sizes(bad, "hidden")
+    assert parse_options("mlp", {"hidden": " 256, 128 ,64"}) == {"hidden": (256, 128, 64)}
+    assert parse_options("mlp", {"hidden": "256 128"}) == {"hidden": (256, 128)}  # as the Train page reads it
+    assert parse_options("cnn5", {"fc": ""}) == {"fc": ()}
+    for bad in ("12,x", "0", "1.5", "100000", ",".join(["8"] * (MAX_LAYERS + 1))):
+        with pytest.raises(ParseError, match="Hidden sizes"):
+            parse_options("mlp", {"hidden": bad})
     assert widget_defaults("cnn5")["channels"] == "32,64"
     assert widget_defaults("resnet18") == {"small_stem": "auto", "dropout": 0.0}
-    assert parse_options("resnet18", {"small_stem": "7×7/2 stem + max-pool"}) == {"small_stem": False}
+    assert parse_options("resnet18", {"small_stem": "imagenet"}) == {"small_stem": False}
     assert parse_options("mlp", {"hidden": "784", "batch_norm": True}) == {"hidden": (784,), "batch_norm": True}
+    with pytest.raises(ModelError, match="Unknown model"):
+        parse_options("vgg", {})
 
 
 def test_compare_mlp_with_lenet_on_mnist():
-    c = compare((1, 28, 28), {"hidden": (128,)}, {}, "lenet")
+    c = compare((1, 28, 28), {"hidden": (128,)}, {}, "lenet", num_classes=10)
     assert (c.mlp.label, c.mlp.total_params, c.cnn.total_params) == ("mlp 784-128-10", 101_770, 8_490)
     assert c.mlp.largest_layer == "1 (Linear 784→128): 100,480"
     assert c.cnn.largest_layer == "3 (Conv2d 5×5, 10→20): 5,020"
@@ -126,7 +130,7 @@ def test_compare_mlp_with_lenet_on_mnist():
 
 
 def test_compare_when_the_cnn_is_the_bigger_one():
-    c = anatomy.comparison_for("cnn5", (3, 32, 32), {})
+    c = anatomy.comparison_for("cnn5", (3, 32, 32), {}, num_classes=10)
     assert (c.mlp.label, c.cnn.total_params) == ("mlp 3072-128-10", 497_738)
     assert c.why.startswith("Here cnn5 has more parameters") and "weight sharing" in c.why
 

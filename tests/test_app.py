@@ -1,7 +1,7 @@
 from streamlit.testing.v1 import AppTest
 
 from nets.engine.config import FOUR_CONFIGS_BASE, PRESETS, four_configs
-from nets.engine.data import BUNDLED
+from nets.engine.catalog import BUNDLED
 
 
 def test_app_starts_and_shows_home():

@@ -62,7 +62,7 @@ def test_bad_flags_get_clear_messages(tmp_path, capsys, monkeypatch):
     code, err = run_main(["--lr", "-1", "--epochs", "0"], capsys)
     assert code == 2 and "learning rate -1.0" in err and "epochs 0" in err
     code, err = run_main(["--hidden", "12,x"], capsys)
-    assert code == 2 and "comma-separated whole numbers" in err
+    assert code == 2 and "Hidden sizes: write whole numbers separated by commas" in err and "'x'" in err
     monkeypatch.setattr(CIFAR10, "url", "http://nnlab-test.invalid/cifar-10-python.tar.gz")
     code, err = run_main(["--dataset", "cifar10", "--data-dir", str(tmp_path), "--checkpoints",
                           str(tmp_path / "c")], capsys)
@@ -78,3 +78,17 @@ def test_every_config_field_is_a_flag():
     flags = build_parser().format_help()
     for name in TrainConfig.__dataclass_fields__:
         assert "--" + name.replace("_", "-") in flags
+
+
+def test_model_option_flags_come_from_the_one_table():
+    from nets.engine.options import OPTIONS
+    actions = {a.dest: a for a in build_parser()._actions}
+    for name, option in OPTIONS.items():
+        assert actions[name].help.startswith(option.help)  # the table's words, not a second copy
+        if option.kind == "choice" and all(isinstance(v, str) for v in option.choices.values()):
+            assert set(actions[name].choices) == {v for v in option.choices.values() if v}
+    # sizes read as every form reads them (nets.parse.int_list): commas or spaces, the table's range
+    args = build_parser().parse_args(["--model", "mlp", "--hidden", "256 128", "--channels", "8;16"])
+    assert config_from_args(args).hidden == (256, 128) and config_from_args(args).channels == (8, 16)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--channels", str(OPTIONS["channels"].hi + 1)])

@@ -7,9 +7,10 @@ from PIL import Image
 from torchvision.datasets import MNIST
 
 from formats import Payload, cifar_batch, write_cifar, write_idx
-from nets.engine.data import (BUNDLED, DATASETS, FASHION_CLASSES, SHAPES, DatasetError, availability, balanced_subset,
-                       channel_stats, dataset_status, download_notice, load_dataset, make_splits, menu_label,
-                       stratified_split)
+from nets.engine.catalog import (BUNDLED, DATASETS, FASHION_CLASSES, SHAPES, availability, dataset_status,
+                                 download_notice, menu_label)
+from nets.engine.data import (DatasetError, balanced_subset, channel_stats, load_dataset, make_splits,
+                              stratified_split)
 
 
 @pytest.mark.parametrize("name,folder", [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")])
@@ -136,8 +137,7 @@ def test_download_notice_only_when_the_first_run_downloads(tmp_path):
 
 
 def test_a_missing_bundled_file_is_explained(monkeypatch, tmp_path):
-    from nets.engine import data
-    monkeypatch.setitem(data.BUNDLED, "fashion-mnist-mini", (tmp_path / "gone.npz", "fashion-mnist"))
+    monkeypatch.setitem(BUNDLED, "fashion-mnist-mini", (tmp_path / "gone.npz", "fashion-mnist"))
     with pytest.raises(DatasetError, match="bundled Fashion-MNIST") as e:
         load_dataset("fashion-mnist-mini")
     assert "make_mini.py fashion-mnist" in e.value.details
@@ -220,3 +220,27 @@ def test_channel_stats_match_numpy():
 def test_unknown_dataset():
     with pytest.raises(DatasetError, match="Choose from"):
         load_dataset("imagenet")
+
+
+def test_the_catalog_knows_each_datasets_shape_and_classes(tmp_path):
+    from nets.engine.catalog import class_names, input_shape, num_classes
+    for name in BUNDLED:  # what the catalog says is what loading gives
+        d = load_dataset(name, download=False)
+        assert (input_shape(name), class_names(name), num_classes(name)) == (d.input_shape, d.classes, d.num_classes)
+    assert input_shape("folder", 48) == (3, 48, 48) and num_classes("folder") == 0  # no folder chosen yet
+    _write_images(tmp_path / "three", {"a": 1, "b": 1, "c": 1})
+    (tmp_path / "three" / ".hidden").mkdir()
+    assert num_classes("folder", tmp_path / "three") == 3
+    _write_images(tmp_path / "split" / "train", {"x": 2, "y": 2})
+    _write_images(tmp_path / "split" / "test", {"x": 1, "y": 1})
+    assert class_names("folder", tmp_path / "split") == load_dataset("folder", folder=tmp_path / "split").classes
+
+
+def test_pages_state_no_dataset_shapes_or_class_counts():
+    """Shapes and class counts live in nets.engine.catalog; the forms read them from there."""
+    import re
+    from pathlib import Path
+    pages = Path(__file__).resolve().parent.parent / "pages"
+    for page in ("train.py", "anatomy.py", "transfer.py"):
+        text = (pages / page).read_text()
+        assert not re.search(r"\(\s*[13],\s*(28|32),\s*(28|32)\s*\)|[13]×(28|32)×(28|32)|\b10 classes|, 10\)", text), page

@@ -206,3 +206,29 @@ def test_group_compares_factors_only_when_nothing_else_differs():
                               ("b", TrainConfig(lr=500.0, loss="mse"), [], [], {"best_test_acc": None,
                                                                                   "best_epoch": None})])
     assert nothing.sentence.startswith("None of the runs kept a model")
+
+
+# ------------------------------------------------------------------------ chance is 1/classes
+def test_chance_is_one_over_the_classes_the_engine_reported(tmp_path):
+    """30% on three classes is guessing; on ten it is learning. The doctor reads the class count from
+    the job's Started event (nets.engine.train.Started.num_classes), not from an assumption."""
+    from nets.engine.train import Started
+    from nets.server.doctor import diagnose_job
+
+    def view(i, classes, cfg=TrainConfig(dataset="folder", folder=str(tmp_path / "gone"))):
+        started = asdict(Started("cpu", 1_000, 24, 1, 2, "test", classes))
+        return SimpleNamespace(id=f"job{i}", label=f"run {i}", config=cfg, notes=[], started_info=started,
+                               epochs=[ep(1, 0.3, 0.3), ep(2, 0.3, 0.3)], summary={"best_test_acc": 0.3, "best_epoch": 2})
+
+    (advice,) = diagnose_job(view(1, 3))
+    assert advice.kind == "chance" and "(33%)" in advice.message
+    assert diagnose_job(view(2, 10)) == []
+    report = diagnose_group([view(3, 3), SimpleNamespace(**{**vars(view(4, 3)), "summary": {
+        "best_test_acc": 0.9, "best_epoch": 2}})])
+    assert "no better than chance at 33%" in report.sentence
+    # without an event (a saved run's tuple), the dataset's own count: a folder's sub-folders
+    for cls in ("a", "b", "c"):
+        (tmp_path / "pets" / cls).mkdir(parents=True)
+    folder = TrainConfig(dataset="folder", folder=str(tmp_path / "pets"))
+    assert kinds(diagnose(folder, [ep(1, 0.3, 0.3), ep(2, 0.3, 0.3)], [])) == ["chance"]
+    assert diagnose(TrainConfig(dataset="folder"), [ep(1, 0.0, 0.0), ep(2, 0.0, 0.0)], []) == []  # unknown: no verdict

@@ -80,3 +80,60 @@ def test_bad_options_are_explained():
         build_model("cnn5", (3, 32, 32), 10, channels=(8,))
     with pytest.raises(ModelError, match="Unknown model"):
         model_options("vgg")
+
+
+# ------------------------------------------------------------------------ the one option table
+def test_every_model_option_is_in_the_one_table():
+    """What a builder takes (and its default) is its signature; how an option is edited, read and
+    checked is its row in nets.engine.options; the config has a field for each."""
+    from dataclasses import fields
+
+    from nets.engine.config import TrainConfig
+    from nets.engine.models import model_defaults
+    from nets.engine.options import OPTIONS
+    taken = {opt for name in MODELS for opt in model_defaults(name)}
+    assert taken == {name for name, o in OPTIONS.items() if o.per_model}
+    assert set(OPTIONS) <= {f.name for f in fields(TrainConfig)}
+    for name in MODELS:  # every default reads back through its widget as itself
+        for opt, default in model_defaults(name).items():
+            assert OPTIONS[opt].read(OPTIONS[opt].shown(default)) == default, (name, opt)
+
+
+def test_every_option_has_a_validation_rule():
+    from dataclasses import replace
+
+    from nets.engine.config import ConfigError, TrainConfig, validate
+    from nets.engine.models import model_defaults
+    from nets.engine.options import OPTIONS
+    for name, o in OPTIONS.items():
+        model = next(m for m in MODELS if name in model_defaults(m)) if o.per_model else "mlp"
+        bad = {"sizes": (0,), "choice": "no-such-choice", "int": (o.hi or 0) + 1,
+               "float": (o.hi or 0) + 0.05, "bool": None}[o.kind]
+        if bad is not None:
+            with pytest.raises(ConfigError, match=o.noun):
+                validate(TrainConfig(model=model, **{name: bad}))
+        others = [m for m in MODELS if name not in model_defaults(m)]
+        if o.per_model and others:  # set on a model that does not take it: refused, not silently dropped
+            unset = TrainConfig.__dataclass_fields__[name].default
+            value = ((8,) if o.kind == "sizes" else True if o.kind == "bool" else o.hi if o.kind != "choice"
+                     else next(v for v in o.choices.values() if v != unset))
+            with pytest.raises(ConfigError, match="has no option"):
+                validate(replace(TrainConfig(), model=others[0], **{name: value}))
+
+
+def test_the_coursework_cnns_are_the_conv_models_without_imagenet_weights():
+    from nets.engine.models import CNN_MODELS, CONV_MODELS
+    from nets.engine.pretrained import ARCHES
+    assert CNN_MODELS == ("lenet", "cnn5", "gated-cnn")
+    assert set(CNN_MODELS) | set(ARCHES) == set(CONV_MODELS)
+
+
+def test_parameters_are_counted_without_building_the_weights():
+    from nets.engine.models import parameter_counts
+    for name in MODELS:
+        assert parameter_counts(name, (3, 32, 32), 7) == (count_params(build_model(name, (3, 32, 32), 7)),) * 2
+    # 16 layers of 16,384 units: 17 GB of weights if built, a count on the 'meta' device
+    total, _ = parameter_counts("mlp", (1, 28, 28), 10, hidden=(16_384,) * 16)
+    assert total == (784 + 1) * 16_384 + 15 * (16_384 + 1) * 16_384 + (16_384 + 1) * 10
+    frozen = parameter_counts("resnet18", (3, 32, 32), 10, pretrained=True, train_blocks=0)
+    assert frozen == (count_params(build_model("resnet18", (3, 32, 32), 10, small_stem=False)), 512 * 10 + 10)

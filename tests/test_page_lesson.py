@@ -181,6 +181,8 @@ def test_own_images_come_from_an_uploaded_zip_and_train(env, ckpt):
 
     widget(at, "selectbox", "model").set_value("mlp").run()
     widget(at, "number_input", "image_size").set_value(8).run()
+    # counted with the folder's own two classes: (3·8·8+1)·128 + (128+1)·2, not ten outputs
+    assert any("(3×8×8, 2 classes): **24,962 parameters**" in m.value for m in at.markdown)
     widget(at, "number_input", "epochs").set_value(1).run()
     next(b for b in at.button if b.label == "Train").click().run()
     deadline = time.time() + 60

@@ -188,3 +188,27 @@ def test_train_pressed_in_the_same_moment_as_a_setting_changes_still_trains(app,
     poll_until_done(app)
     (run,) = list_runs(ckpt)[0]
     assert run.config.epochs == 1 and run.info["status"] == "completed"
+
+
+def test_hidden_sizes_are_read_as_on_every_page(app):
+    """Commas, spaces or semicolons, as the NumPy page and the command line read them (nets.parse)."""
+    widget(app, "selectbox", "model").set_value("mlp").run()
+    for text in ("256 128", "256, 128", "256;128"):
+        widget(app, "text_input", "hidden").set_value(text).run()
+        assert not app.exception and not app.error
+        assert tuple(app.session_state["train_cfg"]["hidden"]) == (256, 128)
+        assert "235,146 parameters" in summary(app)  # (784+1)·256 + (256+1)·128 + (128+1)·10
+        assert not next(b for b in app.button if b.label == "Train").disabled
+
+
+def test_every_option_a_model_takes_has_its_widget_from_the_one_table(app):
+    from nets.engine.models import MODELS, model_defaults
+    from nets.engine.options import OPTIONS
+    for model in MODELS:
+        widget(app, "selectbox", "model").set_value(model).run()
+        assert not app.exception
+        for name in [*model_defaults(model), "backbone"]:
+            kind, _ = OPTIONS[name].widget()
+            assert widget(app, kind, name).label == OPTIONS[name].label, (model, name)
+        others = set(OPTIONS) - set(model_defaults(model)) - {"backbone"}
+        assert not [w for w in app.main if getattr(w, "key", None) in {"tw_" + o for o in others}]

@@ -195,3 +195,18 @@ def test_absurd_widths_are_refused_before_anything_is_built():
                 dict(model="mlp", hidden=(8,) * 40)):
         with pytest.raises(ConfigError, match="at most 16 numbers"):
             validate(replace(TrainConfig(), **bad))
+
+
+def test_started_reports_the_datasets_own_class_count(tmp_path):
+    """A folder of images has as many classes as sub-folders (here 3), never the named datasets' 10."""
+    from PIL import Image
+    for i, cls in enumerate(("circle", "square", "star")):
+        (tmp_path / cls).mkdir()
+        for j in range(6):
+            Image.new("RGB", (8, 8), (90 * i, 20 * j, 0)).save(tmp_path / cls / f"{j}.png")
+    cfg = TrainConfig(dataset="folder", folder=str(tmp_path), image_size=8)
+    data = prepare_data(cfg)
+    _, events = train(data, epochs=1)
+    assert of(events, Started)[0].num_classes == 3 == data.num_classes == cfg.num_classes()
+    _, events = train(prepare_data(TrainConfig(dataset="mnist-mini", train_per_class=2)), epochs=1)
+    assert of(events, Started)[0].num_classes == 10

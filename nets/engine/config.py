@@ -9,9 +9,11 @@ import math
 from dataclasses import dataclass, fields, replace
 
 from nets.engine.augment import AUGMENTATIONS
-from nets.engine.data import DATASETS
-from nets.engine.models import ACTIVATIONS, MODELS, ModelError, model_options
-from nets.engine.naming import default_name
+from nets.engine.catalog import DATASETS, FOLDER, input_shape, num_classes
+from nets.engine.frozen_features import FEATURE_DIM
+from nets.engine.models import MODELS, model_options
+from nets.engine.naming import LOSS_NAMES, OPTIMIZER_NAMES, default_name
+from nets.engine.options import OPTIONS
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 LOSSES = ("ce", "mse")  # cross-entropy; squared error between softmax output and one-hot target
@@ -31,7 +33,7 @@ class TrainConfig:
     val_fraction: float = 0.0     # carved from the training data; picks the best model when > 0
     train_per_class: int = 0      # class-balanced subset for small-data experiments (0: all)
     train_fraction: float = 1.0   # or this fraction of every class
-    # model (None / empty: the model's own default)
+    # model (None / empty: the model's own default); kinds, ranges and labels: nets.engine.options
     model: str = "lenet"
     hidden: tuple[int, ...] = ()
     channels: tuple[int, ...] = ()
@@ -45,7 +47,7 @@ class TrainConfig:
     train_blocks: int = -1        # ResNets: train only the last k residual blocks and the head (-1: all)
     input_size: int = 0           # ResNets: resize images to this inside the model (0: as they are);
                                   # with a backbone: the size images are resized to for it (0: 224)
-    backbone: str = ""            # train on frozen features of this network: resnet18 or resnet34 (ImageNet)
+    backbone: str = ""            # train on frozen features of this ImageNet network (nets.engine.pretrained.ARCHES)
     # optimisation
     optimizer: str = "sgd"
     lr: float = 0.01
@@ -72,18 +74,27 @@ class TrainConfig:
     log_seconds: float = 0.25     # ...or sooner, once this many seconds passed (0: by batches only)
     name: str = ""                # a label for the run; defaults to nets.engine.naming.default_name
 
+    def is_set(self, name: str) -> bool:
+        """Whether a setting differs from its default (an unset model option: the model's own)."""
+        return getattr(self, name) != DEFAULTS[name]
+
     def model_kwargs(self) -> dict:
-        """The model options that were set, for models.build_model."""
-        accepted = set(model_options(self.model))
-        values = {"hidden": self.hidden, "channels": self.channels, "fc": self.fc,
-                  "activation": self.activation, "dropout": self.dropout,
-                  "batch_norm": self.batch_norm if self.batch_norm else None,
-                  "small_stem": self.small_stem, "block_dropout": self.block_dropout or None,
-                  "pretrained": True if self.pretrained else None,
-                  "train_blocks": self.train_blocks if self.train_blocks >= 0 else None,
-                  "input_size": None if self.backbone else (self.input_size or None)}
-        return {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in values.items()
-                if k in accepted and v not in (None, "", ())}
+        """The model options that were set and the model takes, for models.build_model. With a
+        backbone, input_size is the backbone's, not the model's."""
+        kwargs = {}
+        for k in model_options(self.model):
+            if self.is_set(k) and not (k == "input_size" and self.backbone):
+                value = getattr(self, k)
+                kwargs[k] = tuple(value) if isinstance(value, list) else value
+        return kwargs
+
+    def input_shape(self) -> tuple[int, int, int]:
+        """What the model sees: the dataset's images, or a backbone's features (FEATURE_DIM×1×1)."""
+        return (FEATURE_DIM, 1, 1) if self.backbone else input_shape(self.dataset, self.image_size)
+
+    def num_classes(self) -> int:
+        """The dataset's class count; a folder's own (0 while no folder is chosen)."""
+        return num_classes(self.dataset, self.folder or None)
 
     def label(self) -> str:
         return self.name or default_name(self)
@@ -115,11 +126,12 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     choice(cfg.optimizer, OPTIMIZERS, "optimizer")
     choice(cfg.loss, LOSSES, "loss")
     choice(cfg.schedule, SCHEDULES, "schedule")
-    if cfg.activation:
-        choice(cfg.activation.replace("-", "_"), tuple(ACTIVATIONS), "activation")
+    for name, option in OPTIONS.items():
+        if cfg.is_set(name) and (why := option.problem(getattr(cfg, name))):
+            problems.append(why)
     for a in cfg.augment:
         choice(a, tuple(AUGMENTATIONS), "augmentation")
-    if cfg.dataset == "folder" and not cfg.folder:
+    if cfg.dataset == FOLDER and not cfg.folder:
         problems.append("the 'folder' dataset needs a folder of images with one sub-folder per class")
     if not (math.isfinite(cfg.lr) and 0 < cfg.lr <= 1000):
         problems.append(f"learning rate {cfg.lr} must be above 0 and at most 1000")
@@ -133,12 +145,6 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         problems.append(f"epochs {cfg.epochs} must be between 1 and 10000")
     if not 1 <= cfg.batch_size <= 65_536:
         problems.append(f"batch size {cfg.batch_size} must be between 1 and 65536")
-    for what, sizes, most in (("hidden sizes", cfg.hidden, 16_384), ("fully connected sizes", cfg.fc, 16_384),
-                              ("channels", cfg.channels, 2_048)):
-        if len(sizes) > 16 or any(not 1 <= v <= most for v in sizes):
-            problems.append(f"{what} must be at most 16 numbers from 1 to {most:,}, got {list(sizes)[:6]}")
-    if cfg.dropout is not None and not 0 <= cfg.dropout < 1:
-        problems.append(f"dropout {cfg.dropout} must be in [0, 1)")
     if not 0 <= cfg.val_fraction < 1:
         problems.append(f"validation fraction {cfg.val_fraction} must be in [0, 1)")
     if not 0 < cfg.train_fraction <= 1:
@@ -149,35 +155,26 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         problems.append("step schedule needs step_size ≥ 1 and 0 < gamma ≤ 1")
     if not 8 <= cfg.image_size <= 512:
         problems.append(f"image size {cfg.image_size} must be between 8 and 512")
-    if cfg.backbone and cfg.backbone not in ("resnet18", "resnet34"):
-        problems.append(f"backbone '{cfg.backbone}' is not resnet18 or resnet34")
-    if cfg.backbone and cfg.model not in ("mlp",):
-        problems.append("a frozen backbone gives 512 numbers per image: train an mlp head on them")
-    if not 0 <= cfg.block_dropout < 1 or cfg.converge_patience < 0 or cfg.converge_delta < 0:
-        problems.append("block dropout must be in [0, 1); convergence patience and delta cannot be negative")
-    if cfg.input_size and not 16 <= cfg.input_size <= 512:
-        problems.append(f"input size {cfg.input_size} must be between 16 and 512 (or 0)")
+    if cfg.backbone and cfg.model != "mlp":
+        problems.append(f"a frozen backbone gives {FEATURE_DIM} numbers per image: train an mlp head on them")
+    if cfg.converge_patience < 0 or cfg.converge_delta < 0:
+        problems.append("convergence patience and delta cannot be negative")
     if cfg.log_every < 1 or not 0 <= cfg.log_seconds <= 3600:
         problems.append("log_every must be at least 1 and log_seconds in [0, 3600]")
     if cfg.device not in ("auto", "cpu", "cuda", "mps") and not cfg.device.startswith("cuda:"):
         problems.append(f"device '{cfg.device}' is not auto, cpu, cuda, cuda:N or mps")
     if not problems and cfg.model in MODELS:
-        try:
-            cfg.model_kwargs()
-        except ModelError as e:
-            problems.append(str(e))
-        set_options = {k for k, v in (("hidden", cfg.hidden), ("channels", cfg.channels), ("fc", cfg.fc),
-                                      ("pretrained", cfg.pretrained), ("train_blocks", cfg.train_blocks >= 0),
-                                      ("input_size", cfg.input_size and not cfg.backbone),
-                                      ("block_dropout", cfg.block_dropout))
-                       if v}
-        unused = set_options - set(model_options(cfg.model))
+        taken = model_options(cfg.model)
+        unused = [k for k, option in OPTIONS.items() if option.per_model and cfg.is_set(k) and k not in taken
+                  and not (k == "input_size" and cfg.backbone)]  # with a backbone it is the backbone's
         if unused:
-            problems.append(f"{cfg.model} has no option(s) {sorted(unused)}; "
-                            f"it takes {model_options(cfg.model)}")
+            problems.append(f"{cfg.model} has no option(s) {unused}; it takes {taken}")
     if problems:
         raise ConfigError("; ".join(problems) + ".")
     return cfg
+
+
+DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
 
 
 # Named starting points; the command line and the app override single fields with dataclasses.replace.
@@ -223,3 +220,11 @@ FOUR_CONFIGS_BASE = TrainConfig(dataset="fashion-mnist-mini", model="cnn5", epoc
 def four_configs(base: TrainConfig = FOUR_CONFIGS_BASE) -> list[TrainConfig]:
     return [replace(base, **c)  # names come from nets.engine.naming: they differ in optimizer, lr and loss
             for c in FOUR_CONFIGS]
+
+
+def four_configs_text() -> str:
+    """The four configurations in words: 'SGD lr 0.001 and Adam lr 0.01, each with cross-entropy and
+    with squared error'."""
+    optimizers = dict.fromkeys(f"{OPTIMIZER_NAMES[c['optimizer']]} lr {c['lr']:g}" for c in FOUR_CONFIGS)
+    losses = dict.fromkeys(LOSS_NAMES[c["loss"]] for c in FOUR_CONFIGS)
+    return f"{' and '.join(optimizers)}, each with {' and with '.join(losses)}"

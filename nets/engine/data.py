@@ -8,12 +8,13 @@ Sources: the bundled subsets `mnist-mini` and `fashion-mnist-mini` (assets/*.npz
 torchvision's MNIST and Fashion-MNIST (its own checksums, extraction and idx reading; the bytes come
 through nets/engine/download.py so that a page can show progress), CIFAR-10 read from the python pickles
 with a restricted unpickler that checks structure instead of md5, and a folder of the user's own
-images (one sub-folder per class). A DatasetError's message is one or two sentences for the page;
+images (one sub-folder per class); what each dataset is (shape, classes, files) is in
+nets.engine.catalog. A DatasetError's message is one or two sentences for the page;
 its `details` hold the paths, addresses and raw errors.
 """
 from __future__ import annotations
 
-import os
+import math
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,34 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nets.engine.catalog import (BUNDLED, CIFAR10_CLASSES, CIFAR_DIR, CIFAR_TEST, CIFAR_TRAIN, CLASSES, DATA_DIR_ENV,
+                                 DATASETS, DOWNLOAD_BYTES, FOLDER, IMAGE_SUFFIXES, SHAPES, TITLES, default_data_dir,
+                                 folder_class_root, folder_classes, idx_class, missing_cifar_files,
+                                 missing_idx_files)
 from nets.engine.download import DownloadFailed, reason
-
-ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
-DATA_DIR_ENV = "NNLAB_DATA_DIR"
-DATASETS = ("mnist-mini", "fashion-mnist-mini", "mnist", "fashion-mnist", "cifar10", "folder")
-TITLES = {"mnist-mini": "MNIST (bundled subset)", "fashion-mnist-mini": "Fashion-MNIST (bundled subset)",
-          "mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "folder": "Your image folder"}
-# The bundled subsets: 600 training and 100 test images per class (assets/make_mini.py).
-BUNDLED = {"mnist-mini": (ASSETS / "mnist_mini.npz", "mnist"),
-           "fashion-mnist-mini": (ASSETS / "fashion_mini.npz", "fashion-mnist")}
-MNIST_MINI_FILE = BUNDLED["mnist-mini"][0]
-# Bytes of the published files, in the order torchvision lists them (the notice and the progress bar).
-DOWNLOAD_BYTES = {"mnist": (9_912_422, 28_881, 1_648_877, 4_542),
-                  "fashion-mnist": (26_421_880, 29_515, 4_422_102, 5_148),
-                  "cifar10": (170_498_071,)}
-# Each dataset's images, C×H×W (a 'folder' is 3×image_size×image_size).
-SHAPES = {"mnist-mini": (1, 28, 28), "fashion-mnist-mini": (1, 28, 28), "mnist": (1, 28, 28),
-          "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
-
-MNIST_CLASSES = [str(d) for d in range(10)]
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
-                   "dog", "frog", "horse", "ship", "truck"]
-CIFAR_DIR = "cifar-10-batches-py"
-CIFAR_TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
-CIFAR_TEST = ["test_batch"]
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
 class DatasetError(RuntimeError):
@@ -94,11 +72,6 @@ class ImageData:
         return "test", self.x_test, self.y_test
 
 
-def default_data_dir() -> Path:
-    """$NNLAB_DATA_DIR, or data/ in the project folder."""
-    return Path(os.environ.get(DATA_DIR_ENV) or ASSETS.parent / "data")
-
-
 # ------------------------------------------------------------------------------------- loading
 def load_dataset(name: str, data_dir: str | Path | None = None, *, download: bool = True,
                  image_size: int = 32, folder: str | Path | None = None,
@@ -110,13 +83,13 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, download: boo
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     if name in BUNDLED:
         x, y, xt, yt = _load_bundled(name)
-        classes = FASHION_CLASSES if name.startswith("fashion") else MNIST_CLASSES
+        classes = CLASSES[name]
     elif name in ("mnist", "fashion-mnist"):
         x, y, xt, yt = _load_idx(name, data_dir, download, on_progress)
-        classes = MNIST_CLASSES if name == "mnist" else FASHION_CLASSES
+        classes = CLASSES[name]
     elif name == "cifar10":
         x, y, xt, yt, classes = _load_cifar10(data_dir, download, on_progress)
-    elif name == "folder":
+    elif name == FOLDER:
         if folder is None:
             raise DatasetError("The 'folder' dataset needs a folder of images (one sub-folder per class).")
         x, y, xt, yt, classes = load_image_folder(folder, image_size, test_fraction, seed)
@@ -130,48 +103,6 @@ def channel_stats(x: torch.Tensor) -> tuple[list[float], list[float]]:
     """Per-channel mean and std of uint8 images in [0, 1] units (float64 sums: exact enough)."""
     xf = x.to(torch.float64).div_(255).transpose(0, 1).reshape(x.shape[1], -1)
     return xf.mean(1).tolist(), xf.std(1).clamp_min(1e-6).tolist()
-
-
-def dataset_status(data_dir: str | Path | None = None) -> dict[str, bool]:
-    """Which datasets are on this machine (True) and which would download (False)."""
-    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    status = {name: path.exists() for name, (path, _) in BUNDLED.items()}
-    for name in ("mnist", "fashion-mnist"):
-        status[name] = not _missing_idx_files(name, data_dir)
-    status["cifar10"] = not _missing_cifar_files(data_dir / CIFAR_DIR)
-    return status
-
-
-def download_mb(name: str) -> int:
-    """About how many megabytes the first use of `name` downloads (0: nothing to download)."""
-    return round(sum(DOWNLOAD_BYTES.get(name, ())) / 1e6)
-
-
-def availability(name: str, data_dir: str | Path | None = None) -> str:
-    """'bundled', 'on disk' or 'needs a download of about N MB', for tables and menus."""
-    if name in BUNDLED:
-        return "bundled"
-    if name not in DOWNLOAD_BYTES:
-        return "your images"
-    if dataset_status(data_dir).get(name):
-        return "on disk"
-    return f"needs a download of about {download_mb(name)} MB"
-
-
-def menu_label(name: str, data_dir: str | Path | None = None) -> str:
-    """A dataset as a menu shows it: 'cifar10 (170 MB download)', 'fashion-mnist-mini (bundled)'."""
-    if name not in BUNDLED and name not in DOWNLOAD_BYTES:
-        return name
-    state = availability(name, data_dir)
-    return f"{name} ({state if not state.startswith('needs') else f'{download_mb(name)} MB download'})"
-
-
-def download_notice(name: str, data_dir: str | Path | None = None) -> str | None:
-    """What a user should know before training on `name`: a sentence when the first run downloads,
-    None when the data is bundled or on disk already (or is the user's own folder)."""
-    if name not in DOWNLOAD_BYTES or dataset_status(data_dir).get(name):
-        return None
-    return f"{TITLES[name]} is not on this machine: the first run downloads about {download_mb(name)} MB."
 
 
 def _load_bundled(name: str):
@@ -209,22 +140,10 @@ def _download_all(name: str, items, on_progress) -> None:
     fetch_all(items, list(sizes) if len(sizes) == len(items) else [1] * len(items), TITLES[name], on_progress)
 
 
-# MNIST and Fashion-MNIST: torchvision's own classes know the files, checksums and idx format.
-def _idx_class(name: str):
-    from torchvision import datasets
-    return datasets.MNIST if name == "mnist" else datasets.FashionMNIST
-
-
-def _missing_idx_files(name: str, data_dir: Path) -> list[Path]:
-    cls = _idx_class(name)
-    raw = data_dir / cls.__name__ / "raw"
-    return [raw / Path(f).stem for f, _ in cls.resources if not (raw / Path(f).stem).exists()]
-
-
 def _load_idx(name: str, data_dir: Path, download: bool, on_progress=None):
-    cls = _idx_class(name)
+    cls = idx_class(name)
     raw = data_dir / cls.__name__ / "raw"
-    missing = _missing_idx_files(name, data_dir)
+    missing = missing_idx_files(name, data_dir)
     sources = [m + f for m in cls.mirrors[:1] for f, _ in cls.resources]
     read_fraction = None  # the bar stays full after a download, and has no measure otherwise
     if missing and download:
@@ -237,7 +156,7 @@ def _load_idx(name: str, data_dir: Path, download: bool, on_progress=None):
             raise _unavailable(name, raw, [p.name for p in missing], sources, e.failures) from e
         for f in todo:
             extract_archive(str(raw / f), str(raw))  # the .gz becomes the idx file torchvision reads
-        missing, read_fraction = _missing_idx_files(name, data_dir), 1.0
+        missing, read_fraction = missing_idx_files(name, data_dir), 1.0
     if missing:
         raise _unavailable(name, raw, [p.name for p in missing], sources)
     if on_progress:
@@ -289,26 +208,23 @@ def read_cifar_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     if missing:
         raise DatasetError(f"CIFAR-10 file {path} lacks the key(s) {missing}; it has {sorted(d)}.")
     data, labels = d["data"], np.asarray(d["labels"])
-    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        shape = getattr(data, "shape", None)
-        raise DatasetError(f"CIFAR-10 file {path}: 'data' must be a uint8 array of shape N×3072, "
-                           f"got {type(data).__name__} {getattr(data, 'dtype', '')} {shape}.")
+    shape, top = SHAPES["cifar10"], len(CIFAR10_CLASSES) - 1  # 3×32×32 images, labels 0–9
+    pixels = math.prod(shape)
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != pixels:
+        raise DatasetError(f"CIFAR-10 file {path}: 'data' must be a uint8 array of shape N×{pixels}, "
+                           f"got {type(data).__name__} {getattr(data, 'dtype', '')} {getattr(data, 'shape', None)}.")
     if labels.ndim != 1 or len(labels) != len(data):
         raise DatasetError(f"CIFAR-10 file {path}: {len(data)} images but {labels.size} labels.")
-    if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise DatasetError(f"CIFAR-10 file {path}: labels must be 0–9, found {labels.min()}–{labels.max()}.")
-    x = torch.from_numpy(data.reshape(-1, 3, 32, 32).copy())
+    if labels.size and (labels.min() < 0 or labels.max() > top):
+        raise DatasetError(f"CIFAR-10 file {path}: labels must be 0–{top}, found {labels.min()}–{labels.max()}.")
+    x = torch.from_numpy(data.reshape(-1, *shape).copy())
     return x, torch.from_numpy(labels.astype(np.int64))
-
-
-def _missing_cifar_files(folder: Path) -> list[str]:
-    return [f for f in CIFAR_TRAIN + CIFAR_TEST if not (folder / f).exists()]
 
 
 def _load_cifar10(data_dir: Path, download: bool, on_progress=None):
     from torchvision.datasets import CIFAR10
     folder = data_dir / CIFAR_DIR
-    missing, read_fraction = _missing_cifar_files(folder), None
+    missing, read_fraction = missing_cifar_files(folder), None
     if missing and download:
         from torchvision.datasets.utils import extract_archive
         archive = data_dir / CIFAR10.filename
@@ -323,7 +239,7 @@ def _load_cifar10(data_dir: Path, download: bool, on_progress=None):
         except Exception as e:
             raise DatasetError("The CIFAR-10 download could not be unpacked. Delete it to download again.",
                                f"Archive: {archive}. Error: {type(e).__name__}: {e}") from e
-        missing, read_fraction = _missing_cifar_files(folder), 1.0
+        missing, read_fraction = missing_cifar_files(folder), 1.0
     if missing:
         raise _unavailable("cifar10", folder, missing, [CIFAR10.url])
     if on_progress:
@@ -333,7 +249,7 @@ def _load_cifar10(data_dir: Path, download: bool, on_progress=None):
     classes = CIFAR10_CLASSES
     if (folder / "batches.meta").exists():
         names = read_cifar_pickle(folder / "batches.meta").get("label_names")
-        if isinstance(names, list) and len(names) == 10 and all(isinstance(n, str) for n in names):
+        if isinstance(names, list) and len(names) == len(CIFAR10_CLASSES) and all(isinstance(n, str) for n in names):
             classes = names
     x = torch.cat([b[0] for b in train])
     y = torch.cat([b[1] for b in train])
@@ -347,10 +263,8 @@ def load_image_folder(root: str | Path, image_size: int = 32, test_fraction: flo
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"Image folder {root} does not exist.")
-    split_dirs = (root / "train", root / "test")
-    has_splits = all(d.is_dir() for d in split_dirs)
-    class_root = split_dirs[0] if has_splits else root
-    classes = sorted(d.name for d in class_root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    class_root, has_splits = folder_class_root(root)
+    classes = folder_classes(root)
     if len(classes) < 2:
         raise DatasetError(f"{class_root} needs at least two sub-folders, one per class; found {classes}.")
 
@@ -377,8 +291,8 @@ def load_image_folder(root: str | Path, image_size: int = 32, test_fraction: flo
         return x, torch.tensor(labels, dtype=torch.int64)
 
     if has_splits:
-        x, y = to_tensors(*read(split_dirs[0]))
-        xt, yt = to_tensors(*read(split_dirs[1]))
+        x, y = to_tensors(*read(root / "train"))
+        xt, yt = to_tensors(*read(root / "test"))
     else:
         xa, ya = to_tensors(*read(root))
         test_idx, train_idx = stratified_split(ya, test_fraction, seed)

@@ -18,7 +18,7 @@ from torch import nn
 
 from nets.engine.data import ImageData
 from nets.engine.device import pick_device
-from nets.engine.pretrained import imagenet_normalisation, imagenet_resnet, weights_path
+from nets.engine.pretrained import ARCHES, imagenet_normalisation, imagenet_resnet, weights_path
 from nets.files import atomic_write_bytes
 
 FEATURE_DIM = 512
@@ -113,7 +113,7 @@ def main(argv=None) -> None:
 
     from nets.engine.device import device_name
     p = argparse.ArgumentParser(prog="python -m nets features", description=main.__doc__)
-    p.add_argument("--arch", default="resnet34", choices=("resnet18", "resnet34"))
+    p.add_argument("--arch", default=ARCHES[-1], choices=ARCHES)
     p.add_argument("--images", type=int, default=512)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--input-size", type=int, default=224)

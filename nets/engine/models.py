@@ -7,11 +7,14 @@ images that are already normalised; the engine does that on the device.
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from nets.engine.pretrained import ARCHES, PretrainedError, imagenet_resnet
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -48,7 +51,7 @@ def mlp(in_shape, num_classes, hidden=(128,), activation_name="relu", dropout=0.
         batch_norm=False) -> nn.Sequential:
     """Flatten, then Linear → (BatchNorm) → activation → (Dropout) per hidden layer, then Linear."""
     layers: list[nn.Module] = [nn.Flatten()]
-    width = int(torch.tensor(in_shape).prod())
+    width = math.prod(in_shape)
     for h in hidden:
         layers.append(nn.Linear(width, h))
         if batch_norm:
@@ -167,7 +170,6 @@ def _resnet(depth: int, in_shape, num_classes, small_stem=None, dropout=0.0, blo
     from torchvision import models
     arch = f"resnet{depth}"
     if pretrained:
-        from nets.engine.pretrained import PretrainedError, imagenet_resnet
         if small_stem:
             raise ModelError("ImageNet weights come with the 7×7 stem: turn the small stem off.")
         try:
@@ -226,17 +228,25 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "resnet18": resnet18, "resnet34": resnet34,
 }
 CONV_MODELS = tuple(n for n in MODELS if n != "mlp")  # every architecture but the MLP has convolutions
+# The coursework's own CNNs: the convolutional models that are not ImageNet architectures.
+CNN_MODELS = tuple(n for n in CONV_MODELS if n not in ARCHES)
 # Option names as the config and the command line say them → builder argument names.
 OPTION_ALIASES = {"activation": "activation_name"}
 
 
-def model_options(name: str) -> list[str]:
-    """The options a model accepts, as config names (e.g. ['hidden', 'activation', ...])."""
+def model_defaults(name: str) -> dict:
+    """The options a model accepts, as config names, with its defaults: the builder's signature
+    is the one statement of both (e.g. {'hidden': (128,), 'activation': 'relu', ...})."""
     if name not in MODELS:
         raise ModelError(f"Unknown model '{name}'. Choose from: {', '.join(MODELS)}.")
     inverse = {v: k for k, v in OPTION_ALIASES.items()}
-    params = list(inspect.signature(MODELS[name]).parameters)[2:]
-    return [inverse.get(p, p) for p in params]
+    params = list(inspect.signature(MODELS[name]).parameters.values())[2:]
+    return {inverse.get(p.name, p.name): p.default for p in params}
+
+
+def model_options(name: str) -> list[str]:
+    """The options a model accepts, as config names (e.g. ['hidden', 'activation', ...])."""
+    return list(model_defaults(name))
 
 
 def build_model(name: str, in_shape, num_classes: int, **options) -> nn.Module:
@@ -260,6 +270,16 @@ def is_convolutional(model: nn.Module) -> bool:
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def parameter_counts(name: str, in_shape, num_classes: int, **options) -> tuple[int, int]:
+    """(all, trainable) parameters of a model, built on the 'meta' device: shapes only, no memory,
+    so a form can count a model far too large to build. ImageNet weights do not change the count."""
+    if options.pop("pretrained", False):  # loading them would only slow the count down
+        options["small_stem"] = False  # but they come with the 7×7 stem
+    with torch.device("meta"):
+        net = build_model(name, in_shape, num_classes, **options)
+    return count_params(net), count_params(net, trainable_only=True)
 
 
 def finetune_plan(arch: str, in_shape, num_classes: int, train_blocks: int) -> list[dict]:

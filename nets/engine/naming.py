@@ -16,6 +16,7 @@ NAME_LIMIT = 100  # the longest name nets.runs.rename_run accepts
 SEP = " · "
 LOSS_NAMES = {"ce": "cross-entropy", "mse": "squared error"}  # TrainConfig.loss → the lecture's words
 LOSS_SHORT = {"ce": "CE", "mse": "MSE"}
+OPTIMIZER_NAMES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}  # as papers write them
 _SUFFIX = re.compile(r"^(.*) #(\d+)$")
 
 

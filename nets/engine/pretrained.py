@@ -13,7 +13,7 @@ from torch import nn
 
 from nets.files import CheckpointError, load_into, load_state_dict
 
-ARCHES = ("resnet18", "resnet34")
+ARCHES = ("resnet18", "resnet34")  # the ImageNet networks of the course: backbones and fine-tuning
 
 
 class PretrainedError(RuntimeError):
@@ -21,10 +21,10 @@ class PretrainedError(RuntimeError):
 
 
 def weights_enum(arch: str):
-    from torchvision import models
+    from torchvision.models import get_model_weights
     if arch not in ARCHES:
         raise PretrainedError(f"No ImageNet weights for '{arch}'; choose from {', '.join(ARCHES)}.")
-    return {"resnet18": models.ResNet18_Weights, "resnet34": models.ResNet34_Weights}[arch].IMAGENET1K_V1
+    return get_model_weights(arch).IMAGENET1K_V1
 
 
 def weights_path(arch: str) -> Path:
@@ -32,7 +32,7 @@ def weights_path(arch: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights_enum(arch).url).name
 
 
-def imagenet_normalisation(arch: str = "resnet18") -> tuple[list[float], list[float]]:
+def imagenet_normalisation(arch: str = ARCHES[0]) -> tuple[list[float], list[float]]:
     t = weights_enum(arch).transforms()
     return list(t.mean), list(t.std)
 

@@ -39,6 +39,7 @@ class Started:
     batches_per_epoch: int
     epochs: int
     eval_split: str           # "val" or "test": the split that picks the best model
+    num_classes: int          # the dataset's classes: guessing scores 1/num_classes
 
 
 @dataclass
@@ -238,7 +239,7 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, on_event=None, stop
     batches = math.ceil(n / bs)
     if n % bs == 1 and _has_batchnorm(model):
         batches -= 1  # a last batch of one image breaks batch norm: drop it this epoch
-    emit(Started(str(device), count_params(model), n, batches, cfg.epochs, eval_split))
+    emit(Started(str(device), count_params(model), n, batches, cfg.epochs, eval_split, data.num_classes))
 
     history: list[EpochEnd] = []
     best_state, best_acc, best_epoch = None, None, None

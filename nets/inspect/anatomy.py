@@ -6,23 +6,19 @@ Also: an MLP-vs-CNN comparison and a "predict, then reveal" quiz on the table's 
 """
 from __future__ import annotations
 
-import inspect
 import math
 import re
 from dataclasses import dataclass
 
 from torch import nn
 
-from nets.engine.data import SHAPES
-from nets.engine.models import MODELS, OPTION_ALIASES, GatedConv, ModelError, build_model, model_options
+from nets.engine.models import GatedConv, ModelError, build_model, model_defaults
+from nets.engine.options import OPTIONS
 from nets.inspect.summary import summarize
 
-DATASET_SHAPES = SHAPES  # each dataset's image shape, stated once in nets.engine.data
-NUM_CLASSES = 10
-SIZE_OPTIONS = ("hidden", "channels", "fc")
-# Caps keep a typo like "100000,100000" from allocating billions of weights on a shared server.
+# Caps keep a typo like "100000,100000" from allocating billions of weights on a shared server: the
+# table comes from a real forward pass, so this page allows narrower, shallower models than training.
 MAX_WIDTH, MAX_LAYERS = 4096, 8
-STEM_CHOICES = {"auto": None, "3×3 stem, no max-pool": True, "7×7/2 stem + max-pool": False}
 NONE = "—"
 BUFFERS_NOTE = "(γ and β per channel; running mean and variance are buffers, not parameters)"
 
@@ -145,43 +141,26 @@ def totals(rows: list[dict]) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------------------------- options
-def parse_sizes(text: str, what: str) -> tuple[int, ...]:
-    """'256,128,64' → (256, 128, 64); an empty text is no layers at all."""
-    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
-    for p in parts:
-        if not p.isdigit() or int(p) < 1:
-            raise ModelError(f"{what}: write positive whole numbers separated by commas, like "
-                             f"256,128,64; '{p}' in '{text}' is not one.")
-    sizes = tuple(int(p) for p in parts)
-    if len(sizes) > MAX_LAYERS or any(s > MAX_WIDTH for s in sizes):
-        raise ModelError(f"{what}: at most {MAX_LAYERS} layers of at most {MAX_WIDTH:,} units on this page.")
-    return sizes
-
-
 # The options that shape the layer table; weights, freezing and resizing are the Train page's business.
+# Their kinds, labels and ranges are nets.engine.options'; their defaults, each model's signature.
 TABLE_OPTIONS = ("hidden", "channels", "fc", "activation", "dropout", "batch_norm", "small_stem")
 
 
 def widget_defaults(name: str) -> dict:
-    """Each option's default as a widget shows it (sizes as '256,128', the stem as 'auto')."""
-    params, out = inspect.signature(MODELS[name]).parameters, {}
-    stems = {v: k for k, v in STEM_CHOICES.items()}
-    for opt in (o for o in model_options(name) if o in TABLE_OPTIONS):
-        value = params[OPTION_ALIASES.get(opt, opt)].default
-        out[opt] = (",".join(map(str, value)) if opt in SIZE_OPTIONS else
-                    stems[value] if opt == "small_stem" else value)
-    return out
+    """The table options `name` takes, each default as its widget holds it ('256,128', 'auto')."""
+    return {opt: OPTIONS[opt].shown(default) for opt, default in model_defaults(name).items()
+            if opt in TABLE_OPTIONS}
 
 
 def parse_options(name: str, raw: dict) -> dict:
-    """Widget values → build_model options; raises ModelError with a readable message."""
-    model_options(name)  # an unknown model is a ModelError too
-    return {opt: parse_sizes(v, opt) if opt in SIZE_OPTIONS and isinstance(v, str) else
-            STEM_CHOICES[v] if opt == "small_stem" and isinstance(v, str) else v for opt, v in raw.items()}
+    """Widget values → build_model options. An unknown model is a ModelError; sizes that cannot be
+    read, or are too large for this page, a nets.parse.ParseError that says why."""
+    model_defaults(name)
+    return {opt: OPTIONS[opt].read(v, hi=MAX_WIDTH, max_items=MAX_LAYERS) for opt, v in raw.items()}
 
 
-def table_for(name: str, input_shape, options: dict) -> list[dict]:
-    return layer_table(build_model(name, input_shape, NUM_CLASSES, **options), input_shape)
+def table_for(name: str, input_shape, options: dict, *, num_classes: int) -> list[dict]:
+    return layer_table(build_model(name, input_shape, num_classes, **options), input_shape)
 
 
 # ------------------------------------------------------------------------------------- compare
@@ -212,14 +191,13 @@ def _times(a: int, b: int) -> str:
 
 
 def compare(dataset_shape, mlp_options: dict | None = None, cnn_options: dict | None = None,
-            cnn: str = "lenet") -> Comparison:
+            cnn: str = "lenet", *, num_classes: int) -> Comparison:
     """An MLP and a CNN on the same input, side by side (e.g. mlp 784-128-10 vs lenet on MNIST)."""
     mlp_options, cnn_options = dict(mlp_options or {}), dict(cnn_options or {})
-    hidden = mlp_options.get("hidden", widget_defaults("mlp")["hidden"])
-    hidden = parse_sizes(hidden, "hidden") if isinstance(hidden, str) else tuple(hidden)
-    mlp_label = "mlp " + "-".join(map(str, [math.prod(dataset_shape), *hidden, NUM_CLASSES]))
-    m = _facts(mlp_label, table_for("mlp", dataset_shape, {**mlp_options, "hidden": hidden}))
-    c = _facts(cnn, table_for(cnn, dataset_shape, cnn_options))
+    hidden = tuple(mlp_options.get("hidden", model_defaults("mlp")["hidden"]))
+    mlp_label = "mlp " + "-".join(map(str, [math.prod(dataset_shape), *hidden, num_classes]))
+    m = _facts(mlp_label, table_for("mlp", dataset_shape, {**mlp_options, "hidden": hidden}, num_classes=num_classes))
+    c = _facts(cnn, table_for(cnn, dataset_shape, cnn_options, num_classes=num_classes))
     if c.total_params < m.total_params:
         why = (f"{cnn} needs {_times(m.total_params, c.total_params)} fewer parameters: each filter sees "
                "only a small patch (local connectivity) and is reused at every position (weight "
@@ -235,11 +213,11 @@ def compare(dataset_shape, mlp_options: dict | None = None, cnn_options: dict | 
     return Comparison(m, c, why, compute)
 
 
-def comparison_for(name: str, input_shape, options: dict) -> Comparison:
+def comparison_for(name: str, input_shape, options: dict, *, num_classes: int) -> Comparison:
     """The chosen model against its counterpart: an MLP against LeNet, a CNN against the default MLP."""
     if name == "mlp":
-        return compare(input_shape, options, {}, "lenet")
-    return compare(input_shape, {}, options, name)
+        return compare(input_shape, options, {}, "lenet", num_classes=num_classes)
+    return compare(input_shape, {}, options, name, num_classes=num_classes)
 
 
 # ---------------------------------------------------------------------------------------- quiz

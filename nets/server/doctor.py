@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from nets.engine.augment import suitable
 from nets.engine.config import TrainConfig
 from nets.engine.models import model_options
-from nets.engine.naming import LOSS_NAMES, format_lr
+from nets.engine.naming import LOSS_NAMES, OPTIMIZER_NAMES, format_lr
 from nets.server.outcome import loss_word
 
 CHANCE_MARGIN = 0.05   # "at chance": accuracy within 5 points of 1/classes
@@ -23,7 +23,6 @@ SLOW_MSE_EPOCHS = 2
 # still absurd; SGD's 0.01 is not).
 LR_RANGE = {"sgd": (0.01, 0.1), "adam": (1e-4, 0.01), "adamw": (1e-4, 0.01), "rmsprop": (1e-4, 0.01)}
 LR_DEFAULT = {"sgd": 0.01, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}
-OPTIMIZER_NAMES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
 
 
 @dataclass
@@ -81,11 +80,19 @@ def _depth(cfg: TrainConfig) -> int:
     return len(cfg.hidden) if cfg.model == "mlp" and cfg.hidden else 1 if cfg.model == "mlp" else 4
 
 
-def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classes: int,
+def chance_level(cfg: TrainConfig, num_classes: int | None = None) -> float | None:
+    """The accuracy of guessing, 1/classes: the classes the engine reported (Started.num_classes),
+    else the dataset's own count (nets.engine.catalog); None when neither is known."""
+    classes = num_classes or cfg.num_classes()
+    return 1 / classes if classes else None
+
+
+def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classes: int | None = None,
              kept: bool | None = None) -> list[Advice]:
     """Advice for a run so far. `epochs` are EpochEnd dicts, `notes` Diverged/EarlyStopped/Stopped dicts,
-    `kept` whether the run kept a model (default: it did if an epoch finished, as the engine keeps
-    the best model at the end of every epoch that improves)."""
+    `num_classes` the engine's Started.num_classes (None: the dataset's count), `kept` whether the run
+    kept a model (default: it did if an epoch finished, as the engine keeps the best model at the end
+    of every epoch that improves)."""
     advice: list[Advice] = []
     kept = bool(epochs) if kept is None else kept
     diverged = next((n for n in notes if n.get("kind") == "Diverged"), None)
@@ -107,8 +114,8 @@ def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classe
     if not epochs:
         return advice
     last = epochs[-1]
-    chance = 1 / max(num_classes, 1)
-    at_chance = all(e["train_acc"] < chance + CHANCE_MARGIN for e in epochs[-2:])
+    chance = chance_level(cfg, num_classes)
+    at_chance = chance is not None and all(e["train_acc"] < chance + CHANCE_MARGIN for e in epochs[-2:])
     if at_chance and len(epochs) >= 2:
         if cfg.activation in ("sigmoid", "tanh") and _depth(cfg) >= 3:
             advice.append(Advice(
@@ -170,6 +177,17 @@ def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classe
     return advice
 
 
+def started_classes(view) -> int | None:
+    """The classes a job's engine reported when it started (Started.num_classes); None before."""
+    return (getattr(view, "started_info", None) or {}).get("num_classes")
+
+
+def diagnose_job(view) -> list[Advice]:
+    """Advice for one job (a nets.server.jobs.JobView), with its own class count."""
+    return diagnose(view.config, view.epochs, view.notes, started_classes(view),
+                    kept=bool(view.summary and view.summary.get("best_epoch")))
+
+
 # ------------------------------------------------------------------------------------- groups
 @dataclass
 class GroupReport:
@@ -188,15 +206,17 @@ class _Member:
     epochs: list
     notes: list
     summary: dict | None
+    num_classes: int | None
 
 
-def _member(run) -> _Member:
+def _member(run, num_classes: int | None = None) -> _Member:
     """A (label, cfg, epochs, notes, summary) tuple, or anything shaped like nets.server.jobs.JobView."""
     if isinstance(run, tuple):
         label, cfg, epochs, notes, summary = run
-        return _Member(label, label, cfg, list(epochs or []), list(notes or []), summary)
+        return _Member(label, label, cfg, list(epochs or []), list(notes or []), summary, num_classes)
     return _Member(getattr(run, "id", None) or run.label, run.label, run.config, list(run.epochs or []),
-                   list(run.notes or []), run.summary)
+                   list(run.notes or []), run.summary, started_classes(run) or num_classes)
+
 
 
 def _pct(x: float | None) -> str:
@@ -220,15 +240,16 @@ def _beat(a: str, b: str, wins: dict[str, bool], across: str) -> str:
     return f"{a} beat {b} with {' and '.join(won)} but not with {' and '.join(lost)}"
 
 
-def diagnose_group(runs: Iterable, num_classes: int = 10) -> GroupReport:
+def diagnose_group(runs: Iterable, num_classes: int | None = None) -> GroupReport:
     """Per-run advice and one comparison for a group of runs (the coursework's four: SGD/Adam ×
     cross-entropy/squared error). Each run is a (label, cfg, epochs, notes, summary) tuple or a
-    JobView; only runs with a summary (ended and saved) are compared."""
-    members = [_member(r) for r in runs]
+    JobView; only runs with a summary (ended and saved) are compared. A JobView's classes are its
+    Started event's; `num_classes` is for the tuples (None: each dataset's own count)."""
+    members = [_member(r, num_classes) for r in runs]
     report = GroupReport()
     for m in members:
         kept = (m.summary.get("best_epoch") is not None) if m.summary else None
-        report.advice[m.key] = diagnose(m.cfg, m.epochs, m.notes, num_classes, kept=kept)
+        report.advice[m.key] = diagnose(m.cfg, m.epochs, m.notes, m.num_classes, kept=kept)
 
     pairs = [(m.cfg.optimizer, m.cfg.loss) for m in members]
     unique = len(set(pairs)) == len(pairs)
@@ -249,7 +270,7 @@ def diagnose_group(runs: Iterable, num_classes: int = 10) -> GroupReport:
     if accs[best.key] == accs[worst.key]:
         report.sentence = f"All {len(ended)} runs reached the same test accuracy, {_pct(accs[best.key])}."
         return report
-    chance = 1 / max(num_classes, 1)
+    chance = chance_level(worst.cfg, worst.num_classes)
     n = len(best.epochs)
     first = (f"{name(best)} learned best: {_pct(accs[best.key])} test accuracy"
              + (f" after {n} epoch{'s' if n != 1 else ''}" if n else ""))
@@ -260,7 +281,7 @@ def diagnose_group(runs: Iterable, num_classes: int = 10) -> GroupReport:
                   f"rate {format_lr(w.lr)} was too high")
     else:
         acc = accs[worst.key]
-        at_chance = acc is not None and acc < chance + CHANCE_MARGIN
+        at_chance = acc is not None and chance is not None and acc < chance + CHANCE_MARGIN
         reasons = []
         if w.loss == "mse":
             reasons.append("squared error through softmax gives small gradients (the softmax's slope shrinks them)")

@@ -15,10 +15,11 @@ import threading
 import time
 from dataclasses import dataclass
 
+from nets.engine.models import CNN_MODELS
 from nets.server.lecturer_view import rss_mb
 from nets.server.worker import DataCache, run_job
 
-SMALL_MODELS = ("mlp", "lenet", "cnn5", "gated-cnn")  # several fit on one GPU
+SMALL_MODELS = ("mlp", *CNN_MODELS)  # several fit on one GPU
 GPU_SMALL, GPU_LARGE = 0.5, 1.0
 REPORT_EVERY = 0.1  # seconds a task waits for messages before it asks anyway: its stop latency
 REPORT_GAP = 0.025  # seconds at least between a task's reports: messages arriving meanwhile go together

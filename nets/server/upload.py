@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from nets.engine.data import IMAGE_SUFFIXES
+from nets.engine.catalog import IMAGE_SUFFIXES
 
 UPLOADS = "uploads"
 MAX_FILES, MAX_BYTES, MAX_RATIO = 2000, 200 * 2**20, 200

@@ -1,0 +1,138 @@
+"""The dataset catalogue: each dataset's name, title, image shape and classes, and whether it is on this machine."""
+# Each fact stated once: forms, the command line and validation read these, nets.engine.data loads the
+# images. Nothing here imports torch, so a menu can be drawn without it.
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
+DATA_DIR_ENV = "NNLAB_DATA_DIR"
+FOLDER = "folder"  # the user's own images, one sub-folder per class
+DATASETS = ("mnist-mini", "fashion-mnist-mini", "mnist", "fashion-mnist", "cifar10", FOLDER)
+TITLES = {"mnist-mini": "MNIST (bundled subset)", "fashion-mnist-mini": "Fashion-MNIST (bundled subset)",
+          "mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", FOLDER: "Your image folder"}
+# The bundled subsets: 600 training and 100 test images per class (assets/make_mini.py).
+BUNDLED = {"mnist-mini": (ASSETS / "mnist_mini.npz", "mnist"),
+           "fashion-mnist-mini": (ASSETS / "fashion_mini.npz", "fashion-mnist")}
+MNIST_MINI_FILE = BUNDLED["mnist-mini"][0]
+# Bytes of the published files, in the order torchvision lists them (the notice and the progress bar).
+DOWNLOAD_BYTES = {"mnist": (9_912_422, 28_881, 1_648_877, 4_542),
+                  "fashion-mnist": (26_421_880, 29_515, 4_422_102, 5_148),
+                  "cifar10": (170_498_071,)}
+# Each named dataset's images, C×H×W; a folder's are 3×image_size×image_size (see input_shape).
+SHAPES = {"mnist-mini": (1, 28, 28), "fashion-mnist-mini": (1, 28, 28), "mnist": (1, 28, 28),
+          "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+
+MNIST_CLASSES = [str(d) for d in range(10)]
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck"]
+CLASSES = {"mnist-mini": MNIST_CLASSES, "fashion-mnist-mini": FASHION_CLASSES, "mnist": MNIST_CLASSES,
+           "fashion-mnist": FASHION_CLASSES, "cifar10": CIFAR10_CLASSES}
+CIFAR_DIR = "cifar-10-batches-py"
+CIFAR_TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
+CIFAR_TEST = ["test_batch"]
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def default_data_dir() -> Path:
+    """$NNLAB_DATA_DIR, or data/ in the project folder."""
+    return Path(os.environ.get(DATA_DIR_ENV) or ASSETS.parent / "data")
+
+
+# ------------------------------------------------------------------------------------- shapes and classes
+def input_shape(name: str, image_size: int = 32) -> tuple[int, int, int]:
+    """C×H×W of `name`'s images; a folder's are resized to colour squares of `image_size`."""
+    return SHAPES.get(name, (3, image_size, image_size))
+
+
+def folder_class_root(root: str | Path) -> tuple[Path, bool]:
+    """Where a folder dataset's class sub-folders are: ROOT/train when it has train/ and test/
+    splits (the second value True), else ROOT itself."""
+    root = Path(root)
+    splits = root / "train", root / "test"
+    has_splits = all(d.is_dir() for d in splits)
+    return (splits[0] if has_splits else root), has_splits
+
+
+def folder_classes(root: str | Path) -> list[str]:
+    """A folder dataset's class names: its sub-folders (hidden ones skipped), sorted; [] when it is
+    not a folder."""
+    class_root, _ = folder_class_root(root)
+    try:
+        return sorted(e.name for e in os.scandir(class_root) if e.is_dir() and not e.name.startswith("."))
+    except OSError:
+        return []
+
+
+def class_names(name: str, folder: str | Path | None = None) -> list[str]:
+    """`name`'s classes in label order; a folder's are its sub-folders ([] when none is chosen)."""
+    if name == FOLDER:
+        return folder_classes(folder) if folder else []
+    return list(CLASSES.get(name, []))
+
+
+def num_classes(name: str, folder: str | Path | None = None) -> int:
+    """How many classes `name` has; a folder its own count (0: no folder, or not one)."""
+    return len(class_names(name, folder))
+
+
+# ------------------------------------------------------------------------------------- on this machine?
+def idx_class(name: str):
+    """torchvision's class for MNIST or Fashion-MNIST: it knows the files, checksums and idx format."""
+    from torchvision import datasets
+    return datasets.MNIST if name == "mnist" else datasets.FashionMNIST
+
+
+def missing_idx_files(name: str, data_dir: Path) -> list[Path]:
+    cls = idx_class(name)
+    raw = data_dir / cls.__name__ / "raw"
+    return [raw / Path(f).stem for f, _ in cls.resources if not (raw / Path(f).stem).exists()]
+
+
+def missing_cifar_files(folder: Path) -> list[str]:
+    return [f for f in CIFAR_TRAIN + CIFAR_TEST if not (folder / f).exists()]
+
+
+def dataset_status(data_dir: str | Path | None = None) -> dict[str, bool]:
+    """Which datasets are on this machine (True) and which would download (False)."""
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    status = {name: path.exists() for name, (path, _) in BUNDLED.items()}
+    for name in ("mnist", "fashion-mnist"):
+        status[name] = not missing_idx_files(name, data_dir)
+    status["cifar10"] = not missing_cifar_files(data_dir / CIFAR_DIR)
+    return status
+
+
+def download_mb(name: str) -> int:
+    """About how many megabytes the first use of `name` downloads (0: nothing to download)."""
+    return round(sum(DOWNLOAD_BYTES.get(name, ())) / 1e6)
+
+
+def availability(name: str, data_dir: str | Path | None = None) -> str:
+    """'bundled', 'on disk' or 'needs a download of about N MB', for tables and menus."""
+    if name in BUNDLED:
+        return "bundled"
+    if name not in DOWNLOAD_BYTES:
+        return "your images"
+    if dataset_status(data_dir).get(name):
+        return "on disk"
+    return f"needs a download of about {download_mb(name)} MB"
+
+
+def menu_label(name: str, data_dir: str | Path | None = None) -> str:
+    """A dataset as a menu shows it: 'cifar10 (170 MB download)', 'fashion-mnist-mini (bundled)'."""
+    if name not in BUNDLED and name not in DOWNLOAD_BYTES:
+        return name
+    state = availability(name, data_dir)
+    return f"{name} ({state if not state.startswith('needs') else f'{download_mb(name)} MB download'})"
+
+
+def download_notice(name: str, data_dir: str | Path | None = None) -> str | None:
+    """What a user should know before training on `name`: a sentence when the first run downloads,
+    None when the data is bundled or on disk already (or is the user's own folder)."""
+    if name not in DOWNLOAD_BYTES or dataset_status(data_dir).get(name):
+        return None
+    return f"{TITLES[name]} is not on this machine: the first run downloads about {download_mb(name)} MB."

@@ -1,0 +1,228 @@
+"""The Train page's settings form (not a page): a widget per setting, the TrainConfig they make, what it trains."""
+# Each model option is drawn from its row in nets.engine.options. A `Form` carries what the widgets
+# need: the controls a lesson link locks, and (as they are drawn) their labels for the share box.
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import streamlit as st
+
+from nets.engine.augment import AUGMENTATIONS, mirror_safe
+from nets.engine.catalog import DATASETS, FOLDER, menu_label
+from nets.engine.config import DEFAULTS, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig, validate
+from nets.engine.models import MODELS, ModelError, model_defaults, parameter_counts
+from nets.engine.naming import LOSS_NAMES
+from nets.engine.options import OPTIONS
+from nets.parse import ParseError
+from nets.server.upload import UploadError, image_folders, resolve_inside, safe_extract_zip, uploads_dir
+from pages._common import TRAIN_CFG_KEY as CFG_KEY, TRAIN_WIDGET_PREFIX as WIDGET_PREFIX, data_dir
+
+UPLOAD_KEY, UPLOADED_KEY = "train_zip", "train_zip_done"
+
+
+def current_config() -> TrainConfig:
+    """The form's configuration lives in a plain session key: widget keys vanish when the user
+    leaves the page, this one does not."""
+    if CFG_KEY not in st.session_state:
+        st.session_state[CFG_KEY] = PRESETS["mnist-minute"].to_dict()
+    return TrainConfig.from_dict(st.session_state[CFG_KEY])
+
+
+@dataclass
+class Form:
+    """What the form's widgets need: the controls a lesson link locks, and (filled in as they are
+    drawn) each control's label, for the share box's list of controls to lock."""
+    pinned: frozenset[str] = frozenset()
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def widget(self, kind, label: str, name: str, value, **kwargs):
+        """A widget for the setting `name`, seeded from the stored config; its key is re-seeded whenever
+        it was dropped. A control pinned by a lesson link is drawn locked, showing the lesson's value."""
+        self.labels[name] = label
+        key = WIDGET_PREFIX + name
+        if name in self.pinned:
+            st.session_state[key] = value  # the lesson's value, whatever was typed or fixed since
+            kwargs.update(disabled=True, help="Fixed by your lecturer for this lesson.")
+        elif key not in st.session_state:
+            st.session_state[key] = value
+        return kind(label, key=key, **kwargs)
+
+    def option(self, name: str, value):
+        """A model option (or the backbone) as its row in nets.engine.options draws it; returns the
+        config's value, or raises ParseError for sizes that cannot be read."""
+        option = OPTIONS[name]
+        kind, kwargs = option.widget()
+        return option.read(self.widget(getattr(st, kind), option.label, name, option.shown(value), **kwargs))
+
+
+# ------------------------------------------------------------------------------ the form
+def config_ui(form: Form, cfg: TrainConfig) -> tuple[TrainConfig, str | None]:
+    """Widgets for every setting; returns (config, the problem if any)."""
+    data_col, model_col, opt_col = st.columns(3)
+    with data_col:
+        data = data_ui(form, cfg)
+    with model_col:
+        model, options, problem = model_ui(form, cfg)
+    with opt_col:
+        optimisation = optimisation_ui(form, cfg)
+    # Start from the stored config: fields the form does not show (a preset's) are kept, and the
+    # options the chosen model does not take go back to their defaults.
+    unused = {name: DEFAULTS[name] for name, o in OPTIONS.items() if o.per_model and name not in options}
+    new = replace(cfg, **unused, **data, model=model, **options, **optimisation)
+    if problem is None:
+        try:
+            validate(new)
+            if new.dataset == FOLDER:  # also a folder from a lesson link or an older config
+                resolve_inside(data_dir(), new.folder)
+        except (ConfigError, UploadError) as e:
+            problem = str(e)
+    st.session_state[CFG_KEY] = new.to_dict()
+    return new, problem
+
+
+def data_ui(form: Form, cfg: TrainConfig) -> dict:
+    """The data settings: which images, how many, how they are augmented; a frozen backbone."""
+    st.subheader("Data")
+    dataset = form.widget(st.selectbox, "Dataset", "dataset", cfg.dataset, options=DATASETS,
+                          format_func=lambda d: menu_label(d, data_dir()))
+    folder, image_size = cfg.folder, cfg.image_size
+    if dataset == FOLDER:
+        folder = folder_ui(form, cfg.folder)
+        image_size = form.widget(st.number_input, "Resize to (pixels)", "image_size", cfg.image_size,
+                                 min_value=8, max_value=512, step=4)
+    val_fraction = form.widget(st.slider, "Validation fraction (picks the best model)", "val_fraction",
+                               cfg.val_fraction, min_value=0.0, max_value=0.5, step=0.05)
+    if not val_fraction:
+        st.caption("0: the best epoch is picked on the test set, so its test accuracy flatters it a little. "
+                   "Hold out 0.1 to pick it fairly.")
+    per_class = form.widget(st.number_input, "Training images per class (0 = all)", "train_per_class",
+                            cfg.train_per_class, min_value=0, step=50)
+    augment = form.widget(st.multiselect, "Augmentation", "augment", list(cfg.augment), options=list(AUGMENTATIONS))
+    if not mirror_safe(dataset) and "flip" in augment:
+        st.warning("A mirrored digit is not a digit (a flipped 2 is no 2): horizontal flips suit photos "
+                   "and clothes, not handwriting.")
+    seed = form.widget(st.number_input, "Seed", "seed", cfg.seed, min_value=0, step=1)
+    return dict(dataset=dataset, folder=folder, image_size=int(image_size), val_fraction=float(val_fraction),
+                train_per_class=int(per_class), augment=tuple(augment), seed=int(seed),
+                backbone=form.option("backbone", cfg.backbone))
+
+
+def model_ui(form: Form, cfg: TrainConfig) -> tuple[str, dict, str | None]:
+    """The architecture and the options it takes, in the option table's order, each starting at the
+    stored config's value or else the model's own default: (model, options, the problem if any)."""
+    st.subheader("Model")
+    model = form.widget(st.selectbox, "Architecture", "model", cfg.model, options=list(MODELS))
+    defaults, options, problems = model_defaults(model), {}, []
+    for name in (n for n in OPTIONS if n in defaults):
+        try:
+            options[name] = form.option(name, getattr(cfg, name) if cfg.is_set(name) else defaults[name])
+        except ParseError as e:
+            options[name] = getattr(cfg, name)  # the last readable value stays until this one reads
+            problems.append(str(e))
+    return model, options, "; ".join(problems) or None
+
+
+def optimisation_ui(form: Form, cfg: TrainConfig) -> dict:
+    """How the weights are fitted: optimizer, learning rate, loss, epochs and when to stop."""
+    st.subheader("Optimisation")
+    optimizer = form.widget(st.selectbox, "Optimizer", "optimizer", cfg.optimizer, options=OPTIMIZERS)
+    lr = form.widget(st.number_input, "Learning rate", "lr", float(cfg.lr), min_value=0.0, format="%g", step=0.001)
+    momentum, nesterov = cfg.momentum, False
+    if optimizer in ("sgd", "rmsprop"):
+        momentum = form.widget(st.slider, "Momentum", "momentum", float(cfg.momentum), min_value=0.0,
+                               max_value=0.99, step=0.01)
+    if optimizer == "sgd":
+        nesterov = form.widget(st.checkbox, "Nesterov", "nesterov", cfg.nesterov)
+    weight_decay = form.widget(st.number_input, "Weight decay", "weight_decay", float(cfg.weight_decay),
+                               min_value=0.0, format="%g", step=0.0001)
+    loss = form.widget(st.radio, "Loss", "loss", cfg.loss, options=LOSSES, horizontal=True,
+                       format_func=LOSS_NAMES.get)
+    epochs = form.widget(st.number_input, "Epochs", "epochs", cfg.epochs, min_value=1, max_value=1000)
+    batch_size = form.widget(st.number_input, "Batch size", "batch_size", cfg.batch_size, min_value=1,
+                             max_value=65536)
+    schedule = form.widget(st.selectbox, "Learning-rate schedule", "schedule", cfg.schedule, options=SCHEDULES)
+    patience = form.widget(st.number_input, "Early stopping patience (0 = off)", "patience", cfg.patience,
+                           min_value=0, max_value=100)
+    converge = form.widget(st.number_input, "Stop when the training loss stalls for … epochs (0 = off)",
+                           "converge_patience", cfg.converge_patience, min_value=0, max_value=100)
+    converge_delta = cfg.converge_delta
+    if converge:
+        converge_delta = form.widget(st.number_input, "…by less than", "converge_delta", float(cfg.converge_delta),
+                                     min_value=0.0, format="%g", step=0.0005)
+    clip = form.widget(st.number_input, "Gradient clipping (0 = off)", "clip_grad", float(cfg.clip_grad),
+                       min_value=0.0, format="%g", step=0.1)
+    return dict(optimizer=optimizer, lr=float(lr), momentum=float(momentum), nesterov=bool(nesterov),
+                weight_decay=float(weight_decay), loss=loss, epochs=int(epochs), batch_size=int(batch_size),
+                schedule=schedule, patience=int(patience), converge_patience=int(converge),
+                converge_delta=float(converge_delta), clip_grad=float(clip))
+
+
+def folder_ui(form: Form, current: str) -> str:
+    """The user's images come as a zip or as a folder already inside the data root, never as a typed
+    path: a path could name any folder on the server."""
+    root = data_dir()
+    if FOLDER in form.pinned:
+        st.caption(f"Images: `{current}` (fixed by your lecturer)")
+        return current
+    upload = st.file_uploader("Your images as a .zip: one folder per class", type=["zip"], key=UPLOAD_KEY)
+    done = st.session_state.get(UPLOADED_KEY, {})
+    if upload is not None and done.get("id") != upload.file_id:  # unpack once, not on every rerun
+        try:
+            with st.spinner("Unpacking and checking the zip…"):
+                out = safe_extract_zip(upload.getvalue(), uploads_dir(root), upload.name)
+        except (UploadError, OSError) as e:
+            done = {"id": upload.file_id, "error": str(e)}
+        else:
+            done = {"id": upload.file_id, "note": out.summary()}
+            current = st.session_state[WIDGET_PREFIX + "folder"] = str(out.folder)
+        st.session_state[UPLOADED_KEY] = done
+    if upload is not None and "error" in done:
+        st.error(done["error"])
+    elif upload is not None:
+        st.caption(done["note"])
+    options = [str(p) for p in image_folders(root)]
+    if current and current not in options:
+        st.warning(f"The folder `{current}` is not an image folder inside the data folder; choose one here.")
+    if st.session_state.get(WIDGET_PREFIX + "folder") not in options:
+        st.session_state.pop(WIDGET_PREFIX + "folder", None)
+    base = root.resolve()
+    chosen = form.widget(st.selectbox, "…or a folder inside the data folder", "folder",
+                         current if current in options else (options[0] if options else None), options=options,
+                         format_func=lambda p: str(Path(p).relative_to(base)),
+                         placeholder="none yet: upload a zip")
+    return chosen or ""
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def parameter_count(model: str, shape: tuple, num_classes: int, options: tuple) -> tuple[int, int]:
+    return parameter_counts(model, shape, num_classes, **dict(options))
+
+
+def class_count(cfg: TrainConfig) -> int:
+    """The dataset's classes; a folder's only when it is inside the data folder (a lesson link's path
+    must not reveal anything about the server's other folders); 0 when unknown."""
+    if cfg.dataset == FOLDER:
+        try:
+            resolve_inside(data_dir(), cfg.folder)
+        except UploadError:
+            return 0
+    return cfg.num_classes()
+
+
+def params_ui(cfg: TrainConfig) -> tuple[str, str | None]:
+    """(the one-line description of what trains, with its parameter count; the problem if any)."""
+    shape, classes = cfg.input_shape(), class_count(cfg)
+    source = f"frozen {cfg.backbone} features of {cfg.dataset}" if cfg.backbone else cfg.dataset
+    what = f"**{cfg.model}** on {source} ({'×'.join(map(str, shape))}"
+    loss = LOSS_NAMES.get(cfg.loss, cfg.loss)
+    recipe = (f"{cfg.optimizer} lr {cfg.lr:g} · {loss} · {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} "
+              f"of batch {cfg.batch_size}")
+    if not classes:  # a folder not chosen yet: nothing to count
+        return f"{what}, one class per sub-folder) · {recipe}", None
+    try:
+        total, trainable = parameter_count(cfg.model, shape, classes, tuple(sorted(cfg.model_kwargs().items())))
+    except ModelError as e:
+        return "", str(e)
+    count = f"**{total:,} parameters**" + (f" ({trainable:,} trainable)" if trainable != total else "")
+    return f"{what}, {classes} classes): {count} · {recipe}", None
