@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from nets.calculators import conv_arithmetic as cc
+from nets.calculators import conv_chain as chains
 from nets.calculators import conv_quiz as cq
 from pages._common import ensure_app_entry
 
@@ -19,14 +20,13 @@ COUNT = st.column_config.NumberColumn(format="localized")
 
 def layer_ui() -> dict:
     """One layer's numbers; the defaults are the worked example's 5×5 convolution."""
-    cols = st.columns(6)
-    specs = [("W", "Input width W", 28, 1), ("K", "Kernel K", 5, 1), ("P", "Padding P", 2, 0),
-             ("S", "Stride S", 1, 1), ("C_in", "Input channels C_in", 192, 1),
-             ("C_out", "Filters C_out", 32, 1)]
+    labels = {"W": "Input width W", "K": "Kernel K", "P": "Padding P", "S": "Stride S",
+              "C_in": "Input channels C_in", "C_out": "Filters C_out"}
     same = st.checkbox("'Same' padding: P = (K − 1)/2", key="conv_same", persist_state=KEEP)
-    choice = {name: col.number_input(label, min_value=low, max_value=100_000, value=default, step=1,
-                                     key=f"conv_{name}", persist_state=KEEP, disabled=same and name == "P")
-              for col, (name, label, default, low) in zip(cols, specs)}
+    choice = {name: col.number_input(label, min_value=cc.LOWEST[name], max_value=100_000,
+                                     value=cc.WORKED_LAYER[name], step=1, key=f"conv_{name}", persist_state=KEEP,
+                                     disabled=same and name == "P")
+              for col, (name, label) in zip(st.columns(len(labels)), labels.items())}
     choice["bias"] = st.checkbox("Bias (one per filter)", True, key="conv_bias", persist_state=KEEP)
     return {**choice, "same": same}
 
@@ -51,9 +51,9 @@ def chain_ui() -> tuple[tuple, list[dict]]:
     cols = st.columns(3)
     labels = ("Input height H", "Input width W", "Input channels C")
     shape = tuple(col.number_input(label, 1, 100_000, value, key=f"conv_chain_{name}", persist_state=KEEP)
-                  for col, label, name, value in zip(cols, labels, "HWC", cc.LENET_INPUT))
+                  for col, label, name, value in zip(cols, labels, "HWC", chains.LENET_INPUT))
     rows = st.data_editor(
-        pd.DataFrame(cc.LENET_ROWS), key="conv_chain", num_rows="dynamic", hide_index=True, width="stretch",
+        pd.DataFrame(chains.LENET_ROWS), key="conv_chain", num_rows="dynamic", hide_index=True, width="stretch",
         column_config={
             "type": st.column_config.SelectboxColumn("type", options=list(cc.LAYER_KINDS), required=True,
                                                   default="conv"),
@@ -65,12 +65,11 @@ def chain_ui() -> tuple[tuple, list[dict]]:
     return shape, rows.to_dict("records")
 
 
-def draw_chain(chain: cc.Chain):
+def draw_chain(chain: chains.Chain):
     if chain.steps:
-        st.dataframe(pd.DataFrame(cc.chain_rows(chain)), hide_index=True, width="stretch",
+        st.dataframe(chains.chain_table(chain), hide_index=True, width="stretch",
                      column_config={"params": COUNT, "mult-adds": COUNT})
-        st.caption(f"Total: {chain.params:,} parameters, {chain.mult_adds:,} multiply-adds "
-                   f"(about {cc.human(chain.mult_adds)}).")
+        st.caption(chain.total_text)
         with st.expander("Every computation"):
             for i, step in enumerate(chain.steps, 1):
                 st.markdown(f"**{i}: {step.label}** on {cc.fmt_shape(step.shape_in)}")
@@ -82,10 +81,9 @@ def draw_chain(chain: cc.Chain):
         st.info("Add a layer to the table to see its shape.")
 
 
-def draw_inception(ex: cc.Inception):
-    st.markdown(f"Input **{cc.fmt_shape(ex.input_shape)}**, output 28×28×32 either way.")
-    titles = ("5×5 convolution, 32 filters, same padding", "1×1 to 16 channels, then the 5×5 with 32")
-    for col, title, chain in zip(st.columns(2), titles, (ex.direct, ex.bottleneck)):
+def draw_inception(ex: chains.Inception):
+    st.markdown(f"Input **{cc.fmt_shape(ex.input_shape)}**, output {cc.fmt_shape(ex.output_shape)} either way.")
+    for col, title, chain in zip(st.columns(2), ex.titles, (ex.direct, ex.bottleneck)):
         with col:
             st.markdown(f"**{title}**")
             for step in chain.steps:
@@ -138,10 +136,10 @@ draw_single(cc.single_layer(**layer_ui()))
 
 st.subheader("A chain of layers")
 st.caption("Edit the rows, add or delete layers; each shape feeds the next. Starts as LeNet-5's feature extractor.")
-draw_chain(cc.chain_from_rows(*chain_ui()))
+draw_chain(chains.chain_from_rows(*chain_ui()))
 
 st.subheader("Worked example: why Inception puts a 1×1 convolution first")
-draw_inception(cc.inception_example())
+draw_inception(chains.inception_example())
 
 st.subheader("Predict, then reveal")
 draw_quiz()

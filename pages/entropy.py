@@ -1,6 +1,5 @@
 """Cross-entropy and KL: H(p), H(p, q), KL(p‖q) with every term, the identity that ties them,
 the zero-probability case, and the binary one-hot case where the loss is the KL divergence."""
-import math
 from pathlib import Path
 
 import altair as alt
@@ -14,7 +13,7 @@ ensure_app_entry()
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "entropy.md"
 KEEP = "session"  # widget values survive a visit to another page
-CURVES = ["H(p, q)", "KL(p‖q)", "H(p)"]
+CURVES = list(info.CURVES)  # the chart's colour, width and dash scales, in this order
 
 
 def distributions_ui() -> tuple[str, list[float] | str, list[float] | str]:
@@ -26,9 +25,10 @@ def distributions_ui() -> tuple[str, list[float] | str, list[float] | str]:
                    help="nats: natural log; bits: log base 2.")
     if mode == "Typed values":
         left, right = st.columns(2)
-        p = left.text_input("p (true distribution)", "0.7, 0.2, 0.1", key="ent_p_text", persist_state=KEEP,
+        p_text, q_text = info.default_texts()
+        p = left.text_input("p (true distribution)", p_text, key="ent_p_text", persist_state=KEEP,
                             help="Comma-separated; any non-negative values, normalised for you. 1/3 and 20% work.")
-        q = right.text_input("q (model's distribution)", "0.5, 0.3, 0.2", key="ent_q_text", persist_state=KEEP)
+        q = right.text_input("q (model's distribution)", q_text, key="ent_q_text", persist_state=KEEP)
         return unit, p, q
     k = b.slider("Classes k", 2, 6, 3, key="ent_k", persist_state=KEEP)
     p0, q0 = info.default_weights(k)
@@ -47,10 +47,6 @@ def quiz_ui() -> tuple[bool, str]:
     quantity = b.selectbox("Predict", list(info.QUANTITIES), 1, key="ent_quiz_quantity",
                            persist_state=KEEP) if on else ""
     return on, quantity
-
-
-def fmt(x: float) -> str:
-    return f"{x:.4f}" if math.isfinite(x) else "∞"
 
 
 def draw_quiz(ident: info.Identity, quantity: str, case: tuple) -> bool:
@@ -83,9 +79,9 @@ def draw_distributions(p, q):
 
 def draw_results(ident: info.Identity, p, q):
     cols = st.columns(3)
-    for col, (name, r) in zip(cols, (("H(p)", ident.h), ("H(p, q)", ident.ce), ("KL(p‖q)", ident.kl))):
-        col.metric(f"{name} in {r.unit}", fmt(r.value))
-    for r in (ident.h, ident.ce, ident.kl):
+    for col, (name, r) in zip(cols, ident.results().items()):
+        col.metric(f"{name} in {r.unit}", info.value_text(r.value))
+    for r in ident.results().values():
         st.latex(r.latex)
     if ident.h.note:
         st.caption(ident.h.note)
@@ -93,8 +89,7 @@ def draw_results(ident: info.Identity, p, q):
     st.markdown("**The identity, with these numbers**")
     st.latex(ident.latex)
     if ident.holds and not ident.note:
-        st.success(f"It holds: {fmt(ident.h.value)} + {fmt(ident.kl.value)} = {fmt(ident.ce.value)} "
-                   f"{ident.h.unit} (to 4 decimals).")
+        st.success(f"It holds: {ident.sum_text} {ident.h.unit} (to 4 decimals).")
     if ident.note:
         st.warning(ident.note)
 
@@ -109,16 +104,15 @@ def binary_ui() -> tuple[float, float]:
 
 
 def draw_binary(ident: info.Identity, curves, q_true: float, unit: str):
-    st.latex(ident.h.latex)
-    st.latex(ident.ce.latex)
-    st.latex(ident.kl.latex)
+    for r in ident.results().values():
+        st.latex(r.latex)
     if ident.note:
         st.warning(ident.note)
     elif ident.h.value == 0:
-        st.info(f"p is one-hot, so H(p) = 0 and the cross-entropy loss −log q = {fmt(ident.ce.value)} "
+        st.info(f"p is one-hot, so H(p) = 0 and the cross-entropy loss −log q = {info.value_text(ident.ce.value)} "
                 f"is exactly KL(p‖q).")
     else:
-        st.info(f"H(p) = {fmt(ident.h.value)} {unit} whatever q is: the cross-entropy curve is the KL "
+        st.info(f"H(p) = {info.value_text(ident.h.value)} {unit} whatever q is: the cross-entropy curve is the KL "
                 "curve lifted by that constant, so both are lowest at the same q (q = p).")
     lines = alt.Chart(curves).mark_line().encode(
         x=alt.X("q_true:Q", title="q(true class)"), y=alt.Y(f"{unit}:Q", title=unit),
@@ -137,7 +131,7 @@ with st.expander("How to read this page", expanded=False):
 st.subheader("Two distributions")
 unit, p_raw, q_raw = distributions_ui()
 try:
-    p, q = info.normalise(p_raw), info.normalise(q_raw)
+    p, q = info.normalise(p_raw, "p"), info.normalise(q_raw, "q")
     ident = info.identity_check(p, q, unit)
 except info.InfoError as e:
     st.error(str(e))

@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from nets.calculators import forward_pass as fw
+from nets.calculators import forward_quiz as fq
 from pages._common import ensure_app_entry
 
 ensure_app_entry()
@@ -65,7 +66,7 @@ def architecture_ui() -> fw.Architecture:
     for l, col in enumerate(st.columns(n_hidden) if n_hidden else []):
         st.session_state.setdefault(f"fw_units_{l}", 3)
         col.number_input(f"Units in layer {l + 1}", 1, 6, key=f"fw_units_{l}")
-        col.selectbox(f"Activation of layer {l + 1}", fw.ACTIVATIONS, key=f"fw_act_{l}")
+        col.selectbox(f"Activation of layer {l + 1}", fw.ACTIVATION_CHOICES, key=f"fw_act_{l}")
     return _arch_from_state()
 
 
@@ -82,8 +83,8 @@ def weights_ui(arch: fw.Architecture) -> list:
     d.button("All biases = b", key="fw_set_b", on_click=_fill, args=("b",), width="stretch")
     e.button("Random weights (halves)", key="fw_random", on_click=_fill, args=("random",), width="stretch")
     version, tables = st.session_state["fw_version"], []
-    for l, (col, layer) in enumerate(zip(st.columns(len(base)), base), 1):
-        name = "output (softmax)" if l == len(base) else f"layer {l} ({arch.hidden[l - 1][1]})"
+    for l, (col, layer, (_, _, act)) in enumerate(zip(st.columns(len(base)), base, arch.shapes()), 1):
+        name = fw.layer_name(l, len(base), act)  # the chosen activation: the base may predate the choice
         col.markdown(f"**{name.capitalize()}**: $W^{{({l})}}$ and $b^{{({l})}}$")
         df = fw.layer_table(layer, l)
         tables.append(col.data_editor(df, key=f"fw_edit_{l}_{version}",
@@ -98,13 +99,13 @@ def x_ui(n: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------- quiz
-def _question_id(q: fw.Quantity) -> str:
+def _question_id(q: fq.Quantity) -> str:
     return f"{q.label}={q.value:.12g}"
 
 
 def _check():
     q = st.session_state["fw_question"]
-    ok, text = fw.check_answer(q, st.session_state.get("fw_answer", ""), st.session_state["fw_quantities"])
+    ok, text = fq.check_answer(q, st.session_state.get("fw_answer", ""), st.session_state["fw_quantities"])
     st.session_state["fw_feedback"] = (_question_id(q), ok, text)
 
 
@@ -116,7 +117,7 @@ def quiz_ui(steps) -> bool:
     """The quiz, when switched on; True when the worked steps may be shown."""
     if not st.toggle("Quiz: predict, then reveal", key="fw_quiz"):
         return True
-    qs = fw.quantities(steps)
+    qs = fq.quantities(steps)
     labels = [q.label for q in qs]
     q = qs[labels.index(st.selectbox("Work out", labels, index=1, key="fw_q"))]
     st.session_state["fw_question"], st.session_state["fw_quantities"] = q, qs
@@ -141,7 +142,7 @@ def quiz_ui(steps) -> bool:
 def draw_steps(net, steps):
     for l, (layer, step) in enumerate(zip(net, steps), 1):
         last = l == len(net)
-        st.subheader("Output layer: softmax" if last else f"Layer {l}: {layer.activation}")
+        st.subheader(fw.layer_name(l, len(net), layer.activation).capitalize())
         st.latex(fw.latex_linear(l, layer, step))
         with st.expander("Unit by unit"):
             st.latex(fw.latex_units(l, layer, step))
@@ -153,8 +154,7 @@ def draw_uniform(argument, x, p):
     st.subheader("Why every class gets " + argument.value)
     for line in argument.lines:
         st.markdown(line)
-    shown = ", ".join(fw.num(v) for v in p)
-    st.success(f"With your x = ({', '.join(fw.num(v) for v in x)}): p = ({shown}), {argument.value} each, "
+    st.success(f"With your x = {fw.vector_text(x)}: p = {fw.vector_text(p)}, {argument.value} each, "
                "as the argument says. Type any other x to try it.")
 
 
@@ -166,7 +166,7 @@ arch = architecture_ui()
 tables = weights_ui(arch)
 x_text = x_ui(arch.n_inputs)
 try:
-    net = [fw.layer_from_table(df, l, act) for l, (df, (_, _, act)) in enumerate(zip(tables, arch.shapes()), 1)]
+    net = fw.network_from_tables(tables, arch)
     x = fw.parse_vector(x_text, arch.n_inputs)
     steps = fw.forward(net, x)
 except fw.ForwardError as e:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from nets.calculators import boolean_expression as boolean
 from nets.calculators import logic_network as logic
 from nets.calculators import logic_training as logic_train
 from pages._common import ensure_app_entry
@@ -27,12 +28,12 @@ def expression_ui() -> str:
 
 
 def network_ui(choices: list[logic.ThresholdNetwork]) -> logic.ThresholdNetwork:
-    labels = [f"{n.name}: {len(n.b)} hidden unit{'s' * (len(n.b) != 1)}" for n in choices]
+    labels = [n.label for n in choices]
     picked = st.radio("Network", labels, key="logic_network", horizontal=True)
     return choices[labels.index(picked)] if picked in labels else choices[0]
 
 
-def draw_expansion(expr: logic.Expression, net: logic.ThresholdNetwork):
+def draw_expansion(expr: boolean.Expression, net: logic.ThresholdNetwork):
     st.latex("y = " + expr.latex())
     if net.name == logic.HAND_NAME:
         st.subheader("The expansion, by hand")
@@ -47,7 +48,7 @@ def draw_expansion(expr: logic.Expression, net: logic.ThresholdNetwork):
     st.latex(output)
 
 
-def draw_network(expr: logic.Expression, net: logic.ThresholdNetwork):
+def draw_network(expr: boolean.Expression, net: logic.ThresholdNetwork):
     st.subheader("Every weight and bias")
     st.caption("Each hidden unit h_k = step(w·x + b) fires (1) when its case holds; the output unit ORs "
                "them with weight 1 each and bias −0.5. *rows* are the truth-table rows where it fires.")
@@ -68,14 +69,15 @@ def training_ui(n_terms: int) -> tuple[tuple, bool]:
     """(hidden units, epochs, learning rate, seed) and whether Train was pressed."""
     with st.expander("Let gradient descent find the weights", expanded=False):
         a, b, c, d = st.columns(4)
-        hidden = a.slider("Hidden sigmoid units", 1, 12, min(12, max(4, 2 * n_terms)), key="logic_hidden")
+        hidden = a.slider("Hidden sigmoid units", 1, logic_train.MAX_HIDDEN, logic_train.default_hidden(n_terms),
+                          key="logic_hidden")
         epochs = b.select_slider("Epochs", [500, 1000, 2000, 4000], 2000, key="logic_epochs")
         lr = c.select_slider("Learning rate", [0.5, 1.0, 2.0, 4.0], 2.0, key="logic_lr")
         seed = d.number_input("Seed", 0, 10_000, 0, key="logic_seed")
         return (hidden, epochs, lr, seed), st.button("Train", key="logic_train")
 
 
-def train(expr: logic.Expression, settings: tuple) -> logic_train.TrainResult:
+def train(expr: boolean.Expression, settings: tuple) -> logic_train.TrainResult:
     """Inline: at most a second or two, with a progress bar."""
     hidden, epochs, lr, seed = settings
     bar = st.progress(0.0, "Training…")
@@ -88,7 +90,7 @@ def train(expr: logic.Expression, settings: tuple) -> logic_train.TrainResult:
     return result
 
 
-def draw_training(expr: logic.Expression, net: logic.ThresholdNetwork, result: logic_train.TrainResult):
+def draw_training(expr: boolean.Expression, net: logic.ThresholdNetwork, result: logic_train.TrainResult):
     table = logic_train.learning_table(expr, net, result)
     right = logic_train.rows_right(table)
     (st.success if right == len(table) else st.warning)(
@@ -110,8 +112,8 @@ with st.expander("How to read this page", expanded=False):
 
 text = expression_ui()
 try:
-    expr = logic.parse(text)
-except logic.ParseError as e:
+    expr = boolean.parse(text)
+except boolean.ExpressionError as e:
     st.error(f"{e}\n\n```\n{e.caret}\n```")
     st.stop()
 choices = logic.networks(expr)

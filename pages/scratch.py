@@ -6,11 +6,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from nets.engine.data import download_notice, menu_label
+from nets.engine.catalog import download_notice, menu_label
+from nets.parse import ParseError
 from nets.plots import by_epoch
-from nets.scratch.lab import LabSettings, lab_datasets, parse_sizes
-from nets.scratch.network import INITS, ScratchError, describe_init
-from nets.scratch.report import LESSONS, NUMPY, curves, evidence_text, lesson_sections, progress, results_table
+from nets.scratch.lab import INIT_LABELS, SCALE_LABELS, LabSettings, describe_layers, lab_datasets, parse_hidden
+from nets.scratch.network import HIDDEN_ACTIVATIONS, INITS, ScratchError
+from nets.scratch.report import (LESSONS, NUMPY, curves, evidence_text, lesson_sections, lessons_before_training,
+                                 progress, results_table)
 from pages._common import access, data_dir, ensure_app_entry, job_manager, session_owner
 
 ensure_app_entry()
@@ -18,8 +20,6 @@ ensure_app_entry()
 CFG_KEY, WIDGET_PREFIX, JOB_KEY = "scratch_cfg", "sw_", "scratch_job"
 POLL_EVERY = 1.0
 INTRO, SECTIONS = lesson_sections((Path(__file__).resolve().parent.parent / "assets" / "scratch.md").read_text())
-SCALES = {"he": "He: √(2/n_in)", "xavier": "Xavier: √(1/n_in)", "0.01": "0.01", "0.1": "0.1", "1.0": "1"}
-INIT_NAMES = {"normal": "normal", "random": "random (uniform)", "zero": "zero"}
 
 
 def lesson(key: str, extra: str = "") -> None:
@@ -49,16 +49,16 @@ def settings_ui() -> tuple[dict, str | None]:
             st.info(notice)
         hidden_text = widget(st.text_input, "Hidden layer sizes", "hidden", ",".join(map(str, saved["hidden"])))
         try:
-            hidden = parse_sizes(hidden_text)
-        except ScratchError as e:
+            hidden = parse_hidden(hidden_text)
+        except ParseError as e:
             hidden, problem = tuple(saved["hidden"]), str(e)
         activation = widget(st.selectbox, "Hidden activation", "activation", saved["activation"],
-                            options=["relu", "tanh", "sigmoid", "linear", "softmax"])
+                            options=list(HIDDEN_ACTIVATIONS))
     with mid:
         init = widget(st.selectbox, "Weight initialisation", "init", saved["init"], options=INITS,
-                      format_func=INIT_NAMES.get)
+                      format_func=INIT_LABELS.get)
         scale = widget(st.selectbox, "Initial weights' standard deviation", "scale", str(saved["scale"]),
-                       options=list(SCALES), format_func=SCALES.get, disabled=init == "zero")
+                       options=list(SCALE_LABELS), format_func=SCALE_LABELS.get, disabled=init == "zero")
         seed = widget(st.number_input, "Seed", "seed", saved["seed"], min_value=0, step=1)
     with right:
         lr = widget(st.number_input, "Learning rate", "lr", float(saved["lr"]), min_value=0.0, format="%g", step=0.01)
@@ -69,10 +69,11 @@ def settings_ui() -> tuple[dict, str | None]:
     values = dict(dataset=dataset, hidden=hidden, activation=activation, init=init, scale=scale, lr=float(lr),
                   epochs=int(epochs), batch_size=int(batch_size), seed=int(seed), twin=bool(twin))
     st.session_state[CFG_KEY] = {**saved, **values}
-    st.caption(f"Layers: input-{'-'.join(map(str, hidden))}-classes, {activation} between them, softmax at the "
-               f"output. Initial weights: {describe_init((784, *hidden), init, scale)} (for 28×28 images).")
-    if lr <= 0:
-        problem = problem or "The learning rate must be greater than 0."
+    st.caption(describe_layers(hidden, activation, init, scale))
+    try:
+        LabSettings(**values).check()  # the rules the job service applies, said before Train is pressed
+    except ScratchError as e:
+        problem = problem or str(e)
     return values, problem
 
 
@@ -171,10 +172,9 @@ def live_ui() -> None:
 st.title("✍️ A network from scratch (NumPy)")
 st.markdown(INTRO)
 values, problem = settings_ui()
-shown = finished.lessons() if (finished := view(st.session_state.get(JOB_KEY))) else []
-for key, chosen in (("zero-init", values["init"] == "zero"), ("linear", values["activation"] == "linear")):
-    if chosen and key not in shown:  # said before training; a finished run says it with its evidence
-        lesson(key)
+finished = view(st.session_state.get(JOB_KEY))
+for key in lessons_before_training(values["init"], values["activation"], finished.lessons() if finished else ()):
+    lesson(key)
 if problem:
     st.error(problem)
 running = bool(finished and finished.active)

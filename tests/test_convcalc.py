@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nets.calculators import conv_arithmetic as cc
+from nets.calculators import conv_chain as chains
 from nets.calculators import conv_quiz as cq
 from nets.calculators.conv_arithmetic import SAME, Conv, ConvError, Pool
 
@@ -93,7 +94,7 @@ def test_size_is_torchs_when_whole_and_an_error_when_torch_floors(W, K, P, S):
 
 
 def test_inception_example_reproduces_the_coursework():
-    ex = cc.inception_example()
+    ex = chains.inception_example()
     (direct,) = ex.direct.steps
     assert direct.shape_out == (28, 28, 32) and (direct.params, direct.mult_adds) == (153_632, 120_422_400)
     one, five = ex.bottleneck.steps
@@ -105,30 +106,33 @@ def test_inception_example_reproduces_the_coursework():
     assert five.short_latex == (r"\text{params} = (5\cdot 5\cdot 16 + 1)\cdot 32 = 401\cdot 32 = 12{,}832",
                                 r"\text{mult-adds} = 28\cdot 28\cdot 5\cdot 5\cdot 16\cdot 32 = 10{,}035{,}200")
     assert "about 12.4 million" in ex.summary and "about 120.4 million" in ex.summary
+    assert ex.output_shape == (28, 28, 32) and ex.titles[1].startswith("1×1 to 16 channels")
 
 
 def test_lenet_chain():
-    c = cc.chain(cc.LENET_INPUT, cc.layers_from_rows(cc.LENET_ROWS))
+    c = chains.chain(chains.LENET_INPUT, chains.layers_from_rows(chains.LENET_ROWS))
     assert c.error is None
     assert [s.shape_out for s in c.steps] == [(28, 28, 6), (14, 14, 6), (10, 10, 16), (5, 5, 16)]
     assert [s.params for s in c.steps] == [156, 0, 2_416, 0]          # (25+1)·6, (150+1)·16
     assert [s.mult_adds for s in c.steps] == [117_600, 0, 240_000, 0]  # 784·25·6, 100·150·16
     assert (c.params, c.mult_adds) == (2_572, 357_600)
-    assert cc.chain_rows(c)[1] == {"layer": "2: max pool 2×2, S=2", "input": "28×28×6", "output": "14×14×6",
-                                   "params": 0, "mult-adds": 0}
+    assert chains.chain_table(c).iloc[1].to_dict() == {"layer": "2: max pool 2×2, S=2", "input": "28×28×6",
+                                                        "output": "14×14×6", "params": 0, "mult-adds": 0}
+    assert c.total_text == "Total: 2,572 parameters, 357,600 multiply-adds (about 357.6 thousand)."
+    assert list(chains.chain_table(chains.Chain(())).columns) == ["layer", "input", "output", "params", "mult-adds"]
     assert "pooling keeps the }6" in c.steps[1].latex[-1]
 
 
 def test_chain_stops_at_the_first_failing_layer():
-    c = cc.chain((28, 28, 1), [Conv(5, 6), Pool(2), Conv(5, 16, S=2), Pool(2)])
+    c = chains.chain((28, 28, 1), [Conv(5, 6), Pool(2), Conv(5, 16, S=2), Pool(2)])
     assert [s.shape_out for s in c.steps] == [(24, 24, 6), (12, 12, 6)]
     assert c.error.startswith("Layer 3 (conv 5×5, 16 filters, S=2, P=0) on a 12×12×6 input: "
                               "Not a whole number: (12 − 5 + 2·0)/2 + 1 = 4.5.")
-    assert cc.chain((0, 28, 1), [Conv(3, 4)]).error == "Input: H must be at least 1, not 0."
+    assert chains.chain((0, 28, 1), [Conv(3, 4)]).error == "Input: H must be at least 1, not 0."
 
 
 def test_non_square_input_and_same_padding_in_a_chain():
-    c = cc.chain((32, 28, 3), [Conv(5, 8, P=SAME), Pool(2, kind="avg pool")])
+    c = chains.chain((32, 28, 3), [Conv(5, 8, P=SAME), Pool(2, kind="avg pool")])
     assert [s.shape_out for s in c.steps] == [(32, 28, 8), (16, 14, 8)]
     assert c.steps[0].latex[0].startswith(r"H_{out} = \frac{H - K + 2P}{S} + 1 = \frac{32 - 5 + 2\cdot 2}")
     assert c.steps[0].latex[1].startswith(r"W_{out} = \frac{W - K + 2P}{S} + 1 = \frac{28 - 5 + 2\cdot 2}")
@@ -139,7 +143,7 @@ def test_layers_from_editor_rows():
     rows = [{"type": "conv", "K": np.int64(3), "S": np.nan, "P": " Same ", "C_out": 8.0},
             {"type": "max pool", "K": 3.0, "S": np.nan, "P": None, "C_out": np.nan},
             {"type": None, "K": np.nan, "S": np.nan, "P": None, "C_out": np.nan}]  # just added, empty
-    assert cc.layers_from_rows(rows) == [Conv(3, 8, 1, SAME), Pool(3, 3, 0, "max pool")]
+    assert chains.layers_from_rows(rows) == [Conv(3, 8, 1, SAME), Pool(3, 3, 0, "max pool")]
 
 
 @pytest.mark.parametrize("row, text", [
@@ -149,7 +153,7 @@ def test_layers_from_editor_rows():
     ({"type": "conv", "K": 2.5, "C_out": 4}, "Row 1: K must be a whole number, not 2.5."),
 ])
 def test_bad_editor_rows(row, text):
-    c = cc.chain_from_rows((28, 28, 1), [row])
+    c = chains.chain_from_rows((28, 28, 1), [row])
     assert c.steps == () and c.error == text
 
 
@@ -159,6 +163,8 @@ def test_single_layer_calculator():
     bad = cc.single_layer(28, 5, 1, 2, 192, 32)
     assert bad.step is None and bad.error.startswith("Not a whole number") and "13.5" in bad.size_latex
     assert cc.single_layer(28, 4, 0, 1, 3, 8, same=True).size_latex is None
+    assert cc.single_layer(**cc.WORKED_LAYER).step.params == 153_632  # the form starts on the worked example
+    assert cc.single_layer(28, 5, 2, 1, 0, 32).error == "C_in must be at least 1, not 0."
 
 
 @pytest.mark.parametrize("text, value", [
@@ -204,5 +210,5 @@ def test_random_questions_are_whole_and_varied():
 
 
 def test_a_pool_row_without_a_stride_strides_by_its_size():
-    (pool,) = cc.layers_from_rows([{"type": "max pool", "K": 2, "S": None, "P": None}])
+    (pool,) = chains.layers_from_rows([{"type": "max pool", "K": 2, "S": None, "P": None}])
     assert (pool.K, pool.S) == (2, 2)

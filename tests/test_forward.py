@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nets.calculators import forward_pass as fw
+from nets.calculators import forward_quiz as fq
 
 
 def sigma(z):
@@ -48,10 +49,10 @@ def test_activations_and_stable_softmax():
     assert fw.activate(z, "tanh") == pytest.approx([-0.9640276, 0, 0.7615942], abs=1e-7)
     assert fw.activate(z, "relu").tolist() == [0, 0, 1]
     assert fw.activate(z, "linear").tolist() == [-2, 0, 1]
-    assert fw.softmax(np.array([0.0, math.log(3)])) == pytest.approx([0.25, 0.75])
+    assert fw.activate(np.array([0.0, math.log(3)]), "softmax") == pytest.approx([0.25, 0.75])
     with warnings.catch_warnings():
         warnings.simplefilter("error")   # no overflow on the way
-        assert fw.softmax(np.array([1000.0, 1000.0, 1000.0])) == pytest.approx([1 / 3] * 3)
+        assert fw.activate(np.array([1000.0, 1000.0, 1000.0]), "softmax") == pytest.approx([1 / 3] * 3)
         assert fw.activate(np.array([-1000.0, 1000.0]), "sigmoid").tolist() == [0.0, 1.0]
     with pytest.raises(fw.ForwardError, match="Unknown activation"):
         fw.activate(z, "swish")
@@ -70,7 +71,7 @@ def test_numbers_and_vectors():
             fw.parse_number(bad)
     assert fw.parse_vector("1, 2; 3", 3).tolist() == [1, 2, 3]
     assert fw.parse_vector("(1/2 -1)", 2).tolist() == [0.5, -1]
-    with pytest.raises(fw.ForwardError, match="x needs 3 numbers.*typed 2"):
+    with pytest.raises(fw.ForwardError, match="x: type 3 numbers separated by commas; you typed 2"):
         fw.parse_vector("1, 2", 3)
     with pytest.raises(fw.ForwardError, match="'two' is not a number"):
         fw.parse_vector("1, two", 2)
@@ -89,6 +90,17 @@ def test_tables_round_trip_and_name_the_bad_cell():
     text = pd.DataFrame({"x1": ["1/2"], "b": ["oops"]}, index=["unit 1"])
     with pytest.raises(fw.ForwardError, match="column b holds 'oops' is not a number"):
         fw.layer_from_table(text, 1, "relu")
+
+
+def test_the_network_comes_back_from_its_tables_with_each_layer_named():
+    arch = fw.Architecture(2, ((3, "relu"),), 2)
+    net = fw.random_network(arch, 3)
+    back = fw.network_from_tables([fw.layer_table(l, i) for i, l in enumerate(net, 1)], arch)
+    assert [(l.W.tolist(), l.b.tolist(), l.activation) for l in back] == \
+        [(l.W.tolist(), l.b.tolist(), l.activation) for l in net]
+    assert [fw.layer_name(l, 2, act) for l, (_, _, act) in enumerate(arch.shapes(), 1)] == \
+        ["layer 1 (relu)", "output (softmax)"]
+    assert fw.vector_text([1, 0.5, -2]) == "(1, 0.5, -2)"
 
 
 def test_fill_and_random_weights():
@@ -163,18 +175,18 @@ def test_the_argument_holds_for_any_x(x, w, b):
 
 
 def test_quiz_checks_within_rounding_and_names_the_slip():
-    qs = fw.quantities(fw.forward(fw.constant_network(fw.COURSEWORK), [1, 2, 3]))
+    qs = fq.quantities(fw.forward(fw.constant_network(fw.COURSEWORK), [1, 2, 3]))
     labels = [q.label for q in qs]
     assert labels[:2] == ["layer 1: z_1", "layer 1: a_1"] and "output: p_3 (softmax)" in labels
     a1 = qs[1]
     assert a1.value == pytest.approx(0.9975274, abs=1e-7)
-    assert fw.check_answer(a1, "0.998", qs)[0] and fw.check_answer(a1, "0.9975", qs)[0]
-    ok, text = fw.check_answer(a1, "0.99", qs)
+    assert fq.check_answer(a1, "0.998", qs)[0] and fq.check_answer(a1, "0.9975", qs)[0]
+    ok, text = fq.check_answer(a1, "0.99", qs)
     assert not ok and "0.9975" not in text   # a wrong answer does not give the value away
-    ok, text = fw.check_answer(a1, "6", qs)
+    ok, text = fq.check_answer(a1, "6", qs)
     assert not ok and "That is $z^{(1)}_1$" in text
     p1 = qs[labels.index("output: p_1 (softmax)")]
-    assert fw.check_answer(p1, "1/3", qs) == (True, "Correct: $p_1 = 0.3333$.")
-    assert fw.check_answer(p1, "0.33", qs)[0] and not fw.check_answer(p1, "0.32", qs)[0]
-    ok, text = fw.check_answer(p1, "a third", qs)
+    assert fq.check_answer(p1, "1/3", qs) == (True, "Correct: $p_1 = 0.3333$.")
+    assert fq.check_answer(p1, "0.33", qs)[0] and not fq.check_answer(p1, "0.32", qs)[0]
+    ok, text = fq.check_answer(p1, "a third", qs)
     assert not ok and "could not read" in text

@@ -29,8 +29,17 @@ def test_normalise():
     ("0.5, abc", "'abc' is not a number"), ("  ", "separated by commas"),
 ])
 def test_normalise_refuses_what_cannot_be_a_distribution(values, text):
-    with pytest.raises(InfoError, match=text):
-        info.normalise(values)
+    with pytest.raises(InfoError, match=f"^p: .*{text}"):
+        info.normalise(values, "p")
+
+
+def test_results_by_name_and_in_running_text():
+    ident = info.identity_check(P, Q)
+    assert list(ident.results()) == list(info.QUANTITIES) and ident.results()["KL(p‖q)"] is ident.kl
+    assert ident.sum_text == "0.8018 + 0.0851 = 0.8869"
+    assert info.value_text(math.inf) == "∞" and set(info.CURVES) == set(info.QUANTITIES)
+    assert info.default_texts() == ("0.7, 0.2, 0.1", "0.5, 0.3, 0.2")
+    assert info.normalise(info.default_texts(4)[0]) == pytest.approx(info.normalise(info.default_weights(4)[0]))
 
 
 def test_hand_worked_values_in_nats():

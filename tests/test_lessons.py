@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from nets.engine.augment import AUGMENTATIONS
 from nets.engine.config import LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig, validate
-from nets.engine.data import DATASETS
+from nets.engine.catalog import DATASETS
 from nets.engine.models import ACTIVATIONS, MODELS, model_options
 from nets.server.lessons import FIELD_TYPES, Lesson, _parse, decode, encode, is_lesson, signature
 
@@ -149,3 +149,11 @@ def test_the_four_configurations_switch_travels_in_the_link():
     assert lesson.four and lesson.hidden == {"four", "lr"} and lesson.cfg == cfg and not lesson.problems
     assert not decode({"lesson": "1"}).four
     assert decode({"lesson": "1", "four": "maybe"}).problems == ["four ('maybe' is not 1 or 0)"]
+
+
+def test_sizes_in_a_link_are_read_like_a_typed_list_and_a_bad_one_is_named():
+    assert decode({"lesson": "1", "model": "mlp", "hidden": "256 64"}).cfg.hidden == (256, 64)
+    lesson = decode({"lesson": "1", "model": "mlp", "hidden": "256,x"})
+    assert lesson.cfg == TrainConfig(model="mlp")
+    assert lesson.problems == ["hidden (sizes: write whole numbers separated by commas, like 256,128,64; "
+                               "'x' is not one)"]

@@ -15,17 +15,18 @@ import torch.nn.functional as F
 from nets.engine.config import TrainConfig
 from nets.engine.data import load_dataset
 from nets.server.jobs import JobManager
-from nets.scratch.network import (ACTIVATIONS, Network, ScratchData, ScratchError, cross_entropy, epoch_order, fit,
-                          load_scratch_data, log_softmax, sigmoid, softmax, split_80_10_10)
+from nets.scratch.network import (HIDDEN_ACTIVATIONS, Network, ScratchData, ScratchError, cross_entropy, epoch_order, fit,
+                                  init_std, load_scratch_data, log_softmax, sigmoid, softmax, split_80_10_10)
 from nets.scratch.cli import accuracy_main, numpy_blas_threads, speed_main, time_epochs
-from nets.scratch.lab import LabSettings, parse_sizes
+from nets.parse import ParseError
+from nets.scratch.lab import SCALE_LABELS, LabSettings, describe_layers, parse_hidden
 from nets.scratch.report import (LESSONS, NUMPY, TORCH, collapse_linear, evidence_text, identical_units,
-                                 lesson_sections, progress, results_table, twin_gap)
+                                 lesson_sections, lessons_before_training, progress, results_table, twin_gap)
 from nets.scratch.twin import as_tensors, torch_threads, torch_twin, twin_evaluate, twin_sgd_epoch
 from nets.server.worker import DataCache, run_job
 from pagetools import until
 
-ACTS = list(ACTIVATIONS)
+ACTS = list(HIDDEN_ACTIVATIONS)
 
 
 def rel_error(a, b) -> float:
@@ -104,6 +105,7 @@ def test_large_inputs_give_no_overflow_and_finite_values():
             p, lp, s = softmax(z), log_softmax(z), sigmoid(z)
             loss = cross_entropy(z, np.array([1, 0]))
     assert np.isfinite(lp).all() and np.isfinite(p).all() and np.isfinite(s).all()
+    assert p.dtype == s.dtype == np.float32  # nets.formulas works in float64; the network keeps float32
     np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-6)
     np.testing.assert_allclose(s[0], [1, 0, 0.5])
     assert loss == pytest.approx((2e4 + 2e30) / 2, rel=1e-5)  # exact, not inf
@@ -117,9 +119,21 @@ def test_settings_are_checked():
         Network((4, 3), init="ones")
     with pytest.raises(ScratchError, match="Scale"):
         Network((4, 3), scale="big")
-    with pytest.raises(ScratchError, match="whole numbers"):
-        parse_sizes("12,x")
-    assert parse_sizes("256, 128,64") == (256, 128, 64)
+    for bad, why in (("12,x", "whole numbers"), ("", "at least one number"), ("64,0", "at least 1")):
+        with pytest.raises(ParseError, match=f"Hidden layer sizes: .*{why}"):
+            parse_hidden(bad)
+    assert parse_hidden("256, 128,64") == (256, 128, 64)
+
+
+def test_the_settings_read_as_the_page_shows_them():
+    assert describe_layers((16, 8), "relu", "normal", "he").startswith(
+        "Layers: input-16-8-classes, relu between them, softmax at the output. Initial weights: normal N(0, std²), "
+        "std = √(2/n_in): 0.05051, 0.3536 by layer")
+    assert "std = 0.01" in describe_layers((16,), "tanh", "random", "0.01")
+    assert SCALE_LABELS["xavier"] == "Xavier: √(1/n_in)" and all(init_std(1, s) > 0 for s in SCALE_LABELS)
+    assert lessons_before_training("zero", "linear") == ["zero-init", "linear"]
+    assert lessons_before_training("zero", "linear", shown=["zero-init"]) == ["linear"]
+    assert lessons_before_training("normal", "relu") == []
 
 
 def test_initialisations_have_the_stated_scale():

@@ -3,7 +3,7 @@
 W_out = (W − K + 2P)/S + 1, parameters (K·K·C_in + 1)·C_out, multiply-adds H_out·W_out·K·K·C_in·C_out.
 Frameworks floor a fractional output size and silently drop the last rows; here the formula must
 come out whole, so a fraction is an error that shows the exact value. LaTeX is built here so a test
-can read what the student will read.
+can read what the student will read. One layer at a time; chains of layers are nets.calculators.conv_chain.
 """
 from __future__ import annotations
 
@@ -39,18 +39,25 @@ def human(n: float) -> str:
     return f"{n:g}"
 
 
-def _whole(name: str, v, low: int) -> int:
+# The smallest each number may be (only a padding may be 0), and the one-layer form's starting
+# values: the worked example's 5×5 convolution (Inception's, 'same' padding written out).
+LOWEST = {"H": 1, "W": 1, "K": 1, "P": 0, "S": 1, "C": 1, "C_in": 1, "C_out": 1}
+WORKED_LAYER = {"W": 28, "K": 5, "P": 2, "S": 1, "C_in": 192, "C_out": 32}
+
+
+def whole_number(name: str, v) -> int:
+    """v as an int, or a ConvError when it is not whole or below LOWEST[name]."""
     # numbers.Real also admits numpy's scalars, which a data editor's rows hold
     if isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v).is_integer():
         raise ConvError(f"{name} must be a whole number, not {v!r}.")
-    if v < low:
-        raise ConvError(f"{name} must be at least {low}, not {int(v)}.")
+    if v < LOWEST[name]:
+        raise ConvError(f"{name} must be at least {LOWEST[name]}, not {int(v)}.")
     return int(v)
 
 
 def same_padding(K: int, S: int = 1) -> int:
     """P that keeps W_out = W: (K − 1)/2, which needs stride 1 and an odd kernel."""
-    K, S = _whole("K", K, 1), _whole("S", S, 1)
+    K, S = whole_number("K", K), whole_number("S", S)
     if S != 1:
         raise ConvError(f"'same' padding keeps the size only with stride 1, not S = {S}: type a number for P.")
     if K % 2 == 0:
@@ -60,7 +67,7 @@ def same_padding(K: int, S: int = 1) -> int:
 
 def output_fraction(W: int, K: int, P: int, S: int) -> Fraction:
     """(W − K + 2P)/S + 1 exactly; raises when the kernel does not fit the padded input at all."""
-    W, K, P, S = _whole("W", W, 1), _whole("K", K, 1), _whole("P", P, 0), _whole("S", S, 1)
+    W, K, P, S = whole_number("W", W), whole_number("K", K), whole_number("P", P), whole_number("S", S)
     if K > W + 2 * P:
         raise ConvError(f"The {K}×{K} kernel does not fit: the padded input is W + 2P = {W} + 2·{P} = "
                         f"{W + 2 * P} wide, smaller than K = {K}.")
@@ -154,20 +161,6 @@ class Step:
         return tuple(f"{name} = {tex.split(' = ', 1)[1]}" for name, tex in zip(names, self.latex[-2:]))
 
 
-@dataclass(frozen=True)
-class Chain:
-    steps: tuple[Step, ...]
-    error: str | None = None         # the first failing layer's message; steps stop before it
-
-    @property
-    def params(self) -> int:
-        return sum(s.params for s in self.steps)
-
-    @property
-    def mult_adds(self) -> int:
-        return sum(s.mult_adds for s in self.steps)
-
-
 def fmt_shape(shape) -> str:
     return "×".join(str(d) for d in shape)
 
@@ -183,7 +176,7 @@ def layer_step(shape: tuple[int, int, int], layer: Conv | Pool) -> Step:
     if isinstance(layer, Pool):
         return Step(layer.label, shape, (*sides, C), 0, 0,
                     (*size_tex, rf"\text{{pooling keeps the }}{C}\text{{ channels and has no weights}}"))
-    C_out = _whole("C_out", layer.C_out, 1)
+    C, C_out = whole_number("C_in", C), whole_number("C_out", layer.C_out)
     return Step(layer.label, shape, (*sides, C_out), conv_params(layer.K, C, C_out, layer.bias),
                 mult_adds(*sides, layer.K, C, C_out),
                 (*size_tex, params_latex(layer.K, C, C_out, layer.bias), mult_adds_latex(*sides, layer.K, C, C_out)))
@@ -205,108 +198,3 @@ def single_layer(W, K, P, S, C_in, C_out, bias: bool = True, same: bool = False)
         return Single(layer_step((W, W, C_in), Conv(K, C_out, S, P, bias)), None, size_tex)
     except ConvError as e:
         return Single(None, str(e), size_tex)
-
-
-def chain_rows(c: Chain) -> list[dict]:
-    return [{"layer": f"{i}: {s.label}", "input": fmt_shape(s.shape_in), "output": fmt_shape(s.shape_out),
-             "params": s.params, "mult-adds": s.mult_adds} for i, s in enumerate(c.steps, 1)]
-
-
-def chain(input_shape, layers) -> Chain:
-    """Each layer's shape, parameters and multiply-adds, stopping at the first that fails."""
-    try:
-        shape = tuple(_whole(n, v, 1) for n, v in zip(("H", "W", "C"), input_shape))
-    except ConvError as e:
-        return Chain((), f"Input: {e}")
-    steps = []
-    for i, layer in enumerate(layers, 1):
-        try:
-            steps.append(layer_step(shape, layer))
-        except ConvError as e:
-            return Chain(tuple(steps), f"Layer {i} ({layer.label}) on a {fmt_shape(shape)} input: {e}")
-        shape = steps[-1].shape_out
-    return Chain(tuple(steps))
-
-
-def _empty(v) -> bool:
-    return v is None or isinstance(v, float) and math.isnan(v) or isinstance(v, str) and not v.strip()
-
-
-def _cell(row: dict, name: str, i: int, low: int, default=None):
-    v = row.get(name)
-    if _empty(v):
-        if default is not None:
-            return default
-        raise ConvError(f"Row {i}: {name} is empty.")
-    try:
-        return _whole(name, float(v) if isinstance(v, str) else v, low)
-    except (ConvError, ValueError) as e:
-        raise ConvError(f"Row {i}: {e if isinstance(e, ConvError) else f'{name} must be a number, not {v!r}.'}")
-
-
-def layers_from_rows(rows: list[dict]) -> list[Conv | Pool]:
-    """Table rows {type, K, S, P, C_out} (as a data editor gives them) → layers; P may be 'same'."""
-    layers = []
-    for i, row in enumerate(rows, 1):
-        kind = row.get("type")
-        if kind is None and all(_empty(v) for v in row.values()):
-            continue  # a row the student has just added and not filled in yet
-        if kind not in LAYER_KINDS:
-            raise ConvError(f"Row {i}: type must be one of {', '.join(LAYER_KINDS)}, not {kind!r}.")
-        K = _cell(row, "K", i, 1)
-        S = _cell(row, "S", i, 1, default=1 if kind == "conv" else K)  # a pool's stride defaults to its size
-        if kind != "conv":
-            layers.append(Pool(K, S, _cell(row, "P", i, 0, default=0), kind))
-            continue
-        P = SAME if str(row.get("P")).strip().lower() == SAME else _cell(row, "P", i, 0, default=0)
-        layers.append(Conv(K, _cell(row, "C_out", i, 1), S, P))
-    return layers
-
-
-def chain_from_rows(input_shape, rows: list[dict]) -> Chain:
-    """The chain builder's table, checked: a bad row is reported like a failing layer."""
-    try:
-        return chain(input_shape, layers_from_rows(rows))
-    except ConvError as e:
-        return Chain((), str(e))
-
-
-LENET_INPUT = (32, 32, 1)
-LENET_ROWS = [  # LeNet-5's feature extractor: the chain the lecture draws
-    {"type": "conv", "K": 5, "S": 1, "P": "0", "C_out": 6},
-    {"type": "max pool", "K": 2, "S": 2, "P": "0", "C_out": None},
-    {"type": "conv", "K": 5, "S": 1, "P": "0", "C_out": 16},
-    {"type": "max pool", "K": 2, "S": 2, "P": "0", "C_out": None},
-]
-
-
-# ------------------------------------------------------------------------- the coursework's example
-@dataclass(frozen=True)
-class Inception:
-    input_shape: tuple[int, int, int]
-    direct: Chain
-    bottleneck: Chain
-
-    @property
-    def saving(self) -> float:
-        return self.direct.mult_adds / self.bottleneck.mult_adds
-
-    @property
-    def param_saving(self) -> float:
-        return self.direct.params / self.bottleneck.params
-
-    @property
-    def summary(self) -> str:
-        d, b = self.direct, self.bottleneck
-        parts = " + ".join(f"{s.params:,}" for s in b.steps)
-        return (f"With the 1×1 bottleneck: {parts} = {b.params:,} parameters instead of {d.params:,} "
-                f"({self.param_saving:.1f}× fewer), and {b.mult_adds:,} multiply-adds (about "
-                f"{human(b.mult_adds)}) instead of {d.mult_adds:,} (about {human(d.mult_adds)}): "
-                f"{self.saving:.1f}× fewer.")
-
-
-def inception_example() -> Inception:
-    """28×28×192: a 5×5 conv to 32 directly, against a 1×1 to 16 first (the Inception bottleneck)."""
-    shape = (28, 28, 192)
-    return Inception(shape, chain(shape, [Conv(5, 32, P=SAME)]),
-                     chain(shape, [Conv(1, 16), Conv(5, 32, P=SAME)]))

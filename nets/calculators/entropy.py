@@ -7,48 +7,48 @@ q_i = 0 where p_i > 0 gives +∞, returned as a value with a note, never an exce
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 
+from nets.parse import ParseError, float_list, number
+
 UNITS = {"nats": (math.e, r"\ln"), "bits": (2.0, r"\log_2")}
 MAX_CLASSES = 10
+QUANTITIES = {"H(p)": "h", "H(p, q)": "ce", "KL(p‖q)": "kl"}  # name → Identity's field
+CURVES = ("H(p, q)", "KL(p‖q)", "H(p)")  # binary_curves' lines, the loss first
 
 
 class InfoError(ValueError):
     """Input that is not a distribution; the message is written for the student."""
 
 
-def parse_values(text: str) -> list[float]:
-    """'0.7, 0.2, 0.1', '7 2 1', '1/3; 1/3; 1/3', '70%, 30%' → numbers (not yet normalised)."""
-    parts = [t for t in re.split(r"[,;\s]+", text.strip()) if t]
-    if not parts:
-        raise InfoError("Type the values separated by commas, e.g. 0.7, 0.2, 0.1.")
-    values = []
-    for t in parts:
-        try:
-            values.append(float(Fraction(t[:-1])) / 100 if t.endswith("%") else float(Fraction(t)))
-        except (ValueError, ZeroDivisionError):
-            raise InfoError(f"'{t}' is not a number: type values like 0.7, 0.2, 0.1.") from None
-    return values
+def parse_values(text: str, what: str = "values") -> list[float]:
+    """'0.7, 0.2, 0.1', '7 2 1', '1/3; 1/3; 1/3', '70%, 30%' → numbers (nets.parse.float_list), not yet
+    normalised; `what` names the field in messages."""
+    try:
+        values = float_list(text, what)
+    except ParseError as e:
+        raise InfoError(str(e)) from None
+    if not values:
+        raise InfoError(f"{what}: type the values separated by commas, e.g. 0.7, 0.2, 0.1.")
+    return list(values)
 
 
-def normalise(values) -> tuple[float, ...]:
+def normalise(values, what: str = "values") -> tuple[float, ...]:
     """Divide by the sum so the values add to 1; refuses what no rescaling can make a distribution.
     A string is read with parse_values first, so typed and slider input take the same path."""
-    v = parse_values(values) if isinstance(values, str) else [float(x) for x in values]
+    v = parse_values(values, what) if isinstance(values, str) else [float(x) for x in values]
     if not 2 <= len(v) <= MAX_CLASSES:
-        raise InfoError(f"A distribution here has 2 to {MAX_CLASSES} classes, not {len(v)}.")
+        raise InfoError(f"{what}: a distribution here has 2 to {MAX_CLASSES} classes, not {len(v)}.")
     if any(not math.isfinite(x) for x in v):
-        raise InfoError("Every value must be a finite number.")
+        raise InfoError(f"{what}: every value must be a finite number.")
     if any(x < 0 for x in v):
-        raise InfoError(f"Probabilities cannot be negative: {', '.join(f'{x:g}' for x in v if x < 0)}.")
+        raise InfoError(f"{what}: probabilities cannot be negative: {', '.join(f'{x:g}' for x in v if x < 0)}.")
     total = sum(v)
     if total == 0:
-        raise InfoError("The values are all zero: at least one class needs some probability.")
+        raise InfoError(f"{what}: the values are all zero; at least one class needs some probability.")
     return tuple(x / total for x in v)
 
 
@@ -76,6 +76,11 @@ def _num(x: float) -> str:
     if math.isinf(x):
         return r"\infty" if x > 0 else r"-\infty"
     return f"{x:.4f}"
+
+
+def value_text(x: float) -> str:
+    """A result in running text: four decimals, or ∞."""
+    return f"{x:.4f}" if math.isfinite(x) else "∞"
 
 
 def _prob(x: float) -> str:
@@ -166,6 +171,15 @@ class Identity:
     def note(self) -> str | None:
         return self.ce.note
 
+    @property
+    def sum_text(self) -> str:
+        """'0.8018 + 0.0851 = 0.8869': H(p) + KL(p‖q) = H(p, q) in numbers, for running text."""
+        return f"{value_text(self.h.value)} + {value_text(self.kl.value)} = {value_text(self.ce.value)}"
+
+    def results(self) -> dict[str, Result]:
+        """Each quantity by its name (QUANTITIES): H(p), H(p, q), KL(p‖q)."""
+        return {name: getattr(self, field) for name, field in QUANTITIES.items()}
+
 
 def identity_check(p, q, unit: str = "nats") -> Identity:
     return Identity(entropy(p, unit), cross_entropy(p, q, unit), kl(p, q, unit))
@@ -182,10 +196,10 @@ def binary_curves(p_true: float = 1.0, unit: str = "nats", n: int = 200) -> pd.D
     the first two is H(p) at every q: it does not depend on q, so both have their minimum at q = p."""
     rows = []
     for q in np.linspace(0, 1, n + 1)[1:]:
-        ident = binary(float(q), p_true, unit)
-        for name, r in (("H(p, q)", ident.ce), ("KL(p‖q)", ident.kl), ("H(p)", ident.h)):
-            if math.isfinite(r.value):  # where q misses a class p needs, the curve goes off the chart
-                rows.append({"q_true": float(q), "quantity": name, unit: r.value})
+        results = binary(float(q), p_true, unit).results()
+        for name in CURVES:
+            if math.isfinite(results[name].value):  # where q misses a class p needs, the curve goes off the chart
+                rows.append({"q_true": float(q), "quantity": name, unit: results[name].value})
     return pd.DataFrame(rows)
 
 
@@ -210,23 +224,26 @@ def default_weights(k: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     return tuple(round(x, 2) for x in p), tuple(round(1 / k, 2) for _ in range(k))
 
 
-QUANTITIES = {"H(p)": "h", "H(p, q)": "ce", "KL(p‖q)": "kl"}
+def default_texts(k: int = 3) -> tuple[str, str]:
+    """default_weights as the typed form starts: '0.7, 0.2, 0.1' and '0.5, 0.3, 0.2'."""
+    p, q = default_weights(k)
+    return ", ".join(f"{x:g}" for x in p), ", ".join(f"{x:g}" for x in q)
 
 
 def check_prediction(ident: Identity, quantity: str, text: str) -> tuple[bool, str]:
     """A student's value for one of QUANTITIES: right within 0.005 or 1%; '∞' / 'inf' for infinity."""
-    r = getattr(ident, QUANTITIES[quantity])
-    t = text.strip().lower().replace("−", "-")
+    r = ident.results()[quantity]
+    t = text.strip().lower()
     if t in ("∞", "inf", "infinity", "+∞", "+inf"):
         given = math.inf
     else:
         try:
-            given = float(Fraction(t.split()[0])) if t else None
-        except (ValueError, ZeroDivisionError):
+            given = number(t.split()[0]) if t else None  # "0.887 nats" counts: the first word
+        except ParseError:
             given = None
     if given is None:
         return False, f"I could not read '{text.strip()}' as a number: type e.g. 0.887, or ∞."
-    shown = f"{r.value:.4f} {r.unit}" if math.isfinite(r.value) else "∞"
+    shown = value_text(r.value) + (f" {r.unit}" if math.isfinite(r.value) else "")
     if math.isinf(r.value) or math.isinf(given):
         ok = given == r.value
     else:

@@ -2,22 +2,22 @@
 
 Layer l computes z^(l) = W^(l) a^(l-1) + b^(l) and a^(l) = f(z^(l)), with a^(0) = x; the last
 layer's f is the softmax. W^(l) has one row per unit of layer l and one column per input, so
-W[j, i] is the weight from input i to unit j. Also: LaTeX with the numbers substituted, the
-symbolic argument for a uniform softmax, and a quiz checker that accepts "0.95" or "1/3".
+W[j, i] is the weight from input i to unit j. Also: LaTeX with the numbers substituted and the
+symbolic argument for a uniform softmax (the quiz is nets.calculators.forward_quiz).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
-from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+from nets.formulas import sigmoid, softmax
+from nets.parse import ParseError, float_list, number
+
+# What a hidden layer of the calculator may use (the output layer is always the softmax).
+ACTIVATION_CHOICES = ("sigmoid", "tanh", "relu", "linear")
 SYMBOL = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{ReLU}", "linear": r"\mathrm{id}"}
-# An answer counts as right within rounding of two decimals, or 0.5 % of a large value.
-ABS_TOL, REL_TOL = 0.005, 0.005
 
 
 class ForwardError(ValueError):
@@ -28,7 +28,7 @@ class ForwardError(ValueError):
 class Layer:
     W: np.ndarray        # (units, inputs)
     b: np.ndarray        # (units,)
-    activation: str      # one of ACTIVATIONS, or "softmax" for the output layer
+    activation: str      # one of ACTIVATION_CHOICES, or "softmax" for the output layer
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,7 @@ def fill(net: list[Layer], w: float | None = None, b: float | None = None) -> li
 # ---------------------------------------------------------------------------------------- compute
 def activate(z: np.ndarray, name: str) -> np.ndarray:
     if name == "sigmoid":
-        # Split by sign so exp never overflows, for z = -1000 as for z = 1000.
-        e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+        return sigmoid(z)
     if name == "tanh":
         return np.tanh(z)
     if name == "relu":
@@ -86,13 +84,7 @@ def activate(z: np.ndarray, name: str) -> np.ndarray:
         return z.astype(float)
     if name == "softmax":
         return softmax(z)
-    raise ForwardError(f"Unknown activation '{name}': choose one of {', '.join(ACTIVATIONS)}.")
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    # Subtracting the largest z divides top and bottom by the same e^m: same result, no overflow.
-    e = np.exp(z - np.max(z))
-    return e / e.sum()
+    raise ForwardError(f"Unknown activation '{name}': choose one of {', '.join(ACTIVATION_CHOICES)}.")
 
 
 @dataclass(frozen=True)
@@ -118,28 +110,27 @@ def forward(net: list[Layer], x) -> list[Step]:
 
 # ---------------------------------------------------------------------------------------- input
 def parse_number(text) -> float:
-    """'0.95', '-1', '1/3', '−2' (a typographic minus), '1e-3', or a number as it is."""
+    """A table cell or a typed answer: a number as it is, or text as nets.parse.number reads it
+    ('0.95', '1/3', '−2'). An empty cell raises ForwardError("empty")."""
     if isinstance(text, (int, float, np.number)) and not isinstance(text, bool):
         if not np.isfinite(text):
             raise ForwardError("empty")
         return float(text)
-    t = str(text or "").strip().replace("−", "-").replace(" ", "")
+    t = str(text or "").replace(" ", "")
     if not t:
         raise ForwardError("empty")
     try:
-        return float(Fraction(t)) if re.fullmatch(r"[-+]?\d+/\d+", t) else float(t)
-    except (ValueError, ZeroDivisionError):
+        return number(t)
+    except ParseError:
         raise ForwardError(f"'{text}' is not a number") from None
 
 
 def parse_vector(text: str, n: int) -> np.ndarray:
-    parts = [p for p in re.split(r"[,;\s]+", str(text).strip().strip("()[]")) if p]
-    if len(parts) != n:
-        raise ForwardError(f"x needs {n} numbers separated by commas; you typed {len(parts)}.")
+    """The typed x: exactly n numbers (nets.parse.float_list)."""
     try:
-        return np.array([parse_number(p) for p in parts])
-    except ForwardError as e:
-        raise ForwardError(f"x: {e}.") from None
+        return np.array(float_list(text, "x", n=n))
+    except ParseError as e:
+        raise ForwardError(str(e)) from None
 
 
 def input_names(l: int, n: int) -> list[str]:
@@ -166,6 +157,16 @@ def layer_from_table(df: pd.DataFrame, l: int, activation: str) -> Layer:
     return Layer(values[:, :-1], values[:, -1], activation)
 
 
+def network_from_tables(tables: list[pd.DataFrame], arch: Architecture) -> list[Layer]:
+    """The edited `layer_table`s back as layers; a bad cell raises ForwardError naming it."""
+    return [layer_from_table(df, l, act) for l, (df, (_, _, act)) in enumerate(zip(tables, arch.shapes()), 1)]
+
+
+def layer_name(l: int, layer_count: int, activation: str) -> str:
+    """'layer 1 (sigmoid)', or 'output (softmax)' for the last one."""
+    return "output (softmax)" if l == layer_count else f"layer {l} ({activation})"
+
+
 # ---------------------------------------------------------------------------------------- LaTeX
 def num(v: float) -> str:
     if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-4):
@@ -173,6 +174,11 @@ def num(v: float) -> str:
         return rf"{mantissa} \times 10^{{{int(exp)}}}"
     s = f"{v:.4f}".rstrip("0").rstrip(".")
     return "0" if s == "-0" else s
+
+
+def vector_text(v) -> str:
+    """'(1, 0.5, -2)': a vector in running text."""
+    return "(" + ", ".join(num(x) for x in v) + ")"
 
 
 def bmatrix(m: np.ndarray) -> str:
@@ -299,42 +305,3 @@ def symbolic_uniform_explanation(net: list[Layer]) -> UniformArgument | None:
     lines.append(f"All {K} outputs get the same $z$, so $p_k = \\dfrac{{e^{{z}}}}{{{K}\\,e^{{z}}}} = "
                  f"\\dfrac{{1}}{{{K}}}$ for every class, whatever $x$ is.")
     return UniformArgument(k + 1, tuple(lines), f"1/{K}")
-
-
-# ---------------------------------------------------------------------------------------- quiz
-@dataclass(frozen=True)
-class Quantity:
-    label: str       # for a selectbox: "layer 1: a_2"
-    latex: str       # a^{(1)}_2
-    value: float
-
-
-def quantities(steps: list[Step]) -> list[Quantity]:
-    out, last = [], len(steps)
-    for l, step in enumerate(steps, 1):
-        where = "output" if l == last else f"layer {l}"
-        for j, (z, a) in enumerate(zip(step.z, step.a), 1):
-            out.append(Quantity(f"{where}: z_{j}", rf"z^{{({l})}}_{j}", float(z)))
-            if l == last:
-                out.append(Quantity(f"output: p_{j} (softmax)", rf"p_{j}", float(a)))
-            else:
-                out.append(Quantity(f"{where}: a_{j}", rf"a^{{({l})}}_{j}", float(a)))
-    return out
-
-
-def _close(given: float, value: float) -> bool:
-    return abs(given - value) <= max(ABS_TOL, REL_TOL * abs(value))
-
-
-def check_answer(q: Quantity, text: str, others: list[Quantity] = ()) -> tuple[bool, str]:
-    """Right within ±0.005 (or 0.5 %). A wrong answer does not give the value away; if it matches
-    another quantity of the same network, say which, since that is usually the slip."""
-    try:
-        given = parse_number(text)
-    except ForwardError:
-        return False, f"I could not read '{str(text).strip()}' as a number: type e.g. 0.95, -1.5 or 1/3."
-    if _close(given, q.value):
-        return True, f"Correct: ${q.latex} = {num(q.value)}$."
-    slip = next((o for o in others if o.label != q.label and _close(given, o.value)), None)
-    hint = f" That is ${slip.latex}$, not ${q.latex}$." if slip else ""
-    return False, f"Not quite: {num(given)} is more than {ABS_TOL} away.{hint} Try again, or reveal."

@@ -1,10 +1,4 @@
-"""Boolean expressions as one-hidden-layer threshold networks.
-
-Syntax: variables are identifiers (P, Q, x1, ...), at most MAX_VARS of them; constants 0 and 1;
-parentheses; and, from tightest to loosest binding:
-    not  ¬ ~ !        and  ∧ & &&        xor  ⊕ ^        or  ∨ | ||
-so "¬P ∧ Q ⊕ R ∨ S" means (((¬P) ∧ Q) ⊕ R) ∨ S. Binary operators group left to right. Keywords
-are case-insensitive; variable names are not.
+"""Boolean expressions (nets.calculators.boolean_expression) as one-hidden-layer threshold networks.
 
 A threshold unit outputs step(z) = 1 if z > 0 else 0. Every network here has one hidden layer of
 such units, each detecting one case (an AND of literals), and an output unit that ORs them:
@@ -13,159 +7,12 @@ y = step(Σ_k h_k − 0.5). Biases sit half-way between "fires" and "does not", 
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-MAX_VARS = 6
-NOT, AND, XOR, OR = "not", "and", "xor", "or"
-SYMBOLS = {"¬": NOT, "~": NOT, "!": NOT, "∧": AND, "&&": AND, "&": AND, "⊕": XOR, "^": XOR,
-           "∨": OR, "||": OR, "|": OR, "(": "(", ")": ")"}
-KEYWORDS = {NOT, AND, XOR, OR}
-LATEX_OP = {AND: r"\land", XOR: r"\oplus", OR: r"\lor"}
-BINDING = {OR: 1, XOR: 2, AND: 3}   # higher binds tighter; "not" binds tightest of all
-TOKEN = re.compile(r"\s*(?:(?P<sym>&&|\|\||[¬~!∧&⊕^∨|()])|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<const>[01])"
-                   r"(?![0-9A-Za-z_])|(?P<bad>\S))")
-
-
-class ParseError(ValueError):
-    def __init__(self, text: str, position: int, problem: str):
-        self.text, self.position, self.problem = text, position, problem
-        super().__init__(f"{problem} (column {position + 1})")
-
-    @property
-    def caret(self) -> str:
-        """The expression with a ^ under the offending character."""
-        return f"{self.text}\n{' ' * self.position}^"
-
-
-# A node is ("var", name) | ("const", 0 or 1) | ("not", node) | (op, left, right) for op in BINDING.
-@dataclass(frozen=True)
-class Expression:
-    text: str
-    tree: tuple
-    variables: tuple[str, ...]    # in order of first appearance
-
-    def __call__(self, values) -> int:
-        return evaluate(self.tree, dict(zip(self.variables, values)))
-
-    def rows(self) -> list[tuple[int, ...]]:
-        """Every assignment, counting in binary with the first variable as the leading bit."""
-        return list(itertools.product((0, 1), repeat=len(self.variables)))
-
-    def latex(self) -> str:
-        return to_latex(self.tree)
-
-
-def tokenize(text: str) -> list[tuple[str, str, int]]:
-    """(kind, text, position) tokens, ending with ("end", "", len(text))."""
-    tokens, pos = [], 0
-    while (m := TOKEN.match(text, pos)) and m.end() > pos and m.lastgroup:
-        word, start = m.group(m.lastgroup), m.start(m.lastgroup)
-        if m.lastgroup == "bad":
-            raise ParseError(text, start, f"Unexpected character '{word}'")
-        if m.lastgroup == "sym":
-            tokens.append((SYMBOLS[word], word, start))
-        elif m.lastgroup == "name" and word.lower() in KEYWORDS:
-            tokens.append((word.lower(), word, start))
-        else:
-            tokens.append((m.lastgroup, word, start))
-        pos = m.end()
-    return tokens + [("end", "", len(text))]
-
-
-class _Parser:
-    def __init__(self, text: str):
-        self.text, self.tokens, self.i, self.variables = text, tokenize(text), 0, []
-
-    def peek(self):
-        return self.tokens[self.i]
-
-    def fail(self, expected: str):
-        kind, word, pos = self.peek()
-        found = "the expression ended" if kind == "end" else f"found '{word}'"
-        raise ParseError(self.text, pos, f"Expected {expected} but {found}")
-
-    def binary(self, level: int) -> tuple:
-        if level > max(BINDING.values()):
-            return self.unary()
-        left = self.binary(level + 1)
-        while BINDING.get(self.peek()[0]) == level:
-            op = self.tokens[self.i][0]
-            self.i += 1
-            left = (op, left, self.binary(level + 1))
-        return left
-
-    def unary(self) -> tuple:
-        kind, word, pos = self.peek()
-        if kind == NOT:
-            self.i += 1
-            return (NOT, self.unary())
-        if kind == "(":
-            self.i += 1
-            inner = self.binary(1)
-            if self.peek()[0] != ")":
-                self.fail(f"')' to close the '(' at column {pos + 1}")
-            self.i += 1
-            return inner
-        if kind == "name":
-            if word not in self.variables:
-                if len(self.variables) == MAX_VARS:
-                    raise ParseError(self.text, pos, f"At most {MAX_VARS} variables: '{word}' would be "
-                                                     f"the {MAX_VARS + 1}th ({', '.join(self.variables)} so far)")
-                self.variables.append(word)
-            self.i += 1
-            return ("var", word)
-        if kind == "const":
-            self.i += 1
-            return ("const", int(word))
-        self.fail("a variable, 0, 1, 'not' or '('")
-
-
-def parse(text: str) -> Expression:
-    p = _Parser(text)
-    if p.peek()[0] == "end":
-        raise ParseError(text, len(text), "Type an expression, e.g. (P or Q) xor (not R or not S)")
-    tree = p.binary(1)
-    if p.peek()[0] == ")":
-        raise ParseError(text, p.peek()[2], "Unmatched ')': no '(' before it is still open")
-    if p.peek()[0] != "end":
-        p.fail("an operator (and, or, xor) or the end")
-    if not p.variables:
-        raise ParseError(text, 0, "Use at least one variable, like P")
-    return Expression(text, tree, tuple(p.variables))
-
-
-def evaluate(node: tuple, env: dict) -> int:
-    op = node[0]
-    if op == "var":
-        return env[node[1]]
-    if op == "const":
-        return node[1]
-    if op == NOT:
-        return 1 - evaluate(node[1], env)
-    a, b = evaluate(node[1], env), evaluate(node[2], env)
-    return {AND: a & b, OR: a | b, XOR: a ^ b}[op]
-
-
-def to_latex(node: tuple, parent: str | None = None, right: bool = False) -> str:
-    """Parentheses around every operation inside a different one, even where the precedence would
-    do without: students should not have to remember it to read the result."""
-    op = node[0]
-    if op == "var":
-        return node[1] if len(node[1]) == 1 else rf"\mathit{{{node[1]}}}"
-    if op == "const":
-        return str(node[1])
-    if op == NOT:
-        return r"\lnot " + to_latex(node[1], NOT)
-    text = f"{to_latex(node[1], op)} {LATEX_OP[op]} {to_latex(node[2], op, right=True)}"
-    return f"({text})" if parent and (parent != op or right) else text
-
-
-def truth_table(expr: Expression) -> pd.DataFrame:
-    return pd.DataFrame([r + (expr(r),) for r in expr.rows()], columns=list(expr.variables) + ["y"])
+from nets.calculators.boolean_expression import Expression, parse
 
 
 # ---------------------------------------------------------------------------------------- networks
@@ -177,6 +24,11 @@ class ThresholdNetwork:
     b: np.ndarray                  # (hidden,)
     cases: tuple[str, ...]         # what each hidden unit detects, in symbols
     c: float = -0.5                # output bias; every output weight is 1, so the output is an OR
+
+    @property
+    def label(self) -> str:
+        """'one unit per DNF term: 3 hidden units', for a choice of networks."""
+        return f"{self.name}: {len(self.b)} hidden unit{'s' * (len(self.b) != 1)}"
 
     def hidden(self, X) -> np.ndarray:
         return (np.asarray(X, float) @ self.W.T + self.b > 0).astype(int)
@@ -364,6 +216,3 @@ def dot(net: ThresholdNetwork) -> str:
                 lines.append(f'"in_{v}" -> "h{k}" [label="{_g(wi)}", {style}];')
     lines += [f'"h{k}" -> "y" [label="1", color=blue];' for k in range(1, len(net.b) + 1)]
     return "\n".join(lines + ["}"])
-
-
-# ---------------------------------------------------------------------------------------- training

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nets.calculators.logic_network import Expression, ThresholdNetwork
+from nets.calculators.boolean_expression import Expression
+from nets.calculators.logic_network import ThresholdNetwork
+from nets.formulas import sigmoid
+
+MAX_HIDDEN = 12  # the page's slider goes this far
 
 
 @dataclass(frozen=True)
@@ -21,8 +25,9 @@ class TrainResult:
     b2: float
 
 
-def _sigmoid(z):
-    return 0.5 * (1 + np.tanh(0.5 * z))   # the same function, without overflow warnings
+def default_hidden(n_terms: int) -> int:
+    """Hidden units to start from: twice the hand-built network's, between 4 and MAX_HIDDEN."""
+    return min(MAX_HIDDEN, max(4, 2 * n_terms))
 
 
 def train_sigmoid(expr: Expression, hidden: int = 6, epochs: int = 2000, lr: float = 2.0,
@@ -37,8 +42,8 @@ def train_sigmoid(expr: Expression, hidden: int = 6, epochs: int = 2000, lr: flo
     W2, b2 = rng.normal(0, 1.5, hidden), 0.0
     losses, snaps = np.empty(epochs), {}
     for epoch in range(epochs):
-        a1 = _sigmoid(X @ W1.T + b1)
-        p = _sigmoid(a1 @ W2 + b2)
+        a1 = sigmoid(X @ W1.T + b1)
+        p = sigmoid(a1 @ W2 + b2)
         losses[epoch] = -np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
         if epoch % max(1, epochs // 4) == 0:
             snaps[epoch] = p
@@ -49,7 +54,7 @@ def train_sigmoid(expr: Expression, hidden: int = 6, epochs: int = 2000, lr: flo
         W1, b1 = W1 - lr * dz1.T @ X, b1 - lr * dz1.sum(axis=0)
         if callback:
             callback(epoch, losses[epoch])
-    out = _sigmoid(_sigmoid(X @ W1.T + b1) @ W2 + b2)
+    out = sigmoid(sigmoid(X @ W1.T + b1) @ W2 + b2)
     snaps[epochs] = out
     return TrainResult(losses, out, snaps, W1, b1, W2, b2)
 

@@ -19,14 +19,26 @@ import threading
 import time
 from pathlib import Path
 
-from nets.scratch.network import DEFAULT_HIDDEN, INITS, Network, ScratchData, epoch_order, fit, load_scratch_data
+from nets.parse import ParseError, int_list
+from nets.scratch.network import (DEFAULT_HIDDEN, HIDDEN_ACTIVATIONS, INITS, Network, ScratchData, epoch_order, fit,
+                                  load_scratch_data)
+
+
+def _whole_numbers(what: str):
+    """An argparse type: nets.parse.int_list, its message shown as argparse's error."""
+    def read(text: str) -> tuple[int, ...]:
+        try:
+            return int_list(text, what)
+        except ParseError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return read
 
 
 def _common_args(p: argparse.ArgumentParser, epochs: int) -> None:
     p.add_argument("--dataset", default="fashion-mnist")
     p.add_argument("--data-dir", default=None, help="folder holding FashionMNIST/raw etc.")
-    p.add_argument("--hidden", default=",".join(map(str, DEFAULT_HIDDEN)))
-    p.add_argument("--activation", default="relu")
+    p.add_argument("--hidden", default=DEFAULT_HIDDEN, type=_whole_numbers("hidden sizes"), metavar="N,N")
+    p.add_argument("--activation", default="relu", choices=list(HIDDEN_ACTIVATIONS))
     p.add_argument("--init", default="normal", choices=INITS)
     p.add_argument("--scale", default="he", help="he, xavier or a standard deviation")
     p.add_argument("--lr", type=float, default=0.1)
@@ -37,8 +49,7 @@ def _common_args(p: argparse.ArgumentParser, epochs: int) -> None:
 
 
 def _network(args, data: ScratchData) -> Network:
-    hidden = [int(h) for h in args.hidden.split(",") if h.strip()]
-    sizes = (data.x_train.shape[1], *hidden, len(data.classes))
+    sizes = (data.x_train.shape[1], *args.hidden, len(data.classes))
     return Network(sizes, args.activation, args.init, args.scale, seed=args.seed)
 
 
@@ -128,7 +139,8 @@ def accuracy_main(argv=None) -> list[dict]:
     _common_args(p, epochs=100)
     p.add_argument("--stop-at-test-acc", type=float, default=None,
                    help="stop after the first epoch whose test accuracy reaches this (for the record)")
-    p.add_argument("--save-at", default="", help="epochs whose weights to save, e.g. 50,100")
+    p.add_argument("--save-at", default=(), type=_whole_numbers("epochs to save"), metavar="N,N",
+                   help="epochs whose weights to save, e.g. 50,100")
     p.add_argument("--save-dir", default="scratch-weights")
     argv = sys.argv[1:] if argv is None else argv
     if "--bench" in argv:
@@ -150,9 +162,8 @@ def accuracy_main(argv=None) -> list[dict]:
         if args.stop_at_test_acc is not None and r["test_acc"] >= args.stop_at_test_acc:
             stop.set()
 
-    save_at = {int(e) for e in args.save_at.split(",") if e.strip()}
     history = fit(net, data, args.epochs, args.lr, args.batch_size, args.seed, on_epoch=report, stop=stop,
-                  save_at=save_at, save_dir=Path(args.save_dir))
+                  save_at=set(args.save_at), save_dir=Path(args.save_dir))
     last = history[-1]
     print(f"final test accuracy {last['test_acc']:.4f} after {last['epoch']} epochs "
           f"({time.perf_counter() - started:.0f} s)")

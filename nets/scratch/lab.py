@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 import threading
 import time
 from contextlib import contextmanager, nullcontext
@@ -20,8 +19,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from nets.scratch.network import (ACTIVATIONS, DEFAULT_HIDDEN, INITS, Network, ScratchData, ScratchError, epoch_order, fit,
-                      init_std, load_scratch_data)
+from nets.engine.catalog import DATASETS, FOLDER
+from nets.parse import int_list
+from nets.scratch.network import (DEFAULT_HIDDEN, HIDDEN_ACTIVATIONS, INITS, SCALES, Network, ScratchData, ScratchError,
+                                  describe_init, epoch_order, fit, init_std, load_scratch_data)
 from nets.scratch.cli import numpy_blas_threads
 from nets.scratch.report import COMPARED, NUMPY, TORCH, collapse_linear, identical_units, label_of, lessons
 
@@ -43,7 +44,7 @@ class LabSettings:
     def check(self) -> None:
         if self.dataset not in lab_datasets():
             raise ScratchError(f"Unknown dataset {self.dataset!r}: one of {', '.join(lab_datasets())}.")
-        if self.activation not in ACTIVATIONS:
+        if self.activation not in HIDDEN_ACTIVATIONS:
             raise ScratchError(f"Unknown activation {self.activation!r}.")
         if self.init not in INITS:
             raise ScratchError(f"Unknown initialisation {self.init!r}.")
@@ -69,20 +70,27 @@ class LabSettings:
 
 
 def lab_datasets() -> list[str]:
-    """The datasets the lab trains on: every named one of nets.engine.data (an image folder needs a path
-    and an image size the lab does not ask for)."""
-    from nets.engine.data import DATASETS  # brings torch in; the server and the worker have it already
-    return [d for d in DATASETS if d != "folder"]
+    """The datasets the lab trains on: every named one of nets.engine.catalog (an image folder needs a
+    path and an image size the lab does not ask for)."""
+    return [d for d in DATASETS if d != FOLDER]
 
 
-def parse_sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(v) for v in re.split(r"[,\s]+", text.strip()) if v)
-    except ValueError:
-        raise ScratchError("Hidden sizes must be whole numbers separated by commas, like 256,128,64.") from None
-    if not sizes or min(sizes) < 1:
-        raise ScratchError("Give at least one hidden layer, every size at least 1.")
-    return sizes
+# How the page shows the choices of initialisation and of the initial weights' standard deviation.
+INIT_LABELS = {"normal": "normal", "random": "random (uniform)", "zero": "zero"}
+SCALE_LABELS = {"he": f"He: {SCALES['he']}", "xavier": f"Xavier: {SCALES['xavier']}", "0.01": "0.01", "0.1": "0.1",
+                "1.0": "1"}
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """The typed hidden sizes ("256,128,64"), with check's rule: at least one layer, each at least 1.
+    Raises nets.parse.ParseError."""
+    return int_list(text, "Hidden layer sizes", allow_empty=False)
+
+
+def describe_layers(hidden, activation: str, init: str, scale) -> str:
+    """The network the settings make and its initial weights' scale, in a sentence (for 28×28 images)."""
+    return (f"Layers: input-{'-'.join(map(str, hidden))}-classes, {activation} between them, softmax at the "
+            f"output. Initial weights: {describe_init((784, *hidden), init, scale)} (for 28×28 images).")
 
 
 # ------------------------------------------------------------------ what the server keeps

@@ -24,11 +24,12 @@ from typing import Callable
 
 import numpy as np
 
+from nets import formulas
 from nets.scratch.data import ScratchData, load_scratch_data, split_80_10_10  # noqa: F401  (part of this API)
 
 DEFAULT_HIDDEN = (256, 128, 64)
 INITS = ("normal", "random", "zero")   # random = uniform
-SCALES = ("he", "xavier")              # or a number: the standard deviation itself
+SCALES = {"he": "√(2/n_in)", "xavier": "√(1/n_in)"}  # the std's rule; or a number: the std itself
 
 
 class ScratchError(ValueError):
@@ -44,9 +45,7 @@ def relu_grad(z, a, da):
     return da * (z > 0)  # f'(0) taken as 0: with zero weights nothing flows (see zero init)
 
 
-def sigmoid(z):
-    e = np.exp(-np.abs(z))  # exp of a non-positive number never overflows
-    return np.where(z >= 0, 1, e) / (1 + e)
+sigmoid = formulas.sigmoid  # in z's own float type: the network's float32 stays float32
 
 
 def sigmoid_grad(z, a, da):
@@ -70,8 +69,7 @@ def linear_grad(z, a, da):
 
 
 def softmax(z):
-    e = np.exp(z - z.max(axis=1, keepdims=True))  # shift: the largest exponent is 0
-    return e / e.sum(axis=1, keepdims=True)
+    return formulas.softmax(z, axis=1)  # one row per example
 
 
 def softmax_grad(z, a, da):
@@ -84,8 +82,9 @@ def log_softmax(z):
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "relu": (relu, relu_grad), "sigmoid": (sigmoid, sigmoid_grad), "tanh": (tanh, tanh_grad),
+# What the hidden layers may use: name → (f, the "multiply by f'(z)" function backward calls).
+HIDDEN_ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "relu": (relu, relu_grad), "tanh": (tanh, tanh_grad), "sigmoid": (sigmoid, sigmoid_grad),
     "linear": (linear, linear_grad), "softmax": (softmax, softmax_grad),
 }
 
@@ -105,7 +104,7 @@ def init_std(fan_in: int, scale: str | float = "he") -> float:
     try:
         return float(scale)
     except (TypeError, ValueError):
-        raise ScratchError(f"Scale must be one of {SCALES} or a number, got {scale!r}.") from None
+        raise ScratchError(f"Scale must be one of {tuple(SCALES)} or a number, got {scale!r}.") from None
 
 
 def init_layers(sizes, init="normal", scale="he", seed=0, dtype=np.float32):
@@ -132,7 +131,7 @@ def describe_init(sizes, init="normal", scale="he") -> str:
         return "every weight and bias starts at 0"
     stds = [init_std(n, scale) for n in sizes[:-1]]
     shape = "normal N(0, std²)" if init == "normal" else "uniform on ±√3·std"
-    rule = {"he": "std = √(2/n_in)", "xavier": "std = √(1/n_in)"}.get(scale, f"std = {init_std(1, scale):g}")
+    rule = f"std = {SCALES[scale]}" if scale in SCALES else f"std = {init_std(1, scale):g}"
     return f"{shape}, {rule}: " + ", ".join(f"{s:.4g}" for s in stds) + " by layer; biases 0"
 
 
@@ -143,8 +142,8 @@ class Network:
         sizes = tuple(int(n) for n in sizes)
         if len(sizes) < 2 or min(sizes) < 1:
             raise ScratchError(f"Layer sizes must be at least an input and an output size, all ≥ 1: {sizes}.")
-        if activation not in ACTIVATIONS:
-            raise ScratchError(f"Activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}.")
+        if activation not in HIDDEN_ACTIVATIONS:
+            raise ScratchError(f"Activation must be one of {tuple(HIDDEN_ACTIVATIONS)}, got {activation!r}.")
         self.sizes, self.activation, self.dtype = sizes, activation, np.dtype(dtype)
         self.W, self.b = init_layers(sizes, init, scale, seed, self.dtype)
 
@@ -153,7 +152,7 @@ class Network:
 
     def forward(self, X):
         """All z^l and a^l (a[0] is the input), kept for backpropagation."""
-        f = ACTIVATIONS[self.activation][0]
+        f = HIDDEN_ACTIVATIONS[self.activation][0]
         a, z = [X.astype(self.dtype, copy=False)], []
         for l, (W, b) in enumerate(zip(self.W, self.b)):
             z.append(a[-1] @ W.T + b)
@@ -162,7 +161,7 @@ class Network:
 
     def backward(self, z, a, y):
         """dC/dW^l and dC/db^l for every layer, from the forward pass's z and a."""
-        f_grad = ACTIVATIONS[self.activation][1]
+        f_grad = HIDDEN_ACTIVATIONS[self.activation][1]
         m = len(y)
         delta = a[-1].copy()
         delta[np.arange(m), y] -= 1

@@ -87,6 +87,13 @@ def lessons(view) -> list[str]:
     return keys
 
 
+def lessons_before_training(init: str, activation: str, shown=()) -> list[str]:
+    """The lessons a choice calls for before any run (zero init, linear layers), less those in `shown`:
+    a finished run's lessons, which say the same with their evidence."""
+    chosen = {"zero-init": init == "zero", "linear": activation == "linear"}
+    return [key for key, on in chosen.items() if on and key not in shown]
+
+
 def curves(view, kind: str) -> pd.DataFrame:
     """Long-format loss or accuracy by epoch for every run of the job (nets.plots.by_epoch draws it)."""
     frames = [epochs_frame(records, kind, label) for label, records in view.runs.items()]

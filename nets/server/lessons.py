@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from urllib.parse import urlencode
 
 from nets.engine.config import ConfigError, TrainConfig, validate
+from nets.parse import int_list
 from nets.server.identity import URL_PARAMS
 
 LESSON_FLAG, HIDE, FOUR = "lesson", "hide", "four"  # four: train as the coursework's four configurations
@@ -93,14 +94,10 @@ def _parse(kind: str, raw: str):
         if not math.isfinite(value):
             raise ValueError(f"'{raw}' is not a finite number")
         return value
+    if kind == "tuple[int, ...]":  # sizes: hidden, channels, fc
+        return int_list(raw, "sizes")  # its ParseError is a ValueError that says what is wrong
     if kind.startswith("tuple["):
-        items = [v.strip() for v in raw.split(",") if v.strip()]
-        if kind == "tuple[int, ...]":
-            try:
-                return tuple(int(v) for v in items)
-            except ValueError:
-                raise ValueError(f"'{raw}' is not whole numbers separated by commas") from None
-        return tuple(items)
+        return tuple(v.strip() for v in raw.split(",") if v.strip())
     raise ValueError(f"settings of type {kind} cannot come from a link")
 
 
@@ -155,7 +152,7 @@ def decode(params: Mapping) -> Lesson:
             try:
                 values[key] = _parse(FIELD_TYPES[key], raw)
             except ValueError as e:
-                problems.append(f"{key} ({e})")
+                problems.append(f"{key} ({str(e).rstrip('.')})")
     cfg, rejected = _valid_subset(values)
     problems += [f"{key}={texts[key]} ({why.rstrip('.')})" for key, why in rejected.items()]
     return Lesson(cfg, frozenset(hidden), problems, four)
