@@ -5,21 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from nets.engine.augment import AUGMENTATIONS, suitable
-from nets.engine.data import dataset_status
-from nets.inspect.featuremaps import augmented_copies, to_chw
-from nets.inspect.preprocess import enlarge, to_display
+from nets.engine.augment import AUGMENTATIONS, LABELS, augmented_copies, describe, suitable
+from nets.engine.catalog import dataset_status
+from nets.inspect.pictures import to_chw, to_display
 from pages._common import data_dir, dataset, ensure_app_entry, upload_image_ui
+from pages._widgets import image_grid, picture
 
 ensure_app_entry()
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "augment_preview.md"
-LABELS = {"crop": "random crop", "flip": "horizontal flip", "vflip": "vertical flip",
-          "affine": "random affine", "rotate": "rotation", "jitter": "colour jitter",
-          "sharpness": "sharpness", "grayscale": "grayscale"}
 MNIST, CIFAR, UPLOAD = "MNIST test digit", "CIFAR-10 test image", "Upload"
 UPLOAD_SIDE = 128     # uploads are shrunk to this; the datasets' images are 28 or 32 px
 SHOW_PX = 112         # each version is drawn about this wide, with square pixels
@@ -61,17 +57,18 @@ def versions(image: np.ndarray, names: tuple, n: int, seed: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ drawing
-def shown(chw: np.ndarray) -> np.ndarray:
-    return enlarge(to_display(chw), max(1, SHOW_PX // max(chw.shape[1:])))
-
-
 def draw_help() -> None:
     with st.expander("What each augmentation does"):
-        st.dataframe(pd.DataFrame({"augmentation": [LABELS[k] for k in AUGMENTATIONS],
-                                   "engine name": list(AUGMENTATIONS),
-                                   "what it does": [(f.__doc__ or "").strip().splitlines()[0]
-                                                    for f in AUGMENTATIONS.values()]}),
-                     hide_index=True, width="stretch")
+        st.dataframe(describe(), hide_index=True, width="stretch")
+
+
+def draw_versions(image: np.ndarray, caption: str, names: list[str], out: np.ndarray) -> None:
+    c, h, w = image.shape
+    picture(to_display(image), f"Original: {caption} ({c}×{h}×{w})", 2 * SHOW_PX)
+    if not names:
+        st.info("No augmentation chosen: every version below is the original.")
+    st.subheader(f"{len(out)} versions: " + (" → ".join(LABELS[k] for k in names) or "no augmentation"))
+    image_grid([(to_display(v), f"#{i + 1}") for i, v in enumerate(out)], SHOW_PX)
 
 
 # ------------------------------------------------------------------------------ the page
@@ -84,10 +81,4 @@ image, caption = image_ui()
 names, n, seed = augment_ui(st.session_state.get("aug_source", MNIST))
 draw_help()
 out = versions(image, tuple(names), n, seed)
-
-c, h, w = image.shape
-st.image(shown(image), caption=f"Original: {caption} ({c}×{h}×{w})", width=2 * SHOW_PX)
-if not names:
-    st.info("No augmentation chosen: every version below is the original.")
-st.subheader(f"{n} versions: " + (" → ".join(LABELS[k] for k in names) or "no augmentation"))
-st.image([shown(v) for v in out], caption=[f"#{i + 1}" for i in range(n)], width=SHOW_PX)
+draw_versions(image, caption, names, out)

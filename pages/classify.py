@@ -8,31 +8,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nets.inspect.attribution import METHODS, attribute, heat_colours, logits, overlay
-from nets.inspect.imageio import (
-    ImageError,
-    LoadedImage,
-)
-from nets.inspect.preprocess import (
-    Prepared,
-    baseline,
-    enlarge,
-    normalise,
-    perturb,
-    preprocess,
-    square,
-    style_for,
-    to_display,
-    top_k,
-)
+from torch import nn
+
+from nets.inspect.attribution import METHODS, attribute, heat_colours, overlay
+from nets.inspect.imageio import ImageError, LoadedImage
+from nets.inspect.pictures import to_display
+from nets.inspect.prediction import Prediction, logits, probabilities, top_k
+from nets.inspect.preprocess import Prepared, baseline, normalise, perturb, preprocess, style_for
 from nets.runs import CheckpointError, Run, RunFilter, get_run
-from pages._common import (
-    decode_image,
-    ensure_app_entry,
-    run_model,
-    run_picker_ui,
-    upload_image_ui,
-)
+from pages._common import decode_image, ensure_app_entry, run_model, run_picker_ui, upload_image_ui
+from pages._widgets import picture, prediction_metric, top_k_table
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LESSON, SAMPLES = ASSETS / "classify.md", ASSETS / "samples"
@@ -40,21 +25,15 @@ DEFAULT_RUN, DEFAULT_SAMPLE = "lenet-mnist-mini", "photo-3.png"
 SOURCES = ("Bundled sample", "Upload", "Draw")
 SOURCE_KEY, SAMPLE_KEY = "classify_source", "classify_sample"  # plain keys: they survive page switches
 RUN_KEY = "classify_run"  # the picker's widget; the run itself is remembered in `selected_run`
-SHOW_PX = 224   # model inputs are drawn about this wide, one square per pixel
+STEP_PX = 160   # the preprocessing steps are drawn about this wide, side by side
 
 
+# ------------------------------------------------------------------------------ choices
 def remembered(key: str, options: list, default) -> int:
     value = st.session_state.get(key, default)
     return options.index(value) if value in options else (options.index(default) if default in options else 0)
 
 
-def shown(image: np.ndarray, width: int = SHOW_PX) -> np.ndarray:
-    """Small images squared and enlarged by whole pixels: the browser would blur them."""
-    image = square(image)
-    return enlarge(image, max(1, width // image.shape[0]))
-
-
-# ------------------------------------------------------------------------------ choices
 def run_ui() -> Run:
     # images=True: a head on frozen features cannot take a picture
     return run_picker_ui("Saved run", RUN_KEY, RunFilter(has_model=True, images=True), DEFAULT_RUN,
@@ -99,23 +78,34 @@ def image_ui() -> tuple[LoadedImage, str]:
         st.stop()
 
 
+def model_input_ui(run: Run, loaded: LoadedImage) -> tuple[nn.Module, Prepared]:
+    """The run's model and the picture prepared as its input; stops the page with the reason on failure."""
+    shape = run.info["input_shape"]
+    try:
+        return run_model(run), preprocess(loaded.image, shape, run.info["mean"], run.info["std"],
+                                          style_for(shape, run.config.dataset))
+    except (CheckpointError, ValueError) as e:
+        st.error(str(e))
+        st.stop()
+
+
 # ------------------------------------------------------------------------------ drawing
-def show_preprocessing(loaded: LoadedImage, name: str, prepared: Prepared, x_shape) -> None:
+def draw_preprocessing(loaded: LoadedImage, name: str, prepared: Prepared) -> None:
     st.subheader("1 · What the model sees")
     w, h = loaded.original_size
     cols = st.columns(len(prepared.steps) + 1)
     with cols[0]:
-        st.image(shown(np.asarray(loaded.image), 160), caption=f"Original: {name}, {loaded.format} {w}×{h}, "
-                                                            f"{loaded.original_mode}", width="stretch")
+        picture(np.asarray(loaded.image), f"Original: {name}, {loaded.format} {w}×{h}, {loaded.original_mode}",
+                STEP_PX, squared=True, width="stretch")
     for col, step in zip(cols[1:], prepared.steps):
         with col:
-            st.image(shown(step.image, 160), caption=step.title, width="stretch")
+            picture(step.image, step.title, STEP_PX, squared=True, width="stretch")
     for note in loaded.notes:
         st.caption(f"ℹ️ {note}")
     with st.expander("What each step did"):
         for step in prepared.steps:
             st.markdown(f"**{step.title}.** {step.detail}")
-    shape = "×".join(str(v) for v in x_shape)
+    shape = "×".join(str(v) for v in prepared.x.shape)
     st.markdown(f"The tensor the model receives has shape **{shape}** (N×C×H×W), float32, values from "
                 f"{float(prepared.x.min()):.2f} to {float(prepared.x.max()):.2f}.")
     with st.expander("The input tensor's numbers"):
@@ -124,14 +114,11 @@ def show_preprocessing(loaded: LoadedImage, name: str, prepared: Prepared, x_sha
             st.dataframe(pd.DataFrame(prepared.x[0, c].numpy()).round(1), height=250)
 
 
-def show_predictions(preds) -> None:
+def draw_predictions(prepared: Prepared, preds: list[Prediction]) -> None:
+    if prepared.blank:
+        st.warning("No digit found: the picture is blank, so the prediction below is a guess.")
     st.subheader("2 · Prediction")
-    best = preds[0]
-    st.metric("Prediction", best.label, f"{best.probability:.1%} probability", delta_color="off")
-    st.dataframe(pd.DataFrame({"class": [p.label for p in preds], "probability": [p.probability for p in preds]}),
-                 hide_index=True, width="stretch",
-                 column_config={"probability": st.column_config.ProgressColumn(min_value=0, max_value=1,
-                                                                               format="percent")})
+    top_k_table(preds)
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing the attribution map…")
@@ -153,11 +140,9 @@ def attribution_ui(run: Run, prepared: Prepared, preds, mean, std) -> None:
     heat = attribution(str(run.path.parent), run.id, run.weights_file, prepared.image,
                        tuple(prepared.background), tuple(mean), tuple(std), target.index, method)
     with middle:
-        st.image(shown(heat_colours(heat)), caption=f"{method} for class {target.label}: bright = mattered most",
-                 width=SHOW_PX)
+        picture(heat_colours(heat), f"{method} for class {target.label}: bright = mattered most", squared=True)
     with right:
-        st.image(shown(overlay(to_display(prepared.image), heat)), caption="The same map over the input",
-                 width=SHOW_PX)
+        picture(overlay(to_display(prepared.image), heat), "The same map over the input", squared=True)
 
 
 @st.fragment
@@ -173,13 +158,13 @@ def probe_ui(model, prepared: Prepared, mean, std, classes, original) -> None:
         scale = st.slider("Scale", 0.4, 1.6, 1.0, 0.05)
         noise = st.slider("Noise (std, 0–1 units)", 0.0, 0.6, 0.0, 0.02)
     changed = perturb(prepared.image, rotation, (dx, dy), scale, noise, seed=0)
-    preds = top_k(logits(model, normalise(changed, mean, std)), classes, k=len(classes))
-    kept = next(p for p in preds if p.index == original.index)
+    z = logits(model, normalise(changed, mean, std))
+    now, kept = top_k(z, classes, k=1)[0], probabilities(z)[original.index]
     with right:
-        st.image(shown(to_display(changed)), caption="Changed input", width=SHOW_PX)
-        st.metric("Prediction now", preds[0].label, f"{preds[0].probability:.1%} probability", delta_color="off")
+        picture(to_display(changed), "Changed input", squared=True)
+        prediction_metric(now, "Prediction now")
         st.caption(f"Probability of the original answer {original.label}: {original.probability:.1%} → "
-                   f"{kept.probability:.1%}.")
+                   f"{kept:.1%}.")
 
 
 # ------------------------------------------------------------------------------ the page
@@ -191,18 +176,11 @@ with st.expander("📖 How this page works"):
 
 run = run_ui()
 loaded, name = image_ui()
-shape, mean, std, classes = run.info["input_shape"], run.info["mean"], run.info["std"], run.info["classes"]
-try:
-    model = run_model(run)
-    prepared = preprocess(loaded.image, shape, mean, std, style_for(shape, run.config.dataset))
-except (CheckpointError, ValueError) as e:
-    st.error(str(e))
-    st.stop()
+model, prepared = model_input_ui(run, loaded)
+mean, std, classes = run.info["mean"], run.info["std"], run.info["classes"]
 preds = top_k(logits(model, prepared.x), classes, k=5)
 
-show_preprocessing(loaded, name, prepared, tuple(prepared.x.shape))
-if prepared.blank:
-    st.warning("No digit found: the picture is blank, so the prediction below is a guess.")
-show_predictions(preds)
+draw_preprocessing(loaded, name, prepared)
+draw_predictions(prepared, preds)
 attribution_ui(run, prepared, preds, mean, std)
 probe_ui(model, prepared, mean, std, classes, preds[0])

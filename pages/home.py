@@ -5,12 +5,14 @@ import pandas as pd
 import streamlit as st
 
 from nets.engine.config import FOUR_CONFIGS_BASE, PRESETS
-from nets.engine.data import DATASETS, availability, default_data_dir
+from nets.engine.catalog import DATASETS, FOLDER, availability, default_data_dir
 from nets.engine.device import device_name
+from nets.runs import compare
 from pages._common import ensure_app_entry, find_runs, load_train_config
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "home.md"
 RECENT = 8  # the newest runs Home lists; the Runs page filters and pages through all of them
+RUN_COLUMNS = ["name", "test accuracy", "status", "model", "dataset"]
 
 ensure_app_entry()
 
@@ -33,34 +35,44 @@ def open_in_train(cfg, four: bool) -> None:
     st.switch_page("pages/train.py")
 
 
-st.title("🧠 Neural Net Lab")
-st.markdown(LESSON.read_text())
+# ------------------------------------------------------------------------------ drawing
+def draw_quick_starts() -> None:
+    st.subheader("Start here")
+    for col, (label, what, cfg, four) in zip(st.columns(len(QUICK_STARTS)), QUICK_STARTS):
+        with col.container(border=True):
+            st.markdown(f"**{label}**  \n{what}")
+            if st.button("Open in Train", key=f"preset-{label}"):
+                open_in_train(cfg, four)
 
-st.subheader("Start here")
-for col, (label, what, cfg, four) in zip(st.columns(len(QUICK_STARTS)), QUICK_STARTS):
-    with col.container(border=True):
-        st.markdown(f"**{label}**  \n{what}")
-        if st.button("Open in Train", key=f"preset-{label}"):
-            open_in_train(cfg, four)
 
-left, right = st.columns(2)
-with left:
+def draw_machine() -> None:
     st.subheader("This machine")
     st.metric("Training device", device_name())
-    shown = [d for d in DATASETS if d != "folder"]
-    st.dataframe(pd.DataFrame({"dataset": shown, "status": [availability(d, default_data_dir()) for d in shown]}),
+    named = [d for d in DATASETS if d != FOLDER]
+    st.dataframe(pd.DataFrame({"dataset": named, "status": [availability(d, default_data_dir()) for d in named]}),
                  hide_index=True, width="stretch")
-with right:
+
+
+def draw_recent_runs() -> None:
     st.subheader("Saved runs")
     rows, total = find_runs(limit=RECENT)  # a student: their own, shared and ownerless runs
-    if rows:
-        st.dataframe(pd.DataFrame([{"name": r.name, "test accuracy": r.accuracy, "status": r.status,
-                                    "model": r.model, "dataset": r.dataset} for r in rows]),
-                     hide_index=True, width="stretch",
-                     column_config={"name": st.column_config.TextColumn(width=200),  # long names scroll, not the rest
-                                    "test accuracy": st.column_config.ProgressColumn(
-                                        min_value=0, max_value=1, format="percent", width=110)})
-        st.page_link("pages/runs.py", icon="📊", label=f"The {len(rows)} most recent of {total:,} — all in Runs"
-                     if total > len(rows) else "Compare them in Runs")
-    else:
+    if not rows:
         st.info("No saved runs yet: press **MNIST in a minute** above.")
+        return
+    st.dataframe(pd.DataFrame(compare.runs_table(rows), columns=RUN_COLUMNS), hide_index=True, width="stretch",
+                 column_config={"name": st.column_config.TextColumn(width=200),  # long names scroll, not the rest
+                                "test accuracy": st.column_config.ProgressColumn(
+                                    min_value=0, max_value=1, format="percent", width=110)})
+    st.page_link("pages/runs.py", icon="📊", label=f"The {len(rows)} most recent of {total:,} — all in Runs"
+                 if total > len(rows) else "Compare them in Runs")
+
+
+# ------------------------------------------------------------------------------ the page
+st.title("🧠 Neural Net Lab")
+st.markdown(LESSON.read_text())
+draw_quick_starts()
+left, right = st.columns(2)
+with left:
+    draw_machine()
+with right:
+    draw_recent_runs()

@@ -6,22 +6,18 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 import torch
 from torch import nn
 
-from nets.inspect.featuremaps import (
-    digest,
-    grad_cam,
-    imagenet_classes,
-    imagenet_from_bytes,
-    layer_views,
-)
 from nets.engine.data import DatasetError
 from nets.engine.models import CONV_MODELS
-from nets.inspect.attribution import overlay
-from nets.inspect.preprocess import enlarge, normalise, preprocess, style_for, to_display, top_k
+from nets.inspect.attribution import grad_cam, overlay
+from nets.inspect.featuremaps import LayerView, layer_views
+from nets.inspect.imagenet import digest, imagenet_classes, imagenet_from_bytes
+from nets.inspect.pictures import to_display
+from nets.inspect.prediction import Prediction, probabilities, runner_up, top_k
+from nets.inspect.preprocess import normalise, preprocess, style_for
 from nets.engine.pretrained import (
     ARCHES,
     PretrainedError,
@@ -38,6 +34,7 @@ from pages._common import (
     run_picker_ui,
     upload_image_ui,
 )
+from pages._widgets import picture, top_k_table
 
 ensure_app_entry()
 
@@ -47,7 +44,6 @@ DEFAULT_RUN, DEFAULT_SAMPLE = "lenet-mnist-mini", "photo-3.png"
 RUN_SOURCE, IMAGENET_SOURCE = "A saved run", "ImageNet-pretrained ResNet"
 IMAGENET_SHAPE = (3, 224, 224)
 MAX_WEIGHTS_MB = 100          # ResNet-34's ImageNet state dict is 83 MB
-SHOW_PX = 224
 
 
 class Chosen(NamedTuple):
@@ -157,6 +153,10 @@ def image_ui(chosen: Chosen) -> Picture:
     return Picture(prepared.image, prepared.x.numpy(), f"{name}, as the model sees it")
 
 
+def channels_ui() -> int:
+    return st.select_slider("Channels shown per layer", [4, 9, 16, 25, 36], value=16)
+
+
 # ------------------------------------------------------------------------------ derived (cached)
 @st.cache_data(max_entries=16, show_spinner="Running the model and collecting feature maps…")
 def inspect(model_key: tuple, x: np.ndarray, k: int, _model: nn.Module):
@@ -170,23 +170,16 @@ def cam(model_key: tuple, x: np.ndarray, target: int, _model: nn.Module) -> np.n
 
 
 # ------------------------------------------------------------------------------ drawing
-def shown(image: np.ndarray) -> np.ndarray:
-    """Small inputs enlarged by whole pixels so each model pixel stays a crisp square."""
-    return enlarge(image, max(1, SHOW_PX // image.shape[0]))
-
-
-def draw_input(picture: Picture, preds) -> None:
+def draw_input(chosen: Chosen, pic: Picture, preds: list[Prediction]) -> None:
+    st.markdown(f"**{chosen.label}** on a {'×'.join(map(str, pic.x.shape[1:]))} input.")
     left, right = st.columns([1, 2])
-    left.image(shown(to_display(picture.image)), caption=picture.caption, width=SHOW_PX)
+    with left:
+        picture(to_display(pic.image), pic.caption)
     with right:
-        st.metric("Prediction", preds[0].label, f"{preds[0].probability:.1%} probability", delta_color="off")
-        table = pd.DataFrame({"class": [p.label for p in preds], "probability": [p.probability for p in preds]})
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"probability": st.column_config.ProgressColumn(min_value=0, max_value=1,
-                                                                                   format="percent")})
+        top_k_table(preds)
 
 
-def draw_layers(views, per_row: int = 3) -> None:
+def draw_layers(views: list[LayerView], per_row: int = 3) -> None:
     st.subheader("Feature maps, layer by layer")
     st.caption("Each grid: the most active channels of one layer's output, most active first; each tile "
                "scaled on its own (black = its lowest value, white = its highest).")
@@ -198,23 +191,21 @@ def draw_layers(views, per_row: int = 3) -> None:
                       caption=f"Top {len(v.channels)} of {c} channels: " + ", ".join(f"#{i}" for i in v.channels))
 
 
-def gradcam_ui(chosen: Chosen, picture: Picture, preds, probs, views) -> None:
+def gradcam_ui(chosen: Chosen, pic: Picture, preds: list[Prediction], probs: np.ndarray,
+               last: LayerView) -> None:
     st.subheader("Grad-CAM: where the last block looked")
     classes = chosen.classes
-    other = preds[1].index if len(preds) > 1 else preds[0].index
-    target = st.selectbox("Compare with class", range(len(classes)), index=other,
+    target = st.selectbox("Compare with class", range(len(classes)), index=runner_up(preds),
                           format_func=lambda i: f"{classes[i]} ({probs[i]:.1%})")
-    last = views[-1]
-    h, w = picture.image.shape[1:]
+    h, w = pic.image.shape[1:]
     st.caption(f"Grad-CAM on **{last.name}** ({'×'.join(map(str, last.shape))}): one value per cell of its "
                f"{last.shape[1]}×{last.shape[2]} grid, enlarged to {h}×{w}.")
-    display = to_display(picture.image)
-    cols = st.columns(2)
-    for col, (what, cls) in zip(cols, (("predicted", preds[0].index), ("chosen", target))):
-        heat = cam(chosen.key, picture.x, int(cls), chosen.model)
-        col.image(shown(overlay(display, heat)), width=SHOW_PX,
-                  caption=f"Grad-CAM for the {what} class {classes[cls]} ({probs[cls]:.1%})"
-                          + ("" if heat.any() else ": nothing speaks for this class"))
+    display = to_display(pic.image)
+    for col, (what, cls) in zip(st.columns(2), (("predicted", preds[0].index), ("chosen", target))):
+        heat = cam(chosen.key, pic.x, int(cls), chosen.model)
+        with col:
+            picture(overlay(display, heat), f"Grad-CAM for the {what} class {classes[cls]} ({probs[cls]:.1%})"
+                                            + ("" if heat.any() else ": nothing speaks for this class"))
 
 
 # ------------------------------------------------------------------------------ the page
@@ -224,15 +215,12 @@ with st.expander("📖 How to read this page"):
     st.markdown(LESSON.read_text())
 
 chosen = model_ui()
-picture = image_ui(chosen)
-k = st.select_slider("Channels shown per layer", [4, 9, 16, 25, 36], value=16)
+pic = image_ui(chosen)
+k = channels_ui()
 
-logits, views = inspect(chosen.key, picture.x, k, chosen.model)
-preds = top_k(logits, chosen.classes, k=5)
-probs = top_k(logits, chosen.classes, k=len(chosen.classes))
-probs = {p.index: p.probability for p in probs}
+logits, views = inspect(chosen.key, pic.x, k, chosen.model)
+preds, probs = top_k(logits, chosen.classes, k=5), probabilities(logits)
 
-st.markdown(f"**{chosen.label}** on a {'×'.join(map(str, picture.x.shape[1:]))} input.")
-draw_input(picture, preds)
+draw_input(chosen, pic, preds)
 draw_layers(views)
-gradcam_ui(chosen, picture, preds, probs, views)
+gradcam_ui(chosen, pic, preds, probs, views[-1])

@@ -3,39 +3,49 @@ and memory, the worker processes, the latest problems; the lecturer can stop any
 import pandas as pd
 import streamlit as st
 
+from nets.runs.access import Access
 from nets.server.lecturer_view import job_rows, worker_rows
 from pages._common import access, ensure_app_entry, job_manager, server_log
 
 ensure_app_entry()
 
 REFRESH = 2.0  # seconds: enough to see jobs move, cheap for one lecturer's tab
+SHOWN_PROBLEMS = 20
 
 
 def stop(job_id: str) -> None:
     job_manager().stop(job_id, access())  # the job service checks that this is the lecturer
 
 
-st.title("🖥️ Server")
-who = access()
-if not who.everything:
-    st.info("This page is the lecturer's: unlock lecturer mode in the sidebar to see every job on the server.")
-    st.stop()
-if not who.lecturer:
-    st.caption("A single-user server (no lecturer password): this view is read-only; each tab stops its own "
-               "jobs on the Train page.")
+# ------------------------------------------------------------------------------ choices
+def lecturer_ui() -> Access:
+    """This session's access; stops the page for anyone who may not see every job."""
+    who = access()
+    if not who.everything:
+        st.info("This page is the lecturer's: unlock lecturer mode in the sidebar to see every job on the server.")
+        st.stop()
+    if not who.lecturer:
+        st.caption("A single-user server (no lecturer password): this view is read-only; each tab stops its own "
+                   "jobs on the Train page.")
+    return who
 
 
-@st.fragment(run_every=REFRESH)
-def server_ui() -> None:
-    manager = job_manager()
-    workers = manager.workers()
-    rows = job_rows(manager.overview(who), workers)
-    active = [r for r in rows if r["status"] in ("running", "queued")]
+# ------------------------------------------------------------------------------ drawing
+def table(rows: list[dict]) -> pd.DataFrame:
+    """Rows for st.dataframe, with a dash where there is nothing to show (not 'None')."""
+    df = pd.DataFrame(rows)
+    return df.astype(object).where(df.notna(), "—")
+
+
+def draw_counts(rows: list[dict], workers: list[dict], in_process: bool) -> None:
     left, mid, right = st.columns(3)
     left.metric("Running", sum(r["status"] == "running" for r in rows))
     mid.metric("Queued", sum(r["status"] == "queued" for r in rows))
     right.metric("Workers alive", f"{sum(w['alive'] for w in workers)} of {len(workers)}" if workers
-                 else "in-process" if manager.pool is None else "starting")
+                 else "in-process" if in_process else "starting")
+
+
+def draw_jobs(rows: list[dict], who: Access) -> None:
     st.subheader("Jobs")
     if not rows:
         st.caption("No jobs since the server started.")
@@ -43,39 +53,48 @@ def server_ui() -> None:
         st.dataframe(table(rows).drop(columns=["id"]), hide_index=True, width="stretch",
                      column_config={"elapsed s": st.column_config.NumberColumn(format="%.0f"),
                                     "memory MB": st.column_config.NumberColumn(format="%.0f")})
+    active = [r for r in rows if r["status"] in ("running", "queued")]
     if who.lecturer and active:
         st.caption("Stop a job (a running one keeps its best model; a queued one is cancelled):")
         for r in active:
             c1, c2 = st.columns([5, 1], vertical_alignment="center")
             c1.write(f"**{r['job']}** · {r['owner']} · {r['status']}")
             c2.button("Stop", key=f"server-stop-{r['id']}", on_click=stop, args=(r["id"],), width="stretch")
-    if workers:
-        st.subheader("Worker processes")
-        st.dataframe(table(worker_rows(workers)), hide_index=True, width="stretch",
-                     column_config={"memory MB": st.column_config.NumberColumn(format="%.0f")})
-        restarts = getattr(manager.pool, "restarts", 0)
-        if restarts:
-            st.caption(f"{restarts} worker process(es) died and were replaced since the server started.")
 
 
-    problems_ui()
+def draw_workers(workers: list[dict], restarts: int) -> None:
+    if not workers:
+        return
+    st.subheader("Worker processes")
+    st.dataframe(table(worker_rows(workers)), hide_index=True, width="stretch",
+                 column_config={"memory MB": st.column_config.NumberColumn(format="%.0f")})
+    if restarts:
+        st.caption(f"{restarts} worker process(es) died and were replaced since the server started.")
 
 
-def problems_ui() -> None:
+def draw_problems() -> None:
     st.subheader("Recent problems")
     problems = server_log().snapshot()
     if not problems:
         st.caption("No job failures, lost workers or page errors since the server started.")
-    for p in problems[:20]:
+    for p in problems[:SHOWN_PROBLEMS]:
         with st.expander(f"{p['time']} · {p['level']} · {p['message'][:140]}"):
             st.caption(p["where"])
             st.code(p["details"] or p["message"], language=None, wrap_lines=True)
 
 
-def table(rows: list[dict]) -> pd.DataFrame:
-    """Rows for st.dataframe, with a dash where there is nothing to show (not 'None')."""
-    df = pd.DataFrame(rows)
-    return df.astype(object).where(df.notna(), "—")
+@st.fragment(run_every=REFRESH)
+def server_ui(who: Access) -> None:
+    """A fragment: the job list refreshes on its own without rerunning the page."""
+    manager = job_manager()
+    workers = manager.workers()
+    rows = job_rows(manager.overview(who), workers)
+    draw_counts(rows, workers, in_process=manager.pool is None)
+    draw_jobs(rows, who)
+    draw_workers(workers, getattr(manager.pool, "restarts", 0))
+    draw_problems()
 
 
-server_ui()
+# ------------------------------------------------------------------------------ the page
+st.title("🖥️ Server")
+server_ui(lecturer_ui())

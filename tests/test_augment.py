@@ -1,8 +1,10 @@
+"""Batched augmentation (nets/engine/augment.py): each transform, reproducibility, the preview's copies."""
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from nets.engine.augment import AUGMENTATIONS, augment, check_names
+from nets.engine.augment import AUGMENTATIONS, LABELS, augment, augmented_copies, check_names, describe
 
 NAMES = list(AUGMENTATIONS)
 
@@ -245,3 +247,27 @@ def test_flips_are_suggested_only_where_a_mirror_image_keeps_its_class():
     from nets.engine.augment import mirror_safe, suitable
     assert suitable("mnist-mini") == ("crop",) and not mirror_safe("mnist")  # a mirrored 2 is no 2
     assert suitable("cifar10") == ("crop", "flip") and mirror_safe("fashion-mnist")
+
+
+def test_augmented_copies_are_the_engines_transforms():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (3, 20, 24), dtype=np.uint8)
+    out = augmented_copies(image, ["crop", "flip", "jitter"], 12, seed=5)
+    assert out.shape == (12, 3, 20, 24) and out.dtype == np.uint8
+    batch = torch.from_numpy(image).float().div(255).repeat(12, 1, 1, 1)
+    same = augment(batch, ["crop", "flip", "jitter"], torch.Generator().manual_seed(5))
+    assert np.array_equal(out, same.mul(255).round().to(torch.uint8).numpy())
+    assert len({v.tobytes() for v in out}) > 1                  # each copy drew its own parameters
+    assert np.array_equal(out, augmented_copies(image, ["crop", "flip", "jitter"], 12, seed=5))
+    assert not np.array_equal(out, augmented_copies(image, ["crop", "flip", "jitter"], 12, seed=6))
+    assert (augmented_copies(image, [], 3, 0) == image).all()
+    with pytest.raises(ValueError, match="unknown augmentation 'blur'"):
+        augmented_copies(image, ["blur"], 2, 0)
+
+
+def test_every_augmentation_has_a_plain_name_and_a_description():
+    assert list(LABELS) == NAMES and LABELS["flip"] == "horizontal flip"
+    rows = describe()
+    assert [r["engine name"] for r in rows] == NAMES and [r["augmentation"] for r in rows] == list(LABELS.values())
+    assert rows[0]["what it does"] == "Zero-pad by max(1, size // 8) and take a random H x W window per sample."
+    assert all(r["what it does"] and "\n" not in r["what it does"] for r in rows)

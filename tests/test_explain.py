@@ -1,18 +1,24 @@
-"""Attribution maps and the heat-map overlay."""
+"""Attribution maps (Captum's and Grad-CAM) and the heat-map overlay (nets/inspect/attribution.py)."""
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from nets.engine.data import load_dataset
+from nets.engine.models import build_model
 from nets.inspect.attribution import (
     METHODS,
     attribute,
+    grad_cam,
     heat_colours,
-    logits,
+    last_conv_layer,
     normalise_map,
     occlusion_window,
     overlay,
 )
+from nets.inspect.prediction import logits
+from nets.inspect.preprocess import normalise
+from nets.runs import DEFAULT_ROOT, get_run, load_model
 
 
 def linear_model(weight: torch.Tensor) -> nn.Sequential:
@@ -111,3 +117,112 @@ def test_overlay():
 def test_heat_colours_run_dark_to_light():
     c = heat_colours(np.linspace(0, 1, 5)).astype(int).sum(1)
     assert (np.diff(c) > 0).all()
+
+
+# ------------------------------------------------------------------------------ Grad-CAM
+class KeepQuadrant(nn.Module):
+    """Zeroes a feature map outside one quadrant: what follows sees only that quarter of the image."""
+
+    def __init__(self, corner: tuple[str, str]):
+        super().__init__()
+        self.corner = corner
+
+    def forward(self, a):
+        rows, cols = quadrant(a.shape[-2:], self.corner)
+        keep = torch.zeros_like(a)
+        keep[..., rows, cols] = 1
+        return a * keep
+
+
+def quadrant(shape, corner: tuple[str, str]) -> tuple[slice, slice]:
+    """(rows, columns) of the ("top"|"bottom", "left"|"right") quarter of an H×W grid."""
+    h, w = shape
+    return (slice(0, h // 2) if corner[0] == "top" else slice(h - h // 2, h),
+            slice(0, w // 2) if corner[1] == "left" else slice(w - w // 2, w))
+
+
+OPPOSITE = {("top", "right"): ("bottom", "left"), ("bottom", "left"): ("top", "right")}
+
+
+def looks_at_one_quadrant(size: int, classes: int, corner, target: int) -> nn.Module:
+    """A ResNet-18 whose last block's output is cut to one quadrant: its class scores depend on that
+    quarter of the picture only, and every channel speaks for `target` (so its Grad-CAM is not empty)."""
+    torch.manual_seed(0)
+    net = build_model("resnet18", (3, size, size), classes)
+    net.layer4[-1] = nn.Sequential(net.layer4[-1], KeepQuadrant(corner))
+    with torch.no_grad():
+        net.fc.weight[target] = 1.0 / net.fc.in_features
+    return net.eval()
+
+
+def mass_in(heat: np.ndarray, corner) -> float:
+    rows, cols = quadrant(heat.shape, corner)
+    return float(heat[rows, cols].sum() / heat.sum())
+
+
+@pytest.mark.parametrize("corner", [("top", "right"), ("bottom", "left")])
+def test_grad_cam_of_a_resnet_lies_in_the_quadrant_it_looks_at(corner):
+    model = looks_at_one_quadrant(32, 10, corner, target=2)   # the small (CIFAR) stem: a 4×4 last block
+    assert last_conv_layer(model) is model.layer4[-1]
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    heat = grad_cam(model, x, target=2)
+    assert heat.shape == (32, 32) and heat.dtype == np.float32
+    assert heat.min() >= 0 and heat.max() == pytest.approx(1.0)
+    # Bilinear upsampling of the 4×4 map spills a few pixels over the quadrant's edge, no further.
+    assert mass_in(heat, corner) > 0.8
+    rows, cols = quadrant(heat.shape, OPPOSITE[corner])
+    assert heat[rows, cols].mean() < 0.02
+    with pytest.raises(ValueError, match="has 10 classes"):
+        grad_cam(model, x, target=10)
+
+
+def test_grad_cam_at_224x224_lies_in_the_quadrant_it_looks_at():
+    model = looks_at_one_quadrant(224, 1000, ("top", "right"), target=7)  # torchvision's stem: 7×7 last block
+    heat = grad_cam(model, torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(1)), target=7)
+    assert heat.shape == (224, 224) and heat.max() == pytest.approx(1.0)
+    assert mass_in(heat, ("top", "right")) > 0.95 and mass_in(heat, ("bottom", "left")) < 0.01
+
+
+def test_grad_cam_finds_the_evidence_and_drops_negative_evidence():
+    # Class 0's score is the mean brightness, class 1's its negative: Grad-CAM for class 0 lights
+    # up the bright patch, and for class 1 everything counts against it, so ReLU leaves zeros.
+    conv = nn.Conv2d(1, 1, 1)
+    fc = nn.Linear(1, 2)
+    with torch.no_grad():
+        conv.weight.fill_(1.0), conv.bias.zero_()
+        fc.weight.copy_(torch.tensor([[1.0], [-1.0]])), fc.bias.zero_()
+    model = nn.Sequential(conv, nn.AdaptiveAvgPool2d(1), nn.Flatten(), fc)
+    x = torch.zeros(1, 1, 16, 16)
+    x[0, 0, 2:6, 3:7] = 1.0
+    heat = grad_cam(model, x, target=0)
+    assert heat.shape == (16, 16) and heat.max() == pytest.approx(1.0)
+    assert heat[2:6, 3:7].mean() > 0.9 and heat[10:, 10:].max() < 0.05
+    assert not grad_cam(model, x, target=1).any()
+
+
+def test_grad_cam_layers_of_small_cnns():
+    lenet = build_model("lenet", (1, 28, 28), 10)      # conv · pool · relu · conv · dropout · pool · relu
+    assert last_conv_layer(lenet) is lenet[6]
+    gated = build_model("gated-cnn", (3, 32, 32), 10)
+    assert grad_cam(gated, torch.randn(1, 3, 32, 32), 1).shape == (32, 32)
+    with pytest.raises(ValueError, match="no convolutional layer"):
+        last_conv_layer(build_model("mlp", (1, 28, 28), 10))
+
+
+def test_grad_cam_leaves_a_shared_model_alone():
+    torch.manual_seed(0)
+    model = build_model("resnet18", (3, 32, 32), 10).eval()
+    grad_cam(model, torch.randn(1, 3, 32, 32), 3)
+    assert not any(m.training for m in model.modules())
+    assert all(not m._forward_hooks and not m._forward_pre_hooks and not m._backward_hooks for m in model.modules())
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_grad_cam_of_the_shipped_lenet_sees_its_digits():
+    # On raw (pre-ReLU) conv outputs this map was all zero for every digit: keep it rectified.
+    run = get_run(DEFAULT_ROOT, "lenet-mnist-mini")
+    model, data = load_model(run), load_dataset("mnist-mini")
+    for i in range(3):
+        x = normalise(data.x_test[i].numpy(), run.info["mean"], run.info["std"])
+        heat = grad_cam(model, x, int(model(x).argmax()))
+        assert heat.shape == (28, 28) and heat.max() == pytest.approx(1.0) and heat.min() >= 0

@@ -2,6 +2,7 @@ import threading
 import time
 
 import pytest
+from pagetools import until
 
 from nets.engine.config import ConfigError, TrainConfig
 from nets.runs import get_run
@@ -95,15 +96,28 @@ def test_a_group_runs_one_after_another(jobs):
     assert views[0].ended <= views[1].started
 
 
-def test_views_are_safe_while_training(jobs):
-    job = jobs.submit(TrainConfig(model="mlp", epochs=30, train_per_class=20, log_every=1))
-    errors = []
+def test_views_are_consistent_while_training(jobs):
+    cfg = TrainConfig(model="mlp", epochs=8, train_per_class=20, log_every=1)
+    job = jobs.submit(cfg)
+    until(lambda: len(jobs.view(job.id).loss_points) >= 2)   # the polls below run while it trains
+    errors, last_seen = [], []
 
     def poll():
         try:
-            for _ in range(200):
+            images, epochs, deadline = 0, 0, time.time() + 120   # an upper bound, not a speed claim
+            while time.time() < deadline:
                 v = jobs.view(job.id)
-                assert len(v.loss_points) >= 0 and isinstance(v.epochs, list)
+                seen = [n for n, _ in v.loss_points]
+                # One snapshot: the points in order, the epochs numbered 1, 2, …, the latest progress
+                # the latest point; and a later snapshot never goes back.
+                assert seen == sorted(set(seen)), seen
+                assert [e["epoch"] for e in v.epochs] == list(range(1, len(v.epochs) + 1))
+                assert v.progress is None or v.progress["images_seen"] == seen[-1]
+                assert seen[-1] >= images and len(v.epochs) >= epochs
+                images, epochs = seen[-1], len(v.epochs)
+                if not v.active:
+                    break
+            last_seen.append((images, epochs))
         except Exception as e:  # pragma: no cover - the assertion below reports it
             errors.append(e)
 
@@ -112,9 +126,9 @@ def test_views_are_safe_while_training(jobs):
         t.start()
     for t in threads:
         t.join()
-    jobs.stop(job.id)
-    jobs.wait(job.id)
+    final = jobs.wait(job.id)
     assert errors == []
+    assert final.status == "completed" and last_seen == [(final.loss_points[-1][0], cfg.epochs)] * 4
 
 
 def test_every_job_gets_a_distinct_name_from_its_configuration(jobs, ckpt):

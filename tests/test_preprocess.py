@@ -10,18 +10,16 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from nets.inspect.imageio import read_image
+from nets.inspect.prediction import top_k
 from nets.inspect.preprocess import (
     baseline,
     centre_by_mass,
     centre_of_mass,
-    enlarge,
     is_light_background,
     normalise,
     perturb,
     preprocess,
-    square,
     style_for,
-    top_k,
 )
 from nets.runs import get_run, load_model
 
@@ -128,12 +126,6 @@ def test_baseline_is_the_normalised_background():
     assert b.shape == (1, 1, 28, 28) and torch.allclose(b, torch.full_like(b, -MEAN[0] / STD[0]))
 
 
-def test_enlarge_keeps_square_pixels():
-    a = np.arange(6, dtype=np.uint8).reshape(2, 3)
-    big = enlarge(a, 4)
-    assert big.shape == (8, 12) and big[5, 9] == a[1, 2]
-
-
 # ------------------------------------------------------------------------------ robustness probe
 def dot(h=28, w=28, row=14, col=20) -> np.ndarray:
     a = np.zeros((1, h, w), np.uint8)
@@ -176,15 +168,6 @@ def test_perturb_is_deterministic_and_seeded():
     assert abs(float(perturb(np.full((1, 40, 40), 128, np.uint8), noise=0.1).std()) - 25.5) < 3
 
 
-def test_top_k():
-    preds = top_k(torch.tensor([0.0, 3.0, 1.0, 2.0]), ["a", "b", "c", "d"], k=3)
-    assert [p.label for p in preds] == ["b", "d", "c"] and preds[0].index == 1
-    all4 = top_k(np.array([[0.0, 3.0, 1.0, 2.0]]), ["a", "b", "c", "d"], k=10)
-    assert len(all4) == 4 and abs(sum(p.probability for p in all4) - 1) < 1e-6
-    with pytest.raises(ValueError):
-        top_k(torch.zeros(3), ["a", "b"])
-
-
 # ------------------------------------------------------------------------------ whole path
 MODES = ["1", "L", "P", "RGB", "RGBA", "LA", "I;16", "CMYK"]
 
@@ -224,10 +207,3 @@ def test_every_bundled_sample_is_classified_as_its_digit():
             assert top_k(model(prepared.x)[0], run.info["classes"])[0].label == digit, path.name
     assert normalise(prepared.image, run.info["mean"], run.info["std"]).shape == (1, 1, 28, 28)
 
-
-def test_square_pads_with_the_border_colour():
-    tall = np.full((10, 4, 3), 250, np.uint8)
-    tall[3:7, 1:3] = 0
-    sq = square(tall)
-    assert sq.shape == (10, 10, 3) and (sq[:, :3] == 250).all() and (sq[3:7, 4:6] == 0).all()
-    assert square(np.zeros((3, 8), np.uint8)).shape == (8, 8)

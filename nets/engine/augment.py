@@ -1,24 +1,22 @@
-"""Batched, on-device data augmentation for image tensors (N x C x H x W, floats in [0, 1]).
-
-Why batched on the device: the classic per-sample PIL/torchvision path runs in the DataLoader
-workers and caps a loader at roughly 14k CIFAR images/s on these machines, so a small net on a
-GPU spends most of its time waiting for data.  Here every augmentation is a handful of tensor ops
-over the whole batch, each sample with its own random parameters drawn in one call, and nothing
-ever syncs with the host (no .item(), .cpu(), or data-dependent Python branching).
-
-Reproducibility: pass a ``torch.Generator`` living on x's device; the same seed gives the same
-output.  Every function draws its random numbers in a fixed order so this holds.
-"""
-
+"""Batched, on-device data augmentation for image tensors (N x C x H x W, floats in [0, 1])."""
+# Why batched on the device: the classic per-sample PIL/torchvision path runs in the DataLoader
+# workers and caps a loader at roughly 14k CIFAR images/s on these machines, so a small net on a
+# GPU spends most of its time waiting for data.  Here every augmentation is a handful of tensor ops
+# over the whole batch, each sample with its own random parameters drawn in one call, and nothing
+# ever syncs with the host (no .item(), .cpu(), or data-dependent Python branching).
+#
+# Reproducibility: pass a ``torch.Generator`` living on x's device; the same seed gives the same
+# output.  Every function draws its random numbers in a fixed order so this holds.
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["AUGMENTATIONS", "augment", "check_names"]
+__all__ = ["AUGMENTATIONS", "LABELS", "augment", "augmented_copies", "check_names", "describe"]
 
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, what PIL and torchvision use for "L"
 
@@ -168,6 +166,17 @@ AUGMENTATIONS: dict[str, Callable[[torch.Tensor, torch.Generator | None], torch.
 }
 
 
+# Each augmentation in plain words, for menus and tables.
+LABELS = {"crop": "random crop", "flip": "horizontal flip", "vflip": "vertical flip", "affine": "random affine",
+          "rotate": "rotation", "jitter": "colour jitter", "sharpness": "sharpness", "grayscale": "grayscale"}
+
+
+def describe() -> list[dict]:
+    """One row per augmentation: its plain name, the engine's name, and what it does (its docstring)."""
+    return [{"augmentation": LABELS[name], "engine name": name,
+             "what it does": (f.__doc__ or "").strip().splitlines()[0]} for name, f in AUGMENTATIONS.items()]
+
+
 # Handwriting has a direction: a mirrored 2 is no 2 (and a mirrored digit may read as another one).
 MIRROR_CHANGES_CLASS = frozenset({"mnist", "mnist-mini"})
 
@@ -205,3 +214,12 @@ def augment(
     for name in names:
         x = AUGMENTATIONS[name](x, generator)
     return x.clamp(0, 1) if names else x
+
+
+def augmented_copies(image: np.ndarray, names: Sequence[str], n: int, seed: int) -> np.ndarray:
+    """n augmented versions of one C×H×W uint8 image, N×C×H×W uint8: the copies go through augment
+    as one batch of [0, 1] floats, as in training (nets.engine.train), with a seeded generator."""
+    x = torch.from_numpy(np.ascontiguousarray(image)).float().div(255)
+    batch = x.unsqueeze(0).repeat(int(n), 1, 1, 1)
+    out = augment(batch, names, torch.Generator().manual_seed(int(seed)))
+    return out.mul(255).round().clamp(0, 255).to(torch.uint8).numpy()

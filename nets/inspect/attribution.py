@@ -1,35 +1,28 @@
-"""Which pixels did the model use? Attribution maps with Captum, and a heat-map overlay.
-
-Three views of the same question for one input x and one class c:
-- saliency: |∂z_c/∂x|, how much a tiny change of each pixel moves the class score z_c;
-- integrated gradients: (x − x₀) · the gradient averaged along the straight path from a baseline
-  x₀ (an empty picture) to x; the attributions add up to z_c(x) − z_c(x₀);
-- occlusion: cover a small window with the baseline and see how much z_c drops.
-Every map comes back as H×W, absolute values summed over channels, scaled to [0, 1], so the three
-can be shown side by side with one colour scale.
-"""
+"""Which pixels did the model use for a class? Attribution maps (Captum, Grad-CAM) and a heat-map overlay."""
+# Four views of the same question for one input x and one class c:
+# - saliency: |∂z_c/∂x|, how much a tiny change of each pixel moves the class score z_c;
+# - integrated gradients: (x − x₀) · the gradient averaged along the straight path from a baseline
+#   x₀ (an empty picture) to x; the attributions add up to z_c(x) − z_c(x₀);
+# - occlusion: cover a small window with the baseline and see how much z_c drops;
+# - Grad-CAM (Selvaraju et al.) at a convolutional layer l: the weights α_k = mean over positions of
+#   ∂z_c/∂A_k, the map ReLU(Σ_k α_k A_k), upsampled to the input size (Captum's LayerGradCam).
+# Every map comes back as H×W in [0, 1] (the first three: absolute values summed over channels), so
+# the maps can be shown side by side with one colour scale.
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
 from torch import nn
+
+from nets.inspect.featuremaps import probe_layers
 
 METHODS = {"integrated gradients": "integrated_gradients", "saliency": "saliency", "occlusion": "occlusion"}
 
 # Anchor colours of the heat map (dark blue → red → yellow), roughly matplotlib's "inferno" ends.
 _HEAT_COLOURS = np.array([[20, 11, 52], [120, 28, 109], [187, 55, 84], [237, 105, 37], [252, 255, 164]],
                          dtype=np.float64)
-
-
-@torch.no_grad()
-def logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The K class scores for one normalised 1×C×H×W input (softmax them with preprocess.top_k)."""
-    was_training = model.training
-    model.eval()
-    try:
-        return model(x).float()[0]
-    finally:
-        model.train(was_training)
 
 
 def occlusion_window(height: int, width: int) -> tuple[int, int]:
@@ -69,6 +62,43 @@ def attribute(model: nn.Module, x: torch.Tensor, target: int, method: str,
     finally:
         model.train(was_training)
     return normalise_map(attr.detach()[0].abs().sum(0).numpy())
+
+
+def last_conv_layer(model: nn.Module) -> nn.Module:
+    """Grad-CAM's layer: the last probed layer (featuremaps.probe_layers), i.e. the last residual
+    block, or the last convolution (with its activation) of a small CNN."""
+    layers = probe_layers(model)
+    if not layers:
+        raise ValueError(f"{type(model).__name__} has no convolutional layer: no feature maps to show.")
+    return layers[-1][1]
+
+
+def grad_cam(model: nn.Module, x: torch.Tensor, target: int, layer: nn.Module | str | None = None) -> np.ndarray:
+    """Grad-CAM for class `target` at `layer` (default: last_conv_layer) as an H×W map in [0, 1]
+    at the input's size (1×C×H×W); all zero when no position speaks for the class."""
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    layer = last_conv_layer(model) if layer is None else layer
+    if isinstance(layer, nn.Module):
+        names = {id(m): n for n, m in model.named_modules()}
+        if id(layer) not in names or not names[id(layer)]:
+            raise ValueError("Grad-CAM's layer must be a submodule of the model.")
+        layer = names[id(layer)]
+    # Captum hooks the layer and runs the model; on a private copy a shared model's concurrent
+    # forwards cannot mix in, and nothing (mode, hooks, requires_grad) changes on the original.
+    net = copy.deepcopy(model).eval()
+    net.requires_grad_(True)
+    if int(target) < 0:
+        raise ValueError(f"Class {target} does not exist: classes are numbered from 0.")
+    with torch.enable_grad():
+        inp = x.detach().float().clone().requires_grad_(True)
+        cam = LayerGradCam(net, net.get_submodule(layer))
+        try:
+            attr = cam.attribute(inp, target=int(target), relu_attributions=True)
+        except IndexError as e:
+            raise ValueError(f"Class {target} does not exist: the model has {net(inp).shape[1]} classes.") from e
+        up = LayerAttribution.interpolate(attr.detach(), tuple(x.shape[-2:]), interpolate_mode="bilinear")
+    return normalise_map(up[0, 0].clamp_min(0).numpy())
 
 
 def normalise_map(a: np.ndarray) -> np.ndarray:

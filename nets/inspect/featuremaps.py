@@ -1,37 +1,24 @@
-"""What a CNN computes on the way: feature maps layer by layer, Grad-CAM, and augmented inputs.
-
-Feature maps: a forward hook on each probed layer keeps its output a^(l) (C×H×W for one image).
-A ResNet is probed after its stem (conv1 · bn1 · relu · maxpool) and after every residual block
-(layer1.0 … layer4.1), a small sequential CNN after each convolution's activation. Channels are
-ranked by their mean activation and drawn as tiles, each min-max scaled on its own, so a weak
-channel is visible.
-
-Grad-CAM (Selvaraju et al.) for class c at layer l: the weights α_k = mean over positions of
-∂z_c/∂A_k, the map ReLU(Σ_k α_k A_k), upsampled to the input size; Captum's LayerGradCam does the
-first two steps.
-
-Nothing here changes a model for good: shared (cached) models are only read.
-"""
+"""What a CNN computes on the way: the feature maps of its probed layers, one image at a time."""
+# A forward hook on each probed layer keeps its output a^(l) (C×H×W for one image). A ResNet is
+# probed after its stem (conv1 · bn1 · relu · maxpool) and after every residual block (layer1.0 …
+# layer4.1), a small sequential CNN after each convolution's activation. Channels are ranked by
+# their mean activation and drawn as tiles, each min-max scaled on its own, so a weak channel is
+# visible. Nothing here changes a model for good: shared (cached) models are only read.
 from __future__ import annotations
 
-import copy
-import hashlib
 import math
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
-from nets.engine.augment import augment
-from nets.inspect.attribution import normalise_map
+from nets.inspect.pictures import enlarge, tile_grid
 
 STEM = "stem (conv1·bn1·relu·maxpool)"
 SMALL_STEM = "stem (conv1·bn1·relu)"        # the 32×32 variant has no max-pool
-TILE_PX = 96      # feature-map tiles are enlarged by whole pixels to about this size
-GAP_PX, GAP_GRAY = 2, 128
+TILE_PX = 96      # feature-map tiles are enlarged by whole pixels to at least this size
 
 
 @dataclass
@@ -97,14 +84,6 @@ def _sequential_layers(model: nn.Sequential) -> list[tuple[str, nn.Module]]:
     return layers
 
 
-def last_conv_layer(model: nn.Module) -> nn.Module:
-    """Grad-CAM's layer: the last residual block, or the last convolution of a small CNN."""
-    layers = probe_layers(model)
-    if not layers:
-        raise ValueError(f"{type(model).__name__} has no convolutional layer: no feature maps to show.")
-    return layers[-1][1]
-
-
 # ------------------------------------------------------------------------------ feature maps
 def forward_with_maps(model: nn.Module, x: torch.Tensor, layers=None):
     """One forward pass of one image (1×C×H×W): (its logits, [(name, C×H×W output)] per layer)."""
@@ -156,24 +135,8 @@ def channel_tiles(fmap: torch.Tensor, channels, tile: int = TILE_PX) -> list[np.
         lo, hi = a.min(), a.max()
         a = (a - lo) / (hi - lo) if hi > lo else torch.zeros_like(a)
         a = (a * 255).round().to(torch.uint8).numpy()
-        out.append(np.repeat(np.repeat(a, factor, axis=0), factor, axis=1))
+        out.append(enlarge(a, factor))
     return out
-
-
-def tile_grid(tiles, cols: int, gap: int = GAP_PX, fill: int = GAP_GRAY) -> np.ndarray:
-    """Equal-sized H×W or H×W×3 uint8 tiles in rows of `cols`, with a gray gap between them."""
-    tiles = [np.asarray(t) for t in tiles]
-    if not tiles:
-        raise ValueError("No tiles to arrange.")
-    h, w = tiles[0].shape[:2]
-    cols = max(1, min(cols, len(tiles)))
-    rows = math.ceil(len(tiles) / cols)
-    grid = np.full((rows * h + (rows - 1) * gap, cols * w + (cols - 1) * gap, *tiles[0].shape[2:]),
-                   fill, np.uint8)
-    for n, t in enumerate(tiles):
-        r, c = divmod(n, cols)
-        grid[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = t
-    return grid
 
 
 def layer_views(model: nn.Module, x: torch.Tensor, k: int = 16) -> tuple[torch.Tensor, list[LayerView]]:
@@ -187,69 +150,3 @@ def layer_views(model: nn.Module, x: torch.Tensor, k: int = 16) -> tuple[torch.T
         grid = tile_grid(channel_tiles(fmap, channels), math.ceil(math.sqrt(len(channels))))
         views.append(LayerView(name, tuple(fmap.shape), channels, grid))
     return logits, views
-
-
-# ------------------------------------------------------------------------------ Grad-CAM
-def grad_cam(model: nn.Module, x: torch.Tensor, target: int, layer: nn.Module | str | None = None) -> np.ndarray:
-    """Grad-CAM for class `target` at `layer` (default: last_conv_layer) as an H×W map in [0, 1]
-    at the input's size (1×C×H×W); all zero when no position speaks for the class."""
-    from captum.attr import LayerAttribution, LayerGradCam
-
-    layer = last_conv_layer(model) if layer is None else layer
-    if isinstance(layer, nn.Module):
-        names = {id(m): n for n, m in model.named_modules()}
-        if id(layer) not in names or not names[id(layer)]:
-            raise ValueError("Grad-CAM's layer must be a submodule of the model.")
-        layer = names[id(layer)]
-    # Captum hooks the layer and runs the model; on a private copy a shared model's concurrent
-    # forwards cannot mix in, and nothing (mode, hooks, requires_grad) changes on the original.
-    net = copy.deepcopy(model).eval()
-    net.requires_grad_(True)
-    if int(target) < 0:
-        raise ValueError(f"Class {target} does not exist: classes are numbered from 0.")
-    with torch.enable_grad():
-        inp = x.detach().float().clone().requires_grad_(True)
-        cam = LayerGradCam(net, net.get_submodule(layer))
-        try:
-            attr = cam.attribute(inp, target=int(target), relu_attributions=True)
-        except IndexError as e:
-            raise ValueError(f"Class {target} does not exist: the model has {net(inp).shape[1]} classes.") from e
-        up = LayerAttribution.interpolate(attr.detach(), tuple(x.shape[-2:]), interpolate_mode="bilinear")
-    return normalise_map(up[0, 0].clamp_min(0).numpy())
-
-
-# ------------------------------------------------------------------------------ inputs
-def to_chw(image: Image.Image, max_side: int | None = None) -> np.ndarray:
-    """A PIL L or RGB image → C×H×W uint8, shrunk (keeping its shape) to at most max_side."""
-    if max_side and max(image.size) > max_side:
-        image = image.copy()
-        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    a = np.asarray(image.convert("L") if image.mode == "L" else image.convert("RGB"), np.uint8)
-    return a[None].copy() if a.ndim == 2 else a.transpose(2, 0, 1).copy()
-
-
-def augmented_copies(image: np.ndarray, names, n: int, seed: int) -> np.ndarray:
-    """n augmented versions of one C×H×W uint8 image, N×C×H×W uint8: the copies go through
-    nets.engine.augment.augment as one batch, as the training engine does, with a seeded generator."""
-    x = torch.from_numpy(np.ascontiguousarray(image)).float().div(255)
-    batch = x.unsqueeze(0).repeat(int(n), 1, 1, 1)
-    out = augment(batch, list(names), torch.Generator().manual_seed(int(seed)))
-    return out.mul(255).round().clamp(0, 255).to(torch.uint8).numpy()
-
-
-def digest(data: bytes) -> str:
-    """A short fingerprint of uploaded bytes, to key caches by content."""
-    return hashlib.sha256(data).hexdigest()[:32]
-
-
-# ------------------------------------------------------------------------------ ImageNet models
-def imagenet_classes(arch: str = "resnet18") -> list[str]:
-    """The 1,000 ImageNet class names, from torchvision's weights metadata (no download)."""
-    from nets.engine.pretrained import weights_enum
-    return list(weights_enum(arch).meta["categories"])
-
-
-def imagenet_from_bytes(arch: str, data: bytes) -> nn.Module:
-    """An ImageNet ResNet from uploaded .pth bytes, checked, in eval mode."""
-    from nets.engine.pretrained import resnet_from_bytes
-    return resnet_from_bytes(arch, data).eval()

@@ -1,14 +1,12 @@
-"""Reading an image someone uploaded, safely.
-
-Uploaded bytes are untrusted: they may be empty, random, truncated, a vector drawing, an animation or
-a tiny file that claims billions of pixels (a decompression bomb). `read_image` checks the byte
-size, lets Pillow read only the header (format, size, mode) and refuses huge pixel counts before
-anything is decoded, then decodes fully so that truncation shows up here and not later. Every
-failure is an `ImageError` whose message can be shown to a student as is.
-
-What comes back is always an 8-bit "L" or "RGB" image plus notes on what was done to get there
-(first frame of an animation, 16-bit scaled down, transparency filled in, ...).
-"""
+"""Reading an image someone uploaded, safely: checked, decoded, 8-bit L or RGB, or a plain ImageError."""
+# Uploaded bytes are untrusted: they may be empty, random, truncated, a vector drawing, an animation or
+# a tiny file that claims billions of pixels (a decompression bomb). `read_image` checks the byte
+# size, lets Pillow read only the header (format, size, mode) and refuses huge pixel counts before
+# anything is decoded, then decodes fully so that truncation shows up here and not later. Every
+# failure is an `ImageError` whose message can be shown to a student as is.
+#
+# What comes back is always an 8-bit "L" or "RGB" image plus notes on what was done to get there
+# (first frame of an animation, 16-bit scaled down, transparency filled in, ...).
 from __future__ import annotations
 
 import io

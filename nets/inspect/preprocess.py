@@ -1,27 +1,25 @@
-"""From any picture to the exact tensor a run's model receives, one visible step at a time.
-
-A model only works on inputs that look like its training data. MNIST digits are white on black,
-scaled so their bounding box fits 20×20 pixels, and placed in a 28×28 field so that their centre of
-mass sits at pixel (14, 14) (LeCun et al.). A phone photo of a digit is black on grey paper, large and
-off-centre, so the MNIST recipe is redone here: gray, invert when the background is light, stretch
-the contrast, crop, fit, centre by mass. Fashion-MNIST fits the whole 28×28 and centres the box;
-other models get an aspect-preserving resize padded with the dataset's mean colour (which becomes
-0 after normalisation, the most neutral value).
-
-`perturb` is the robustness probe's input change (rotation, shift, scale, noise), seeded so the
-same slider values always give the same image.
-"""
+"""From any picture to the exact tensor a run's model receives, one visible step at a time."""
+# A model only works on inputs that look like its training data. MNIST digits are white on black,
+# scaled so their bounding box fits 20×20 pixels, and placed in a 28×28 field so that their centre of
+# mass sits at pixel (14, 14) (LeCun et al.). A phone photo of a digit is black on grey paper, large and
+# off-centre, so the MNIST recipe is redone here: gray, invert when the background is light, stretch
+# the contrast, crop, fit, centre by mass. Fashion-MNIST fits the whole 28×28 and centres the box;
+# other models get an aspect-preserving resize padded with the dataset's mean colour (which becomes
+# 0 after normalisation, the most neutral value).
+#
+# `perturb` is the robustness probe's input change (rotation, shift, scale, noise), seeded so the
+# same slider values always give the same image.
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 import torch
 from PIL import Image
 
 from nets.engine.data import stats_tensors, to_input
+from nets.inspect.pictures import border, to_display
 
 MNIST_BOX = 20          # MNIST's digits are fitted into a 20×20 box inside the 28×28 field
 INK_THRESHOLD = 0.1     # a pixel above 10 % of full brightness counts as ink when cropping
@@ -42,12 +40,6 @@ class Prepared:
     style: str = "photo"
     background: tuple[int, ...] = (0,)   # per-channel uint8 value of "nothing here"
     blank: bool = False        # no ink found: any prediction is a guess
-
-
-class Prediction(NamedTuple):
-    index: int
-    label: str
-    probability: float
 
 
 def style_for(input_shape, dataset: str | None = None) -> str:
@@ -94,15 +86,6 @@ def _gray(image: Image.Image, steps: list[Step]) -> np.ndarray:
         steps.append(Step("Grayscale", "Colour removed: the model was trained on gray images "
                           "(L = 0.299 R + 0.587 G + 0.114 B).", np.asarray(image)))
     return np.asarray(image, dtype=np.uint8)
-
-
-def border(a: np.ndarray) -> np.ndarray:
-    """The outer ring of pixels (about 5 % of the side), where the background is."""
-    h, w = a.shape[:2]
-    k = max(1, min(h, w) // 20)
-    ring = np.ones((h, w), bool)
-    ring[k:h - k, k:w - k] = False
-    return a[ring]
 
 
 def is_light_background(gray: np.ndarray) -> bool:
@@ -209,29 +192,6 @@ def _photo(image: Image.Image, c: int, h: int, w: int, mean, steps: list[Step]):
     return out.transpose(2, 0, 1).copy(), background, blank
 
 
-def to_display(chw: np.ndarray) -> np.ndarray:
-    """C×H×W → H×W (one channel) or H×W×3, what st.image and PIL expect."""
-    return chw[0] if chw.shape[0] == 1 else chw.transpose(1, 2, 0)
-
-
-def square(image: np.ndarray) -> np.ndarray:
-    """Pad an H×W(×3) image to a centred square with its border's colour, so thumbnails of a tall
-    crop and a wide photo line up at the same size."""
-    h, w = image.shape[:2]
-    side = max(h, w)
-    fill = np.median(border(image).reshape(-1, *image.shape[2:]), axis=0).astype(image.dtype)
-    out = np.empty((side, side, *image.shape[2:]), image.dtype)
-    out[:] = fill
-    top, left = (side - h) // 2, (side - w) // 2
-    out[top:top + h, left:left + w] = image
-    return out
-
-
-def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
-    """Nearest-neighbour upscaling: each model pixel stays a visible square."""
-    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
-
-
 def baseline(background, shape, mean, std) -> torch.Tensor:
     """The normalised input of an empty C×H×W picture filled with `background` (a Prepared's):
     attribution's reference point, "nothing here"."""
@@ -273,12 +233,3 @@ def _affine(x: torch.Tensor, rotation: float, shift, scale: float) -> torch.Tens
     return torch.nn.functional.grid_sample(x[None], grid, mode="bilinear", padding_mode="zeros",
                                            align_corners=False)[0]
 
-
-def top_k(logits, classes: list[str], k: int = 5) -> list[Prediction]:
-    """The k most probable classes, most probable first (softmax over the logits)."""
-    z = torch.as_tensor(logits, dtype=torch.float32).flatten()
-    if len(z) != len(classes):
-        raise ValueError(f"{len(z)} logits but {len(classes)} class names")
-    p = torch.softmax(z, 0)
-    values, idx = p.topk(min(k, len(z)))
-    return [Prediction(int(i), str(classes[int(i)]), float(v)) for v, i in zip(values, idx)]

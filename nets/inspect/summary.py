@@ -1,8 +1,6 @@
-"""Per-layer parameter table (layer, type, input size, output size, parameters) for any nn.Module.
-
-Shapes are discovered by running one dummy forward pass with hooks, so they are what the model
-really does rather than what its constructor arguments suggest.
-"""
+"""Per-layer parameter table (layer, type, input size, output size, parameters) for any nn.Module."""
+# Shapes are discovered by running one dummy forward pass with hooks, so they are what the model
+# really does rather than what its constructor arguments suggest.
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,0 +1,23 @@
+"""ImageNet ResNets for the inspection pages: class names, uploaded weights, a fingerprint to cache by."""
+from __future__ import annotations
+
+import hashlib
+
+from torch import nn
+
+from nets.engine.pretrained import resnet_from_bytes, weights_enum
+
+
+def imagenet_classes(arch: str = "resnet18") -> list[str]:
+    """The 1,000 ImageNet class names, from torchvision's weights metadata (no download)."""
+    return list(weights_enum(arch).meta["categories"])
+
+
+def imagenet_from_bytes(arch: str, data: bytes) -> nn.Module:
+    """An ImageNet ResNet from uploaded .pth bytes, checked key by key, in eval mode."""
+    return resnet_from_bytes(arch, data).eval()
+
+
+def digest(data: bytes) -> str:
+    """A short fingerprint of uploaded bytes, to key caches by content."""
+    return hashlib.sha256(data).hexdigest()[:32]
