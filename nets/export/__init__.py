@@ -1,0 +1,16 @@
+"""Taking a run away: runnable PyTorch code, ONNX, per-epoch metrics as CSV, and more.
+
+    result        ExportError (a message for the page) and Exported (a file name, its bytes, its type)
+    template      filling in the script templates under templates/ ({{name}} values, #% if blocks)
+    model_source  a run's architecture written out as plain PyTorch (model.py), checked against its weights
+    code          the zip: model.py, weights.pt, predict.py, train.py, README.md (and the bundled data)
+    onnx_export   the model as ONNX (torch.onnx.export), checked with onnxruntime when it is installed
+    table         the selected runs' per-epoch metrics as one long CSV table
+    material      what the W&B, TensorBoard and report exports hold, gathered once per run
+    wandb_run     Weights & Biases offline run folders, zipped with the command that uploads them
+    tensorboard_logs  TensorBoard event files of runs, zipped
+    report        a printable, self-contained HTML report of runs
+"""
+from nets.export.result import ExportError, Exported
+
+__all__ = ["ExportError", "Exported"]

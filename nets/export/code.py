@@ -1,0 +1,195 @@
+"""The code export: one run as a zip of runnable PyTorch (model.py, weights.pt, predict.py, train.py, README)."""
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+
+import numpy as np
+import torch
+
+from nets.engine.catalog import BUNDLED, FOLDER, TITLES
+from nets.engine.config import TrainConfig
+from nets.engine.train import make_optimizer, make_schedule
+from nets.export.model_source import TITLES as MODEL_TITLES, check_source, model_source
+from nets.export.result import ExportError, Exported, file_stem
+from nets.export.template import render
+from nets.files import CheckpointError, load_state_dict
+from nets.inspect.preprocess import MNIST_BOX, style_for
+from nets.runs import Run
+
+ZIP_MIME = "application/zip"
+# A test image for `python predict.py example.png`: the first of a bundled test set of the same kind.
+EXAMPLE_FROM = {"mnist-mini": "mnist-mini", "mnist": "mnist-mini",
+                "fashion-mnist-mini": "fashion-mnist-mini", "fashion-mnist": "fashion-mnist-mini"}
+TORCHVISION_CLASS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+
+
+def exportable(run: Run) -> str:
+    """Why this run cannot be exported as code ("" when it can), in words for the page."""
+    cfg = run.config
+    if cfg.backbone:
+        return (f"This run trained a head on frozen {cfg.backbone} features: its model takes 512 feature "
+                "numbers, not pictures, and the backbone is not part of it, so there is no runnable code "
+                "to export. Exportable: the metrics (CSV) and the head alone as ONNX.")
+    if not run.has_model:
+        return "This run has no saved weights (it ended before its first epoch finished): export its metrics (CSV)."
+    return ""
+
+
+def style_words(style: str, in_shape) -> str:
+    c, h, w = in_shape
+    if style == "photo":
+        return (f"resized keeping its shape to fit {w}×{h}, padded with the training images' mean colour"
+                + (", gray" if c == 1 else ""))
+    box = f"a {MNIST_BOX}×{MNIST_BOX} box and centred by mass" if style == "mnist" else f"the {w}×{h} field"
+    return f"gray, light ink on black, contrast stretched, cropped to the ink, fitted into {box}"
+
+
+def _arguments(obj, keys) -> str:
+    return ", ".join(f"{k}={obj[k]!r}" for k in keys if k in obj and not (k == "nesterov" and not obj[k]))
+
+
+def optimizer_code(cfg: TrainConfig) -> str:
+    """The line that makes the run's optimizer, read off the engine's own (nets.engine.train)."""
+    opt = make_optimizer(cfg, [torch.zeros(1, requires_grad=True)])
+    keys = ("lr", "momentum", "nesterov", "weight_decay")
+    return f"torch.optim.{type(opt).__name__}(params, {_arguments(opt.defaults, keys)})"
+
+
+def schedule_code(cfg: TrainConfig) -> str:
+    sched = make_schedule(cfg, make_optimizer(cfg, [torch.zeros(1, requires_grad=True)]))
+    if sched is None:
+        return "None"
+    name = type(sched).__name__
+    if name == "CosineAnnealingLR":
+        return "torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS)  # down to 0 over the epochs"
+    return f"torch.optim.lr_scheduler.{name}(optimizer, {_arguments(vars(sched), ('step_size', 'gamma'))})"
+
+
+def _example(dataset: str) -> tuple[bytes, str] | None:
+    """A PNG of the first test image of the matching bundled set, and its class."""
+    source = EXAMPLE_FROM.get(dataset)
+    if source is None or not BUNDLED[source][0].exists():
+        return None
+    from PIL import Image
+    from nets.engine.catalog import CLASSES
+    with np.load(BUNDLED[source][0], allow_pickle=False) as z:
+        image, label = z["x_test"][0], int(z["y_test"][0])
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue(), CLASSES[source][label]
+
+
+def _result_words(info: dict) -> str:
+    acc = (info.get("test") or {}).get("accuracy")
+    best = (info.get("best") or {}).get("epoch")
+    epochs = int(info.get("epochs_run") or len(info.get("history") or []))
+    trained = f"Trained for {epochs} epoch{'s' if epochs != 1 else ''}"
+    tested = f"test accuracy {acc:.2%}" if isinstance(acc, (int, float)) else "not evaluated on the test set"
+    return f"{trained}, {tested}" + (f"; the weights are epoch {best}'s, the best one." if best else ".")
+
+
+def _titles(cfg: TrainConfig) -> tuple[str, str]:
+    dataset = "your image folder" if cfg.dataset == FOLDER else TITLES.get(cfg.dataset, cfg.dataset)
+    return MODEL_TITLES.get(cfg.model, cfg.model), dataset
+
+
+def predict_script(run: Run) -> str:
+    info, cfg = run.info, run.config
+    in_shape = tuple(int(v) for v in info["input_shape"])
+    style = style_for(in_shape, cfg.dataset)  # as the Classify page chooses it
+    return render("predict.py.in", {
+        "run": run.name.replace('"', "'"), "style": style, "style_words": style_words(style, in_shape),
+        "classes": json.dumps(list(info["classes"]), ensure_ascii=False), "input_shape": repr(in_shape),
+        "mean": repr([float(v) for v in info["mean"]]), "std": repr([float(v) for v in info["std"]])})
+
+
+def train_script(run: Run, bundled_file: str | None) -> str:
+    cfg = run.config
+    title, dataset_title = _titles(cfg)
+    h, w = (int(v) for v in run.info["input_shape"][1:])
+    values = {
+        "title": title, "dataset_title": dataset_title, "run": run.name.replace('"', "'"), "model": cfg.model,
+        "eval_words": "validation" if cfg.val_fraction > 0 else "test", "bundled_file": bundled_file or "",
+        "folder": json.dumps(cfg.folder, ensure_ascii=False), "augment": json.dumps(list(cfg.augment)),
+        "torchvision_class": TORCHVISION_CLASS.get(cfg.dataset, ""),
+        "crop": f"({h}, {w}), padding=({max(1, w // 8)}, {max(1, h // 8)})",  # as nets.engine.augment.crop
+        "optimizer": optimizer_code(cfg), "schedule": schedule_code(cfg),
+        **{k: getattr(cfg, k) for k in ("epochs", "image_size", "val_fraction", "train_per_class", "train_fraction",
+                                        "batch_size", "loss", "clip_grad", "patience", "train_blocks", "seed")}}
+    flags = {"bundled": cfg.dataset in BUNDLED, "idx": cfg.dataset in TORCHVISION_CLASS,
+             "cifar": cfg.dataset == "cifar10", "folder": cfg.dataset == FOLDER, "data_dir": cfg.dataset != FOLDER,
+             "subset": cfg.train_per_class > 0 or cfg.train_fraction < 1, "augment": bool(cfg.augment),
+             "pretrained": cfg.pretrained, "freeze": cfg.train_blocks >= 0}
+    return render("train.py.in", values, flags)
+
+
+def readme(run: Run, example: str | None, bundled_file: str | None) -> str:
+    """README.md: what each file is and the commands; `example` is the class of example.png."""
+    info, cfg = run.info, run.config
+    title, dataset_title = _titles(cfg)
+    commands = [f"    python predict.py example.png     # a test image of class {example}"] if example else []
+    commands += ["    python predict.py your-picture.jpg --top 3",
+                 "    python predict.py your-picture.jpg --json   # raw logits"]
+    rows = [f"| `data/{bundled_file}` | the images train.py reads: {dataset_title} |\n"] if bundled_file else []
+    rows += [f"| `example.png` | a test image of class {example} |\n"] if example else []
+    if cfg.dataset == FOLDER:
+        note = f"train.py reads your image folder: set FOLDER in it (the run used `{cfg.folder}`)."
+    elif cfg.dataset in TORCHVISION_CLASS or cfg.dataset == "cifar10":
+        note = f"train.py downloads {dataset_title} into data/ the first time."
+    else:
+        note = ""
+    return render("README.md.in", {
+        "run": run.name, "title": title, "dataset_title": dataset_title, "result": _result_words(info),
+        "file_rows": "".join(rows), "torch_version": (info.get("versions") or {}).get("torch", "2"),
+        "predict_commands": "\n".join(commands), "in_shape": "×".join(map(str, info["input_shape"])),
+        "epochs": cfg.epochs, "example_arg": "example.png" if example else "your-picture.png",
+        "data_note": f"\n{note}\n" if note else ""})
+
+
+def scripts(run: Run, example: str | None, bundled_file: str | None) -> dict[str, str]:
+    """predict.py, train.py, README.md and requirements.txt for a run."""
+    cfg = run.config
+    needs_vision = cfg.dataset not in BUNDLED or cfg.augment or cfg.pretrained
+    requirements = "torch\nnumpy\npillow\n" + (
+        "torchvision  # train.py: datasets, augmentation, ImageNet weights\n" if needs_vision else "")
+    return {"predict.py": predict_script(run), "train.py": train_script(run, bundled_file),
+            "README.md": readme(run, example, bundled_file), "requirements.txt": requirements}
+
+
+def code_zip(run: Run, include_data: bool = True) -> Exported:
+    """The run as runnable PyTorch code in a zip (one folder named after the run). `include_data` adds
+    the bundled dataset (1-3 MB) so that train.py runs offline. ExportError says why not."""
+    if why := exportable(run):
+        raise ExportError(why)
+    try:
+        state = load_state_dict(run.weights_path)
+    except CheckpointError as e:
+        raise ExportError(f"The run's weights cannot be read: {e}") from e
+    source = model_source(run.name, run.info)
+    check_source(source, state)
+    bundled = BUNDLED.get(run.config.dataset)
+    bundled_file = bundled[0].name if bundled and include_data and bundled[0].exists() else None
+    example = _example(run.config.dataset)
+    weights = io.BytesIO()
+    torch.save({k: v.contiguous() for k, v in state.items()}, weights)
+    files = {"model.py": source, "weights.pt": weights.getvalue(),
+             **scripts(run, example[1] if example else None, bundled_file),
+             "run.json": json.dumps(run.info, indent=1, default=str)}
+    if example:
+        files["example.png"] = example[0]
+    if bundled_file:
+        files[f"data/{bundled_file}"] = bundled[0].read_bytes()
+    stem = file_stem(run.name)
+    buf = io.BytesIO()
+    stamp = time.localtime()[:6]
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in files.items():
+            entry = zipfile.ZipInfo(f"{stem}/{name}", stamp)
+            packed = name.endswith((".npz", ".png"))  # compressed already: storing them is faster
+            entry.compress_type = zipfile.ZIP_STORED if packed else zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            z.writestr(entry, content.encode() if isinstance(content, str) else content)
+    return Exported(f"{stem}-pytorch.zip", buf.getvalue(), ZIP_MIME)

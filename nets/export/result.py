@@ -1,0 +1,39 @@
+"""What every export returns (a named file of bytes) and the one error it raises with a message for the page."""
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass
+
+EXTRAS_FILE = "requirements-export.txt"  # the optional packages some exports need
+
+
+class ExportError(RuntimeError):
+    """This run cannot be exported in this format; the message says why and what can be exported instead."""
+
+
+@dataclass(frozen=True)
+class Exported:
+    file_name: str     # what the browser saves it as
+    data: bytes
+    mime: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+def file_stem(name: str, fallback: str = "run") -> str:
+    """A run's name as a safe file-name stem: letters, digits, '.', '_' and '-' only."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip("-.")[:80]
+    return stem or fallback
+
+
+def missing_packages(*modules: str) -> list[str]:
+    """The modules of `modules` that are not installed (looked up without importing them)."""
+    return [m for m in modules if importlib.util.find_spec(m) is None]
+
+
+def install_hint(modules: list[str], what: str) -> str:
+    """'<what> needs onnx and onnxruntime: pip install -r requirements-export.txt'."""
+    return f"{what} needs {' and '.join(modules)}: pip install -r {EXTRAS_FILE}"

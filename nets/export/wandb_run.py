@@ -1,0 +1,294 @@
+"""Weights & Biases, offline: runs written by the wandb package in a child process (no API key, no network), zipped with the one command that uploads them."""
+# A child process, because wandb keeps process-wide state (its environment variables, the current run,
+# a wandb-core service process): two students exporting at once must not share it, and whatever it
+# starts ends with the child. The child imports only wandb and the standard library.
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+from pathlib import Path
+
+from nets.export.result import ExportError, Exported, file_stem
+
+PROJECT = "neural-net-lab"
+WHAT = "The Weights & Biases export"
+TIMEOUT_S = 300
+# The .wandb file (W&B's record log, LevelDB's framing): a 7-byte header, then 32 KiB blocks of
+# records, each with a 7-byte header: CRC-32 of its type and data, length, type (full, first, middle, last).
+HEADER, BLOCK, RECORD_HEADER = b":W&B\xe1\xbe\x00", 32768, 7
+FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
+
+
+def missing() -> str:
+    """'' when wandb is installed; otherwise the sentence the page shows instead of the button."""
+    from nets.export.material import missing as missing_module
+    return missing_module("wandb", WHAT)
+
+
+def sync_command(file_name: str) -> str:
+    """What the student runs on their own machine (after `pip install wandb` and `wandb login`), in
+    the folder the zip unpacks to: the tables' files are named relative to it."""
+    return f"cd {Path(file_name).stem} && wandb sync wandb"
+
+
+def export_wandb(runs, dataset=None, group: str = "", project: str = PROJECT) -> Exported:
+    """The runs as W&B offline runs of one project (and, for several runs, one group), zipped: the
+    configuration, per-epoch metrics, summary, confusion matrix, sample predictions and first mistakes
+    (tables with images) and the parameter table with its formulas. `dataset(run)` gives a run's
+    ImageData (default: from disk, never downloaded)."""
+    from nets.export.material import gather, require, zip_folder  # torch-heavy: kept out of the child's imports
+    require("wandb", WHAT)
+    material = gather(list(runs), dataset)
+    group = group or common_group(runs)
+    stem = file_stem(f"nnlab-wandb-{group or material[0].run.id}")
+    with tempfile.TemporaryDirectory(prefix="nnlab-wandb-") as tmp:
+        tmp = Path(tmp)
+        spec = write_spec(material, tmp / "spec", project, group)
+        out = tmp / stem
+        run_child(spec, out, tmp)
+        run_dirs = sorted((out / "wandb").glob("offline-run-*"))
+        if len(run_dirs) != len(material):
+            raise ExportError(f"wandb wrote {len(run_dirs)} runs instead of {len(material)}.")
+        for run_dir in run_dirs:
+            keep_artifacts_with_run(run_dir, out)
+        (out / "README.txt").write_text(readme(f"{stem}.zip", material, group))
+        return Exported(f"{stem}.zip", zip_folder(out, worth_keeping), "application/zip")
+
+
+def common_group(runs) -> str:
+    """The runs' W&B group: the group they were trained in (run.json's 'group'), or for a selection
+    of several runs one named after them, so W&B compares them side by side."""
+    groups = {str(r.info.get("group") or "") for r in runs}
+    if len(groups) == 1 and "" not in groups:
+        return groups.pop()
+    if len(runs) > 1:
+        return "compare-" + hashlib.sha1(",".join(sorted(r.id for r in runs)).encode()).hexdigest()[:8]
+    return ""
+
+
+def readme(zip_name: str, material, group: str) -> str:
+    names = "\n".join(f"  - {m.label} ({m.run.id})" for m in material)
+    notes = "\n".join(f"  - {m.label}: {n}" for m in material for n in m.notes)
+    return (f"Weights & Biases offline runs from Neural Net Lab{f' (group {group})' if group else ''}:\n{names}\n\n"
+            "Upload them from your own machine: pip install wandb, wandb login, unzip the file, and where\n"
+            f"you unzipped it:\n\n    {sync_command(zip_name)}\n\n"
+            "wandb sync must run in the folder holding this README: the tables' files are named relative to it.\n"
+            "(An older wandb wants the run folders: wandb sync wandb/offline-run-*)\n"
+            + (f"\nLeft out:\n{notes}\n" if notes else ""))
+
+
+# ----------------------------------------------------------------------------- parent: the child's input
+def write_spec(material, folder: Path, project: str, group: str) -> Path:
+    """Everything the child logs, as JSON plus PNG files (the child never imports torch)."""
+    from nets.export.material import confusion_png
+    folder.mkdir(parents=True)
+
+    def picture(name: str, png: bytes | None) -> str | None:
+        if png is None:
+            return None
+        (folder / name).write_bytes(png)
+        return str(folder / name)
+
+    def rows(samples, prefix: str) -> list[dict]:
+        return [{"index": s.index, "true": s.true, "predicted": s.predicted, "confidence": s.confidence,
+                 "correct": s.correct, "image": picture(f"{prefix}-{s.index}.png", s.png)} for s in samples]
+
+    runs = []
+    for n, m in enumerate(material):
+        ev = m.evaluation
+        runs.append({
+            "name": m.label, "notes": "; ".join(m.notes),
+            "tags": [m.run.config.dataset, m.run.config.model],
+            "config": {**m.config, "run_id": m.run.id, "created": m.run.info.get("created", ""),
+                       "classes": m.run.info.get("classes") or [], "params": m.run.info.get("params")},
+            "epochs": [{"epoch": e["epoch"], **{f"{split}/{axis}": v for (split, axis), v in m.epoch_metrics(e).items()},
+                        **({"lr": e["lr"]} if e.get("lr") is not None else {}),
+                        **({"seconds": e["seconds"]} if e.get("seconds") is not None else {})} for e in m.history],
+            "summary": m.summary(),
+            "confusion": None if ev is None else {"classes": list(ev.classes), "labels": ev.labels.tolist(),
+                                                  "predictions": ev.predictions.tolist(),
+                                                  "image": picture(f"{n}-confusion.png", confusion_png(ev))},
+            "samples": rows(m.samples, f"{n}-sample"), "mistakes": rows(m.mistakes, f"{n}-mistake"),
+            "layers": m.layers,
+        })
+    path = folder / "spec.json"
+    path.write_text(json.dumps({"project": project, "group": group, "runs": runs}))
+    return path
+
+
+def child_env(tmp: Path, out: Path) -> dict:
+    """No WANDB_* settings of the server's; every file wandb writes lands under tmp, HOME included."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    for name in ("home", "data", "cache", "config", "artifacts"):
+        (tmp / name).mkdir(exist_ok=True)
+    env.update(HOME=str(tmp / "home"), XDG_CACHE_HOME=str(tmp / "cache"), XDG_CONFIG_HOME=str(tmp / "config"),
+               WANDB_MODE="offline", WANDB_DIR=str(out), WANDB_DATA_DIR=str(tmp / "data"),
+               WANDB_CACHE_DIR=str(tmp / "cache"), WANDB_CONFIG_DIR=str(tmp / "config"),
+               WANDB_ARTIFACT_DIR=str(tmp / "artifacts"), WANDB_SILENT="true", WANDB_CONSOLE="off",
+               WANDB_DISABLE_GIT="true", WANDB_DISABLE_CODE="true",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")])))
+    return env
+
+
+def run_child(spec: Path, out: Path, tmp: Path, timeout: float = TIMEOUT_S) -> None:
+    out.mkdir(parents=True)
+    proc = subprocess.Popen([sys.executable, "-m", "nets.export.wandb_run", str(spec)], cwd=tmp,
+                            env=child_env(tmp, out), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        output = b"(timed out)"
+    finally:
+        # the child's process group; wandb-core has a session of its own and exits with the child (--pid)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+    if proc.returncode != 0:
+        last = output.decode(errors="replace").strip().splitlines()[-3:]
+        raise ExportError("wandb could not write the offline runs: " + " ".join(last))
+
+
+# ----------------------------------------------------------------------------- parent: a portable run folder
+def read_payloads(data: bytes, name: str = "the record log") -> list[bytes]:
+    """The records of a .wandb file's bytes, unframed (each a serialized protobuf Record)."""
+    if not data.startswith(HEADER):
+        raise ValueError(f"{name} is not a W&B record log.")
+    pos, parts, out = len(HEADER), b"", []
+    while pos + RECORD_HEADER <= len(data):
+        left = BLOCK - pos % BLOCK
+        if left < RECORD_HEADER:  # the rest of a block too short for a header is padding
+            pos += left
+            continue
+        crc, length, kind = struct.unpack("<IHB", data[pos:pos + RECORD_HEADER])
+        if kind == 0 and length == 0:
+            pos += left
+            continue
+        chunk = data[pos + RECORD_HEADER:pos + RECORD_HEADER + length]
+        if zlib.crc32(chunk, zlib.crc32(bytes([kind]))) != crc:
+            raise ValueError(f"{name}: a damaged record at byte {pos}.")
+        pos, parts = pos + RECORD_HEADER + length, parts + chunk
+        if kind in (FULL, LAST):
+            out.append(parts)
+            parts = b""
+    return out
+
+
+def frame(payloads: list[bytes]) -> bytes:
+    """Records framed as wandb-core frames them (the inverse of read_payloads)."""
+    out, pos = bytearray(HEADER), len(HEADER)
+    for data in payloads:
+        first = True
+        while True:
+            left = BLOCK - pos % BLOCK
+            if left < RECORD_HEADER:
+                out += b"\0" * left
+                pos += left
+                continue
+            chunk, data = data[:left - RECORD_HEADER], data[left - RECORD_HEADER:]
+            kind = (FULL if not data else FIRST) if first else (LAST if not data else MIDDLE)
+            out += struct.pack("<IHB", zlib.crc32(chunk, zlib.crc32(bytes([kind]))), len(chunk), kind) + chunk
+            pos += RECORD_HEADER + len(chunk)
+            first = False
+            if not data:
+                break
+    return bytes(out)
+
+
+def read_records(source: Path | bytes) -> list:
+    """The protobuf records (wandb.proto.wandb_internal_pb2.Record) of a .wandb file, or of its bytes."""
+    from wandb.proto import wandb_internal_pb2 as pb
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    records = []
+    for payload in read_payloads(data, "the record log" if isinstance(source, bytes) else str(source)):
+        records.append(pb.Record())
+        records[-1].ParseFromString(payload)
+    return records
+
+
+def write_records(path: Path, records) -> None:
+    Path(path).write_bytes(frame([r.SerializeToString() for r in records]))
+
+
+def keep_artifacts_with_run(run_dir: Path, root: Path) -> None:
+    """wandb logs tables as artifacts whose files it stages outside the run folder, by absolute path
+    (so an offline run cannot be synced from another machine). Move them into the run folder and
+    record their paths relative to `root`, the folder the student runs `wandb sync` in."""
+    log = next(run_dir.glob("run-*.wandb"))
+    records = read_records(log)
+    for record in records:
+        if record.WhichOneof("record_type") != "artifact":
+            continue
+        for entry in record.artifact.manifest.contents:
+            source = Path(entry.local_path)
+            if not entry.local_path or not source.is_absolute():
+                continue
+            if not source.is_file():
+                raise ExportError(f"wandb's file for '{entry.path}' is missing.")
+            target = run_dir / "artifacts" / file_stem(record.artifact.name) / file_stem(entry.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(source), target)
+            entry.local_path = target.relative_to(root).as_posix()
+    write_records(log, records)
+
+
+def worth_keeping(rel: Path) -> bool:
+    """What the zip holds of wandb's folder: not its logs, scratch space or the latest-run link."""
+    return "latest-run" not in rel.parts and not {"logs", "tmp"} & set(rel.parts[2:3])
+
+
+# ----------------------------------------------------------------------------- the child
+def log_run(wandb, spec: dict, project: str, group: str) -> None:
+    settings = wandb.Settings(silent=True, console="off", x_disable_stats=True, x_disable_meta=True,
+                              x_save_requirements=False, save_code=False, disable_git=True,
+                              disable_job_creation=True, host="neural-net-lab", program="Neural Net Lab export")
+    run = wandb.init(project=project, group=group or None, name=spec["name"], config=spec["config"],
+                     tags=spec["tags"], notes=spec["notes"] or None, job_type="train", mode="offline",
+                     settings=settings, reinit="create_new")
+    try:
+        run.define_metric("epoch")
+        run.define_metric("*", step_metric="epoch")
+        extra = {}
+        columns = ["index", "image", "true", "predicted", "confidence", "correct"]
+        for key in ("samples", "mistakes"):
+            rows = [[r["index"], wandb.Image(r["image"]) if r["image"] else None, r["true"], r["predicted"],
+                     r["confidence"], r["correct"]] for r in spec[key]]
+            extra["sample predictions" if key == "samples" else "first mistakes"] = wandb.Table(columns=columns, data=rows)
+        if spec["layers"]:
+            names = list(spec["layers"][0])
+            extra["parameter table"] = wandb.Table(columns=names, data=[[row[c] for c in names] for row in spec["layers"]])
+        if cm := spec["confusion"]:
+            extra["confusion matrix"] = wandb.plot.confusion_matrix(
+                y_true=cm["labels"], preds=cm["predictions"], class_names=cm["classes"], title="Confusion matrix (test)")
+            extra["confusion matrix image"] = wandb.Image(cm["image"], caption="rows: true class, columns: predicted")
+        epochs = spec["epochs"] or [{"epoch": 0}]
+        for e in epochs[:-1]:
+            run.log(e, step=int(e["epoch"]))
+        run.log({**epochs[-1], **extra}, step=int(epochs[-1]["epoch"]))  # the tables belong to the last epoch
+        run.summary.update(spec["summary"])
+    finally:
+        run.finish()
+
+
+def main(spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    import wandb
+    try:
+        for run in spec["runs"]:
+            log_run(wandb, run, spec["project"], spec["group"])
+    finally:
+        wandb.teardown()  # ends wandb-core before the parent zips the folder
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,96 @@
+"""The TensorBoard export, read back with TensorBoard's own event reader."""
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("tensorboard")
+
+from PIL import Image  # noqa: E402
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+from tensorboard.plugins.hparams import plugin_data_pb2  # noqa: E402
+
+from nets.export import tensorboard_logs  # noqa: E402
+from nets.export.result import ExportError  # noqa: E402
+from nets.runs import get_run, load_evaluation  # noqa: E402
+from pagetools import tiny_run  # noqa: E402
+
+SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "lenet-mnist-mini"
+
+
+def shipped_run(ckpt):
+    # without the evaluation another test may have cached next to it: the export computes its own
+    shutil.copytree(SHIPPED, ckpt / SHIPPED.name, ignore=shutil.ignore_patterns("evaluation.npz"))
+    return get_run(ckpt, SHIPPED.name)
+
+
+def read_back(data: bytes, where: Path) -> dict[str, EventAccumulator]:
+    """Each run folder of the zip, loaded by TensorBoard's reader, everything kept."""
+    zipfile.ZipFile(io.BytesIO(data)).extractall(where)
+    (top,) = where.iterdir()
+    out = {}
+    for folder in sorted(p for p in top.iterdir() if p.is_dir()):
+        acc = EventAccumulator(str(folder), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
+        out[folder.name] = acc.Reload()
+    return out
+
+
+def hparams_of(acc: EventAccumulator) -> dict:
+    content = acc.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    info = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
+    return {k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind")) for k, v in info.hparams.items()}
+
+
+def test_the_shipped_run_reads_back_with_scalars_image_text_and_hparams(ckpt, tmp_path):
+    run = shipped_run(ckpt)
+    exported = tensorboard_logs.export_tensorboard([run])
+    assert exported.file_name == "nnlab-tensorboard-lenet-mnist-mini.zip"
+    runs = read_back(exported.data, tmp_path / "logs")
+    assert list(runs) == ["lenet-mnist-mini"]
+    acc = runs["lenet-mnist-mini"]
+    history = run.info["history"]
+    for tag, key in (("loss/train", "train_loss"), ("loss/test", "test_loss"), ("accuracy/train", "train_acc"),
+                     ("accuracy/test", "test_acc"), ("learning rate", "lr")):
+        events = acc.Scalars(tag)
+        assert [e.step for e in events] == [h["epoch"] for h in history]
+        assert [e.value for e in events] == pytest.approx([h[key] for h in history])
+    assert "loss/validation" not in acc.Tags()["scalars"]  # the run kept no validation split
+    times = [e.wall_time for e in acc.Scalars("loss/train")]
+    assert times[-1] - times[0] == pytest.approx(sum(h["seconds"] for h in history[1:]), abs=1e-3)
+
+    (image,) = acc.Images("confusion matrix")
+    assert image.step == history[-1]["epoch"]
+    with Image.open(io.BytesIO(image.encoded_image_string)) as im:
+        assert im.format == "PNG" and im.size == (image.width, image.height) and min(im.size) > 200
+
+    texts = {t: acc.Tensors(t)[0].tensor_proto.string_val[0].decode() for t in acc.Tags()["tensors"]}
+    table = texts["parameter table/text_summary"]
+    assert "(5·5·1+1)·10 = 260" in table and "**8,490**" in table
+    ev = load_evaluation(run)
+    assert f"best class: **{ev.best_class()[0]}**" in texts["classes/text_summary"]
+
+    hp = hparams_of(acc)
+    assert (hp["lr"], hp["model"], hp["batch_norm"], hp["epochs"]) == (0.05, "lenet", False, 5)
+    assert hp["hidden"] == "[]" and hp["dropout"] == "none"  # lists and None as text
+    assert acc.Scalars("hparams/test_accuracy")[0].value == pytest.approx(run.info["test"]["accuracy"])
+
+
+def test_a_selection_gives_one_folder_per_run_with_matching_hparam_types(ckpt, tmp_path):
+    ids = [tiny_run(ckpt, "plain"), tiny_run(ckpt, "dropout", dropout=0.25)]
+    exported = tensorboard_logs.export_tensorboard([get_run(ckpt, i) for i in ids])
+    assert exported.file_name == "nnlab-tensorboard-2-runs.zip"
+    runs = read_back(exported.data, tmp_path / "logs")
+    assert sorted(runs) == ["dropout", "plain"]
+    # dropout is None in one run and 0.25 in the other: text in both, so its column has one type
+    assert hparams_of(runs["plain"])["dropout"] == "none" and hparams_of(runs["dropout"])["dropout"] == "0.25"
+    assert all([e.step for e in acc.Scalars("accuracy/test")] == [1, 2] for acc in runs.values())
+
+
+def test_without_tensorboard_the_button_says_what_to_install(ckpt, monkeypatch):
+    import nets.export.material as material
+    monkeypatch.setattr(material, "missing_packages", lambda *m: list(m))
+    assert "pip install -r requirements-export.txt" in tensorboard_logs.missing()
+    with pytest.raises(ExportError, match="requirements-export.txt"):
+        tensorboard_logs.export_tensorboard([shipped_run(ckpt)])
