@@ -63,7 +63,7 @@ def weights_problem(e: Exception) -> DatasetError:
 
 def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=None,
                  checkpoints: str | Path = DEFAULT_ROOT, on_event=None, stop=None,
-                 run_id: str | None = None, owner: str = "") -> RunSummary:
+                 run_id: str | None = None, owner: str = "", group: str = "") -> RunSummary:
     """Train one configuration and save it as a run; returns its summary."""
     validate(cfg)
     data = data if data is not None else prepare_data(cfg, data_dir)
@@ -77,6 +77,7 @@ def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=No
         raise
     run = create_run(checkpoints, cfg, {
         "classes": data.classes, "mean": data.mean, "std": data.std, "scale": data.scale, "owner": owner,
+        **({"group": group} if group else {}),  # the four configurations share one (W&B groups them)
         "input_shape": list(data.input_shape), "num_classes": data.num_classes,
         "sizes": {"train": len(data.x_train), "val": 0 if data.x_val is None else len(data.x_val),
                   "test": len(data.x_test)}}, run_id)

@@ -94,6 +94,7 @@ def test_a_group_runs_one_after_another(jobs):
     views = jobs.views(group="four")
     assert [v.status for v in views] == ["completed", "completed"]
     assert views[0].ended <= views[1].started
+    assert [get_run(jobs.checkpoints, v.run_id).info["group"] for v in views] == ["four", "four"]  # W&B groups them
 
 
 def test_views_are_consistent_while_training(jobs):

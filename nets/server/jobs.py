@@ -324,7 +324,7 @@ class JobManager:
                     "data_dir": None if self.data_dir is None else str(self.data_dir)}
         return {"kind": "train", "config": job.cfg.to_dict(), "checkpoints": str(self.checkpoints),
                 "data_dir": None if self.data_dir is None else str(self.data_dir), "owner": job.owner,
-                "run_id": job.run_id, "disk_budget": self.disk_budget}
+                "run_id": job.run_id, "disk_budget": self.disk_budget, "group": job.group}
 
     def _work(self, job: Job) -> None:
         """The thread backend: the same work as a worker process's, in a thread of this one."""

@@ -88,7 +88,8 @@ def run_job(spec: dict, emit, stop: threading.Event, cache: DataCache, own_proce
                 emit(message)
 
         summary = run_training(cfg, data, checkpoints=spec["checkpoints"], on_event=on_event, stop=stop,
-                               owner=spec.get("owner", ""), run_id=spec.get("run_id"))
+                               owner=spec.get("owner", ""), run_id=spec.get("run_id"),
+                               group=spec.get("group", ""))
         outcome = {"summary": summary.to_dict(), "status": summary.status}
     except (ConfigError, DatasetError, ModelError, CheckpointError, ScratchError) as e:
         outcome.update(error=str(e), error_details=getattr(e, "details", ""))
