@@ -1,4 +1,3 @@
-"""Neural Net Lab core: data, models, the training engine, runs, evaluation and explainers.
-
-Importable without Streamlit; every page of the app is a thin layer over this package.
-"""
+"""Neural Net Lab's logic, importable without Streamlit: engine (training), runs (saved runs), inspect
+(looking inside a network), server (jobs, identities, the doctor), calculators, scratch (the NumPy
+network) and export; see README.md's map of nets/."""

@@ -90,3 +90,12 @@ def test_every_page_enters_through_the_app():
     assert len(pages) >= 6
     missing = [p for p in pages if "ensure_app_entry()" not in (ROOT / p).read_text()]
     assert missing == [], f"pages without ensure_app_entry(): {missing}"
+
+
+def test_the_readme_maps_every_module():
+    """README.md's map of nets/ names every module, so a newcomer finds each one there."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## What is in `nets/`"):readme.index("## Speed")]
+    missing = [str(p.relative_to(ROOT / "nets")) for p in (ROOT / "nets").rglob("*.py")
+               if p.name != "__init__.py" and p.name not in section]
+    assert missing == [], f"modules missing from README's map of nets/: {missing}"

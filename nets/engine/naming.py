@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # config imports this module for TrainConfig.label(); no import at run time
     from nets.engine.config import TrainConfig
 
-# nets/runs.py turns a name into a folder id by replacing runs of other characters with '-' and
+# nets/runs/folder.py turns a name into a folder id by replacing runs of other characters with '-' and
 # cutting at 60: a name of at most 60 characters keeps every part of it in the folder id.
 MAX_NAME = 60
 NAME_LIMIT = 100  # the longest name nets.runs.rename_run accepts
