@@ -1,5 +1,6 @@
 """Runs: the saved runs, filtered and paged from the index; curves and confusion matrices of the
-selected runs side by side; rename, star, share, delete and download a run; the lecturer's clean-up."""
+selected runs side by side; rename, star, share, delete and download a run; exports of the selected runs;
+the lecturer's clean-up."""
 import json
 from functools import partial
 from pathlib import Path
@@ -34,6 +35,7 @@ from pages._common import (
     run_dataset,
     run_evaluation,
 )
+from pages._export import export_ui
 
 ensure_app_entry()
 
@@ -430,3 +432,4 @@ draw_manage(root, selected, labels, who)
 draw_curves(selected)
 evaluations = draw_matrices(selected, labels)
 draw_difference(selected, labels, evaluations)
+export_ui(selected)

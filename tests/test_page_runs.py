@@ -345,3 +345,115 @@ def test_a_student_has_no_clean_up(ckpt, monkeypatch):
     class_runs(ckpt)
     at = as_student(ckpt, monkeypatch)
     assert not any("clean up" in e.label for e in at.expander)
+
+
+# ----------------------------------------------------------------------------- exports (issue 14)
+def shipped(ckpt) -> str:
+    import shutil
+    from nets.runs import DEFAULT_ROOT
+    shutil.copytree(DEFAULT_ROOT / "lenet-mnist-mini", ckpt / "lenet-mnist-mini")
+    return "lenet-mnist-mini"
+
+
+def downloads(at) -> dict:
+    return {d.proto.label: d.proto for d in at.get("download_button")}
+
+
+def export_text(at) -> str:
+    return texts(at.markdown) + " " + texts(at.caption)
+
+
+def test_the_export_section_offers_every_format_for_the_shipped_run(ckpt, monkeypatch):
+    shipped(ckpt)
+    at = open_page(ckpt, monkeypatch)
+    assert "Export" in [s.value for s in at.subheader]
+    got = downloads(at)
+    for label in ("Download code", "Download CSV", "Download report"):  # built when clicked, or at once (CSV)
+        assert label in got and not got[label].disabled
+    assert got["Download code"].deferred_file_id and got["Download report"].deferred_file_id  # built on the click
+    from nets.export import onnx_export, tensorboard_logs, wandb_run
+    for label, missing in (("Prepare ONNX file", onnx_export.onnx_missing()), ("Prepare W&B runs", wandb_run.missing()),
+                           ("Prepare TensorBoard logs", tensorboard_logs.missing())):  # seconds: on a click
+        assert button(at, label).disabled == bool(missing)  # optional packages (requirements-export.txt)
+    words = export_text(at)
+    for how in ("python predict.py example.png", "netron.app", "print to PDF", "wandb sync", "tensorboard --logdir"):
+        assert how in words, how
+    assert "export_one_run" not in [s.key for s in at.selectbox]  # one run: no choice
+
+
+def test_a_prepared_export_is_offered_and_kept(ckpt, monkeypatch):
+    pytest.importorskip("tensorboard")
+    shipped(ckpt)
+    at = open_page(ckpt, monkeypatch)
+    button(at, "Prepare TensorBoard logs").click().run()
+    assert not at.exception
+    assert "Download .zip (16 KB)" in downloads(at)
+    assert "tensorboard --logdir nnlab-tensorboard-lenet-mnist-mini" in [c.value for c in at.get("code")]
+    held_key, exported = at.session_state["export_tensorboard"]
+    assert exported.file_name == "nnlab-tensorboard-lenet-mnist-mini.zip" and exported.size > 1000
+    at.toggle(key="runs_normalised").set_value(False).run()  # another rerun: the file is kept, not rebuilt
+    assert at.session_state["export_tensorboard"][1] is exported
+    assert "Prepare TensorBoard logs" not in [b.label for b in at.button]
+
+
+def test_a_head_on_frozen_features_says_why_there_is_no_code(ckpt, monkeypatch):
+    from exporttools import fake_run
+    fake_run(ckpt, TrainConfig(backbone="resnet34", model="mlp", hidden=(8,), name="head"), (512, 1, 1))
+    at = open_page(ckpt, monkeypatch)
+    (code,) = [b for b in at.button if b.label == "Download code"]
+    assert code.disabled and "frozen resnet34 features" in code.help
+    words = export_text(at)
+    assert "Not available: This run trained a head on frozen resnet34 features" in words
+    assert "the trained head alone" in words and not button(at, "Prepare ONNX file").disabled
+
+
+def test_a_missing_package_says_what_to_install(ckpt, monkeypatch):
+    from nets.export import onnx_export, wandb_run
+    shipped(ckpt)
+    hint = "The Weights & Biases export needs wandb: pip install -r requirements-export.txt"
+    monkeypatch.setattr(wandb_run, "missing", lambda: hint)
+    monkeypatch.setattr(onnx_export, "onnx_missing", lambda: "ONNX export needs onnxscript: pip install -r x.txt")
+    at = open_page(ckpt, monkeypatch)
+    warnings = texts(at.warning)
+    assert hint in warnings and "ONNX export needs onnxscript" in warnings
+    assert button(at, "Prepare W&B runs").disabled and button(at, "Prepare ONNX file").disabled
+    monkeypatch.setattr(wandb_run, "missing", lambda: "")  # installed meanwhile: offered again
+    at.run()
+    assert not button(at, "Prepare W&B runs").disabled and hint not in texts(at.warning)
+
+
+def test_an_export_error_is_a_message_not_a_traceback(ckpt, monkeypatch):
+    from nets.export import ExportError, onnx_export
+    shipped(ckpt)
+
+    def fails(run, check=True):
+        raise ExportError("This model could not be written as ONNX (a test).")
+    monkeypatch.setattr(onnx_export, "onnx_file", fails)
+    at = open_page(ckpt, monkeypatch)
+    button(at, "Prepare ONNX file").click().run()
+    assert not at.exception
+    assert "could not be written as ONNX (a test)" in texts(at.error)
+    assert not button(at, "Prepare ONNX file").disabled  # try again
+
+
+def test_several_runs_export_together_and_code_takes_the_chosen_one(ckpt, monkeypatch):
+    pytest.importorskip("tensorboard")
+    import pages._export as export_section
+    a = train(ckpt, "first")
+    b = train(ckpt, "second", optimizer="adam", lr=0.01)
+    coded = []  # the run each drawing of the code button names its zip after
+    monkeypatch.setattr(export_section, "code_name", lambda run: coded.append(run.id) or "x.zip")
+    at = open_page(ckpt, monkeypatch, {"runs_table_0": {"selection": {"rows": [0, 1]}}})
+    choice = at.selectbox(key="export_one_run")
+    assert sorted(choice.options) == ["first", "second"]  # shown by name, chosen by id
+    assert "All 2 selected runs together" in texts(at.markdown)
+    choice.set_value(a).run()
+    assert coded[-1] == a
+    choice.set_value(b).run()
+    assert coded[-1] == b
+    button(at, "Prepare TensorBoard logs").click().run()
+    assert not at.exception
+    assert at.session_state["export_tensorboard"][1].file_name == "nnlab-tensorboard-2-runs.zip"
+    at.session_state["runs_table_0"] = {"selection": {"rows": [0]}}  # another selection: prepare again
+    at.run()
+    assert any(bt.label == "Prepare TensorBoard logs" for bt in at.button)

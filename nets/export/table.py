@@ -38,7 +38,7 @@ def metrics_csv(runs: Iterable[Run]) -> Exported:
         raise ExportError("Choose at least one run to export its metrics.")
     columns, rows = metric_rows(runs)
     if not rows:
-        which = "This run has" if len(runs) == 1 else "None of these runs has"
+        which = "This run has" if len(runs) == 1 else "These runs have"
         raise ExportError(f"{which} no finished epoch yet, so there are no metrics to export.")
     buf = io.StringIO()
     writer = csv.DictWriter(buf, columns, restval="", lineterminator="\n")
