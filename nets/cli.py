@@ -15,7 +15,7 @@ from nets.engine.config import (FOUR_CONFIGS_BASE, LOSSES, OPTIMIZERS, PRESETS, 
                                 TrainConfig, validate)
 from nets.engine.data import DatasetError
 from nets.engine.models import MODELS, ModelError
-from nets.engine.options import OPTIONS, Option
+from nets.engine.options import OPTIONS, SETTINGS, Option
 from nets.engine.train import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Started, Stopped
 from nets.experiment import run_four_configs, run_training
 from nets.runs import DEFAULT_ROOT, CheckpointError
@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         flag = "--" + f.name.replace("_", "-")
         kind = str(f.type)
         kw = {"help": HELP.get(f.name, ""), "dest": f.name}
+        if f.name in SETTINGS:  # the range validate() checks and the Train form allows
+            kw["help"] = f"{kw['help']} ({SETTINGS[f.name].range_text()})".lstrip()
         if f.name in CHOICES:
             kw["choices"] = CHOICES[f.name]
         if f.name in OPTIONS:

@@ -1,6 +1,7 @@
 """The Train page's settings form (not a page): a widget per setting, the TrainConfig they make, what it trains."""
-# Each model option is drawn from its row in nets.engine.options. A `Form` carries what the widgets
-# need: the controls a lesson link locks, and (as they are drawn) their labels for the share box.
+# Each model option is drawn from its row in nets.engine.options, each numeric setting within its range
+# there (SETTINGS). A `Form` carries what the widgets need: the controls a lesson link locks, and (as
+# they are drawn) their labels for the share box.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -13,7 +14,7 @@ from nets.engine.catalog import DATASETS, FOLDER, menu_label
 from nets.engine.config import DEFAULTS, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig, validate
 from nets.engine.models import MODELS, ModelError, model_defaults, parameter_counts
 from nets.engine.naming import LOSS_NAMES
-from nets.engine.options import OPTIONS
+from nets.engine.options import OPTIONS, SETTINGS
 from nets.parse import ParseError
 from nets.server.upload import UploadError, image_folders, resolve_inside, safe_extract_zip, uploads_dir
 from pages._common import TRAIN_CFG_KEY as CFG_KEY, TRAIN_WIDGET_PREFIX as WIDGET_PREFIX, data_dir
@@ -47,6 +48,11 @@ class Form:
         elif key not in st.session_state:
             st.session_state[key] = value
         return kind(label, key=key, **kwargs)
+
+    def setting(self, kind, label: str, name: str, value, **kwargs):
+        """A widget for a numeric training setting, within its range in nets.engine.options.SETTINGS
+        (the range validate() checks)."""
+        return self.widget(kind, label, name, value, **SETTINGS[name].widget(), **kwargs)
 
     def option(self, name: str, value):
         """A model option (or the backbone) as its row in nets.engine.options draws it; returns the
@@ -89,20 +95,19 @@ def data_ui(form: Form, cfg: TrainConfig) -> dict:
     folder, image_size = cfg.folder, cfg.image_size
     if dataset == FOLDER:
         folder = folder_ui(form, cfg.folder)
-        image_size = form.widget(st.number_input, "Resize to (pixels)", "image_size", cfg.image_size,
-                                 min_value=8, max_value=512, step=4)
-    val_fraction = form.widget(st.slider, "Validation fraction (picks the best model)", "val_fraction",
-                               cfg.val_fraction, min_value=0.0, max_value=0.5, step=0.05)
+        image_size = form.setting(st.number_input, "Resize to (pixels)", "image_size", cfg.image_size)
+    val_fraction = form.setting(st.slider, "Validation fraction (picks the best model)", "val_fraction",
+                                float(cfg.val_fraction))
     if not val_fraction:
         st.caption("0: the best epoch is picked on the test set, so its test accuracy flatters it a little. "
                    "Hold out 0.1 to pick it fairly.")
-    per_class = form.widget(st.number_input, "Training images per class (0 = all)", "train_per_class",
-                            cfg.train_per_class, min_value=0, step=50)
+    per_class = form.setting(st.number_input, "Training images per class (0 = all)", "train_per_class",
+                             cfg.train_per_class)
     augment = form.widget(st.multiselect, "Augmentation", "augment", list(cfg.augment), options=list(AUGMENTATIONS))
     if not mirror_safe(dataset) and "flip" in augment:
         st.warning("A mirrored digit is not a digit (a flipped 2 is no 2): horizontal flips suit photos "
                    "and clothes, not handwriting.")
-    seed = form.widget(st.number_input, "Seed", "seed", cfg.seed, min_value=0, step=1)
+    seed = form.setting(st.number_input, "Seed", "seed", cfg.seed)
     return dict(dataset=dataset, folder=folder, image_size=int(image_size), val_fraction=float(val_fraction),
                 train_per_class=int(per_class), augment=tuple(augment), seed=int(seed),
                 backbone=form.option("backbone", cfg.backbone))
@@ -127,31 +132,28 @@ def optimisation_ui(form: Form, cfg: TrainConfig) -> dict:
     """How the weights are fitted: optimizer, learning rate, loss, epochs and when to stop."""
     st.subheader("Optimisation")
     optimizer = form.widget(st.selectbox, "Optimizer", "optimizer", cfg.optimizer, options=OPTIMIZERS)
-    lr = form.widget(st.number_input, "Learning rate", "lr", float(cfg.lr), min_value=0.0, format="%g", step=0.001)
+    lr = form.setting(st.number_input, "Learning rate", "lr", float(cfg.lr), format="%g")
     momentum, nesterov = cfg.momentum, False
     if optimizer in ("sgd", "rmsprop"):
-        momentum = form.widget(st.slider, "Momentum", "momentum", float(cfg.momentum), min_value=0.0,
-                               max_value=0.99, step=0.01)
+        momentum = form.setting(st.slider, "Momentum", "momentum", float(cfg.momentum))
     if optimizer == "sgd":
         nesterov = form.widget(st.checkbox, "Nesterov", "nesterov", cfg.nesterov)
-    weight_decay = form.widget(st.number_input, "Weight decay", "weight_decay", float(cfg.weight_decay),
-                               min_value=0.0, format="%g", step=0.0001)
+    weight_decay = form.setting(st.number_input, "Weight decay", "weight_decay", float(cfg.weight_decay),
+                                format="%g")
     loss = form.widget(st.radio, "Loss", "loss", cfg.loss, options=LOSSES, horizontal=True,
                        format_func=LOSS_NAMES.get)
-    epochs = form.widget(st.number_input, "Epochs", "epochs", cfg.epochs, min_value=1, max_value=1000)
-    batch_size = form.widget(st.number_input, "Batch size", "batch_size", cfg.batch_size, min_value=1,
-                             max_value=65536)
+    epochs = form.setting(st.number_input, "Epochs", "epochs", cfg.epochs)
+    batch_size = form.setting(st.number_input, "Batch size", "batch_size", cfg.batch_size)
     schedule = form.widget(st.selectbox, "Learning-rate schedule", "schedule", cfg.schedule, options=SCHEDULES)
-    patience = form.widget(st.number_input, "Early stopping patience (0 = off)", "patience", cfg.patience,
-                           min_value=0, max_value=100)
-    converge = form.widget(st.number_input, "Stop when the training loss stalls for … epochs (0 = off)",
-                           "converge_patience", cfg.converge_patience, min_value=0, max_value=100)
+    patience = form.setting(st.number_input, "Early stopping patience (0 = off)", "patience", cfg.patience)
+    converge = form.setting(st.number_input, "Stop when the training loss stalls for … epochs (0 = off)",
+                            "converge_patience", cfg.converge_patience)
     converge_delta = cfg.converge_delta
     if converge:
-        converge_delta = form.widget(st.number_input, "…by less than", "converge_delta", float(cfg.converge_delta),
-                                     min_value=0.0, format="%g", step=0.0005)
-    clip = form.widget(st.number_input, "Gradient clipping (0 = off)", "clip_grad", float(cfg.clip_grad),
-                       min_value=0.0, format="%g", step=0.1)
+        converge_delta = form.setting(st.number_input, "…by less than", "converge_delta", float(cfg.converge_delta),
+                                      format="%g")
+    clip = form.setting(st.number_input, "Gradient clipping (0 = off)", "clip_grad", float(cfg.clip_grad),
+                        format="%g")
     return dict(optimizer=optimizer, lr=float(lr), momentum=float(momentum), nesterov=bool(nesterov),
                 weight_decay=float(weight_decay), loss=loss, epochs=int(epochs), batch_size=int(batch_size),
                 schedule=schedule, patience=int(patience), converge_patience=int(converge),

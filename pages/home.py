@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from nets.engine.config import FOUR_CONFIGS_BASE, PRESETS
-from nets.engine.catalog import DATASETS, FOLDER, availability, default_data_dir
+from nets.engine.catalog import availability_rows, default_data_dir
 from nets.engine.device import device_name
 from nets.runs import compare
 from pages._common import ensure_app_entry, find_runs, load_train_config
@@ -48,9 +48,7 @@ def draw_quick_starts() -> None:
 def draw_machine() -> None:
     st.subheader("This machine")
     st.metric("Training device", device_name())
-    named = [d for d in DATASETS if d != FOLDER]
-    st.dataframe(pd.DataFrame({"dataset": named, "status": [availability(d, default_data_dir()) for d in named]}),
-                 hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(availability_rows(default_data_dir())), hide_index=True, width="stretch")
 
 
 def draw_recent_runs() -> None:

@@ -14,13 +14,14 @@ from nets.engine.data import DatasetError
 from nets.engine.models import CONV_MODELS
 from nets.inspect.attribution import grad_cam, overlay
 from nets.inspect.featuremaps import LayerView, layer_views
-from nets.inspect.imagenet import digest, imagenet_classes, imagenet_from_bytes
+from nets.inspect.imagenet import digest, imagenet_from_bytes
 from nets.inspect.pictures import to_display
 from nets.inspect.prediction import Prediction, probabilities, runner_up, top_k
 from nets.inspect.preprocess import normalise, preprocess, style_for
 from nets.engine.pretrained import (
     ARCHES,
     PretrainedError,
+    imagenet_classes,
     imagenet_normalisation,
     imagenet_resnet,
     weights_path,

@@ -38,18 +38,17 @@ def evaluation_ui(run: Run) -> tuple[Evaluation, torch.Tensor]:
 
 # ------------------------------------------------------------------------------ drawing
 def draw_scores(run: Run, ev: Evaluation) -> None:
-    mistakes = int((ev.predictions != ev.labels).sum())
     c1, c2, c3 = st.columns(3)
     c1.metric("Test accuracy", f"{ev.accuracy:.1%}")
     c2.metric(f"Test loss ({run.config.loss})", f"{ev.loss:.4f}")
-    c3.metric("Mistakes", f"{mistakes} of {len(ev.labels)}")
+    c3.metric("Mistakes", f"{len(ev.mistakes)} of {len(ev.labels)}")
 
 
 def draw_grids(ev: Evaluation, x_test: torch.Tensor) -> None:
     st.subheader(f"The first {GRID} test images")
-    image_grid(compare.image_grid_items(ev, [r["index"] for r in ev.first_predictions(GRID)], x_test))
+    image_grid(compare.image_grid_items(ev, range(len(ev.labels))[:GRID], x_test))
     st.subheader(f"The first {GRID} mistakes")
-    image_grid(compare.image_grid_items(ev, [r["index"] for r in ev.first_mistakes(GRID)], x_test))
+    image_grid(compare.image_grid_items(ev, ev.mistakes[:GRID], x_test))
 
 
 def draw_confusions(ev: Evaluation) -> None:

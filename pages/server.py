@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from nets.runs.access import Access
-from nets.server.lecturer_view import job_rows, worker_rows
+from nets.server.lecturer_view import ACTIVE, counts, job_rows, worker_rows
 from pages._common import access, ensure_app_entry, job_manager, server_log
 
 ensure_app_entry()
@@ -38,11 +38,9 @@ def table(rows: list[dict]) -> pd.DataFrame:
 
 
 def draw_counts(rows: list[dict], workers: list[dict], in_process: bool) -> None:
-    left, mid, right = st.columns(3)
-    left.metric("Running", sum(r["status"] == "running" for r in rows))
-    mid.metric("Queued", sum(r["status"] == "queued" for r in rows))
-    right.metric("Workers alive", f"{sum(w['alive'] for w in workers)} of {len(workers)}" if workers
-                 else "in-process" if in_process else "starting")
+    shown = counts(rows, workers, in_process)
+    for col, (label, value) in zip(st.columns(len(shown)), shown.items()):
+        col.metric(label, value)
 
 
 def draw_jobs(rows: list[dict], who: Access) -> None:
@@ -53,7 +51,7 @@ def draw_jobs(rows: list[dict], who: Access) -> None:
         st.dataframe(table(rows).drop(columns=["id"]), hide_index=True, width="stretch",
                      column_config={"elapsed s": st.column_config.NumberColumn(format="%.0f"),
                                     "memory MB": st.column_config.NumberColumn(format="%.0f")})
-    active = [r for r in rows if r["status"] in ("running", "queued")]
+    active = [r for r in rows if r["status"] in ACTIVE]
     if who.lecturer and active:
         st.caption("Stop a job (a running one keeps its best model; a queued one is cancelled):")
         for r in active:

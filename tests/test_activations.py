@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from nets.engine.models import build_model
-from nets.engine.pretrained import PretrainedError
+from nets.engine.pretrained import PretrainedError, imagenet_classes
 from nets.inspect.featuremaps import (
     SMALL_STEM,
     STEM,
@@ -17,7 +17,7 @@ from nets.inspect.featuremaps import (
     probe_layers,
     top_channels,
 )
-from nets.inspect.imagenet import digest, imagenet_classes, imagenet_from_bytes
+from nets.inspect.imagenet import digest, imagenet_from_bytes
 from nets.inspect.pictures import tile_grid
 
 BLOCKS = [f"layer{i}.{j}" for i in range(1, 5) for j in range(2)]

@@ -247,6 +247,8 @@ def test_flips_are_suggested_only_where_a_mirror_image_keeps_its_class():
     from nets.engine.augment import mirror_safe, suitable
     assert suitable("mnist-mini") == ("crop",) and not mirror_safe("mnist")  # a mirrored 2 is no 2
     assert suitable("cifar10") == ("crop", "flip") and mirror_safe("fashion-mnist")
+    from nets.engine.catalog import DATASETS, MIRROR_CHANGES_CLASS
+    assert MIRROR_CHANGES_CLASS <= set(DATASETS)  # a dataset fact, kept by the catalogue
 
 
 def test_augmented_copies_are_the_engines_transforms():

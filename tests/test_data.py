@@ -7,8 +7,8 @@ from PIL import Image
 from torchvision.datasets import MNIST
 
 from formats import Payload, cifar_batch, write_cifar, write_idx
-from nets.engine.catalog import (BUNDLED, DATASETS, FASHION_CLASSES, SHAPES, availability, dataset_status,
-                                 download_notice, menu_label)
+from nets.engine.catalog import (BUNDLED, DATASETS, FASHION_CLASSES, SHAPES, availability, availability_rows,
+                                 dataset_status, download_notice, menu_label)
 from nets.engine.data import (DatasetError, balanced_subset, channel_stats, load_dataset, make_splits,
                               stratified_split)
 
@@ -121,6 +121,8 @@ def test_every_dataset_has_a_shape_and_the_status_says_how_it_arrives(tmp_path):
         "needs a download of about 170 MB", "your images"]
     write_idx(tmp_path, "FashionMNIST")
     assert availability("fashion-mnist", tmp_path) == "on disk"
+    assert availability_rows(tmp_path) == [{"dataset": d, "status": availability(d, tmp_path)}
+                                           for d in DATASETS if d != "folder"]  # Home's table
     assert [menu_label(d, tmp_path) for d in DATASETS] == [
         "mnist-mini (bundled)", "fashion-mnist-mini (bundled)", "mnist (12 MB download)", "fashion-mnist (on disk)",
         "cifar10 (170 MB download)", "folder"]

@@ -26,6 +26,7 @@ def test_samples_and_mistakes():
     assert first[0] == {"index": 0, "true": "a", "predicted": "a", "confidence": pytest.approx(0.8),
                         "correct": True}
     assert [m["index"] for m in e.first_mistakes(10)] == [3, 7, 8, 9]
+    assert e.mistakes.tolist() == [3, 7, 8, 9] and len(e.mistakes) == round((1 - e.accuracy) * len(e.labels))
     assert e.indices_of(2, 1).tolist() == [7, 8]
 
 

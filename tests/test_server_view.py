@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from nets.engine.config import TrainConfig
 from nets.runs.access import Access
 from nets.server.jobs import JobManager
-from nets.server.lecturer_view import job_rows, rss_mb, worker_rows
+from nets.server.lecturer_view import counts, job_rows, rss_mb, worker_rows
 from nets.server.log import RecentProblems, setup
 
 LONG = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=10_000, log_every=1)
@@ -37,6 +37,14 @@ def test_rows_put_active_jobs_first_with_owner_device_time_and_memory(ckpt):
     finally:
         jobs.close()
     assert rss_mb(None) is None and rss_mb(2**22 + 12345) is None
+
+
+def test_counts_of_running_and_queued_jobs_and_live_workers():
+    rows = [{"status": "running"}, {"status": "queued"}, {"status": "queued"}, {"status": "completed"}]
+    workers = [{"alive": True}, {"alive": False}, {"alive": True}]
+    assert counts(rows, workers, in_process=False) == {"Running": 1, "Queued": 2, "Workers alive": "2 of 3"}
+    assert counts([], [], in_process=True)["Workers alive"] == "in-process"
+    assert counts([], [], in_process=False) == {"Running": 0, "Queued": 0, "Workers alive": "starting"}
 
 
 def test_recent_problems_keep_warnings_with_their_tracebacks():

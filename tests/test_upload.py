@@ -192,4 +192,14 @@ def test_image_folders_lists_class_folders_inside_the_root_only(tmp_path):
     (root / "link").symlink_to(outside)
     assert image_folders(root) == [newer, older, mine.resolve()]
     assert looks_like_class_folder(outside) and not looks_like_class_folder(root / "cifar-10-batches-py")
+    # the catalogue's layout (train/ and test/ splits) counts, linked class folders do not
+    split = tmp_path / "split"
+    for s, cls in [(s, c) for s in ("train", "test") for c in ("x", "y")]:
+        (split / s / cls).mkdir(parents=True)
+        (split / s / cls / "1.png").write_bytes(png())
+    linked = tmp_path / "linked"
+    (linked / "x").mkdir(parents=True)
+    (linked / "x" / "1.png").write_bytes(png())
+    (linked / "y").symlink_to(outside / "y")
+    assert looks_like_class_folder(split) and not looks_like_class_folder(linked)
     assert image_folders(tmp_path / "nowhere") == []

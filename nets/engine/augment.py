@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nets.engine.catalog import MIRROR_CHANGES_CLASS
+
 __all__ = ["AUGMENTATIONS", "LABELS", "augment", "augmented_copies", "check_names", "describe"]
 
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, what PIL and torchvision use for "L"
@@ -177,12 +179,8 @@ def describe() -> list[dict]:
              "what it does": (f.__doc__ or "").strip().splitlines()[0]} for name, f in AUGMENTATIONS.items()]
 
 
-# Handwriting has a direction: a mirrored 2 is no 2 (and a mirrored digit may read as another one).
-MIRROR_CHANGES_CLASS = frozenset({"mnist", "mnist-mini"})
-
-
 def mirror_safe(dataset: str) -> bool:
-    """Whether a horizontally flipped image of this dataset still shows its class."""
+    """Whether a horizontally flipped image of this dataset still shows its class (the catalogue knows)."""
     return dataset not in MIRROR_CHANGES_CLASS
 
 

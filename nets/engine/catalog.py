@@ -9,6 +9,7 @@ from pathlib import Path
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 DATA_DIR_ENV = "NNLAB_DATA_DIR"
 FOLDER = "folder"  # the user's own images, one sub-folder per class
+FOLDER_SPLITS = ("train", "test")  # ...or ROOT/train/<class> and ROOT/test/<class>
 DATASETS = ("mnist-mini", "fashion-mnist-mini", "mnist", "fashion-mnist", "cifar10", FOLDER)
 TITLES = {"mnist-mini": "MNIST (bundled subset)", "fashion-mnist-mini": "Fashion-MNIST (bundled subset)",
           "mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", FOLDER: "Your image folder"}
@@ -31,6 +32,9 @@ CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck"]
 CLASSES = {"mnist-mini": MNIST_CLASSES, "fashion-mnist-mini": FASHION_CLASSES, "mnist": MNIST_CLASSES,
            "fashion-mnist": FASHION_CLASSES, "cifar10": CIFAR10_CLASSES}
+# Handwriting has a direction: a mirrored 2 is no 2 (and a mirrored digit may read as another one),
+# so horizontal flips are not suggested for these (nets.engine.augment.mirror_safe).
+MIRROR_CHANGES_CLASS = frozenset({"mnist", "mnist-mini"})
 CIFAR_DIR = "cifar-10-batches-py"
 CIFAR_TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
 CIFAR_TEST = ["test_batch"]
@@ -52,19 +56,27 @@ def folder_class_root(root: str | Path) -> tuple[Path, bool]:
     """Where a folder dataset's class sub-folders are: ROOT/train when it has train/ and test/
     splits (the second value True), else ROOT itself."""
     root = Path(root)
-    splits = root / "train", root / "test"
+    splits = tuple(root / s for s in FOLDER_SPLITS)
     has_splits = all(d.is_dir() for d in splits)
     return (splits[0] if has_splits else root), has_splits
+
+
+def folder_class_dirs(root: str | Path, follow_symlinks: bool = True) -> list[Path]:
+    """A folder dataset's class folders (hidden ones skipped), sorted by name; [] when it is not a
+    folder. follow_symlinks=False skips linked ones (an upload must not reach out of the data root)."""
+    class_root, _ = folder_class_root(root)
+    try:
+        return sorted((Path(e.path) for e in os.scandir(class_root)
+                       if e.is_dir(follow_symlinks=follow_symlinks) and not e.name.startswith(".")),
+                      key=lambda p: p.name)
+    except OSError:
+        return []
 
 
 def folder_classes(root: str | Path) -> list[str]:
     """A folder dataset's class names: its sub-folders (hidden ones skipped), sorted; [] when it is
     not a folder."""
-    class_root, _ = folder_class_root(root)
-    try:
-        return sorted(e.name for e in os.scandir(class_root) if e.is_dir() and not e.name.startswith("."))
-    except OSError:
-        return []
+    return [d.name for d in folder_class_dirs(root)]
 
 
 def class_names(name: str, folder: str | Path | None = None) -> list[str]:
@@ -120,6 +132,11 @@ def availability(name: str, data_dir: str | Path | None = None) -> str:
     if dataset_status(data_dir).get(name):
         return "on disk"
     return f"needs a download of about {download_mb(name)} MB"
+
+
+def availability_rows(data_dir: str | Path | None = None) -> list[dict[str, str]]:
+    """What this machine has ready: a {'dataset', 'status'} row per named dataset (not the user's folder)."""
+    return [{"dataset": name, "status": availability(name, data_dir)} for name in DATASETS if name != FOLDER]
 
 
 def menu_label(name: str, data_dir: str | Path | None = None) -> str:

@@ -5,7 +5,6 @@ A checkpoint stores its TrainConfig, so a saved run can always be rebuilt and co
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, fields, replace
 
 from nets.engine.augment import AUGMENTATIONS
@@ -13,7 +12,7 @@ from nets.engine.catalog import DATASETS, FOLDER, input_shape, num_classes
 from nets.engine.frozen_features import FEATURE_DIM
 from nets.engine.models import MODELS, model_options
 from nets.engine.naming import LOSS_NAMES, OPTIMIZER_NAMES, default_name
-from nets.engine.options import OPTIONS
+from nets.engine.options import OPTIONS, SETTINGS
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 LOSSES = ("ce", "mse")  # cross-entropy; squared error between softmax output and one-hot target
@@ -133,34 +132,13 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         choice(a, tuple(AUGMENTATIONS), "augmentation")
     if cfg.dataset == FOLDER and not cfg.folder:
         problems.append("the 'folder' dataset needs a folder of images with one sub-folder per class")
-    if not (math.isfinite(cfg.lr) and 0 < cfg.lr <= 1000):
-        problems.append(f"learning rate {cfg.lr} must be above 0 and at most 1000")
-    if not 0 <= cfg.momentum < 1:
-        problems.append(f"momentum {cfg.momentum} must be in [0, 1)")
+    for name, setting in SETTINGS.items():
+        if why := setting.problem(getattr(cfg, name)):
+            problems.append(why)
     if cfg.nesterov and (cfg.optimizer != "sgd" or cfg.momentum == 0):
         problems.append("Nesterov momentum needs the SGD optimizer with momentum above 0")
-    if not 0 <= cfg.weight_decay < 1:
-        problems.append(f"weight decay {cfg.weight_decay} must be in [0, 1)")
-    if not 1 <= cfg.epochs <= 10_000:
-        problems.append(f"epochs {cfg.epochs} must be between 1 and 10000")
-    if not 1 <= cfg.batch_size <= 65_536:
-        problems.append(f"batch size {cfg.batch_size} must be between 1 and 65536")
-    if not 0 <= cfg.val_fraction < 1:
-        problems.append(f"validation fraction {cfg.val_fraction} must be in [0, 1)")
-    if not 0 < cfg.train_fraction <= 1:
-        problems.append(f"training fraction {cfg.train_fraction} must be in (0, 1]")
-    if cfg.train_per_class < 0 or cfg.patience < 0 or cfg.clip_grad < 0:
-        problems.append("train_per_class, patience and clip_grad cannot be negative")
-    if cfg.step_size < 1 or not 0 < cfg.gamma <= 1:
-        problems.append("step schedule needs step_size ≥ 1 and 0 < gamma ≤ 1")
-    if not 8 <= cfg.image_size <= 512:
-        problems.append(f"image size {cfg.image_size} must be between 8 and 512")
     if cfg.backbone and cfg.model != "mlp":
         problems.append(f"a frozen backbone gives {FEATURE_DIM} numbers per image: train an mlp head on them")
-    if cfg.converge_patience < 0 or cfg.converge_delta < 0:
-        problems.append("convergence patience and delta cannot be negative")
-    if cfg.log_every < 1 or not 0 <= cfg.log_seconds <= 3600:
-        problems.append("log_every must be at least 1 and log_seconds in [0, 3600]")
     if cfg.device not in ("auto", "cpu", "cuda", "mps") and not cfg.device.startswith("cuda:"):
         problems.append(f"device '{cfg.device}' is not auto, cpu, cuda, cuda:N or mps")
     if not problems and cfg.model in MODELS:

@@ -31,6 +31,11 @@ class Evaluation:
         """K×K counts: rows are true classes, columns predicted classes."""
         return confusion_matrix(self.labels, self.predictions, len(self.classes))
 
+    @property
+    def mistakes(self) -> torch.Tensor:
+        """The indices of the wrongly predicted images, in split order."""
+        return torch.nonzero(self.predictions != self.labels).flatten()
+
     def per_class_accuracy(self) -> list[float]:
         cm = self.confusion
         totals = cm.sum(1).clamp_min(1)
@@ -59,8 +64,7 @@ class Evaluation:
         return [self._row(i) for i in range(min(n, len(self.labels)))]
 
     def first_mistakes(self, n: int = 10) -> list[dict]:
-        wrong = torch.nonzero(self.predictions != self.labels).flatten()[:n]
-        return [self._row(int(i)) for i in wrong]
+        return [self._row(int(i)) for i in self.mistakes[:n]]
 
     def indices_of(self, true_class: int, predicted_class: int) -> torch.Tensor:
         """Which images fall in one confusion-matrix cell."""

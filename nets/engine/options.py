@@ -1,8 +1,10 @@
-"""The model options table: each option's kind, label, help and range, and how typed text becomes its value."""
-# Each stated once: the Train and Anatomy forms, the command line and validate() read this table. Which
+"""The settings tables: each model option's kind, label, help and range; each training setting's range."""
+# Each stated once: the Train and Anatomy forms, the command line and validate() read these tables. Which
 # models take an option, and its default there, is the builder's own signature (models.model_defaults).
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 
 from nets.engine.models import ACTIVATIONS
@@ -112,4 +114,67 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "train an mlp head on the frozen features of this ImageNet network",
            choices={"": "", **{a: a for a in ARCHES}},
            texts={"": "nothing: train on the pixels", **{a: f"{a} (ImageNet)" for a in ARCHES}}, per_model=False),
+)}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The range of one numeric training setting (not a model option), as validate() checks it and
+    the Train form's widget allows it."""
+    name: str                  # the TrainConfig field
+    kind: str                  # int or float
+    noun: str                  # what a message calls it
+    lo: float
+    hi: float | None = None    # None: no upper limit
+    step: float | None = None  # the form's step
+    above: bool = False        # lo itself is refused (a learning rate of 0 learns nothing)
+    below: bool = False        # hi itself is refused (a weight decay of 1 wipes the weights out)
+
+    def widget(self) -> dict:
+        """min_value, max_value and step for st.number_input or st.slider, typed as the setting is
+        (Streamlit refuses an int bound with a float step)."""
+        cast = int if self.kind == "int" else float
+        kw = {"min_value": cast(self.lo)}
+        if self.hi is not None:
+            kw["max_value"] = cast(self.hi)
+        if self.step is not None:
+            kw["step"] = cast(self.step)
+        return kw
+
+    def range_text(self) -> str:
+        """'from 1 to 10,000', 'above 0 and at most 1,000', 'at least 0', 'from 0 to below 1'."""
+        low = f"above {self.lo:,g}" if self.above else f"at least {self.lo:,g}"
+        if self.hi is None:
+            return low
+        if not self.above and not self.below:
+            return f"from {self.lo:,g} to {self.hi:,g}"
+        return f"{low} and {'below' if self.below else 'at most'} {self.hi:,g}"
+
+    def problem(self, value) -> str | None:
+        """Why `value` cannot be used, for validate(); None when it can (NaN and ∞ never can)."""
+        ok = (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+              and (value > self.lo if self.above else value >= self.lo)
+              and (self.hi is None or (value < self.hi if self.below else value <= self.hi)))
+        return None if ok else f"{self.noun} {value} must be {self.range_text()}"
+
+
+SETTINGS: dict[str, Setting] = {s.name: s for s in (
+    Setting("image_size", "int", "image size", lo=8, hi=512, step=4),
+    Setting("val_fraction", "float", "validation fraction", lo=0.0, hi=0.9, step=0.05),
+    Setting("train_per_class", "int", "training images per class", lo=0, step=50),
+    Setting("train_fraction", "float", "training fraction", lo=0.0, hi=1.0, step=0.05, above=True),
+    Setting("lr", "float", "learning rate", lo=0.0, hi=1000.0, step=0.001, above=True),
+    Setting("momentum", "float", "momentum", lo=0.0, hi=0.99, step=0.01),
+    Setting("weight_decay", "float", "weight decay", lo=0.0, hi=1.0, step=0.0001, below=True),
+    Setting("epochs", "int", "epochs", lo=1, hi=10_000, step=1),
+    Setting("batch_size", "int", "batch size", lo=1, hi=65_536, step=1),
+    Setting("step_size", "int", "step size (epochs between decays)", lo=1, step=1),
+    Setting("gamma", "float", "gamma (decay factor)", lo=0.0, hi=1.0, step=0.05, above=True),
+    Setting("clip_grad", "float", "gradient clipping", lo=0.0, step=0.1),
+    Setting("patience", "int", "early stopping patience", lo=0, hi=10_000, step=1),
+    Setting("converge_patience", "int", "convergence patience", lo=0, hi=10_000, step=1),
+    Setting("converge_delta", "float", "convergence delta", lo=0.0, step=0.0005),
+    Setting("seed", "int", "seed", lo=0, step=1),
+    Setting("log_every", "int", "log_every", lo=1, step=1),
+    Setting("log_seconds", "float", "log_seconds", lo=0.0, hi=3600.0, step=0.05),
 )}

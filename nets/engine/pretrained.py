@@ -27,6 +27,11 @@ def weights_enum(arch: str):
     return get_model_weights(arch).IMAGENET1K_V1
 
 
+def imagenet_classes(arch: str = ARCHES[0]) -> list[str]:
+    """The 1,000 ImageNet class names, from torchvision's weights metadata (no download)."""
+    return list(weights_enum(arch).meta["categories"])
+
+
 def weights_path(arch: str) -> Path:
     """Where torch's cache keeps the file (honours $TORCH_HOME)."""
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights_enum(arch).url).name

@@ -1,16 +1,11 @@
-"""ImageNet ResNets for the inspection pages: class names, uploaded weights, a fingerprint to cache by."""
+"""ImageNet ResNets for the inspection pages: uploaded weights in eval mode, a fingerprint to cache by."""
 from __future__ import annotations
 
 import hashlib
 
 from torch import nn
 
-from nets.engine.pretrained import resnet_from_bytes, weights_enum
-
-
-def imagenet_classes(arch: str = "resnet18") -> list[str]:
-    """The 1,000 ImageNet class names, from torchvision's weights metadata (no download)."""
-    return list(weights_enum(arch).meta["categories"])
+from nets.engine.pretrained import resnet_from_bytes
 
 
 def imagenet_from_bytes(arch: str, data: bytes) -> nn.Module:

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 
 from nets.engine.evaluate import Evaluation, evaluate
+from nets.inspect.pictures import enlarge_to, tile_grid, to_display
 from nets.plots import HEIGHT, epochs_frame, style
 from nets.runs import CheckpointError, Run, RunRow
 
@@ -270,10 +271,7 @@ def per_class_chart(evaluation: Evaluation, title: str = "Accuracy per class") -
 def display_image(x: torch.Tensor, size: int = DISPLAY_SIZE) -> np.ndarray:
     """uint8 C×H×W → H×W (grey) or H×W×3, enlarged by a whole factor with nearest neighbours so
     the pixels stay sharp instead of being blurred by the browser."""
-    a = x.detach().cpu().numpy()
-    a = a[0] if a.shape[0] == 1 else np.transpose(a, (1, 2, 0))
-    factor = max(1, size // max(a.shape[0], a.shape[1]))
-    return np.ascontiguousarray(a.repeat(factor, 0).repeat(factor, 1)).astype(np.uint8)
+    return enlarge_to(to_display(x.detach().cpu().numpy().astype(np.uint8, copy=False)), size)
 
 
 def image_grid_items(evaluation: Evaluation, indices, x_test: torch.Tensor, classes: list[str] | None = None,
@@ -293,15 +291,7 @@ def image_grid_items(evaluation: Evaluation, indices, x_test: torch.Tensor, clas
 def contact_sheet(images: list[np.ndarray], per_row: int = 8, gap: int = 2, background: int = 255) -> np.ndarray:
     """Images of one shape (H×W grey or H×W×3) in one picture, `per_row` to a row, `gap` pixels
     apart: a compact grid whose size does not depend on captions or the browser's width."""
-    if not images:
-        raise ValueError("No images to put in a grid.")
-    h, w = images[0].shape[:2]
-    rows, cols = -(-len(images) // per_row), min(per_row, len(images))
-    sheet = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap, *images[0].shape[2:]), background, np.uint8)
-    for n, im in enumerate(images):
-        r, c = divmod(n, per_row)
-        sheet[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = im
-    return sheet
+    return tile_grid(images, per_row, gap, fill=background)
 
 
 def loss_notes(losses: list[float]) -> list[str]:

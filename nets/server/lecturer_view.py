@@ -53,3 +53,15 @@ def worker_rows(workers: list[dict]) -> list[dict]:
     return [{"worker": w["index"], "pid": w["pid"], "alive": w["alive"], "ready": w.get("ready", True),
              "job": (w.get("job") or "idle")[:8], "GPU": w.get("gpu") or "—", "memory MB": memory_of(w)}
             for w in workers]
+
+
+ACTIVE = ("running", "queued")  # the statuses of jobs that can still be stopped
+
+
+def counts(rows: list[dict], workers: list[dict], in_process: bool) -> dict[str, int | str]:
+    """The view's headline numbers: running and queued jobs, and the live workers ('2 of 3'), or
+    'in-process' without a pool, 'starting' while the pool has none yet."""
+    alive = (f"{sum(bool(w['alive']) for w in workers)} of {len(workers)}" if workers
+             else "in-process" if in_process else "starting")
+    return {"Running": sum(r["status"] == "running" for r in rows),
+            "Queued": sum(r["status"] == "queued" for r in rows), "Workers alive": alive}

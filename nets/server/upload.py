@@ -18,13 +18,12 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from nets.engine.catalog import IMAGE_SUFFIXES
+from nets.engine.catalog import FOLDER_SPLITS as SPLITS, IMAGE_SUFFIXES, folder_class_dirs
 
 UPLOADS = "uploads"
 MAX_FILES, MAX_BYTES, MAX_RATIO = 2000, 200 * 2**20, 200
 RATIO_FLOOR = 2**20   # images barely compress: a large entry compressed > MAX_RATIO times is a bomb
 CHUNK = 2**16
-SPLITS = ("train", "test")
 
 
 class UploadError(ValueError):
@@ -191,22 +190,18 @@ def resolve_inside(root: str | Path, typed: str | Path) -> Path:
 
 
 def looks_like_class_folder(path: Path) -> bool:
-    """At least two sub-folders holding an image (or train/ and test/ that do): what load_image_folder reads."""
-    if all((path / s).is_dir() for s in SPLITS):
-        path = path / SPLITS[0]
+    """At least two class folders holding an image, in the catalogue's layout (what load_image_folder
+    reads); linked class folders do not count."""
     found = 0
-    try:
-        for sub in os.scandir(path):
-            if sub.is_dir(follow_symlinks=False) and not sub.name.startswith(".") and _has_image(sub.path):
-                found += 1
-                if found >= 2:
-                    return True
-    except OSError:
-        return False
+    for sub in folder_class_dirs(path, follow_symlinks=False):
+        if _has_image(sub):
+            found += 1
+            if found >= 2:
+                return True
     return False
 
 
-def _has_image(folder: str) -> bool:
+def _has_image(folder: str | Path) -> bool:
     try:
         return any(e.is_file() and Path(e.name).suffix.lower() in IMAGE_SUFFIXES for e in os.scandir(folder))
     except OSError:
