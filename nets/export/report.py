@@ -85,12 +85,15 @@ def overview(material: list[RunMaterial]) -> str:
 
 
 def config_table(material: list[RunMaterial]) -> str:
-    """Every setting, a column per run; with several runs, the settings that differ are shaded."""
+    """Every setting that some run has, a column per run; with several runs, the settings that
+    differ are shaded. Settings empty in every run (no folder, no backbone…) are left out."""
     configs = [m.config for m in material]
     keys = list(dict.fromkeys(k for c in configs for k in c))
     rows, marks = [], []
     for k in keys:
         values = [cell(c.get(k)) for c in configs]
+        if all(v == cell(None) for v in values):
+            continue
         rows.append([f"<b>{e(k)}</b>"] + [e(v) for v in values])
         marks.append("differs" if len(material) > 1 and len(set(values)) > 1 else "")
     note = " Shaded rows differ between the runs." if len(material) > 1 else ""
