@@ -14,7 +14,6 @@ import pytest
 from browser import CHROMIUM, ROOT, chromium_page, streamlit_server
 
 ARTIFACTS = ROOT / "test-artifacts"
-WIDTH, HEIGHT = 1366, 768
 SHIPPED = "lenet-mnist-mini"
 
 if not Path(CHROMIUM).exists():
@@ -28,9 +27,9 @@ def settle(page) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
-def shot(page, name) -> None:
+def shot(page, name, width=1366) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"export-{name}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"export-{name}{'' if width == 1366 else f'-{width}'}.png"))
 
 
 def four_run_group(ckpt) -> list[str]:
@@ -97,7 +96,8 @@ def check_tensorboard(data: bytes, runs: int) -> None:
 
 
 @pytest.mark.slow
-def test_every_export_through_the_page(tmp_path):
+@pytest.mark.parametrize("width,height", [(1366, 768), (1920, 1080)])
+def test_every_export_through_the_page(tmp_path, width, height):
     for module in ("onnx", "onnxscript", "wandb", "tensorboard"):  # requirements-export.txt
         pytest.importorskip(module)
     ckpt = tmp_path / "checkpoints"
@@ -105,7 +105,7 @@ def test_every_export_through_the_page(tmp_path):
     shutil.copytree(ROOT / "checkpoints" / SHIPPED, ckpt / SHIPPED)
     group = four_run_group(ckpt)
     sizes: dict = {}
-    with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(WIDTH, HEIGHT) as page:
+    with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(width, height) as page:
         main = page.locator('[data-testid="stMain"]')
         page.goto(url + "/runs")
         main.get_by_role("heading", name="Runs").first.wait_for(timeout=60_000)
@@ -116,7 +116,7 @@ def test_every_export_through_the_page(tmp_path):
         heading = main.get_by_role("heading", name="Export")
         heading.scroll_into_view_if_needed()
         settle(page)
-        shot(page, "1-shipped-section")
+        shot(page, "1-shipped-section", width)
         code = download(page, main, "export_code", sizes, "code zip")
         assert f"{SHIPPED}/model.py" in names(code) and f"{SHIPPED}/predict.py" in names(code)
         check_csv(download(page, main, "export_csv", sizes, "CSV"), 1)
@@ -131,7 +131,7 @@ def test_every_export_through_the_page(tmp_path):
         assert not main.locator('[data-testid="stException"]').count()
         assert main.get_by_text("wandb sync wandb").count() and main.get_by_text("tensorboard --logdir nnlab").count()
         heading.scroll_into_view_if_needed()
-        shot(page, "2-shipped-ready")
+        shot(page, "2-shipped-ready", width)
 
         # ---- the four-run group: search keeps only them, the first is selected; tick the other three
         search(page, main, "20/class", 4)
@@ -144,7 +144,7 @@ def test_every_export_through_the_page(tmp_path):
         main.get_by_text("All 4 selected runs together").wait_for(timeout=60_000)
         main.get_by_role("heading", name="Export").scroll_into_view_if_needed()
         settle(page)
-        shot(page, "3-group-section")
+        shot(page, "3-group-section", width)
         check_csv(download(page, main, "export_csv", sizes, "CSV, 4 runs"), 4)
         report = download(page, main, "export_report", sizes, "report, 4 runs")
         assert report.startswith(b"<!DOCTYPE html>") and all(r.encode() in report for r in group)
@@ -153,6 +153,6 @@ def test_every_export_through_the_page(tmp_path):
         settle(page)
         assert not main.locator('[data-testid="stException"]').count()
         main.get_by_role("heading", name="Export").scroll_into_view_if_needed()
-        shot(page, "4-group-ready")
+        shot(page, "4-group-ready", width)
     print("\n".join(f"{what:22} {name:60} {size / 1024:9.1f} KB {took:6.2f} s"
                     for what, (name, size, took) in sizes.items()))
