@@ -9,7 +9,7 @@ import streamlit as st
 from nets.engine.naming import LOSS_NAMES, common_part
 from nets.plots import by_epoch, epochs_frame, loss_panels, loss_points_frame, loss_vs_images
 from nets.server.doctor import diagnose_group, diagnose_job
-from nets.server.jobs import JobView
+from nets.server.job import JobView
 from nets.server.outcome import describe_job
 from pages._common import (
     TRAIN_EDIT_KEY as EDIT_KEY,

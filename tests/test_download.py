@@ -17,7 +17,8 @@ from formats import write_cifar, write_idx
 from nets.engine import download
 from nets.engine.config import TrainConfig
 from nets.engine.data import DatasetError, load_dataset
-from nets.server.jobs import Job, JobManager
+from nets.server.job import Job
+from nets.server.jobs import JobManager
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

@@ -121,7 +121,7 @@ class LabView:
 
     @property
     def active(self) -> bool:
-        return self.status in ("queued", "running")  # nets.server.jobs.ACTIVE
+        return self.status in ("queued", "running")  # nets.server.job.ACTIVE
 
     def lessons(self) -> list[str]:
         return lessons(self)

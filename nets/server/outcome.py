@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nets.runs import Run
-    from nets.server.jobs import JobView
+    from nets.server.job import JobView
 
 KINDS = ("completed", "stopped", "early-stopped", "converged", "diverged", "failed", "interrupted", "cancelled")
 ACTIVE = ("queued", "running")
