@@ -14,6 +14,7 @@ warm_up()  # once per server process: thread count, lazy imports, gc
 
 nav = st.navigation({
     "Start": [st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+              st.Page("pages/playground.py", title="Playground", icon="🛝"),
               st.Page("pages/server.py", title="Server", icon="🖥️")],
     "Train and compare": [
         st.Page("pages/train.py", title="Train", icon="🏋️"),

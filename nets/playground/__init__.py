@@ -1,0 +1,1 @@
+"""Playground: TensorFlow Playground's 2-D datasets, features, networks and training, in PyTorch."""

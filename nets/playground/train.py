@@ -1,0 +1,94 @@
+"""Playground training in short chunks, losses, and the grids a page draws (boundary, neurons, weights)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from nets.playground import features as feats
+from nets.playground.data import DOMAIN
+from nets.playground.model import loss, output, penalty
+from nets.playground.state import PlaygroundState
+
+MAX_HISTORY = 400  # points in the loss curve; halved when full, so every redraw stays small
+
+
+def step(state: PlaygroundState, n_batches: int = 1) -> None:
+    """n mini-batch SGD steps on the data loss + penalty; a new shuffle at each epoch's end."""
+    model, n = state.model, len(state.train_y)
+    size = min(state.cfg.batch_size, n)
+    model.train()
+    for _ in range(n_batches):
+        if state.position + size > n:  # the last short batch is dropped: batch norm needs ≥ 2
+            state.order = torch.randperm(n, generator=state.shuffle)
+            state.position, state.epoch = 0, state.epoch + 1
+        idx = state.order[state.position:state.position + size]
+        state.position += size
+        state.optimizer.zero_grad(set_to_none=True)
+        objective = loss(model, model(state.train_x[idx]), state.train_y[idx]) + penalty(model)
+        objective.backward()
+        state.optimizer.step()
+        state.batches += 1
+    record(state)
+
+
+def losses(state: PlaygroundState) -> tuple[float, float]:
+    """The data loss (no penalty, dropout off) on the training and the test points."""
+    model = state.model
+    model.eval()
+    with torch.no_grad():
+        train = loss(model, model(state.train_x), state.train_y).item()
+        test = loss(model, model(state.test_x), state.test_y).item() if len(state.test_y) else float("nan")
+    return train, test
+
+
+def record(state: PlaygroundState) -> None:
+    state.history.append((state.epochs_done(), *losses(state)))
+    if len(state.history) > MAX_HISTORY:
+        state.history[:] = state.history[::2]
+
+
+def train_for(state: PlaygroundState, seconds: float, chunk: int = 5) -> int:
+    """Train in chunks of `chunk` batches until `seconds` have passed; returns the batches done."""
+    start, done = time.perf_counter(), 0
+    while True:
+        step(state, chunk)
+        done += chunk
+        if time.perf_counter() - start >= seconds:
+            return done
+
+
+def grid(resolution: int) -> np.ndarray:
+    """(resolution², 2) points over [-6, 6]², row by row from the top (x2 = 6) as an image is drawn."""
+    axis = np.linspace(-DOMAIN, DOMAIN, resolution, dtype=np.float32)
+    x1, x2 = np.meshgrid(axis, axis[::-1])
+    return np.stack([x1.ravel(), x2.ravel()], 1)
+
+
+def boundary(state: PlaygroundState, resolution: int = 100) -> np.ndarray:
+    """The network's output over the grid: (res, res) in [-1, 1] (or the regression value), or
+    (res, res, k) class probabilities."""
+    model = state.model
+    model.eval()
+    with torch.no_grad():
+        a = output(model, model(feats.columns(grid(resolution), state.cfg.features))).numpy()
+    return a.reshape(resolution, resolution, *a.shape[1:])
+
+
+def neuron_maps(state: PlaygroundState, resolution: int = 20) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Thumbnails: each input feature (f, res, res) and each hidden layer's neurons (n, res, res)."""
+    model = state.model
+    model.eval()
+    x = feats.columns(grid(resolution), state.cfg.features)
+    with torch.no_grad():
+        layers = model.activations(x)
+    shape = (resolution, resolution)
+    inputs = x.T.reshape(-1, *shape).numpy()
+    return inputs, [a.T.reshape(-1, *shape).numpy() for a in layers]
+
+
+def weights(state: PlaygroundState) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(W (out, in), b) of every layer, hidden then output: an edge's colour is W's sign, its width |W|."""
+    linears = [block[0] for block in state.model.hidden] + [state.model.out]
+    return [(m.weight.detach().numpy().copy(), m.bias.detach().numpy().copy()) for m in linears]
