@@ -1,29 +1,71 @@
 """Playground: TensorFlow Playground on 2-D data, in PyTorch: pick data, features and a network, press Play."""
-import numpy as np
+import pandas as pd
 import streamlit as st
 
 from nets.playground import data as pdata
 from nets.playground import features as feats
 from nets.playground import model as pmodel
-from nets.playground import pictures
+from nets.playground import gate, link, pictures
 from nets.playground.state import LEARNING_RATES, REG_RATES, PlaygroundConfig, new_state, set_learning_rate
-from nets.playground.train import boundary, neuron_maps, step, train_for, weights
+from nets.playground.train import boundary, epoch_batches, neuron_maps, step, train_for, weights
+from nets.server.lessons import is_lesson, lesson_params, signature
 from pages._common import ensure_app_entry
 
 ensure_app_entry()
 
-UPDATE_S = 0.3  # one fragment run: train this long, then redraw (tests/bench_playground.py)
-TRAIN_S = 0.12
-LOSS_SPEC = {"height": 110, "mark": {"type": "line"},
-             "encoding": {"x": {"field": "epoch", "type": "quantitative"},
-                          "y": {"field": "loss", "type": "quantitative", "title": None},
+UPDATE_S = 0.2  # 5 updates a second; each trains ~25 ms, then redraws (tests/bench_playground.py)
+LOSS_SPEC = {"mark": {"type": "line"}, "height": 80, "autosize": {"type": "fit-x", "contains": "padding"},
+             "encoding": {"x": {"field": "epoch", "type": "quantitative", "title": None},
+                          "y": {"field": "loss", "type": "quantitative", "title": "loss"},
                           "color": {"field": "set", "type": "nominal", "title": None,
-                                    "scale": {"domain": ["train", "test"], "range": ["#888888", "#222222"]},
-                                    "legend": {"orient": "top"}}}}
+                                    "scale": {"domain": ["train", "test"], "range": ["#999999", "#222222"]},
+                                    "legend": {"orient": "top-right", "direction": "horizontal", "padding": 0}}}}
 S = st.session_state
 S.setdefault("pg_cfg", PlaygroundConfig())
 S.setdefault("pg_init", 0)
 S.setdefault("pg_playing", False)
+
+
+def load(cfg: PlaygroundConfig) -> None:
+    """Set every control to `cfg` (a link was opened): the widgets read their keys."""
+    S.pg_cfg = cfg
+    S.pop("pg_state", None)
+    d, n = cfg.data, cfg.net
+    for key, value in dict(pg_lr=cfg.learning_rate, pg_act=n.activation, pg_reg=n.regularization, pg_rate=n.reg_rate,
+                           pg_loss=n.loss, pg_data=d.dataset, pg_k=d.classes, pg_noise=d.noise,
+                           pg_ratio=d.train_percent, pg_batch=cfg.batch_size, pg_drop=n.dropout,
+                           pg_bn=n.batch_norm).items():
+        S[key] = value
+    for name in feats.FEATURES:
+        S[f"pg_f_{name}"] = name in cfg.features
+    for i, size in enumerate(n.hidden):
+        S[f"pg_n{i}_{len(n.hidden)}"] = size
+
+
+def link_ui() -> frozenset[str]:
+    """A link (?lesson=1&dataset=…&hide=…) sets the controls once per session; the ones it locks stay locked."""
+    params = st.query_params.to_dict()
+    if is_lesson(params) and S.get("pg_link", {}).get("sig") != signature(params):
+        got = link.decode(params)
+        load(got.cfg)
+        S.pg_link = {"sig": signature(params), "params": lesson_params(params), "pinned": sorted(got.hidden),
+                     "problems": got.problems}
+    state = S.get("pg_link")
+    if not state:
+        return frozenset()
+    for key, value in state["params"].items():  # st.navigation drops them on a page switch
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+    if state["problems"]:
+        st.warning("This link had problems; defaults were used for: " + "; ".join(state["problems"]) + ".")
+    return frozenset(state["pinned"])
+
+
+def share_ui(cfg: PlaygroundConfig) -> None:
+    with st.expander("Share as link"):
+        st.multiselect("Controls to lock", list(link.FIELDS), key="pg_share_hide")
+        st.code(link.encode(cfg, set(S.pg_share_hide), st.context.url), language=None, wrap_lines=True)
+        st.caption("Whoever opens this link gets this page with these settings; locked controls are greyed out.")
 
 
 def remember(key, value):
@@ -39,16 +81,17 @@ def controls_ui(cfg: PlaygroundConfig) -> dict:
         S.pg_playing = not playing
         st.rerun()  # the fragment's run_every changes only on a full run
     if c[1].button("Step", width="stretch", help="One epoch") and "pg_state" in S:
-        state = S.pg_state
-        step(state, max(len(state.train_y) // state.cfg.batch_size, 1))
+        with gate.turn():  # one epoch, then this same run redraws: one click, one epoch
+            step(S.pg_state, epoch_batches(S.pg_state))
     if c[2].button("Reset", width="stretch", help="New random weights, epoch 0"):
         S.pg_init += 1
         S.pop("pg_state", None)
-    lr = c[3].selectbox("Learning rate", LEARNING_RATES, key=remember("pg_lr", cfg.learning_rate))
-    act = c[4].selectbox("Activation", list(pmodel.ACTIVATIONS), key=remember("pg_act", cfg.net.activation))
-    reg = c[5].selectbox("Regularisation", pmodel.REGULARIZATION, key=remember("pg_reg", cfg.net.regularization))
-    rate = c[6].selectbox("Reg. rate", REG_RATES, key=remember("pg_rate", cfg.net.reg_rate))
-    loss = c[7].selectbox("Loss", pmodel.LOSSES, key=remember("pg_loss", cfg.net.loss),
+    lr = c[3].selectbox("Learning rate", LEARNING_RATES, key=remember("pg_lr", cfg.learning_rate), disabled="learning_rate" in LOCKED)
+    act = c[4].selectbox("Activation", list(pmodel.ACTIVATIONS), key=remember("pg_act", cfg.net.activation), disabled="activation" in LOCKED)
+    reg = c[5].selectbox("Regularisation", pmodel.REGULARIZATION, key=remember("pg_reg", cfg.net.regularization),
+                          disabled="regularization" in LOCKED)
+    rate = c[6].selectbox("Reg. rate", REG_RATES, key=remember("pg_rate", cfg.net.reg_rate), disabled="reg_rate" in LOCKED)
+    loss = c[7].selectbox("Loss", pmodel.LOSSES, key=remember("pg_loss", cfg.net.loss), disabled="loss" in LOCKED,
                           help="squared: TF's tanh output and ½(a − y)²; cross-entropy: sigmoid or softmax")
     return dict(learning_rate=lr, activation=act, regularization=reg, reg_rate=rate, loss=loss)
 
@@ -56,16 +99,17 @@ def controls_ui(cfg: PlaygroundConfig) -> dict:
 def data_ui(cfg: PlaygroundConfig) -> dict:
     st.markdown("**Data**")
     d = cfg.data
-    name = st.selectbox("Dataset", pdata.DATASETS, format_func=pdata.TITLES.get, key=remember("pg_data", d.dataset))
-    classes = st.slider("Classes", 3, 6, key=remember("pg_k", d.classes)) if name in pdata.MULTICLASS else d.classes
-    noise = st.slider("Noise", 0, 50, key=remember("pg_noise", d.noise))
-    ratio = st.slider("Training data (%)", 10, 90, step=10, key=remember("pg_ratio", d.train_percent))
-    batch = st.slider("Batch size", 1, 30, key=remember("pg_batch", cfg.batch_size))
+    name = st.selectbox("Dataset", pdata.DATASETS, format_func=pdata.TITLES.get, key=remember("pg_data", d.dataset),
+                        disabled="dataset" in LOCKED)
+    classes = st.slider("Classes", 3, 6, key=remember("pg_k", d.classes), disabled="classes" in LOCKED) if name in pdata.MULTICLASS else d.classes
+    noise = st.slider("Noise", 0, 50, key=remember("pg_noise", d.noise), disabled="noise" in LOCKED)
+    ratio = st.slider("Training data (%)", 10, 90, step=10, key=remember("pg_ratio", d.train_percent),
+                      disabled="train_percent" in LOCKED)
+    batch = st.slider("Batch size", 1, 30, key=remember("pg_batch", cfg.batch_size), disabled="batch_size" in LOCKED)
     seed = d.seed
-    if st.button("Regenerate", width="stretch", help="New random points (a new seed)"):
+    if st.button("Regenerate", width="stretch", help="New random points (a new seed)",
+                 disabled="seed" in LOCKED):
         seed = d.seed + 1
-    st.toggle("Show test data", key=remember("pg_show_test", False))
-    st.toggle("Discretise output", key=remember("pg_discrete", False))
     st.caption(f"Seed {seed}")
     return dict(dataset=name, classes=classes, noise=noise, train_percent=ratio, batch_size=batch, seed=seed)
 
@@ -73,9 +117,11 @@ def data_ui(cfg: PlaygroundConfig) -> dict:
 def features_ui(cfg: PlaygroundConfig) -> dict:
     st.markdown("**Features**")
     chosen = tuple(n for n, (label, _) in feats.FEATURES.items()
-                   if st.checkbox(label, key=remember(f"pg_f_{n}", n in cfg.features)))
-    drop = st.slider("Dropout", 0.0, 0.5, step=0.05, key=remember("pg_drop", cfg.net.dropout))
-    bn = st.toggle("Batch norm", key=remember("pg_bn", cfg.net.batch_norm))
+                   if st.checkbox(label, key=remember(f"pg_f_{n}", n in cfg.features),
+                                   disabled="features" in LOCKED))
+    drop = st.slider("Dropout", 0.0, 0.5, step=0.05, key=remember("pg_drop", cfg.net.dropout),
+                     disabled="dropout" in LOCKED)
+    bn = st.toggle("Batch norm", key=remember("pg_bn", cfg.net.batch_norm), disabled="batch_norm" in LOCKED)
     return dict(features=chosen, dropout=drop, batch_norm=bn)
 
 
@@ -83,13 +129,14 @@ def layers_ui(cfg: PlaygroundConfig) -> dict:
     hidden = list(cfg.net.hidden)
     cols = st.columns([1.2, 0.6, 0.6] + [0.7] * pmodel.MAX_LAYERS, vertical_alignment="bottom")
     cols[0].markdown(f"**{len(hidden)} hidden layer{'s' * (len(hidden) != 1)}**")
-    if cols[1].button("➕", help="Add a hidden layer", disabled=len(hidden) >= pmodel.MAX_LAYERS):
+    if cols[1].button("➕", help="Add a hidden layer", disabled=len(hidden) >= pmodel.MAX_LAYERS or "hidden" in LOCKED):
         hidden.append(2)
-    if cols[2].button("➖", help="Remove the last hidden layer", disabled=not hidden):
+    if cols[2].button("➖", help="Remove the last hidden layer", disabled=not hidden or "hidden" in LOCKED):
         hidden.pop()
     for i, n in enumerate(hidden):
         key = f"pg_n{i}_{len(hidden)}"  # a new key when layers change: the box shows the new count
-        hidden[i] = cols[3 + i].number_input(f"Layer {i + 1}", 1, pmodel.MAX_NEURONS, key=remember(key, n))
+        hidden[i] = cols[3 + i].number_input(f"Layer {i + 1}", 1, pmodel.MAX_NEURONS, key=remember(key, n),
+                                            disabled="hidden" in LOCKED)
     return dict(hidden=tuple(int(n) for n in hidden))
 
 
@@ -107,35 +154,43 @@ def current_state(cfg: PlaygroundConfig):
 @st.fragment(run_every=UPDATE_S if S.pg_playing else None)
 def live():
     state = S.pg_state
-    if S.pg_playing:
-        train_for(state, TRAIN_S)
-    discrete = S.pg_discrete
-    left, right = st.columns([1.3, 1.1])
-    inputs, layers = neuron_maps(state, 20)
-    labels = list(state.cfg.features)
-    with left:
-        st.image(pictures.network(inputs, layers, weights(state), labels, boundary(state, 20),
-                                  discretize=discrete), width="stretch")
+    discrete = S.setdefault("pg_discrete", False)
+    show_test = S.setdefault("pg_show_test", False)
+    d = state.data
+    with gate.turn():  # all playing students share one slot: the rest of the server keeps its share
+        if S.pg_playing:
+            train_for(state)
+        inputs, layers = neuron_maps(state, 20)
+        net = pictures.network(inputs, layers, weights(state), list(state.cfg.features), boundary(state, 20),
+                               discretize=discrete)
+        test_points = (d.test_x, d.test_y) if show_test else None
+        heat = pictures.heatmap(boundary(state, 80), (d.train_x, d.train_y), test_points, d.classes,
+                                size=300, discretize=discrete)
+        rows = [{"epoch": round(e, 3), "set": s, "loss": round(v, 5)} for e, a, b in state.history
+                for s, v in (("train", a), ("test", b))]
+    left, right = st.columns([1.25, 1])
+    left.image(net, width="stretch")
     with right:
         train, test = state.history[-1][1:] if state.history else (float("nan"),) * 2
-        m = st.columns(3)
+        m = st.columns([0.8, 1, 1])
         m[0].metric("Epoch", f"{state.epoch:,}")
         m[1].metric("Training loss", f"{train:.3f}")
         m[2].metric("Test loss", f"{test:.3f}")
-        d = state.data
-        test_points = (d.test_x, d.test_y) if S.pg_show_test else None
-        st.image(pictures.heatmap(boundary(state, 80), (d.train_x, d.train_y), test_points, d.classes,
-                                  size=300, discretize=discrete), width="stretch")
-        if state.history:
-            h = np.array(state.history)
-            rows = [{"epoch": e, "set": s, "loss": v} for e, a, b in h for s, v in (("train", a), ("test", b))]
-            st.vega_lite_chart({"data": {"values": rows}, **LOSS_SPEC}, width="stretch")
+        st.image(heat, width="stretch")
+        st.vega_lite_chart(pd.DataFrame(rows, columns=["epoch", "set", "loss"]), LOSS_SPEC, width="stretch")
+        st.toggle("Show test data", key=remember("pg_show_test", False))
+        st.toggle("Discretise output", key=remember("pg_discrete", False))
 
 
-st.subheader("Playground: a small network learns a 2-D pattern")
+# the heat map, the loss curve and Play must fit above the fold at 1366×768: less space over the title,
+# smaller numbers in the metrics
+st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem}"
+        "[data-testid='stMain'] [data-testid='stMetricValue']{font-size:1.45rem}</style>")
+st.markdown("#### Playground: a small network learns a 2-D pattern")
+LOCKED = link_ui()
 cfg = S.pg_cfg
 changes = controls_ui(cfg)
-side, middle, main = st.columns([1, 0.6, 3.6])
+side, middle, main = st.columns([0.9, 0.9, 4.1])
 with side:
     changes |= data_ui(cfg)
 with middle:
@@ -154,3 +209,5 @@ if state.epoch == 0 and not state.history:
     step(state, 0)  # records the starting losses for the numbers and the curve
 with main:
     live()
+with side:
+    share_ui(cfg)

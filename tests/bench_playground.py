@@ -1,6 +1,8 @@
-"""Playground server cost: one fragment run (train chunk + boundary + thumbnails + PNGs + chart JSON),
-the updates per second one core can serve, and CPU seconds per playing student (figures printed).
-Run: python tests/bench_playground.py [--dataset spiral] [--hidden 8,8,8,8,8,8] [--updates 20]"""
+"""Playground server cost per live update, as pages/playground.py's fragment does it: a train chunk
+(nets.playground.train.train_for), then the redraw (boundary, thumbnails, diagram, heat map, JPEG encoding
+as st.image does for RGB pictures, chart JSON). Prints the train and draw split, the updates per second
+one student gets, the CPU seconds per second per playing student, and how many players one core holds.
+Run: python tests/bench_playground.py [--dataset spiral] [--hidden 8,8,8,8,8,8] [--updates 30]"""
 import argparse
 import io
 import json
@@ -16,33 +18,43 @@ from nets.parse import int_list  # noqa: E402
 from nets.playground import features as feats  # noqa: E402
 from nets.playground import pictures  # noqa: E402
 from nets.playground.state import PlaygroundConfig, new_state  # noqa: E402
-from nets.playground.train import boundary, neuron_maps, step, weights  # noqa: E402
+from nets.playground.train import CHUNK_S, boundary, epoch_batches, neuron_maps, step, train_for, weights  # noqa: E402
+
+UPDATE_S = 0.2  # pages/playground.py's run_every
 
 
-def png(img) -> int:
+def jpeg(img) -> int:
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
+    img.save(buf, format="JPEG", quality=90)  # what st.image sends for an RGB PIL image
     return len(buf.getvalue())
 
 
 def redraw(state) -> int:
-    """What pages/playground.py's fragment computes besides training; returns bytes sent."""
+    """What the page's fragment computes besides training; returns bytes sent."""
     inputs, layers = neuron_maps(state, 20)
     net = pictures.network(inputs, layers, weights(state), list(state.cfg.features), boundary(state, 20))
     d = state.data
     heat = pictures.heatmap(boundary(state, 80), (d.train_x, d.train_y), None, d.classes, size=300)
-    rows = [{"epoch": e, "set": s, "loss": v} for e, a, b in np.array(state.history)
+    rows = [{"epoch": round(e, 3), "set": s, "loss": round(v, 5)} for e, a, b in state.history
             for s, v in (("train", a), ("test", b))]
-    return png(net) + png(heat) + len(json.dumps(rows))
+    return jpeg(net) + jpeg(heat) + len(json.dumps(rows))
+
+
+def timed(fn, n):
+    wall, cpu = [], []
+    for _ in range(n):
+        t, c = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return float(np.median(wall)), float(np.mean(cpu))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", default="spiral")
     ap.add_argument("--hidden", default="8,8,8,8,8,8")
-    ap.add_argument("--updates", type=int, default=20)
-    ap.add_argument("--train-s", type=float, default=0.12, help="training per update (the page's TRAIN_S)")
-    ap.add_argument("--every-s", type=float, default=0.3, help="the page's run_every (UPDATE_S)")
+    ap.add_argument("--updates", type=int, default=30)
     args = ap.parse_args()
     torch.set_num_threads(1)
     cfg = PlaygroundConfig().changed(dataset=args.dataset, hidden=tuple(int_list(args.hidden, "hidden")),
@@ -50,29 +62,24 @@ def main():
     state = new_state(cfg)
     step(state, 50)
     redraw(state)  # warm up
-    t0, c0 = time.perf_counter(), time.process_time()
-    for _ in range(200):
-        step(state, 1)
-    per_batch = (time.perf_counter() - t0) / 200
-    times, sent = [], 0
-    c1 = time.process_time()
-    for _ in range(args.updates):
-        t = time.perf_counter()
-        sent = redraw(state)
-        times.append(time.perf_counter() - t)
-    cpu_redraw = (time.process_time() - c1) / args.updates
-    draw = float(np.median(times))
-    batches = args.train_s / per_batch
+    batches = []
+    train_wall, train_cpu = timed(lambda: batches.append(train_for(state)), args.updates)
+    draw_wall, draw_cpu = timed(lambda: redraw(state), args.updates)
+    sent = redraw(state)
+    step_wall, _ = timed(lambda: (step(state, epoch_batches(state)), redraw(state)), 5)
+    update = train_wall + draw_wall
+    rate = min(1 / UPDATE_S, 1 / update)
+    cpu = (train_cpu + draw_cpu) * rate
     print(f"network {cfg.data.dataset}, features {len(cfg.features)}, hidden {cfg.net.hidden}, batch {cfg.batch_size}")
-    print(f"one SGD batch (step + loss record): {per_batch * 1e3:.2f} ms  -> {batches:.0f} batches "
-          f"({batches * cfg.batch_size / len(state.train_y):.1f} epochs) per {args.train_s} s chunk")
-    print(f"redraw (boundary 80² + thumbnails 20² + 2 PNGs + chart JSON): median {draw * 1e3:.1f} ms, "
-          f"max {max(times) * 1e3:.1f} ms, CPU {cpu_redraw * 1e3:.1f} ms, {sent / 1024:.0f} KiB sent")
-    update = args.train_s + draw
-    print(f"one fragment run: {update * 1e3:.0f} ms server time -> one core serves {1 / update:.1f} updates/s")
-    print(f"CPU per playing student (run_every {args.every_s} s): {update / args.every_s:.2f} CPU-s per s; "
-          f"redraw only (no training): {draw / args.every_s:.2f} CPU-s per s; "
-          f"students per core at that rate: {args.every_s / update:.1f}")
+    print(f"train chunk (CHUNK_S {CHUNK_S} s): median {train_wall * 1e3:.1f} ms, {np.mean(batches):.0f} batches "
+          f"= {np.mean(batches) * cfg.batch_size / len(state.train_y):.2f} epochs per update")
+    print(f"redraw (boundary 80² + thumbnails 20² + diagram + heat map + 2 JPEGs + chart JSON): median "
+          f"{draw_wall * 1e3:.1f} ms, CPU {draw_cpu * 1e3:.1f} ms, {sent / 1024:.0f} KiB sent")
+    print(f"server time per update: {update * 1e3:.0f} ms (train {train_wall * 1e3:.0f} + draw {draw_wall * 1e3:.0f});"
+          f" run_every {UPDATE_S} s -> {rate:.1f} updates/s for one student")
+    print(f"CPU per playing student: {cpu:.2f} CPU-s per s (before Streamlit's own ~6 ms per fragment run); "
+          f"one core holds {1 / cpu:.1f} students at full rate")
+    print(f"Step (one epoch of {epoch_batches(state)} batches + redraw): median {step_wall * 1e3:.0f} ms")
 
 
 if __name__ == "__main__":

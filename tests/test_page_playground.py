@@ -50,3 +50,19 @@ def test_bad_settings_get_a_message(at):
     at.selectbox(key="pg_data").set_value("plane").run()
     at.selectbox(key="pg_loss").set_value("cross-entropy").run()
     assert not at.exception and "squared error" in at.error[0].value
+
+
+def test_a_link_sets_and_locks_the_controls():
+    app = AppTest.from_file("../app.py", default_timeout=60)
+    app.run()
+    app.query_params.update({"lesson": "1", "dataset": "xor", "hidden": "3", "features": "x1,x2,x1x2",
+                             "learning_rate": "0.1", "hide": "dataset,hidden", "batch_size": "99"})
+    app.switch_page("pages/playground.py")
+    app.run()
+    assert not app.exception
+    cfg = app.session_state["pg_state"].cfg
+    assert (cfg.data.dataset, cfg.net.hidden, cfg.features, cfg.learning_rate) == ("xor", (3,), ("x1", "x2", "x1x2"), 0.1)
+    assert app.selectbox(key="pg_data").disabled and app.number_input(key="pg_n0_1").disabled
+    assert not app.selectbox(key="pg_lr").disabled
+    assert "batch_size=99" in app.warning[0].value
+    assert "dataset=xor" in app.get("code")[0].value  # the share box encodes what is on show

@@ -62,25 +62,36 @@ def _thumb(values: np.ndarray, size: int) -> Image.Image:
     return Image.fromarray(colours(values / scale if scale > 1 else values)).resize((size, size), Image.NEAREST)
 
 
+def _class_thumb(p: np.ndarray, c: int, size: int) -> Image.Image:
+    """One class's probability: white (0) to its colour (1)."""
+    rgb = 255 + (CLASS_COLOURS[c] - 255) * np.clip(p, 0, 1)[..., None]
+    return Image.fromarray(rgb.astype(np.uint8)).resize((size, size), Image.NEAREST)
+
+
 def network(inputs: np.ndarray, layers: list[np.ndarray], weights: list[tuple[np.ndarray, np.ndarray]],
-            labels: list[str], output: np.ndarray, box: int = 34, width: int = 520, height: int = 330,
+            labels: list[str], output: np.ndarray, box: int | None = None, width: int = 420, height: int = 400,
             discretize: bool = False) -> Image.Image:
     """Columns of thumbnails (features, hidden neurons, output) joined by edges: blue W > 0, orange
-    W < 0, thicker for larger |W|. k output units are drawn as one picture of the k-class output."""
+    W < 0, thicker for larger |W|. k output units get a thumbnail each (that class's probability);
+    one output unit shows the network's output. The box grows to fill the picture."""
     columns = [list(inputs), *[list(a) for a in layers]]
+    k = output.shape[-1] if output.ndim == 3 else 1
     n_cols = len(columns) + 1
-    left = 62  # room for the feature labels
-    xs = [left + i * (width - left - box) / max(n_cols - 1, 1) for i in range(n_cols)]
+    left = 46  # room for the feature labels
+    tallest = max([len(c) for c in columns] + [k])
+    if box is None:
+        box = int(min(56, 0.62 * (width - left) / n_cols, 0.8 * height / tallest))
+    xs = [left + i * (width - left - box - 6) / max(n_cols - 1, 1) for i in range(n_cols)]
 
     def ys(n):
-        gap = min(box + 8, (height - box) / max(n - 1, 1))
+        gap = min(box * 1.3, (height - box) / max(n - 1, 1))
         top = (height - box - gap * (n - 1)) / 2
         return [top + j * gap for j in range(n)]
 
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
     centres = [[(xs[i] + box / 2, y + box / 2) for y in ys(len(col))] for i, col in enumerate(columns)]
-    centres.append([(xs[-1] + box / 2, height / 2)])
+    centres.append([(xs[-1] + box / 2, y + box / 2) for y in ys(k)])
     for i, (W, _) in enumerate(weights):
         big = max(float(np.abs(W).max()), 1e-6)
         for dst in range(W.shape[0]):
@@ -94,8 +105,14 @@ def network(inputs: np.ndarray, layers: list[np.ndarray], weights: list[tuple[np
             img.paste(_thumb(values, box), (int(cx - box / 2), int(cy - box / 2)))
             draw.rectangle((cx - box / 2, cy - box / 2, cx + box / 2, cy + box / 2), outline=(120, 120, 120))
     for (cx, cy), text in zip(centres[0], labels):
-        draw.text((4, cy - 6), text, fill=(40, 40, 40))
-    cx, cy = centres[-1][0]
-    out = Image.fromarray(surface(output, discretize)).resize((box + 10, box + 10), Image.BILINEAR)
-    img.paste(out, (int(cx - box / 2 - 5), int(cy - box / 2 - 5)))
+        draw.text((2, cy - 6), text, fill=(40, 40, 40))
+    if k == 1:
+        cx, cy = centres[-1][0]
+        out = Image.fromarray(surface(output, discretize)).resize((box + 10, box + 10), Image.BILINEAR)
+        img.paste(out, (int(cx - box / 2 - 5), int(cy - box / 2 - 5)))
+    else:
+        for c, (cx, cy) in enumerate(centres[-1]):
+            img.paste(_class_thumb(output[..., c], c, box), (int(cx - box / 2), int(cy - box / 2)))
+            draw.rectangle((cx - box / 2, cy - box / 2, cx + box / 2, cy + box / 2),
+                           outline=tuple(int(v) for v in CLASS_COLOURS[c]), width=2)
     return img

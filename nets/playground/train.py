@@ -12,10 +12,18 @@ from nets.playground.model import loss, output, penalty
 from nets.playground.state import PlaygroundState
 
 MAX_HISTORY = 400  # points in the loss curve; halved when full, so every redraw stays small
+CHUNK_S = 0.025  # training per live update: small, so one update (train + draw) costs ~40 ms of server
+CHUNK_BATCHES = 4  # time (tests/bench_playground.py); the clock is read every 4 batches
 
 
-def step(state: PlaygroundState, n_batches: int = 1) -> None:
-    """n mini-batch SGD steps on the data loss + penalty; a new shuffle at each epoch's end."""
+def epoch_batches(state: PlaygroundState) -> int:
+    """Batches in one epoch (Step): the last short batch is dropped."""
+    return max(len(state.train_y) // min(state.cfg.batch_size, len(state.train_y)), 1)
+
+
+def step(state: PlaygroundState, n_batches: int = 1, keep: bool = True) -> None:
+    """n mini-batch SGD steps on the data loss + penalty; a new shuffle at each epoch's end; the
+    losses go into the history unless keep is False (train_for records once per chunk)."""
     model, n = state.model, len(state.train_y)
     size = min(state.cfg.batch_size, n)
     model.train()
@@ -30,7 +38,8 @@ def step(state: PlaygroundState, n_batches: int = 1) -> None:
         objective.backward()
         state.optimizer.step()
         state.batches += 1
-    record(state)
+    if keep:
+        record(state)
 
 
 def losses(state: PlaygroundState) -> tuple[float, float]:
@@ -49,13 +58,15 @@ def record(state: PlaygroundState) -> None:
         state.history[:] = state.history[::2]
 
 
-def train_for(state: PlaygroundState, seconds: float, chunk: int = 5) -> int:
-    """Train in chunks of `chunk` batches until `seconds` have passed; returns the batches done."""
+def train_for(state: PlaygroundState, seconds: float = CHUNK_S, chunk: int = CHUNK_BATCHES) -> int:
+    """Train in chunks of `chunk` batches until `seconds` have passed, then record the losses once;
+    returns the batches done."""
     start, done = time.perf_counter(), 0
     while True:
-        step(state, chunk)
+        step(state, chunk, keep=False)
         done += chunk
         if time.perf_counter() - start >= seconds:
+            record(state)
             return done
 
 

@@ -1,0 +1,96 @@
+"""Playground links: a playground configuration, and the controls a lecturer locks, as URL query parameters."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from urllib.parse import urlencode
+
+from nets.playground import data as pdata
+from nets.playground import model as pmodel
+from nets.playground.state import LEARNING_RATES, REG_RATES, PlaygroundConfig, check
+# The Train page's lesson links: the same flag, lock list, value texts and parsing (nets/server/lessons.py)
+from nets.server.lessons import HIDE, LESSON_FLAG, MAX_VALUE_CHARS, _parse, _text, lesson_params
+
+PAGE = "playground"
+DEFAULTS = PlaygroundConfig()
+# name in the URL: (part of PlaygroundConfig, field, its type); the names are the dataclasses' own
+FIELDS = {f.name: ("data", f.name, f.type) for f in fields(pdata.DataConfig)}
+FIELDS |= {f.name: ("net", f.name, f.type) for f in fields(pmodel.NetConfig)}
+FIELDS |= {f.name: ("top", f.name, f.type) for f in fields(PlaygroundConfig) if f.name not in ("data", "net")}
+
+
+@dataclass(frozen=True)
+class PlaygroundLink:
+    cfg: PlaygroundConfig
+    hidden: frozenset[str] = frozenset()  # the settings a student sees locked
+    problems: list[str] = field(default_factory=list)
+
+
+def flat(cfg: PlaygroundConfig) -> dict:
+    """Every setting by its URL name."""
+    parts = {"data": cfg.data, "net": cfg.net, "top": cfg}
+    return {name: getattr(parts[part], attr) for name, (part, attr, _) in FIELDS.items()}
+
+
+def problem(cfg: PlaygroundConfig) -> str | None:
+    """Why this configuration cannot train (the page's own messages), or None."""
+    try:
+        pdata.check(cfg.data)
+        pmodel.check(cfg.net, cfg.data.n_classes())
+        check(cfg)
+        if cfg.learning_rate not in LEARNING_RATES or cfg.net.reg_rate not in REG_RATES:
+            raise ValueError("Learning and regularisation rates come from the page's menus.")
+        if cfg.data.train_percent % 10 or not 0 <= cfg.net.dropout <= 0.5 or round(cfg.net.dropout * 20, 6) % 1:
+            raise ValueError("The training share is a multiple of 10%; dropout 0 to 0.5 in steps of 0.05.")
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def encode(cfg: PlaygroundConfig, hidden=frozenset(), base_url: str | None = "") -> str:
+    """The link to the Playground with `cfg`, locking `hidden`: only settings that differ from the defaults."""
+    default = flat(DEFAULTS)
+    params = [(LESSON_FLAG, "1")] + [(k, _text(v)) for k, v in flat(cfg).items() if v != default[k]]
+    locked = [name for name in FIELDS if name in hidden]
+    if locked:
+        params.append((HIDE, ",".join(locked)))
+    query = urlencode(params, safe=",")
+    root = (base_url or "").split("?")[0].split("#")[0].rstrip("/")
+    if not root:
+        return "?" + query
+    return f"{root if root.endswith('/' + PAGE) else root + '/' + PAGE}?{query}"
+
+
+def decode(params: Mapping) -> PlaygroundLink:
+    """The configuration in `params`. Never raises: a setting that cannot be read, is unknown or makes
+    the configuration invalid keeps its default and is named in `problems`."""
+    problems, values, hidden = [], {}, set()
+    for key, raw in lesson_params(params).items():
+        if key == LESSON_FLAG:
+            continue
+        if len(raw) > MAX_VALUE_CHARS:
+            problems.append(f"{key[:40]} (the value is longer than {MAX_VALUE_CHARS} characters)")
+        elif key == HIDE:
+            for name in filter(None, (n.strip() for n in raw.split(","))):
+                if name in FIELDS:
+                    hidden.add(name)
+                else:
+                    problems.append(f"hide ('{name[:40]}' is not a setting)")
+        elif key not in FIELDS:
+            problems.append(f"{key[:40]} (not a setting of this page)")
+        else:
+            try:
+                values[key] = _parse(FIELDS[key][2], raw)
+            except ValueError as e:
+                problems.append(f"{key} ({str(e).rstrip('.')})")
+    cfg = DEFAULTS.changed(**values) if values else DEFAULTS
+    if problem(cfg) is not None:  # keep each setting that still trains, in declaration order
+        cfg = DEFAULTS
+        for key in (k for k in FIELDS if k in values):
+            candidate = cfg.changed(**{key: values[key]})
+            why = problem(candidate)
+            if why is None:
+                cfg = candidate
+            else:
+                problems.append(f"{key}={_text(values[key])} ({why.rstrip('.')})")
+    return PlaygroundLink(cfg, frozenset(hidden), problems)
