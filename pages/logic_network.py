@@ -7,6 +7,8 @@ import streamlit as st
 from nets.calculators import boolean_expression as boolean
 from nets.calculators import logic_network as logic
 from nets.calculators import logic_training as logic_train
+from nets.playground import link as playground_link
+from nets.playground import threshold
 from pages._common import ensure_app_entry
 
 ensure_app_entry()
@@ -63,6 +65,20 @@ def draw_verification(check: logic.Verification):
     else:
         st.error(f"Rows {', '.join(map(str, check.bad_rows))} disagree.")
     st.dataframe(check.table, height=min(35 * (check.n_rows + 1) + 3, 620))
+
+
+def playground_ui(net: logic.ThresholdNetwork):
+    """A two-variable network opens in the Playground on TF's XOR data, starting from these weights."""
+    st.subheader("The same network on the Playground's plane")
+    try:
+        cfg, weights = threshold.playground_weights(net.W, net.b, net.c)
+    except ValueError as e:
+        st.caption(f"{e} Try `P xor Q`.")
+        return
+    st.page_link("pages/playground.py", label="Open this network in the Playground, on the XOR data", icon="🛝",
+                 query_params=playground_link.params(cfg, weights=weights))
+    st.caption(threshold.EXPLAIN + f" The first variable ({net.variables[0]}) is x1, the second x2; switch on "
+               "*Half-planes of layer 1* there to see each hidden unit's line.")
 
 
 def training_ui(n_terms: int) -> tuple[tuple, bool]:
@@ -123,6 +139,7 @@ check = logic.verify(net, expr)
 draw_expansion(expr, net)
 draw_network(expr, net)
 draw_verification(check)
+playground_ui(net)
 settings, clicked = training_ui(len(choices[0].b))
 if clicked:   # the result is kept for these settings and this expression only
     st.session_state["logic_trained"] = (expr.text, settings), train(expr, settings)

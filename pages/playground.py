@@ -5,7 +5,7 @@ import streamlit as st
 from nets.playground import data as pdata
 from nets.playground import features as feats
 from nets.playground import model as pmodel
-from nets.playground import gate, link, pictures
+from nets.playground import gate, halfplanes, link, pictures, scenarios, verdict
 from nets.playground.state import LEARNING_RATES, REG_RATES, PlaygroundConfig, new_state, set_learning_rate
 from nets.playground.train import boundary, epoch_batches, neuron_maps, step, train_for, weights
 from nets.server.lessons import is_lesson, lesson_params, signature
@@ -50,6 +50,7 @@ def link_ui() -> frozenset[str]:
         load(got.cfg)
         S.pg_link = {"sig": signature(params), "params": lesson_params(params), "pinned": sorted(got.hidden),
                      "problems": got.problems}
+        S.pg_start = got.weights  # the first network built from this link starts from them
     state = S.get("pg_link")
     if not state:
         return frozenset()
@@ -59,6 +60,48 @@ def link_ui() -> frozenset[str]:
     if state["problems"]:
         st.warning("This link had problems; defaults were used for: " + "; ".join(state["problems"]) + ".")
     return frozenset(state["pinned"])
+
+
+def set_up(key: str) -> None:
+    """A scenario's settings, the seed its test trained from, epoch 0 and no prediction yet (a callback:
+    it sets widget keys before the widgets are drawn)."""
+    load(scenarios.BY_KEY[key].config())
+    S.pg_init, S.pg_playing, S.pg_scenario = 0, False, key
+    S.pop("pg_predict", None)
+
+
+def scenario_ui() -> None:
+    """A popover beside the title: it costs no height, so Play, the heat map and the curve stay above the fold."""
+    with st.popover("🔮 Predict, then press Play", width="stretch"):
+        c = st.columns([2, 1], vertical_alignment="bottom")
+        key = c[0].selectbox("Scenario", list(scenarios.BY_KEY), key="pg_scenario_pick",
+                             format_func=lambda k: scenarios.BY_KEY[k].title)
+        c[1].button("Set it up", on_click=set_up, args=(key,), width="stretch")
+        active = scenarios.BY_KEY.get(S.get("pg_scenario"))
+        if active:
+            st.markdown(f"**{active.title}.** {active.question}")
+            st.radio("Your prediction", list(verdict.OUTCOMES), format_func=verdict.OUTCOMES.get, index=None,
+                     key="pg_predict")
+            st.caption(f"Then press ▶ Play: after {scenarios.EPOCHS} epochs the page says what happened and why.")
+
+
+def verdict_ui(state) -> None:
+    """Below the diagram: how far the scenario has played, then what the loss did, the prediction and why."""
+    active = scenarios.BY_KEY.get(S.get("pg_scenario"))
+    if not active or not state.history:
+        return
+    if state.epochs_done() < scenarios.EPOCHS:
+        st.caption(f"**{active.title}**: epoch {state.epoch} of {scenarios.EPOCHS}; the verdict comes after that.")
+        return
+    got = verdict.verdict(state.history, verdict.guess_loss(state))
+    what = verdict.OUTCOMES[got.kind].split(":")[0]
+    if state.cfg.changed(learning_rate=active.config().learning_rate) != active.config():
+        st.info(f"**{what}.** {got.message} (You changed the scenario's settings: this is your own network's story.)")
+        return
+    guess = S.get("pg_predict")
+    said = ("You predicted this: well done." if guess == got.kind else
+            f"You predicted: {verdict.OUTCOMES[guess].split(':')[0].lower()}." if guess else "You made no prediction.")
+    (st.success if guess == got.kind else st.info)(f"**{what}.** {got.message} {said}\n\n**Why:** {active.why}")
 
 
 def share_ui(cfg: PlaygroundConfig) -> None:
@@ -147,7 +190,9 @@ def current_state(cfg: PlaygroundConfig):
         if state.cfg.learning_rate != cfg.learning_rate:
             set_learning_rate(state, cfg.learning_rate)
         return state
-    S.pg_state = new_state(cfg, S.pg_init)
+    start = S.pop("pg_start", None)  # a link's weights, used once and only if they fit this network
+    S.pg_from_link = bool(start) and link.weights_problem(cfg, start) is None
+    S.pg_state = new_state(cfg, S.pg_init, start if S.pg_from_link else None)
     return S.pg_state
 
 
@@ -156,6 +201,7 @@ def live():
     state = S.pg_state
     discrete = S.setdefault("pg_discrete", False)
     show_test = S.setdefault("pg_show_test", False)
+    planes = S.setdefault("pg_planes", False)
     d = state.data
     with gate.turn():  # all playing students share one slot: the rest of the server keeps its share
         if S.pg_playing:
@@ -164,12 +210,17 @@ def live():
         net = pictures.network(inputs, layers, weights(state), list(state.cfg.features), boundary(state, 20),
                                discretize=discrete)
         test_points = (d.test_x, d.test_y) if show_test else None
+        plane_ok = bool(state.cfg.net.hidden) and not state.cfg.net.batch_norm \
+            and state.cfg.features == halfplanes.PLANE
+        lines = halfplanes.lines(*weights(state)[0], state.cfg.features) if planes and plane_ok else ()
         heat = pictures.heatmap(boundary(state, 80), (d.train_x, d.train_y), test_points, d.classes,
-                                size=300, discretize=discrete)
+                                size=300, discretize=discrete, lines=lines)
         rows = [{"epoch": round(e, 3), "set": s, "loss": round(v, 5)} for e, a, b in state.history
                 for s, v in (("train", a), ("test", b))]
     left, right = st.columns([1.25, 1])
     left.image(net, width="stretch")
+    with left:
+        verdict_ui(state)
     with right:
         train, test = state.history[-1][1:] if state.history else (float("nan"),) * 2
         m = st.columns([0.8, 1, 1])
@@ -180,14 +231,20 @@ def live():
         st.vega_lite_chart(pd.DataFrame(rows, columns=["epoch", "set", "loss"]), LOSS_SPEC, width="stretch")
         st.toggle("Show test data", key=remember("pg_show_test", False))
         st.toggle("Discretise output", key=remember("pg_discrete", False))
+        st.toggle("Half-planes of layer 1", key=remember("pg_planes", False), disabled=not plane_ok,
+                  help="Each first-layer neuron's line w₁x₁ + w₂x₂ + b = 0; the tick points to where its z > 0. "
+                       "Only with the inputs X₁ and X₂ alone and no batch norm: other features bend the lines.")
 
 
 # the heat map, the loss curve and Play must fit above the fold at 1366×768: less space over the title,
 # smaller numbers in the metrics
 st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem}"
         "[data-testid='stMain'] [data-testid='stMetricValue']{font-size:1.45rem}</style>")
-st.markdown("#### Playground: a small network learns a 2-D pattern")
+title, predict = st.columns([3, 1], vertical_alignment="center")
+title.markdown("#### Playground: a small network learns a 2-D pattern")
 LOCKED = link_ui()
+with predict:
+    scenario_ui()
 cfg = S.pg_cfg
 changes = controls_ui(cfg)
 side, middle, main = st.columns([0.9, 0.9, 4.1])
@@ -208,6 +265,9 @@ except ValueError as e:
 if state.epoch == 0 and not state.history:
     step(state, 0)  # records the starting losses for the numbers and the curve
 with main:
+    if S.get("pg_from_link"):
+        st.caption("The network starts from the weights in the link, not random ones: its boundary is on show "
+                   "before any training. Reset draws random weights.")
     live()
 with side:
     share_ui(cfg)

@@ -52,3 +52,27 @@ def test_spiral_play_trains_live():
         print(f"test loss {start:.3f} -> {now:.3f} at epoch {metric(main, 'Epoch'):.0f}")
         main.get_by_role("button", name="⏸ Pause").click()
         main.get_by_role("button", name="▶ Play").wait_for(timeout=30_000)
+
+
+@pytest.mark.slow
+def test_xor_logic_network_opens_with_its_half_planes():
+    with streamlit_server() as url, chromium_page(1366, 768) as page:
+        main = page.locator('[data-testid="stMain"]')
+        page.goto(url + "/logic_network")
+        box = main.get_by_label("Boolean expression", exact=True).and_(main.get_by_test_id("stTextInputField"))
+        box.wait_for(timeout=60_000)
+        box.fill("P xor Q")
+        box.press("Enter")
+        main.get_by_text("Open this network in the Playground").click()
+        main.get_by_text("weights in the link").wait_for(timeout=60_000)
+        main.get_by_test_id("stCheckbox").filter(has_text="Half-planes of layer 1").click()
+        page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=30_000)
+        time.sleep(1)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "playground-xor-logic-link.png"))
+        assert metric(main, "Epoch") == 0
+        main.get_by_role("button", name="Predict, then press Play").click()
+        page.get_by_role("button", name="Set it up").click()
+        page.get_by_text("Your prediction").wait_for(timeout=30_000)
+        time.sleep(1)
+        page.screenshot(path=str(ARTIFACTS / "playground-scenario.png"), full_page=True)

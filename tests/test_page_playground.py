@@ -66,3 +66,50 @@ def test_a_link_sets_and_locks_the_controls():
     assert not app.selectbox(key="pg_lr").disabled
     assert "batch_size=99" in app.warning[0].value
     assert "dataset=xor" in app.get("code")[0].value  # the share box encodes what is on show
+
+
+def test_logic_page_link_opens_the_xor_network():
+    """The XOR logic network page's link opens this page on the XOR data with that network's weights."""
+    import numpy as np
+    import torch
+    from urllib.parse import parse_qsl
+
+    from nets.playground.model import output
+    app = AppTest.from_file("../app.py", default_timeout=60)
+    app.run()
+    app.switch_page("pages/logic_network.py").run()
+    app.text_input(key="logic_expr").input("P xor Q").run()
+    page_link = next(e.proto for e in app.get("page_link") if e.proto.page == "playground")
+    app.query_params.update(dict(parse_qsl(page_link.query_string)))
+    app.switch_page("pages/playground.py").run()
+    assert not app.exception and not app.warning
+    state = app.session_state["pg_state"]
+    assert (state.cfg.data.dataset, state.cfg.net.hidden, state.epoch) == ("xor", (2,), 0)
+    with torch.no_grad():  # quadrants I, II, III, IV: TF's XOR labels are +1 where x1·x2 > 0
+        out = output(state.model, state.model(torch.tensor([[3.0, 3], [-3, 3], [-3, -3], [3, -3]]))).numpy()
+    assert np.array_equal(np.sign(out), [1, -1, 1, -1])
+    assert any("weights in the link" in c.value for c in app.caption)
+    app.toggle(key="pg_planes").set_value(True).run()  # the two units' lines over the heat map
+    assert not app.exception and len(app.get("image")) == 2
+    button(app, "Reset").click().run()  # random weights again: the note goes
+    assert not any("weights in the link" in c.value for c in app.caption)
+
+
+def test_scenario_predict_then_play(at):
+    from nets.playground import scenarios
+    from nets.playground.train import epoch_batches, step
+    at.selectbox(key="pg_scenario_pick").set_value("high-lr").run()
+    button(at, "Set it up").click().run()
+    assert not at.exception
+    state = at.session_state["pg_state"]
+    assert state.cfg == scenarios.BY_KEY["high-lr"].config() and at.selectbox(key="pg_lr").value == 3.0
+    assert at.radio(key="pg_predict").value is None
+    at.radio(key="pg_predict").set_value("stuck").run()
+    assert any("epoch 0 of 40" in c.value for c in at.caption)
+    state = at.session_state["pg_state"]
+    for _ in range(scenarios.EPOCHS):  # as Play would, without 40 page runs
+        step(state, epoch_batches(state))
+    at.run()
+    assert not at.exception
+    text = at.info[0].value
+    assert text.startswith("**It blows up") and "You predicted: it is stuck." in text and "overshoot" in text

@@ -1,6 +1,7 @@
-"""Playground links: a playground configuration, and the controls a lecturer locks, as URL query parameters."""
+"""Playground links: a playground configuration, the controls a lecturer locks and optional starting weights, as URL query parameters."""
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from urllib.parse import urlencode
@@ -12,6 +13,9 @@ from nets.playground.state import LEARNING_RATES, REG_RATES, PlaygroundConfig, c
 from nets.server.lessons import HIDE, LESSON_FLAG, MAX_VALUE_CHARS, _parse, _text, lesson_params
 
 PAGE = "playground"
+WEIGHTS = "weights"  # every W (row by row) and b, layer after layer, as model.flat_weights orders them
+MAX_WEIGHT_CHARS = 6000  # the largest network (6 layers of 8) needs ~400 numbers
+MAX_WEIGHT = 100.0  # |w| above this is a broken link, not a lesson (tanh saturates long before)
 DEFAULTS = PlaygroundConfig()
 # name in the URL: (part of PlaygroundConfig, field, its type); the names are the dataclasses' own
 FIELDS = {f.name: ("data", f.name, f.type) for f in fields(pdata.DataConfig)}
@@ -24,6 +28,7 @@ class PlaygroundLink:
     cfg: PlaygroundConfig
     hidden: frozenset[str] = frozenset()  # the settings a student sees locked
     problems: list[str] = field(default_factory=list)
+    weights: tuple[float, ...] | None = None  # the network's starting weights; None: random, as on Reset
 
 
 def flat(cfg: PlaygroundConfig) -> dict:
@@ -47,14 +52,38 @@ def problem(cfg: PlaygroundConfig) -> str | None:
     return None
 
 
-def encode(cfg: PlaygroundConfig, hidden=frozenset(), base_url: str | None = "") -> str:
-    """The link to the Playground with `cfg`, locking `hidden`: only settings that differ from the defaults."""
+def weight_count(cfg: PlaygroundConfig) -> int:
+    """How many numbers a link's weights hold for `cfg` (W and b of every layer; batch norm's are not carried)."""
+    k = cfg.data.n_classes()
+    return pmodel.parameter_count(len(cfg.features), cfg.net.hidden, k if k > 2 else 1)
+
+
+def weights_problem(cfg: PlaygroundConfig, weights) -> str | None:
+    """Why `weights` cannot start `cfg`'s network, or None."""
+    if cfg.net.batch_norm:
+        return "starting weights need a network without batch norm"
+    if len(weights) != weight_count(cfg):
+        return f"this network has {weight_count(cfg)} weights and biases, the link gives {len(weights)}"
+    if not all(math.isfinite(w) and abs(w) <= MAX_WEIGHT for w in weights):
+        return f"every weight is a number from -{MAX_WEIGHT:g} to {MAX_WEIGHT:g}"
+    return None
+
+
+def params(cfg: PlaygroundConfig, hidden=frozenset(), weights=None) -> dict[str, str]:
+    """The query parameters of a link: only settings that differ from the defaults."""
     default = flat(DEFAULTS)
-    params = [(LESSON_FLAG, "1")] + [(k, _text(v)) for k, v in flat(cfg).items() if v != default[k]]
+    result = {LESSON_FLAG: "1"} | {k: _text(v) for k, v in flat(cfg).items() if v != default[k]}
     locked = [name for name in FIELDS if name in hidden]
     if locked:
-        params.append((HIDE, ",".join(locked)))
-    query = urlencode(params, safe=",")
+        result[HIDE] = ",".join(locked)
+    if weights is not None:
+        result[WEIGHTS] = ",".join(f"{w:.6g}" for w in weights)
+    return result
+
+
+def encode(cfg: PlaygroundConfig, hidden=frozenset(), base_url: str | None = "", weights=None) -> str:
+    """The link to the Playground with `cfg`, locking `hidden`, its network starting from `weights` if given."""
+    query = urlencode(params(cfg, hidden, weights), safe=",")
     root = (base_url or "").split("?")[0].split("#")[0].rstrip("/")
     if not root:
         return "?" + query
@@ -64,11 +93,18 @@ def encode(cfg: PlaygroundConfig, hidden=frozenset(), base_url: str | None = "")
 def decode(params: Mapping) -> PlaygroundLink:
     """The configuration in `params`. Never raises: a setting that cannot be read, is unknown or makes
     the configuration invalid keeps its default and is named in `problems`."""
-    problems, values, hidden = [], {}, set()
+    problems, values, hidden, weights = [], {}, set(), None
     for key, raw in lesson_params(params).items():
         if key == LESSON_FLAG:
             continue
-        if len(raw) > MAX_VALUE_CHARS:
+        if key == WEIGHTS:
+            try:
+                if len(raw) > MAX_WEIGHT_CHARS:
+                    raise ValueError(f"the value is longer than {MAX_WEIGHT_CHARS} characters")
+                weights = tuple(_parse("float", w) for w in raw.split(","))
+            except ValueError as e:
+                problems.append(f"{WEIGHTS} ({str(e).rstrip('.')})")
+        elif len(raw) > MAX_VALUE_CHARS:
             problems.append(f"{key[:40]} (the value is longer than {MAX_VALUE_CHARS} characters)")
         elif key == HIDE:
             for name in filter(None, (n.strip() for n in raw.split(","))):
@@ -93,4 +129,7 @@ def decode(params: Mapping) -> PlaygroundLink:
                 cfg = candidate
             else:
                 problems.append(f"{key}={_text(values[key])} ({why.rstrip('.')})")
-    return PlaygroundLink(cfg, frozenset(hidden), problems)
+    if weights is not None and (why := weights_problem(cfg, weights)):
+        problems.append(f"{WEIGHTS} ({why}; the network starts from random weights)")
+        weights = None
+    return PlaygroundLink(cfg, frozenset(hidden), problems, weights)

@@ -125,3 +125,30 @@ def parameter_count(n_inputs: int, hidden: tuple[int, ...], outputs: int, batch_
     widths = [n_inputs, *hidden, outputs]
     count = sum(a * b + b for a, b in zip(widths, widths[1:]))
     return count + (2 * sum(hidden) if batch_norm else 0)
+
+
+def linears(model: PlaygroundNet) -> list[nn.Linear]:
+    """The Linear layers in order: each hidden layer's, then the output's."""
+    return [block[0] for block in model.hidden] + [model.out]
+
+
+def flat_weights(model: PlaygroundNet) -> tuple[float, ...]:
+    """Every layer's W (row by row, W[out, in]) then its b, layer after layer: the order of a link's weights."""
+    values = []
+    for m in linears(model):
+        values += m.weight.detach().flatten().tolist() + m.bias.detach().tolist()
+    return tuple(values)
+
+
+def load_weights(model: PlaygroundNet, values) -> None:
+    """Set every W and b from `values` in flat_weights' order; ValueError when the count is wrong."""
+    layers = linears(model)
+    need = sum(m.weight.numel() + m.bias.numel() for m in layers)
+    if len(values) != need:
+        raise ValueError(f"This network has {need} weights and biases, not {len(values)}.")
+    at = 0
+    with torch.no_grad():
+        for m in layers:
+            for p in (m.weight, m.bias):
+                p.copy_(torch.tensor(values[at:at + p.numel()], dtype=p.dtype).reshape(p.shape))
+                at += p.numel()

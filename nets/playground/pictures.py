@@ -40,9 +40,28 @@ def point_colour(label: float, classes: int) -> tuple[int, int, int]:
     return tuple(int(c) for c in colours(np.array(label)))
 
 
+def draw_lines(img: Image.Image, segments) -> None:
+    """Half-plane lines (nets/playground/halfplanes.py) in dark grey, each with its neuron's name and a
+    tick on the side where the neuron's z is positive."""
+    draw, size = ImageDraw.Draw(img), img.width
+
+    def px(x1, x2):
+        return (x1 + DOMAIN) / (2 * DOMAIN) * size, size - (x2 + DOMAIN) / (2 * DOMAIN) * size
+
+    for s in segments:
+        (u0, v0), (u1, v1) = px(*s.start), px(*s.end)
+        draw.line((u0, v0, u1, v1), fill=(40, 40, 40), width=2)
+        n = np.hypot(*s.normal)
+        mu, mv = (u0 + u1) / 2, (v0 + v1) / 2
+        draw.line((mu, mv, mu + 10 * s.normal[0] / n, mv - 10 * s.normal[1] / n), fill=(40, 40, 40), width=2)
+        tu, tv = u0 + 0.12 * (u1 - u0), v0 + 0.12 * (v1 - v0)  # the name near one end, off the tick
+        draw.text((tu + 3, tv - 12), f"h{s.unit + 1}", fill=(20, 20, 20))
+
+
 def heatmap(values: np.ndarray, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray] | None,
-            classes: int, size: int = 320, discretize: bool = False) -> Image.Image:
-    """The output over [-6, 6]² with training points (white rim) and test points (black rim) on top."""
+            classes: int, size: int = 320, discretize: bool = False, lines=()) -> Image.Image:
+    """The output over [-6, 6]² with training points (white rim) and test points (black rim) on top,
+    and the first layer's half-plane lines over them if given."""
     img = Image.fromarray(surface(values, discretize)).resize((size, size), Image.BILINEAR)
     draw = ImageDraw.Draw(img)
     r = max(2, size // 110)
@@ -54,6 +73,7 @@ def heatmap(values: np.ndarray, train: tuple[np.ndarray, np.ndarray], test: tupl
         for (u, v), label in zip(px, y):
             v = size - v  # x2 grows upwards
             draw.ellipse((u - r, v - r, u + r, v + r), fill=point_colour(label, classes), outline=rim)
+    draw_lines(img, lines)
     return img
 
 

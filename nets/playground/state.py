@@ -7,7 +7,7 @@ import torch
 
 from nets.playground import features as feats
 from nets.playground.data import Data, DataConfig, make_data
-from nets.playground.model import NetConfig, PlaygroundNet
+from nets.playground.model import NetConfig, PlaygroundNet, load_weights
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # TF's menu
 REG_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -65,12 +65,14 @@ def check(cfg: PlaygroundConfig) -> None:
     feats.check(cfg.features)
 
 
-def new_state(cfg: PlaygroundConfig, init_seed: int = 0) -> PlaygroundState:
-    """Fresh data, a fresh network (weights from init_seed) and epoch 0."""
+def new_state(cfg: PlaygroundConfig, init_seed: int = 0, weights=None) -> PlaygroundState:
+    """Fresh data, a fresh network (weights from init_seed, or `weights` in flat_weights' order) and epoch 0."""
     check(cfg)
     data = make_data(cfg.data)
     g = torch.Generator().manual_seed(init_seed)
     model = PlaygroundNet(len(cfg.features), cfg.net, data.classes, generator=g)
+    if weights is not None:
+        load_weights(model, weights)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.learning_rate)
     state = PlaygroundState(cfg, data, feats.columns(data.train_x, cfg.features), torch.from_numpy(data.train_y),
                             feats.columns(data.test_x, cfg.features), torch.from_numpy(data.test_y),
