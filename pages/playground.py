@@ -5,9 +5,9 @@ import streamlit as st
 from nets.playground import data as pdata
 from nets.playground import features as feats
 from nets.playground import model as pmodel
-from nets.playground import gate, halfplanes, link, pictures, scenarios, verdict
+from nets.playground import edges, gate, halfplanes, link, pictures, scenarios, verdict
 from nets.playground.state import LEARNING_RATES, REG_RATES, PlaygroundConfig, new_state, set_learning_rate
-from nets.playground.train import boundary, epoch_batches, neuron_maps, step, train_for, weights
+from nets.playground.train import boundary, epoch_batches, neuron_maps, record, step, train_for, weights
 from nets.server.lessons import is_lesson, lesson_params, signature
 from pages._common import ensure_app_entry
 
@@ -104,10 +104,53 @@ def verdict_ui(state) -> None:
     (st.success if guess == got.kind else st.info)(f"**{what}.** {got.message} {said}\n\n**Why:** {active.why}")
 
 
+def set_weight() -> None:
+    """The number box's callback: that one weight in the live model, the losses recorded again; Play goes on from it."""
+    state, pick = S.get("pg_state"), S.get("pg_w_pick")
+    chosen = edges.listing(state.model, state.cfg.features) if state is not None else []
+    if pick is None or pick >= len(chosen):
+        return
+    try:
+        edges.set_weight(state.model, chosen[pick], S.pg_w_new)
+    except ValueError as e:
+        S.pg_w_error = str(e)
+        return
+    record(state)  # the numbers and the curve show what the new weight does at once
+
+
+def weight_ui(state) -> None:
+    """TF Playground's click on an edge: pick a weight by its diagram name, see its value now, type a new one."""
+    chosen = edges.listing(state.model, state.cfg.features)
+    if S.get("pg_w_pick", 0) >= len(chosen):  # a smaller network than the last pick's
+        S.pg_w_pick = 0
+    with st.expander("Inspect a weight"):
+        c = st.columns([1.3, 1], vertical_alignment="bottom")
+        pick = c[0].selectbox("Weight", range(len(chosen)), format_func=lambda i: chosen[i].name, key="pg_w_pick",
+                              help="Hidden neurons are h<layer>.<neuron>, counted from the top of the diagram.")
+        now = edges.value(state.model, chosen[pick])
+        # the box shows the weight's value, except while Play runs: then it keeps what the student is typing
+        if S.get("pg_w_for") != (id(state.model), pick) or not S.pg_playing:
+            S.pg_w_new = edges.boxed(now)
+            S.pg_w_for = (id(state.model), pick)
+        c[1].number_input("Set it to", -pmodel.MAX_WEIGHT, pmodel.MAX_WEIGHT, step=0.1, format="%.4f",
+                          key="pg_w_new", on_change=set_weight)
+        st.caption(f"**{chosen[pick].name}** is now **{now:+.4f}**. Enter a new value: the picture changes at once "
+                   "and training goes on from it.")
+        if S.get("pg_w_error"):
+            st.error(S.pop("pg_w_error"))
+
+
 def share_ui(cfg: PlaygroundConfig) -> None:
     with st.expander("Share as link"):
         st.multiselect("Controls to lock", list(link.FIELDS), key="pg_share_hide")
-        st.code(link.encode(cfg, set(S.pg_share_hide), st.context.url), language=None, wrap_lines=True)
+        state = S.get("pg_state")
+        why = link.weights_problem(cfg, pmodel.flat_weights(state.model)) if state is not None else "no network yet"
+        with_weights = st.checkbox("with the current weights", key="pg_share_weights", disabled=why is not None,
+                                   help=f"Not now: {why}." if why else
+                                   "The network opens as it is now (pause first to share a fixed point), not random.")
+        weights = pmodel.flat_weights(state.model) if with_weights and why is None else None
+        st.code(link.encode(cfg, set(S.pg_share_hide), st.context.url, weights), language=None, wrap_lines=True,
+                height=220 if weights else "content")  # a hundred numbers in this narrow column: scroll, copy button
         st.caption("Whoever opens this link gets this page with these settings; locked controls are greyed out.")
 
 
@@ -221,6 +264,7 @@ def live():
     left.image(net, width="stretch")
     with left:
         verdict_ui(state)
+        weight_ui(state)
     with right:
         train, test = state.history[-1][1:] if state.history else (float("nan"),) * 2
         m = st.columns([0.8, 1, 1])
@@ -258,6 +302,9 @@ try:
     cfg = cfg.changed(**changes)
     state = current_state(cfg)
     S.pg_cfg = cfg
+    if S.setdefault("pg_planes_for", (cfg.data.dataset, cfg.features)) != (cfg.data.dataset, cfg.features):
+        S.pg_planes = False  # the lines belong to the lesson they were switched on for, not to later data
+        S.pg_planes_for = (cfg.data.dataset, cfg.features)
 except ValueError as e:
     st.error(str(e))
     S.pg_playing = False

@@ -113,3 +113,75 @@ def test_scenario_predict_then_play(at):
     assert not at.exception
     text = at.info[0].value
     assert text.startswith("**It blows up") and "You predicted: it is stuck." in text and "overshoot" in text
+
+
+def test_inspect_and_set_a_weight(at):
+    from nets.playground import edges
+    from nets.playground.model import flat_weights
+    state = at.session_state["pg_state"]
+    names = [w.name for w in edges.listing(state.model, state.cfg.features)]
+    pick = names.index("x2 → h1.3")
+    at.selectbox(key="pg_w_pick").set_value(pick).run()
+    now = flat_weights(state.model)[pick]
+    assert at.number_input(key="pg_w_new").value == pytest.approx(now, abs=1e-6)
+    assert any(f"{now:+.4f}" in c.value for c in at.caption)
+    before, loss, heat = flat_weights(state.model), metrics(at)["Training loss"], str(at.get("image")[1].proto)
+    at.number_input(key="pg_w_new").set_value(4.0).run()
+    assert not at.exception and not at.error
+    after = flat_weights(at.session_state["pg_state"].model)
+    assert at.session_state["pg_state"] is state  # the live model, not a new one
+    assert [i for i in range(len(after)) if after[i] != before[i]] == [pick] and after[pick] == 4.0
+    assert metrics(at)["Training loss"] != loss and str(at.get("image")[1].proto) != heat  # redrawn
+    assert any("+4.0000" in c.value for c in at.caption)
+    button(at, "Step").click().run()  # training goes on from it: the epoch advances, the weight moves from 4
+    assert state.batches > 0 and flat_weights(state.model)[pick] != 4.0
+    assert abs(flat_weights(state.model)[pick] - 4.0) < 1
+
+
+def test_share_with_the_current_weights_opens_the_same_network(at):
+    import numpy as np
+    from urllib.parse import parse_qsl, urlsplit
+
+    from nets.playground.train import boundary
+    at.selectbox(key="pg_data").set_value("gauss").run()
+    for _ in range(3):
+        button(at, "Step").click().run()
+    plain = at.get("code")[0].value
+    assert "weights=" not in plain
+    at.checkbox(key="pg_share_weights").check().run()
+    url = at.get("code")[0].value
+    assert "weights=" in url and "dataset=gauss" in url
+    trained = at.session_state["pg_state"]
+    opened = AppTest.from_file("../app.py", default_timeout=60)
+    opened.run()
+    opened.query_params.update(dict(parse_qsl(urlsplit(url).query)))
+    opened.switch_page("pages/playground.py").run()
+    assert not opened.exception and not opened.warning
+    state = opened.session_state["pg_state"]
+    assert state.cfg == trained.cfg and state.epoch == 0 and state is not trained
+    assert np.allclose(boundary(state, 40), boundary(trained, 40), atol=1e-4)
+    assert opened.metric[1].value == metrics(at)["Training loss"]  # the same numbers, to the 3 digits shown
+
+
+def test_share_with_weights_is_off_with_batch_norm(at):
+    at.toggle(key="pg_bn").set_value(True).run()
+    box = at.checkbox(key="pg_share_weights")
+    assert box.disabled and "batch norm" in box.help
+
+
+def test_half_planes_switch_off_when_the_data_or_inputs_change():
+    app = AppTest.from_file("../app.py", default_timeout=60)
+    app.run()
+    app.query_params.update({"lesson": "1", "dataset": "xor", "hidden": "2"})
+    app.switch_page("pages/playground.py").run()
+    app.toggle(key="pg_planes").set_value(True).run()
+    button(app, "Step").click().run()  # training and other settings keep it on
+    app.selectbox(key="pg_lr").set_value(0.1).run()
+    assert app.toggle(key="pg_planes").value is True
+    app.selectbox(key="pg_data").set_value("circle").run()  # a later dataset starts without the lines
+    assert not app.exception and app.toggle(key="pg_planes").value is False
+    app.toggle(key="pg_planes").set_value(True).run()
+    app.checkbox(key="pg_f_x1^2").check().run()  # other inputs: off (and greyed out)
+    assert app.toggle(key="pg_planes").value is False and app.toggle(key="pg_planes").disabled
+    app.checkbox(key="pg_f_x1^2").uncheck().run()  # back to x1, x2: still off until switched on again
+    assert app.toggle(key="pg_planes").value is False and not app.toggle(key="pg_planes").disabled

@@ -49,3 +49,22 @@ def test_bad_values_fall_back_with_their_reasons():
     for word in ("hidden=9", "lr (not a setting", "learning_rate=0.05", "noise", "loss=cross-entropy", "'colour'"):
         assert word in text, (word, text)
     assert got.hidden == {"dataset"}
+
+
+def test_a_trained_networks_weights_round_trip_through_a_link():
+    """Share as link "with the current weights": the opened network is the trained one, to the link's 6 digits."""
+    import numpy as np
+
+    from nets.playground.state import new_state
+    from nets.playground.train import boundary, epoch_batches, step
+    cfg = PlaygroundConfig().changed(dataset="spiral", features=("x1", "x2", "x1^2", "sin x1"), hidden=(5, 3),
+                                     learning_rate=0.1, regularization="L2", reg_rate=0.001)
+    state = new_state(cfg, 4)
+    for _ in range(3):
+        step(state, epoch_batches(state))
+    sent = pmodel.flat_weights(state.model)
+    got = link.decode(params_of(link.encode(state.cfg, set(), "http://h:1/", weights=sent)))
+    assert got.problems == [] and got.cfg == state.cfg
+    assert np.allclose(got.weights, sent, rtol=1e-5, atol=1e-7)  # "%.6g": six significant digits
+    opened = new_state(got.cfg, 0, got.weights)  # another init seed: every weight comes from the link
+    assert np.allclose(boundary(opened, 40), boundary(state, 40), atol=1e-4)

@@ -15,7 +15,7 @@ from nets.server.lessons import HIDE, LESSON_FLAG, MAX_VALUE_CHARS, _parse, _tex
 PAGE = "playground"
 WEIGHTS = "weights"  # every W (row by row) and b, layer after layer, as model.flat_weights orders them
 MAX_WEIGHT_CHARS = 6000  # the largest network (6 layers of 8) needs ~400 numbers
-MAX_WEIGHT = 100.0  # |w| above this is a broken link, not a lesson (tanh saturates long before)
+MAX_WEIGHT = pmodel.MAX_WEIGHT  # |w| above this is a broken link
 DEFAULTS = PlaygroundConfig()
 # name in the URL: (part of PlaygroundConfig, field, its type); the names are the dataclasses' own
 FIELDS = {f.name: ("data", f.name, f.type) for f in fields(pdata.DataConfig)}

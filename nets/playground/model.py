@@ -10,6 +10,7 @@ MAX_LAYERS = 6  # TF Playground's limits
 MAX_NEURONS = 8
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "linear": nn.Identity}
 LOSSES = ("squared", "cross-entropy")
+MAX_WEIGHT = 100.0  # |w| a link or the weight box may set; beyond it is a typo, not a lesson (tanh saturates long before)
 REGULARIZATION = ("none", "L1", "L2")
 
 
