@@ -15,7 +15,9 @@ ensure_app_entry()
 
 UPDATE_S = 0.2  # 5 updates a second; each trains ~25 ms, then redraws (tests/bench_playground.py)
 LOSS_SPEC = {"mark": {"type": "line"}, "height": 80, "autosize": {"type": "fit-x", "contains": "padding"},
-             "encoding": {"x": {"field": "epoch", "type": "quantitative", "title": None},
+             # whole epochs on the axis, from 0 to at least 1: one point must not read "0.000000"
+             "encoding": {"x": {"field": "epoch", "type": "quantitative", "title": None,
+                                "axis": {"format": "d", "tickMinStep": 1}},
                           "y": {"field": "loss", "type": "quantitative", "title": "loss"},
                           "color": {"field": "set", "type": "nominal", "title": None,
                                     "scale": {"domain": ["train", "test"], "range": ["#999999", "#222222"]},
@@ -272,7 +274,9 @@ def live():
         m[1].metric("Training loss", f"{train:.3f}")
         m[2].metric("Test loss", f"{test:.3f}")
         st.image(heat, width="stretch")
-        st.vega_lite_chart(pd.DataFrame(rows, columns=["epoch", "set", "loss"]), LOSS_SPEC, width="stretch")
+        spec = {**LOSS_SPEC, "encoding": {**LOSS_SPEC["encoding"], "x": {
+            **LOSS_SPEC["encoding"]["x"], "scale": {"domain": [0, max([1] + [r["epoch"] for r in rows])]}}}}
+        st.vega_lite_chart(pd.DataFrame(rows, columns=["epoch", "set", "loss"]), spec, width="stretch")
         st.toggle("Show test data", key=remember("pg_show_test", False))
         st.toggle("Discretise output", key=remember("pg_discrete", False))
         st.toggle("Half-planes of layer 1", key=remember("pg_planes", False), disabled=not plane_ok,
