@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from bench_pages import page_time  # noqa: E402  (the same medians as the jobs benchmark)
 from nets.runs import DEFAULT_ROOT, RUN_FILE, RunIndex, get_run, index, load_model, stored_evaluation  # noqa: E402
 
 SHIPPED = "lenet-mnist-mini"
@@ -47,16 +48,6 @@ def fill(root: Path, n: int, source: Path) -> None:
             **info, "id": run_id, "name": f"lenet · student {i % 60:02d} · try {i}", "owner": f"student-{i % 60:02d}",
             "status": status, "created": f"2026-{(i % 12) + 1:02d}-{(i % 28) + 1:02d} 10:{i % 60:02d}:00",
             "shared": i % 97 == 0}))
-
-
-def page_time(at: AppTest, page: str, repeats: int) -> float:
-    times = []
-    for _ in range(repeats + 1):
-        t = time.perf_counter()
-        at.switch_page(page).run()
-        times.append(time.perf_counter() - t)
-        assert not at.exception, at.exception
-    return statistics.median(times[1:])  # the first view of a page warms its imports and caches
 
 
 def measure(root: Path, pages: list[str], repeats: int) -> dict[str, float]:

@@ -16,6 +16,16 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def require_chromium() -> None:
+    """Call at the top of a browser test module: skip it without Debian's chromium, unless CI
+    demands the browser (NETLAB_REQUIRE_BROWSER=1, set by .ci/run), where a missing one is an error."""
+    import pytest
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("NETLAB_REQUIRE_BROWSER") == "1":
+            raise RuntimeError(f"NETLAB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -25,6 +25,15 @@ def open_page(page, ckpt, monkeypatch, state=None) -> AppTest:
     return at
 
 
+def app_on(page: str) -> AppTest:
+    """The app, run once as a visitor opening it, then switched to `page` (a calculator needs nothing
+    else: no checkpoints folder, no session state)."""
+    app = AppTest.from_file("../app.py", default_timeout=60)
+    app.run()
+    app.switch_page(page)
+    return app.run()
+
+
 def until(predicate, timeout: float = 120.0) -> None:
     """Poll, not sleep-and-hope: returns as soon as it holds, fails clearly if it never does (the
     timeout is an upper bound for a loaded machine, never a speed claim)."""

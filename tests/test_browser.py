@@ -1,19 +1,14 @@
 """End to end in a real browser: train from the UI, see the run, classify a digit."""
-import os
 import shutil
-from pathlib import Path
 
 import pytest
 
-from browser import CHROMIUM, ROOT, chromium_page, streamlit_server
+from browser import ROOT, chromium_page, require_chromium, streamlit_server
 from nets.runs import list_runs
 
 ARTIFACTS = ROOT / "test-artifacts"
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("NETLAB_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"NETLAB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: apt-get install chromium")
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+require_chromium()
 
 
 def shot(page, name):

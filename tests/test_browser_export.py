@@ -3,7 +3,6 @@ formats, then a four-run group in the four that take several runs. Each file is 
 kind; sizes and click-to-download times are printed, not asserted."""
 import csv
 import io
-import os
 import shutil
 import time
 import zipfile
@@ -11,15 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from browser import CHROMIUM, ROOT, chromium_page, streamlit_server
+from browser import ROOT, chromium_page, require_chromium, streamlit_server
 
 ARTIFACTS = ROOT / "test-artifacts"
 SHIPPED = "lenet-mnist-mini"
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("NETLAB_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"NETLAB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: apt-get install chromium")
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+require_chromium()
 
 
 def settle(page) -> None:

@@ -1,6 +1,5 @@
 """The live lecture in a real browser at projector size: Train → watch → Stop/outcome → doctor → Runs."""
 import hashlib
-import os
 import shutil
 import sys
 import time
@@ -8,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import CHROMIUM, ROOT, chromium_page, streamlit_server
+from browser import ROOT, chromium_page, require_chromium, streamlit_server
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pagetools import tiny_run  # noqa: E402
@@ -16,10 +15,7 @@ from pagetools import tiny_run  # noqa: E402
 ARTIFACTS = ROOT / "test-artifacts"
 WIDTH, HEIGHT = 1366, 768  # a classroom projector
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("NETLAB_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"NETLAB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: apt-get install chromium")
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+require_chromium()
 
 
 def shot(page, name, full=False):

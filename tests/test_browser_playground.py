@@ -1,20 +1,15 @@
 """Playground in a real browser: pick the spiral, switch on features, press Play, and see the test loss
 fall and the output heatmap change while training runs in the fragment (screenshot saved)."""
-import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 
-from browser import CHROMIUM, ROOT, chromium_page, streamlit_server
+from browser import ROOT, chromium_page, require_chromium, streamlit_server
 
 ARTIFACTS = ROOT / "test-artifacts"
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("NETLAB_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"NETLAB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: apt-get install chromium")
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+require_chromium()
 
 
 def metric(main, label) -> float:

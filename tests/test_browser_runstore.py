@@ -1,21 +1,16 @@
 """A term's worth of runs in a real browser: 2,000 saved runs, found on Runs and Predictions by
 searching, paged, and the pages as quick as with one run (times printed, not asserted)."""
-import os
 import time
-from pathlib import Path
 
 import pytest
 
 from bench_runstore import SHIPPED, fill
-from browser import CHROMIUM, ROOT, chromium_page, streamlit_server
+from browser import ROOT, chromium_page, require_chromium, streamlit_server
 
 ARTIFACTS = ROOT / "test-artifacts"
 RUNS = 2000
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("NETLAB_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"NETLAB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: apt-get install chromium")
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+require_chromium()
 
 
 def shot(page, name):

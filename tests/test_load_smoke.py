@@ -1,18 +1,13 @@
 """The load script (tests/loadtest.py) with two sessions: it runs end to end and reports its figures."""
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from browser import CHROMIUM, ROOT
+from browser import ROOT, require_chromium
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("NETLAB_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"NETLAB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: apt-get install chromium")
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+require_chromium()
 
 
 @pytest.mark.slow

@@ -1,13 +1,10 @@
 import pytest
-from streamlit.testing.v1 import AppTest
+from pagetools import app_on
 
 
 @pytest.fixture
 def at():
-    app = AppTest.from_file("../app.py", default_timeout=60)
-    app.run()
-    app.switch_page("pages/anatomy.py")
-    return app.run()
+    return app_on("pages/anatomy.py")
 
 
 def test_lenet_on_mnist_by_default(at):

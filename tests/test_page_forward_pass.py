@@ -1,16 +1,13 @@
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
+from pagetools import app_on
 
 from nets.calculators import forward_pass as fw
 
 
 @pytest.fixture
 def at():
-    app = AppTest.from_file("../app.py", default_timeout=60)
-    app.run()
-    app.switch_page("pages/forward_pass.py")
-    return app.run()
+    return app_on("pages/forward_pass.py")
 
 
 def output_table(at):

@@ -1,15 +1,12 @@
 import pytest
-from streamlit.testing.v1 import AppTest
+from pagetools import app_on
 
 from nets.calculators import logic_network as logic
 
 
 @pytest.fixture
 def at():
-    app = AppTest.from_file("../app.py", default_timeout=60)
-    app.run()
-    app.switch_page("pages/logic_network.py")
-    return app.run()
+    return app_on("pages/logic_network.py")
 
 
 def truth_table(at):

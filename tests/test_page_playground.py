@@ -1,14 +1,12 @@
 """Playground page (AppTest): it draws, Step trains an epoch, settings rebuild, bad input gets a message."""
 import pytest
+from pagetools import app_on
 from streamlit.testing.v1 import AppTest
 
 
 @pytest.fixture
 def at():
-    app = AppTest.from_file("../app.py", default_timeout=60)
-    app.run()
-    app.switch_page("pages/playground.py")
-    return app.run()
+    return app_on("pages/playground.py")
 
 
 def metrics(at):

@@ -1,14 +1,12 @@
 """The run store: the SQLite index against the folders, the access rule in SQL, stored evaluations,
 recovery and the clean-up policy."""
 import itertools
-import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from nets.engine.data import load_dataset
 from nets.experiment import prepare_data, run_training
 from nets.runs.access import ADMIN, Access
 from nets.runs.compare import evaluate_run
-from nets.runs import (DEFAULT_ROOT, EVAL_FILE, INDEX_FILE, CheckpointError, RunFilter, RunRow, clean_up,
+from nets.runs import (DEFAULT_ROOT, EVAL_FILE, INDEX_FILE, CheckpointError, RunFilter, clean_up,
                        clean_up_candidates, create_run, delete_run, disk_usage, get_run, index, list_runs,
                        load_evaluation, load_model, recover, rename_run, save_best, set_shared, set_starred,
                        stored_evaluation, update_run)
@@ -76,6 +74,8 @@ def test_filters_search_order_and_pages(ckpt):
     assert [r.id for r in idx.query(RunFilter(text="UN 4"))] == ["run-4"]     # case-insensitive, name or id
     assert idx.query(RunFilter(text="100%_")) == []                          # LIKE's wildcards taken literally
     assert idx.choices("dataset") == ["cifar10", "mnist-mini"]
+    assert [r.id for r in idx.query(RunFilter(id="run-2"))] == ["run-2"]
+    assert idx.query(RunFilter(id="run-2", dataset="mnist-mini")) == []     # the id and the rest of the filter
 
 
 def test_the_access_rule_in_sql_is_nets_access(ckpt):
