@@ -9,10 +9,9 @@ from typing import Callable
 import streamlit as st
 
 from nets.export import ExportError, Exported, onnx_export, tensorboard_logs, wandb_run
-from nets.export.code import ZIP_MIME, code_zip, exportable
+from nets.export.code import ZIP_MIME, code_zip, exportable, zip_name
 from nets.export.material import MAX_RUNS
-from nets.export.report import export_report
-from nets.export.result import file_stem
+from nets.export.report import export_report, report_name
 from nets.export.table import metrics_csv
 from nets.runs import Run, compare, get_run
 from pages._common import run_dataset
@@ -51,14 +50,6 @@ def code_bytes(run: Run) -> bytes:
 
 def report_bytes(runs: list[Run]) -> bytes:
     return export_report(runs, dataset=run_dataset).data
-
-
-def code_name(run: Run) -> str:
-    return f"{file_stem(run.name)}-pytorch.zip"  # as nets.export.code.code_zip names it
-
-
-def report_name(runs: list[Run]) -> str:  # as nets.export.report.export_report names it
-    return file_stem("nnlab-report-" + (runs[0].id if len(runs) == 1 else f"{len(runs)}-runs")) + ".html"
 
 
 def build_wandb(runs: list[Run]) -> Exported:
@@ -153,7 +144,7 @@ def code_row(run: Run) -> None:
     if why := exportable(run):
         not_here(action, text, "Download code", why, "code")
         return
-    action.download_button("Download code", data=partial(code_bytes, run), file_name=code_name(run), mime=ZIP_MIME,
+    action.download_button("Download code", data=partial(code_bytes, run), file_name=zip_name(run), mime=ZIP_MIME,
                            on_click="ignore", key="export_code", width="stretch", icon=":material/download:")
 
 

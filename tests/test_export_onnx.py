@@ -9,7 +9,8 @@ from exporttools import fake_run, shipped_run
 from nets.engine.catalog import BUNDLED
 from nets.engine.config import TrainConfig
 from nets.engine.data import stats_tensors, to_input
-from nets.export import ExportError, onnx_export
+from nets.export import ExportError
+from nets.export import result
 from nets.export.onnx_export import onnx_file, onnx_missing
 from nets.runs import load_model
 
@@ -58,7 +59,7 @@ def test_other_models_as_onnx_match_the_apps_model(tmp_path, cfg, shape):
 
 
 def test_without_the_packages_the_message_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(onnx_export, "missing_packages", lambda *modules: [m for m in modules if m == "onnxscript"])
+    monkeypatch.setattr(result, "missing_packages", lambda *modules: [m for m in modules if m == "onnxscript"])
     assert onnx_missing() == "ONNX export needs onnxscript: pip install -r requirements-export.txt"
     with pytest.raises(ExportError, match=r"pip install -r requirements-export\.txt"):
         onnx_file(shipped_run(tmp_path))

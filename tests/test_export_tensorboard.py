@@ -89,8 +89,8 @@ def test_a_selection_gives_one_folder_per_run_with_matching_hparam_types(ckpt, t
 
 
 def test_without_tensorboard_the_button_says_what_to_install(ckpt, monkeypatch):
-    import nets.export.material as material
-    monkeypatch.setattr(material, "missing_packages", lambda *m: list(m))
+    import nets.export.result as result  # where the lookup lives
+    monkeypatch.setattr(result, "missing_packages", lambda *m: list(m))
     assert "pip install -r requirements-export.txt" in tensorboard_logs.missing()
     with pytest.raises(ExportError, match="requirements-export.txt"):
         tensorboard_logs.export_tensorboard([shipped_run(ckpt)])

@@ -190,8 +190,8 @@ def test_long_records_cross_blocks_as_wandb_core_writes_them(tmp_path):
 
 
 def test_without_wandb_the_button_says_what_to_install(ckpt, monkeypatch):
-    import nets.export.material as material
-    monkeypatch.setattr(material, "missing_packages", lambda *m: list(m))
+    import nets.export.result as result  # where the lookup lives
+    monkeypatch.setattr(result, "missing_packages", lambda *m: list(m))
     assert "pip install -r requirements-export.txt" in wandb_run.missing()
     with pytest.raises(ExportError, match="requirements-export.txt"):
         wandb_run.export_wandb([shipped_run(ckpt)])

@@ -442,7 +442,7 @@ def test_several_runs_export_together_and_code_takes_the_chosen_one(ckpt, monkey
     a = train(ckpt, "first")
     b = train(ckpt, "second", optimizer="adam", lr=0.01)
     coded = []  # the run each drawing of the code button names its zip after
-    monkeypatch.setattr(export_section, "code_name", lambda run: coded.append(run.id) or "x.zip")
+    monkeypatch.setattr(export_section, "zip_name", lambda run: coded.append(run.id) or "x.zip")
     at = open_page(ckpt, monkeypatch, {"runs_table_0": {"selection": {"rows": [0, 1]}}})
     choice = at.selectbox(key="export_one_run")
     assert sorted(choice.options) == ["first", "second"]  # shown by name, chosen by id

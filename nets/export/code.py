@@ -192,4 +192,9 @@ def code_zip(run: Run, include_data: bool = True) -> Exported:
             entry.compress_type = zipfile.ZIP_STORED if packed else zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
             z.writestr(entry, content.encode() if isinstance(content, str) else content)
-    return Exported(f"{stem}-pytorch.zip", buf.getvalue(), ZIP_MIME)
+    return Exported(zip_name(run), buf.getvalue(), ZIP_MIME)
+
+
+def zip_name(run) -> str:
+    """The code zip's file name (a page needs it before the zip is built)."""
+    return f"{file_stem(run.name)}-pytorch.zip"

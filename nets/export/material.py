@@ -14,7 +14,7 @@ from torch import nn
 from nets.engine.data import DatasetError, ImageData, load_dataset
 from nets.engine.evaluate import Evaluation
 from nets.engine.models import ModelError
-from nets.export.result import ExportError, install_hint, missing_packages
+from nets.export.result import ExportError
 from nets.inspect.anatomy import layer_table, totals
 from nets.inspect.pictures import enlarge_to, to_display
 from nets.plots import METRICS, PALETTE
@@ -25,17 +25,6 @@ SAMPLES = 16          # sample predictions, and first mistakes, per run
 MAX_RUNS = 12         # a selection larger than this is a mistake, not a report
 CELL_PX = (22, 44)    # confusion-matrix cells: the least and most pixels a side
 DatasetFor = Callable[[Run], ImageData]
-
-
-def missing(module: str, what: str) -> str:
-    """'' when the optional package is installed; otherwise what the page says instead of a button."""
-    absent = missing_packages(module)
-    return install_hint(absent, what) if absent else ""
-
-
-def require(module: str, what: str) -> None:
-    if message := missing(module, what):
-        raise ExportError(message)
 
 
 def default_dataset(run: Run) -> ImageData:

@@ -13,7 +13,7 @@ import torch
 
 from nets.export.code import style_words
 from nets.export.model_source import check_source, model_source
-from nets.export.result import ExportError, Exported, file_stem, install_hint, missing_packages
+from nets.export.result import ExportError, Exported, file_stem, missing, missing_packages
 from nets.files import CheckpointError, load_state_dict
 from nets.inspect.preprocess import style_for
 from nets.runs import Run
@@ -28,8 +28,7 @@ _ONE_AT_A_TIME = threading.Lock()  # torch.export traces with process-wide state
 
 def onnx_missing() -> str:
     """What to install before the ONNX button can work ("" when ready), e.g. for a disabled button's help."""
-    missing = missing_packages(*NEEDED)
-    return install_hint(missing, "ONNX export") if missing else ""
+    return missing("ONNX export", *NEEDED)
 
 
 def _network(run: Run) -> torch.nn.Module:

@@ -22,9 +22,15 @@ e = html.escape
 def export_report(runs, dataset=None, title: str = "Neural Net Lab: training report") -> Exported:
     """The selected runs as one HTML page (charts drawn inline, pictures embedded: it works offline
     and prints to PDF from the browser). `dataset(run)` gives a run's ImageData (default: from disk)."""
-    material = gather(list(runs), dataset)
-    stem = file_stem("nnlab-report-" + (material[0].run.id if len(material) == 1 else f"{len(material)}-runs"))
-    return Exported(f"{stem}.html", render(material, title).encode("utf-8"), "text/html")
+    runs = list(runs)
+    material = gather(runs, dataset)
+    return Exported(report_name(runs), render(material, title).encode("utf-8"), "text/html")
+
+
+def report_name(runs) -> str:
+    """The report's file name (a page needs it before the report is built)."""
+    runs = list(runs)
+    return file_stem("nnlab-report-" + (runs[0].id if len(runs) == 1 else f"{len(runs)}-runs")) + ".html"
 
 
 def render(material: list[RunMaterial], title: str) -> str:

@@ -37,3 +37,16 @@ def missing_packages(*modules: str) -> list[str]:
 def install_hint(modules: list[str], what: str) -> str:
     """'<what> needs onnx and onnxruntime: pip install -r requirements-export.txt'."""
     return f"{what} needs {' and '.join(modules)}: pip install -r {EXTRAS_FILE}"
+
+
+def missing(what: str, *modules: str) -> str:
+    """'' when every optional module is installed; otherwise the sentence a page shows instead of
+    the button, saying what to install."""
+    absent = missing_packages(*modules)
+    return install_hint(absent, what) if absent else ""
+
+
+def require(what: str, *modules: str) -> None:
+    """Raise ExportError with that sentence when an optional module is missing."""
+    if message := missing(what, *modules):
+        raise ExportError(message)

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nets.export.material import RunMaterial, confusion_png, gather, missing as missing_module, require, zip_folder
+from nets.export.material import RunMaterial, confusion_png, gather, zip_folder
+from nets.export.result import missing as missing_module, require
 from nets.export.result import Exported, file_stem
 
 WHAT = "The TensorBoard export"
@@ -19,13 +20,13 @@ TABLE_COLUMNS = ("layer", "type", "output size", "size formula", "params", "form
 
 def missing() -> str:
     """'' when TensorBoard is installed; otherwise the sentence the page shows instead of the button."""
-    return missing_module("tensorboard", WHAT)
+    return missing_module(WHAT, "tensorboard")
 
 
 def export_tensorboard(runs, dataset=None) -> Exported:
     """The runs' event files, one folder per run under one log directory, zipped with a README that
     says `tensorboard --logdir <folder>`. `dataset(run)` gives a run's ImageData (default: from disk)."""
-    require("tensorboard", WHAT)
+    require(WHAT, "tensorboard")
     material = gather(list(runs), dataset)
     stem = file_stem("nnlab-tensorboard-" + (material[0].run.id if len(material) == 1 else f"{len(material)}-runs"))
     hparams = hyperparameters(material)

@@ -16,7 +16,8 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from nets.export.result import ExportError, Exported, file_stem
+from nets.export.result import ExportError, Exported, file_stem, require
+from nets.export.result import missing as missing_module
 
 PROJECT = "neural-net-lab"
 WHAT = "The Weights & Biases export"
@@ -29,8 +30,7 @@ FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
 
 def missing() -> str:
     """'' when wandb is installed; otherwise the sentence the page shows instead of the button."""
-    from nets.export.material import missing as missing_module
-    return missing_module("wandb", WHAT)
+    return missing_module(WHAT, "wandb")
 
 
 def sync_command(file_name: str) -> str:
@@ -44,8 +44,8 @@ def export_wandb(runs, dataset=None, group: str = "", project: str = PROJECT) ->
     configuration, per-epoch metrics, summary, confusion matrix, sample predictions and first mistakes
     (tables with images) and the parameter table with its formulas. `dataset(run)` gives a run's
     ImageData (default: from disk, never downloaded)."""
-    from nets.export.material import gather, require, zip_folder  # torch-heavy: kept out of the child's imports
-    require("wandb", WHAT)
+    from nets.export.material import gather, zip_folder  # torch-heavy: kept out of the child's imports
+    require(WHAT, "wandb")
     material = gather(list(runs), dataset)
     group = group or common_group(runs)
     stem = file_stem(f"nnlab-wandb-{group or material[0].run.id}")
