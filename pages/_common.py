@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import os
 import runpy
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -260,24 +261,17 @@ def run_label(row: RunRow) -> str:
 
 
 def _usable(run_id: str, flt: RunFilter) -> RunRow | None:
-    """The run's index row if this session may see it and it passes the filter."""
+    """The run's index row if this session may see it and it passes the filter (whatever its age)."""
     if not run_id:
         return None
-    row = index(checkpoints_root()).get(run_id)
-    if row is None or not access().can_view(row.info):
-        return None
-    if (flt.has_model and not row.has_model) or (flt.images and not row.images) or \
-            (flt.models and row.model not in flt.models) or \
-            (flt.features is not None and bool(row.backbone) != flt.features):
-        return None
-    return row
+    rows, _ = find_runs(replace(flt, text="", id=run_id), limit=1, count=False)
+    return rows[0] if rows else None
 
 
 def run_picker_ui(label: str, key: str, flt: RunFilter, default: str = "", empty: str = "") -> Run:
     """One saved run, found by typing part of its name: the newest matching runs this session may
     see in a select box, the choice kept across pages in `selected_run` (else the page's own last
     choice, else `default`). Stops the page with `empty` when there is none."""
-    from dataclasses import replace
     pick, search = st.columns([2, 1], vertical_alignment="bottom")
     text = search.text_input("Search runs", key=f"{key}_search", placeholder="part of a name or id",
                              help="The list holds the newest matching runs; type to find older ones.")

@@ -8,7 +8,7 @@ from nets.engine.augment import AUGMENTATIONS
 from nets.engine.config import LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig, validate
 from nets.engine.catalog import DATASETS
 from nets.engine.models import ACTIVATIONS, MODELS, model_options
-from nets.server.lessons import FIELD_TYPES, Lesson, _parse, decode, encode, is_lesson, signature
+from nets.server.lessons import FIELD_TYPES, Lesson, parse_value, decode, encode, is_lesson, signature
 
 SIZES = st.lists(st.integers(1, 4096), min_size=1, max_size=4).map(tuple)
 
@@ -138,7 +138,7 @@ def test_every_setting_type_can_come_from_a_link():
         value = getattr(TrainConfig(), f.name)
         text = "auto" if value is None else ",".join(map(str, value)) if isinstance(value, tuple) else \
             str(int(value)) if isinstance(value, bool) else str(value)
-        assert _parse(f.type, text) == value, f.name
+        assert parse_value(f.type, text) == value, f.name
 
 
 def test_the_four_configurations_switch_travels_in_the_link():

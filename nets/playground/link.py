@@ -10,7 +10,7 @@ from nets.playground import data as pdata
 from nets.playground import model as pmodel
 from nets.playground.state import LEARNING_RATES, REG_RATES, PlaygroundConfig, check
 # The Train page's lesson links: the same flag, lock list, value texts and parsing (nets/server/lessons.py)
-from nets.server.lessons import HIDE, LESSON_FLAG, MAX_VALUE_CHARS, _parse, _text, lesson_params
+from nets.server.lessons import HIDE, LESSON_FLAG, MAX_VALUE_CHARS, parse_value, value_text, lesson_params
 
 PAGE = "playground"
 WEIGHTS = "weights"  # every W (row by row) and b, layer after layer, as model.flat_weights orders them
@@ -72,7 +72,7 @@ def weights_problem(cfg: PlaygroundConfig, weights) -> str | None:
 def params(cfg: PlaygroundConfig, hidden=frozenset(), weights=None) -> dict[str, str]:
     """The query parameters of a link: only settings that differ from the defaults."""
     default = flat(DEFAULTS)
-    result = {LESSON_FLAG: "1"} | {k: _text(v) for k, v in flat(cfg).items() if v != default[k]}
+    result = {LESSON_FLAG: "1"} | {k: value_text(v) for k, v in flat(cfg).items() if v != default[k]}
     locked = [name for name in FIELDS if name in hidden]
     if locked:
         result[HIDE] = ",".join(locked)
@@ -101,7 +101,7 @@ def decode(params: Mapping) -> PlaygroundLink:
             try:
                 if len(raw) > MAX_WEIGHT_CHARS:
                     raise ValueError(f"the value is longer than {MAX_WEIGHT_CHARS} characters")
-                weights = tuple(_parse("float", w) for w in raw.split(","))
+                weights = tuple(parse_value("float", w) for w in raw.split(","))
             except ValueError as e:
                 problems.append(f"{WEIGHTS} ({str(e).rstrip('.')})")
         elif len(raw) > MAX_VALUE_CHARS:
@@ -116,7 +116,7 @@ def decode(params: Mapping) -> PlaygroundLink:
             problems.append(f"{key[:40]} (not a setting of this page)")
         else:
             try:
-                values[key] = _parse(FIELDS[key][2], raw)
+                values[key] = parse_value(FIELDS[key][2], raw)
             except ValueError as e:
                 problems.append(f"{key} ({str(e).rstrip('.')})")
     cfg = DEFAULTS.changed(**values) if values else DEFAULTS
@@ -128,7 +128,7 @@ def decode(params: Mapping) -> PlaygroundLink:
             if why is None:
                 cfg = candidate
             else:
-                problems.append(f"{key}={_text(values[key])} ({why.rstrip('.')})")
+                problems.append(f"{key}={value_text(values[key])} ({why.rstrip('.')})")
     if weights is not None and (why := weights_problem(cfg, weights)):
         problems.append(f"{WEIGHTS} ({why}; the network starts from random weights)")
         weights = None

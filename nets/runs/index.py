@@ -180,12 +180,9 @@ class RunIndex:
     def ids(self) -> list[str]:
         return self._values("SELECT id FROM runs")
 
-    def names(self, like: str = "") -> list[str]:
-        """Names of all runs, or of those starting with `like`."""
-        if not like:
-            return self._values("SELECT name FROM runs")
-        pattern = like.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return self._values("SELECT name FROM runs WHERE name LIKE ? ESCAPE '\\'", (pattern,))
+    def names(self) -> list[str]:
+        """Every run's name (new names are made distinct from them)."""
+        return self._values("SELECT name FROM runs")
 
     def choices(self, column: str, viewer=None) -> list[str]:
         """The distinct values of a column among the runs `viewer` may see (for filter menus)."""

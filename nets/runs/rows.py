@@ -79,6 +79,7 @@ class RunFilter:
     starred: bool = False
     models: tuple[str, ...] = ()      # any of these architectures (nets.engine.models.MODELS names)
     features: bool | None = None      # True: heads on frozen features only; False: none of them
+    id: str = ""                      # this one run only (is it visible and does it pass the rest?)
 
 
 ORDERS = {"newest": "created DESC, id DESC", "oldest": "created ASC, id ASC",
@@ -105,6 +106,9 @@ def where(flt: RunFilter, viewer) -> tuple[str, list]:
     for column in ("has_model", "images", "starred"):
         if getattr(flt, column):
             clauses.append(f"{column} = 1")
+    if flt.id:
+        clauses.append("id = ?")
+        params.append(flt.id)
     if flt.models:
         clauses.append(f"model IN ({', '.join('?' * len(flt.models))})")
         params += list(flt.models)

@@ -35,13 +35,14 @@ class Lesson:
     four: bool = False
 
 
-def _text(value) -> str:
+def value_text(value) -> str:
+    """A setting's value as a link writes it (None: "auto", lists comma-separated)."""
     if value is None:
         return "auto"
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, tuple):
-        return ",".join(_text(v) for v in value)
+        return ",".join(value_text(v) for v in value)
     if isinstance(value, float):
         return repr(value)  # the shortest text that reads back as exactly this float
     return str(value)
@@ -51,7 +52,7 @@ def encode(cfg: TrainConfig, hidden=frozenset(), base_url: str | None = "", page
            four: bool = False) -> str:
     """The lesson URL for `cfg` on `page`, locking the `hidden` controls; relative ("?…") without a base."""
     params = [(LESSON_FLAG, "1")]
-    params += [(f.name, _text(getattr(cfg, f.name))) for f in fields(TrainConfig)
+    params += [(f.name, value_text(getattr(cfg, f.name))) for f in fields(TrainConfig)
                if getattr(cfg, f.name) != getattr(DEFAULTS, f.name)]
     if four:
         params.append((FOUR, "1"))
@@ -69,7 +70,7 @@ def encode(cfg: TrainConfig, hidden=frozenset(), base_url: str | None = "", page
     return f"{root}?{query}"
 
 
-def _parse(kind: str, raw: str):
+def parse_value(kind: str, raw: str):
     """The value of a setting of type `kind` from its URL text; ValueError says why not."""
     if kind == "str":
         return raw
@@ -143,14 +144,14 @@ def decode(params: Mapping) -> Lesson:
                     problems.append(f"hide ('{name}' is not a setting)")
         elif key == FOUR:
             try:
-                four = _parse("bool", raw)
+                four = parse_value("bool", raw)
             except ValueError as e:
                 problems.append(f"{key} ({e})")
         elif key not in FIELD_TYPES:
             problems.append(f"{key[:40]} (not a setting of this page)")
         else:
             try:
-                values[key] = _parse(FIELD_TYPES[key], raw)
+                values[key] = parse_value(FIELD_TYPES[key], raw)
             except ValueError as e:
                 problems.append(f"{key} ({str(e).rstrip('.')})")
     cfg, rejected = _valid_subset(values)
