@@ -1,0 +1,34 @@
+"""Other people's text on a page: a run name, a lesson link's value, a class name or an expression is
+shown as the characters it holds, never read as Markdown or HTML (no links, images, headings,
+colours, LaTeX or emoji codes), and a spreadsheet never reads a CSV cell as a formula."""
+from __future__ import annotations
+
+import re
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark, and an escaped one is
+# always literal: escaping them all also breaks Streamlit's own directives (:red[…], :material/x:),
+# LaTeX ($…$) and GFM's bare-URL links (http\:\/\/… is no longer a link).
+_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
+
+
+def one_line(text, limit: int | None = None) -> str:
+    """`text` on one line: control characters (newlines, NUL, escape codes) become a space, and a
+    text longer than `limit` ends in an ellipsis."""
+    flat = _CONTROL.sub(" ", str(text))
+    return flat if limit is None or len(flat) <= limit else flat[:max(limit - 1, 0)] + "…"
+
+
+def plain(text, limit: int | None = None) -> str:
+    """`text` (any object) for a Markdown context (st.markdown, st.caption, st.info, widget labels):
+    one line, every Markdown character escaped, so it shows exactly as typed."""
+    return _PUNCTUATION.sub(r"\\\1", one_line(text, limit))
+
+
+def csv_cell(value):
+    """A value for a CSV cell: text that a spreadsheet would run as a formula (=, +, -, @ first) gets
+    a leading apostrophe, so it shows as text; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
