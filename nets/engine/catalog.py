@@ -46,6 +46,40 @@ def default_data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV) or ASSETS.parent / "data")
 
 
+# ------------------------------------------------------------------------------------- the folder rule
+class FolderError(ValueError):
+    """A folder dataset outside the data root (or not a folder); the message names nothing outside."""
+
+
+def folder_inside(data_root: str | Path | None, folder: str | Path) -> Path:
+    """The one rule for a folder dataset: `folder` is read against the data root (a relative one is
+    relative to the data root, never to a process's working directory), symlinks are resolved, and
+    the result must be a directory strictly inside the data root. Returns the resolved folder;
+    raises FolderError whose message echoes nothing that lies outside the data root."""
+    base = Path(data_root if data_root is not None else default_data_dir()).resolve()
+    text = str(folder).strip()
+    if not text or "\x00" in text:
+        raise FolderError("Choose a folder inside the data folder.")
+    try:
+        target = (base / text).resolve()  # an absolute `text` replaces base; resolve() follows links
+    except (OSError, RuntimeError, ValueError):
+        raise FolderError("That folder name cannot be used; choose a folder inside the data folder.") from None
+    if target == base or not target.is_relative_to(base):
+        raise FolderError("That folder is not inside the data folder; only folders in there can be used.")
+    if not target.is_dir():
+        raise FolderError(f"There is no folder {shown(base, target)} in the data folder.")
+    return target
+
+
+def shown(data_root: str | Path, path: str | Path) -> str:
+    """`path` as a message may show it: relative to the data root, never an absolute server path."""
+    base, path = Path(data_root).resolve(), Path(path)
+    try:
+        return path.resolve().relative_to(base).as_posix()
+    except (ValueError, OSError, RuntimeError):
+        return path.name or "?"
+
+
 # ------------------------------------------------------------------------------------- shapes and classes
 def input_shape(name: str, image_size: int = 32) -> tuple[int, int, int]:
     """C×H×W of `name`'s images; a folder's are resized to colour squares of `image_size`."""

@@ -8,7 +8,7 @@ import dataclasses
 from dataclasses import dataclass, fields, replace
 
 from nets.engine.augment import AUGMENTATIONS
-from nets.engine.catalog import DATASETS, FOLDER, input_shape, num_classes
+from nets.engine.catalog import DATASETS, FOLDER, FolderError, folder_inside, input_shape, num_classes
 from nets.engine.frozen_features import FEATURE_DIM
 from nets.engine.models import MODELS, model_options
 from nets.engine.naming import LOSS_NAMES, OPTIMIZER_NAMES, default_name
@@ -112,8 +112,11 @@ class TrainConfig:
         return cls(**kwargs)
 
 
-def validate(cfg: TrainConfig) -> TrainConfig:
-    """Raise ConfigError with a plain explanation for settings that cannot train."""
+def validate(cfg: TrainConfig, data_root=None) -> TrainConfig:
+    """Raise ConfigError with a plain explanation for settings that cannot train. Given `data_root`
+    (the job service, the worker and the command line pass theirs), a folder dataset must also be a
+    folder inside it: nets.engine.catalog.folder_inside, the one rule, which load_dataset applies
+    again wherever the images are read."""
     problems = []
 
     def choice(value, options, what):
@@ -132,6 +135,11 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         choice(a, tuple(AUGMENTATIONS), "augmentation")
     if cfg.dataset == FOLDER and not cfg.folder:
         problems.append("the 'folder' dataset needs a folder of images with one sub-folder per class")
+    elif cfg.dataset == FOLDER and data_root is not None:
+        try:
+            folder_inside(data_root, cfg.folder)
+        except FolderError as e:
+            problems.append(str(e).rstrip("."))
     for name, setting in SETTINGS.items():
         if why := setting.problem(getattr(cfg, name)):
             problems.append(why)
