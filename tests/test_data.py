@@ -154,10 +154,10 @@ def _write_images(folder, counts, size=(20, 14), mode="RGB"):
 
 
 def test_image_folder(tmp_path):
-    _write_images(tmp_path, {"cats": 10, "dogs": 5})
-    _write_images(tmp_path, {"dogs": 5}, mode="L")  # grayscale files are converted to RGB
-    (tmp_path / "cats" / "notes.png").write_bytes(b"not an image")  # skipped, not fatal
-    d = load_dataset("folder", folder=tmp_path, image_size=16, test_fraction=0.2)
+    _write_images(tmp_path / "pets", {"cats": 10, "dogs": 5})
+    _write_images(tmp_path / "pets", {"dogs": 5}, mode="L")  # grayscale files are converted to RGB
+    (tmp_path / "pets" / "cats" / "notes.png").write_bytes(b"not an image")  # skipped, not fatal
+    d = load_dataset("folder", tmp_path, folder="pets", image_size=16, test_fraction=0.2)
     assert d.classes == ["cats", "dogs"]
     assert d.x_train.shape[1:] == (3, 16, 16)
     assert len(d.x_train) + len(d.x_test) == 20
@@ -165,21 +165,22 @@ def test_image_folder(tmp_path):
 
 
 def test_image_folder_with_train_test(tmp_path):
-    _write_images(tmp_path / "train", {"a": 4, "b": 4})
-    _write_images(tmp_path / "test", {"a": 2, "b": 1})
-    d = load_dataset("folder", folder=tmp_path, image_size=8)
+    _write_images(tmp_path / "ab" / "train", {"a": 4, "b": 4})
+    _write_images(tmp_path / "ab" / "test", {"a": 2, "b": 1})
+    d = load_dataset("folder", tmp_path, folder=tmp_path / "ab", image_size=8)
     assert len(d.x_train) == 8 and len(d.x_test) == 3
 
 
 def test_image_folder_errors(tmp_path):
-    with pytest.raises(DatasetError, match="does not exist"):
-        load_dataset("folder", folder=tmp_path / "nope")
-    _write_images(tmp_path, {"only": 3})
+    with pytest.raises(DatasetError, match="no folder nope"):
+        load_dataset("folder", tmp_path, folder="nope")
+    _write_images(tmp_path / "set", {"only": 3})
     with pytest.raises(DatasetError, match="at least two"):
-        load_dataset("folder", folder=tmp_path)
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(DatasetError, match="No readable images.*empty"):
-        load_dataset("folder", folder=tmp_path)
+        load_dataset("folder", tmp_path, folder="set")
+    (tmp_path / "set" / "empty").mkdir()
+    with pytest.raises(DatasetError, match="No readable images.*empty.* in set") as e:
+        load_dataset("folder", tmp_path, folder="set")
+    assert str(tmp_path) not in str(e.value)  # names relative to the data root, never server paths
 
 
 def test_stratified_split_is_reproducible_and_disjoint():
@@ -235,7 +236,7 @@ def test_the_catalog_knows_each_datasets_shape_and_classes(tmp_path):
     assert num_classes("folder", tmp_path / "three") == 3
     _write_images(tmp_path / "split" / "train", {"x": 2, "y": 2})
     _write_images(tmp_path / "split" / "test", {"x": 1, "y": 1})
-    assert class_names("folder", tmp_path / "split") == load_dataset("folder", folder=tmp_path / "split").classes
+    assert class_names("folder", tmp_path / "split") == load_dataset("folder", tmp_path, folder="split").classes
 
 
 def test_pages_state_no_dataset_shapes_or_class_counts():

@@ -23,10 +23,11 @@ import numpy as np
 import torch
 
 from nets.engine.catalog import (BUNDLED, CIFAR10_CLASSES, CIFAR_DIR, CIFAR_TEST, CIFAR_TRAIN, CLASSES, DATA_DIR_ENV,
-                                 DATASETS, DOWNLOAD_BYTES, FOLDER, IMAGE_SUFFIXES, SHAPES, TITLES, default_data_dir,
-                                 folder_class_root, folder_classes, idx_class, missing_cifar_files,
-                                 missing_idx_files)
+                                 DATASETS, DOWNLOAD_BYTES, FOLDER, IMAGE_SUFFIXES, SHAPES, TITLES, FolderError,
+                                 default_data_dir, folder_class_root, folder_classes, folder_inside, idx_class,
+                                 missing_cifar_files, missing_idx_files, shown)
 from nets.engine.download import DownloadFailed, reason
+from nets.engine.imagefile import ImageRefused, ImageTooLarge, open_image
 
 
 class DatasetError(RuntimeError):
@@ -76,7 +77,9 @@ class ImageData:
 def load_dataset(name: str, data_dir: str | Path | None = None, *, download: bool = True,
                  image_size: int = 32, folder: str | Path | None = None,
                  test_fraction: float = 0.2, seed: int = 0, on_progress=None) -> ImageData:
-    """Load a whole dataset (train and test) as uint8 tensors, downloading when allowed.
+    """Load a whole dataset (train and test) as uint8 tensors, downloading when allowed. A folder
+    dataset must be a folder inside `data_dir` (nets.engine.catalog.folder_inside; a relative one is
+    read from there), whatever validated the config before: the worker checks it again here.
 
     `on_progress(text, fraction)` hears about a download (fraction in [0, 1]) and the reading after
     it (fraction 1.0 after a download, None when nothing was downloaded)."""
@@ -92,7 +95,11 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, download: boo
     elif name == FOLDER:
         if folder is None:
             raise DatasetError("The 'folder' dataset needs a folder of images (one sub-folder per class).")
-        x, y, xt, yt, classes = load_image_folder(folder, image_size, test_fraction, seed)
+        try:
+            root = folder_inside(data_dir, folder)
+        except FolderError as e:
+            raise DatasetError(str(e)) from None
+        x, y, xt, yt, classes = load_image_folder(root, image_size, test_fraction, seed, data_root=data_dir)
     else:
         raise DatasetError(f"Unknown dataset '{name}'. Choose from: {', '.join(DATASETS)}.")
     mean, std = channel_stats(x)
@@ -258,15 +265,20 @@ def _load_cifar10(data_dir: Path, download: bool, on_progress=None):
 
 # A folder of the user's own images: ROOT/<class>/*.png, or ROOT/train/<class> and ROOT/test/<class>.
 def load_image_folder(root: str | Path, image_size: int = 32, test_fraction: float = 0.2,
-                      seed: int = 0):
-    from PIL import Image, UnidentifiedImageError
+                      seed: int = 0, *, data_root: str | Path | None = None):
+    """The images of a class folder, resized to `image_size` squares. Messages name folders and
+    files relative to `data_root` (never an absolute server path); each image's header is checked
+    against the pixel limit (nets.engine.imagefile) before it is decoded."""
+    from PIL import Image
     root = Path(root)
+    base = Path(data_root) if data_root is not None else root.parent
     if not root.is_dir():
-        raise DatasetError(f"Image folder {root} does not exist.")
+        raise DatasetError(f"Image folder {shown(base, root)} does not exist.")
     class_root, has_splits = folder_class_root(root)
     classes = folder_classes(root)
     if len(classes) < 2:
-        raise DatasetError(f"{class_root} needs at least two sub-folders, one per class; found {classes}.")
+        raise DatasetError(f"{shown(base, class_root)} needs at least two sub-folders, one per class; "
+                           f"found {classes}.")
 
     def read(folder: Path) -> tuple[list[np.ndarray], list[int]]:
         images, labels = [], []
@@ -274,16 +286,19 @@ def load_image_folder(root: str | Path, image_size: int = 32, test_fraction: flo
             files = sorted(p for p in (folder / cls).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
             for p in files:
                 try:
-                    with Image.open(p) as im:
+                    with open_image(p) as im:
+                        im.draft("RGB", (image_size, image_size))  # a JPEG decodes at a fraction of its size
                         im = im.convert("RGB").resize((image_size, image_size), Image.BILINEAR)
                         images.append(np.asarray(im, dtype=np.uint8))
-                except (UnidentifiedImageError, OSError, ValueError):
+                except ImageTooLarge as e:
+                    raise DatasetError(f"{shown(base, p)} is too large to read: {e}.") from None
+                except (ImageRefused, OSError, ValueError, SyntaxError, EOFError):
                     continue  # not an image after all; the count check below reports empty classes
                 labels.append(label)
         counts = np.bincount(labels, minlength=len(classes)) if labels else np.zeros(len(classes), int)
         empty = [c for c, n in zip(classes, counts) if n == 0]
         if empty:
-            raise DatasetError(f"No readable images for class(es) {empty} in {folder}.")
+            raise DatasetError(f"No readable images for class(es) {empty} in {shown(base, folder)}.")
         return images, labels
 
     def to_tensors(images, labels):
