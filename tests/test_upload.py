@@ -9,7 +9,7 @@ from PIL import Image
 
 from nets.engine.data import load_image_folder
 from nets.server.upload import (UploadError, image_folders, looks_like_class_folder, resolve_inside, safe_extract_zip,
-                         uploads_dir)
+                                save_upload, uploads_dir)
 
 
 def png(colour=(255, 0, 0)) -> bytes:
@@ -170,15 +170,14 @@ def test_resolve_inside_refuses_everything_outside_the_root(tmp_path):
     for typed in ("../secret", str(tmp_path / "secret"), "escape", "uploads/../../secret", "/", "", ".", "~"):
         with pytest.raises(UploadError):
             resolve_inside(root, typed)
-    with pytest.raises(UploadError, match="not a folder"):
+    with pytest.raises(UploadError, match="no folder uploads/missing in the data folder"):
         resolve_inside(root, "uploads/missing")
 
 
 def test_image_folders_lists_class_folders_inside_the_root_only(tmp_path):
     root = tmp_path / "data"
-    older = safe_extract_zip(make_zip(two_classes()), uploads_dir(root), "older.zip").folder
-    newer = safe_extract_zip(make_zip(two_classes()), uploads_dir(root), "newer.zip").folder
-    os.utime(older, (1, 1))
+    older = save_upload(make_zip(two_classes()), root, "older.zip", "name:me").folder
+    newer = save_upload(make_zip(two_classes()), root, "newer.zip", "name:me").folder
     mine = root / "mine"
     for cls in ("x", "y"):
         (mine / cls).mkdir(parents=True)
@@ -190,7 +189,7 @@ def test_image_folders_lists_class_folders_inside_the_root_only(tmp_path):
         (outside / cls).mkdir(parents=True)
         (outside / cls / "1.png").write_bytes(png())
     (root / "link").symlink_to(outside)
-    assert image_folders(root) == [newer, older, mine.resolve()]
+    assert image_folders(root, "name:me") == [newer, older, mine.resolve()]
     assert looks_like_class_folder(outside) and not looks_like_class_folder(root / "cifar-10-batches-py")
     # the catalogue's layout (train/ and test/ splits) counts, linked class folders do not
     split = tmp_path / "split"
@@ -202,4 +201,4 @@ def test_image_folders_lists_class_folders_inside_the_root_only(tmp_path):
     (linked / "x" / "1.png").write_bytes(png())
     (linked / "y").symlink_to(outside / "y")
     assert looks_like_class_folder(split) and not looks_like_class_folder(linked)
-    assert image_folders(tmp_path / "nowhere") == []
+    assert image_folders(tmp_path / "nowhere", "name:me") == []

@@ -1,192 +1,225 @@
-"""The user's own images: an uploaded zip unpacked safely, or a folder chosen inside the data root.
+"""The user's own images: owned uploads with a per-student quota, who may use which folder, and the folder rule for pages.
 
-Everything a browser sends is hostile until checked: a zip can name files outside the target
-(`../x`, `/etc/x`, `C:\\x`), hold symlinks, claim or hide a huge uncompressed size, or hold
-thousands of entries. Every check runs on the zip's directory before a byte is written, and bytes
-are counted again while extracting because the directory's sizes can lie. Nothing is unpickled:
-only image files are written, and only Pillow ever reads them.
+An upload lives in <data root>/uploads/<owner key>/<folder>/, the key a hash of the owner's identity,
+next to owner.json (the identity, and per upload: its zip's name, created time, files, bytes and
+the shared flag). Its owner and the lecturer may train on it, anyone when the lecturer shared it; a
+laptop tab (an 'anon:' identity, laptop mode being single-user) may use every upload. Folders the
+lecturer put in the data root outside uploads/ are everyone's. The quota (uploads, files, bytes per
+student; pixels per image) is checked against the zip's directory before a byte is written; the zip
+itself is checked and unpacked by nets.server.unzip. Every limit is a constant that an environment
+variable overrides (LIMITS).
 """
 from __future__ import annotations
 
-import io
+import contextlib
+import hashlib
 import os
-import re
 import shutil
-import stat
-import uuid
+import time
 import zipfile
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
 
-from nets.engine.catalog import FOLDER_SPLITS as SPLITS, IMAGE_SUFFIXES, folder_class_dirs
+from nets.engine.catalog import IMAGE_SUFFIXES, FolderError, folder_class_dirs, folder_inside
+from nets.files import atomic_write_json
+from nets.server.identity import LECTURER, shown_name
+from nets.server.unzip import (MAX_BYTES, MAX_FILES, MAX_RATIO, Extracted, UploadError,  # noqa: F401 (re-exported)
+                               safe_extract_zip, safe_name)
 
 UPLOADS = "uploads"
-MAX_FILES, MAX_BYTES, MAX_RATIO = 2000, 200 * 2**20, 200
-RATIO_FLOOR = 2**20   # images barely compress: a large entry compressed > MAX_RATIO times is a bomb
-CHUNK = 2**16
+RECORD = "owner.json"
+# name: (environment variable, default)
+LIMITS = {"uploads": ("NNLAB_UPLOADS_PER_STUDENT", 5),
+          "megabytes": ("NNLAB_UPLOAD_QUOTA_MB", 200),
+          "files": ("NNLAB_UPLOAD_FILES_PER_STUDENT", 4000)}
 
 
-class UploadError(ValueError):
-    """A zip or folder that cannot be used; the message says why in plain words."""
-
-
-@dataclass
-class Extracted:
-    folder: Path                  # pass as TrainConfig.folder
-    classes: list[str]
-    images: int
-    skipped: list[str] = field(default_factory=list)  # entries that are not images
-
-    def summary(self) -> str:
-        names = ", ".join(self.classes[:8]) + (", …" if len(self.classes) > 8 else "")
-        skipped = f"; skipped {len(self.skipped)} files that are not images" if self.skipped else ""
-        return f"{self.images} images in {len(self.classes)} classes ({names}){skipped}."
+def limit(name: str) -> int:
+    env, default = LIMITS[name]
+    try:
+        return max(0, int(os.environ.get(env) or default))
+    except ValueError:
+        return default
 
 
 def uploads_dir(data_root: str | Path) -> Path:
     return Path(data_root) / UPLOADS
 
 
-def _parts(name: str) -> list[str]:
-    """The path components of a zip entry name, refusing any that could leave the target folder."""
-    if "\x00" in name:
-        raise UploadError(f"The zip holds an entry with a broken name ({name!r}).")
-    posix = name.replace("\\", "/")
-    if posix.startswith("/") or re.match(r"^[A-Za-z]:", posix):
-        raise UploadError(f"The zip holds an absolute path ({name}); refusing to unpack it.")
-    parts = [p for p in PurePosixPath(posix).parts if p not in ("", ".")]
-    if ".." in parts:
-        raise UploadError(f"The zip holds a path that climbs out of its folder ({name}); refusing to unpack it.")
-    if any(re.match(r"^[A-Za-z]:", p) for p in parts):
-        raise UploadError(f"The zip holds a drive letter in a path ({name}); refusing to unpack it.")
-    return parts
+def owner_key(owner: str) -> str:
+    """A filesystem-safe folder name for an identity (whatever characters it holds)."""
+    return "u" + hashlib.sha256(owner.encode()).hexdigest()[:24]
 
 
-def _is_symlink(info: zipfile.ZipInfo) -> bool:
-    return stat.S_ISLNK(info.external_attr >> 16)
+def owner_dir(data_root: str | Path, owner: str) -> Path:
+    return uploads_dir(data_root) / owner_key(owner)
 
 
-def _ignorable(parts: list[str]) -> bool:
-    """Archive litter from macOS and Windows: not the user's images, not worth a report."""
-    return parts[0] == "__MACOSX" or parts[-1] in (".DS_Store", "Thumbs.db", "desktop.ini")
+def _may_use_all(who: str) -> bool:
+    return who == LECTURER or who.startswith("anon:")
 
 
-def _class_layout(images: list[list[str]]) -> tuple[int, list[str]]:
-    """How many leading folders to drop (one wrapping folder is common) and the class names.
-    Accepts <class>/<image> and train|test/<class>/<image>, each optionally inside one folder."""
-    if not images:
-        raise UploadError("The zip holds no images (.png, .jpg, …).")
-    drop = 0
-    while all(len(p) > drop + 2 for p in images) and len({p[drop] for p in images}) == 1 \
-            and images[0][drop] not in SPLITS:
-        drop += 1
-    rest = [p[drop:] for p in images]
-    split = all(p[0] in SPLITS and len(p) == 3 for p in rest)
-    if split:
-        classes = sorted({p[1] for p in rest})
-        missing = [s for s in SPLITS if s not in {p[0] for p in rest}]
-        if missing:
-            raise UploadError(f"The zip has a train/test layout but no {missing[0]} folder.")
-    else:
-        loose = next((p for p in images if len(p) - drop != 2), None)
-        if loose:
-            raise UploadError("The zip needs one folder per class holding its images, like cats/1.png and "
-                              f"dogs/7.png; it has {'/'.join(loose)}.")
-        classes = sorted({p[0] for p in rest})
-    if len(classes) < 2:
-        raise UploadError(f"The zip needs at least two class folders; it has {classes or 'none'}.")
-    return drop, classes
+# ------------------------------------------------------------------------------------- records
+@dataclass
+class Upload:
+    folder: Path      # resolved; pass str(folder) as TrainConfig.folder
+    owner: str
+    name: str         # the zip's name as uploaded
+    created: float
+    files: int
+    bytes: int
+    shared: bool = False
+
+    def label(self, viewer: str) -> str:
+        whose = "yours" if viewer == self.owner else f"{shown_name(self.owner)}'s" + (", shared" if self.shared else "")
+        return f"{self.name} · {self.files} images · {self.bytes / 2**20:.1f} MB · {whose}"
 
 
-def _safe_name(hint: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(hint).stem).strip("-")[:40] or "images"
-    return f"{stem}-{uuid.uuid4().hex[:8]}"
-
-
-def safe_extract_zip(data: bytes, dest_root: str | Path, name: str = "images.zip", *,
-                     max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES,
-                     max_ratio: float = MAX_RATIO) -> Extracted:
-    """Unpack the images of a zip (one folder per class) into a fresh sub-folder of `dest_root`
-    (the data root's uploads folder). Raises UploadError, having written nothing, for anything unsafe."""
-    if len(data) > max_bytes:
-        raise UploadError(f"The zip is {len(data) / 2**20:.0f} MB; the limit is {max_bytes / 2**20:.0f} MB.")
+def _read_record(folder: Path) -> dict:
+    import json
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        record = json.loads((folder / RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(record, dict) or not isinstance(record.get("owner"), str) \
+            or not isinstance(record.get("uploads"), dict):
+        return {}
+    return record
+
+
+def _uploads_in(key_dir: Path) -> list[Upload]:
+    record = _read_record(key_dir)
+    out = []
+    for name, e in record.get("uploads", {}).items():
+        folder = key_dir / str(name)
+        if isinstance(e, dict) and folder.is_dir() and not folder.is_symlink():
+            out.append(Upload(folder.resolve(), record["owner"], str(e.get("name", name)), float(e.get("created", 0)),
+                              int(e.get("files", 0)), int(e.get("bytes", 0)), bool(e.get("shared"))))
+    return sorted(out, key=lambda u: u.created, reverse=True)
+
+
+def my_uploads(data_root: str | Path, owner: str) -> list[Upload]:
+    """`owner`'s uploads, newest first."""
+    return _uploads_in(owner_dir(data_root, owner)) if owner else []
+
+
+def all_uploads(data_root: str | Path) -> list[Upload]:
+    """Every recorded upload, newest first (the lecturer's view)."""
+    try:
+        keys = [Path(e.path) for e in os.scandir(uploads_dir(data_root)) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+    return sorted((u for k in keys for u in _uploads_in(k)), key=lambda u: u.created, reverse=True)
+
+
+def find_upload(data_root: str | Path, folder: str | Path) -> Upload | None:
+    """The recorded upload that `folder` is (or lies in); None for any other folder."""
+    try:
+        target = folder_inside(data_root, folder)
+    except FolderError:
+        return None
+    rel = target.relative_to(Path(data_root).resolve()).parts
+    if len(rel) < 3 or rel[0] != UPLOADS:
+        return None
+    return next((u for u in _uploads_in(uploads_dir(data_root) / rel[1]) if u.folder.name == rel[2]), None)
+
+
+@contextlib.contextmanager
+def _locked(key_dir: Path):
+    """One writer per owner's record: two uploads at once cannot both pass the quota."""
+    key_dir.mkdir(parents=True, exist_ok=True)
+    with open(key_dir / ".lock", "a") as f:
+        try:
+            import fcntl
+            fcntl.flock(f, fcntl.LOCK_EX)
+        except ImportError:  # Windows: a laptop, one user
+            pass
+        yield
+
+
+def _change_record(key_dir: Path, owner: str, change) -> None:
+    record = _read_record(key_dir) or {"owner": owner, "uploads": {}}
+    change(record["uploads"])
+    atomic_write_json(key_dir / RECORD, record)
+
+
+# ------------------------------------------------------------------------------------- the quota
+@dataclass
+class Usage:
+    uploads: int
+    files: int
+    bytes: int
+
+    def text(self) -> str:
+        return (f"{self.uploads} of {limit('uploads')} uploads, {self.files:,} of {limit('files'):,} images, "
+                f"{self.bytes / 2**20:,.1f} of {limit('megabytes'):,} MB")
+
+
+def usage(data_root: str | Path, owner: str) -> Usage:
+    mine = my_uploads(data_root, owner)
+    return Usage(len(mine), sum(u.files for u in mine), sum(u.bytes for u in mine))
+
+
+def _quota_problem(data: bytes, used: Usage) -> str | None:
+    """Why this zip would take its owner over the quota, judged from its directory (before writing)."""
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as z:
+            members = [i for i in z.infolist() if not i.is_dir() and Path(i.filename).suffix.lower() in IMAGE_SUFFIXES]
     except (zipfile.BadZipFile, ValueError, OSError):
-        raise UploadError("That file is not a .zip archive (or it is damaged).") from None
-    with archive:
-        entries = [i for i in archive.infolist() if not i.is_dir()]
-        if len(entries) > max_files:
-            raise UploadError(f"The zip holds {len(entries):,} files; the limit is {max_files:,}.")
-        total = sum(i.file_size for i in entries)
-        if total > max_bytes:
-            raise UploadError(f"The zip unpacks to {total / 2**20:,.0f} MB; the limit is {max_bytes / 2**20:.0f} MB.")
-        images, skipped = [], []
-        for info in archive.infolist():
-            parts = _parts(info.filename)
-            if _is_symlink(info):
-                raise UploadError(f"The zip holds a symbolic link ({info.filename}); refusing to unpack it.")
-            if info.is_dir() or not parts or _ignorable(parts):
-                continue
-            if info.file_size > RATIO_FLOOR and info.file_size > max_ratio * max(info.compress_size, 1):
-                raise UploadError(f"{info.filename} would unpack {info.file_size / max(info.compress_size, 1):,.0f} "
-                                  "times larger than it is packed: that is a zip bomb, not images.")
-            if PurePosixPath(parts[-1]).suffix.lower() in IMAGE_SUFFIXES and not parts[-1].startswith("."):
-                images.append((info, parts))
-            else:
-                skipped.append(info.filename)
-        drop, classes = _class_layout([p for _, p in images])
-        dest_root = Path(dest_root)
-        dest_root.mkdir(parents=True, exist_ok=True)
-        final = dest_root / _safe_name(name)
-        work = dest_root / f".partial-{final.name}"
-        try:
-            _write(archive, [(i, p[drop:]) for i, p in images], work, max_bytes)
-            work.rename(final)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
-    return Extracted(final.resolve(), classes, len(images), skipped)
+        return None  # safe_extract_zip says what is wrong with it
+    files, size = len(members), sum(i.file_size for i in members)
+    if used.uploads + 1 > limit("uploads"):
+        return f"You have {used.uploads} uploads, the most one student may keep; delete one first."
+    if used.files + files > limit("files") or used.bytes + size > limit("megabytes") * 2**20:
+        return (f"This zip ({files:,} images, {size / 2**20:,.1f} MB unpacked) would take you over your quota "
+                f"({used.text()}); delete an upload first.")
+    return None
 
 
-def _write(archive: zipfile.ZipFile, members, work: Path, max_bytes: int) -> None:
-    work.mkdir()
-    root = work.resolve()
-    written = 0
-    for info, parts in members:
-        target = work.joinpath(*parts)
-        if not target.resolve().is_relative_to(root):  # belt and braces after _parts
-            raise UploadError(f"{info.filename} would land outside the upload folder.")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        size = 0
-        try:
-            with archive.open(info) as src, open(target, "xb") as out:
-                while chunk := src.read(CHUNK):
-                    size += len(chunk)
-                    written += len(chunk)
-                    if size > info.file_size or written > max_bytes:
-                        raise UploadError(f"{info.filename} unpacks to more than its header says: "
-                                          "refusing a zip that lies about its size.")
-                    out.write(chunk)
-        except FileExistsError:
-            raise UploadError(f"The zip holds {info.filename} twice.") from None
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError) as e:
-            raise UploadError(f"{info.filename} cannot be unpacked ({e}).") from None
+def save_upload(data: bytes, data_root: str | Path, name: str, owner: str) -> Extracted:
+    """Check a zip against `owner`'s quota, then unpack it (nets.server.unzip) as their upload.
+    UploadError, having written nothing, when it is refused."""
+    if not owner:
+        raise UploadError("Sign in to upload images.")
+    key_dir = owner_dir(data_root, owner)
+    with _locked(key_dir):
+        if owner != LECTURER and (why := _quota_problem(data, usage(data_root, owner))):
+            raise UploadError(why)
+        out = safe_extract_zip(data, key_dir, name, max_files=MAX_FILES, max_bytes=MAX_BYTES, max_ratio=MAX_RATIO)
+        files = [p for p in out.folder.rglob("*") if p.is_file()]
+
+        def add(uploads):
+            uploads[out.folder.name] = {"name": Path(name).name[:80] or "images.zip", "created": time.time(),
+                                        "files": len(files), "bytes": sum(p.stat().st_size for p in files),
+                                        "shared": False}
+        _change_record(key_dir, owner, add)
+    return out
+
+
+# ------------------------------------------------------------------------------------- who may use what
+def folder_refusal(data_root: str | Path, folder: str | Path, owner: str) -> str | None:
+    """None when `owner` may train on `folder`, else the plain reason (naming nothing outside)."""
+    try:
+        target = folder_inside(data_root, folder)
+    except FolderError as e:
+        return str(e)
+    rel = target.relative_to(Path(data_root).resolve()).parts
+    if rel[0] != UPLOADS or _may_use_all(owner):
+        return None
+    upload = find_upload(data_root, target)
+    if upload is not None and (upload.owner == owner or upload.shared):
+        return None
+    return "That folder is another student's upload; only its owner and the lecturer can use it, unless it is shared."
 
 
 def resolve_inside(root: str | Path, typed: str | Path) -> Path:
-    """The folder `typed` names (relative to `root`, or absolute), refusing anything that resolves
-    outside `root` (`..`, absolute paths, symlinks pointing out) or is not a folder."""
-    base = Path(root).resolve()
-    text = str(typed).strip()
-    if not text or "\x00" in text:
-        raise UploadError("Choose a folder inside the data folder.")
-    target = (base / os.path.expanduser(text) if text.startswith("~") else base / text).resolve()
-    if target == base or not target.is_relative_to(base):
-        raise UploadError(f"{text} is not inside the data folder {base}; only folders in there can be used.")
-    if not target.is_dir():
-        raise UploadError(f"{text} is not a folder inside the data folder {base}.")
-    return target
+    """The folder `typed` names inside `root` (nets.engine.catalog.folder_inside, the one rule), with
+    UploadError instead of FolderError."""
+    try:
+        return folder_inside(root, typed)
+    except FolderError as e:
+        raise UploadError(str(e)) from None
 
 
 def looks_like_class_folder(path: Path) -> bool:
@@ -208,21 +241,73 @@ def _has_image(folder: str | Path) -> bool:
         return False
 
 
-def image_folders(data_root: str | Path) -> list[Path]:
-    """Folders inside the data root that can be trained on: the uploads first (newest first), then
-    other sub-folders of the data root. Symlinks are not followed out of the root."""
+def image_folders(data_root: str | Path, owner: str) -> list[Path]:
+    """The folders `owner` may train on: their own uploads (newest first), then the others they may
+    use (shared ones; every upload for the lecturer or a laptop tab), then the data root's own
+    sub-folders. Symlinks are not followed out of the root."""
     root = Path(data_root)
     if not root.is_dir():
         return []
     base = root.resolve()
+    mine = [u.folder for u in my_uploads(root, owner)]
+    others = [u.folder for u in all_uploads(root) if u.folder not in mine and (u.shared or _may_use_all(owner))]
+    try:
+        subs = [Path(e.path) for e in os.scandir(root) if e.is_dir(follow_symlinks=False)
+                and not e.name.startswith(".") and e.name != UPLOADS]
+    except OSError:
+        subs = []
+    return [p for p in mine + others if looks_like_class_folder(p)] + \
+        sorted(p.resolve() for p in subs if looks_like_class_folder(p) and p.resolve().is_relative_to(base))
 
-    def candidates(folder: Path) -> list[Path]:
-        try:
-            subs = [Path(e.path) for e in os.scandir(folder)
-                    if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")]
-        except OSError:
-            return []
-        return [p.resolve() for p in subs if looks_like_class_folder(p) and p.resolve().is_relative_to(base)]
 
-    uploads = sorted(candidates(uploads_dir(root)), key=lambda p: p.stat().st_mtime, reverse=True)
-    return uploads + sorted(p for p in candidates(root) if p.name != UPLOADS)
+def folder_label(data_root: str | Path, folder: str | Path, viewer: str) -> str:
+    """A folder as the picker shows it: an upload by its zip's name and whose it is, else its path
+    relative to the data root."""
+    upload = find_upload(data_root, folder)
+    if upload is not None:
+        return upload.label(viewer)
+    try:
+        return Path(folder).resolve().relative_to(Path(data_root).resolve()).as_posix()
+    except ValueError:
+        return Path(folder).name
+
+
+# ------------------------------------------------------------------------------------- delete, share, clean up
+def _allowed(upload: Upload | None, who: str) -> Upload:
+    if upload is None:
+        raise UploadError("That folder is not an upload.")
+    if who != upload.owner and not _may_use_all(who):
+        raise UploadError("Only the student who uploaded it, or the lecturer, can change or delete it.")
+    return upload
+
+
+def delete_upload(data_root: str | Path, folder: str | Path, who: str) -> None:
+    """Delete an upload: its owner or the lecturer (or a laptop tab)."""
+    upload = _allowed(find_upload(data_root, folder), who)
+    key_dir = upload.folder.parent
+    with _locked(key_dir):
+        shutil.rmtree(upload.folder, ignore_errors=True)
+        _change_record(key_dir, upload.owner, lambda uploads: uploads.pop(upload.folder.name, None))
+
+
+def share_upload(data_root: str | Path, folder: str | Path, who: str, shared: bool = True) -> None:
+    """Share an upload with the whole class (or stop sharing it): the lecturer's action."""
+    upload = find_upload(data_root, folder)
+    if who != LECTURER:
+        raise UploadError("Only the lecturer can share an upload with the class.")
+    upload = _allowed(upload, who)
+    with _locked(upload.folder.parent):
+        _change_record(upload.folder.parent, upload.owner,
+                       lambda uploads: uploads.get(upload.folder.name, {}).update(shared=bool(shared)))
+
+
+def clean_uploads(data_root: str | Path, older_than_days: float, who: str) -> tuple[int, int]:
+    """Delete every upload older than `older_than_days` (the lecturer's clean-up); (how many, bytes freed)."""
+    if not _may_use_all(who):
+        raise UploadError("Only the lecturer can clean up uploads.")
+    cutoff, count, freed = time.time() - older_than_days * 86400, 0, 0
+    for upload in all_uploads(data_root):
+        if upload.created < cutoff:
+            delete_upload(data_root, upload.folder, who)
+            count, freed = count + 1, freed + upload.bytes
+    return count, freed
