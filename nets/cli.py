@@ -10,7 +10,7 @@ from dataclasses import fields, replace
 import torch
 
 from nets.engine.augment import AUGMENTATIONS
-from nets.engine.catalog import DATASETS
+from nets.engine.catalog import DATASETS, default_data_dir
 from nets.engine.config import (FOUR_CONFIGS_BASE, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError,
                                 TrainConfig, validate)
 from nets.engine.data import DatasetError
@@ -21,7 +21,8 @@ from nets.experiment import run_four_configs, run_training
 from nets.runs import DEFAULT_ROOT, CheckpointError
 
 HELP = {
-    "dataset": "which data to train on", "folder": "image folder for --dataset folder",
+    "dataset": "which data to train on", "folder": "image folder for --dataset folder, inside --data-dir (a relative one is read from there; "
+              "symlinks are followed and must stay inside)",
     "image_size": "side length images of --dataset folder are resized to",
     "val_fraction": "fraction of the training data held out for validation (picks the best model)",
     "train_per_class": "train on this many images per class (0: all)",
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cfg = config_from_args(args)
     try:
-        validate(cfg)
+        validate(cfg, data_root=getattr(args, "data_dir", None) or default_data_dir())
     except ConfigError as e:
         parser.error(str(e))
     if getattr(args, "threads", None):

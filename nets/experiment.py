@@ -64,8 +64,9 @@ def weights_problem(e: Exception) -> DatasetError:
 def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=None,
                  checkpoints: str | Path = DEFAULT_ROOT, on_event=None, stop=None,
                  run_id: str | None = None, owner: str = "", group: str = "") -> RunSummary:
-    """Train one configuration and save it as a run; returns its summary."""
-    validate(cfg)
+    """Train one configuration and save it as a run; returns its summary. Without `data`, a folder
+    dataset must lie inside `data_dir` (checked here and again where the images are read)."""
+    validate(cfg, data_root=None if data is not None else (data_dir or default_data_dir()))
     data = data if data is not None else prepare_data(cfg, data_dir)
     torch.manual_seed(cfg.seed)  # the same seed gives the same initial weights
     try:
