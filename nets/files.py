@@ -63,6 +63,12 @@ def load_state_dict(path: Path | str) -> dict:
     return state
 
 
+def non_finite(state: dict) -> list[str]:
+    """The names of the floating-point tensors in a state dict that hold NaN or ±inf."""
+    return [k for k, v in state.items()
+            if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
 def load_into(model: nn.Module, state: dict, source: str = "the weights file") -> nn.Module:
     """Load a state dict, naming the missing, unexpected and mis-shaped keys when it does not fit."""
     own = model.state_dict()

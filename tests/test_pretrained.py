@@ -56,16 +56,18 @@ def test_uploaded_state_dict_is_checked_then_installed(torch_home, tmp_path):
     import io
 
     from nets.engine.pretrained import install_state_dict
+    from types import SimpleNamespace
+    lecturer = SimpleNamespace(everything=True, lecturer=True)  # what nets.runs.access.Access says of the lecturer
     buf = io.BytesIO()
     torch.save(models.resnet18(weights=None).state_dict(), buf)
-    path = install_state_dict("resnet18", buf.getvalue())
+    path = install_state_dict("resnet18", buf.getvalue(), lecturer)
     assert path == weights_path("resnet18") and have_weights("resnet18")
     wrong = io.BytesIO()
     torch.save(models.resnet34(weights=None).state_dict(), wrong)
     with pytest.raises(PretrainedError, match="missing: layer1.2.conv1.weight"):
-        install_state_dict("resnet34", buf.getvalue())  # an 18's weights offered as a 34's
+        install_state_dict("resnet34", buf.getvalue(), lecturer)  # an 18's weights offered as a 34's
     with pytest.raises(PretrainedError, match="uploaded file"):
-        install_state_dict("resnet34", b"not a checkpoint")
+        install_state_dict("resnet34", b"not a checkpoint", lecturer)
     assert not have_weights("resnet34")
 
 

@@ -2,7 +2,9 @@
 
 Online, the weights download into torch's normal cache ($TORCH_HOME/hub/checkpoints). Offline, the
 error names the missing file and the folder it goes in. A user can also bring a `.pth` state dict,
-read with weights_only=True and checked key by key against the architecture.
+read with weights_only=True, checked key by key against the architecture and refused when a tensor
+holds NaN or ±inf. Installing one for every job (install_state_dict) is the lecturer's action on a
+server (anyone's on a laptop), and never replaces an installed file unless asked to.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from nets.files import CheckpointError, load_into, load_state_dict
+from nets.files import CheckpointError, load_into, load_state_dict, non_finite
 
 ARCHES = ("resnet18", "resnet34")  # the ImageNet networks of the course: backbones and fine-tuning
 
@@ -56,9 +58,20 @@ def load_imagenet_state(arch: str, download: bool = True) -> dict:
     if not path.exists():
         raise PretrainedError(_missing(arch, path))
     try:
-        return load_state_dict(path)
+        state = load_state_dict(path)
     except CheckpointError as e:
         raise PretrainedError(f"{e} Delete it so that it downloads again, or upload a state dict.") from e
+    check_finite(state, f"The installed ImageNet weights for {arch}")
+    return state
+
+
+def check_finite(state: dict, source: str = "The uploaded file") -> dict:
+    """Refuse weights holding NaN or ±inf (every model built from them would predict nothing)."""
+    if bad := non_finite(state):
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise PretrainedError(f"{source} holds NaN or infinite numbers (in {', '.join(bad[:3])}{more}); "
+                              "such weights cannot be used.")
+    return state
 
 
 def _missing(arch: str, path: Path, error: Exception | None = None) -> str:
@@ -90,15 +103,27 @@ def resnet_from_bytes(arch: str, data: bytes) -> nn.Module:
             state = load_state_dict(f.name)
         except CheckpointError as e:
             raise PretrainedError(str(e).replace(f.name, "The uploaded file")) from e
-    return imagenet_resnet(arch, state)
+    return imagenet_resnet(arch, check_finite(state))
 
 
-def install_state_dict(arch: str, data: bytes) -> Path:
-    """Check an uploaded state dict against the architecture and put it where torch's cache looks,
-    so training and the pages use it like downloaded weights."""
+def may_install(who) -> bool:
+    """Whether `who` (a nets.runs.access.Access: .everything is the lecturer, or laptop mode) may
+    install weights that every job and page of this server then uses."""
+    return bool(getattr(who, "everything", False))
+
+
+def install_state_dict(arch: str, data: bytes, who, replace: bool = False) -> Path:
+    """Check an uploaded state dict against the architecture (keys, shapes, finite numbers) and put
+    it where torch's cache looks, so training and the pages use it like downloaded weights. Only
+    for `who` that may_install; an installed file is replaced only with `replace=True`."""
     from nets.files import atomic_write_bytes
+    if not may_install(who):
+        raise PretrainedError("Only the lecturer can install ImageNet weights on this server; ask your lecturer.")
     resnet_from_bytes(arch, data)
     path = weights_path(arch)
+    if path.exists() and not replace:
+        raise PretrainedError(f"ImageNet weights for {arch} are installed already; replacing them needs an "
+                              "explicit confirmation.")
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, data)
     return path
