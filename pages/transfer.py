@@ -13,9 +13,10 @@ from nets.engine.frozen_features import FEATURE_DIM
 from nets.engine.models import CNN_MODELS, finetune_plan
 from nets.engine.naming import LOSS_NAMES, OPTIMIZER_NAMES
 from nets.engine.options import OPTIONS
-from nets.engine.pretrained import ARCHES, PretrainedError, have_weights, install_state_dict, weights_path
+from nets.engine.pretrained import (ARCHES, PretrainedError, have_weights, install_state_dict, may_install,
+                                    weights_path)
 from nets.runs import RunFilter
-from pages._common import data_dir, ensure_app_entry, find_runs, load_train_config
+from pages._common import access, data_dir, ensure_app_entry, find_runs, load_train_config
 
 ensure_app_entry()
 
@@ -30,23 +31,49 @@ def open_in_train(cfg) -> None:
 
 
 def weights_ui() -> None:
+    """The weights' status for everyone; installing (every job then uses them) for the lecturer on a
+    server, anyone on a laptop (nets.engine.pretrained.may_install decides, and install_state_dict
+    checks again)."""
     st.subheader("ImageNet weights on this machine")
+    who = access()
+    installer = may_install(who)
     for arch, col in zip(ARCHES, st.columns(len(ARCHES))):
         with col.container(border=True):
+            if not installer:
+                if have_weights(arch):
+                    st.success(f"**{arch}**: ready")
+                else:
+                    st.warning(f"**{arch}**: not on this server yet; it downloads on first use when the "
+                               "server is online. Otherwise ask your lecturer to install it.")
+                continue
             if have_weights(arch):
                 st.success(f"**{arch}**: ready (`{weights_path(arch)}`)")
             else:
                 st.warning(f"**{arch}**: not here yet. Online, it downloads on first use into "
                            f"`{weights_path(arch).parent}`. Offline, put `{weights_path(arch).name}` there "
                            "or upload a state dict:")
-            upload = st.file_uploader(f"A .pth state dict for {arch}", type=["pth", "pt"], key=f"upload-{arch}")
-            if upload is not None and st.button(f"Check and install for {arch}", key=f"install-{arch}"):
-                try:
-                    path = install_state_dict(arch, upload.getvalue())
-                except PretrainedError as e:
-                    st.error(str(e))
-                else:
-                    st.success(f"Installed as `{path}`.")
+            install_ui(arch, who)
+
+
+def install_ui(arch: str, who) -> None:
+    upload = st.file_uploader(f"A .pth state dict for {arch}", type=["pth", "pt"], key=f"upload-{arch}")
+    if upload is None:
+        return
+    replace_it = False
+    if have_weights(arch):
+        path = weights_path(arch)
+        st.caption(f"Installed now: `{path.name}`, {path.stat().st_size / 2**20:,.1f} MB, "
+                   f"{pd.Timestamp(path.stat().st_mtime, unit='s'):%Y-%m-%d %H:%M}. Every pretrained, "
+                   "fine-tuning and frozen-feature job uses it.")
+        replace_it = st.checkbox(f"Replace the installed {arch} weights with this file", key=f"replace-{arch}")
+    if st.button(f"Check and install for {arch}", key=f"install-{arch}",
+                 disabled=have_weights(arch) and not replace_it):
+        try:
+            path = install_state_dict(arch, upload.getvalue(), who, replace=replace_it)
+        except PretrainedError as e:
+            st.error(str(e))
+        else:
+            st.success(f"Installed as `{path}`.")
 
 
 def dataset_ui() -> str:
