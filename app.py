@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from nets.server.log import record_page_time
-from pages._common import warm_up
+from pages._common import config_problems, warm_up
 from pages._sidebar import sidebar
 
 started = time.perf_counter()  # the whole script's time, for $NNLAB_PAGE_TIMES (tests/loadtest.py)
@@ -42,6 +42,9 @@ nav = st.navigation({
 }, expanded=True)  # every page visible: a lecturer points at them in class
 
 sidebar(on_train=nav.url_path == "train")
+if problems := config_problems():  # a shared server left open or unmanageable: loud, on every page
+    st.warning("**This server is not safe for a class yet.** Fix `.streamlit/secrets.toml`:\n\n"
+               + "\n".join(f"- {p}" for p in problems), icon="⚠️")
 try:
     nav.run()
 finally:  # st.stop and reruns end a page with an exception: its time counts all the same

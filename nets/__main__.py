@@ -9,6 +9,7 @@
     charts     the server's cost of one live-chart redraw                   (nets.server.bench_charts)
     ray        the Ray job service: status, shutdown                        (nets.server.ray_jobs)
     worker     a worker process of the job service (started by the server)  (nets.server.worker)
+    accounts   students' passphrases on a classroom server: list, reset NAME (nets.server.accounts)
 
 `python -m nets <command> --help` lists a command's options.
 """
@@ -25,6 +26,7 @@ COMMANDS = {  # command → (module, function); imported only when asked for
     "charts": ("nets.server.bench_charts", "main"),
     "ray": ("nets.server.ray_jobs", "main"),
     "worker": ("nets.server.worker", "main"),
+    "accounts": ("nets.server.accounts", "main"),
 }
 
 

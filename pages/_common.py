@@ -104,35 +104,60 @@ def job_manager() -> JobManager:
                         env("NNLAB_JOB_BACKEND") or "process")
 
 
-IDENTITY_KEY = "identity"
+IDENTITY_KEY, TOKEN_KEY = "identity", "identity_token"
+LECTURER_KEY, LECTURER_TOKEN_KEY = "lecturer", "lecturer_token"
+
+
+def _secrets() -> dict:
+    try:
+        return st.secrets.to_dict()
+    except Exception:  # no secrets file at all: a laptop
+        return {}
 
 
 def identity_settings():
-    """The server's identity set-up from Streamlit secrets (see nets.server.identity.Settings)."""
-    from nets.server.identity import Settings, login_providers
-    try:
-        auth = st.secrets.get("auth")
-        code = str(st.secrets.get("class_code", "") or "")
-    except Exception:  # no secrets file at all: a laptop
-        auth, code = None, ""
-    return Settings(lecturer_password(), code, login_providers(auth))
+    """The server's identity set-up from Streamlit secrets (nets.server.identity.settings_from_secrets)."""
+    from nets.server.identity import settings_from_secrets
+    return settings_from_secrets(_secrets())
+
+
+def config_problems() -> list[str]:
+    """What leaves this server open or unmanageable (nets.server.identity.problems), each logged
+    once per process; app.py shows them on every page."""
+    from nets.server.identity import report_problems
+    return report_problems(identity_settings())
+
+
+@st.cache_resource(show_spinner=False)
+def _accounts(root: str):
+    from nets.server.accounts import Accounts
+    return Accounts(root)
+
+
+def accounts():
+    """Passphrases, session tokens and the throttle on wrong tries (nets.server.accounts), one per
+    checkpoints folder and server process."""
+    return _accounts(str(checkpoints_root()))
 
 
 def identity() -> str:
     """This session's identity: "lecturer" in lecturer mode, else the student's ('' until a student
-    on a classroom server signs in). Kept in the URL on every run of every page, because
-    st.navigation drops query parameters on a page switch and a refresh keeps only the URL."""
-    from nets.server.identity import LECTURER, URL_PARAMS, resolve, url_params
-    settings = identity_settings()
+    on a classroom server signs in). Checked on every run (a revoked or expired token signs the tab
+    out) and kept in the URL, because st.navigation drops query parameters on a page switch and a
+    refresh keeps only the URL."""
+    from nets.server.identity import LECTURER, URL_PARAMS, Session, resolve, url_params
+    settings, state = identity_settings(), st.session_state
     try:
         user = st.user.to_dict()
     except Exception:  # no script context (a callback in a bare test)
         user = {}
-    held = resolve(settings, st.session_state.get(IDENTITY_KEY, ""), st.query_params.to_dict(), user)
-    st.session_state[IDENTITY_KEY] = held
-    # only what this mode keeps: a laptop's id means nothing in a classroom
-    keep_in_url(url_params(held, settings), URL_PARAMS)
-    return LECTURER if st.session_state.get("lecturer") else held
+    held = Session(state.get(IDENTITY_KEY, ""), state.get(TOKEN_KEY, ""), bool(state.get(LECTURER_KEY)),
+                   state.get(LECTURER_TOKEN_KEY, ""))
+    now = resolve(settings, held, st.query_params.to_dict(), user, accounts() if settings.shared else None)
+    state[IDENTITY_KEY], state[TOKEN_KEY] = now.identity, now.token
+    state[LECTURER_KEY], state[LECTURER_TOKEN_KEY] = now.lecturer, now.lecturer_token
+    keep_in_url(url_params(now, settings), URL_PARAMS)  # only what this mode keeps
+    return LECTURER if now.lecturer else now.identity
 
 
 def keep_in_url(wanted: dict[str, str], managed) -> None:
@@ -146,22 +171,47 @@ def keep_in_url(wanted: dict[str, str], managed) -> None:
             del st.query_params[key]
 
 
-def sign_in(name: str, code: str) -> str:
-    """Sign this session in as the student `name`; returns why not, '' when it worked."""
-    from nets.server.identity import IdentityError, student_identity
+def sign_in(name: str, code: str, passphrase: str = "") -> str:
+    """Sign this session in as the student `name` (the first time with a name, `passphrase` becomes
+    its passphrase); returns why not, '' when it worked."""
+    from nets.server.identity import IdentityError
     try:
-        st.session_state[IDENTITY_KEY] = student_identity(name, code, identity_settings())
+        who, token = accounts().sign_in(name, code, passphrase, identity_settings())
     except IdentityError as e:
         return str(e)
-    identity()  # the URL keeps it from now on
+    st.session_state[IDENTITY_KEY], st.session_state[TOKEN_KEY] = who, token
+    identity()  # the URL keeps the token from now on
     return ""
 
 
 def sign_out() -> None:
-    from nets.server.identity import URL_PARAMS
-    st.session_state[IDENTITY_KEY] = ""
-    for key in URL_PARAMS & set(st.query_params):
+    """End this student's session: its token is revoked, so the old URL signs nobody in."""
+    from nets.server.identity import NAME_PARAM, TOKEN_PARAM
+    accounts().revoke(st.session_state.get(TOKEN_KEY, ""))
+    st.session_state[IDENTITY_KEY], st.session_state[TOKEN_KEY] = "", ""
+    for key in {NAME_PARAM, TOKEN_PARAM} & set(st.query_params):
         del st.query_params[key]
+
+
+def enter_lecturer_mode(password: str) -> str:
+    """Lecturer mode for the right lecturer_password, kept across a refresh by its own token;
+    returns why not ('' when it worked). Wrong tries are slowed and logged."""
+    from nets.server.identity import IdentityError
+    try:
+        token = accounts().lecturer_sign_in(password, identity_settings())
+    except IdentityError as e:
+        return str(e)
+    st.session_state[LECTURER_KEY], st.session_state[LECTURER_TOKEN_KEY] = True, token
+    identity()
+    return ""
+
+
+def leave_lecturer_mode() -> None:
+    from nets.server.identity import LECTURER_PARAM
+    accounts().revoke(st.session_state.get(LECTURER_TOKEN_KEY, ""))
+    st.session_state[LECTURER_KEY], st.session_state[LECTURER_TOKEN_KEY] = False, ""
+    if LECTURER_PARAM in st.query_params:
+        del st.query_params[LECTURER_PARAM]
 
 
 def session_owner() -> str:
@@ -232,16 +282,15 @@ def run_evaluation(run: Run):
 
 def lecturer_password() -> str:
     """The lecturer's password from Streamlit secrets (.streamlit/secrets.toml); '' when none."""
-    try:
-        return str(st.secrets.get("lecturer_password", "") or "")
-    except Exception:  # no secrets file at all: a laptop, single-user
-        return ""
+    return identity_settings().password
 
 
 def access():
-    """What this session may do with runs (see nets.runs.access)."""
+    """What this session may do with runs (see nets.runs.access): single-user only on a laptop
+    (none of [auth], class_code, lecturer_password in the secrets)."""
     from nets.runs.access import Access
-    return Access(identity(), bool(st.session_state.get("lecturer")), not lecturer_password())
+    owner = identity()  # first: it settles lecturer mode for this run
+    return Access(owner, bool(st.session_state.get(LECTURER_KEY)), not identity_settings().shared)
 
 
 def find_runs(flt: RunFilter = RunFilter(), limit: int = PAGE_SIZE, offset: int = 0,
@@ -274,6 +323,7 @@ def run_picker_ui(label: str, key: str, flt: RunFilter, default: str = "", empty
     choice, else `default`). Stops the page with `empty` when there is none."""
     pick, search = st.columns([2, 1], vertical_alignment="bottom")
     text = search.text_input("Search runs", key=f"{key}_search", placeholder="part of a name or id",
+                             max_chars=100,  # a huge pattern is refused by SQLite's LIKE
                              help="The list holds the newest matching runs; type to find older ones.")
     rows, total = find_runs(replace(flt, text=text), limit=PICKER_LIMIT)
     by_id = {r.id: r for r in rows}

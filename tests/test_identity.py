@@ -1,11 +1,12 @@
 import pytest
 
 from nets.runs.access import Access
+from nets.server.accounts import Accounts
 from nets.server.identity import (
     LECTURER,
     IdentityError,
+    Session,
     Settings,
-    from_url,
     login_identity,
     login_providers,
     new_anonymous,
@@ -26,6 +27,8 @@ AUTH = {"redirect_uri": "http://x/oauth2callback", "cookie_secret": "s", "client
 
 def test_modes_follow_the_secrets():
     assert LAPTOP.mode == "laptop" and CLASS.mode == "class"
+    assert Settings(class_code="owl42").mode == "class" and Settings(auth=True).mode == "login"
+    assert not LAPTOP.shared and CLASS.shared and Settings(class_code="owl42").shared
     assert Settings(providers=(None,)).mode == "login" and Settings("pw", providers=("google",)).mode == "login"
 
 
@@ -60,32 +63,42 @@ def test_a_class_code_is_needed_when_the_lecturer_set_one():
     assert student_identity("alice", "", OPEN_CLASS) == "name:alice"
 
 
-def test_a_refresh_keeps_a_student_through_the_url():
-    params = url_params("name:alice", CLASS)
-    assert params["student"] == "alice" and len(params["token"]) == 32
-    assert from_url(params, CLASS) == "name:alice"
-    assert from_url({"student": ["Alice"], "token": [params["token"]]}, CLASS) == "name:alice"  # AppTest's lists
+def accounts(tmp_path, clock=None) -> Accounts:
+    return Accounts(tmp_path, **({"clock": clock} if clock else {}))
 
 
-def test_the_url_cannot_make_anyone_into_someone_else():
-    alice = url_params("name:alice", CLASS)
-    assert from_url({"student": "bob", "token": alice["token"]}, CLASS) == ""       # another name, same token
-    assert from_url({"student": "alice"}, CLASS) == ""                              # no token
-    assert from_url({"student": "alice", "token": "0" * 32}, CLASS) == ""           # a made-up token
-    assert from_url({"me": "0" * 32}, CLASS) == ""                                  # a laptop id in a classroom
-    # the token is keyed by the server's secrets: another password or class code does not accept it
-    assert from_url(alice, Settings("other-pw", "owl42")) == ""
-    assert from_url(alice, Settings("lecturer-pw", "owl43")) == ""
-    assert from_url(alice, LAPTOP) == ""
-    assert url_params(LECTURER, CLASS) == {}  # the lecturer's screen is projected: nothing in the URL
+def test_a_refresh_keeps_a_student_through_the_url(tmp_path):
+    store = accounts(tmp_path)
+    alice, token = store.sign_in("Alice", "owl42", "alice-phrase", CLASS)
+    params = url_params(Session(alice, token), CLASS)
+    assert params == {"token": token} and len(token) >= 32  # a random token, not the name
+    assert resolve(CLASS, Session(), params, {}, store).identity == "name:alice"
+    assert resolve(CLASS, Session(), {"token": [token]}, {}, store).identity == "name:alice"  # AppTest's lists
+
+
+def test_the_url_cannot_make_anyone_into_someone_else(tmp_path):
+    store = accounts(tmp_path)
+    _, token = store.sign_in("alice", "owl42", "alice-phrase", CLASS)
+
+    def who(params, settings=CLASS):
+        return resolve(settings, Session(), params, {}, store).identity
+    assert who({"student": "bob", "token": token}) == "name:alice"   # the token decides, not the name
+    assert who({"student": "alice"}) == ""                            # no token
+    assert who({"token": "0" * 32}) == ""                             # a made-up token
+    assert who({"me": "0" * 32}) == ""                                # a laptop id in a classroom
+    # tokens are bound to the server's secrets: another password or class code does not accept them
+    assert who({"token": token}, Settings("other-pw", "owl42")) == ""
+    assert who({"token": token}, Settings("lecturer-pw", "owl43")) == ""
+    assert who({"token": token}, LAPTOP).startswith("anon:")
+    assert url_params(Session(LECTURER, lecturer=True), CLASS) == {}  # no token, nothing kept
 
 
 def test_a_laptop_tab_keeps_a_random_id():
     me = new_anonymous()
     assert me.startswith("anon:") and me != new_anonymous()
-    assert from_url(url_params(me, LAPTOP), LAPTOP) == me
-    assert from_url({"me": "not-hex"}, LAPTOP) == "" and from_url({"student": "alice", "token": "x"}, LAPTOP) == ""
-    assert url_params(me, CLASS) == {}
+    assert resolve(LAPTOP, Session(), url_params(Session(me), LAPTOP), {}).identity == me
+    assert resolve(LAPTOP, Session(), {"me": "not-hex"}, {}).identity != "anon:not-hex"
+    assert url_params(Session(me), CLASS) == {}
 
 
 def test_a_login_is_the_account():
@@ -95,16 +108,20 @@ def test_a_login_is_the_account():
     assert login_identity({"email": "test@example.com"}) == ""  # AppTest's default user, no login
 
 
-def test_resolve_in_each_mode():
+def test_resolve_in_each_mode(tmp_path):
+    store = accounts(tmp_path)
     login = Settings("pw", providers=(None,))
-    assert resolve(login, "name:alice", {}, {"is_logged_in": True, "email": "a@b.c"}) == "user:a@b.c"
-    assert resolve(login, "name:alice", url_params("name:alice", CLASS), {}) == ""  # logged out: nobody
-    assert resolve(CLASS, "name:alice", {}, {}) == "name:alice"                      # the session holds it
-    assert resolve(CLASS, "", url_params("name:bob", CLASS), {}) == "name:bob"        # a refresh
-    assert resolve(CLASS, "", {}, {}) == "" and resolve(CLASS, "anon:" + "0" * 32, {}, {}) == ""
+    _, bobs = store.sign_in("bob", "owl42", "bob-phrase", CLASS)
+    assert resolve(login, Session("name:alice"), {}, {"is_logged_in": True, "email": "a@b.c"}).identity == "user:a@b.c"
+    assert resolve(login, Session("name:alice"), {"token": bobs}, {}, store).identity == ""  # logged out: nobody
+    assert resolve(CLASS, Session("name:alice"), {}, {}, store).identity == "name:alice"       # the session holds it
+    assert resolve(CLASS, Session(), {"token": bobs}, {}, store) == Session("name:bob", bobs)  # a refresh
+    assert resolve(CLASS, Session(), {}, {}, store) == Session()
+    assert resolve(CLASS, Session("anon:" + "0" * 32), {}, {}, store).identity == ""
     me = "anon:" + "a" * 32
-    assert resolve(LAPTOP, me, {}, {}) == me and resolve(LAPTOP, "", {"me": "a" * 32}, {}) == me
-    assert resolve(LAPTOP, "", {}, {}).startswith("anon:")
+    assert resolve(LAPTOP, Session(me), {}, {}).identity == me
+    assert resolve(LAPTOP, Session(), {"me": "a" * 32}, {}).identity == me
+    assert resolve(LAPTOP, Session(), {}, {}).identity.startswith("anon:")
 
 
 def test_kinds_of_identity_never_collide():
@@ -114,9 +131,11 @@ def test_kinds_of_identity_never_collide():
     assert shown_name("user:ada@uni.edu") == "ada@uni.edu" and shown_name("") == "nobody yet"
 
 
-def test_students_jobs_and_runs_follow_their_identity():
+def test_students_jobs_and_runs_follow_their_identity(tmp_path):
+    store = accounts(tmp_path)
     alice = Access(student_identity("Alice", "owl42", CLASS), lecturer=False, single_user=False)
-    again = Access(from_url(url_params("name:alice", CLASS), CLASS), lecturer=False, single_user=False)
+    _, token = store.sign_in("alice", "owl42", "alice-phrase", CLASS)
+    again = Access(resolve(CLASS, Session(), {"token": token}, {}, store).identity, lecturer=False, single_user=False)
     bob = Access("name:bob", lecturer=False, single_user=False)
     nobody = Access("", lecturer=False, single_user=False)  # has not signed in
     run = {"owner": "name:alice"}

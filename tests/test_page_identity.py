@@ -6,8 +6,9 @@ from streamlit.testing.v1 import AppTest
 
 from nets.engine.config import TrainConfig
 from nets.experiment import run_training
+from nets.text import plain
 
-PASSWORD, CODE = "lecturer-pw", "owl42"
+PASSWORD, CODE, PHRASE = "lecturer-pw", "owl42", "my own phrase"
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "c",
         "client_secret": "c", "server_metadata_url": "https://id.invalid/.well-known/openid-configuration"}
 
@@ -27,10 +28,11 @@ def tab(ckpt, monkeypatch, page=None, url=None, secrets=None, user=None) -> AppT
     return at
 
 
-def sign_in(at, name, code=CODE) -> AppTest:
+def sign_in(at, name, code=CODE, phrase=PHRASE) -> AppTest:
     at.text_input(key="id_name").set_value(name)  # in the sidebar, or at the top of the Train page
     if code is not None:
         at.text_input(key="id_code").set_value(code)
+    at.text_input(key="id_pass").set_value(phrase)  # the first sign-in with a name sets it
     next(b for b in at.button if b.label == "Sign in").click().run()
     assert not at.exception, at.exception
     return at
@@ -99,7 +101,7 @@ def test_a_student_must_sign_in_before_training(ckpt, monkeypatch):
     assert signed_in_as(at) == "" and any("class code is not right" in c.value for c in at.caption)
     sign_in(at, "  Alice ")
     assert signed_in_as(at) == "👤 Signed in as **alice**"
-    assert at.query_params["student"] == "alice" and len(at.query_params["token"]) == 32
+    assert "student" not in at.query_params and len(at.query_params["token"]) >= 32  # a random token
     assert "me" not in at.query_params  # an anonymous id means nothing on a classroom server
     assert not any("Sign in with your name" in m.value for m in at.markdown)
 
@@ -115,11 +117,12 @@ def test_without_a_class_code_the_name_is_enough(ckpt, monkeypatch):
 def test_a_forged_url_signs_nobody_in(ckpt, monkeypatch):
     alice = sign_in(tab(ckpt, monkeypatch), "alice")
     token = alice.query_params["token"]
-    for url in ({"student": "bob", "token": token}, {"student": "alice"}, {"student": "alice", "token": "0" * 32},
-                {"me": "a" * 32}):
+    changed = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for url in ({"student": "bob", "token": changed}, {"student": "alice"}, {"student": "alice", "token": "0" * 32},
+                {"me": "a" * 32}, {"lecturer": token}):  # a student's token is no lecturer's
         at = tab(ckpt, monkeypatch, url=url)
         assert signed_in_as(at) == "", url
-        assert not {"student", "token", "me"} & set(at.query_params), url  # and the URL is cleaned
+        assert not {"student", "token", "me", "lecturer"} & set(at.query_params), url  # and the URL is cleaned
     other_server = tab(ckpt, monkeypatch, url=dict(alice.query_params),
                        secrets={"lecturer_password": "another", "class_code": CODE})
     assert signed_in_as(other_server) == ""
@@ -131,7 +134,7 @@ def test_students_see_only_their_own_jobs_and_the_lecturer_sees_all(ckpt, monkey
     try:
         assert jobs_listed(alice) and button(alice, "Stop") is not None
         url = dict(alice.query_params)
-        assert set(url) == {"job", "student", "token"}
+        assert set(url) == {"job", "token"}
 
         # Bob, in another browser: no job in his list, and Alice's job id in his URL shows nothing
         bob = sign_in(tab(ckpt, monkeypatch, "pages/train.py"), "Bob")
@@ -152,13 +155,14 @@ def test_students_see_only_their_own_jobs_and_the_lecturer_sees_all(ckpt, monkey
         # a page switch drops the URL's parameters in the browser: the app sets them again
         refreshed.query_params.clear()
         refreshed.switch_page("pages/runs.py").run()
-        assert refreshed.query_params["student"] == "alice" and refreshed.query_params["token"] == url["token"]
+        assert refreshed.query_params["token"] == url["token"]
 
         # the lecturer sees every job, shows Alice's and stops it
         teacher = lecturer(tab(ckpt, monkeypatch, "pages/train.py"))
         teacher.switch_page("pages/train.py").run()
         assert len(jobs_listed(teacher)) == 1
-        assert not {"student", "token", "me"} & set(teacher.query_params)  # a projected screen: no identity
+        assert not {"student", "token", "me"} & set(teacher.query_params)  # no student's identity
+        assert teacher.query_params["lecturer"]  # lecturer mode's own token: it survives a refresh
         next(b for b in teacher.button if b.label == "Show").click().run()
         stop_and_finish(teacher)
     finally:
@@ -201,7 +205,7 @@ def test_a_students_runs_are_private_on_every_page(ckpt, monkeypatch):
 def test_a_login_server_uses_the_account(ckpt, monkeypatch):
     secrets = {"lecturer_password": PASSWORD, "auth": AUTH}
     at = tab(ckpt, monkeypatch, "pages/train.py", secrets=secrets, user={"is_logged_in": True, "email": "Ada@Uni.edu"})
-    assert signed_in_as(at) == "👤 Logged in as **ada@uni.edu**" and button(at, "Log out") is not None
+    assert signed_in_as(at) == f"👤 Logged in as **{plain('ada@uni.edu')}**" and button(at, "Log out") is not None
     assert not any(w.key == "id_name" for w in at.sidebar.text_input)  # no name to give
     assert not {"student", "token", "me"} & set(at.query_params)   # the login has its own cookie
     out = tab(ckpt, monkeypatch, "pages/train.py", secrets=secrets, user={"is_logged_in": False})

@@ -3,9 +3,10 @@
 A run belongs to the identity that trained it (nets.server.identity: a student's name, a login, or a
 laptop tab's id). A student sees their own runs, the runs the lecturer has shared, and runs made
 outside the app (the command line, the shipped example); they may rename or delete only their own.
-The lecturer (unlocked with the password from Streamlit secrets) may do everything and shares runs
-with the class. With no password configured the app is single-user, as on a laptop: every run is
-open, but jobs stay their owner's. Every page that lists runs or jobs asks these rules.
+The lecturer (the password from Streamlit secrets, or a login the secrets name) may do everything
+and shares runs with the class. Only a laptop (none of [auth], class_code, lecturer_password in the
+secrets: nets.server.identity.Settings.shared is false) is single-user: every run is open, but jobs
+stay their owner's. Every page that lists runs or jobs asks these rules.
 """
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Access:
     owner: str          # this session's identity (nets.server.identity); '' before a student signs in
-    lecturer: bool      # unlocked with the password
-    single_user: bool   # no password configured
+    lecturer: bool      # lecturer mode (the password, or a named login)
+    single_user: bool   # a laptop: no [auth], class_code or lecturer_password
 
     @property
     def everything(self) -> bool:

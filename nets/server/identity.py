@@ -1,19 +1,26 @@
-"""Who is using the app: an identity that lasts across a refresh, a page switch and a new tab.
+"""Who is using the app: the server's mode from its secrets, what is unsafe in them, and a session's identity.
 
-Three set-ups, chosen by the server's Streamlit secrets:
-- login: Streamlit's built-in login (an [auth] section): the identity is the logged-in account.
-- class: a lecturer password and no login: students sign in with their name (and the class code the
-  lecturer sets, when there is one). The same name is the same student, in any tab. A refresh keeps
-  it through the URL: the name and a token only the server can make (an HMAC keyed by the server's
-  secrets), so editing the URL cannot make anyone into someone else.
-- laptop: no password: a random id kept in the URL. It only keeps a tab's jobs its own; runs are open.
-Identities carry a prefix ("user:", "name:", "anon:"), so one kind can never equal another, and
-none can equal LECTURER.
+Modes (settings_from_secrets reads .streamlit/secrets.toml):
+- laptop: none of `[auth]`, `class_code`, `lecturer_password`. One user: every run is open; a random
+  id in the URL only keeps a tab's jobs its own.
+- login: an `[auth]` section (Streamlit's OIDC login). The identity is the account's e-mail; the
+  accounts named in `lecturers = ["prof@uni.edu"]` (any case) are lecturers without a password, and
+  whoever types `lecturer_password` (when one is set) is too.
+- class: a `class_code` or a `lecturer_password` without login. Students sign in with a name, the
+  class code and a personal passphrase (nets.server.accounts: the first sign-in with a name sets it).
+Every mode but laptop is a shared server where ownership applies (nets.runs.access). problems()
+lists what leaves a shared server open or unmanageable; the app shows it on every page and logs it.
+
+A refresh keeps an identity through the URL: a random token (nets.server.accounts) that the server
+maps to the identity, expires after `session_hours` (default 12) and is revoked by Sign out; the
+lecturer's mode has a token of its own, revoked by leaving lecturer mode. A login keeps its own cookie.
+Identities carry a prefix ("user:", "name:", "anon:"), so one kind never equals another, and none
+equals LECTURER. Names are NFKC-normalised and case-folded; a name mixing Latin, Cyrillic and Greek
+letters is refused, and skeleton() finds look-alikes ("аlice" in Cyrillic looks like "alice").
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
+import logging
 import re
 import secrets
 import unicodedata
@@ -21,26 +28,41 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 LECTURER = "lecturer"
-ANON_PARAM, NAME_PARAM, TOKEN_PARAM = "me", "student", "token"
-URL_PARAMS = frozenset({ANON_PARAM, NAME_PARAM, TOKEN_PARAM})  # not part of a lesson link
+ANON_PARAM, NAME_PARAM, TOKEN_PARAM, LECTURER_PARAM = "me", "student", "token", "lecturer"
+URL_PARAMS = frozenset({ANON_PARAM, NAME_PARAM, TOKEN_PARAM, LECTURER_PARAM})  # not part of a lesson link
 MAX_NAME = 40
+MIN_PASSWORD = 10          # a shorter lecturer_password is reported as guessable
+DEFAULT_HOURS, MAX_HOURS = 12.0, 24.0 * 30
 _NAME_CHARS = re.compile(r"[\w .'\-]+")        # letters of any alphabet, digits, space . ' - _
 _ANON = re.compile(r"[0-9a-f]{32}")
+_LOOKALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
+log = logging.getLogger("nnlab.identity")
 
 
 class IdentityError(ValueError):
-    """A name or class code that cannot be used, with the reason in words."""
+    """A name, class code, passphrase or password that cannot be used, with the reason in words."""
 
 
 @dataclass(frozen=True)
 class Settings:
-    password: str = ""        # the lecturer's password; none: a single laptop
-    class_code: str = ""      # what students type with their name; none: the name alone
-    providers: tuple = ()     # Streamlit login providers (None: the unnamed default); (): no login
+    password: str = ""        # the lecturer's password
+    class_code: str = ""      # what students type with their name
+    providers: tuple = ()     # Streamlit login providers (None: the unnamed default); (): no usable login
+    lecturers: tuple = ()     # login e-mails that are lecturers, lower case
+    auth: bool = False        # an [auth] section exists, complete or not
+    session_hours: float = DEFAULT_HOURS  # how long a sign-in's token lasts
+    notes: tuple = ()         # what could not be read from the secrets, in words
 
     @property
     def mode(self) -> str:
-        return "login" if self.providers else "class" if self.password else "laptop"
+        if self.providers or (self.auth and not (self.password or self.class_code)):
+            return "login"    # an incomplete [auth] alone: a login server nobody can log in to yet
+        return "class" if self.password or self.class_code else "laptop"
+
+    @property
+    def shared(self) -> bool:
+        """A classroom server: runs belong to their owner (only a laptop is single-user)."""
+        return self.mode != "laptop"
 
 
 def login_providers(auth: Mapping | None) -> tuple:
@@ -52,9 +74,72 @@ def login_providers(auth: Mapping | None) -> tuple:
     return ((None,) if auth.get("client_id") else ()) + named
 
 
+def settings_from_secrets(secrets_: Mapping) -> Settings:
+    """The server's set-up from its Streamlit secrets (a plain mapping; {} when there is no file)."""
+    notes = []
+    listed = secrets_.get("lecturers", ())
+    if isinstance(listed, str):
+        listed = [listed]
+    if not isinstance(listed, (list, tuple)):
+        notes.append('`lecturers` must be a list of e-mail addresses, e.g. lecturers = ["prof@uni.edu"].')
+        listed = ()
+    hours = secrets_.get("session_hours", DEFAULT_HOURS)
+    try:
+        hours = float(hours)
+        if not 0 < hours <= MAX_HOURS:
+            raise ValueError
+    except (TypeError, ValueError):
+        notes.append(f"`session_hours` must be a number of hours above 0 and at most {MAX_HOURS:.0f}; "
+                     f"{DEFAULT_HOURS:.0f} is used.")
+        hours = DEFAULT_HOURS
+    return Settings(password=str(secrets_.get("lecturer_password") or ""),
+                    class_code=str(secrets_.get("class_code") or ""),
+                    providers=login_providers(secrets_.get("auth")),
+                    lecturers=tuple(sorted({str(e).strip().lower() for e in listed if str(e).strip()})),
+                    auth="auth" in secrets_, session_hours=hours, notes=tuple(notes))
+
+
+def problems(settings: Settings) -> list[str]:
+    """What leaves this server open or unmanageable, one sentence each ([] when nothing does)."""
+    s, found = settings, list(settings.notes)
+    if s.auth and not s.providers:
+        found.append("The `[auth]` section of the secrets is incomplete (it needs redirect_uri, cookie_secret "
+                     "and a client_id): nobody can log in.")
+    if s.mode == "login" and not s.lecturers and not s.password:
+        found.append('Login is on, but no lecturer is named (`lecturers = ["you@uni.edu"]`) and there is no '
+                     "`lecturer_password`: nobody can manage this server.")
+    if s.mode == "class" and not s.password:
+        found.append("A `class_code` is set but no `lecturer_password`: nobody can manage this server "
+                     "(share runs, clean up, stop jobs, reset passphrases).")
+    if s.password and len(s.password) < MIN_PASSWORD:
+        found.append(f"The `lecturer_password` is shorter than {MIN_PASSWORD} characters: a student could guess it.")
+    if s.lecturers and not s.auth:
+        found.append("`lecturers` names login accounts, but there is no `[auth]` login: it has no effect.")
+    return found
+
+
+_reported: set[str] = set()
+
+
+def report_problems(settings: Settings) -> list[str]:
+    """problems(), each written to the server log the first time this process sees it."""
+    found = problems(settings)
+    for problem in found:
+        if problem not in _reported:
+            _reported.add(problem)
+            log.warning("Unsafe server set-up: %s", problem)
+    return found
+
+
 # ------------------------------------------------------------------------------ a student's name
+def scripts(text: str) -> set[str]:
+    """The alphabets of the letters in `text` ("LATIN", "CYRILLIC", "GREEK", "CJK", …)."""
+    return {unicodedata.name(c, "?").split(" ")[0] for c in text if c.isalpha()}
+
+
 def normalise_name(text: str) -> str:
-    """The name as an identity uses it: same letters, any case, any spacing, give the same name."""
+    """The name as an identity uses it: same letters, any case, any spacing, give the same name.
+    Latin, Cyrillic and Greek letters in one name are refused: that is how look-alikes are made."""
     name = " ".join(unicodedata.normalize("NFKC", str(text or "")).split()).casefold()
     if not name:
         raise IdentityError("Type your name.")
@@ -62,53 +147,67 @@ def normalise_name(text: str) -> str:
         raise IdentityError(f"A name has at most {MAX_NAME} characters.")
     if not _NAME_CHARS.fullmatch(name) or not any(c.isalnum() for c in name):
         raise IdentityError("A name has letters, digits, spaces, dots, hyphens and apostrophes only.")
+    if len(scripts(name) & _LOOKALIKE_SCRIPTS) > 1:
+        raise IdentityError("A name uses one alphabet: Latin, Cyrillic or Greek letters, not a mix.")
     return name
 
 
+# Letters that look alike in most fonts, mapped to one of them (a small part of Unicode's
+# confusables list: the Cyrillic and Greek letters that pass for Latin ones, and digits for letters).
+_LOOKALIKES = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "ё": "ë", "һ": "h", "і": "i", "ї": "ï", "ј": "j", "к": "k", "м": "m",
+    "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "ԁ": "d", "ԛ": "q",
+    "ԝ": "w", "ӏ": "l", "ɡ": "g", "ı": "i", "α": "a", "β": "b", "γ": "y", "ε": "e", "ι": "i", "κ": "k",
+    "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ϳ": "j",
+    "0": "o", "1": "l", "|": "l", "_": "-",
+})
+
+
+def skeleton(name: str) -> str:
+    """What a normalised name looks like: two names with the same skeleton are hard to tell apart
+    ("аlice" in Cyrillic, "alice", "a1ice"); a new account may not take another's skeleton."""
+    s = name.translate(_LOOKALIKES)
+    for many, one in (("rn", "m"), ("vv", "w")):
+        s = s.replace(many, one)
+    return s
+
+
 def student_identity(name: str, code: str, settings: Settings) -> str:
-    """'name:<normalised name>' once the class code (when the lecturer set one) is right."""
+    """'name:<normalised name>' once the class code (when the lecturer set one) is right. The
+    passphrase is nets.server.accounts' to check."""
     normal = normalise_name(name)
-    if settings.class_code and not hmac.compare_digest(str(code or "").strip().encode(),
-                                                      settings.class_code.strip().encode()):
+    if settings.class_code and not secrets.compare_digest(str(code or "").strip().encode(),
+                                                         settings.class_code.strip().encode()):
         raise IdentityError("That class code is not right: ask your lecturer.")
     return "name:" + normal
 
 
-def _token(identity: str, settings: Settings) -> str:
-    """Proof that this server signed `identity` in: an HMAC keyed by the lecturer's password and the
-    class code, so it cannot be made without them, and changing either signs everyone out."""
-    key = hmac.new(settings.password.encode(), b"nnlab-identity\0" + settings.class_code.encode(),
-                   hashlib.sha256).digest()
-    return hmac.new(key, identity.encode(), hashlib.sha256).hexdigest()[:32]
+# ------------------------------------------------------------------------------ a session
+@dataclass(frozen=True)
+class Session:
+    """What a browser tab holds between runs: its identity, the token that proves it, and lecturer mode."""
+    identity: str = ""
+    token: str = ""
+    lecturer: bool = False
+    lecturer_token: str = ""
 
 
-# ------------------------------------------------------------------------------ the URL
-def url_params(identity: str, settings: Settings) -> dict[str, str]:
-    """What the URL keeps so that a refresh finds the same identity ({} when nothing may be kept:
-    the lecturer, whose screen the room sees, and a logged-in account, which has its own cookie)."""
-    if settings.mode == "class" and identity.startswith("name:"):
-        return {NAME_PARAM: identity.removeprefix("name:"), TOKEN_PARAM: _token(identity, settings)}
-    if settings.mode == "laptop" and identity.startswith("anon:"):
-        return {ANON_PARAM: identity.removeprefix("anon:")}
-    return {}
+def _param(params: Mapping, key: str) -> str:
+    value = params.get(key, "")
+    return str(value[-1] if isinstance(value, (list, tuple)) and value else value or "")
 
 
-def from_url(params: Mapping, settings: Settings) -> str:
-    """The identity a URL carries, or '' when it carries none this server accepts: a name needs the
-    token this server made for it, and an anonymous id counts only on a laptop."""
-    def one(key: str) -> str:
-        value = params.get(key, "")
-        return str(value[-1] if isinstance(value, (list, tuple)) and value else value or "")
-
-    if settings.mode == "class" and one(NAME_PARAM):
-        try:
-            identity = "name:" + normalise_name(one(NAME_PARAM))
-        except IdentityError:
-            return ""
-        return identity if hmac.compare_digest(one(TOKEN_PARAM).encode(), _token(identity, settings).encode()) else ""
-    if settings.mode == "laptop" and _ANON.fullmatch(one(ANON_PARAM)):
-        return "anon:" + one(ANON_PARAM)
-    return ""
+def url_params(session: Session, settings: Settings) -> dict[str, str]:
+    """What the URL keeps so that a refresh finds the same session: a student's token on a classroom
+    server, a laptop tab's id, the lecturer's token (a login has its own cookie)."""
+    kept = {}
+    if settings.mode == "class" and session.identity.startswith("name:") and session.token:
+        kept[TOKEN_PARAM] = session.token
+    if settings.mode == "laptop" and session.identity.startswith("anon:"):
+        kept[ANON_PARAM] = session.identity.removeprefix("anon:")
+    if session.lecturer and session.lecturer_token:
+        kept[LECTURER_PARAM] = session.lecturer_token
+    return kept
 
 
 def new_anonymous() -> str:
@@ -116,7 +215,6 @@ def new_anonymous() -> str:
     return "anon:" + secrets.token_hex(16)
 
 
-# ------------------------------------------------------------------------------ a login
 def login_identity(user: Mapping) -> str:
     """'user:<email>' (or the provider's subject id) for a logged-in account; '' otherwise."""
     if user.get("is_logged_in") is not True:
@@ -125,21 +223,61 @@ def login_identity(user: Mapping) -> str:
     return "user:" + email if email else "user:sub:" + sub if sub else ""
 
 
-def resolve(settings: Settings, held: str, params: Mapping, user: Mapping) -> str:
-    """This session's identity on this run: the login's in login mode; otherwise the one the session
-    already holds, if this mode accepts it, else the URL's, else (on a laptop) a new one."""
+def named_lecturer(identity: str, settings: Settings) -> bool:
+    """A login that the secrets name as a lecturer."""
+    return (settings.mode == "login" and identity.startswith("user:") and not identity.startswith("user:sub:")
+            and identity.removeprefix("user:") in settings.lecturers)
+
+
+def resolve(settings: Settings, held: Session, params: Mapping, user: Mapping, tokens=None) -> Session:
+    """This session on this run. `tokens` (nets.server.accounts.Accounts) says whom a token stands
+    for, now: a revoked or expired token stands for nobody. A student: the login's (login mode); the
+    token the session holds, else the URL's (class mode); a laptop tab's id, else a new one. Lecturer
+    mode: a named login; the lecturer token the session holds (while lecturer mode is on), else the
+    URL's (a refresh)."""
+    def who(token: str, kind: str) -> str:
+        return tokens.session(token, kind, settings) if token and tokens is not None else ""
+
+    token = ""
     if settings.mode == "login":
-        return login_identity(user)
-    if settings.mode == "class":
-        return held if held.startswith("name:") else from_url(params, settings)
-    return held if held.startswith("anon:") else from_url(params, settings) or new_anonymous()
+        identity = login_identity(user)
+    elif settings.mode == "class":
+        if held.token:
+            identity = who(held.token, "student")
+            token = held.token if identity else ""
+        elif held.identity.startswith("name:"):
+            identity = held.identity  # given by the server itself without a token (tests)
+        else:
+            identity = who(_param(params, TOKEN_PARAM), "student")
+            token = _param(params, TOKEN_PARAM) if identity else ""
+    else:
+        identity = held.identity if held.identity.startswith("anon:") else (
+            "anon:" + _param(params, ANON_PARAM) if _ANON.fullmatch(_param(params, ANON_PARAM)) else new_anonymous())
+
+    lecturer, lecturer_token = False, ""
+    if named_lecturer(identity, settings):
+        lecturer = True
+    elif held.lecturer_token:  # ends with the token, or when lecturer mode was switched off
+        if held.lecturer and who(held.lecturer_token, "lecturer") == LECTURER:
+            lecturer, lecturer_token = True, held.lecturer_token
+    elif held.lecturer:
+        lecturer = True  # switched on by the server itself without a token (tests)
+    elif settings.password and who(_param(params, LECTURER_PARAM), "lecturer") == LECTURER:
+        lecturer, lecturer_token = True, _param(params, LECTURER_PARAM)
+    return Session(identity, token, lecturer, lecturer_token)
 
 
 def shown_name(identity: str) -> str:
-    """The identity in words, for the sidebar."""
+    """The identity in words, for the sidebar and the runs' owners. A name in Cyrillic or Greek
+    letters that could pass for a Latin one says its alphabet."""
     if identity == LECTURER:
         return "the lecturer"
-    for prefix in ("name:", "user:sub:", "user:"):
+    if identity.startswith("name:"):
+        name = identity.removeprefix("name:")
+        look = skeleton(name)
+        foreign = sorted(scripts(name) & {"CYRILLIC", "GREEK"})
+        return f"{name} ({', '.join(f.title() for f in foreign)})" if foreign and look.isascii() else name
+    for prefix in ("user:sub:", "user:"):
         if identity.startswith(prefix):
             return identity.removeprefix(prefix)
     return "this tab" if identity.startswith("anon:") else "nobody yet"
