@@ -11,12 +11,12 @@ import torch
 from torch import nn
 
 from nets import experiment
-from nets.engine.config import TrainConfig
+from nets.engine.config import ConfigError, TrainConfig
 from nets.engine.data import load_dataset
 from nets.engine.evaluate import evaluate
-from nets.runs import CheckpointError, clean_up, disk_usage, get_run, list_runs, load_model, recover_interrupted
+from nets.runs import clean_up, disk_usage, get_run, list_runs, load_model, recover_interrupted
 from nets.runs.access import ADMIN
-from nets.server.jobs import JobManager
+from nets.server.jobs import JobManager, JobRefused
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=2, batch_size=32, log_every=2)
@@ -87,8 +87,9 @@ def test_out_of_memory_fails_that_job_only(ckpt, monkeypatch):
 def test_a_full_disk_budget_refuses_new_jobs_clearly(ckpt):
     (ckpt / "ballast.bin").write_bytes(b"\0" * (2 * 2**20))
     jobs = JobManager(ckpt, disk_budget_mb=1)
-    with pytest.raises(CheckpointError, match="uses 2 MB of its 1 MB budget"):
-        jobs.submit(TINY)
+    with pytest.raises(ConfigError, match="use 2 MB of their 1 MB disk budget") as refused:
+        jobs.submit(TINY)  # the Train page shows a ConfigError's message (no traceback), and no path
+    assert isinstance(refused.value, JobRefused) and str(ckpt) not in str(refused.value)
     assert disk_usage(ckpt) >= 2 * 2**20
 
 

@@ -18,7 +18,7 @@ from nets.runs.folder import (DEFAULT_ROOT, MODEL_FILE, RUN_FILE, Run, build_for
 from nets.runs.index import INDEX_FILE, RunIndex
 from nets.runs.rows import PAGE_SIZE, RunFilter, RunRow, kept_accuracy
 from nets.runs.manage import (UNFINISHED, CleanUp, check_disk_budget, clean_up, clean_up_candidates, delete_run,
-                     disk_usage, rename_run, set_shared, set_starred)
+                     disk_budget_problem, disk_usage, owner_usage, rename_run, set_shared, set_starred)
 from nets.runs.recorder import RunRecorder
 from nets.runs.recovery import Recovered, recover, recover_interrupted
 
@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_ROOT", "MODEL_FILE", "RUN_FILE", "Run", "build_for_run", "check_run_id", "create_run", "folder_ids",
     "get_run", "index", "list_runs", "load_model", "new_run_id", "read_run", "save_best", "update_run", "versions",
     "INDEX_FILE", "PAGE_SIZE", "RunFilter", "RunIndex", "RunRow", "kept_accuracy",
-    "UNFINISHED", "CleanUp", "check_disk_budget", "clean_up", "clean_up_candidates", "delete_run", "disk_usage",
+    "UNFINISHED", "CleanUp", "check_disk_budget", "clean_up", "clean_up_candidates", "delete_run",
+    "disk_budget_problem", "disk_usage", "owner_usage",
     "rename_run", "set_shared", "set_starred", "RunRecorder", "Recovered", "recover", "recover_interrupted",
 ]

@@ -13,6 +13,8 @@ from nets.files import CheckpointError
 from nets.runs.access import Access
 from nets.runs.folder import Run, get_run, index, update_run
 from nets.runs.index import INDEX_FILE
+from nets.runs.recovery import live
+from nets.runs.rows import RunFilter
 
 UNFINISHED = ("failed", "interrupted", "diverged", "stopped")
 NAME_LIMIT = 100
@@ -50,8 +52,11 @@ def set_shared(root: Path | str, run_id: str, shared: bool, who: Access) -> Run:
 
 
 def delete_run(root: Path | str, run_id: str, who: Access) -> int:
-    """Delete a run and its files; returns the bytes freed."""
+    """Delete a run and its files; returns the bytes freed. A run that is training is refused: its
+    job would lose its folder under it (stop it first; a run left 'running' by a dead process can go)."""
     run = _modifiable(root, run_id, who)
+    if live(run.info):
+        raise CheckpointError(f"'{run.name}' is still training: Stop it first (on the Train page), then delete it.")
     freed = run.row().bytes
     # Renamed first, so a half-deleted folder never shows up; start-up recovery finishes the job.
     trash = run.path.with_name(f".deleted-{run.id}-{uuid.uuid4().hex[:6]}")
@@ -113,16 +118,37 @@ def disk_usage(root: Path | str) -> int:
     return index(root).total_bytes() + loose
 
 
-def check_disk_budget(root: Path | str, budget_bytes: int) -> None:
+def owner_usage(root: Path | str, owner: str) -> int:
+    """Bytes of one owner's runs, from the index."""
+    if not owner or not Path(root).is_dir():
+        return 0
+    viewer = _Viewer(owner)
+    return sum(r.bytes for r in index(root).query(RunFilter(scope="mine"), viewer, limit=-1))
+
+
+@dataclass(frozen=True)
+class _Viewer:
+    """The index's idea of a viewer (nets.runs.access.Access's owner and scope), for one owner's rows."""
+    owner: str
+    everything: bool = True
+
+
+def disk_budget_problem(root: Path | str, budget_bytes: int) -> str | None:
+    """Why the server's runs folder takes no new run (over its budget), or None. Names no path."""
     if not budget_bytes:
-        return
+        return None
     used = disk_usage(root)
-    if used >= budget_bytes:
-        raise CheckpointError(
-            f"The runs folder {root} uses {used / 2**20:,.0f} MB of its {budget_bytes / 2**20:,.0f} MB budget: "
-            "delete runs in Runs (or clean up failed and interrupted ones) before training again, or raise "
-            "NNLAB_DISK_BUDGET_MB.")
+    if used < budget_bytes:
+        return None
+    return (f"The server's runs use {used / 2**20:,.0f} MB of their {budget_bytes / 2**20:,.0f} MB disk budget: "
+            "delete runs in Runs (or ask the lecturer to clean up failed and interrupted ones) before training "
+            "again; the lecturer can raise NNLAB_DISK_BUDGET_MB.")
+
+
+def check_disk_budget(root: Path | str, budget_bytes: int) -> None:
+    if problem := disk_budget_problem(root, budget_bytes):
+        raise CheckpointError(problem)
 
 
 __all__ = ["UNFINISHED", "CleanUp", "check_disk_budget", "clean_up", "clean_up_candidates", "delete_run",
-           "disk_usage", "rename_run", "set_shared", "set_starred", "INDEX_FILE"]
+           "disk_budget_problem", "disk_usage", "owner_usage", "rename_run", "set_shared", "set_starred", "INDEX_FILE"]

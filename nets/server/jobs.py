@@ -20,10 +20,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nets.engine.catalog import FOLDER, FolderError, folder_inside
 from nets.engine.config import TrainConfig, validate
 from nets.engine.naming import default_name, unique_name
-from nets.runs import CheckpointError, check_disk_budget, get_run, index, recover, update_run
+from nets.runs import CheckpointError, disk_budget_problem, get_run, index, owner_usage, recover, update_run
 from nets.runs.access import Access
+from nets.server.budget import (JobRefused, Limits, cost_problem, current, queue_problem, quota_problem,
+                                read_settings, save_settings)
+from nets.server.costs import estimate
+from nets.server.fair import start_order
+from nets.server.identity import LECTURER
 from nets.server.job import ACTIVE, Job, JobView
 from nets.server.worker import DataCache, run_job
 
@@ -47,6 +53,19 @@ def wait_for(service, job_id: str, timeout: float = 60.0):
     raise TimeoutError(f"job {job_id} still {service.view(job_id).status} after {timeout}s")
 
 
+def stopped_summary(run) -> dict:
+    """A summary (nets.experiment.RunSummary's fields) for a run whose worker was ended by a Stop."""
+    best = run.info.get("best") or {}
+    return {"run_id": run.id, "name": run.name, "status": "stopped",
+            "best_test_acc": best.get("accuracy") if best.get("split") == "test" else None,
+            "best_epoch": best.get("epoch"), "seconds": 0.0, "images_per_s": 0.0, "params": run.info.get("params", 0)}
+
+
+def exempt(owner: str) -> bool:
+    """Owners the per-student limits do not bind: the lecturer, and the server itself (scripts)."""
+    return owner in ("", LECTURER)
+
+
 def allowed(who: Access | None, owner: str) -> bool:
     """The one rule for seeing and stopping jobs; None is the server itself (tests, scripts)."""
     return who is None or who.can_control_job(owner)
@@ -57,12 +76,15 @@ class JobManager:
 
     def __init__(self, checkpoints: str | Path, data_dir: str | Path | None = None, max_running: int = 1,
                  keep_finished: int = 50, max_per_owner: int = 1, disk_budget_mb: int = 0,
-                 backend: str = "thread"):
+                 backend: str = "thread", budget: dict | None = None):
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
         self.checkpoints, self.data_dir, self.backend = Path(checkpoints), data_dir, backend
         self.max_running, self.keep_finished = max_running, keep_finished
         self.max_per_owner, self.disk_budget = max_per_owner, disk_budget_mb * 2**20
+        self.budget_overrides = dict(budget or {})  # over the machine's, the environment's and the lecturer's
+        self._last_start: dict[str, int] = {}  # owner: the counter at their latest start (fair order)
+        self._starts = 0
         # A server that was killed left its runs 'running' (they are interrupted, not running), perhaps
         # half-written files, and an index that may miss its last changes (nets.runs.recovery).
         self.recovered = recover(self.checkpoints).interrupted
@@ -79,16 +101,10 @@ class JobManager:
 
     # ---------------------------------------------------------------- submitting and controlling
     def submit(self, cfg: TrainConfig, owner: str = "", group: str = "", saved: list[str] | None = None) -> Job:
-        """Queue a training job; `saved`: the saved runs' names when the caller has read them already."""
-        validate(cfg)  # a bad config is refused here, in the caller's thread, with the reason
-        check_disk_budget(self.checkpoints, self.disk_budget)
-        saved = self._saved_names() if saved is None else saved
-        with self._lock:  # a distinct name, so Runs, legends and the job list tell runs apart
-            taken = saved + [j.cfg.label() for j in self._jobs.values()]
-            job = Job(replace(cfg, name=unique_name(cfg.name or default_name(cfg), taken)), group, owner)
-            self._enqueue(job)
-        self._start_queued()
-        return job
+        """Queue a training job; `saved`: the saved runs' names when the caller has read them already.
+        A config that cannot train, or that this owner may not queue now, is refused here, in the
+        caller's thread (ConfigError; JobRefused for a budget or a limit, with the reason)."""
+        return self._submit([cfg], owner, group, saved)[0]
 
     def submit_lab(self, settings: LabSettings, owner: str = "") -> Job:
         """A NumPy-lab run (nets.scratch.lab) as a job: the same queue, cap and owner rules as
@@ -96,15 +112,81 @@ class JobManager:
         settings.check()
         job = Job(settings, owner=owner, kind="lab")
         with self._lock:
+            self._admit(owner, 1)
             self._enqueue(job)
         self._start_queued()
         return job
 
     def submit_group(self, cfgs: list[TrainConfig], owner: str = "", name: str = "") -> list[Job]:
+        """Several configurations queued together (all of them or, refused, none)."""
+        return self._submit(list(cfgs), owner, name or uuid.uuid4().hex[:8], None)
+
+    def _submit(self, cfgs: list[TrainConfig], owner: str, group: str, saved: list[str] | None) -> list[Job]:
         for cfg in cfgs:
-            validate(cfg)
-        group, saved = name or uuid.uuid4().hex[:8], self._saved_names()  # every run.json read once
-        return [self.submit(cfg, owner, group, saved) for cfg in cfgs]
+            self._check(cfg, owner)
+        if problem := disk_budget_problem(self.checkpoints, self.disk_budget):
+            raise JobRefused(problem)
+        if not exempt(owner) and (problem := quota_problem(owner_usage(self.checkpoints, owner),
+                                                           self.budget().disk_quota_mb)):
+            raise JobRefused(problem)
+        saved = self._saved_names() if saved is None else saved  # every run.json read once
+        with self._lock:  # a distinct name, so Runs, legends and the job list tell runs apart
+            self._admit(owner, len(cfgs))
+            jobs = []
+            for cfg in cfgs:
+                taken = saved + [j.cfg.label() for j in self._jobs.values()]
+                jobs.append(Job(replace(cfg, name=unique_name(cfg.name or default_name(cfg), taken)), group, owner))
+                self._enqueue(jobs[-1])
+        self._start_queued()
+        return jobs
+
+    def _check(self, cfg: TrainConfig, owner: str) -> None:
+        """The config trains, reads only what this owner may read, and fits the budget of one job."""
+        validate(cfg, data_root=self.data_dir)
+        if cfg.dataset == FOLDER:
+            try:
+                from nets.server.upload import folder_refusal
+            except ImportError:
+                folder_refusal = None
+            if folder_refusal is not None and (why := folder_refusal(self.data_dir, cfg.folder, owner)):
+                raise JobRefused(why)
+        if problem := self.budget_problem(cfg):
+            raise JobRefused(problem)
+
+    def _admit(self, owner: str, adding: int) -> None:
+        """Refuse what would take an owner over their queued + running jobs (the caller holds the lock)."""
+        if exempt(owner):
+            return
+        active = sum(j.owner == owner and j.status in ACTIVE for j in self._jobs.values())
+        if problem := queue_problem(active, adding, self.budget().queue_per_student):
+            raise JobRefused(problem)
+
+    # ---------------------------------------------------------------- the budget
+    def budget(self) -> Limits:
+        """The limits in force (nets.server.budget: the machine's, $NNLAB_BUDGET_*, the lecturer's)."""
+        return current(self.checkpoints, self.max_running, self.disk_budget // 2**20, self.budget_overrides)
+
+    def set_budget(self, values: dict, who: Access | None = None) -> Limits:
+        """The lecturer's limits, saved under the checkpoints folder (None: the server itself)."""
+        if who is not None and not who.lecturer:
+            raise JobRefused("Only the lecturer sets the server's budget.")
+        save_settings(self.checkpoints, {**read_settings(self.checkpoints), **values})
+        return self.budget()
+
+    def budget_problem(self, cfg: TrainConfig) -> str | None:
+        """Why this config is over the budget of one job, or None (also None for a config that does not
+        train at all: validate() says why). The Train page asks before it offers Train."""
+        folder = None
+        if cfg.dataset == FOLDER:
+            try:
+                folder = folder_inside(self.data_dir, cfg.folder)
+            except FolderError:
+                return None
+        try:
+            cost = estimate(cfg, folder, jobs=self.max_running)
+        except Exception:  # a model that cannot be built: validate() and the worker explain it  # noqa: BLE001
+            return None
+        return cost_problem(cost, self.budget())
 
     def stop(self, job_id: str, who: Access | None = None) -> bool:
         """Stop a running job (it keeps its best model) or cancel a queued one. Only its owner or the
@@ -141,9 +223,8 @@ class JobManager:
         """Every job `who` may see (all of them for None, the server itself), oldest first."""
         with self._lock:
             jobs = list(self._jobs.values())
-            queued = [j for j in jobs if j.status == "queued"]
-        return [j.view(queued.index(j) + 1 if j in queued else None) for j in jobs
-                if (group is None or j.group == group) and allowed(who, j.owner)]
+            places = {j.id: i + 1 for i, j in enumerate(self._order())}
+        return [j.view(places.get(j.id)) for j in jobs if (group is None or j.group == group) and allowed(who, j.owner)]
 
     def overview(self, who: Access | None) -> list[JobView]:
         """Every job, for the server view of the lecturer (or of a single-user laptop's owner);
@@ -159,9 +240,19 @@ class JobManager:
 
     # ---------------------------------------------------------------- internals
     def _position(self, job: Job) -> int | None:
+        """The job's place in the start order (1: next), None when it is not queued."""
         with self._lock:
-            queued = [j for j in self._jobs.values() if j.status == "queued"]
-        return queued.index(job) + 1 if job in queued else None
+            order = self._order()
+        return order.index(job) + 1 if job in order else None
+
+    def _order(self) -> list[Job]:
+        """Queued jobs in the order they will start: round-robin across owners (nets.server.fair);
+        the caller holds the lock."""
+        running: dict[str, int] = {}
+        for j in self._jobs.values():
+            if j.status == "running":
+                running[j.owner] = running.get(j.owner, 0) + 1
+        return start_order([j for j in self._jobs.values() if j.status == "queued"], running, self._last_start)
 
     def _saved_names(self) -> list[str]:
         return index(self.checkpoints).names()
@@ -178,15 +269,15 @@ class JobManager:
             del self._jobs[k]
 
     def _start_queued(self) -> None:
-        """Start queued jobs in order while there is room; a session (owner) with its share of
-        running jobs waits, and the next session's job goes first."""
+        """Start queued jobs while there is room, in the fair order: the owner with the fewest running
+        jobs, then the one who started one least recently; an owner with their share running waits."""
         with self._lock:
             running = [j for j in self._jobs.values() if j.status == "running"]
             per_owner: dict[str, int] = {}
             for j in running:
                 per_owner[j.owner] = per_owner.get(j.owner, 0) + 1
             to_start = []
-            for job in (j for j in self._jobs.values() if j.status == "queued"):
+            for job in self._order():
                 if len(running) + len(to_start) >= self.max_running:
                     break
                 if job.owner and per_owner.get(job.owner, 0) >= self.max_per_owner:
@@ -195,6 +286,8 @@ class JobManager:
                 to_start.append(job)
             for job in to_start:
                 job.status, job.started = "running", time.time()
+                self._starts += 1
+                self._last_start[job.owner] = self._starts
         for job in to_start:
             if self.pool is None:
                 threading.Thread(target=self._work, args=(job,), name=f"train-{job.id[:8]}", daemon=True).start()
@@ -248,17 +341,28 @@ class JobManager:
                 if self.backend == "ray-tasks" and message.get("kind") in ("Started", "EpochEnd"):
                     self._refresh_row(job.run_id)  # the task may run on a machine without the index
 
-    def _lost(self, job_id: str, reason: str) -> None:
-        """The worker process running this job died: the job failed, and so did its run."""
+    def _lost(self, job_id: str, reason: str, stopped: bool = False) -> None:
+        """The worker process running this job died: the job failed, and so did its run. `stopped`:
+        it was ended because a Stop did not take effect in time; the job and its run are stopped,
+        with the best weights saved so far (a run folder's weights are crash-consistent)."""
         error = (f"The worker training this job stopped: {reason}. The server and the other jobs go on; "
                  "train it again, perhaps with a smaller batch or model.")
         job = self.get(job_id)
+        run = None
         if job is not None and job.run_id:
             try:
-                update_run(get_run(self.checkpoints, job.run_id), status="failed", error=error)
+                run = get_run(self.checkpoints, job.run_id)
+                if stopped:
+                    update_run(run, status="stopped", note="Stopped by request in the middle of a step: its "
+                               "worker was ended at once. The best model up to then is kept.")
+                else:
+                    update_run(run, status="failed", error=error)
             except CheckpointError:
-                pass  # it died before the run was created
-        self._finish(job_id, {"status": "failed", "error": error})
+                run = None  # it died before the run was created
+        if stopped:
+            self._finish(job_id, {"status": "stopped", "summary": stopped_summary(run) if run else None})
+        else:
+            self._finish(job_id, {"status": "failed", "error": error})
 
     def workers(self) -> list[dict]:
         """The worker processes (index, pid, job, alive), for the lecturer's view."""

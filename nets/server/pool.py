@@ -14,6 +14,7 @@ from pathlib import Path
 
 log = logging.getLogger("nnlab.pool")
 ROOT = Path(__file__).resolve().parent.parent.parent
+STOP_GRACE = float(os.environ.get("NNLAB_STOP_GRACE_S", "1.5"))  # seconds a Stop waits before ending the worker
 
 
 def worker_env(index: int, size: int, gpus: int, cores: int) -> dict:
@@ -41,6 +42,7 @@ class Worker:
 
     def __init__(self, index: int, env: dict, on_message, on_exit):
         self.index, self.job_id, self.gpu = index, None, env.get("CUDA_VISIBLE_DEVICES", "")
+        self.stopping = None  # the job a Stop ended this process for
         self.proc = subprocess.Popen([sys.executable, "-m", "nets", "worker"], cwd=ROOT, env={**os.environ, **env},
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self.ready = threading.Event()
@@ -87,7 +89,8 @@ class Worker:
 
 class ProcessPool:
     """`size` workers, started on first use. `on_message(job_id, message)` hears every message of a
-    job; `on_lost(job_id, reason)` hears that the process running it died (it is replaced)."""
+    job; `on_lost(job_id, reason)` hears that the process running it died (it is replaced), with
+    `stopped=True` when the pool ended it because a Stop did not take effect in time."""
 
     def __init__(self, size: int, on_message, on_lost, on_idle):
         import torch
@@ -118,10 +121,28 @@ class ProcessPool:
         return True
 
     def stop(self, job_id: str) -> None:
+        """Ask the worker to stop the job between two batches; if it has not let go of the job
+        STOP_GRACE seconds later (inside a long batch, loading data), end the process: it is replaced,
+        and the job is reported stopped, not lost."""
         with self._lock:
             worker = next((w for w in self._workers if w.job_id == job_id), None)
         if worker is not None:
             worker.send({"op": "stop", "job": job_id})
+            timer = threading.Timer(STOP_GRACE, self._end_if_busy, args=(worker, job_id))
+            timer.daemon = True
+            timer.start()
+
+    def _end_if_busy(self, worker: Worker, job_id: str) -> None:
+        with self._lock:
+            if worker.job_id != job_id or worker.proc.poll() is not None:
+                return  # it stopped in time (or died anyway)
+            worker.stopping = job_id
+        log.info("worker %d (pid %d) did not stop job %s within %.1f s: ending it", worker.index, worker.pid,
+                 job_id[:8], STOP_GRACE)
+        try:
+            worker.proc.kill()
+        except OSError:
+            pass
 
     def workers(self) -> list[dict]:
         with self._lock:
@@ -142,14 +163,18 @@ class ProcessPool:
         reason = death_reason(worker.proc.returncode)
         with self._lock:
             lost, worker.job_id = worker.job_id, None
+            stopped = lost is not None and worker.stopping == lost
             replace = not self._closed and worker in self._workers
             if replace:
                 self.restarts += 1
                 self._workers[self._workers.index(worker)] = self._spawn(worker.index)
-        if replace:
+        if replace and not stopped:
             log.warning("worker %d (pid %d) ended: %s; started a new one", worker.index, worker.pid, reason)
         if lost is not None:
-            self._on_lost(lost, reason)
+            if stopped:
+                self._on_lost(lost, reason, stopped=True)
+            else:
+                self._on_lost(lost, reason)
         self._on_idle()
 
     def close(self) -> None:

@@ -98,12 +98,36 @@ def run_job(spec: dict, emit, stop: threading.Event, cache: DataCache, own_proce
         outcome["error"] = (f"Out of {where} memory ({str(e).splitlines()[0][:160]}). Try a smaller batch "
                             "size or model, or wait until fewer jobs run. The other jobs go on.")
     except Exception as e:  # a bug: the job fails with the reason, the worker goes on
-        outcome.update(error=f"{type(e).__name__}: {e}", error_details=traceback.format_exc())
+        if folder_gone(spec, e):
+            outcome["error"] = ("This run's folder was deleted while it trained, so the job ended; nothing of it "
+                                "was kept.")
+        else:
+            outcome.update(error=f"{type(e).__name__}: {e}", error_details=traceback.format_exc())
     finally:
         gc.collect()  # a failed job's tensors are garbage now: give their memory back
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
     return outcome
+
+
+def folder_gone(spec: dict, error: Exception) -> bool:
+    """The job's run folder vanished under it (deleted while it trained): a missing file, and no folder."""
+    if not isinstance(error, (OSError, CheckpointError)) or not spec.get("run_id") or not spec.get("checkpoints"):
+        return False
+    return not os.path.isdir(os.path.join(spec["checkpoints"], spec["run_id"]))
+
+
+def mark_interrupted(spec: dict) -> None:
+    """The server went away while this job trained: its run is 'interrupted' (as start-up recovery
+    would mark it), keeping the best weights it saved."""
+    from nets.runs import get_run, update_run
+    try:
+        run = get_run(spec["checkpoints"], spec["run_id"])
+        if run.info.get("status") in ("running", "stopped"):
+            update_run(run, status="interrupted", note="The server stopped while this run trained; the best "
+                       "model up to then is kept.")
+    except (CheckpointError, OSError, KeyError, TypeError):
+        pass  # it had not created its run yet, or it is gone
 
 
 # ------------------------------------------------------------------------------ the process
@@ -118,15 +142,27 @@ def main() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # anything else printed goes to the server's log
     sys.stdout = sys.stderr
     write_lock = threading.Lock()
+    stops: dict[str, threading.Event] = {}
+    orphaned = threading.Event()  # the server is gone: its end of our stdin or stdout closed
+
+    def abandon() -> None:
+        """Stop whatever trains: nobody hears of it, and its run is marked interrupted."""
+        orphaned.set()
+        for event in list(stops.values()):
+            event.set()
 
     def send(message: dict) -> None:
+        if orphaned.is_set():
+            return
         with write_lock:
-            channel.write(json.dumps(message) + "\n")
+            try:
+                channel.write(json.dumps(message) + "\n")
+            except (BrokenPipeError, OSError, ValueError):  # the server died: stop, do not die mid-write
+                abandon()
 
     # Below the web server in the CPU's queue: a student's page view goes first, training takes the rest.
     os.nice(int(os.environ.get("NNLAB_WORKER_NICE", "5")))
     warm_up(int(os.environ.get("NNLAB_WORKER_THREADS") or torch.get_num_threads()))
-    stops: dict[str, threading.Event] = {}
     commands: queue.Queue = queue.Queue()
 
     def read_commands() -> None:
@@ -139,16 +175,20 @@ def main() -> None:
                 stops.setdefault(cmd["job"], threading.Event()).set()
             else:
                 commands.put(cmd)
-        commands.put(None)  # the server closed our stdin (or died): finish and leave
+        abandon()  # the server closed our stdin (a shutdown) or died: stop the job, then leave
+        commands.put(None)
 
     threading.Thread(target=read_commands, daemon=True).start()
     cache = DataCache()
     send({"type": "ready", "pid": os.getpid(), "device": os.environ.get("CUDA_VISIBLE_DEVICES", "")})
     while (cmd := commands.get()) is not None:
-        if cmd.get("op") != "run":
+        if cmd.get("op") != "run" or orphaned.is_set():
             continue
         job_id = cmd["job"]
         stop = stops.setdefault(job_id, threading.Event())
         outcome = run_job(cmd, lambda m: send({"job": job_id, **m}), stop, cache, own_process=True)
         stops.pop(job_id, None)
+        if orphaned.is_set() and cmd.get("kind", "train") == "train":
+            mark_interrupted(cmd)
+            break
         send({"job": job_id, "type": "done", **outcome})
