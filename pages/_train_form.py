@@ -16,8 +16,11 @@ from nets.engine.models import MODELS, ModelError, model_defaults, parameter_cou
 from nets.engine.naming import LOSS_NAMES
 from nets.engine.options import OPTIONS, SETTINGS
 from nets.parse import ParseError
-from nets.server.upload import UploadError, image_folders, resolve_inside, safe_extract_zip, uploads_dir
-from pages._common import TRAIN_CFG_KEY as CFG_KEY, TRAIN_WIDGET_PREFIX as WIDGET_PREFIX, data_dir
+from nets.server.identity import LECTURER
+from nets.server.upload import (UploadError, all_uploads, clean_uploads, delete_upload, folder_label, folder_refusal,
+                                image_folders, my_uploads, save_upload, share_upload, usage)
+from nets.text import plain
+from pages._common import TRAIN_CFG_KEY as CFG_KEY, TRAIN_WIDGET_PREFIX as WIDGET_PREFIX, data_dir, identity
 
 UPLOAD_KEY, UPLOADED_KEY = "train_zip", "train_zip_done"
 
@@ -78,10 +81,10 @@ def config_ui(form: Form, cfg: TrainConfig) -> tuple[TrainConfig, str | None]:
     new = replace(cfg, **unused, **data, model=model, **options, **optimisation)
     if problem is None:
         try:
-            validate(new)
-            if new.dataset == FOLDER:  # also a folder from a lesson link or an older config
-                resolve_inside(data_dir(), new.folder)
-        except (ConfigError, UploadError) as e:
+            validate(new, data_root=data_dir())  # the folder rule: inside the data folder
+            if new.dataset == FOLDER and (why := folder_refusal(data_dir(), new.folder, identity())):
+                problem = why  # also a folder from a lesson link or an older config: someone else's upload
+        except ConfigError as e:
             problem = str(e)
     st.session_state[CFG_KEY] = new.to_dict()
     return new, problem
@@ -162,38 +165,77 @@ def optimisation_ui(form: Form, cfg: TrainConfig) -> dict:
 
 def folder_ui(form: Form, current: str) -> str:
     """The user's images come as a zip or as a folder already inside the data root, never as a typed
-    path: a path could name any folder on the server."""
-    root = data_dir()
+    path: a path could name any folder on the server. A student sees their own uploads, the shared
+    ones and the lecturer's folders (nets.server.upload decides), with their quota."""
+    root, owner = data_dir(), identity()
     if FOLDER in form.pinned:
-        st.caption(f"Images: `{current}` (fixed by your lecturer)")
+        usable = current and folder_refusal(root, current, owner) is None
+        st.caption(f"Images: {plain(folder_label(root, current, owner)) if usable else 'a folder you cannot use'} "
+                   "(fixed by your lecturer)")
         return current
-    upload = st.file_uploader("Your images as a .zip: one folder per class", type=["zip"], key=UPLOAD_KEY)
+    if owner:
+        upload = st.file_uploader("Your images as a .zip: one folder per class", type=["zip"], key=UPLOAD_KEY)
+    else:
+        upload = None
+        st.caption("Sign in to upload your own images.")
     done = st.session_state.get(UPLOADED_KEY, {})
     if upload is not None and done.get("id") != upload.file_id:  # unpack once, not on every rerun
         try:
             with st.spinner("Unpacking and checking the zip…"):
-                out = safe_extract_zip(upload.getvalue(), uploads_dir(root), upload.name)
+                out = save_upload(upload.getvalue(), root, upload.name, owner)
         except (UploadError, OSError) as e:
-            done = {"id": upload.file_id, "error": str(e)}
+            done = {"id": upload.file_id, "error": str(e) if isinstance(e, UploadError) else
+                    "The zip could not be unpacked on the server."}
         else:
             done = {"id": upload.file_id, "note": out.summary()}
             current = st.session_state[WIDGET_PREFIX + "folder"] = str(out.folder)
         st.session_state[UPLOADED_KEY] = done
     if upload is not None and "error" in done:
-        st.error(done["error"])
+        st.error(plain(done["error"]))
     elif upload is not None:
-        st.caption(done["note"])
-    options = [str(p) for p in image_folders(root)]
+        st.caption(plain(done["note"]))
+    options = [str(p) for p in image_folders(root, owner)]
     if current and current not in options:
-        st.warning(f"The folder `{current}` is not an image folder inside the data folder; choose one here.")
+        st.warning("The folder this form had is not one of the image folders you can use; choose one here.")
     if st.session_state.get(WIDGET_PREFIX + "folder") not in options:
         st.session_state.pop(WIDGET_PREFIX + "folder", None)
-    base = root.resolve()
     chosen = form.widget(st.selectbox, "…or a folder inside the data folder", "folder",
                          current if current in options else (options[0] if options else None), options=options,
-                         format_func=lambda p: str(Path(p).relative_to(base)),
+                         format_func=lambda p: folder_label(root, p, owner),
                          placeholder="none yet: upload a zip")
+    if owner:
+        uploads_ui(root, owner)
     return chosen or ""
+
+
+def uploads_ui(root: Path, owner: str) -> None:
+    """The student's own uploads with their size, a Delete button each, and the quota used; the
+    lecturer's view: every upload, Share, and a clean-up."""
+    mine = all_uploads(root) if owner == LECTURER else my_uploads(root, owner)
+    title = "All uploads" if owner == LECTURER else f"Your uploads: {usage(root, owner).text()}"
+    with st.expander(title, expanded=False):
+        if not mine:
+            st.caption("No uploads yet.")
+        for u in mine:
+            left, mid, right = st.columns([6, 2, 2])
+            left.text(u.label(owner))
+            if owner == LECTURER:
+                shared = mid.checkbox("Shared", value=u.shared, key=f"share-upload-{u.folder.name}")
+                if shared != u.shared:
+                    share_upload(root, u.folder, owner, shared)
+                    st.rerun()
+            if right.button("Delete", key=f"delete-upload-{u.folder.name}"):
+                try:
+                    delete_upload(root, u.folder, owner)
+                except UploadError as e:
+                    st.error(plain(str(e)))
+                else:
+                    st.rerun()
+        if owner == LECTURER and mine:
+            days = st.number_input("Delete uploads older than (days)", 1, 3650, 30, key="uploads_clean_days")
+            if st.button("Clean up uploads", key="uploads_clean"):
+                count, freed = clean_uploads(root, float(days), owner)
+                st.success(f"Deleted {count} uploads ({freed / 2**20:,.1f} MB).")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -204,11 +246,8 @@ def parameter_count(model: str, shape: tuple, num_classes: int, options: tuple) 
 def class_count(cfg: TrainConfig) -> int:
     """The dataset's classes; a folder's only when it is inside the data folder (a lesson link's path
     must not reveal anything about the server's other folders); 0 when unknown."""
-    if cfg.dataset == FOLDER:
-        try:
-            resolve_inside(data_dir(), cfg.folder)
-        except UploadError:
-            return 0
+    if cfg.dataset == FOLDER and folder_refusal(data_dir(), cfg.folder, identity()):
+        return 0
     return cfg.num_classes()
 
 
