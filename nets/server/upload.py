@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
-from nets.engine.catalog import IMAGE_SUFFIXES, FolderError, folder_class_dirs, folder_inside
+from nets.engine.catalog import IMAGE_SUFFIXES, FolderError, default_data_dir, folder_class_dirs, folder_inside
 from nets.files import atomic_write_json
 from nets.server.identity import LECTURER, shown_name
 from nets.server.unzip import (MAX_BYTES, MAX_FILES, MAX_RATIO, Extracted, UploadError,  # noqa: F401 (re-exported)
@@ -43,8 +43,12 @@ def limit(name: str) -> int:
         return default
 
 
-def uploads_dir(data_root: str | Path) -> Path:
-    return Path(data_root) / UPLOADS
+def _root(data_root: str | Path | None) -> Path:
+    return Path(data_root) if data_root is not None else default_data_dir()
+
+
+def uploads_dir(data_root: str | Path | None) -> Path:
+    return _root(data_root) / UPLOADS
 
 
 def owner_key(owner: str) -> str:
@@ -115,6 +119,7 @@ def all_uploads(data_root: str | Path) -> list[Upload]:
 
 def find_upload(data_root: str | Path, folder: str | Path) -> Upload | None:
     """The recorded upload that `folder` is (or lies in); None for any other folder."""
+    data_root = _root(data_root)
     try:
         target = folder_inside(data_root, folder)
     except FolderError:
@@ -199,7 +204,9 @@ def save_upload(data: bytes, data_root: str | Path, name: str, owner: str) -> Ex
 
 # ------------------------------------------------------------------------------------- who may use what
 def folder_refusal(data_root: str | Path, folder: str | Path, owner: str) -> str | None:
-    """None when `owner` may train on `folder`, else the plain reason (naming nothing outside)."""
+    """None when `owner` may train on `folder`, else the plain reason (naming nothing outside).
+    `data_root` None: nets.engine.catalog.default_data_dir()."""
+    data_root = _root(data_root)
     try:
         target = folder_inside(data_root, folder)
     except FolderError as e:
