@@ -74,10 +74,10 @@ def _digest(token: str) -> str:
 class Accounts:
     """The accounts file of one checkpoints folder, and the throttle on wrong tries (in memory)."""
 
-    def __init__(self, root, clock=time.time, throttle: Throttle | None = None):
+    def __init__(self, root, clock=None, throttle: Throttle | None = None):
         self.path = Path(root) / FILE
-        self.clock = clock
-        self.throttle = throttle or Throttle(clock=clock)
+        self.clock = clock or (lambda: time.time())  # looked up at each call: a test may stop it
+        self.throttle = throttle or Throttle(clock=self.clock)
         self._ready, self._lock, self._bound = False, Lock(), {}
 
     # ------------------------------------------------------------------ the file
