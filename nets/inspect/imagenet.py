@@ -9,7 +9,8 @@ from nets.engine.pretrained import resnet_from_bytes
 
 
 def imagenet_from_bytes(arch: str, data: bytes) -> nn.Module:
-    """An ImageNet ResNet from uploaded .pth bytes, checked key by key, in eval mode."""
+    """An ImageNet ResNet from uploaded .pth bytes, checked key by key and refused when a tensor holds
+    NaN or ±inf (nets.engine.pretrained.resnet_from_bytes), in eval mode."""
     return resnet_from_bytes(arch, data).eval()
 
 

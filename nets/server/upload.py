@@ -77,7 +77,11 @@ class Upload:
 
     def label(self, viewer: str) -> str:
         whose = "yours" if viewer == self.owner else f"{shown_name(self.owner)}'s" + (", shared" if self.shared else "")
-        return f"{self.name} · {self.files} images · {self.bytes / 2**20:.1f} MB · {whose}"
+        return f"{self.name} · {self.files} images · {megabytes(self.bytes)} · {whose}"
+
+
+def megabytes(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB" if n >= 2**20 else f"{max(1, round(n / 1024))} KB"
 
 
 def _read_record(folder: Path) -> dict:
@@ -158,7 +162,7 @@ class Usage:
 
     def text(self) -> str:
         return (f"{self.uploads} of {limit('uploads')} uploads, {self.files:,} of {limit('files'):,} images, "
-                f"{self.bytes / 2**20:,.1f} of {limit('megabytes'):,} MB")
+                f"{megabytes(self.bytes)} of {limit('megabytes'):,} MB")
 
 
 def usage(data_root: str | Path, owner: str) -> Usage:
