@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps
 
+from nets.engine.imagefile import DEFAULT_MAX_PIXELS, max_pixels as pixel_limit
+
 # Pillow's names. Restricting `Image.open` to these also keeps exotic decoders (EPS hands the file
 # to Ghostscript) away from untrusted bytes.
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
 SUFFIXES = ("png", "jpg", "jpeg", "webp", "bmp", "gif")
 MAX_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = DEFAULT_MAX_PIXELS  # the one limit (nets.engine.imagefile; $NNLAB_MAX_IMAGE_PIXELS overrides)
 # Larger images are shrunk right after decoding: every model here takes at most a few hundred
 # pixels a side, and the page redraws the original on every rerun.
 MAX_SIDE = 1024
@@ -152,12 +154,14 @@ def _normalise_mode(im: Image.Image, background: str, notes: list[str]) -> Image
     return im.convert("RGB")
 
 
-def read_image(data: bytes, max_bytes: int = MAX_BYTES, *, max_pixels: int = MAX_PIXELS,
+def read_image(data: bytes, max_bytes: int = MAX_BYTES, *, max_pixels: int | None = None,
                max_side: int | None = MAX_SIDE, background: str = "auto",
                filename: str | None = None) -> LoadedImage:
     """Bytes from an upload → an 8-bit L or RGB image, or ImageError with a plain message.
 
-    background: "auto", "white" or "black", used where the image is transparent."""
+    background: "auto", "white" or "black", used where the image is transparent. max_pixels: the
+    limit of every image this app reads (nets.engine.imagefile.max_pixels()) unless given."""
+    max_pixels = pixel_limit() if max_pixels is None else max_pixels
     if background not in ("auto", "white", "black"):
         raise ValueError(f"background must be 'auto', 'white' or 'black', not {background!r}")
     data = bytes(data)
