@@ -32,3 +32,9 @@ def csv_cell(value):
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+def shown(escaped: str) -> str:
+    """What a reader sees of plain()'s output (or of any Markdown whose only markup is backslash
+    escapes): the escapes removed. For tests and logs that compare what a page shows."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", str(escaped))

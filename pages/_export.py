@@ -14,6 +14,7 @@ from nets.export.material import MAX_RUNS
 from nets.export.report import export_report, report_name
 from nets.export.table import metrics_csv
 from nets.runs import Run, compare, get_run
+from nets.text import plain
 from pages._common import run_dataset
 
 ONE_RUN = "export_one_run"   # which selected run the code and ONNX exports take
@@ -91,6 +92,7 @@ def row(title: str, about: str = ""):
 
 def not_here(action, text, label: str, reason: str, key: str) -> None:
     """A format that does not apply: a disabled button, the reason as its help and in words."""
+    reason = plain(reason)  # it may quote the run's record
     action.button(label, disabled=True, help=reason, width="stretch", key=f"export_{key}_off")
     text.caption(f"Not available: {reason}")
 
@@ -113,7 +115,7 @@ def slow_ui(fmt: Slow, runs: list[Run], action, text, after: Callable[[Exported]
                 result = str(e)
         st.session_state[slot] = (key, result)  # one result per format: a new selection replaces it
     if isinstance(result, str):
-        text.error(result)
+        text.error(plain(result))  # an ExportError may quote the run's record
     elif isinstance(result, Exported):
         kind = result.file_name.rsplit(".", 1)[-1]
         spot.download_button(f"Download .{kind} ({size_words(result.size)})", data=result.data,

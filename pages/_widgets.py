@@ -6,6 +6,7 @@ import streamlit as st
 
 from nets.inspect.pictures import enlarge_to, square
 from nets.inspect.prediction import Prediction, top_k_rows
+from nets.text import plain
 
 PICTURE_PX = 224   # a model's input is drawn about this wide
 GRID_PX = 120      # each picture of a grid is drawn this wide: one size, so they line up
@@ -14,21 +15,23 @@ GRID_PX = 120      # each picture of a grid is drawn this wide: one size, so the
 def picture(image: np.ndarray, caption: str | None = None, px: int = PICTURE_PX, *, squared: bool = False,
             width: int | str | None = None) -> None:
     """One H×W(×3) uint8 image, enlarged by whole pixels to about px (the browser would blur a small
-    one) and drawn px wide, or `width` ("stretch": the column's); squared: padded to a square first."""
-    st.image(enlarge_to(square(image) if squared else image, px), caption=caption, width=width or px)
+    one) and drawn px wide, or `width` ("stretch": the column's); squared: padded to a square first.
+    The caption is shown as text (it may hold a file name or a class name)."""
+    st.image(enlarge_to(square(image) if squared else image, px), caption=None if caption is None else plain(caption),
+             width=width or px)
 
 
 def image_grid(items: list[tuple[np.ndarray, str]], px: int = GRID_PX) -> None:
     """(H×W(×3) image, caption) pairs side by side, each enlarged by whole pixels to about px and drawn
-    px wide; "None." when there are none."""
+    px wide; "None." when there are none. Captions are shown as text (they hold class names)."""
     if not items:
         st.caption("None.")
         return
-    st.image([enlarge_to(im, px) for im, _ in items], caption=[c for _, c in items], width=px)
+    st.image([enlarge_to(im, px) for im, _ in items], caption=[plain(c) for _, c in items], width=px)
 
 
 def prediction_metric(pred: Prediction, label: str = "Prediction") -> None:
-    st.metric(label, pred.label, f"{pred.probability:.1%} probability", delta_color="off")
+    st.metric(plain(label), plain(pred.label), f"{pred.probability:.1%} probability", delta_color="off")
 
 
 def top_k_table(preds: list[Prediction]) -> None:

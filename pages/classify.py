@@ -16,6 +16,7 @@ from nets.inspect.pictures import to_display
 from nets.inspect.prediction import Prediction, logits, probabilities, top_k
 from nets.inspect.preprocess import Prepared, baseline, normalise, perturb, preprocess, style_for
 from nets.runs import CheckpointError, Run, RunFilter, get_run
+from nets.text import plain
 from pages._common import decode_image, ensure_app_entry, run_model, run_picker_ui, upload_image_ui
 from pages._widgets import picture, prediction_metric, top_k_table
 
@@ -74,7 +75,7 @@ def image_ui() -> tuple[LoadedImage, str]:
     try:
         return decode_image(data, name), name
     except ImageError as e:
-        st.error(f"{name}: {e}")
+        st.error(plain(f"{name}: {e}"))
         st.stop()
 
 
@@ -85,7 +86,7 @@ def model_input_ui(run: Run, loaded: LoadedImage) -> tuple[nn.Module, Prepared]:
         return run_model(run), preprocess(loaded.image, shape, run.info["mean"], run.info["std"],
                                           style_for(shape, run.config.dataset))
     except (CheckpointError, ValueError) as e:
-        st.error(str(e))
+        st.error(plain(e))
         st.stop()
 
 
@@ -101,7 +102,7 @@ def draw_preprocessing(loaded: LoadedImage, name: str, prepared: Prepared) -> No
         with col:
             picture(step.image, step.title, STEP_PX, squared=True, width="stretch")
     for note in loaded.notes:
-        st.caption(f"ℹ️ {note}")
+        st.caption(f"ℹ️ {plain(note)}")
     with st.expander("What each step did"):
         for step in prepared.steps:
             st.markdown(f"**{step.title}.** {step.detail}")
@@ -163,7 +164,7 @@ def probe_ui(model, prepared: Prepared, mean, std, classes, original) -> None:
     with right:
         picture(to_display(changed), "Changed input", squared=True)
         prediction_metric(now, "Prediction now")
-        st.caption(f"Probability of the original answer {original.label}: {original.probability:.1%} → "
+        st.caption(f"Probability of the original answer {plain(original.label)}: {original.probability:.1%} → "
                    f"{kept:.1%}.")
 
 

@@ -27,6 +27,7 @@ from nets.engine.pretrained import (
     weights_path,
 )
 from nets.runs import CheckpointError, RunFilter
+from nets.text import plain
 from pages._common import (
     decode_image,
     ensure_app_entry,
@@ -89,7 +90,7 @@ def run_ui() -> Chosen:
     try:
         model = run_model(run)
     except CheckpointError as e:
-        st.error(str(e))
+        st.error(plain(e))
         st.stop()
     info = run.info
     return Chosen(("run", str(run.path), run.weights_file), model, run.name,
@@ -113,14 +114,14 @@ def imagenet_ui() -> Chosen:
             label = f"ResNet-{arch[6:]}, ImageNet weights"
         else:
             if upload.size > MAX_WEIGHTS_MB * 2**20:   # the browser's limit is not enforced by the server
-                st.error(f"{upload.name} is larger than {MAX_WEIGHTS_MB} MB.")
+                st.error(plain(f"{upload.name} is larger than {MAX_WEIGHTS_MB} MB."))
                 st.stop()
             data = upload.getvalue()
             key = ("upload", arch, digest(data))
             model = uploaded_model(arch, key[2], data)
             label = f"ResNet-{arch[6:]}, weights from {upload.name}"
     except PretrainedError as e:
-        st.error(str(e))
+        st.error(plain(e))
         st.stop()
     return Chosen(key, model, label, class_names(arch), IMAGENET_SHAPE, mean, std)
 
@@ -137,7 +138,7 @@ def image_ui(chosen: Chosen) -> Picture:
         try:
             data = run_dataset(chosen.run)
         except DatasetError as e:
-            st.error(f"{e} Upload an image instead.")
+            st.error(plain(f"{e} Upload an image instead."))
             st.stop()
         i = st.number_input(f"Test image (0–{len(data.x_test) - 1})", 0, len(data.x_test) - 1, 0)
         image = data.x_test[int(i)].numpy()
@@ -172,7 +173,7 @@ def cam(model_key: tuple, x: np.ndarray, target: int, _model: nn.Module) -> np.n
 
 # ------------------------------------------------------------------------------ drawing
 def draw_input(chosen: Chosen, pic: Picture, preds: list[Prediction]) -> None:
-    st.markdown(f"**{chosen.label}** on a {'×'.join(map(str, pic.x.shape[1:]))} input.")
+    st.markdown(f"**{plain(chosen.label)}** on a {'×'.join(map(str, pic.x.shape[1:]))} input.")
     left, right = st.columns([1, 2])
     with left:
         picture(to_display(pic.image), pic.caption)

@@ -9,6 +9,7 @@ from nets.calculators import logic_network as logic
 from nets.calculators import logic_training as logic_train
 from nets.playground import link as playground_link
 from nets.playground import threshold
+from nets.text import plain
 from pages._common import ensure_app_entry
 
 ensure_app_entry()
@@ -21,7 +22,7 @@ LOSS_SPEC = {"mark": {"type": "line"}, "height": 220,
 
 def expression_ui() -> str:
     st.session_state.setdefault("logic_expr", logic.COURSEWORK_TEXT)
-    text = st.text_input("Boolean expression", key="logic_expr",
+    text = st.text_input("Boolean expression", key="logic_expr", max_chars=boolean.MAX_CHARS,
                          help="Operators: ¬ ~ ! not, ∧ & and, ⊕ ^ xor, ∨ | or (that order of binding); "
                               "parentheses; up to six variables.")
     st.caption("Type e.g. `P xor Q`, `(a & b) | ~c`, or `not (P and Q) or R`. "
@@ -73,11 +74,11 @@ def playground_ui(net: logic.ThresholdNetwork):
     try:
         cfg, weights = threshold.playground_weights(net.W, net.b, net.c)
     except ValueError as e:
-        st.caption(f"{e} Try `P xor Q`.")
+        st.caption(f"{plain(e)} Try `P xor Q`.")
         return
     st.page_link("pages/playground.py", label="Open this network in the Playground, on the XOR data", icon="🛝",
                  query_params=playground_link.params(cfg, weights=weights))
-    st.caption(threshold.EXPLAIN + f" The first variable ({net.variables[0]}) is x1, the second x2; switch on "
+    st.caption(threshold.EXPLAIN + f" The first variable ({plain(net.variables[0])}) is x1, the second x2; switch on "
                "*Half-planes of layer 1* there to see each hidden unit's line.")
 
 
@@ -130,7 +131,8 @@ text = expression_ui()
 try:
     expr = boolean.parse(text)
 except boolean.ExpressionError as e:
-    st.error(f"{e}\n\n```\n{e.caret}\n```")
+    st.error(plain(e))  # it quotes what was typed: shown as text
+    st.code(e.caret, language=None)
     st.stop()
 choices = logic.networks(expr)
 net = network_ui(choices)

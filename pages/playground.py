@@ -9,6 +9,7 @@ from nets.playground import edges, gate, halfplanes, link, pictures, scenarios, 
 from nets.playground.state import LEARNING_RATES, REG_RATES, PlaygroundConfig, new_state, set_learning_rate
 from nets.playground.train import boundary, epoch_batches, neuron_maps, record, step, train_for, weights
 from nets.server.lessons import is_lesson, lesson_params, signature
+from nets.text import plain
 from pages._common import ensure_app_entry
 
 ensure_app_entry()
@@ -60,7 +61,7 @@ def link_ui() -> frozenset[str]:
         if st.query_params.get(key) != value:
             st.query_params[key] = value
     if state["problems"]:
-        st.warning("This link had problems; defaults were used for: " + "; ".join(state["problems"]) + ".")
+        st.warning(plain("This link had problems; defaults were used for: " + "; ".join(state["problems"]) + "."))
     return frozenset(state["pinned"])
 
 
@@ -310,7 +311,7 @@ try:
         S.pg_planes = False  # the lines belong to the lesson they were switched on for, not to later data
         S.pg_planes_for = (cfg.data.dataset, cfg.features)
 except ValueError as e:
-    st.error(str(e))
+    st.error(plain(e))
     S.pg_playing = False
     st.stop()
 if state.epoch == 0 and not state.history:

@@ -5,6 +5,8 @@ import torch
 from nets.engine.data import DatasetError
 from nets.engine.evaluate import Evaluation
 from nets.runs import CheckpointError, Run, RunFilter, compare
+from nets.runs.rows import record_problem
+from nets.text import plain
 from pages._common import (
     checkpoints_root,
     ensure_app_entry,
@@ -29,10 +31,13 @@ def run_ui() -> Run:
 
 def evaluation_ui(run: Run) -> tuple[Evaluation, torch.Tensor]:
     """The run's stored test evaluation and its test images; stops the page with the reason when unreadable."""
+    if (problem := record_problem(run.info)) is not None:  # a run.json edited or copied in by hand
+        st.error(plain(f"This run's run.json is damaged ({problem}): choose another run."))
+        st.stop()
     try:
         return run_evaluation(run), run_dataset(run).x_test
     except (CheckpointError, DatasetError, ValueError, OSError) as e:
-        st.error(str(e))
+        st.error(plain(e))
         st.stop()
 
 
@@ -40,7 +45,7 @@ def evaluation_ui(run: Run) -> tuple[Evaluation, torch.Tensor]:
 def draw_scores(run: Run, ev: Evaluation) -> None:
     c1, c2, c3 = st.columns(3)
     c1.metric("Test accuracy", f"{ev.accuracy:.1%}")
-    c2.metric(f"Test loss ({run.config.loss})", f"{ev.loss:.4f}")
+    c2.metric(plain(f"Test loss ({run.config.loss})"), f"{ev.loss:.4f}")
     c3.metric("Mistakes", f"{len(ev.mistakes)} of {len(ev.labels)}")
 
 

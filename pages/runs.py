@@ -11,6 +11,8 @@ import streamlit as st
 from nets.engine.data import DatasetError
 from nets.plots import LOSS_NAMES, by_epoch, loss_panels
 from nets.runs import compare
+from nets.runs.rows import MAX_SEARCH_CHARS, record_problem
+from nets.text import plain
 from nets.server.identity import shown_name
 from nets.runs import (
     PAGE_SIZE,
@@ -57,6 +59,7 @@ TABLE_ORDER = ["name", "starred", "test accuracy", "loss", "optimizer", "model",
 
 # ----------------------------------------------------------------------------- callbacks
 def flash(kind: str, text: str) -> None:
+    """A message for the next run of the page; `text` is shown as text (it holds run names)."""
     # Callbacks run before the page, so a message must wait in the session until the page draws it.
     st.session_state[FLASH] = (kind, text)
 
@@ -159,7 +162,8 @@ def filters_ui(root, who):
         dataset=menu_ui(dataset, "Dataset", idx.choices("dataset", who), "runs_dataset"),
         model=menu_ui(model, "Model", idx.choices("model", who), "runs_model"),
         status=menu_ui(status, "Status", idx.choices("status", who), "runs_status"),
-        text=text.text_input("Search", key="runs_text", placeholder="part of a name or id", persist_state=KEEP))
+        text=text.text_input("Search", key="runs_text", placeholder="part of a name or id", persist_state=KEEP,
+                             max_chars=MAX_SEARCH_CHARS))
     order, starred, pager = st.columns([1.3, 1.4, 3.3], vertical_alignment="bottom")
     chosen_order = order.selectbox("Sort by", list(ORDERS), format_func=ORDERS.get, key="runs_order",
                                    persist_state=KEEP)
@@ -228,7 +232,11 @@ def read_selected(root, rows, who) -> list:
         try:
             run = get_run(root, row.id)
         except CheckpointError as e:
-            st.warning(f"Skipped {row.name}: {e}")  # deleted or damaged since the index was read
+            st.warning(plain(f"Skipped {row.name}: {e}"))  # deleted or damaged since the index was read
+            continue
+        if (problem := record_problem(run.info)) is not None:  # a run.json edited or copied in by hand
+            st.warning(plain(f"Skipped {row.name} ({row.id}): its run.json is damaged ({problem}). Fix the "
+                             "file or delete the folder; the clean-up lists it under the status 'damaged'."))
             continue
         if who.can_view(run.info):  # checked on the record itself, not only in the index
             runs.append(run)
@@ -244,7 +252,7 @@ def evaluation_or_reason(run):
     try:
         return run_evaluation(run)
     except (CheckpointError, DatasetError, ValueError, OSError) as e:
-        st.error(str(e))
+        st.error(plain(e))
         return None
 
 
@@ -267,7 +275,7 @@ def draw_manage(root, selected, labels, who) -> None:
             st.text_input("New name", value=target.name, key=name_key, max_chars=100)
             st.button("Rename", on_click=do_rename, args=(root, target.id, name_key))
         else:
-            st.caption(who.why_not(target.info))
+            st.caption(plain(who.why_not(target.info)))
     with middle:
         if may_modify:
             st.toggle("⭐ Starred", value=bool(target.info.get("starred")), key=f"star_{target.id}",
@@ -279,7 +287,7 @@ def draw_manage(root, selected, labels, who) -> None:
         if not may_modify:
             pass
         elif st.session_state.get(CONFIRM) == target.id:
-            st.warning(f"Delete '{target.name}' and its weights for good?")
+            st.warning(plain(f"Delete '{target.name}' and its weights for good?"))
             st.button("Yes, delete", type="primary", on_click=do_delete, args=(root, target.id))
             st.button("Cancel", on_click=lambda: st.session_state.pop(CONFIRM, None))
         else:
@@ -306,8 +314,8 @@ def draw_curves(selected) -> None:
         return
     kinds = [k for k in dict.fromkeys(loss_df["loss_kind"]) if k]
     if len(kinds) > 1:
-        st.caption(f"{' and '.join(LOSS_NAMES.get(k, k) for k in kinds).capitalize()} are different quantities, "
-                   "so each loss has its own chart and axis; compare the runs on test accuracy.")
+        st.caption(plain(f"{' and '.join(LOSS_NAMES.get(k, k) for k in kinds).capitalize()} are different "
+                         "quantities, so each loss has its own chart and axis; compare the runs on test accuracy."))
     charts = loss_panels(loss_df, "Train and test loss by epoch")
     if not acc_df.empty:
         charts.append(by_epoch(acc_df, "accuracy", "Test accuracy by epoch"))
@@ -320,12 +328,12 @@ def cell_images(ev, run, t: int, p: int, width: int) -> None:
     idx = ev.indices_of(t, p)
     what = "correctly classified" if t == p else f"predicted as {ev.classes[p]}"
     if len(idx) == 0:
-        st.markdown(f"No test image of class **{ev.classes[t]}** was {what}.")
+        st.markdown(f"No test image of class **{plain(ev.classes[t])}** was {plain(what)}.")
         return
     try:
         x_test = run_dataset(run).x_test
     except DatasetError as e:
-        st.error(str(e))
+        st.error(plain(e))
         return
     shown = idx[:MAX_CELL_IMAGES]
     images = [compare.display_image(x_test[int(i)], CELL_IMAGE_SIZE) for i in shown]
@@ -333,7 +341,7 @@ def cell_images(ev, run, t: int, p: int, width: int) -> None:
     per_row = max(1, (width + 2) // (images[0].shape[1] + 2))
     sheet = compare.contact_sheet(images, per_row=per_row, gap=2)
     st.image(sheet, width=sheet.shape[1])  # its own size: one image is not blown up to the column
-    st.caption(f"Above: {first}{len(idx)} test image(s) of class {ev.classes[t]} {what}, in test-set order.")
+    st.caption(plain(f"Above: {first}{len(idx)} test image(s) of class {ev.classes[t]} {what}, in test-set order."))
 
 
 def draw_matrices(selected, labels) -> dict:
@@ -348,7 +356,7 @@ def draw_matrices(selected, labels) -> dict:
     per_row = PER_ROW if len(shown) > 1 else 1
     for run, col in grid_rows(shown, per_row):
         with col:
-            st.markdown(f"**{labels[run.id]}**")
+            st.markdown(f"**{plain(labels[run.id])}**")
             ev = evaluation_or_reason(run)
             if ev is None:
                 continue
@@ -360,8 +368,8 @@ def draw_matrices(selected, labels) -> dict:
             state = st.altair_chart(chart, key=f"cm_{run.id}", on_select="rerun",
                                     selection_mode=compare.CELL_PARAM, width="content")
             (best, best_acc), (worst, worst_acc) = ev.best_class(), ev.worst_class()
-            st.caption(f"Test accuracy {ev.accuracy:.1%} · best class **{best}** ({best_acc:.0%}) · "
-                       f"worst class **{worst}** ({worst_acc:.0%})")
+            st.caption(f"Test accuracy {ev.accuracy:.1%} · best class **{plain(best)}** ({best_acc:.0%}) · "
+                       f"worst class **{plain(worst)}** ({worst_acc:.0%})")
             cell = compare.parse_cell_selection(state, k=k)
             if cell is None:
                 st.caption("Click a cell to see its test images.")
@@ -375,22 +383,22 @@ def draw_difference(selected, labels, evaluations) -> None:
     if len(selected) != 2 or not all(r.id in evaluations for r in selected):
         return
     a, b = selected
-    st.subheader(f"From {labels[a.id]} to {labels[b.id]}")
+    st.subheader(plain(f"From {labels[a.id]} to {labels[b.id]}"))
     try:
         diff = compare.confusion_difference(evaluations[a.id], evaluations[b.id])
     except ValueError as e:
-        st.info(str(e))
+        st.info(plain(e))
         return
     left, right = st.columns([3, 2])
     frame = compare.confusion_frame(diff.matrix, diff.classes, normalised=True, signed=True)
     left.altair_chart(compare.heatmap(frame, diff.classes, difference=True,
                                       title="normalised B − A", size=360), width="content")
     with right:
-        st.caption(f"A = {labels[a.id]}, B = {labels[b.id]}. On the diagonal, blue means B gets "
+        st.caption(f"A = {plain(labels[a.id])}, B = {plain(labels[b.id])}. On the diagonal, blue means B gets "
                    "the class right more often; off the diagonal, blue means B makes that mistake "
                    "more often.")
         for line in diff.summary(labels[a.id], labels[b.id]):
-            st.markdown(line)
+            st.markdown(plain(line))
 
 
 # ----------------------------------------------------------------------------- the page
@@ -400,7 +408,7 @@ with st.expander("How to read a confusion matrix and compare runs"):
 
 root, who = checkpoints_root(), access()
 if (message := st.session_state.pop(FLASH, None)) is not None:
-    (st.success if message[0] == "success" else st.error)(message[1])
+    (st.success if message[0] == "success" else st.error)(plain(message[1]))
 if who.everything:
     clean_up_ui(root)
 

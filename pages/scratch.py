@@ -13,6 +13,7 @@ from nets.scratch.lab import INIT_LABELS, SCALE_LABELS, LabSettings, describe_la
 from nets.scratch.network import HIDDEN_ACTIVATIONS, INITS, ScratchError
 from nets.scratch.report import (LESSONS, NUMPY, curves, evidence_text, lesson_sections, lessons_before_training,
                                  progress, results_table)
+from nets.text import plain
 from pages._common import access, data_dir, ensure_app_entry, job_manager, session_owner
 
 ensure_app_entry()
@@ -90,7 +91,7 @@ def start(values: dict, mode: str) -> None:
     try:
         job = job_manager().submit_lab(LabSettings(**values, mode=mode), owner=owner)
     except ScratchError as e:
-        st.error(str(e))
+        st.error(plain(e))
         return
     st.session_state[JOB_KEY] = job.id
     st.rerun()
@@ -123,7 +124,7 @@ def charts_ui(v) -> None:
 
 def outcome_ui(v) -> None:
     if v.status == "failed":
-        st.error(v.error or "Training failed.")
+        st.error(plain(v.error or "Training failed."))
         if v.error_details:
             with st.expander("Details"):
                 st.code(v.error_details, language=None, wrap_lines=True)
@@ -176,7 +177,7 @@ finished = view(st.session_state.get(JOB_KEY))
 for key in lessons_before_training(values["init"], values["activation"], finished.lessons() if finished else ()):
     lesson(key)
 if problem:
-    st.error(problem)
+    st.error(plain(problem))
 running = bool(finished and finished.active)
 c1, c2, _ = st.columns([1, 2, 3])
 if c1.button("Train", type="primary", disabled=problem is not None or running):

@@ -13,6 +13,7 @@ from nets.engine.config import ConfigError, TrainConfig, four_configs, four_conf
 from nets.engine.models import ModelError
 from nets.engine.naming import default_name
 from nets.server.lessons import decode, encode, is_lesson, lesson_params, signature
+from nets.text import plain
 from pages._common import (
     TRAIN_CFG_KEY,
     TRAIN_EDIT_KEY,
@@ -60,7 +61,9 @@ def lesson_ui() -> frozenset[str]:
         st.info(f"Lesson: your lecturer fixed {len(pinned)} setting{'s' if len(pinned) != 1 else ''} (shown "
                 "greyed out with their values); change the others as you like.")
     if state["problems"]:
-        st.warning("This link had problems; defaults were used for: " + "; ".join(state["problems"]) + ".")
+        # The problems quote the link's own values: shown as text, never as Markdown (a link could
+        # otherwise put its own links and images in the app's warning box).
+        st.warning(plain("This link had problems; defaults were used for: " + "; ".join(state["problems"]) + "."))
     return frozenset(pinned)
 
 
@@ -149,7 +152,7 @@ def submit(cfg: TrainConfig, four: bool) -> None:
         else:
             attach(manager.submit(cfg, owner=session_owner()).id)
     except (ConfigError, ModelError) as e:
-        st.error(str(e))
+        st.error(plain(e))
     else:
         st.session_state[EDIT_KEY] = False  # the live panel takes the screen; Edit brings the form back
         st.session_state.pop(FIXED_KEY, None)
@@ -184,9 +187,12 @@ cfg = pin(cfg, form.pinned)
 st.session_state[CFG_KEY] = cfg.to_dict()
 summary, count_problem = params_ui(cfg)
 problem = problem or count_problem
+# What the server allows one job (parameters, memory, time, data): refused before Train, not after.
+if problem is None and (budget := getattr(job_manager(), "budget_problem", None)) is not None:
+    problem = budget(cfg)
 with bar:
     if problem:
-        st.error(problem)
+        st.error(plain(problem))  # a configuration error may quote a value from a link
     train_bar_ui(form, cfg, problem, summary)
 with live:
     live_ui(form.pinned)

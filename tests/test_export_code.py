@@ -59,7 +59,7 @@ def test_every_architecture_is_covered():
 @pytest.mark.parametrize("name,shape,options", ARCHITECTURES, ids=lambda v: v if isinstance(v, str) else None)
 def test_model_py_loads_the_weights_strictly_and_computes_the_same(name, shape, options):
     cfg = TrainConfig(model=name, **options)
-    source = model_source("a run", {"config": cfg.to_dict(), "input_shape": list(shape), "num_classes": 7})
+    source = model_source({"config": cfg.to_dict(), "input_shape": list(shape), "num_classes": 7})
     ast.parse(source)
     torch.manual_seed(0)
     reference = build_model(name, shape, 7, **cfg.model_kwargs()).eval()
@@ -72,7 +72,7 @@ def test_model_py_loads_the_weights_strictly_and_computes_the_same(name, shape, 
 
 def test_a_pretrained_resnet_is_written_with_imagenet_stem():
     cfg = TrainConfig(model="resnet18", pretrained=True, train_blocks=1)
-    source = model_source("ft", {"config": cfg.to_dict(), "input_shape": [3, 32, 32], "num_classes": 10})
+    source = model_source({"config": cfg.to_dict(), "input_shape": [3, 32, 32], "num_classes": 10})
     reference = build_model("resnet18", (3, 32, 32), 10, small_stem=False)  # its layout, without downloading
     check_source(source, reference.state_dict())
     assert "kernel_size=7" in source

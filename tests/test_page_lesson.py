@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from nets.engine.config import TrainConfig
 from nets.server.lessons import decode
+from nets.text import shown
 
 LESSON = {"lesson": "1", "model": "mlp", "hidden": "64", "lr": "0.05", "hide": "lr,optimizer"}
 
@@ -87,7 +88,7 @@ def test_a_malformed_link_falls_back_to_defaults_with_a_notice(env):
     at = open_train({"lesson": "1", "lr": "abc", "model": "vgg", "epochs": "3"})
     assert not at.exception
     assert len(at.warning) == 1
-    text = at.warning[0].value
+    text = shown(at.warning[0].value)  # shown as text: the link's values are escaped
     assert text.startswith("This link had problems; defaults were used for:")
     assert "lr ('abc' is not a number)" in text and "model=vgg" in text
     defaults = TrainConfig()

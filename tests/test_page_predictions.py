@@ -6,6 +6,7 @@ import pagetools
 from pagetools import tiny_run
 
 from nets.engine.config import TrainConfig
+from nets.text import shown
 from nets.runs import create_run, get_run, load_state_dict, save_best, update_run
 
 SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "lenet-mnist-mini"
@@ -36,7 +37,8 @@ def open_page(ckpt, monkeypatch, state=None):
 
 
 def grids(at):
-    return [[im.caption for im in el.proto.imgs] for el in at.get("image")]
+    """Each grid's captions as shown (they are escaped: class names are other people's text)."""
+    return [[shown(im.caption) for im in el.proto.imgs] for el in at.get("image")]
 
 
 def test_grids_pairs_and_per_class_accuracy(ckpt, monkeypatch):

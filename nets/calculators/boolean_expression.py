@@ -4,7 +4,9 @@ Syntax: variables are identifiers (P, Q, x1, ...), at most MAX_VARS of them; con
 parentheses; and, from tightest to loosest binding:
     not  ¬ ~ !        and  ∧ & &&        xor  ⊕ ^        or  ∨ | ||
 so "¬P ∧ Q ⊕ R ∨ S" means (((¬P) ∧ Q) ⊕ R) ∨ S. Binary operators group left to right. Keywords
-are case-insensitive; variable names are not.
+are case-insensitive; variable names are not. A text longer than MAX_CHARS, nested deeper than
+MAX_NESTING or with more than MAX_OPERATORS operators is refused before it is parsed, so no text
+typed or pasted can exhaust the recursion of the parser, evaluate() or to_latex().
 """
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 MAX_VARS = 6
+MAX_CHARS = 300       # the coursework's expression has 29; six variables need far less than this
+MAX_NESTING = 20      # parentheses inside parentheses
+MAX_OPERATORS = 100   # and, or, xor and not together
 NOT, AND, XOR, OR = "not", "and", "xor", "or"
 SYMBOLS = {"¬": NOT, "~": NOT, "!": NOT, "∧": AND, "&&": AND, "&": AND, "⊕": XOR, "^": XOR,
            "∨": OR, "||": OR, "|": OR, "(": "(", ")": ")"}
@@ -121,8 +126,33 @@ class _Parser:
         self.fail("a variable, 0, 1, 'not' or '('")
 
 
+def _check_size(text: str) -> None:
+    """Refuse, before any parsing, a text whose tree would be too deep for recursion to walk."""
+    if len(text) > MAX_CHARS:
+        raise ExpressionError(text[:MAX_CHARS], MAX_CHARS, f"The expression is longer than {MAX_CHARS} characters; "
+                                                           "write a shorter one")
+
+
+def _check_shape(text: str, tokens: list[tuple[str, str, int]]) -> None:
+    depth = operators = 0
+    for kind, _, pos in tokens:
+        if kind == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ExpressionError(text, pos, f"Parentheses nested more than {MAX_NESTING} deep")
+        elif kind == ")":
+            depth = max(depth - 1, 0)
+        elif kind in KEYWORDS:
+            operators += 1
+            if operators > MAX_OPERATORS:
+                raise ExpressionError(text, pos, f"More than {MAX_OPERATORS} operators; write a shorter expression")
+
+
 def parse(text: str) -> Expression:
+    text = str(text)
+    _check_size(text)
     p = _Parser(text)
+    _check_shape(text, p.tokens)
     if p.peek()[0] == "end":
         raise ExpressionError(text, len(text), "Type an expression, e.g. (P or Q) xor (not R or not S)")
     tree = p.binary(1)

@@ -1,4 +1,8 @@
 """The code export: one run as a zip of runnable PyTorch (model.py, weights.pt, predict.py, train.py, README)."""
+# User text (the run's name, a folder, class names) appears in the generated Python only as a literal
+# written by repr() (the name on one line first) and never in model.py; every other value is a
+# number formatted here or a name from this app's own tables. Whatever a name holds (quotes, triple
+# quotes, backslashes such as \x or \N, NUL, newlines), every .py of the zip compiles.
 from __future__ import annotations
 
 import io
@@ -18,6 +22,7 @@ from nets.export.template import render
 from nets.files import CheckpointError, load_state_dict
 from nets.inspect.preprocess import MNIST_BOX, style_for
 from nets.runs import Run
+from nets.text import one_line, plain
 
 ZIP_MIME = "application/zip"
 # A test image for `python predict.py example.png`: the first of a bundled test set of the same kind.
@@ -92,8 +97,26 @@ def _result_words(info: dict) -> str:
 
 
 def _titles(cfg: TrainConfig) -> tuple[str, str]:
-    dataset = "your image folder" if cfg.dataset == FOLDER else TITLES.get(cfg.dataset, cfg.dataset)
-    return MODEL_TITLES.get(cfg.model, cfg.model), dataset
+    """The model's and the dataset's titles, from this app's tables only (a record's text is not code)."""
+    dataset = "your image folder" if cfg.dataset == FOLDER else TITLES.get(cfg.dataset, "its dataset")
+    return MODEL_TITLES.get(cfg.model, "The network"), dataset
+
+
+def literal(text) -> str:
+    """User text as a Python string literal: repr() of it on one line, so it can only ever be a value."""
+    return repr(one_line(text))
+
+
+_INTS = ("epochs", "image_size", "train_per_class", "batch_size", "patience", "train_blocks", "seed")
+_FLOATS = ("val_fraction", "train_fraction", "clip_grad")
+
+
+def _numbers(cfg: TrainConfig) -> dict[str, str]:
+    """The settings train.py states as numbers, formatted here (a hand-edited record's text fails)."""
+    try:
+        return {**{k: str(int(getattr(cfg, k))) for k in _INTS}, **{k: repr(float(getattr(cfg, k))) for k in _FLOATS}}
+    except (TypeError, ValueError) as e:
+        raise ExportError(f"The run's settings are damaged ({e}); train.py cannot be written.") from e
 
 
 def predict_script(run: Run) -> str:
@@ -101,8 +124,8 @@ def predict_script(run: Run) -> str:
     in_shape = tuple(int(v) for v in info["input_shape"])
     style = style_for(in_shape, cfg.dataset)  # as the Classify page chooses it
     return render("predict.py.in", {
-        "run": run.name.replace('"', "'"), "style": style, "style_words": style_words(style, in_shape),
-        "classes": json.dumps(list(info["classes"]), ensure_ascii=False), "input_shape": repr(in_shape),
+        "run": literal(run.name), "style": repr(style), "style_words": style_words(style, in_shape),
+        "classes": repr([str(c) for c in info["classes"]]), "input_shape": repr(in_shape),
         "mean": repr([float(v) for v in info["mean"]]), "std": repr([float(v) for v in info["std"]])})
 
 
@@ -110,15 +133,16 @@ def train_script(run: Run, bundled_file: str | None) -> str:
     cfg = run.config
     title, dataset_title = _titles(cfg)
     h, w = (int(v) for v in run.info["input_shape"][1:])
+    values_of = _numbers(cfg)
     values = {
-        "title": title, "dataset_title": dataset_title, "run": run.name.replace('"', "'"), "model": cfg.model,
-        "eval_words": "validation" if cfg.val_fraction > 0 else "test", "bundled_file": bundled_file or "",
-        "folder": json.dumps(cfg.folder, ensure_ascii=False), "augment": json.dumps(list(cfg.augment)),
+        "title": title, "dataset_title": dataset_title, "run": literal(run.name), "model": literal(cfg.model),
+        "eval_words": "validation" if float(values_of["val_fraction"]) > 0 else "test",
+        "bundled_file": repr(bundled_file or ""),
+        "folder": repr(str(cfg.folder)), "augment": repr([str(a) for a in cfg.augment]),
         "torchvision_class": TORCHVISION_CLASS.get(cfg.dataset, ""),
         "crop": f"({h}, {w}), padding=({max(1, w // 8)}, {max(1, h // 8)})",  # as nets.engine.augment.crop
         "optimizer": optimizer_code(cfg), "schedule": schedule_code(cfg),
-        **{k: getattr(cfg, k) for k in ("epochs", "image_size", "val_fraction", "train_per_class", "train_fraction",
-                                        "batch_size", "loss", "clip_grad", "patience", "train_blocks", "seed")}}
+        "loss": literal(cfg.loss), **values_of}
     flags = {"bundled": cfg.dataset in BUNDLED, "idx": cfg.dataset in TORCHVISION_CLASS,
              "cifar": cfg.dataset == "cifar10", "folder": cfg.dataset == FOLDER, "data_dir": cfg.dataset != FOLDER,
              "subset": cfg.train_per_class > 0 or cfg.train_fraction < 1, "augment": bool(cfg.augment),
@@ -136,13 +160,13 @@ def readme(run: Run, example: str | None, bundled_file: str | None) -> str:
     rows = [f"| `data/{bundled_file}` | the images train.py reads: {dataset_title} |\n"] if bundled_file else []
     rows += [f"| `example.png` | a test image of class {example} |\n"] if example else []
     if cfg.dataset == FOLDER:
-        note = f"train.py reads your image folder: set FOLDER in it (the run used `{cfg.folder}`)."
+        note = f"train.py reads your image folder: set FOLDER in it (the run used {plain(cfg.folder, 200)})."
     elif cfg.dataset in TORCHVISION_CLASS or cfg.dataset == "cifar10":
         note = f"train.py downloads {dataset_title} into data/ the first time."
     else:
         note = ""
     return render("README.md.in", {
-        "run": run.name, "title": title, "dataset_title": dataset_title, "result": _result_words(info),
+        "run": plain(run.name, 200), "title": title, "dataset_title": dataset_title, "result": _result_words(info),
         "file_rows": "".join(rows), "torch_version": (info.get("versions") or {}).get("torch", "2"),
         "predict_commands": "\n".join(commands), "in_shape": "×".join(map(str, info["input_shape"])),
         "epochs": cfg.epochs, "example_arg": "example.png" if example else "your-picture.png",
@@ -168,7 +192,7 @@ def code_zip(run: Run, include_data: bool = True) -> Exported:
         state = load_state_dict(run.weights_path)
     except CheckpointError as e:
         raise ExportError(f"The run's weights cannot be read: {e}") from e
-    source = model_source(run.name, run.info)
+    source = model_source(run.info)  # no user text in it: checking it runs only the app's own code
     check_source(source, state)
     bundled = BUNDLED.get(run.config.dataset)
     bundled_file = bundled[0].name if bundled and include_data and bundled[0].exists() else None

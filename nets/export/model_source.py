@@ -1,4 +1,9 @@
 """A run's architecture written out as plain, readable PyTorch (model.py), and checked against the run's weights."""
+# No user text reaches model.py: not the run's name, not its owner or group, not a folder or class
+# name. The source is made only from validated configuration values: the model kind (a key of
+# nets.engine.models.MODELS), whole numbers and floats formatted here, layer and activation names
+# from this module's own tables, and the dataset's name only when it is one of the catalog's. So the
+# check below, which runs the generated source, runs text that no user wrote or chose.
 # The source is generated from the run's configuration: the registry (nets.engine.models) builds the
 # network on the 'meta' device (shapes only, no memory, no ImageNet download) and every layer of it is
 # written back as the line of code that makes it, with the shape it outputs as a comment. Sequential
@@ -13,6 +18,7 @@ import types
 import torch
 from torch import nn
 
+from nets.engine.catalog import DATASETS
 from nets.engine.config import TrainConfig
 from nets.engine.models import MODELS, GatedConv, ModelError, build_model
 from nets.export.result import ExportError
@@ -80,7 +86,7 @@ def _meta_model(cfg: TrainConfig, in_shape, num_classes: int) -> tuple[nn.Module
     try:
         with torch.device("meta"):
             return build_model(cfg.model, in_shape, num_classes, **options), options
-    except ModelError as e:
+    except (ModelError, TypeError, ValueError) as e:
         raise ExportError(f"The run's model cannot be rebuilt: {e}") from e
 
 
@@ -101,27 +107,32 @@ def _sequential_lines(net: nn.Sequential, in_shape) -> list[str]:
             for i, (c, s) in enumerate(zip(codes, shapes))]
 
 
-def _header(run_name: str, cfg: TrainConfig, net: nn.Module, in_shape, num_classes: int) -> dict:
-    return {"title": TITLES.get(cfg.model, cfg.model), "run": run_name.replace('"', "'"),
-            "dataset": cfg.dataset, "in_shape": _shape(in_shape), "num_classes": num_classes,
-            "input_shape": repr(tuple(in_shape)), "params": f"{sum(p.numel() for p in net.parameters()):,}"}
+def _header(cfg: TrainConfig, net: nn.Module, in_shape, num_classes: int) -> dict:
+    """The docstring's and the constants' values: the model's title from TITLES, the dataset only by a
+    catalog name, numbers formatted here."""
+    return {"title": TITLES[cfg.model], "dataset": cfg.dataset if cfg.dataset in DATASETS else "a dataset",
+            "in_shape": _shape(in_shape), "num_classes": int(num_classes),
+            "input_shape": repr(tuple(int(v) for v in in_shape)),
+            "params": f"{sum(p.numel() for p in net.parameters()):,}"}
 
 
-def model_source(run_name: str, info: dict) -> str:
-    """model.py for a run (its run.json as `info`): `Net()` builds the architecture, untrained."""
+def model_source(info: dict) -> str:
+    """model.py for a run (its run.json as `info`): `Net()` builds the architecture, untrained. Made
+    only from validated configuration values, never from the run's name or any other user text (see
+    the module's comment), so check_source may run it."""
     cfg, in_shape, num_classes = _run_facts(info)
-    if cfg.model not in MODELS:
-        raise ExportError(f"Unknown model '{cfg.model}': it cannot be written out as code.")
+    if not isinstance(cfg.model, str) or cfg.model not in MODELS or cfg.model not in TITLES:
+        raise ExportError("The run's model is not one of this app's: it cannot be written out as code.")
     net, options = _meta_model(cfg, in_shape, num_classes)
-    values = _header(run_name, cfg, net, in_shape, num_classes)
+    values = _header(cfg, net, in_shape, num_classes)
     if cfg.model in RESNET_BLOCKS:
         blocks = RESNET_BLOCKS[cfg.model]
         small_stem = tuple(net.conv1.kernel_size) == (3, 3)
         dropout = net.fc[0].p if isinstance(net.fc, nn.Sequential) else 0.0
         block_dropout = float(options.get("block_dropout", 0.0))
         input_size = int(options.get("input_size", 0))
-        values.update(in_channels=in_shape[0], blocks=repr(blocks), dropout=dropout, block_dropout=block_dropout,
-                      input_size=input_size, depth=cfg.model[len("resnet"):])
+        values.update(in_channels=int(in_shape[0]), blocks=repr(blocks), dropout=repr(float(dropout)),
+                      block_dropout=repr(block_dropout), input_size=input_size, depth=cfg.model[len("resnet"):])
         flags = {"small_stem": small_stem, "dropout": dropout > 0, "block_dropout": block_dropout > 0,
                  "input_size": input_size > 0}
         return render("resnet.py.in", values, flags)
@@ -132,7 +143,7 @@ def model_source(run_name: str, info: dict) -> str:
 
 
 def load_source(source: str, name: str = "model") -> types.ModuleType:
-    """Run a generated model.py as a module (it is our own text, not the user's)."""
+    """Run a generated model.py as a module: only model_source's output, which holds no user text."""
     module = types.ModuleType(name)
     exec(compile(source, f"<{name}.py>", "exec"), module.__dict__)  # noqa: S102 - generated above
     return module

@@ -39,7 +39,7 @@ def _network(run: Run) -> torch.nn.Module:
         state = load_state_dict(run.weights_path)
     except CheckpointError as e:
         raise ExportError(f"The run's weights cannot be read: {e}") from e
-    return check_source(model_source(run.name, run.info), state)
+    return check_source(model_source(run.info), state)
 
 
 def _export(net: torch.nn.Module, example: torch.Tensor, input_name: str) -> bytes:

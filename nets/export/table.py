@@ -1,4 +1,5 @@
-"""The CSV export: the per-epoch metrics of the selected runs as one long table, one row per run and epoch."""
+"""The CSV export: the per-epoch metrics of the selected runs as one long table, one row per run and epoch.
+Every text cell goes through nets.text.csv_cell: a run named =HYPERLINK(…) is text in a spreadsheet."""
 from __future__ import annotations
 
 import csv
@@ -9,6 +10,7 @@ from typing import Iterable
 from nets.engine.train import EpochEnd
 from nets.export.result import ExportError, Exported, file_stem
 from nets.runs import Run
+from nets.text import csv_cell
 
 CSV_MIME = "text/csv"
 RUN_COLUMNS = ("run_id", "run", "dataset", "model", "optimizer", "loss")  # which run a row belongs to
@@ -41,8 +43,8 @@ def metrics_csv(runs: Iterable[Run]) -> Exported:
         which = "This run has" if len(runs) == 1 else "These runs have"
         raise ExportError(f"{which} no finished epoch yet, so there are no metrics to export.")
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, columns, restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([csv_cell(str(c)) for c in columns])
+    writer.writerows([csv_cell("" if row.get(c) is None else row[c]) for c in columns] for row in rows)
     name = f"{file_stem(runs[0].name)}-metrics.csv" if len(runs) == 1 else f"metrics-{len(runs)}-runs.csv"
     return Exported(name, buf.getvalue().encode("utf-8"), CSV_MIME)

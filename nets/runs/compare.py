@@ -18,6 +18,7 @@ from nets.engine.evaluate import Evaluation, evaluate
 from nets.inspect.pictures import enlarge_to, tile_grid, to_display
 from nets.plots import HEIGHT, epochs_frame, style
 from nets.runs import CheckpointError, Run, RunRow
+from nets.text import one_line
 
 CELL_PARAM = "cell"          # name of the heat map's point selection
 DISPLAY_SIZE = 84            # images are upscaled to about this many pixels for the grids
@@ -35,10 +36,11 @@ def runs_table(rows: list[RunRow]) -> list[dict]:
 
 def run_labels(runs: list[Run]) -> dict[str, str]:
     """Run id → the label used in legends: the name, made unique with the id where names repeat."""
+    names = {r.id: one_line(r.name) if isinstance(r.name, str) else r.id for r in runs}  # a hand-edited record
     counts: dict[str, int] = {}
-    for r in runs:
-        counts[r.name] = counts.get(r.name, 0) + 1
-    return {r.id: r.name if counts[r.name] == 1 else f"{r.name} ({r.id[-6:]})" for r in runs}
+    for name in names.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {r.id: names[r.id] if counts[names[r.id]] == 1 else f"{names[r.id]} ({r.id[-6:]})" for r in runs}
 
 
 def curve_frames(runs: list[Run]) -> tuple[pd.DataFrame, pd.DataFrame]:

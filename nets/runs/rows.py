@@ -1,10 +1,14 @@
-"""What a list of runs holds and asks: the index row of a run (`RunRow`, read from its run.json),
-the filters and orders of a query, and nets.runs.access's rule as SQL."""
+"""What a list of runs holds and asks: the index row of a run (`RunRow`, read from its run.json,
+whatever types a hand-edited file holds), the filters and orders of a query, and nets.runs.access's
+rule as SQL."""
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, fields
 
 PAGE_SIZE = 50
+MAX_SEARCH_CHARS = 100   # no name or id is longer; SQLite refuses LIKE patterns above 50,000
+DAMAGED = "damaged"      # the status shown for a run whose run.json holds a wrong type
 
 
 @dataclass(frozen=True)
@@ -40,30 +44,103 @@ class RunRow:
 
 COLUMNS = [f.name for f in fields(RunRow)]
 
+def _text(value, default: str = "") -> str:
+    return value if isinstance(value, str) else default
+
+
+def _number(value):
+    """An int or float from a record, None for anything else (a bool, a text, a list)."""
+    return value if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
+
+
+def _int(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+_TEXT = ("id", "name", "owner", "status", "created", "finished", "host", "weights", "device")
+_FLAGS = ("shared", "starred")
+_NUMBERS = ("params", "seconds", "pid", "num_classes", "epochs_run")
+_DICTS = ("config", "best", "test")
+
+
+def _config_problem(cfg: dict) -> str | None:
+    from nets.engine.config import TrainConfig  # the settings' types (imported late: torch comes with it)
+    kinds = {f.name: f.type for f in fields(TrainConfig)}
+    for key, value in cfg.items():
+        kind = kinds.get(key)
+        if kind is None or (value is None and kind.endswith("| None")):
+            continue  # a setting of an older or newer version, or an "auto"
+        kind = kind.removesuffix(" | None")
+        ok = {"str": isinstance(value, str), "bool": isinstance(value, bool), "int": _int(value) is not None,
+              "float": _number(value) is not None}.get(kind)
+        if ok is None:  # a tuple: a list of numbers or of texts
+            ok = isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value)
+        if not ok:
+            return f"the setting '{key[:40]}' is a {type(value).__name__}"
+    return None
+
+
+def record_problem(info) -> str | None:
+    """Why a run.json's fields cannot be used as they are (one written or copied by hand: a name that
+    is a dict, a status that is null, a list for a number), or None when every field has its type."""
+    if not isinstance(info, dict):
+        return "it is not a record"
+    for key in _TEXT:
+        if info.get(key) is not None and not isinstance(info[key], str):
+            return f"its {key} is a {type(info[key]).__name__}, not text"
+    for key in _FLAGS:
+        if info.get(key) is not None and not isinstance(info[key], bool):
+            return f"its {key} is a {type(info[key]).__name__}, not true or false"
+    for key in _NUMBERS:
+        if info.get(key) is not None and _number(info[key]) is None:
+            return f"its {key} is a {type(info[key]).__name__}, not a number"
+    for key in _DICTS:
+        if info.get(key) is not None and not isinstance(info[key], dict):
+            return f"its {key} is a {type(info[key]).__name__}, not a record"
+    for key in ("history", "classes", "input_shape"):
+        if info.get(key) is not None and not isinstance(info[key], list):
+            return f"its {key} is a {type(info[key]).__name__}, not a list"
+    if not all(isinstance(c, str) for c in info.get("classes") or []):
+        return "its classes are not all text"
+    for key in ("best", "test"):
+        part = _dict(info.get(key))
+        for field in ("accuracy", "loss", "epoch"):
+            if part.get(field) is not None and _number(part[field]) is None:
+                return f"its {key} {field} is a {type(part[field]).__name__}, not a number"
+    return _config_problem(_dict(info.get("config")))
+
+
 def kept_accuracy(info: dict) -> float | None:
     """The kept model's test accuracy: the final test figure, or while a run trains (or after a
     crash) the best model's accuracy when the test split picked it."""
-    test = info.get("test") or {}
-    if test.get("accuracy") is not None:
+    test = _dict(info.get("test"))
+    if _number(test.get("accuracy")) is not None:
         return test["accuracy"]
-    best = info.get("best") or {}
-    return best.get("accuracy") if best.get("split") == "test" else None
+    best = _dict(info.get("best"))
+    return _number(best.get("accuracy")) if best.get("split") == "test" else None
 
 
 def row_of(run_id: str, info: dict, has_model: bool, nbytes: int) -> RunRow:
-    cfg = info.get("config") or {}
-    best = info.get("best") or {}
+    """The index row of a run. A field of the wrong type (a run.json edited or copied in by hand)
+    never reaches the index or a page: it reads as missing, and the row's status says 'damaged'."""
+    info = _dict(info)
+    cfg, best = _dict(info.get("config")), _dict(info.get("best"))
+    damaged = record_problem(info) is not None
     return RunRow(
-        id=run_id, name=str(info.get("name") or run_id), owner=str(info.get("owner") or ""),
-        shared=bool(info.get("shared")), starred=bool(info.get("starred")),
-        dataset=str(cfg.get("dataset", "")), model=str(cfg.get("model", "")),
-        optimizer=str(cfg.get("optimizer", "")), loss=str(cfg.get("loss", "")),
-        backbone=str(cfg.get("backbone") or ""), status=str(info.get("status", "")),
-        accuracy=kept_accuracy(info), best_epoch=best.get("epoch"), params=info.get("params"),
-        seconds=info.get("seconds"), created=str(info.get("created", "")), has_model=has_model,
-        images=has_model and not cfg.get("backbone") and bool(info.get("input_shape")) and bool(info.get("classes")),
-        bytes=nbytes, pid=info.get("pid") if isinstance(info.get("pid"), int) else None,
-        host=str(info.get("host") or ""))
+        id=run_id, name=_text(info.get("name")) or run_id, owner=_text(info.get("owner")),
+        shared=info.get("shared") is True, starred=info.get("starred") is True,
+        dataset=_text(cfg.get("dataset")), model=_text(cfg.get("model")),
+        optimizer=_text(cfg.get("optimizer")), loss=_text(cfg.get("loss")),
+        backbone=_text(cfg.get("backbone")), status=DAMAGED if damaged else _text(info.get("status")),
+        accuracy=kept_accuracy(info), best_epoch=_int(best.get("epoch")), params=_int(info.get("params")),
+        seconds=_number(info.get("seconds")), created=_text(info.get("created")), has_model=has_model,
+        images=(has_model and not damaged and not cfg.get("backbone") and bool(info.get("input_shape"))
+                and bool(info.get("classes"))),
+        bytes=int(nbytes), pid=_int(info.get("pid")), host=_text(info.get("host")))
 
 
 @dataclass(frozen=True)
@@ -114,8 +191,9 @@ def where(flt: RunFilter, viewer) -> tuple[str, list]:
         params += list(flt.models)
     if flt.features is not None:
         clauses.append("backbone != ''" if flt.features else "backbone = ''")
-    if flt.text.strip():
-        pattern = "%" + flt.text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    text = flt.text.strip()[:MAX_SEARCH_CHARS]  # a longer text matches nothing anyway
+    if text:
+        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         clauses.append("(lower(name) LIKE ? ESCAPE '\\' OR lower(id) LIKE ? ESCAPE '\\')")
         params += [pattern, pattern]
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params

@@ -3,7 +3,8 @@
 The URL stays readable so a lecturer can check or hand-edit it: only the settings that differ from
 TrainConfig's defaults appear, tuples as comma lists, booleans as 1/0. A link is untrusted input
 (students share, mistype and truncate them): decoding never raises; whatever cannot be used falls
-back to the default and is listed in plain words.
+back to the default and is listed in plain words, quoting at most QUOTE_CHARS of a value on one line
+(a page shows the problems as text: nets.text.plain).
 """
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from urllib.parse import urlencode
 from nets.engine.config import ConfigError, TrainConfig, validate
 from nets.parse import int_list
 from nets.server.identity import URL_PARAMS
+from nets.text import one_line
 
 LESSON_FLAG, HIDE, FOUR = "lesson", "hide", "four"  # four: train as the coursework's four configurations
 # The app's own parameters (a running job, who this is: nets.server.identity), not part of a lesson: they
 # are neither settings the link got wrong nor part of the lesson's signature
 PAGE_PARAMS = frozenset({"job", *URL_PARAMS})
 MAX_VALUE_CHARS = 300             # no setting needs more; a longer value is a broken or hostile link
+QUOTE_CHARS = 80                  # how much of a key or a value a problem quotes
 FIELD_TYPES = {f.name: f.type for f in fields(TrainConfig)}
 DEFAULTS = TrainConfig()
 NONE_WORDS = ("", "auto")
@@ -81,19 +84,19 @@ def parse_value(kind: str, raw: str):
         word = raw.strip().lower()
         if word in TRUE_WORDS + FALSE_WORDS:
             return word in TRUE_WORDS
-        raise ValueError(f"'{raw}' is not 1 or 0")
+        raise ValueError(f"'{_quote(raw)}' is not 1 or 0")
     if kind == "int":
         try:
             return int(raw)
         except ValueError:
-            raise ValueError(f"'{raw}' is not a whole number") from None
+            raise ValueError(f"'{_quote(raw)}' is not a whole number") from None
     if kind == "float":
         try:
             value = float(raw)
         except ValueError:
-            raise ValueError(f"'{raw}' is not a number") from None
+            raise ValueError(f"'{_quote(raw)}' is not a number") from None
         if not math.isfinite(value):
-            raise ValueError(f"'{raw}' is not a finite number")
+            raise ValueError(f"'{_quote(raw)}' is not a finite number")
         return value
     if kind == "tuple[int, ...]":  # sizes: hidden, channels, fc
         return int_list(raw, "sizes")  # its ParseError is a ValueError that says what is wrong
@@ -135,28 +138,33 @@ def decode(params: Mapping) -> Lesson:
         if key == LESSON_FLAG:
             continue
         if len(raw) > MAX_VALUE_CHARS:
-            problems.append(f"{key[:40]} (the value is longer than {MAX_VALUE_CHARS} characters)")
+            problems.append(f"{_quote(key, 40)} (the value is longer than {MAX_VALUE_CHARS} characters)")
         elif key == HIDE:
             for name in (n.strip() for n in raw.split(",")):
                 if name in FIELD_TYPES or name == FOUR:
                     hidden.add(name)
                 elif name:
-                    problems.append(f"hide ('{name}' is not a setting)")
+                    problems.append(f"hide ('{_quote(name)}' is not a setting)")
         elif key == FOUR:
             try:
                 four = parse_value("bool", raw)
             except ValueError as e:
                 problems.append(f"{key} ({e})")
         elif key not in FIELD_TYPES:
-            problems.append(f"{key[:40]} (not a setting of this page)")
+            problems.append(f"{_quote(key, 40)} (not a setting of this page)")
         else:
             try:
                 values[key] = parse_value(FIELD_TYPES[key], raw)
             except ValueError as e:
-                problems.append(f"{key} ({str(e).rstrip('.')})")
+                problems.append(f"{key} ({_quote(str(e).rstrip('.'), MAX_VALUE_CHARS)})")
     cfg, rejected = _valid_subset(values)
-    problems += [f"{key}={texts[key]} ({why.rstrip('.')})" for key, why in rejected.items()]
+    problems += [f"{key}={_quote(texts[key])} ({_quote(why.rstrip('.'), MAX_VALUE_CHARS)})" for key, why in rejected.items()]
     return Lesson(cfg, frozenset(hidden), problems, four)
+
+
+def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    """A key or value of the link as a problem quotes it: one line, at most `limit` characters."""
+    return one_line(text, limit)
 
 
 def _check(cfg: TrainConfig) -> str | None:
