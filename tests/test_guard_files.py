@@ -101,8 +101,10 @@ def test_a_folder_of_images_outside_the_data_root_does_not_train(root, tmp_path)
 def test_a_relative_folder_is_read_from_the_data_root_not_the_working_directory(root, tmp_path, monkeypatch):
     class_folder(root / "pets", ("cat", "dog"))
     elsewhere = tmp_path / "cwd"
-    class_folder(elsewhere / "pets", ("secret_a", "secret_b"))
+    class_folder(elsewhere / "pets", ("secret_a", "secret_b", "secret_c"))
     monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("NNLAB_DATA_DIR", str(root))
+    assert folder_cfg("pets").num_classes() == 2  # what the form and the job budget count
     assert load_dataset("folder", root, folder="pets", image_size=8).classes == ["cat", "dog"]
     assert prepare_data(folder_cfg("pets"), root).classes == ["cat", "dog"]
     validate(folder_cfg("pets"), data_root=root)

@@ -114,9 +114,10 @@ def folder_classes(root: str | Path) -> list[str]:
 
 
 def class_names(name: str, folder: str | Path | None = None) -> list[str]:
-    """`name`'s classes in label order; a folder's are its sub-folders ([] when none is chosen)."""
+    """`name`'s classes in label order; a folder's are its sub-folders ([] when none is chosen). A
+    relative folder is read from the data root (default_data_dir()), never the working directory."""
     if name == FOLDER:
-        return folder_classes(folder) if folder else []
+        return folder_classes(default_data_dir() / folder) if folder else []
     return list(CLASSES.get(name, []))
 
 
