@@ -190,11 +190,13 @@ def test_each_student_has_a_quota_checked_before_writing(root, monkeypatch):
 
 def test_old_uploads_are_cleaned_up_by_the_lecturer_only(root):
     save_upload(make_zip(two_classes()), root, "a.zip", "name:alice")
+    legacy = class_folder(root / "uploads" / "pets-0123abcd")  # unpacked before uploads had owners
+    assert folder_refusal(root, legacy, "name:alice") is not None and legacy not in image_folders(root, "name:alice")
     with pytest.raises(UploadError, match="Only the lecturer"):
         clean_uploads(root, 0, "name:alice")
     assert clean_uploads(root, 1, LECTURER)[0] == 0  # nothing a day old yet
     count, freed = clean_uploads(root, 0, LECTURER)
-    assert count == 1 and freed > 0 and my_uploads(root, "name:alice") == []
+    assert count == 2 and freed > 0 and my_uploads(root, "name:alice") == [] and not legacy.exists()
 
 
 def test_a_13000_square_png_member_is_refused(root):

@@ -321,4 +321,18 @@ def clean_uploads(data_root: str | Path, older_than_days: float, who: str) -> tu
         if upload.created < cutoff:
             delete_upload(data_root, upload.folder, who)
             count, freed = count + 1, freed + upload.bytes
+    for legacy in _legacy_uploads(data_root):  # unpacked before uploads had owners
+        if legacy.stat().st_mtime < cutoff:
+            size = sum(p.stat().st_size for p in legacy.rglob("*") if p.is_file() and not p.is_symlink())
+            shutil.rmtree(legacy, ignore_errors=True)
+            count, freed = count + 1, freed + size
     return count, freed
+
+
+def _legacy_uploads(data_root: str | Path) -> list[Path]:
+    """Folders directly in uploads/ from before uploads had owners: no owner key, no record."""
+    try:
+        entries = [Path(e.path) for e in os.scandir(uploads_dir(data_root)) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+    return [p for p in entries if not (p.name.startswith("u") and len(p.name) == 25) and not (p / RECORD).exists()]
