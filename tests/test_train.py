@@ -197,15 +197,16 @@ def test_absurd_widths_are_refused_before_anything_is_built():
             validate(replace(TrainConfig(), **bad))
 
 
-def test_started_reports_the_datasets_own_class_count(tmp_path):
+def test_started_reports_the_datasets_own_class_count(tmp_path, monkeypatch):
     """A folder of images has as many classes as sub-folders (here 3), never the named datasets' 10."""
     from PIL import Image
+    monkeypatch.setenv("NNLAB_DATA_DIR", str(tmp_path))  # a folder dataset lies inside the data root
     for i, cls in enumerate(("circle", "square", "star")):
-        (tmp_path / cls).mkdir()
+        (tmp_path / "shapes" / cls).mkdir(parents=True)
         for j in range(6):
-            Image.new("RGB", (8, 8), (90 * i, 20 * j, 0)).save(tmp_path / cls / f"{j}.png")
-    cfg = TrainConfig(dataset="folder", folder=str(tmp_path), image_size=8)
-    data = prepare_data(cfg)
+            Image.new("RGB", (8, 8), (90 * i, 20 * j, 0)).save(tmp_path / "shapes" / cls / f"{j}.png")
+    cfg = TrainConfig(dataset="folder", folder="shapes", image_size=8)
+    data = prepare_data(cfg, tmp_path)
     _, events = train(data, epochs=1)
     assert of(events, Started)[0].num_classes == 3 == data.num_classes == cfg.num_classes()
     _, events = train(prepare_data(TrainConfig(dataset="mnist-mini", train_per_class=2)), epochs=1)
