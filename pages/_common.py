@@ -140,6 +140,15 @@ def accounts():
     return _accounts(str(checkpoints_root()))
 
 
+def browser() -> str:
+    """This browser's fingerprint (nets.server.accounts.browser_key): a token works only where it was issued."""
+    from nets.server.accounts import browser_key
+    try:
+        return browser_key(st.context.cookies)
+    except Exception:  # no script context (a callback in a bare test)
+        return ""
+
+
 def identity() -> str:
     """This session's identity: "lecturer" in lecturer mode, else the student's ('' until a student
     on a classroom server signs in). Checked on every run (a revoked or expired token signs the tab
@@ -153,7 +162,8 @@ def identity() -> str:
         user = {}
     held = Session(state.get(IDENTITY_KEY, ""), state.get(TOKEN_KEY, ""), bool(state.get(LECTURER_KEY)),
                    state.get(LECTURER_TOKEN_KEY, ""))
-    now = resolve(settings, held, st.query_params.to_dict(), user, accounts() if settings.shared else None)
+    now = resolve(settings, held, st.query_params.to_dict(), user, accounts() if settings.shared else None,
+                  browser())
     state[IDENTITY_KEY], state[TOKEN_KEY] = now.identity, now.token
     state[LECTURER_KEY], state[LECTURER_TOKEN_KEY] = now.lecturer, now.lecturer_token
     keep_in_url(url_params(now, settings), URL_PARAMS)  # only what this mode keeps
@@ -176,7 +186,7 @@ def sign_in(name: str, code: str, passphrase: str = "") -> str:
     its passphrase); returns why not, '' when it worked."""
     from nets.server.identity import IdentityError
     try:
-        who, token = accounts().sign_in(name, code, passphrase, identity_settings())
+        who, token = accounts().sign_in(name, code, passphrase, identity_settings(), browser())
     except IdentityError as e:
         return str(e)
     st.session_state[IDENTITY_KEY], st.session_state[TOKEN_KEY] = who, token
@@ -198,7 +208,7 @@ def enter_lecturer_mode(password: str) -> str:
     returns why not ('' when it worked). Wrong tries are slowed and logged."""
     from nets.server.identity import IdentityError
     try:
-        token = accounts().lecturer_sign_in(password, identity_settings())
+        token = accounts().lecturer_sign_in(password, identity_settings(), browser())
     except IdentityError as e:
         return str(e)
     st.session_state[LECTURER_KEY], st.session_state[LECTURER_TOKEN_KEY] = True, token

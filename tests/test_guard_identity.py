@@ -4,13 +4,14 @@ wrong passwords are slowed and logged, and look-alike names are refused. Each te
 from the issue; on the code before the change each failed (most functions here did not exist; the modes
 and the old HMAC token, which never expired and survived sign-out, let each attack through)."""
 import logging
+import secrets
 
 import pytest
 
 from nets.runs.access import Access
 from nets.server import accounts as accounts_module
 from nets.server import identity as identity_module
-from nets.server.accounts import Accounts
+from nets.server.accounts import Accounts, browser_key
 from nets.server.identity import (
     LECTURER,
     IdentityError,
@@ -177,6 +178,26 @@ def test_tokens_are_random_not_a_signature_of_the_name(store):
     tokens = {store.sign_in("alice", "owl42", "alice's own words", CLASS)[1] for _ in range(3)}
     assert len(tokens) == 3 and all(len(t) >= 32 for t in tokens)
     assert all(t not in open(store.path, "rb").read().decode("latin-1") for t in tokens)  # only digests kept
+
+
+def xsrf_cookie(raw: bytes) -> str:
+    """Streamlit's XSRF cookie for these 16 bytes, masked afresh as on every page load."""
+    mask = secrets.token_bytes(4)
+    return f"2|{mask.hex()}|{bytes(b ^ mask[i % 4] for i, b in enumerate(raw)).hex()}|1700000000"
+
+
+def test_a_copied_address_opens_nothing_in_another_browser(store):
+    mine, theirs = secrets.token_bytes(16), secrets.token_bytes(16)
+    here = browser_key({"_streamlit_xsrf": xsrf_cookie(mine)})
+    assert here and here == browser_key({"_streamlit_xsrf": xsrf_cookie(mine)})  # the same after a reload
+    there = browser_key({"_streamlit_xsrf": xsrf_cookie(theirs)})
+    assert there != here and browser_key({}) == "" and browser_key({"_streamlit_xsrf": "2|zz|x|1"}) == ""
+    _, token = store.sign_in("alice", "owl42", "alice's own words", CLASS, here)
+    lecturer = store.lecturer_sign_in("a long lecturer pw", CLASS, here)
+    url = {"token": token, "lecturer": lecturer}  # projected, pasted, or in a chat
+    assert resolve(CLASS, Session(), url, {}, store, here) == Session("name:alice", token, True, lecturer)
+    for elsewhere in (there, ""):
+        assert resolve(CLASS, Session(), url, {}, store, elsewhere) == Session()
 
 
 def test_lecturer_mode_survives_a_refresh_and_ends_when_left(store, clock):

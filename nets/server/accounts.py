@@ -12,7 +12,9 @@ The scheme (class mode; a login server uses only the lecturer's part):
   so a refresh or a new page finds the session again. The file keeps only the token's SHA-256, whom it
   stands for and its expiry (`session_hours` in the secrets, default 12). Sign out and leaving lecturer
   mode revoke it; an expired or revoked token stands for nobody. Tokens are bound to the server's
-  secrets: a new lecturer_password or class_code ends every session.
+  secrets (a new lecturer_password or class_code ends every session) and to the browser that signed
+  in (browser_key: Streamlit's XSRF cookie), so an address copied from a projected screen, a pasted
+  link or a chat opens nobody's session in another browser.
 - Wrong tries. Wrong class codes, passphrases and lecturer passwords count per target (the name, or
   "lecturer") in a nets.server.throttle.Throttle: past a few, the target closes for longer and longer,
   and every failure is logged to "nnlab.identity" (never what was typed).
@@ -71,6 +73,26 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+XSRF_COOKIE = "_streamlit_xsrf"
+
+
+def browser_key(cookies) -> str:
+    """A fingerprint of this browser, '' when there is none (XSRF protection off, AppTest). Streamlit's
+    XSRF cookie holds 16 random bytes per browser; every page load masks them afresh ("2|mask|masked|
+    time"), so the bytes, not the cookie's text, stay the same across refreshes and tabs."""
+    value = str(cookies.get(XSRF_COOKIE) or "").strip("\"'")
+    try:
+        if value.startswith("2|"):
+            _, mask_hex, masked_hex, _ = value.split("|")
+            mask, masked = bytes.fromhex(mask_hex), bytes.fromhex(masked_hex)
+            raw = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)) if mask else b""
+        else:
+            raw = bytes.fromhex(value)
+    except ValueError:
+        return ""
+    return hashlib.sha256(b"nnlab-browser\0" + raw).hexdigest()[:32] if raw else ""
+
+
 class Accounts:
     """The accounts file of one checkpoints folder, and the throttle on wrong tries (in memory)."""
 
@@ -78,7 +100,7 @@ class Accounts:
         self.path = Path(root) / FILE
         self.clock = clock or (lambda: time.time())  # looked up at each call: a test may stop it
         self.throttle = throttle or Throttle(clock=self.clock)
-        self._ready, self._lock, self._bound = False, Lock(), {}
+        self._ready, self._lock, self._bindings = False, Lock(), {}
 
     # ------------------------------------------------------------------ the file
     def _connect(self) -> sqlite3.Connection:
@@ -109,11 +131,14 @@ class Accounts:
         with closing(self._connect()) as db:
             return db.execute(sql, args).fetchall()
 
+    def _bound(self, settings: Settings, browser: str) -> str:
+        return hashlib.sha256(f"{self._binding(settings)}\0{browser}".encode()).hexdigest()[:32]
+
     def _binding(self, settings: Settings) -> str:
         """A slow fingerprint of the server's secrets (keyed by a random salt kept in the file), so
         tokens die with a changed password or class code and the file reveals neither."""
         key = (settings.password, settings.class_code)
-        if key not in self._bound:
+        if key not in self._bindings:
             def salt(db):
                 row = db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()
                 if row is None:
@@ -121,13 +146,14 @@ class Accounts:
                     db.execute("INSERT INTO meta VALUES ('salt', ?)", row)
                 return row[0]
             secret = f"{settings.password}\0{settings.class_code}".encode()
-            self._bound[key] = hashlib.pbkdf2_hmac("sha256", secret, bytes.fromhex(self._write(salt)), 100_000).hex()[:32]
-        return self._bound[key]
+            salted = hashlib.pbkdf2_hmac("sha256", secret, bytes.fromhex(self._write(salt)), 100_000)
+            self._bindings[key] = salted.hex()[:32]
+        return self._bindings[key]
 
     # ------------------------------------------------------------------ tokens
-    def issue(self, identity: str, kind: str, settings: Settings) -> str:
+    def issue(self, identity: str, kind: str, settings: Settings, browser: str = "") -> str:
         token, now = secrets.token_urlsafe(24), self.clock()
-        bound = self._binding(settings)
+        bound = self._bound(settings, browser)
 
         def work(db):
             db.execute("DELETE FROM tokens WHERE expires <= ?", (now,))
@@ -136,15 +162,17 @@ class Accounts:
         self._write(work)
         return token
 
-    def session(self, token: str, kind: str, settings: Settings) -> str:
-        """Whom `token` stands for now ('' when it is unknown, revoked, expired or of another kind)."""
+    def session(self, token: str, kind: str, settings: Settings, browser: str = "") -> str:
+        """Whom `token` stands for now, in this browser ('' when it is unknown, revoked, expired, of
+        another kind, or was issued to another browser or under other secrets)."""
         if not token or len(token) > 100:
             return ""
         rows = self._read("SELECT identity, kind, bound, expires FROM tokens WHERE digest = ?", (_digest(token),))
         if not rows:
             return ""
         identity, found_kind, bound, expires = rows[0]
-        ok = found_kind == kind and expires > self.clock() and hmac.compare_digest(bound, self._binding(settings))
+        ok = (found_kind == kind and expires > self.clock()
+              and hmac.compare_digest(bound, self._bound(settings, browser)))
         return identity if ok else ""
 
     def revoke(self, token: str) -> None:
@@ -164,7 +192,8 @@ class Accounts:
             log.warning("Refused a try for %s: closed for %.0f more s after wrong tries", target, wait)
             raise IdentityError(f"Too many wrong tries: wait {max(1, round(wait))} s and try again.")
 
-    def sign_in(self, name: str, code: str, passphrase: str, settings: Settings) -> tuple[str, str]:
+    def sign_in(self, name: str, code: str, passphrase: str, settings: Settings,
+                browser: str = "") -> tuple[str, str]:
         """(identity, token) for a student on a classroom server; IdentityError says why not."""
         identity = "name:" + normalise_name(name)
         self._closed(identity)
@@ -185,7 +214,7 @@ class Accounts:
             raise self._refuse(identity, "passphrase", "That passphrase is not right for this name. "
                                                       "Forgot it? Your lecturer can reset it.")
         self.throttle.succeeded(identity)
-        return identity, self.issue(identity, "student", settings)
+        return identity, self.issue(identity, "student", settings, browser)
 
     def _create(self, name: str, passphrase: str) -> list:
         if len(passphrase) < MIN_PASSPHRASE:
@@ -204,14 +233,14 @@ class Accounts:
             return [(hashed,)]
         return self._write(work)
 
-    def lecturer_sign_in(self, given: str, settings: Settings) -> str:
+    def lecturer_sign_in(self, given: str, settings: Settings, browser: str = "") -> str:
         """A lecturer token for the right lecturer_password; IdentityError says why not."""
         self._closed(LECTURER)
         expected = settings.password
         if not expected or not hmac.compare_digest(str(given or "").encode(), expected.encode()):
             raise self._refuse(LECTURER, "lecturer password", "That password is not right.")
         self.throttle.succeeded(LECTURER)
-        return self.issue(LECTURER, "lecturer", settings)
+        return self.issue(LECTURER, "lecturer", settings, browser)
 
     # ------------------------------------------------------------------ the lecturer's
     def names(self) -> list[str]:
@@ -235,8 +264,8 @@ class Accounts:
 def main(argv=None) -> int:
     """python -m nets accounts list|reset NAME: the classroom server's student accounts."""
     from nets.runs import DEFAULT_ROOT
-    p = argparse.ArgumentParser(prog="python -m nets accounts",
-                                description="The classroom server's student accounts: list them, or reset a passphrase.")
+    p = argparse.ArgumentParser(prog="python -m nets accounts", description="The classroom server's student "
+                                "accounts: list them, or reset one's passphrase.")
     p.add_argument("command", choices=["list", "reset"])
     p.add_argument("name", nargs="?", help="reset: the student's name, as they type it")
     p.add_argument("--checkpoints", default=os.environ.get("NNLAB_CHECKPOINTS") or str(DEFAULT_ROOT),

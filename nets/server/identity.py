@@ -229,14 +229,16 @@ def named_lecturer(identity: str, settings: Settings) -> bool:
             and identity.removeprefix("user:") in settings.lecturers)
 
 
-def resolve(settings: Settings, held: Session, params: Mapping, user: Mapping, tokens=None) -> Session:
+def resolve(settings: Settings, held: Session, params: Mapping, user: Mapping, tokens=None,
+            browser: str = "") -> Session:
     """This session on this run. `tokens` (nets.server.accounts.Accounts) says whom a token stands
-    for, now: a revoked or expired token stands for nobody. A student: the login's (login mode); the
+    for, now, in this `browser` (nets.server.accounts.browser_key): a revoked or expired token, or one
+    issued to another browser, stands for nobody. A student: the login's (login mode); the
     token the session holds, else the URL's (class mode); a laptop tab's id, else a new one. Lecturer
     mode: a named login; the lecturer token the session holds (while lecturer mode is on), else the
     URL's (a refresh)."""
     def who(token: str, kind: str) -> str:
-        return tokens.session(token, kind, settings) if token and tokens is not None else ""
+        return tokens.session(token, kind, settings, browser) if token and tokens is not None else ""
 
     token = ""
     if settings.mode == "login":
