@@ -5,7 +5,7 @@ import streamlit as st
 
 from nets.engine.catalog import default_data_dir
 from nets.engine.device import device_name
-from nets.server.identity import MAX_NAME, IdentityError, named_lecturer, shown_name
+from nets.server.identity import LECTURER, MAX_NAME, IdentityError, named_lecturer, shown_name
 from nets.text import plain
 from pages._common import (
     IDENTITY_KEY,
@@ -36,7 +36,7 @@ def do_sign_in() -> None:
 def do_reset() -> None:
     name = st.session_state.get("reset_name", "")
     try:
-        done = accounts().reset(name) if identity() == "lecturer" else None  # checked at the click
+        done = accounts().reset(name) if identity() == LECTURER else None  # checked at the click
         message = ("Only the lecturer resets passphrases." if done is None else
                    f"Reset: {plain(name)} chooses a new passphrase at the next sign-in." if done else
                    f"No student has signed in as {plain(name)}: nothing to reset.")
@@ -101,7 +101,10 @@ def lecturer_ui() -> None:
         return
     if st.session_state.get("lecturer"):
         st.caption("🎓 Lecturer mode")
-        if not by_login:  # a named login stays the lecturer until it logs out
+        if by_login:  # a login the secrets name stays the lecturer until it logs out
+            st.caption(f"Logged in as **{plain(shown_name(st.session_state.get(IDENTITY_KEY, '')))}**")
+            st.button("Log out", on_click=st.logout)
+        else:
             st.button("Leave lecturer mode", on_click=leave_lecturer_mode)
         if settings.mode == "class":
             with st.expander("Reset a student's passphrase"):

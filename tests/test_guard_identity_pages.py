@@ -78,6 +78,7 @@ def test_a_login_without_a_lecturer_password_keeps_each_run_its_owners(ckpt, mon
     prof = tab(ckpt, monkeypatch, {"auth": AUTH, "lecturers": ["Prof@Uni.edu"]}, "pages/runs.py",
                user={"is_logged_in": True, "email": "prof@uni.edu"})
     assert lecturer_mode(prof) and run_names(prof) == {"alices-run", "bobs-run"} and not banner(prof)
+    assert any(b.label == "Log out" for b in prof.sidebar.button)
 
 
 def test_a_class_code_without_a_password_is_no_laptop(ckpt, monkeypatch):
