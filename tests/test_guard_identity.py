@@ -255,3 +255,28 @@ def test_the_throttle_grows_and_forgets():
     guard.failed("x")
     guard.succeeded("x")
     assert guard.failures("x") == 0
+
+
+# ------------------------------------------------------------------------------ several sessions at once
+def test_many_sign_ins_at_once_share_the_file_safely(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    stores = [Accounts(tmp_path) for _ in range(4)]  # like the server and the command line: separate handles
+
+    def first_sign_in(i):
+        try:  # two people race for the new name "carol", with different passphrases
+            return stores[i % 4].sign_in("carol" if i < 2 else f"student {i}", "owl42", f"passphrase {i}", CLASS)[0]
+        except IdentityError as e:
+            return str(e)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(first_sign_in, range(10)))
+    assert sorted(stores[0].names()) == sorted(["carol", *(f"student {i}" for i in range(2, 10))])
+    assert results[:2].count("name:carol") == 1 and any("not right" in r for r in results[:2])  # one wins
+
+
+def test_the_command_line_lists_and_resets(tmp_path, capsys):
+    from nets.__main__ import main as nets_main
+    Accounts(tmp_path).sign_in("alice", "owl42", "alice's own words", CLASS)
+    assert nets_main(["accounts", "list", "--checkpoints", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.split() == ["alice"]
+    assert nets_main(["accounts", "reset", "Nobody", "--checkpoints", str(tmp_path)]) == 0
+    assert "nothing to reset" in capsys.readouterr().out

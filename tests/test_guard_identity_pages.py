@@ -143,3 +143,8 @@ def test_thirty_wrong_lecturer_passwords_are_refused_and_logged(ckpt, monkeypatc
     logged = [r.getMessage() for r in caplog.records if r.name == "nnlab.identity"]
     assert sum("Wrong lecturer password" in m for m in logged) >= 5  # then refused unchecked, also logged
     assert len(logged) == 31 and not any("guess" in m or PASSWORD in m for m in logged)
+
+
+def test_the_run_search_takes_at_most_100_characters(ckpt, monkeypatch):
+    at = tab(ckpt, monkeypatch, {}, "pages/predictions.py")  # a 50,000-character search crashed SQLite
+    assert at.text_input(key="predictions_run_search").max_chars == 100
