@@ -280,3 +280,15 @@ def test_the_command_line_lists_and_resets(tmp_path, capsys):
     assert capsys.readouterr().out.split() == ["alice"]
     assert nets_main(["accounts", "reset", "Nobody", "--checkpoints", str(tmp_path)]) == 0
     assert "nothing to reset" in capsys.readouterr().out
+
+
+def test_an_unusable_accounts_file_signs_nobody_in_with_a_plain_message(tmp_path, caplog):
+    blocker = tmp_path / "not a folder"
+    blocker.write_text("")
+    store = Accounts(blocker)  # the accounts file would go inside a regular file
+    with caplog.at_level(logging.ERROR, logger="nnlab.identity"):
+        with pytest.raises(IdentityError, match="tell your lecturer") as refused:
+            store.sign_in("alice", "owl42", "alice's own words", CLASS)
+        assert resolve(CLASS, Session(), {"token": "x" * 32}, {}, store) == Session()
+        store.revoke("x" * 32)
+    assert "cannot be used" in caplog.text and str(tmp_path) not in str(refused.value)  # the path: log only

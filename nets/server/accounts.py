@@ -100,7 +100,7 @@ class Accounts:
         self.path = Path(root) / FILE
         self.clock = clock or (lambda: time.time())  # looked up at each call: a test may stop it
         self.throttle = throttle or Throttle(clock=self.clock)
-        self._ready, self._lock, self._bindings = False, Lock(), {}
+        self._ready, self._lock, self._bindings, self._broken = False, Lock(), {}, False
 
     # ------------------------------------------------------------------ the file
     def _connect(self) -> sqlite3.Connection:
@@ -117,19 +117,32 @@ class Accounts:
         return db
 
     def _write(self, work):
-        with closing(self._connect()) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(db)
-                db.execute("COMMIT")
-                return result
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        try:
+            with closing(self._connect()) as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(db)
+                    db.execute("COMMIT")
+                    return result
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+        except (OSError, sqlite3.Error) as e:
+            raise self._unusable(e) from None
 
     def _read(self, sql: str, args=()) -> list:
-        with closing(self._connect()) as db:
-            return db.execute(sql, args).fetchall()
+        try:
+            with closing(self._connect()) as db:
+                return db.execute(sql, args).fetchall()
+        except (OSError, sqlite3.Error) as e:
+            raise self._unusable(e) from None
+
+    def _unusable(self, error: Exception) -> IdentityError:
+        """An unwritable or broken accounts file: the server log says why (once), the page says only this."""
+        if not self._broken:
+            self._broken = True
+            log.error("The accounts file %s cannot be used: %s: %s", self.path, type(error).__name__, error)
+        return IdentityError("Signing in does not work on this server right now: tell your lecturer.")
 
     def _bound(self, settings: Settings, browser: str) -> str:
         return hashlib.sha256(f"{self._binding(settings)}\0{browser}".encode()).hexdigest()[:32]
@@ -167,17 +180,24 @@ class Accounts:
         another kind, or was issued to another browser or under other secrets)."""
         if not token or len(token) > 100:
             return ""
-        rows = self._read("SELECT identity, kind, bound, expires FROM tokens WHERE digest = ?", (_digest(token),))
-        if not rows:
+        try:
+            rows = self._read("SELECT identity, kind, bound, expires FROM tokens WHERE digest = ?", (_digest(token),))
+            if not rows:
+                return ""
+            bound_here = self._bound(settings, browser)
+        except IdentityError:  # an unusable file signs nobody in; the page carries on
             return ""
         identity, found_kind, bound, expires = rows[0]
         ok = (found_kind == kind and expires > self.clock()
-              and hmac.compare_digest(bound, self._bound(settings, browser)))
+              and hmac.compare_digest(bound, bound_here))
         return identity if ok else ""
 
     def revoke(self, token: str) -> None:
         if token:
-            self._write(lambda db: db.execute("DELETE FROM tokens WHERE digest = ?", (_digest(token),)))
+            try:
+                self._write(lambda db: db.execute("DELETE FROM tokens WHERE digest = ?", (_digest(token),)))
+            except IdentityError:  # an unusable file: no token of it stands for anyone anyway
+                pass
 
     # ------------------------------------------------------------------ signing in
     def _refuse(self, target: str, what: str, message: str) -> IdentityError:
