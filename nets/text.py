@@ -7,9 +7,14 @@ import re
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark, and an escaped one is
 # always literal: escaping them all also breaks Streamlit's own directives (:red[…], :material/x:),
-# LaTeX ($…$) and GFM's bare-URL links (http\:\/\/… is no longer a link).
+# LaTeX ($…$); bare web addresses need more (below).
 _PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# Streamlit's Markdown turns web addresses into links even when every character is escaped (a
+# browser test found "http\:\/\/…" linked): an invisible word joiner where an address or an e-mail
+# address would start (after "scheme:", inside "www.", before "@") keeps it text.
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
 
 
@@ -22,8 +27,9 @@ def one_line(text, limit: int | None = None) -> str:
 
 def plain(text, limit: int | None = None) -> str:
     """`text` (any object) for a Markdown context (st.markdown, st.caption, st.info, widget labels):
-    one line, every Markdown character escaped, so it shows exactly as typed."""
-    return _PUNCTUATION.sub(r"\\\1", one_line(text, limit))
+    one line, every Markdown character escaped and web addresses broken by an invisible word joiner,
+    so it shows exactly as typed and links nowhere."""
+    return _PUNCTUATION.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, one_line(text, limit)))
 
 
 def csv_cell(value):
@@ -37,4 +43,4 @@ def csv_cell(value):
 def shown(escaped: str) -> str:
     """What a reader sees of plain()'s output (or of any Markdown whose only markup is backslash
     escapes): the escapes removed. For tests and logs that compare what a page shows."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", str(escaped))
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", str(escaped)).replace(WORD_JOINER, "")
