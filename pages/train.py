@@ -12,6 +12,7 @@ from nets.engine.catalog import BUNDLED, download_notice
 from nets.engine.config import ConfigError, TrainConfig, four_configs, four_configs_text, validate
 from nets.engine.models import ModelError
 from nets.engine.naming import default_name
+from nets.files import CheckpointError
 from nets.server.lessons import decode, encode, is_lesson, lesson_params, signature
 from nets.text import plain
 from pages._common import (
@@ -151,7 +152,7 @@ def submit(cfg: TrainConfig, four: bool) -> None:
             attach(jobs[0].id, jobs[0].group)
         else:
             attach(manager.submit(cfg, owner=session_owner()).id)
-    except (ConfigError, ModelError) as e:
+    except (ConfigError, ModelError, CheckpointError) as e:  # refused (budget, quota, disk): why, in words
         st.error(plain(e))
     else:
         st.session_state[EDIT_KEY] = False  # the live panel takes the screen; Edit brings the form back
@@ -188,6 +189,7 @@ st.session_state[CFG_KEY] = cfg.to_dict()
 summary, count_problem = params_ui(cfg)
 problem = problem or count_problem
 # What the server allows one job (parameters, memory, time, data): refused before Train, not after.
+# (getattr: nets.server.ray_jobs.RayJobs has no budget_problem yet; submit still refuses there.)
 if problem is None and (budget := getattr(job_manager(), "budget_problem", None)) is not None:
     problem = budget(cfg)
 with bar:
