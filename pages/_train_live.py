@@ -11,6 +11,7 @@ from nets.plots import by_epoch, epochs_frame, loss_panels, loss_points_frame, l
 from nets.server.doctor import diagnose_group, diagnose_job
 from nets.server.job import JobView
 from nets.server.outcome import describe_job
+from nets.text import plain
 from pages._common import (
     TRAIN_EDIT_KEY as EDIT_KEY,
     TRAIN_FIXED_KEY as FIXED_KEY,
@@ -91,8 +92,8 @@ def outcome_ui(v: JobView, compact: bool = False, advice=()) -> None:
     if o.style == "success" and any(a.kind in WENT_WRONG for a in advice):
         o.style = "warning"  # it ran to the end, but learned nothing: not a green box
     text = f"**{o.headline}**"
-    if o.lines and not compact:
-        text += "  \n" + "  \n".join(o.lines)
+    if o.lines and not compact:  # an error can hold anyone's text (a folder, a class name): shown as text
+        text += "  \n" + "  \n".join(plain(line) if line == v.error else line for line in o.lines)
     STYLE.get(o.style, st.info)(text)
     if v.error_details and not compact:
         with st.expander("Details"):
@@ -137,7 +138,7 @@ def fmt(value) -> str:
 def job_panel(v: JobView, locked: frozenset[str]) -> None:
     head, stop = st.columns([6, 1], vertical_alignment="bottom")
     with head:  # one row for the name, status and progress, with Stop beside it: the charts fit the screen
-        st.markdown(f"**{v.label}** {BADGE.get(v.status, ':gray-badge')}[{v.status}]")
+        st.markdown(f"**{plain(v.label)}** {BADGE.get(v.status, ':gray-badge')}[{v.status}]")
         progress_ui(v)
     if v.active:
         stop.button("Stop", key=f"stop-{v.id}", on_click=stop_job, args=(v.id,), type="primary",
@@ -154,7 +155,7 @@ def job_panel(v: JobView, locked: frozenset[str]) -> None:
 def card_ui(v: JobView, title: str) -> None:
     """One configuration's result in large type: what differs, its status and its test accuracy."""
     with st.container(border=True):
-        st.markdown(f"**{title}**")
+        st.markdown(f"**{plain(title)}**")
         if v.status == "queued":
             st.caption(f"queued: position {v.position}")
         elif v.status == "running":
@@ -169,13 +170,13 @@ def card_ui(v: JobView, title: str) -> None:
 def group_panel(views: list[JobView], locked: frozenset[str]) -> None:
     common, titles = common_part([v.label for v in views])
     head, stop = st.columns([5, 1], vertical_alignment="bottom")
-    head.markdown("#### The four configurations" + (f" · {common}" if common else ""))
+    head.markdown("#### The four configurations" + (f" · {plain(common)}" if common else ""))
     active = any(v.active for v in views)
     if active:
         stop.button("Stop all four", on_click=stop_group, args=(views[0].group,), width="stretch")
     report = None if active else diagnose_group(views)
     if report is not None and report.sentence:
-        st.info(report.sentence)
+        st.info(plain(report.sentence))  # it may name a run by its label
     for v, title, col in zip(views, titles, st.columns(len(views))):
         with col:
             card_ui(v, title)
@@ -255,7 +256,7 @@ def jobs_list_ui() -> None:
             c1, c2 = st.columns([4, 1])
             acc = (f" · {v.summary['best_test_acc']:.1%}" if v.summary and v.summary["best_test_acc"] is not None
                    else "")
-            by = f" · {v.owner}" if who.lecturer and v.owner else ""
-            c1.write(f"**{v.label}**{by} · {v.status}{acc} · started "
+            by = f" · {plain(v.owner)}" if who.lecturer and v.owner else ""
+            c1.markdown(f"**{plain(v.label)}**{by} · {v.status}{acc} · started "
                      f"{time.strftime('%H:%M:%S', time.localtime(v.created))}")
             c2.button("Show", key=f"show-{v.id}", on_click=attach, args=(v.id, v.group or None))

@@ -3,8 +3,11 @@ and memory, the worker processes, the latest problems; the lecturer can stop any
 import pandas as pd
 import streamlit as st
 
+from nets.engine.config import ConfigError
 from nets.runs.access import Access
+from nets.server.budget import LABELS
 from nets.server.lecturer_view import ACTIVE, counts, job_rows, worker_rows
+from nets.text import plain
 from pages._common import access, ensure_app_entry, job_manager, server_log
 
 ensure_app_entry()
@@ -56,7 +59,7 @@ def draw_jobs(rows: list[dict], who: Access) -> None:
         st.caption("Stop a job (a running one keeps its best model; a queued one is cancelled):")
         for r in active:
             c1, c2 = st.columns([5, 1], vertical_alignment="center")
-            c1.write(f"**{r['job']}** · {r['owner']} · {r['status']}")
+            c1.markdown(f"**{plain(r['job'])}** · {plain(r['owner'])} · {r['status']}")
             c2.button("Stop", key=f"server-stop-{r['id']}", on_click=stop, args=(r["id"],), width="stretch")
 
 
@@ -76,8 +79,8 @@ def draw_problems() -> None:
     if not problems:
         st.caption("No job failures, lost workers or page errors since the server started.")
     for p in problems[:SHOWN_PROBLEMS]:
-        with st.expander(f"{p['time']} · {p['level']} · {p['message'][:140]}"):
-            st.caption(p["where"])
+        with st.expander(f"{p['time']} · {p['level']} · {plain(p['message'], 140)}"):  # holds names and labels
+            st.caption(plain(p["where"]))
             st.code(p["details"] or p["message"], language=None, wrap_lines=True)
 
 
@@ -93,6 +96,31 @@ def server_ui(who: Access) -> None:
     draw_problems()
 
 
+def budget_ui(who: Access) -> None:
+    """The lecturer's limits on what one student may cost (nets.server.budget), saved on the server."""
+    manager = job_manager()
+    limits = manager.budget().to_dict()
+    with st.expander("Budget: what one student may cost (0: no limit)"):
+        st.caption("Defaults follow this machine (its memory shared by the jobs that may run at once) and the "
+                   "NNLAB_BUDGET_* / NNLAB_QUEUE_PER_STUDENT / NNLAB_DISK_QUOTA_MB variables; what you save here "
+                   "overrides them. A job over the budget is refused before it queues, with the reason.")
+        if not who.lecturer:
+            st.dataframe(pd.DataFrame([{"limit": LABELS[k], "value": v} for k, v in limits.items()]),
+                         hide_index=True, width="stretch")
+            return
+        with st.form("budget"):
+            values = {k: st.number_input(LABELS[k], min_value=0, value=int(v), step=1, key=f"budget-{k}")
+                      for k, v in limits.items()}
+            if st.form_submit_button("Save the budget"):
+                try:
+                    manager.set_budget(values, who)
+                    st.success("Saved: new jobs are checked against these limits.")
+                except ConfigError as e:
+                    st.error(str(e))
+
+
 # ------------------------------------------------------------------------------ the page
 st.title("🖥️ Server")
-server_ui(lecturer_ui())
+_who = lecturer_ui()
+budget_ui(_who)
+server_ui(_who)

@@ -93,3 +93,19 @@ def test_page_times_are_recorded_only_when_asked(tmp_path):
     record_page_time("Runs", 9.0, None)  # no path: nothing written anywhere
     assert read_page_times(str(path)) == {"Home": [0.25, 0.5], "Runs": [0.125]}
     assert read_page_times(str(tmp_path / "missing.tsv")) == {}
+
+
+def test_the_lecturer_sets_the_budget_on_the_server_page(ckpt, monkeypatch):
+    from nets.server.budget import read_settings
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    lecturer = AppTest.from_file("../app.py", default_timeout=60)
+    lecturer.secrets["lecturer_password"] = "s3cret"
+    lecturer.session_state["lecturer"] = True
+    lecturer.switch_page("pages/server.py").run()
+    assert not lecturer.exception
+    lecturer.number_input(key="budget-params").set_value(5000)
+    lecturer.number_input(key="budget-queue_per_student").set_value(2)
+    lecturer.button[0].click()  # the form's submit button comes first on the page
+    lecturer.run()
+    assert not lecturer.exception and any("Saved" in s.value for s in lecturer.success)
+    assert read_settings(ckpt)["params"] == 5000 and read_settings(ckpt)["queue_per_student"] == 2

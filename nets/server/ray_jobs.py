@@ -77,7 +77,8 @@ class JobsService:
         return self.manager.pool.report(job_id, batch)
 
     def call(self, method: str, *args):
-        """stop, stop_group, view, views, running_count, workers: as JobManager answers them."""
+        """stop, stop_group, view, views, running_count, workers, budget_problem, budget, set_budget: as
+        JobManager answers them."""
         return getattr(self.manager, method)(*args)
 
     def close(self) -> None:
@@ -226,6 +227,15 @@ class RayJobs:
 
     def workers(self) -> list[dict]:
         return self._call("workers")
+
+    def budget_problem(self, cfg) -> str | None:
+        return self._call("budget_problem", cfg)
+
+    def budget(self):
+        return self._call("budget")
+
+    def set_budget(self, values: dict, who=None):
+        return self._call("set_budget", values, who)
 
     def wait(self, job_id: str, timeout: float = 60.0):
         from nets.server.jobs import wait_for  # nets.server.jobs is the actor's; the client loads it only here

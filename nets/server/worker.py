@@ -16,6 +16,7 @@ import os
 import queue
 import sys
 import threading
+import time
 import traceback
 from collections import OrderedDict
 from dataclasses import asdict
@@ -25,7 +26,8 @@ import torch
 from nets.engine.config import ConfigError, TrainConfig
 from nets.engine.data import DatasetError, ImageData
 from nets.engine.models import ModelError
-from nets.engine.train import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Started, Stopped
+from nets.engine.train import (BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, NewBest, Started,
+                               Stopped)
 from nets.experiment import prepare_data, run_training
 from nets.runs import CheckpointError, check_disk_budget
 from nets.scratch.network import ScratchError
@@ -67,6 +69,7 @@ def run_job(spec: dict, emit, stop: threading.Event, cache: DataCache, own_proce
     """Do the job `spec` describes; returns its outcome: status, and summary or error. `own_process`:
     this process is the job's (a worker), so the job may set process-wide things like thread counts."""
     outcome: dict = {"status": "failed"}
+    training = threading.Event()  # its run folder exists: the engine has started
     try:
         if spec.get("kind") == "lab":  # the From-scratch page's NumPy network (nets.scratch.lab)
             from nets.scratch.lab import run_lab
@@ -79,35 +82,54 @@ def run_job(spec: dict, emit, stop: threading.Event, cache: DataCache, own_proce
         def on_progress(text: str, fraction: float | None = None) -> None:  # a download, then features
             emit({"type": "phase", "text": text, "fraction": fraction})
 
+        if slow := deliberate_delay("NNLAB_TEST_SLOW_LOAD_S"):  # tests: a load that cannot be interrupted
+            emit({"type": "phase", "text": "Loading the data (slowly, for a test)", "fraction": None})
+            time.sleep(slow)
         data = cache.get(cfg, spec.get("data_dir"), on_progress)
         emit({"type": "phase", "text": None, "fraction": None})
+        slow_epoch = deliberate_delay("NNLAB_TEST_SLOW_EPOCH_S")  # tests: a long step in the loop, after a best model
 
         def on_event(event) -> None:
+            if isinstance(event, Started):
+                training.set()
             message = event_message(event)
             if message is not None:
                 emit(message)
+            if slow_epoch and isinstance(event, NewBest):  # the recorder has saved its weights
+                time.sleep(slow_epoch)
 
         summary = run_training(cfg, data, checkpoints=spec["checkpoints"], on_event=on_event, stop=stop,
                                owner=spec.get("owner", ""), run_id=spec.get("run_id"),
                                group=spec.get("group", ""))
         outcome = {"summary": summary.to_dict(), "status": summary.status}
-    except (ConfigError, DatasetError, ModelError, CheckpointError, ScratchError) as e:
-        outcome.update(error=str(e), error_details=getattr(e, "details", ""))
-    except (torch.cuda.OutOfMemoryError, MemoryError) as e:
-        where = "GPU" if isinstance(e, torch.cuda.OutOfMemoryError) else "the server's"
-        outcome["error"] = (f"Out of {where} memory ({str(e).splitlines()[0][:160]}). Try a smaller batch "
-                            "size or model, or wait until fewer jobs run. The other jobs go on.")
-    except Exception as e:  # a bug: the job fails with the reason, the worker goes on
-        if folder_gone(spec, e):
-            outcome["error"] = ("This run's folder was deleted while it trained, so the job ended; nothing of it "
-                                "was kept.")
-        else:
-            outcome.update(error=f"{type(e).__name__}: {e}", error_details=traceback.format_exc())
+    except Exception as e:  # noqa: BLE001 - sorted out below; the worker goes on in every case
+        outcome.update(failure(spec, e, training.is_set()))
     finally:
         gc.collect()  # a failed job's tensors are garbage now: give their memory back
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
     return outcome
+
+
+def failure(spec: dict, e: Exception, training: bool = False) -> dict:
+    """A failed job's error and details, in words. `training`: its run folder had been made."""
+    if training and folder_gone(spec, e):
+        return {"error": "This run's folder was deleted while it trained, so the job ended; nothing of it was kept."}
+    if isinstance(e, (ConfigError, DatasetError, ModelError, CheckpointError, ScratchError)):
+        return {"error": str(e), "error_details": getattr(e, "details", "")}
+    if isinstance(e, (torch.cuda.OutOfMemoryError, MemoryError)):
+        where = "GPU" if isinstance(e, torch.cuda.OutOfMemoryError) else "the server's"
+        return {"error": (f"Out of {where} memory ({str(e).splitlines()[0][:160]}). Try a smaller batch "
+                          "size or model, or wait until fewer jobs run. The other jobs go on.")}
+    return {"error": f"{type(e).__name__}: {e}", "error_details": traceback.format_exc()}  # a bug
+
+
+def deliberate_delay(variable: str) -> float:
+    """Seconds of deliberate slowness a test asks for through the environment (0: none)."""
+    try:
+        return max(float(os.environ.get(variable) or 0), 0.0)
+    except ValueError:
+        return 0.0
 
 
 def folder_gone(spec: dict, error: Exception) -> bool:
