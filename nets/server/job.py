@@ -61,6 +61,14 @@ class JobView:
         return self.summary["run_id"] if self.summary else None
 
 
+def stopped_summary(run) -> dict:
+    """A summary (nets.experiment.RunSummary's fields) for a run whose worker was ended by a Stop."""
+    best = run.info.get("best") or {}
+    return {"run_id": run.id, "name": run.name, "status": "stopped",
+            "best_test_acc": best.get("accuracy") if best.get("split") == "test" else None,
+            "best_epoch": best.get("epoch"), "seconds": 0.0, "images_per_s": 0.0, "params": run.info.get("params", 0)}
+
+
 class Job:
     def __init__(self, cfg: TrainConfig | LabSettings, group: str = "", owner: str = "", kind: str = "train"):
         self.id = uuid.uuid4().hex

@@ -20,17 +20,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nets.engine.catalog import FOLDER, FolderError, folder_inside
-from nets.engine.config import TrainConfig, validate
+from nets.engine.config import TrainConfig
 from nets.engine.naming import default_name, unique_name
-from nets.runs import CheckpointError, disk_budget_problem, get_run, index, owner_usage, recover, update_run
+from nets.runs import CheckpointError, get_run, index, recover, update_run
 from nets.runs.access import Access
-from nets.server.budget import (JobRefused, Limits, cost_problem, current, queue_problem, quota_problem,
-                                read_settings, save_settings)
-from nets.server.costs import estimate
+from nets.server.admission import Admission, JobRefused, exempt  # noqa: F401 (JobRefused, exempt: re-exported)
 from nets.server.fair import start_order
-from nets.server.identity import LECTURER
-from nets.server.job import ACTIVE, Job, JobView
+from nets.server.job import ACTIVE, Job, JobView, stopped_summary
 from nets.server.worker import DataCache, run_job
 
 if TYPE_CHECKING:
@@ -53,25 +49,12 @@ def wait_for(service, job_id: str, timeout: float = 60.0):
     raise TimeoutError(f"job {job_id} still {service.view(job_id).status} after {timeout}s")
 
 
-def stopped_summary(run) -> dict:
-    """A summary (nets.experiment.RunSummary's fields) for a run whose worker was ended by a Stop."""
-    best = run.info.get("best") or {}
-    return {"run_id": run.id, "name": run.name, "status": "stopped",
-            "best_test_acc": best.get("accuracy") if best.get("split") == "test" else None,
-            "best_epoch": best.get("epoch"), "seconds": 0.0, "images_per_s": 0.0, "params": run.info.get("params", 0)}
-
-
-def exempt(owner: str) -> bool:
-    """Owners the per-student limits do not bind: the lecturer, and the server itself (scripts)."""
-    return owner in ("", LECTURER)
-
-
 def allowed(who: Access | None, owner: str) -> bool:
     """The one rule for seeing and stopping jobs; None is the server itself (tests, scripts)."""
     return who is None or who.can_control_job(owner)
 
 
-class JobManager:
+class JobManager(Admission):
     """The server's jobs. One instance per server process (the app keeps it in st.cache_resource)."""
 
     def __init__(self, checkpoints: str | Path, data_dir: str | Path | None = None, max_running: int = 1,
@@ -122,13 +105,7 @@ class JobManager:
         return self._submit(list(cfgs), owner, name or uuid.uuid4().hex[:8], None)
 
     def _submit(self, cfgs: list[TrainConfig], owner: str, group: str, saved: list[str] | None) -> list[Job]:
-        for cfg in cfgs:
-            self._check(cfg, owner)
-        if problem := disk_budget_problem(self.checkpoints, self.disk_budget):
-            raise JobRefused(problem)
-        if not exempt(owner) and (problem := quota_problem(owner_usage(self.checkpoints, owner),
-                                                           self.budget().disk_quota_mb)):
-            raise JobRefused(problem)
+        self._check(cfgs, owner)
         saved = self._saved_names() if saved is None else saved  # every run.json read once
         with self._lock:  # a distinct name, so Runs, legends and the job list tell runs apart
             self._admit(owner, len(cfgs))
@@ -139,54 +116,6 @@ class JobManager:
                 self._enqueue(jobs[-1])
         self._start_queued()
         return jobs
-
-    def _check(self, cfg: TrainConfig, owner: str) -> None:
-        """The config trains, reads only what this owner may read, and fits the budget of one job."""
-        validate(cfg, data_root=self.data_dir)
-        if cfg.dataset == FOLDER:
-            try:
-                from nets.server.upload import folder_refusal
-            except ImportError:
-                folder_refusal = None
-            if folder_refusal is not None and (why := folder_refusal(self.data_dir, cfg.folder, owner)):
-                raise JobRefused(why)
-        if problem := self.budget_problem(cfg):
-            raise JobRefused(problem)
-
-    def _admit(self, owner: str, adding: int) -> None:
-        """Refuse what would take an owner over their queued + running jobs (the caller holds the lock)."""
-        if exempt(owner):
-            return
-        active = sum(j.owner == owner and j.status in ACTIVE for j in self._jobs.values())
-        if problem := queue_problem(active, adding, self.budget().queue_per_student):
-            raise JobRefused(problem)
-
-    # ---------------------------------------------------------------- the budget
-    def budget(self) -> Limits:
-        """The limits in force (nets.server.budget: the machine's, $NNLAB_BUDGET_*, the lecturer's)."""
-        return current(self.checkpoints, self.max_running, self.disk_budget // 2**20, self.budget_overrides)
-
-    def set_budget(self, values: dict, who: Access | None = None) -> Limits:
-        """The lecturer's limits, saved under the checkpoints folder (None: the server itself)."""
-        if who is not None and not who.lecturer:
-            raise JobRefused("Only the lecturer sets the server's budget.")
-        save_settings(self.checkpoints, {**read_settings(self.checkpoints), **values})
-        return self.budget()
-
-    def budget_problem(self, cfg: TrainConfig) -> str | None:
-        """Why this config is over the budget of one job, or None (also None for a config that does not
-        train at all: validate() says why). The Train page asks before it offers Train."""
-        folder = None
-        if cfg.dataset == FOLDER:
-            try:
-                folder = folder_inside(self.data_dir, cfg.folder)
-            except FolderError:
-                return None
-        try:
-            cost = estimate(cfg, folder, jobs=self.max_running)
-        except Exception:  # a model that cannot be built: validate() and the worker explain it  # noqa: BLE001
-            return None
-        return cost_problem(cost, self.budget())
 
     def stop(self, job_id: str, who: Access | None = None) -> bool:
         """Stop a running job (it keeps its best model) or cancel a queued one. Only its owner or the

@@ -23,6 +23,7 @@ SMALL_MODELS = ("mlp", *CNN_MODELS)  # several fit on one GPU
 GPU_SMALL, GPU_LARGE = 0.5, 1.0
 REPORT_EVERY = 0.1  # seconds a task waits for messages before it asks anyway: its stop latency
 REPORT_GAP = 0.025  # seconds at least between a task's reports: messages arriving meanwhile go together
+STOP_GRACE = 1.5  # seconds a stopped task may take to end by itself before it is cancelled
 MEMORY_EVERY = 2.0  # seconds between a task's reports of its memory, for the Server page
 RETRY_EVERY = 2.0  # seconds between looks for room on a full cluster
 
@@ -135,6 +136,7 @@ class _Task:
     device: str = ""
     memory_mb: int | None = None
     stop: bool = False
+    ended: bool = False  # cancelled because a Stop did not take effect in time
 
 
 class RayTaskPool:
@@ -210,10 +212,23 @@ class RayTaskPool:
         return stop
 
     def stop(self, job_id: str) -> None:
-        """The task hears it in the reply to its next report (a task still starting: to its first)."""
+        """The task hears it in the reply to its next report (a task still starting: to its first);
+        one still running STOP_GRACE s later (a long batch, loading data) is cancelled by force."""
         with self._lock:
             if job_id in self._tasks:
                 self._tasks[job_id].stop = True
+                timer = threading.Timer(STOP_GRACE, self._end_if_busy, args=(job_id,))
+                timer.daemon = True
+                timer.start()
+
+    def _end_if_busy(self, job_id: str) -> None:
+        import ray
+        with self._lock:
+            task = self._tasks.get(job_id)
+            if task is None or task.ref is None:
+                return
+            task.ended = True
+        ray.cancel(task.ref, force=True)
 
     def _watch(self, job_id: str, ref) -> None:
         import ray
@@ -223,8 +238,11 @@ class RayTaskPool:
             outcome = {"status": "failed", "error": f"{type(e.cause).__name__}: {e.cause}", "error_details": str(e)}
         except ray.exceptions.RayError as e:  # the worker or its node died: this job alone fails
             with self._lock:
-                self._tasks.pop(job_id, None)
-            self._on_lost(job_id, loss_reason(e))
+                task = self._tasks.pop(job_id, None)
+            if task is not None and task.ended:  # ended by a Stop: stopped, not lost
+                self._on_lost(job_id, loss_reason(e), stopped=True)
+            else:
+                self._on_lost(job_id, loss_reason(e))
             return
         with self._lock:
             self._tasks.pop(job_id, None)

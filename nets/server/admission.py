@@ -1,0 +1,82 @@
+"""Whether the job service takes a job: the config trains, reads only its owner's data, fits the
+budget of one job (nets.server.budget), and its owner is within their queued jobs and disk quota and
+the server within its disk budget. A mixin of nets.server.jobs.JobManager; refusals are JobRefused."""
+from __future__ import annotations
+
+from nets.engine.catalog import FOLDER, FolderError, folder_inside
+from nets.engine.config import TrainConfig, validate
+from nets.runs import disk_budget_problem, owner_usage
+from nets.runs.access import Access
+from nets.server.budget import (JobRefused, Limits, cost_problem, current, queue_problem, quota_problem,
+                                read_settings, save_settings)
+from nets.server.costs import estimate
+from nets.server.identity import LECTURER
+from nets.server.job import ACTIVE
+
+
+def exempt(owner: str) -> bool:
+    """Owners the per-student limits do not bind: the lecturer, and the server itself (scripts)."""
+    return owner in ("", LECTURER)
+
+
+class Admission:
+    """JobManager's checks; it provides checkpoints, data_dir, max_running, disk_budget (bytes),
+    budget_overrides and _jobs."""
+
+    def _check(self, cfgs: list[TrainConfig], owner: str) -> None:
+        """Every config trains and fits, the server has disk left and the owner their quota."""
+        for cfg in cfgs:
+            self._check_one(cfg, owner)
+        if problem := disk_budget_problem(self.checkpoints, self.disk_budget):
+            raise JobRefused(problem)
+        if not exempt(owner) and (problem := quota_problem(owner_usage(self.checkpoints, owner),
+                                                           self.budget().disk_quota_mb)):
+            raise JobRefused(problem)
+
+    def _check_one(self, cfg: TrainConfig, owner: str) -> None:
+        """The config trains, reads only what this owner may read, and fits the budget of one job."""
+        validate(cfg, data_root=self.data_dir)
+        if cfg.dataset == FOLDER:
+            try:
+                from nets.server.upload import folder_refusal
+            except ImportError:
+                folder_refusal = None
+            if folder_refusal is not None and (why := folder_refusal(self.data_dir, cfg.folder, owner)):
+                raise JobRefused(why)
+        if problem := self.budget_problem(cfg):
+            raise JobRefused(problem)
+
+    def _admit(self, owner: str, adding: int) -> None:
+        """Refuse what would take an owner over their queued + running jobs (the caller holds the lock)."""
+        if exempt(owner):
+            return
+        active = sum(j.owner == owner and j.status in ACTIVE for j in self._jobs.values())
+        if problem := queue_problem(active, adding, self.budget().queue_per_student):
+            raise JobRefused(problem)
+
+    # ---------------------------------------------------------------- the budget
+    def budget(self) -> Limits:
+        """The limits in force (nets.server.budget: the machine's, $NNLAB_BUDGET_*, the lecturer's)."""
+        return current(self.checkpoints, self.max_running, self.disk_budget // 2**20, self.budget_overrides)
+
+    def set_budget(self, values: dict, who: Access | None = None) -> Limits:
+        """The lecturer's limits, saved under the checkpoints folder (None: the server itself)."""
+        if who is not None and not who.lecturer:
+            raise JobRefused("Only the lecturer sets the server's budget.")
+        save_settings(self.checkpoints, {**read_settings(self.checkpoints), **values})
+        return self.budget()
+
+    def budget_problem(self, cfg: TrainConfig) -> str | None:
+        """Why this config is over the budget of one job, or None (also None for a config that does not
+        train at all: validate() says why). The Train page asks before it offers Train."""
+        folder = None
+        if cfg.dataset == FOLDER:
+            try:
+                folder = folder_inside(self.data_dir, cfg.folder)
+            except FolderError:
+                return None
+        try:
+            cost = estimate(cfg, folder, jobs=self.max_running)
+        except Exception:  # a model that cannot be built: validate() and the worker explain it  # noqa: BLE001
+            return None
+        return cost_problem(cost, self.budget())
