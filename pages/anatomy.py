@@ -11,6 +11,7 @@ from nets.engine.models import MODELS, ModelError
 from nets.engine.options import OPTIONS
 from nets.inspect import anatomy
 from nets.parse import ParseError
+from nets.text import plain
 from pages._common import ensure_app_entry
 
 ensure_app_entry()
@@ -116,7 +117,7 @@ try:
     rows = layer_rows(name, shape, classes, options)
     comp = comparison(name, shape, classes, options)
 except (ModelError, ParseError) as e:
-    st.error(str(e))
+    st.error(plain(e))  # it may quote what was typed
     st.stop()
 
 draw_table(rows)

@@ -9,6 +9,7 @@ import streamlit as st
 from nets.calculators import conv_arithmetic as cc
 from nets.calculators import conv_chain as chains
 from nets.calculators import conv_quiz as cq
+from nets.text import plain
 from pages._common import ensure_app_entry
 
 ensure_app_entry()
@@ -35,7 +36,7 @@ def draw_single(calc: cc.Single):
     if calc.size_latex:
         st.latex(calc.size_latex)
     if calc.error:
-        st.error(calc.error)
+        st.error(plain(calc.error))  # it may quote what was typed
         return
     step = calc.step
     a, b, c = st.columns(3)
@@ -76,7 +77,7 @@ def draw_chain(chain: chains.Chain):
                 for tex in step.latex:
                     st.latex(tex)
     if chain.error:
-        st.error(chain.error)
+        st.error(plain(chain.error))
     elif not chain.steps:
         st.info("Add a layer to the table to see its shape.")
 

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from nets.calculators import entropy as info
+from nets.text import plain
 from pages._common import ensure_app_entry
 
 ensure_app_entry()
@@ -134,7 +135,7 @@ try:
     p, q = info.normalise(p_raw, "p"), info.normalise(q_raw, "q")
     ident = info.identity_check(p, q, unit)
 except info.InfoError as e:
-    st.error(str(e))
+    st.error(plain(e))  # it may quote what was typed
 else:
     draw_distributions(p, q)
     quiz, quantity = quiz_ui()

@@ -6,6 +6,7 @@ import streamlit as st
 
 from nets.calculators import forward_pass as fw
 from nets.calculators import forward_quiz as fq
+from nets.text import plain
 from pages._common import ensure_app_entry
 
 ensure_app_entry()
@@ -170,7 +171,7 @@ try:
     x = fw.parse_vector(x_text, arch.n_inputs)
     steps = fw.forward(net, x)
 except fw.ForwardError as e:
-    st.error(str(e))
+    st.error(plain(e))  # it may quote what was typed
     st.stop()
 argument = fw.symbolic_uniform_explanation(net)
 

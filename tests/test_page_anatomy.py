@@ -1,5 +1,6 @@
 import pytest
 from pagetools import app_on
+from nets.text import shown
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def test_invalid_hidden_sizes_show_an_error(at):
     assert at.metric[0].value == "101,770"
     at.text_input(key="anatomy_mlp_hidden").input("12,x").run()
     assert not at.exception
-    assert "'x'" in at.error[0].value and "256,128,64" in at.error[0].value
+    assert "'x'" in shown(at.error[0].value) and "256,128,64" in shown(at.error[0].value)
     assert not at.dataframe  # nothing half-drawn below the error
 
 

@@ -5,7 +5,13 @@ import numpy as np
 from formats import write_cifar
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+from nets.text import shown
 
+
+
+def shown_captions(image) -> list[str]:
+    """An image's captions as shown: they are escaped, since they may hold file names."""
+    return [shown(c) for c in image.captions]
 
 def page() -> AppTest:
     at = AppTest.from_file("../app.py", default_timeout=60)
@@ -18,8 +24,8 @@ def widget(elements, label):
 
 def grid(at):
     """The versions' image URLs (named by content) and captions."""
-    element = next(im for im in at.image if im.captions and im.captions[0] == "#1")
-    return element.value, element.captions
+    element = next(im for im in at.image if shown_captions(im) and shown_captions(im)[0] == "#1")
+    return element.value, shown_captions(element)
 
 
 def png(array) -> bytes:
@@ -35,7 +41,7 @@ def test_twelve_versions_that_change_with_the_seed():
     assert "CIFAR-10 test image" not in widget(at.radio, "Image").options   # not on disk in tests
     urls, captions = grid(at)
     assert captions == [f"#{i}" for i in range(1, 13)] and len(set(urls)) > 1
-    assert any(c.startswith("Original: Test digit 0: 6 (1×28×28)") for im in at.image for c in im.captions)
+    assert any(c.startswith("Original: Test digit 0: 6 (1×28×28)") for im in at.image for c in shown_captions(im))
     widget(at.number_input, "Seed").set_value(1).run()
     assert not at.exception and grid(at)[0] != urls
     widget(at.number_input, "Seed").set_value(0).run()
@@ -59,11 +65,11 @@ def test_uploads():
     assert not at.exception and at.info
     widget(at.file_uploader, "Upload a PNG").set_value(("notes.png", b"hello", "image/png")).run()
     assert not at.exception and "notes.png: This file is not a PNG" in at.error[0].value
-    assert not any(im.captions and im.captions[0] == "#1" for im in at.image)
+    assert not any(shown_captions(im) and shown_captions(im)[0] == "#1" for im in at.image)
     photo = np.random.default_rng(0).integers(0, 256, (300, 200, 3), dtype=np.uint8)
     widget(at.file_uploader, "Upload a PNG").set_value(("photo.png", png(photo), "image/png")).run()
     assert not at.exception and not at.error and len(grid(at)[1]) == 12
-    assert any("photo.png (3×128×85)" in c for im in at.image for c in im.captions)
+    assert any("photo.png (3×128×85)" in c for im in at.image for c in shown_captions(im))
 
 
 def test_cifar_images_when_on_disk(tmp_path, monkeypatch):
@@ -74,4 +80,4 @@ def test_cifar_images_when_on_disk(tmp_path, monkeypatch):
     widget(at.number_input, "Test image").set_value(19).run()
     assert not at.exception and len(grid(at)[1]) == 12
     assert any(c.startswith("Original: Test image 19: ") and c.endswith("(3×32×32)")
-               for im in at.image for c in im.captions)
+               for im in at.image for c in shown_captions(im))

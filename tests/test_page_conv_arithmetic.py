@@ -1,5 +1,6 @@
 import pytest
 from pagetools import app_on
+from nets.text import shown
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def test_non_integer_size_shows_the_message(at):
     at.number_input(key="conv_P").set_value(1)
     at.number_input(key="conv_S").set_value(2).run()
     assert not at.exception
-    assert at.error[0].value.startswith("Not a whole number: (28 − 5 + 2·1)/2 + 1 = 13.5.")
+    assert shown(at.error[0].value).startswith("Not a whole number: (28 − 5 + 2·1)/2 + 1 = 13.5.")
     assert any(r"\frac{25}{2} + 1 = 13.5" in t.value for t in at.latex)
     assert at.metric[0].label != "Output H×W×C"  # nothing computed from a size that does not exist
 
@@ -36,7 +37,7 @@ def test_non_integer_size_shows_the_message(at):
 def test_same_padding_needs_an_odd_kernel(at):
     at.checkbox(key="conv_same").check()
     at.number_input(key="conv_K").set_value(4).run()
-    assert not at.exception and "odd kernel" in at.error[0].value
+    assert not at.exception and "odd kernel" in shown(at.error[0].value)
 
 
 def test_chain_edits_and_the_first_failing_layer(at):
@@ -44,7 +45,7 @@ def test_chain_edits_and_the_first_failing_layer(at):
     at.session_state["conv_chain"] = {"edited_rows": {0: {"K": 6}}, "added_rows": [], "deleted_rows": []}
     at.run()
     assert not at.exception
-    assert at.error[0].value.startswith("Layer 2 (max pool 2×2, S=2) on a 27×27×6 input: Not a whole number")
+    assert shown(at.error[0].value).startswith("Layer 2 (max pool 2×2, S=2) on a 27×27×6 input: Not a whole number")
     assert list(at.dataframe[1].value["output"]) == ["27×27×6"]
 
 

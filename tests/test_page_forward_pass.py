@@ -3,6 +3,7 @@ import pytest
 from pagetools import app_on
 
 from nets.calculators import forward_pass as fw
+from nets.text import shown
 
 
 @pytest.fixture
@@ -69,12 +70,12 @@ def test_buttons_set_every_weight(at):
 
 def test_bad_input_shows_an_error(at):
     at.text_input(key="fw_x").input("1, two, 3").run()
-    assert not at.exception and "'two' is not a number" in at.error[0].value
+    assert not at.exception and "'two' is not a number" in shown(at.error[0].value)
     at.text_input(key="fw_x").input("1, 2, 3").run()
     at.session_state[at.data_editor[1].key] = {"edited_rows": {1: {"a3": None}}, "added_rows": [],
                                                "deleted_rows": []}
     at.run()
-    assert not at.exception and at.error[0].value.startswith("Layer 2, unit 2, column a3 is empty")
+    assert not at.exception and shown(at.error[0].value).startswith("Layer 2, unit 2, column a3 is empty")
 
 
 def test_changing_the_architecture(at):

@@ -10,6 +10,7 @@ from nets.engine.config import TrainConfig
 from nets.engine.pretrained import weights_path
 from nets.experiment import run_training
 from test_page_predictions import many_runs
+from nets.text import shown
 
 PAGE = "pages/inside_cnn.py"
 BLOCKS = [f"layer{i}.{j}" for i in range(1, 5) for j in range(2)]
@@ -30,8 +31,13 @@ def headings(at) -> dict[str, str]:
     return {name.strip("*"): shape for name, shape in pairs}
 
 
+def shown_captions(image) -> list[str]:
+    """An image's captions as shown: they are escaped, since they may hold class or file names."""
+    return [shown(c) for c in image.captions]
+
+
 def gradcam_captions(at) -> list[str]:
-    return [c for im in at.image for c in im.captions if c.startswith("Grad-CAM")]
+    return [c for im in at.image for c in shown_captions(im) if c.startswith("Grad-CAM")]
 
 
 @pytest.fixture
@@ -54,8 +60,8 @@ def test_shipped_lenet_shows_grids_and_grad_cam():
     assert widget(at.selectbox, "Saved run").value == "lenet-mnist-mini"
     assert headings(at) == {"conv1 (model[0:3]: Conv2d 1→10 5×5 → MaxPool2d → ReLU)": "10×12×12",
                             "conv2 (model[3:7]: Conv2d 10→20 5×5 → MaxPool2d → ReLU)": "20×4×4"}
-    grids = [im for im in at.image if im.captions[0].startswith("Top ")]
-    assert [im.captions[0].split(":")[0] for im in grids] == ["Top 10 of 10 channels", "Top 16 of 20 channels"]
+    grids = [im for im in at.image if shown_captions(im)[0].startswith("Top ")]
+    assert [shown_captions(im)[0].split(":")[0] for im in grids] == ["Top 10 of 10 channels", "Top 16 of 20 channels"]
     cams = gradcam_captions(at)
     assert len(cams) == 2 and cams[0].startswith("Grad-CAM for the predicted class 6")   # test digit 0 is a 6
     assert "nothing speaks" not in cams[0]
@@ -64,14 +70,14 @@ def test_shipped_lenet_shows_grids_and_grad_cam():
     widget(at.selectbox, "Compare with class").set_value(3).run()
     assert not at.exception and gradcam_captions(at)[1].startswith("Grad-CAM for the chosen class 3")
     widget(at.select_slider, "Channels shown per layer").set_value(4).run()
-    assert [im.captions[0].split(":")[0] for im in at.image if im.captions[0].startswith("Top ")] == \
+    assert [shown_captions(im)[0].split(":")[0] for im in at.image if shown_captions(im)[0].startswith("Top ")] == \
         ["Top 4 of 10 channels", "Top 4 of 20 channels"]
 
 
 def test_imagenet_without_weights_says_where_to_put_them(torch_home):
     at = imagenet(page())
     assert not at.exception
-    message = at.error[0].value
+    message = shown(at.error[0].value)
     assert "resnet18-f37072fd.pth" in message and str(torch_home / "hub" / "checkpoints") in message
     assert not headings(at)
 
@@ -94,12 +100,12 @@ def test_bad_uploads_show_errors(torch_home):
     at = imagenet(page())
     widget(at.file_uploader, "Or use your own ImageNet weights").set_value(
         ("weights.pth", b"not a checkpoint", "application/octet-stream")).run()
-    assert not at.exception and "not a readable PyTorch weights file" in at.error[0].value
+    assert not at.exception and "not a readable PyTorch weights file" in shown(at.error[0].value)
     at = page()
     widget(at.radio, "Image").set_value("Upload").run()
     assert not at.exception and at.info
     widget(at.file_uploader, "Upload a PNG").set_value(("x.png", b"garbage", "image/png")).run()
-    assert not at.exception and "x.png: This file is not a PNG" in at.error[0].value
+    assert not at.exception and "x.png: This file is not a PNG" in shown(at.error[0].value)
     assert not headings(at)
 
 
@@ -121,5 +127,5 @@ def test_search_finds_a_run_older_than_the_newest_50(ckpt, monkeypatch):
     at.text_input(key="inside_cnn_run_search").set_value("lenet-mnist").run()
     picker = widget(at.selectbox, "Saved run")
     assert not at.exception and picker.value == shipped and len(picker.options) == 1
-    assert any(m.value.startswith("**lenet-mnist-mini** on a 1×28×28 input") for m in at.markdown)
+    assert any(shown(m.value).startswith("**lenet-mnist-mini** on a 1×28×28 input") for m in at.markdown)
     assert at.metric[0].value == "6"          # test digit 0, as with the shipped folder

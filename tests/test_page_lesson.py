@@ -53,7 +53,7 @@ def locked(at, kind, field) -> bool:
 
 def test_a_lesson_link_pins_the_form_and_locks_controls(env):
     at = open_train(LESSON)
-    assert any(i.value.startswith("Lesson: your lecturer fixed 2 settings") for i in at.info)
+    assert any(shown(i.value).startswith("Lesson: your lecturer fixed 2 settings") for i in at.info)
     assert not at.warning
     assert widget(at, "selectbox", "model").value == "mlp" and not locked(at, "selectbox", "model")
     assert widget(at, "text_input", "hidden").value == "64"
@@ -64,7 +64,7 @@ def test_a_lesson_link_pins_the_form_and_locks_controls(env):
     four = next(t for t in at.toggle if t.key == "tw_four")
     assert four.disabled and not four.value
     assert stored(at).lr == 0.05 and stored(at).optimizer == "sgd"
-    assert any("50,890 parameters" in m.value for m in at.markdown)  # 784·64+64 + 64·10+10
+    assert any("50,890 parameters" in shown(m.value) for m in at.markdown)  # 784·64+64 + 64·10+10
     assert not [e for e in at.expander if e.label == "Share as lesson link"]  # students get no share box
     assert not next(b for b in at.button if b.label == "Train").disabled
 
@@ -79,7 +79,7 @@ def test_a_lesson_link_pins_the_form_and_locks_controls(env):
     at.query_params.clear()
     at.switch_page("pages/train.py").run()
     assert locked(at, "number_input", "lr")
-    assert any(i.value.startswith("Lesson:") for i in at.info)
+    assert any(shown(i.value).startswith("Lesson:") for i in at.info)
     assert at.query_params["lr"] == "0.05" and at.query_params["hide"] == "lr,optimizer"
     assert stored(at).hidden == (32,)
 
@@ -99,7 +99,7 @@ def test_a_malformed_link_falls_back_to_defaults_with_a_notice(env):
 
 def test_without_a_lesson_the_page_is_as_before(env):
     at = open_train({"lr": "0.5"})  # no lesson=1: parameters are not a lesson
-    assert not any(i.value.startswith("Lesson:") for i in at.info) and not at.warning
+    assert not any(shown(i.value).startswith("Lesson:") for i in at.info) and not at.warning
     assert widget(at, "number_input", "lr").value == 0.05  # the page's own starting preset
 
 
@@ -125,14 +125,14 @@ def test_the_share_link_opens_the_same_configuration(env):
 
 def test_a_lesson_without_locks_shows_no_fixed_banner_and_can_set_the_four_runs(env):
     at = open_train({"lesson": "1", "epochs": "2"})
-    assert not any(i.value.startswith("Lesson: your lecturer fixed") for i in at.info)
+    assert not any(shown(i.value).startswith("Lesson: your lecturer fixed") for i in at.info)
     assert widget(at, "number_input", "epochs").value == 2 and not locked(at, "number_input", "epochs")
     assert not next(t for t in at.toggle if t.key == "tw_four").disabled
 
     four = open_train({"lesson": "1", "four": "1", "hide": "four"})
     switch = next(t for t in four.toggle if t.key == "tw_four")
     assert switch.value and switch.disabled
-    assert any("as **four runs**" in m.value for m in four.markdown)
+    assert any("as **four runs**" in shown(m.value) for m in four.markdown)
 
 
 def test_a_doctor_fix_cannot_change_a_locked_setting(env):
@@ -146,7 +146,7 @@ def test_an_invalid_form_offers_no_link(env):
     at = open_train()
     widget(at, "number_input", "lr").set_value(0.0).run()
     assert not at.code
-    assert any("Fix the settings above first" in c.value for c in at.caption)
+    assert any("Fix the settings above first" in shown(c.value) for c in at.caption)
 
 
 def zip_of(entries: dict) -> bytes:
@@ -174,7 +174,7 @@ def test_own_images_come_from_an_uploaded_zip_and_train(env, ckpt):
     assert widget(at, "selectbox", "folder").options == []
     at.file_uploader[0].set_value(("pets.zip", zip_of(PETS), "application/zip")).run()
     assert not at.exception and not at.error
-    assert any("10 images in 2 classes (cat, dog); skipped 1 files" in c.value for c in at.caption)
+    assert any("10 images in 2 classes (cat, dog); skipped 1 files" in shown(c.value) for c in at.caption)
     folder = stored(at).folder
     assert folder.startswith(str((env / "uploads").resolve())) and widget(at, "selectbox", "folder").value == folder
     at.run()  # a rerun does not unpack the same upload again
@@ -183,11 +183,11 @@ def test_own_images_come_from_an_uploaded_zip_and_train(env, ckpt):
     widget(at, "selectbox", "model").set_value("mlp").run()
     widget(at, "number_input", "image_size").set_value(8).run()
     # counted with the folder's own two classes: (3·8·8+1)·128 + (128+1)·2, not ten outputs
-    assert any("(3×8×8, 2 classes): **24,962 parameters**" in m.value for m in at.markdown)
+    assert any("(3×8×8, 2 classes): **24,962 parameters**" in shown(m.value) for m in at.markdown)
     widget(at, "number_input", "epochs").set_value(1).run()
     next(b for b in at.button if b.label == "Train").click().run()
     deadline = time.time() + 60
-    while not at.success and not [e for e in at.error if "failed" in e.value] and time.time() < deadline:
+    while not at.success and not [e for e in at.error if "failed" in shown(e.value)] and time.time() < deadline:
         time.sleep(0.2)
         at.run()
     assert at.success[0].value.startswith("**Completed all 1 epoch")
@@ -203,7 +203,7 @@ def test_a_bad_zip_is_an_error_message_not_a_traceback(env, data, words):
     widget(at, "selectbox", "dataset").set_value("folder").run()
     at.file_uploader[0].set_value(("bad.zip", data, "application/zip")).run()
     assert not at.exception
-    assert any(words in e.value for e in at.error)
+    assert any(words in shown(e.value) for e in at.error)
     assert not (env / "evil.png").exists() and not (env.parent / "evil.png").exists()
     assert next(b for b in at.button if b.label == "Train").disabled
 
@@ -215,5 +215,5 @@ def test_a_folder_outside_the_data_root_cannot_be_trained_on(env, tmp_path):
         (outside / cls / "1.png").write_bytes(png((1, 2, 3)))
     # a lesson link that hides the folder control cannot smuggle a path in either
     at = open_train({"lesson": "1", "dataset": "folder", "folder": str(outside), "hide": "folder"})
-    assert any("is not inside the data folder" in e.value for e in at.error)
+    assert any("is not inside the data folder" in shown(e.value) for e in at.error)
     assert next(b for b in at.button if b.label == "Train").disabled

@@ -2,6 +2,7 @@ import pytest
 from pagetools import app_on
 
 from nets.calculators import logic_network as logic
+from nets.text import shown
 
 
 @pytest.fixture
@@ -34,8 +35,8 @@ def test_coursework_expression_verified_on_16_rows(at):
 def test_parse_error_points_at_the_position(at):
     at.text_input(key="logic_expr").input("P and (Q or").run()
     assert not at.exception
-    message = at.error[0].value
-    assert "column 12" in message and "P and (Q or\n           ^" in message
+    message = shown(at.error[0].value)  # it quotes what was typed: shown as text
+    assert "column 12" in message and at.code[0].value == "P and (Q or\n           ^"
     assert not at.dataframe   # nothing half-drawn below the error
 
 

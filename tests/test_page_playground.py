@@ -2,6 +2,7 @@
 import pytest
 from pagetools import app_on
 from streamlit.testing.v1 import AppTest
+from nets.text import shown
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_a_link_sets_and_locks_the_controls():
     assert (cfg.data.dataset, cfg.net.hidden, cfg.features, cfg.learning_rate) == ("xor", (3,), ("x1", "x2", "x1x2"), 0.1)
     assert app.selectbox(key="pg_data").disabled and app.number_input(key="pg_n0_1").disabled
     assert not app.selectbox(key="pg_lr").disabled
-    assert "batch_size=99" in app.warning[0].value
+    assert "batch_size=99" in shown(app.warning[0].value)
     assert "dataset=xor" in app.get("code")[0].value  # the share box encodes what is on show
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from nets.text import shown
 
 
 @pytest.fixture
@@ -154,7 +155,7 @@ def test_a_dataset_that_must_download_says_so_and_fails_briefly(app, tmp_path, m
     button(app, "Train").click().run()
     poll_until_done(app)  # the job loads the data: it fails, and says why
     assert not app.exception
-    assert [e.value for e in app.error] == [
+    assert [shown(e.value) for e in app.error] == [
         "CIFAR-10 could not be downloaded: the download server did not answer. Use a bundled dataset "
         "(mnist-mini, fashion-mnist-mini) or put the files in "
         f"{Path(os.environ['NNLAB_DATA_DIR']) / 'cifar-10-batches-py'}."]

@@ -4,6 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nets.runs import list_runs
+from nets.text import shown
 
 
 @pytest.fixture
@@ -26,11 +27,11 @@ OUTCOMES = ("Completed", "Stopped", "Diverged", "Training failed", "Converged")
 def outcome(at) -> str:
     """The text of the outcome box, '' while the job runs."""
     boxes = [*at.success, *at.info, *at.warning, *at.error]
-    return next((b.value for b in boxes if b.value.lstrip("*").startswith(OUTCOMES)), "")
+    return next((shown(b.value) for b in boxes if shown(b.value).lstrip("*").startswith(OUTCOMES)), "")
 
 
 def summary(at) -> str:
-    return next((m.value for m in at.markdown if "parameters**" in m.value), "")
+    return next((shown(m.value) for m in at.markdown if "parameters**" in shown(m.value)), "")
 
 
 def poll_until_done(at, timeout=60):
@@ -55,11 +56,11 @@ def test_parameter_count_shows_before_training(app):
 def test_invalid_settings_are_explained_not_crashed_on(app):
     widget(app, "selectbox", "model").set_value("mlp").run()
     widget(app, "text_input", "hidden").set_value("12,x").run()
-    assert not app.exception and any("whole numbers" in e.value for e in app.error)
+    assert not app.exception and any("whole numbers" in shown(e.value) for e in app.error)
     assert next(b for b in app.button if b.label == "Train").disabled
     widget(app, "text_input", "hidden").set_value("64").run()
     widget(app, "number_input", "lr").set_value(0.0).run()
-    assert any("learning rate" in e.value for e in app.error)
+    assert any("learning rate" in shown(e.value) for e in app.error)
 
 
 def test_train_a_tiny_run_to_the_end(app, ckpt):
@@ -83,7 +84,7 @@ def test_doctor_follow_up_fills_the_form(app):
     poll_until_done(app)
     # lr 1000 either overflows (NaN) or kills every ReLU (chance): both far too high for SGD
     text = outcome(app)
-    assert not any(b.value == text for b in app.success), "a run that went wrong is not a green box"
+    assert not any(shown(b.value) == text for b in app.success), "a run that went wrong is not a green box"
     if text.startswith("**Diverged"):
         assert ("No model was saved" in text) != ("best model before that point" in text)
     retry = next(b for b in app.button if b.label.startswith("Retry with learning rate"))
@@ -91,7 +92,7 @@ def test_doctor_follow_up_fills_the_form(app):
     assert proposed == 0.01  # SGD's usual value, not 1000 / 10
     retry.click().run()
     assert widget(app, "number_input", "lr").value == proposed  # the visible control changed
-    assert any("learning rate 1000 → 0.01" in s.value for s in app.success)
+    assert any("learning rate 1000 → 0.01" in shown(s.value) for s in app.success)
     widget(app, "number_input", "lr").set_value(0.02).run()  # and the next value typed is kept
     app.run()
     assert widget(app, "number_input", "lr").value == 0.02
@@ -106,7 +107,7 @@ def test_a_job_survives_leaving_the_page_and_a_refresh(app, ckpt):
     assert set(url) == {"job", "me"}
     app.switch_page("pages/runs.py").run()
     app.switch_page("pages/train.py").run()
-    assert any(m.value.startswith("**lenet · mnist-mini") for m in app.markdown)  # shown again on return
+    assert any(shown(m.value).startswith("**lenet · mnist-mini") for m in app.markdown)  # shown again on return
     assert dict(app.query_params) == url  # a page switch drops parameters: the app sets them again
 
     fresh = AppTest.from_file("../app.py", default_timeout=60)  # a refreshed tab: new session, same URL
@@ -122,7 +123,7 @@ def test_a_job_survives_leaving_the_page_and_a_refresh(app, ckpt):
 def test_extreme_settings_get_plain_messages_and_lose_nothing(app, ckpt):
     # the widget stops at validate()'s maximum (nets.engine.options.SETTINGS); 0 it allows, validate() refuses
     widget(app, "number_input", "lr").set_value(0.0).run()
-    assert not app.exception and any("learning rate 0.0 must be above 0" in e.value for e in app.error)
+    assert not app.exception and any("learning rate 0.0 must be above 0" in shown(e.value) for e in app.error)
     assert next(b for b in app.button if b.label == "Train").disabled
     assert next(w for w in app.number_input if w.key == "tw_epochs").min == 1  # zero epochs cannot be typed
     widget(app, "number_input", "lr").set_value(0.05).run()
@@ -143,7 +144,7 @@ def test_four_configurations_are_read_side_by_side(app, ckpt):
     next(t for t in app.toggle if t.key == "tw_four").set_value(True).run()
     assert "as **four runs**" in summary(app)
     next(b for b in app.button if b.label == "Train").click().run()
-    assert any(m.value.startswith("#### The four configurations") for m in app.markdown)
+    assert any(shown(m.value).startswith("#### The four configurations") for m in app.markdown)
     deadline = time.time() + 120
     while time.time() < deadline and any(b.label == "Stop all four" for b in app.button):
         time.sleep(0.3)
@@ -154,12 +155,12 @@ def test_four_configurations_are_read_side_by_side(app, ckpt):
     names = sorted(r.name for r in runs)
     assert len(names) == 4 and len(set(names)) == 4  # distinct, meaningful names
     assert any("sgd lr 0.001" in n and "squared error" in n for n in names)
-    text = " ".join(e.value for e in [*app.markdown, *app.info, *app.success, *app.warning, *app.error])
+    text = " ".join(shown(e.value) for e in [*app.markdown, *app.info, *app.success, *app.warning, *app.error])
     assert "None" not in text
     # the lesson of the exercise in one sentence, and every run's outcome shown, not only the first's
-    assert any("learned best" in i.value for i in app.info)
-    assert sum(m.value.startswith("test accuracy ·") for m in app.markdown) == 4
-    assert any(m.value.startswith("#### The four configurations · lenet · mnist-mini") for m in app.markdown)
+    assert any("learned best" in shown(i.value) for i in app.info)
+    assert sum(shown(m.value).startswith("test accuracy ·") for m in app.markdown) == 4
+    assert any(shown(m.value).startswith("#### The four configurations · lenet · mnist-mini") for m in app.markdown)
 
 
 def test_a_dataset_that_must_download_says_so_before_and_after(app, tmp_path, monkeypatch):
@@ -170,7 +171,7 @@ def test_a_dataset_that_must_download_says_so_before_and_after(app, tmp_path, mo
     dataset = widget(app, "selectbox", "dataset")
     assert "cifar10 (170 MB download)" in [dataset.format_func(o) for o in dataset.options]
     dataset.set_value("cifar10").run()
-    assert any("the first run downloads about 170 MB" in c.value for c in app.caption)  # before Train
+    assert any("the first run downloads about 170 MB" in shown(c.value) for c in app.caption)  # before Train
     next(b for b in app.button if b.label == "Train").click().run()
     poll_until_done(app)
     text = outcome(app)
