@@ -189,9 +189,7 @@ st.session_state[CFG_KEY] = cfg.to_dict()
 summary, count_problem = params_ui(cfg)
 problem = problem or count_problem
 # What the server allows one job (parameters, memory, time, data): refused before Train, not after.
-# (getattr: nets.server.ray_jobs.RayJobs has no budget_problem yet; submit still refuses there.)
-if problem is None and (budget := getattr(job_manager(), "budget_problem", None)) is not None:
-    problem = budget(cfg)
+problem = problem or job_manager().budget_problem(cfg)
 with bar:
     if problem:
         st.error(plain(problem))  # a configuration error may quote a value from a link
