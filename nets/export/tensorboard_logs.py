@@ -12,6 +12,7 @@ from PIL import Image
 from nets.export.material import RunMaterial, confusion_png, gather, zip_folder
 from nets.export.result import missing as missing_module, require
 from nets.export.result import Exported, file_stem
+from nets.text import plain
 
 WHAT = "The TensorBoard export"
 HPARAM_METRICS = {"test accuracy": "hparams/test_accuracy", "test loss": "hparams/test_loss"}
@@ -102,7 +103,9 @@ def write_run(folder: Path, m: RunMaterial, hp: dict) -> None:
             image = np.asarray(Image.open(io.BytesIO(confusion_png(m.evaluation))).convert("RGB"))
             w.add_image("confusion matrix", image, last, dataformats="HWC")
             (b, b_acc), (k, k_acc) = m.evaluation.best_class(), m.evaluation.worst_class()
-            w.add_text("classes", f"best class: **{b}** ({b_acc:.1%}); worst class: **{k}** ({k_acc:.1%})", last)
+            # TensorBoard reads text summaries as Markdown: a folder's class names are shown as text
+            w.add_text("classes", f"best class: **{plain(b)}** ({b_acc:.1%}); worst class: **{plain(k)}** "
+                                  f"({k_acc:.1%})", last)
         if m.layers:
             w.add_text("parameter table", markdown_table(m.layers), last)
         if m.notes:
