@@ -104,10 +104,12 @@ def test_null_fields_read_as_missing():
     assert row.name == "r1" and row.status == "" and row.owner == "" and row.created == "" and row.params is None
 
 
-def test_a_sound_record_is_not_damaged():
+def test_sound_records_are_not_damaged(ckpt):
     shipped = json.loads((DEFAULT_ROOT / "lenet-mnist-mini" / "run.json").read_text())
     assert record_problem(shipped) is None
     assert row_of("lenet-mnist-mini", shipped, True, 1).status == "completed"
+    trained = get_run(ckpt, tiny_run(ckpt, "fresh", augment=("flip",), val_fraction=0.1))
+    assert record_problem(trained.info) is None and trained.row().status == "completed"
 
 
 @pytest.mark.parametrize("rebuild", [True, False], ids=["index-rebuilt", "index-kept"])
