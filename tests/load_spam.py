@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,7 +27,7 @@ from nets.engine.config import ConfigError, TrainConfig, four_configs  # noqa: E
 from nets.server.jobs import JobManager  # noqa: E402
 
 SMALL = TrainConfig(model="mlp", hidden=(32,), train_per_class=50, epochs=1, batch_size=32)
-SPAM = TrainConfig(model="lenet", train_per_class=200, epochs=3, batch_size=32)
+SPAM = TrainConfig(model="lenet", train_per_class=600, epochs=3, batch_size=32)
 HUGE = TrainConfig(model="mlp", hidden=(16384,) * 16, dataset="cifar10")
 
 
@@ -62,6 +63,9 @@ def main() -> None:
     ap.add_argument("--students", type=int, default=10)
     ap.add_argument("--uploads", type=int, default=20, help="the spammer's uploads")
     ap.add_argument("--backend", default="process", choices=("process", "thread"))
+    ap.add_argument("--no-huge", action="store_true",
+                    help="leave out the huge network (to compare with code that would queue and start it)")
+    ap.add_argument("--spam-epochs", type=int, default=SPAM.epochs, help="epochs of each of the spammer's jobs")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="nnlab-load-") as tmp:
         ckpt, data = Path(tmp) / "checkpoints", Path(tmp) / "data"
@@ -80,8 +84,9 @@ def main() -> None:
 def run(jobs: JobManager, data: Path, args) -> None:
     spammer = "name:mallory"
     t0 = time.time()
-    clicks = sum(try_submit(jobs.submit, SPAM, owner=spammer) for _ in range(args.clicks))
-    huge = try_submit(jobs.submit, HUGE, owner=spammer)
+    spam = replace(SPAM, epochs=args.spam_epochs)
+    clicks = sum(try_submit(jobs.submit, spam, owner=spammer) for _ in range(args.clicks))
+    huge = None if args.no_huge else try_submit(jobs.submit, HUGE, owner=spammer)
     group = try_submit(jobs.submit_group, four_configs(SMALL), owner=spammer)
     uploads = None
     try:
@@ -107,7 +112,7 @@ def run(jobs: JobManager, data: Path, args) -> None:
 
     print(f"backend {args.backend}, job cap {args.cap}, the spammer's submissions took {spam_s:.2f} s")
     print(f"spammer: {args.clicks} Train clicks, {clicks} accepted, {args.clicks - clicks} refused; "
-          f"4-billion-parameter network {'ACCEPTED' if huge else 'refused'}; four-configuration group "
+          f"4-billion-parameter network {'not sent' if huge is None else 'ACCEPTED' if huge else 'refused'}; four-configuration group "
           f"{'ACCEPTED' if group else 'refused'}" + (f"; uploads {uploads} of {args.uploads} accepted"
                                                       if uploads is not None else "; uploads: no owner-aware API"))
     print("refusal reasons:", "; ".join(sorted(try_submit.reasons)))
@@ -118,6 +123,9 @@ def run(jobs: JobManager, data: Path, args) -> None:
         print(f"{o[5:]:10s} {waits[o]:7.1f} {totals[o]:8.1f}  {views[o].status}")
     print(f"wait: median {statistics.median(waits.values()):.1f} s, max {max(waits.values()):.1f} s; "
           f"total: median {statistics.median(totals.values()):.1f} s, max {max(totals.values()):.1f} s")
+    spam_ended = [v.ended - v.started for v in spam_views if v.started and v.ended and v.status == "completed"]
+    if spam_ended:
+        print(f"one of the spammer's jobs trains for about {statistics.median(spam_ended):.1f} s")
     spam_started = sorted(v.started for v in spam_views if v.started)
     last_other = max(v.started for v in views.values())
     print(f"the spammer's jobs started before the last other student's: "

@@ -213,16 +213,22 @@ class JobManager(Admission):
                     continue
                 per_owner[job.owner] = per_owner.get(job.owner, 0) + 1
                 to_start.append(job)
+            turns = {}  # each owner's turn before these starts, given back to a job that cannot start yet
             for job in to_start:
                 job.status, job.started = "running", time.time()
+                turns.setdefault(job.owner, self._last_start.get(job.owner))
                 self._starts += 1
                 self._last_start[job.owner] = self._starts
         for job in to_start:
             if self.pool is None:
                 threading.Thread(target=self._work, args=(job,), name=f"train-{job.id[:8]}", daemon=True).start()
             elif not self.pool.run(job.id, self._spec(job)):
-                with self._lock:  # no worker free yet (one is restarting): back in the queue, in front
+                with self._lock:  # no worker free yet (one is restarting): back in the queue, its turn kept
                     job.status, job.started = "queued", None
+                    if turns.get(job.owner) is None:
+                        self._last_start.pop(job.owner, None)
+                    else:
+                        self._last_start[job.owner] = turns[job.owner]
 
     def _spec(self, job: Job) -> dict:
         if job.kind == "lab":

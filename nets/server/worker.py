@@ -139,17 +139,19 @@ def folder_gone(spec: dict, error: Exception) -> bool:
     return not os.path.isdir(os.path.join(spec["checkpoints"], spec["run_id"]))
 
 
-def mark_interrupted(spec: dict) -> None:
+def mark_interrupted(spec: dict) -> bool:
     """The server went away while this job trained: its run is 'interrupted' (as start-up recovery
-    would mark it), keeping the best weights it saved."""
+    would mark it), keeping the best weights it saved. Whether it was marked."""
     from nets.runs import get_run, update_run
     try:
         run = get_run(spec["checkpoints"], spec["run_id"])
         if run.info.get("status") in ("running", "stopped"):
             update_run(run, status="interrupted", note="The server stopped while this run trained; the best "
                        "model up to then is kept.")
+            return True
     except (CheckpointError, OSError, KeyError, TypeError):
         pass  # it had not created its run yet, or it is gone
+    return False
 
 
 # ------------------------------------------------------------------------------ the process
@@ -174,8 +176,6 @@ def main() -> None:
             event.set()
 
     def send(message: dict) -> None:
-        if orphaned.is_set():
-            return
         with write_lock:
             try:
                 channel.write(json.dumps(message) + "\n")
@@ -210,7 +210,8 @@ def main() -> None:
         stop = stops.setdefault(job_id, threading.Event())
         outcome = run_job(cmd, lambda m: send({"job": job_id, **m}), stop, cache, own_process=True)
         stops.pop(job_id, None)
-        if orphaned.is_set() and cmd.get("kind", "train") == "train":
-            mark_interrupted(cmd)
+        if orphaned.is_set() and cmd.get("kind", "train") == "train" and mark_interrupted(cmd):
+            outcome["status"] = "interrupted"
+        send({"job": job_id, "type": "done", **outcome})  # a server shutting down still hears it
+        if orphaned.is_set():
             break
-        send({"job": job_id, "type": "done", **outcome})
