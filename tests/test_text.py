@@ -13,7 +13,7 @@ def unescape(text: str) -> str:
 
 def test_every_markdown_character_is_escaped_and_nothing_else_changes():
     out = plain(PHISH)
-    assert unescape(out) == PHISH
+    assert unescape(out).replace("\u2060", "") == PHISH  # and the word joiners that stop bare links
     bare = re.sub(r"\\.", "", out)  # what is left once every escaped character is taken out
     assert not re.search(r"[*\[\]()!<>:$#\\/]", bare), bare
     assert plain("alice 42 Zoë") == "alice 42 Zoë"  # letters, digits, spaces untouched
