@@ -102,8 +102,8 @@ def budget_ui(who: Access) -> None:
     limits = manager.budget().to_dict()
     with st.expander("Budget: what one student may cost (0: no limit)"):
         st.caption("Defaults follow this machine (its memory shared by the jobs that may run at once) and the "
-                   "NNLAB_BUDGET_* / NNLAB_QUEUE_PER_STUDENT / NNLAB_DISK_QUOTA_MB variables; what you save here "
-                   "overrides them. A job over the budget is refused before it queues, with the reason.")
+                   "`NNLAB_BUDGET_*`, `NNLAB_QUEUE_PER_STUDENT` and `NNLAB_DISK_QUOTA_MB` variables; what you "
+                   "save here overrides them. A job over the budget is refused before it queues, with the reason.")
         if not who.lecturer:
             st.dataframe(pd.DataFrame([{"limit": LABELS[k], "value": v} for k, v in limits.items()]),
                          hide_index=True, width="stretch")

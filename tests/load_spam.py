@@ -111,10 +111,12 @@ def run(jobs: JobManager, data: Path, args) -> None:
             jobs.stop(v.id)
 
     print(f"backend {args.backend}, job cap {args.cap}, the spammer's submissions took {spam_s:.2f} s")
+    huge_text = "not sent" if huge is None else "ACCEPTED" if huge else "refused"
+    upload_text = (f"uploads {uploads} of {args.uploads} accepted" if uploads is not None
+                   else "uploads: no owner-aware API")
     print(f"spammer: {args.clicks} Train clicks, {clicks} accepted, {args.clicks - clicks} refused; "
-          f"4-billion-parameter network {'not sent' if huge is None else 'ACCEPTED' if huge else 'refused'}; four-configuration group "
-          f"{'ACCEPTED' if group else 'refused'}" + (f"; uploads {uploads} of {args.uploads} accepted"
-                                                      if uploads is not None else "; uploads: no owner-aware API"))
+          f"4-billion-parameter network {huge_text}; four-configuration group {'ACCEPTED' if group else 'refused'}; "
+          f"{upload_text}")
     print("refusal reasons:", "; ".join(sorted(try_submit.reasons)))
     done = sum(v.status == "completed" for v in views.values())
     print(f"others: {done} of {len(others)} completed")

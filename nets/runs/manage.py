@@ -56,7 +56,7 @@ def delete_run(root: Path | str, run_id: str, who: Access) -> int:
     job would lose its folder under it (stop it first; a run left 'running' by a dead process can go)."""
     run = _modifiable(root, run_id, who)
     if live(run.info):
-        raise CheckpointError(f"'{run.name}' is still training: Stop it first (on the Train page), then delete it.")
+        raise CheckpointError("This run is still training: Stop it first (on the Train page), then delete it.")
     freed = run.row().bytes
     # Renamed first, so a half-deleted folder never shows up; start-up recovery finishes the job.
     trash = run.path.with_name(f".deleted-{run.id}-{uuid.uuid4().hex[:6]}")
