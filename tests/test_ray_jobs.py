@@ -173,3 +173,22 @@ def test_an_address_where_nothing_answers_is_found_out_at_once():
         port = s.getsockname()[1]
     assert unreachable(f"ray://127.0.0.1:{port}").startswith(f"127.0.0.1:{port} (")
     assert unreachable(f"127.0.0.1:{port}") and unreachable("not an address") == ""
+
+
+def test_the_budget_and_a_students_limit_hold_through_the_ray_client(ckpt, service_name):
+    from nets.engine.config import ConfigError
+    from nets.server.budget import JobRefused
+    jobs = RayJobs(ckpt, max_running=1, name=service_name)
+    jobs.set_budget({"params": 1_000_000_000, "queue_per_student": 2}, Access("lecturer", True, False))
+    huge = TrainConfig(model="mlp", hidden=(16384,) * 16, dataset="cifar10")
+    problem = jobs.budget_problem(huge)
+    assert "4,077,289,482 parameters (at most 1,000,000,000)" in problem
+    with pytest.raises(JobRefused) as refused:
+        jobs.submit(huge, owner="name:mallory")
+    assert str(refused.value) == problem and isinstance(refused.value, ConfigError)
+    jobs.submit(LONG, owner="name:mallory")
+    jobs.submit(TINY, owner="name:mallory")
+    with pytest.raises(JobRefused, match="more than the 2 one student"):
+        jobs.submit(TINY, owner="name:mallory")
+    assert jobs.budget().queue_per_student == 2
+    jobs.shutdown()
