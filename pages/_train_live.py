@@ -59,7 +59,8 @@ def progress_ui(v: JobView) -> None:
         return
     p = v.progress
     if v.status == "running" and not p:
-        st.progress(min(max(v.phase_fraction or 0.0, 0.0), 1.0), text=v.phase or "Loading the data and building the model…")
+        text = plain(v.phase) if v.phase else "Loading the data and building the model…"  # a phase may name a folder
+        st.progress(min(max(v.phase_fraction or 0.0, 0.0), 1.0), text=text)
         return
     if not p:
         return

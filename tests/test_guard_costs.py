@@ -121,3 +121,15 @@ def test_a_student_over_their_disk_quota_is_refused_and_others_are_not(ckpt, mac
         manager.submit(TINY, owner=LECTURER)  # the lecturer's runs are the server's budget's business
     finally:
         manager.close()
+
+
+def test_numpy_lab_jobs_count_too_and_their_refusal_is_what_the_lab_page_shows(jobs):
+    from nets.scratch.lab import LabSettings
+    from nets.scratch.network import ScratchError
+    lab = LabSettings(dataset="mnist-mini", hidden=(16,), epochs=500, twin=False)
+    for _ in range(3):
+        jobs.submit(LONG, owner="name:mallory")
+    jobs.submit_lab(lab, owner="name:mallory")
+    with pytest.raises(ScratchError, match="more than the 4") as refused:  # the From-scratch page catches these
+        jobs.submit_lab(lab, owner="name:mallory")
+    assert isinstance(refused.value, JobRefused)

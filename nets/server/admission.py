@@ -7,11 +7,17 @@ from nets.engine.catalog import FOLDER, FolderError, folder_inside
 from nets.engine.config import TrainConfig, validate
 from nets.runs import disk_budget_problem, owner_usage
 from nets.runs.access import Access
+from nets.scratch.network import ScratchError
 from nets.server.budget import (JobRefused, Limits, cost_problem, current, queue_problem, quota_problem,
                                 read_settings, save_settings)
 from nets.server.costs import estimate
 from nets.server.identity import LECTURER
 from nets.server.job import ACTIVE
+
+
+class LabRefused(JobRefused, ScratchError):
+    """A NumPy-lab job refused: the From-scratch page shows a ScratchError's message, the Train page a
+    ConfigError's; this is both."""
 
 
 def exempt(owner: str) -> bool:
@@ -46,13 +52,13 @@ class Admission:
         if problem := self.budget_problem(cfg):
             raise JobRefused(problem)
 
-    def _admit(self, owner: str, adding: int) -> None:
+    def _admit(self, owner: str, adding: int, refusal=JobRefused) -> None:
         """Refuse what would take an owner over their queued + running jobs (the caller holds the lock)."""
         if exempt(owner):
             return
         active = sum(j.owner == owner and j.status in ACTIVE for j in self._jobs.values())
         if problem := queue_problem(active, adding, self.budget().queue_per_student):
-            raise JobRefused(problem)
+            raise refusal(problem)
 
     # ---------------------------------------------------------------- the budget
     def budget(self) -> Limits:

@@ -3,6 +3,7 @@ from the model built on the meta device (shapes only, nothing allocated) and the
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -92,7 +93,13 @@ def model_shape_cost(model: str, in_shape: tuple, num_classes: int, options: tup
 
 
 def folder_images(folder: Path, limit: int = COUNT_LIMIT) -> int:
-    """Image files under a folder dataset (counting stops after `limit`)."""
+    """Image files under a folder dataset (counting stops after `limit`); counted once a minute at
+    most, since the Train page asks on every rerun."""
+    return _count(str(folder), limit, int(time.monotonic() // 60))
+
+
+@lru_cache(maxsize=64)
+def _count(folder: str, limit: int, minute: int) -> int:
     n = 0
     for _, _, files in os.walk(folder):
         n += sum(Path(f).suffix.lower() in IMAGE_SUFFIXES for f in files)

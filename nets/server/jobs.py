@@ -24,7 +24,7 @@ from nets.engine.config import TrainConfig
 from nets.engine.naming import default_name, unique_name
 from nets.runs import CheckpointError, get_run, index, recover, update_run
 from nets.runs.access import Access
-from nets.server.admission import Admission, JobRefused, exempt  # noqa: F401 (JobRefused, exempt: re-exported)
+from nets.server.admission import Admission, JobRefused, LabRefused, exempt  # noqa: F401 (re-exported)
 from nets.server.fair import start_order
 from nets.server.job import ACTIVE, Job, JobView, stopped_summary
 from nets.server.worker import DataCache, run_job
@@ -91,11 +91,12 @@ class JobManager(Admission):
 
     def submit_lab(self, settings: LabSettings, owner: str = "") -> Job:
         """A NumPy-lab run (nets.scratch.lab) as a job: the same queue, cap and owner rules as
-        training. Bad settings are refused here, in the caller's thread (ScratchError)."""
+        training. Bad settings are refused here, in the caller's thread (ScratchError; LabRefused,
+        which is also a JobRefused, over a student's limit)."""
         settings.check()
         job = Job(settings, owner=owner, kind="lab")
         with self._lock:
-            self._admit(owner, 1)
+            self._admit(owner, 1, LabRefused)
             self._enqueue(job)
         self._start_queued()
         return job
