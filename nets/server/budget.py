@@ -106,8 +106,8 @@ def current(root: str | Path, max_running: int = 1, disk_budget_mb: int = 0, ove
         except ValueError:
             pass  # a mistyped variable leaves the default
     known = {f.name for f in fields(Limits)}
-    return replace(limits, **env, **read_settings(root), **{k: int(v) for k, v in (overrides or {}).items()
-                                                            if k in known})
+    return replace(limits, **{**env, **read_settings(root),
+                              **{k: int(v) for k, v in (overrides or {}).items() if k in known}})
 
 
 # ------------------------------------------------------------------------------ the messages
