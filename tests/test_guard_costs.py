@@ -86,7 +86,7 @@ def test_300_submissions_by_one_student_queue_at_most_the_limit(jobs):
 
 
 def test_a_group_of_four_counts_as_four_and_still_fits(jobs):
-    group = jobs.submit_group([TINY] * 4, owner="name:alice")
+    group = jobs.submit_group([LONG] * 4, owner="name:alice")  # long: none ends during the test
     assert len(group) == 4
     with pytest.raises(JobRefused):
         jobs.submit(TINY, owner="name:alice")
@@ -95,11 +95,13 @@ def test_a_group_of_four_counts_as_four_and_still_fits(jobs):
 def test_one_student_queueing_four_jobs_first_does_not_go_before_another_students_one(ckpt, machine):
     manager = JobManager(ckpt, max_running=1, max_per_owner=1)
     try:
-        a = [manager.submit(TINY, owner="name:alice") for _ in range(4)]
+        a = [manager.submit(LONG, owner="name:alice")] + [manager.submit(TINY, owner="name:alice") for _ in range(3)]
         b = manager.submit(TINY, owner="name:bob")
         # what each is told: bob is next, then alice's in her order
         assert [manager.view(j.id).position for j in (*a, b)] == [None, 2, 3, 4, 1]
-        for j in (*a, b):
+        manager.stop(a[0].id)  # her first one (still running: it is long) ends, and the next one starts
+        assert manager.wait(a[0].id, timeout=120).status == "stopped"
+        for j in (*a[1:], b):
             assert manager.wait(j.id, timeout=300).status == "completed"
         started = sorted((*a, b), key=lambda j: manager.view(j.id).started)
         assert started == [a[0], b, a[1], a[2], a[3]]  # bob's job starts second
