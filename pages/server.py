@@ -104,7 +104,7 @@ def budget_ui(who: Access) -> None:
         st.caption("Defaults follow this machine (its memory shared by the jobs that may run at once) and the "
                    "`NNLAB_BUDGET_*`, `NNLAB_QUEUE_PER_STUDENT` and `NNLAB_DISK_QUOTA_MB` variables; what you "
                    "save here overrides them. A job over the budget is refused before it queues, with the reason.")
-        if not who.lecturer:
+        if not who.everything:  # the lecturer sets it; on a single-user laptop its one user does
             st.dataframe(pd.DataFrame([{"limit": LABELS[k], "value": v} for k, v in limits.items()]),
                          hide_index=True, width="stretch")
             return

@@ -2,6 +2,8 @@
 Train clicks, a queue where one student's four jobs went before another's one, and disk."""
 import pytest
 
+from nets.runs.access import Access
+
 from nets import experiment
 from nets.engine.config import ConfigError, TrainConfig
 from nets.runs import get_run, update_run
@@ -61,9 +63,12 @@ def test_the_budget_follows_the_machine_and_the_lecturer_sets_it(ckpt, machine, 
     assert manager.budget().params == 5000
     assert "at most 5,000" in manager.budget_problem(TINY)  # 12,730 parameters
     with pytest.raises(JobRefused, match="Only the lecturer"):
-        manager.set_budget({"params": 0}, who=type("Student", (), {"lecturer": False})())
-    manager.set_budget({"params": 0, "minutes": 30})  # the lecturer's form: saved under the checkpoints
-    assert JobManager(ckpt).budget() == Limits(**{**machine_defaults(1).to_dict(), "params": 0, "minutes": 30})
+        manager.set_budget({"params": 0}, who=Access("name:bob", lecturer=False, single_user=False))
+    laptop = manager.set_budget({"images": 1234}, who=Access("anon:" + "0" * 32, lecturer=False, single_user=True))
+    assert laptop.images == 1234  # a single-user laptop's one user sets its budget
+    manager.set_budget({"params": 0, "minutes": 30, "images": 0})  # the lecturer's form: saved under the checkpoints
+    assert JobManager(ckpt).budget() == Limits(**{**machine_defaults(1).to_dict(), "params": 0, "minutes": 30,
+                                                                     "images": 0})
     assert manager.budget_problem(TINY) is None
 
 

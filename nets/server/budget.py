@@ -135,7 +135,7 @@ def cost_problem(cost: Cost, limits: Limits) -> str | None:
     if not over:
         return None
     return ("Over this server's budget for one job: " + "; ".join(over) + ". Make the network smaller, train "
-            "fewer epochs or on fewer images, or ask your lecturer to raise the budget.")
+            "fewer epochs or on fewer images, or ask whoever runs this server to raise its budget (Server page).")
 
 
 def queue_problem(active: int, adding: int, limit: int) -> str | None:
