@@ -303,6 +303,12 @@ def access():
     return Access(owner, bool(st.session_state.get(LECTURER_KEY)), not identity_settings().shared)
 
 
+def shows_paths() -> bool:
+    """Whether this session sees the server's own folders (the runs and data folders): the lecturer's
+    and a laptop user's to know, not a student's on a shared server."""
+    return access().everything
+
+
 def find_runs(flt: RunFilter = RunFilter(), limit: int = PAGE_SIZE, offset: int = 0,
               order: str = "newest", count: bool = True) -> tuple[list[RunRow], int | None]:
     """One page of the saved runs this session may see (nets.runs.access, applied in the index's query)

@@ -12,6 +12,7 @@ from pages._common import (
     accounts,
     enter_lecturer_mode,
     identity,
+    shows_paths,
     identity_settings,
     leave_lecturer_mode,
     sign_in,
@@ -124,7 +125,8 @@ def sidebar(on_train: bool) -> None:
     with st.sidebar:
         identity_ui(form_here=not on_train)
         st.caption(f"Device: **{device_name()}**")
-        st.caption(f"Data folder: `{default_data_dir().resolve()}`")
+        if shows_paths():
+            st.caption(f"Data folder: `{default_data_dir().resolve()}`")
         lecturer_ui()
     if on_train and not identity():
         with st.container(border=True):

@@ -18,6 +18,7 @@ from pages._common import (
     access,
     checkpoints_root,
     job_manager,
+    shows_paths,
     load_train_config,
 )
 
@@ -87,7 +88,7 @@ def charts_ui(v: JobView) -> None:
 def outcome_ui(v: JobView, compact: bool = False, advice=()) -> None:
     if v.active:
         return
-    o = describe_job(v, checkpoints_root())
+    o = describe_job(v, checkpoints_root() if shows_paths() else None)
     if o is None:
         return
     if o.style == "success" and any(a.kind in WENT_WRONG for a in advice):

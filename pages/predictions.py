@@ -8,7 +8,6 @@ from nets.runs import CheckpointError, Run, RunFilter, compare
 from nets.runs.rows import record_problem
 from nets.text import plain
 from pages._common import (
-    checkpoints_root,
     ensure_app_entry,
     run_dataset,
     run_evaluation,
@@ -26,7 +25,7 @@ def run_ui() -> Run:
     # The choice is shared with the Runs page through `selected_run` (run_picker_ui): a widget's own key
     # is dropped when the user navigates to another page.
     return run_picker_ui("Run", "predictions_run", RunFilter(has_model=True, images=True),
-                         empty=f"No saved run with a model in `{checkpoints_root()}` yet. Train one on the Train page.")
+                         empty="No saved run with a model yet. Train one on the Train page.")
 
 
 def evaluation_ui(run: Run) -> tuple[Evaluation, torch.Tensor]:

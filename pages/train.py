@@ -21,6 +21,7 @@ from pages._common import (
     TRAIN_FIXED_KEY,
     TRAIN_WIDGET_PREFIX,
     checkpoints_root,
+    shows_paths,
     data_dir,
     ensure_app_entry,
     identity,
@@ -199,4 +200,5 @@ with live:
 jobs_list_ui()
 if LESSON_KEY not in st.session_state:
     share_ui(form, cfg, problem)
-st.caption(f"Runs are saved in `{checkpoints_root()}`.")
+if shows_paths():
+    st.caption(f"Runs are saved in `{checkpoints_root()}`.")
