@@ -147,3 +147,17 @@ def test_predictions_refuses_a_damaged_record_with_a_message(ckpt, monkeypatch):
     if at.session_state["selected_run"] == "20990101-000000-bad-dataset":
         assert any("run.json is damaged" in shown(e.value) for e in at.error)
     assert get_run(ckpt, good).name == "good run"
+
+
+def test_list_runs_and_run_names_survive_wrong_types(ckpt):
+    """The folders themselves, read without the index (a rebuild, the command line): a 'created' of
+    mixed types once made the newest-first sort raise TypeError, and a dict name came back as a dict."""
+    from nets.runs.folder import list_runs
+    good = tiny_run(ckpt, "good run")
+    damaged_copy(ckpt, good, "20990101-000000-dict-created", created={"b": 2}, name={"a": 1})
+    damaged_copy(ckpt, good, "20990101-000001-null-created", created=None)
+    runs, problems = list_runs(ckpt)
+    assert len(runs) == 3 and not problems
+    names = {r.id: r.name for r in runs}
+    assert names["20990101-000000-dict-created"] == "20990101-000000-dict-created"
+    assert all(isinstance(n, str) for n in names.values())

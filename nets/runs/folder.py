@@ -47,7 +47,8 @@ class Run:
 
     @property
     def name(self) -> str:
-        return self.info.get("name") or self.id
+        name = self.info.get("name")  # a run.json edited by hand may hold anything here
+        return name if isinstance(name, str) and name else self.id
 
     @property
     def config(self) -> TrainConfig:
@@ -180,7 +181,7 @@ def list_runs(root: Path | str = DEFAULT_ROOT) -> tuple[list[Run], list[str]]:
             runs.append(read_run(root / run_id))
         except CheckpointError as e:
             problems.append(str(e))
-    runs.sort(key=lambda r: r.info.get("created", ""), reverse=True)
+    runs.sort(key=lambda r: r.info.get("created") if isinstance(r.info.get("created"), str) else "", reverse=True)
     return runs, problems
 
 
