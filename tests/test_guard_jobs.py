@@ -42,6 +42,7 @@ def test_stop_ends_a_job_stuck_in_a_long_step_and_the_worker_is_replaced(ckpt, m
             assert view.summary["run_id"] == job.run_id
             load_model(run)  # the kept weights load
         until(lambda: [w["pid"] for w in jobs.workers() if w["alive"]] not in ([], [worker["pid"]]))
+        assert jobs.pool.restarts == 0  # ended by a Stop, not a death: the Server page counts deaths only
         monkeypatch.delenv(slow)  # (the replacement started without it already or not: TINY is quick either way)
     finally:
         jobs.close()

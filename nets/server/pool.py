@@ -166,7 +166,7 @@ class ProcessPool:
             stopped = lost is not None and worker.stopping == lost
             replace = not self._closed and worker in self._workers
             if replace:
-                self.restarts += 1
+                self.restarts += not stopped  # a worker ended by Stop did not die: the Server page counts deaths
                 self._workers[self._workers.index(worker)] = self._spawn(worker.index)
         if replace and not stopped:
             log.warning("worker %d (pid %d) ended: %s; started a new one", worker.index, worker.pid, reason)
