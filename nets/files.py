@@ -1,4 +1,5 @@
-"""Files that survive a kill: atomic writes, and weights read without unpickling anything.
+"""Files that survive a kill: atomic writes, SQLite write transactions, and weights read without
+unpickling anything.
 
 Every file is written to a temporary name in its folder, flushed to disk and renamed into place,
 so a process killed mid-write leaves the previous complete file (and a `.*.tmp` that start-up
@@ -38,6 +39,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_json(path: Path, obj: dict) -> None:
     atomic_write_bytes(path, json.dumps(obj, indent=1, default=str).encode())
+
+
+def in_transaction(db, work):
+    """`work(db)` inside one SQLite write transaction, taken at once (BEGIN IMMEDIATE, so two
+    processes never deadlock upgrading a read), committed, or rolled back on any exception."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(db)
+        db.execute("COMMIT")
+        return result
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def save_weights(path: Path, state_dict: dict) -> None:

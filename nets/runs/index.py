@@ -16,6 +16,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Iterable
 
+from nets.files import in_transaction
 from nets.runs.rows import COLUMNS, ORDERS, PAGE_SIZE, RunFilter, RunRow, where
 
 INDEX_FILE = "index.sqlite"
@@ -56,16 +57,7 @@ class RunIndex:
             self._ensure()
             try:
                 with closing(self._connect()) as db:
-                    if not write:
-                        return work(db)
-                    db.execute("BEGIN IMMEDIATE")
-                    try:
-                        result = work(db)
-                        db.execute("COMMIT")
-                        return result
-                    except BaseException:
-                        db.execute("ROLLBACK")
-                        raise
+                    return in_transaction(db, work) if write else work(db)
             except sqlite3.DatabaseError as e:
                 missing = isinstance(e, sqlite3.OperationalError) and "no such table" in str(e)
                 if attempt == 2 or not (missing or _is_corruption(e)):

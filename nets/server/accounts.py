@@ -35,6 +35,7 @@ from contextlib import closing
 from pathlib import Path
 from threading import Lock
 
+from nets.files import in_transaction
 from nets.server.identity import LECTURER, IdentityError, Settings, normalise_name, skeleton, student_identity
 from nets.server.throttle import Throttle
 
@@ -119,14 +120,7 @@ class Accounts:
     def _write(self, work):
         try:
             with closing(self._connect()) as db:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    result = work(db)
-                    db.execute("COMMIT")
-                    return result
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
+                return in_transaction(db, work)
         except (OSError, sqlite3.Error) as e:
             raise self._unusable(e) from None
 
