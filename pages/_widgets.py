@@ -1,7 +1,9 @@
-"""Streamlit drawing helpers shared by the pages (not a page): square-pixel pictures, picture grids, the top-k table."""
+"""Streamlit drawing helpers shared by the pages (not a page): square-pixel pictures, picture grids, the top-k
+table, tables with a dash for what is missing."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from nets.inspect.pictures import enlarge_to, square
@@ -40,3 +42,13 @@ def top_k_table(preds: list[Prediction]) -> None:
     st.dataframe(top_k_rows(preds), hide_index=True, width="stretch",
                  column_config={"probability": st.column_config.ProgressColumn(min_value=0, max_value=1,
                                                                                format="percent")})
+
+
+def dash_table(rows: list[dict]) -> pd.DataFrame:
+    """Rows for st.dataframe with a dash where there is nothing to show (not 'None'), and whole numbers
+    kept whole: a column of ids with a missing value reads 29756, not 29756.0."""
+    df = pd.DataFrame(rows)
+    for c in df.columns:
+        if pd.api.types.is_float_dtype(df[c]) and df[c].dropna().map(float.is_integer).all():
+            df[c] = df[c].astype("Int64")
+    return df.astype(object).where(df.notna(), "—")

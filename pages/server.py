@@ -9,6 +9,7 @@ from nets.server.budget import LABELS
 from nets.server.lecturer_view import ACTIVE, counts, job_rows, worker_rows
 from nets.text import plain
 from pages._common import access, ensure_app_entry, job_manager, server_log
+from pages._widgets import dash_table
 
 ensure_app_entry()
 
@@ -34,12 +35,6 @@ def lecturer_ui() -> Access:
 
 
 # ------------------------------------------------------------------------------ drawing
-def table(rows: list[dict]) -> pd.DataFrame:
-    """Rows for st.dataframe, with a dash where there is nothing to show (not 'None')."""
-    df = pd.DataFrame(rows)
-    return df.astype(object).where(df.notna(), "—")
-
-
 def draw_counts(rows: list[dict], workers: list[dict], in_process: bool) -> None:
     shown = counts(rows, workers, in_process)
     for col, (label, value) in zip(st.columns(len(shown)), shown.items()):
@@ -51,7 +46,7 @@ def draw_jobs(rows: list[dict], who: Access) -> None:
     if not rows:
         st.caption("No jobs since the server started.")
     else:
-        st.dataframe(table(rows).drop(columns=["id"]), hide_index=True, width="stretch",
+        st.dataframe(dash_table(rows).drop(columns=["id"]), hide_index=True, width="stretch",
                      column_config={"elapsed s": st.column_config.NumberColumn(format="%.0f"),
                                     "memory MB": st.column_config.NumberColumn(format="%.0f")})
     active = [r for r in rows if r["status"] in ACTIVE]
@@ -67,7 +62,7 @@ def draw_workers(workers: list[dict], restarts: int) -> None:
     if not workers:
         return
     st.subheader("Worker processes")
-    st.dataframe(table(worker_rows(workers)), hide_index=True, width="stretch",
+    st.dataframe(dash_table(worker_rows(workers)), hide_index=True, width="stretch",
                  column_config={"memory MB": st.column_config.NumberColumn(format="%.0f")})
     if restarts:
         st.caption(f"{restarts} worker process(es) died and were replaced since the server started.")

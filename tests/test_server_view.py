@@ -26,7 +26,7 @@ def test_rows_put_active_jobs_first_with_owner_device_time_and_memory(ckpt):
             time.sleep(0.05)
         workers = [{"index": 0, "pid": os.getpid(), "job": live.id, "alive": True, "ready": True, "gpu": "1"}]
         rows = job_rows(jobs.views(), workers)
-        assert [r["owner"] for r in rows] == ["name:carol", "name:bob", "name:alice"]
+        assert [r["owner"] for r in rows] == ["carol", "bob", "alice"]  # shown names, not identities
         assert rows[0]["status"] == "queued" and rows[0]["queue position"] == 1
         assert rows[1]["device"] == "cpu (GPU 1)" and rows[1]["memory MB"] > 10 and rows[1]["elapsed s"] >= 0
         assert rows[2]["status"] == done.status == "completed" and rows[2]["worker"] is None

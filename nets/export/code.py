@@ -18,7 +18,7 @@ from nets.engine.config import TrainConfig
 from nets.engine.train import make_optimizer, make_schedule
 from nets.export.model_source import TITLES as MODEL_TITLES, check_source, model_source
 from nets.export.result import ExportError, Exported, file_stem
-from nets.export.template import render
+from nets.export.template import plural, render
 from nets.files import CheckpointError, load_state_dict
 from nets.inspect.preprocess import MNIST_BOX, style_for
 from nets.runs import Run
@@ -91,7 +91,7 @@ def _result_words(info: dict) -> str:
     acc = (info.get("test") or {}).get("accuracy")
     best = (info.get("best") or {}).get("epoch")
     epochs = int(info.get("epochs_run") or len(info.get("history") or []))
-    trained = f"Trained for {epochs} epoch{'s' if epochs != 1 else ''}"
+    trained = f"Trained for {plural(epochs, 'epoch')}"
     tested = f"test accuracy {acc:.2%}" if isinstance(acc, (int, float)) else "not evaluated on the test set"
     return f"{trained}, {tested}" + (f"; the weights are epoch {best}'s, the best one." if best else ".")
 
@@ -169,7 +169,7 @@ def readme(run: Run, example: str | None, bundled_file: str | None) -> str:
         "run": plain(run.name, 200), "title": title, "dataset_title": dataset_title, "result": _result_words(info),
         "file_rows": "".join(rows), "torch_version": (info.get("versions") or {}).get("torch", "2"),
         "predict_commands": "\n".join(commands), "in_shape": "×".join(map(str, info["input_shape"])),
-        "epochs": cfg.epochs, "example_arg": "example.png" if example else "your-picture.png",
+        "epochs": plural(cfg.epochs, "epoch"), "example_arg": "example.png" if example else "your-picture.png",
         "data_note": f"\n{note}\n" if note else ""})
 
 

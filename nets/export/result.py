@@ -1,6 +1,7 @@
 """What every export returns (a named file of bytes) and the one error it raises with a message for the page."""
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import re
 from dataclasses import dataclass
@@ -23,9 +24,19 @@ class Exported:
         return len(self.data)
 
 
-def file_stem(name: str, fallback: str = "run") -> str:
-    """A run's name as a safe file-name stem: letters, digits, '.', '_' and '-' only."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip("-.")[:80]
+MAX_STEM = 120  # a run id (up to 83 characters) with a prefix like 'nnlab-tensorboard-' fits whole
+
+
+def file_stem(name: str, fallback: str = "run", limit: int = MAX_STEM) -> str:
+    """A run's name as a safe file-name stem: letters, digits, '.', '_' and '-' only. A longer one is
+    cut at a word boundary (never mid-word) and ends with a hash of the whole, so two long names that
+    differ only at their ends still get different stems."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip("-.")
+    if len(stem) > limit:
+        tag = hashlib.sha1(stem.encode()).hexdigest()[:8]
+        head = stem[:limit - len(tag)]
+        cut = max(head.rfind(c) for c in "-_.")
+        stem = f"{(head[:cut] if cut > 0 else head[:-1]).rstrip('-._')}-{tag}"
     return stem or fallback
 
 

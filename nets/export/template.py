@@ -1,4 +1,4 @@
-"""Filling in the export's script templates (templates/*.in): {{name}} values and `#% if flag` blocks."""
+"""Filling in the export's script templates (templates/*.in): {{name}} values and `#% if flag` blocks; plural words."""
 from __future__ import annotations
 
 import re
@@ -6,6 +6,11 @@ from pathlib import Path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _VALUE = re.compile(r"\{\{(\w+)\}\}")
+
+
+def plural(n: int, word: str) -> str:
+    """'1 epoch', '5 epochs', '0 epochs'."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def render(name: str, values: dict, flags: dict | None = None) -> str:

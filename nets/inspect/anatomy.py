@@ -253,7 +253,8 @@ def make_question(rows: list[dict], rng) -> Question:
     if not choices:
         raise ValueError("This model has no layer to ask about.")
     row, kind = rng.choice(choices)
-    layer = f"Layer **{row['layer']}** ({row['type']} {row['details']}) receives a {row['input size']} input."
+    what = f"{row['type']} {row['details']}" if row["details"] else row["type"]  # no 'Flatten )'
+    layer = f"Layer **{row['layer']}** ({what}) receives a {row['input size']} input."
     if kind == "params":
         bias = int(row["output size"].split("×")[0]) if "+1)" in row["formula"] else 0
         return Question(row["layer"], kind, f"{layer} How many parameters does it have?",

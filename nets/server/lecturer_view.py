@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from nets.server.identity import shown_name
+
 
 def rss_mb(pid: int | None) -> int | None:
     """A process's resident memory in whole MB, from /proc (Linux); None where it cannot be read."""
@@ -32,6 +34,13 @@ def elapsed(started: float | None, ended: float | None, now: float | None = None
     return (ended or now or time.time()) - started
 
 
+def owner_text(owner: str | None) -> str:
+    """An owner as the lecturer reads it: 'ana', not 'name:ana'; a tab without a name is not 'this tab'."""
+    if not owner:
+        return "—"
+    return "a tab without a name" if owner.startswith("anon:") else shown_name(owner)
+
+
 def job_rows(views, workers: list[dict], now: float | None = None) -> list[dict]:
     """One row per job, active ones first: who, what, where it runs, for how long, with how much memory."""
     by_job = {w["job"]: w for w in workers if w.get("job")}
@@ -41,7 +50,7 @@ def job_rows(views, workers: list[dict], now: float | None = None) -> list[dict]
         device = (v.started_info or {}).get("device") or ("" if not v.active else "starting")
         if w and w.get("gpu"):
             device = f"{device} (GPU {w['gpu']})"
-        rows.append({"id": v.id, "owner": v.owner or "—", "job": v.label, "status": v.status,
+        rows.append({"id": v.id, "owner": owner_text(v.owner), "job": v.label, "status": v.status,
                      "device": device, "worker": w["pid"] if w else None,
                      "elapsed s": None if (t := elapsed(v.started, v.ended, now)) is None else round(t),
                      "memory MB": memory_of(w) if w else None,
