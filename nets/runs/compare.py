@@ -17,7 +17,8 @@ import torch
 from nets.engine.evaluate import Evaluation, evaluate
 from nets.inspect.pictures import enlarge_to, tile_grid, to_display
 from nets.plots import HEIGHT, epochs_frame, style
-from nets.runs import CheckpointError, Run, RunRow
+from nets.runs import CheckpointError, Run
+from nets.runs.table import runs_table  # noqa: F401  (the Runs page's table, kept here by name)
 from nets.text import one_line
 
 CELL_PARAM = "cell"          # name of the heat map's point selection
@@ -26,14 +27,6 @@ MAX_TEXT_CLASSES = 12        # above this, numbers in the cells would not fit
 
 
 # ----------------------------------------------------------------------------- the runs table
-def runs_table(rows: list[RunRow]) -> list[dict]:
-    """One row per run (index rows, nets.runs.RunRow), in the order given, for a sortable table."""
-    return [{"name": r.name, "id": r.id, "dataset": r.dataset, "model": r.model, "optimizer": r.optimizer,
-             "loss": r.loss, "test accuracy": r.accuracy, "best epoch": r.best_epoch, "parameters": r.params,
-             "seconds": r.seconds, "status": r.status, "created": r.created, "starred": r.starred}
-            for r in rows]
-
-
 def run_labels(runs: list[Run]) -> dict[str, str]:
     """Run id → the label used in legends: the name, made unique with the id where names repeat."""
     names = {r.id: one_line(r.name) if isinstance(r.name, str) else r.id for r in runs}  # a hand-edited record
@@ -98,9 +91,24 @@ class ClassChange:
         return f"{self.name}: {self.before:.0%} → {self.after:.0%} ({points:+d} {unit})"
 
 
+def b_better(norm_a, norm_b) -> torch.Tensor:
+    """How much better B is than A in each cell of two normalised confusion matrices, so that one sign
+    means "B better" everywhere: on the diagonal B − A (B gets the class right more often), off it
+    A − B (B makes that mistake less often). Positive: B better; negative: A better."""
+    a, b = torch.as_tensor(norm_a, dtype=torch.float64), torch.as_tensor(norm_b, dtype=torch.float64)
+    diagonal = torch.eye(a.shape[0], dtype=torch.bool)
+    return torch.where(diagonal, b - a, a - b)
+
+
+BETTER_LEGEND = "blue: B better · red: A better"
+BETTER_CAPTION = ("One colour means the same everywhere: **blue, B is better** (on the diagonal B gets the class "
+                  "right more often; off it B makes that mistake less often), **red, A is better**. Each number "
+                  "is the change in points of the true class's test images, signed so that + favours B.")
+
+
 @dataclass
 class ConfusionDifference:
-    matrix: torch.Tensor       # normalised(B) − normalised(A); positive on the diagonal is good
+    matrix: torch.Tensor       # b_better(normalised(A), normalised(B)): positive = B better, in every cell
     better: list[ClassChange]  # biggest improvement first
     worse: list[ClassChange]   # biggest drop first
     classes: list[str]
@@ -120,7 +128,7 @@ class ConfusionDifference:
 def confusion_difference(eval_a: Evaluation, eval_b: Evaluation, tolerance: float = 1e-9) -> ConfusionDifference:
     if list(eval_a.classes) != list(eval_b.classes):
         raise ValueError("The two runs have different classes, so their confusion matrices cannot be compared.")
-    matrix = normalise(eval_b.confusion) - normalise(eval_a.confusion)
+    matrix = b_better(normalise(eval_a.confusion), normalise(eval_b.confusion))
     acc_a, acc_b = eval_a.per_class_accuracy(), eval_b.per_class_accuracy()
     changes = [ClassChange(c, a, b) for c, a, b in zip(eval_a.classes, acc_a, acc_b)]
     better = sorted((c for c in changes if c.delta > tolerance), key=lambda c: -c.delta)
@@ -183,7 +191,8 @@ def class_axis(classes: list[str]) -> alt.Axis:
 def heatmap(frame: pd.DataFrame, classes: list[str], title: str = "", normalised: bool = False,
             difference: bool = False, param: str = CELL_PARAM, size: int = 340) -> alt.Chart:
     """A confusion-matrix heat map; clicking a cell selects its (true, predicted) pair.
-    Counts are coloured from 0 to the largest count, fractions from 0 to 1."""
+    Counts are coloured from 0 to the largest count, fractions from 0 to 1; a difference (b_better's
+    signs) from red (A better) through white to blue (B better), its legend saying so."""
     sel = alt.selection_point(name=param, fields=["true_index", "predicted_index"], on="click")
     top_value = float(frame["value"].abs().max()) if len(frame) else 0.0
     if difference:
@@ -199,7 +208,8 @@ def heatmap(frame: pd.DataFrame, classes: list[str], title: str = "", normalised
         y=alt.Y("true:N", sort=classes, title="true class", axis=alt.Axis(labelLimit=120)))
     # The colour scale goes below the matrix: beside it, it would not fit in half a 1366-pixel page
     # next to CIFAR's long class names.
-    legend = alt.Legend(format=legend_format, title=None, orient="bottom", direction="horizontal",
+    legend = alt.Legend(format=legend_format, title=BETTER_LEGEND if difference else None, orient="bottom",
+                        direction="horizontal", titleOrient="top",
                         gradientLength=max(size // 2, 120))
     cells = base.mark_rect(stroke="white").encode(
         color=alt.Color("value:Q", scale=scale, legend=legend),
