@@ -4,14 +4,13 @@ import time
 
 import streamlit as st
 
-from nets.server.log import record_page_time
-from pages._common import config_problems, warm_up
-from pages._sidebar import sidebar
-
 started = time.perf_counter()  # the whole script's time, for $NNLAB_PAGE_TIMES (tests/loadtest.py)
 st.set_page_config(page_title="Neural Net Lab", page_icon="🧠", layout="wide")
-warm_up()  # once per server process: thread count, lazy imports, gc
-
+# A fresh server's very first run finds pages/ and lists every file in it, internal modules included,
+# until this script reaches st.navigation (streamlit#9624). .streamlit/config.toml hides that listing
+# (client.showSidebarNavigation = false); the app's own navigation below is shown again here, before
+# anything slow is imported, so the sidebar shows the real pages at once and never the files.
+st.set_option("client.showSidebarNavigation", True)
 nav = st.navigation({
     "Start": [st.Page("pages/home.py", title="Home", icon="🏠", default=True),
               st.Page("pages/playground.py", title="Playground", icon="🛝"),
@@ -40,6 +39,12 @@ nav = st.navigation({
         st.Page("pages/scratch.py", title="NumPy network", icon="✍️"),
     ],
 }, expanded=True)  # every page visible: a lecturer points at them in class
+
+from nets.server.log import record_page_time  # noqa: E402 (torch and the pages' helpers load after the navigation)
+from pages._common import config_problems, warm_up  # noqa: E402
+from pages._sidebar import sidebar  # noqa: E402
+
+warm_up()  # once per server process: thread count, lazy imports, gc
 
 sidebar(on_train=nav.url_path == "train")
 if problems := config_problems():  # a shared server left open or unmanageable: loud, on every page
