@@ -60,3 +60,22 @@ class NaNFrom(nn.Module):
             if self.calls >= self.after:
                 out = out * float("nan")
         return out
+
+
+def sign_in(at: AppTest, name: str, phrase: str, code: str | None = None) -> AppTest:
+    """Sign in on a classroom server's form (the sidebar, or the top of the Train page): the name,
+    the class code when `code` is given, the passphrase (the first sign-in with a name sets it)."""
+    at.text_input(key="id_name").set_value(name)
+    if code is not None:
+        at.text_input(key="id_code").set_value(code)
+    if any(w.key == "id_pass" for w in at.text_input):  # (the form before issue 19 had no passphrase)
+        at.text_input(key="id_pass").set_value(phrase)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def signed_in_as(at: AppTest) -> str:
+    """The sidebar's "signed in as" line, '' when nobody is."""
+    return next((c.value for c in at.sidebar.caption if c.value.startswith("👤")), "")
+

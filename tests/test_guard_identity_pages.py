@@ -5,6 +5,8 @@ F5; 30 wrong lecturer passwords cost 3.1 s with no log line. On the code before 
 import logging
 from types import SimpleNamespace
 
+import pagetools
+from pagetools import signed_in_as
 from streamlit.testing.v1 import AppTest
 
 from nets.engine.config import TrainConfig
@@ -38,17 +40,7 @@ def tab(ckpt, monkeypatch, secrets, page=None, url=None, user=None) -> AppTest:
 
 
 def sign_in(at, name, phrase, code=CODE) -> AppTest:
-    at.text_input(key="id_name").set_value(name)
-    at.text_input(key="id_code").set_value(code)
-    if any(w.key == "id_pass" for w in at.text_input):  # (the form before issue 19 had no passphrase)
-        at.text_input(key="id_pass").set_value(phrase)
-    next(b for b in at.button if b.label == "Sign in").click().run()
-    assert not at.exception, at.exception
-    return at
-
-
-def signed_in_as(at) -> str:
-    return next((c.value for c in at.sidebar.caption if c.value.startswith("👤")), "")
+    return pagetools.sign_in(at, name, phrase, code)
 
 
 def captions(at) -> str:

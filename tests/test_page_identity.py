@@ -2,6 +2,8 @@
 a login server, and a laptop. Each AppTest is one browser tab."""
 import time
 
+import pagetools
+from pagetools import signed_in_as
 from streamlit.testing.v1 import AppTest
 
 from nets.engine.config import TrainConfig
@@ -29,17 +31,7 @@ def tab(ckpt, monkeypatch, page=None, url=None, secrets=None, user=None) -> AppT
 
 
 def sign_in(at, name, code=CODE, phrase=PHRASE) -> AppTest:
-    at.text_input(key="id_name").set_value(name)  # in the sidebar, or at the top of the Train page
-    if code is not None:
-        at.text_input(key="id_code").set_value(code)
-    at.text_input(key="id_pass").set_value(phrase)  # the first sign-in with a name sets it
-    next(b for b in at.button if b.label == "Sign in").click().run()
-    assert not at.exception, at.exception
-    return at
-
-
-def signed_in_as(at) -> str:
-    return next((c.value for c in at.sidebar.caption if c.value.startswith("👤")), "")
+    return pagetools.sign_in(at, name, phrase, code)  # in the sidebar, or at the top of the Train page
 
 
 def lecturer(at) -> AppTest:
