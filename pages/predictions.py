@@ -1,4 +1,6 @@
 """Predictions: what one saved run gets right and wrong on the test set, image by image."""
+from dataclasses import replace
+
 import streamlit as st
 import torch
 
@@ -9,6 +11,7 @@ from nets.runs.rows import record_problem
 from nets.text import plain
 from pages._common import (
     ensure_app_entry,
+    find_runs,
     run_dataset,
     run_evaluation,
     run_picker_ui,
@@ -21,10 +24,21 @@ GRID = 20
 
 
 # ------------------------------------------------------------------------------ choices
+USABLE = RunFilter(has_model=True, images=True)
+
+
+def newest_completed() -> str:
+    """The newest run that completed with a model, the page's first choice ('' when none completed:
+    the picker then opens on the newest run with a model). A run that failed, diverged or was stopped
+    early is shown only when the user picks it: its 12% test accuracy is not the lesson's first view."""
+    rows, _ = find_runs(replace(USABLE, status="completed"), limit=1, count=False)
+    return rows[0].id if rows else ""
+
+
 def run_ui() -> Run:
     # The choice is shared with the Runs page through `selected_run` (run_picker_ui): a widget's own key
     # is dropped when the user navigates to another page.
-    return run_picker_ui("Run", "predictions_run", RunFilter(has_model=True, images=True),
+    return run_picker_ui("Run", "predictions_run", USABLE, default=newest_completed(),
                          empty="No saved run with a model yet. Train one on the Train page.")
 
 
