@@ -21,6 +21,9 @@ def int_list(text: str, what: str = "sizes", *, lo: int = 1, hi: int | None = No
     """'256,128,64' → (256, 128, 64). `what` names the field in messages ("Hidden sizes")."""
     parts = _parts(text)
     example = "256,128,64" if lo >= 1 else "0,1,2"
+    if parts and re.search(r"[,;]\s*[,;]", str(text).strip().strip("()[]")):
+        raise ParseError(f"{what}: an empty item between commas in '{str(text).strip()}'; write numbers "
+                         f"separated by single commas, like {example}.")
     for p in parts:
         if not re.fullmatch(r"[+-]?\d+", p):
             raise ParseError(f"{what}: write whole numbers separated by commas, like {example}; "
@@ -51,6 +54,7 @@ def number(text, what: str = "value") -> float:
 def float_list(text, what: str = "values", n: int | None = None) -> tuple[float, ...]:
     """'0.7, 0.2, 0.1', '1/3; 1/3 1/3', '(1, -2)' → floats (see `number`); exactly `n` of them when given."""
     parts = _parts(text)
-    if n is not None and len(parts) != n:
-        raise ParseError(f"{what}: type {n} number{'s' * (n != 1)} separated by commas; you typed {len(parts)}.")
-    return tuple(number(p, what) for p in parts)
+    values = tuple(number(p, what) for p in parts)  # a bad item is named first, before the count
+    if n is not None and len(values) != n:
+        raise ParseError(f"{what}: type {n} number{'s' * (n != 1)} separated by commas; you typed {len(values)}.")
+    return values

@@ -11,7 +11,8 @@ import streamlit as st
 
 from nets.engine.augment import AUGMENTATIONS, mirror_safe
 from nets.engine.catalog import DATASETS, FOLDER, menu_label
-from nets.engine.config import DEFAULTS, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig, validate
+from nets.engine.config import (DEFAULTS, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig,
+                                four_configs_summary, validate)
 from nets.engine.models import MODELS, ModelError, model_defaults, parameter_counts
 from nets.engine.naming import LOSS_NAMES
 from nets.engine.options import OPTIONS, SETTINGS
@@ -39,6 +40,7 @@ class Form:
     drawn) each control's label, for the share box's list of controls to lock."""
     pinned: frozenset[str] = frozenset()
     labels: dict[str, str] = field(default_factory=dict)
+    four: bool = False  # the four configurations set the optimizer, learning rate, momentum and loss
 
     def widget(self, kind, label: str, name: str, value, **kwargs):
         """A widget for the setting `name`, seeded from the stored config; its key is re-seeded whenever
@@ -55,7 +57,10 @@ class Form:
     def setting(self, kind, label: str, name: str, value, **kwargs):
         """A widget for a numeric training setting, within its range in nets.engine.options.SETTINGS
         (the range validate() checks)."""
-        return self.widget(kind, label, name, value, **SETTINGS[name].widget(), **kwargs)
+        # A typed number is not bounded by the box (it would quietly keep another value: epochs 0 trained
+        # 5, a learning rate of -1 read 0.0): validate() refuses it with the setting's range, in words.
+        return self.widget(kind, label, name, value, **SETTINGS[name].widget(bounded=kind is not st.number_input),
+                           **kwargs)
 
     def option(self, name: str, value):
         """A model option (or the backbone) as its row in nets.engine.options draws it; returns the
@@ -134,17 +139,22 @@ def model_ui(form: Form, cfg: TrainConfig) -> tuple[str, dict, str | None]:
 def optimisation_ui(form: Form, cfg: TrainConfig) -> dict:
     """How the weights are fitted: optimizer, learning rate, loss, epochs and when to stop."""
     st.subheader("Optimisation")
-    optimizer = form.widget(st.selectbox, "Optimizer", "optimizer", cfg.optimizer, options=OPTIMIZERS)
-    lr = form.setting(st.number_input, "Learning rate", "lr", float(cfg.lr), format="%g")
+    four = {"disabled": True} if form.four else {}  # the four runs set these themselves: shown, not editable
+    if form.four:
+        st.caption(f"**Four configurations** is on: the four runs use {four_configs_summary()} (SGD with "
+                   "momentum 0.9), so the optimizer, learning rate, momentum and loss below are not used. "
+                   "Turn it off to set them.")
+    optimizer = form.widget(st.selectbox, "Optimizer", "optimizer", cfg.optimizer, options=OPTIMIZERS, **four)
+    lr = form.setting(st.number_input, "Learning rate", "lr", float(cfg.lr), format="%g", **four)
     momentum, nesterov = cfg.momentum, False
     if optimizer in ("sgd", "rmsprop"):
-        momentum = form.setting(st.slider, "Momentum", "momentum", float(cfg.momentum))
+        momentum = form.setting(st.slider, "Momentum", "momentum", float(cfg.momentum), **four)
     if optimizer == "sgd":
         nesterov = form.widget(st.checkbox, "Nesterov", "nesterov", cfg.nesterov)
     weight_decay = form.setting(st.number_input, "Weight decay", "weight_decay", float(cfg.weight_decay),
                                 format="%g")
     loss = form.widget(st.radio, "Loss", "loss", cfg.loss, options=LOSSES, horizontal=True,
-                       format_func=LOSS_NAMES.get)
+                       format_func=LOSS_NAMES.get, **four)
     epochs = form.setting(st.number_input, "Epochs", "epochs", cfg.epochs)
     batch_size = form.setting(st.number_input, "Batch size", "batch_size", cfg.batch_size)
     schedule = form.widget(st.selectbox, "Learning-rate schedule", "schedule", cfg.schedule, options=SCHEDULES)
@@ -251,14 +261,16 @@ def class_count(cfg: TrainConfig) -> int:
     return cfg.num_classes()
 
 
-def params_ui(cfg: TrainConfig) -> tuple[str, str | None]:
-    """(the one-line description of what trains, with its parameter count; the problem if any)."""
+def params_ui(cfg: TrainConfig, four: bool = False) -> tuple[str, str | None]:
+    """(the one-line description of what trains, with its parameter count; the problem if any). With
+    the four configurations, what the four runs use instead of the form's optimizer, rate and loss."""
     shape, classes = cfg.input_shape(), class_count(cfg)
     source = f"frozen {cfg.backbone} features of {cfg.dataset}" if cfg.backbone else cfg.dataset
     what = f"**{cfg.model}** on {source} ({'×'.join(map(str, shape))}"
     loss = LOSS_NAMES.get(cfg.loss, cfg.loss)
-    recipe = (f"{cfg.optimizer} lr {cfg.lr:g} · {loss} · {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} "
-              f"of batch {cfg.batch_size}")
+    length = f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} of batch {cfg.batch_size}"
+    recipe = (f"{length} · as **four runs**: {four_configs_summary()}" if four else
+              f"{cfg.optimizer} lr {cfg.lr:g} · {loss} · {length}")
     if not classes:  # a folder not chosen yet: nothing to count
         return f"{what}, one class per sub-folder) · {recipe}", None
     try:

@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from nets.engine.naming import LOSS_NAMES, common_part
+from nets.engine.naming import LOSS_NAMES, common_part, default_name
 from nets.plots import by_epoch, epochs_frame, loss_panels, loss_points_frame, loss_vs_images
 from nets.server.doctor import diagnose_group, diagnose_job
 from nets.server.job import JobView
@@ -66,9 +66,20 @@ def progress_ui(v: JobView) -> None:
     if not p:
         return
     finished = v.status in ("completed", "early-stopped", "converged")  # no epochs left to go
-    eta = f" · about {p['eta_s']:.0f} s left" if v.active else ""
-    st.progress(1.0 if finished else v.done, text=f"epoch {p['epoch']} of {v.config.epochs} · batch {p['batch']} of "
-                f"{p['batches']} · training loss {p['loss']:.4g} · {p['images_per_s']:,.0f} images/s{eta}")
+    st.progress(1.0 if finished else v.done, text=progress_text(v))
+
+
+def progress_text(v: JobView) -> str:
+    """The progress line. Once a run was stopped (or diverged), where it ended is the engine's note,
+    the one the outcome box quotes: the last progress event may be a few batches older."""
+    p, eta = v.progress, ""
+    end = next((n for n in reversed(v.notes) if n.get("kind") in ("Stopped", "Diverged")), None)
+    if v.active:
+        eta = f" · about {p['eta_s']:.0f} s left"
+    elif end is not None and end.get("batch") is not None:
+        p = {**p, "epoch": end.get("epoch") or p["epoch"], "batch": end["batch"]}
+    return (f"epoch {p['epoch']} of {v.config.epochs} · batch {p['batch']} of {p['batches']} · training loss "
+            f"{p['loss']:.4g} · {p['images_per_s']:,.0f} images/s{eta}")
 
 
 def charts_ui(v: JobView) -> None:
@@ -124,8 +135,9 @@ def apply_fix(v: JobView, advice) -> None:
                for k in advice.changes if getattr(v.config, k) != getattr(new, k)]
     load_train_config(new)
     st.session_state[EDIT_KEY] = True
-    st.session_state[FIXED_KEY] = ("🩺 The form now has " + ", ".join(changed or ["the doctor's changes"])
-                                   + ". Press **Train** to try it.")
+    name = f"“{new.name}”" if new.name else f"from its own settings: “{default_name(new)}”"
+    st.session_state[FIXED_KEY] = plain("🩺 The form now has " + ", ".join(changed or ["the doctor's changes"])
+                                        + f". The new run is named {name}.") + " Press **Train** to try it."
     st.rerun()
 
 

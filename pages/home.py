@@ -1,14 +1,19 @@
-"""Home: what the app is, what this machine has ready, and what is coming."""
+"""Home: what the app is, one-click starts that train at once, what this machine has ready, the newest runs."""
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from nets.engine.config import FOUR_CONFIGS_BASE, PRESETS
+from nets.engine.config import FOUR_CONFIGS_BASE, PRESETS, ConfigError, four_configs
+from nets.engine.models import ModelError
+from nets.files import CheckpointError
+from nets.text import plain
 from nets.engine.catalog import availability_rows, default_data_dir
 from nets.engine.device import device_name
 from nets.runs import compare
-from pages._common import ensure_app_entry, find_runs, load_train_config
+from pages._common import (TRAIN_EDIT_KEY, ensure_app_entry, find_runs, identity, job_manager, load_train_config,
+                           session_owner)
+from pages._train_live import attach
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "home.md"
 RECENT = 8  # the newest runs Home lists; the Runs page filters and pages through all of them
@@ -30,19 +35,40 @@ QUICK_STARTS = [
 ]
 
 
-def open_in_train(cfg, four: bool) -> None:
+def start(cfg, four: bool) -> None:
+    """One click: the job is submitted as the Train page's Train button submits it (the job service
+    checks the budget, the quota and the owner) and the Train page opens on its live panel, with the
+    form filled behind Edit settings. A student not signed in yet lands on Train with the form filled,
+    where the sidebar asks for their name. A refusal is said here, in words."""
     load_train_config(cfg, four)
+    if not identity():
+        st.switch_page("pages/train.py")
+    manager = job_manager()
+    try:
+        if (why := manager.budget_problem(cfg)):
+            raise ConfigError(why)
+        if four:
+            jobs = manager.submit_group(four_configs(cfg), owner=session_owner())
+            attach(jobs[0].id, jobs[0].group)
+        else:
+            attach(manager.submit(cfg, owner=session_owner()).id)
+    except (ConfigError, ModelError, CheckpointError) as e:
+        st.error(plain(e))
+        return
+    st.session_state[TRAIN_EDIT_KEY] = False  # the live panel takes the screen
     st.switch_page("pages/train.py")
 
 
 # ------------------------------------------------------------------------------ drawing
 def draw_quick_starts() -> None:
     st.subheader("Start here")
+    signed_in = bool(identity())
     for col, (label, what, cfg, four) in zip(st.columns(len(QUICK_STARTS)), QUICK_STARTS):
         with col.container(border=True):
             st.markdown(f"**{label}**  \n{what}")
-            if st.button("Open in Train", key=f"preset-{label}"):
-                open_in_train(cfg, four)
+            if st.button("▶ Train now" if signed_in else "Open in Train", key=f"preset-{label}", type="primary",
+                         help=None if signed_in else "Sign in with your name first (Train asks for it)."):
+                start(cfg, four)
 
 
 def draw_machine() -> None:

@@ -11,7 +11,7 @@ import streamlit as st
 from nets.engine.catalog import BUNDLED, download_notice
 from nets.engine.config import ConfigError, TrainConfig, four_configs, four_configs_text, validate
 from nets.engine.models import ModelError
-from nets.engine.naming import default_name
+from nets.engine.naming import default_name, is_generated
 from nets.files import CheckpointError
 from nets.server.lessons import decode, encode, is_lesson, lesson_params, signature
 from nets.text import plain
@@ -78,14 +78,20 @@ def pin(cfg: TrainConfig, pinned: frozenset[str]) -> TrainConfig:
     return replace(cfg, **{f: getattr(lesson, f) for f in pinned if f in TrainConfig.__dataclass_fields__})
 
 
-def four_ui(form: Form) -> bool:
+def four_locked(form: Form) -> bool:
     """The coursework's four configurations set the optimizer, learning rate and loss themselves: a
-    lesson that locks any of those (or the switch) keeps the switch as the lesson says."""
+    lesson that locks any of those (or the switch) keeps the switch as the lesson says. Run before the
+    form, so the form knows whether its optimizer, rate, momentum and loss are used."""
     state = st.session_state.get(LESSON_KEY) or {}
-    key = WIDGET_PREFIX + "four"
     locked = "four" in form.pinned or bool(form.pinned & FOUR_FIELDS)
     if locked:
-        st.session_state[key] = bool(state.get("four")) and "four" in form.pinned
+        st.session_state[WIDGET_PREFIX + "four"] = bool(state.get("four")) and "four" in form.pinned
+    form.four = bool(st.session_state.get(WIDGET_PREFIX + "four"))
+    return locked
+
+
+def four_ui(form: Form) -> bool:
+    key, locked = WIDGET_PREFIX + "four", four_locked(form)
     return st.toggle("Four configurations", key=key, disabled=locked,
                      help=f"The coursework's four configurations: train this network four times, {four_configs_text()}, "
                           "then compare them side by side."
@@ -137,7 +143,9 @@ def train_bar_ui(form: Form, cfg: TrainConfig, problem: str | None, summary: str
         edit_col.button("Hide settings", width="stretch",
                         on_click=lambda: st.session_state.update({EDIT_KEY: False}))
     if summary and editing():  # with the form folded, the live panel's own title says what trains
-        st.markdown(summary + (" · as **four runs**" if four else ""))
+        st.markdown(summary)  # with the four configurations on, it says what the four runs use
+    if (fixed := st.session_state.get(FIXED_KEY)) and editing():
+        st.success(fixed)  # the doctor's follow-up, beside Train: in view without scrolling
     if (notice := download_notice(cfg.dataset, data_dir())):
         st.caption(f"⬇️ {notice} Offline, choose a bundled dataset ({', '.join(BUNDLED)}).")
     if pressed:
@@ -171,10 +179,10 @@ elif (shown := st.session_state.get(JOB_KEY)) and st.query_params.get("job") != 
     st.query_params["job"] = shown  # st.navigation dropped it on a page switch: a refresh needs it
 
 bar, live, settings = st.container(), st.container(), st.container()
+before = current_config()  # the settings the name box's text was made for, if the app made it
+four_locked(form)
 with settings:
     if editing():
-        if (fixed := st.session_state.get(FIXED_KEY)):
-            st.success(fixed)
         st.markdown(LESSON.read_text())
         cfg, problem = config_ui(form, pin(current_config(), form.pinned))
     else:
@@ -186,8 +194,13 @@ with settings:
 if WIDGET_PREFIX + "name" in st.session_state:  # the name box sits in the bar, drawn after the form
     cfg = replace(cfg, name=str(st.session_state[WIDGET_PREFIX + "name"]).strip())
 cfg = pin(cfg, form.pinned)
+if cfg.name and "name" not in form.pinned and is_generated(cfg.name, before) and default_name(cfg) != default_name(before):
+    # A name the app made for other settings (a rerun's, a doctor's follow-up's) is made again from
+    # these; a name the user typed stays.
+    cfg = replace(cfg, name="")
+    st.session_state[WIDGET_PREFIX + "name"] = ""
 st.session_state[CFG_KEY] = cfg.to_dict()
-summary, count_problem = params_ui(cfg)
+summary, count_problem = params_ui(cfg, form.four)
 problem = problem or count_problem
 # What the server allows one job (parameters, memory, time, data): refused before Train, not after.
 problem = problem or job_manager().budget_problem(cfg)

@@ -121,11 +121,12 @@ def test_a_job_survives_leaving_the_page_and_a_refresh(app, ckpt):
 
 
 def test_extreme_settings_get_plain_messages_and_lose_nothing(app, ckpt):
-    # the widget stops at validate()'s maximum (nets.engine.options.SETTINGS); 0 it allows, validate() refuses
+    # a typed number reaches validate() (nets.engine.options.SETTINGS), which refuses it in words
     widget(app, "number_input", "lr").set_value(0.0).run()
-    assert not app.exception and any("learning rate 0.0 must be above 0" in shown(e.value) for e in app.error)
+    assert not app.exception and any("learning rate must be above 0 and at most 1,000; you typed 0" in shown(e.value)
+                                     for e in app.error)
     assert next(b for b in app.button if b.label == "Train").disabled
-    assert next(w for w in app.number_input if w.key == "tw_epochs").min == 1  # zero epochs cannot be typed
+    assert next(w for w in app.number_input if w.key == "tw_epochs").min is None  # 0 is typed, then refused
     widget(app, "number_input", "lr").set_value(0.05).run()
     widget(app, "number_input", "train_per_class").set_value(2).run()  # 20 images
     for batch in (10_000, 1):  # larger than the dataset, and a single image

@@ -214,3 +214,11 @@ def four_configs_text() -> str:
     optimizers = dict.fromkeys(f"{OPTIMIZER_NAMES[c['optimizer']]} lr {c['lr']:g}" for c in FOUR_CONFIGS)
     losses = dict.fromkeys(LOSS_NAMES[c["loss"]] for c in FOUR_CONFIGS)
     return f"{' and '.join(optimizers)}, each with {' and with '.join(losses)}"
+
+
+def four_configs_summary() -> str:
+    """The four configurations in one line, as the Train page's summary states them: 'SGD lr 0.001
+    and Adam lr 0.01 × cross-entropy and squared error'."""
+    optimizers = dict.fromkeys(f"{OPTIMIZER_NAMES[c['optimizer']]} lr {c['lr']:g}" for c in FOUR_CONFIGS)
+    losses = dict.fromkeys(LOSS_NAMES[c["loss"]] for c in FOUR_CONFIGS)
+    return f"{' and '.join(optimizers)} × {' and '.join(losses)}"

@@ -86,6 +86,23 @@ def default_name(cfg: TrainConfig) -> str:
     return name[:MAX_NAME - 1].rstrip(" ·,") + "…"
 
 
+def is_generated(name: str, cfg: TrainConfig) -> bool:
+    """Whether `name` is one the app made for `cfg` (its default name, or that with unique_name's
+    '#k', shortened to make room), not one a user typed: such a name is made again from the settings
+    whenever they change (a doctor's follow-up must not carry the failed run's 'lr 1000')."""
+    name = name.strip()
+    if not name:
+        return True
+    default = default_name(cfg)
+    if name == default:
+        return True
+    m = _SUFFIX.match(name)
+    if not m:
+        return False
+    base = m.group(1)
+    return base == default or (len(name) >= MAX_NAME - 3 and default.startswith(base))
+
+
 def unique_name(name: str, taken: Iterable[str]) -> str:
     """`name`, or `name #2`, `name #3`, … when another run already has it (ignoring case and the
     spaces around it). A name that already ends in #k counts up from there. A default-length name

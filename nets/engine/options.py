@@ -130,10 +130,14 @@ class Setting:
     above: bool = False        # lo itself is refused (a learning rate of 0 learns nothing)
     below: bool = False        # hi itself is refused (a weight decay of 1 wipes the weights out)
 
-    def widget(self) -> dict:
+    def widget(self, bounded: bool = True) -> dict:
         """min_value, max_value and step for st.number_input or st.slider, typed as the setting is
-        (Streamlit refuses an int bound with a float step)."""
+        (Streamlit refuses an int bound with a float step). `bounded=False` (a typed number): the step
+        only, so what was typed (epochs 0, a learning rate of -1) reaches validate(), which says why
+        it cannot train, instead of the box quietly keeping another value."""
         cast = int if self.kind == "int" else float
+        if not bounded:
+            return {} if self.step is None else {"step": cast(self.step)}
         kw = {"min_value": cast(self.lo)}
         if self.hi is not None:
             kw["max_value"] = cast(self.hi)
@@ -155,18 +159,23 @@ class Setting:
         ok = (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
               and (value > self.lo if self.above else value >= self.lo)
               and (self.hi is None or (value < self.hi if self.below else value <= self.hi)))
-        return None if ok else f"{self.noun} {value} must be {self.range_text()}"
+        return None if ok else f"the {self.noun} must be {self.range_text()}; you typed {_typed(value)}"
+
+
+def _typed(value) -> str:
+    """A refused value as the user typed it: -1, 0, 0.0001, nan."""
+    return f"{value:g}" if isinstance(value, numbers.Real) and not isinstance(value, bool) else str(value)
 
 
 SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("image_size", "int", "image size", lo=8, hi=512, step=4),
     Setting("val_fraction", "float", "validation fraction", lo=0.0, hi=0.9, step=0.05),
-    Setting("train_per_class", "int", "training images per class", lo=0, step=50),
+    Setting("train_per_class", "int", "number of training images per class", lo=0, step=50),
     Setting("train_fraction", "float", "training fraction", lo=0.0, hi=1.0, step=0.05, above=True),
     Setting("lr", "float", "learning rate", lo=0.0, hi=1000.0, step=0.001, above=True),
     Setting("momentum", "float", "momentum", lo=0.0, hi=0.99, step=0.01),
     Setting("weight_decay", "float", "weight decay", lo=0.0, hi=1.0, step=0.0001, below=True),
-    Setting("epochs", "int", "epochs", lo=1, hi=10_000, step=1),
+    Setting("epochs", "int", "number of epochs", lo=1, hi=10_000, step=1),
     Setting("batch_size", "int", "batch size", lo=1, hi=65_536, step=1),
     Setting("step_size", "int", "step size (epochs between decays)", lo=1, step=1),
     Setting("gamma", "float", "gamma (decay factor)", lo=0.0, hi=1.0, step=0.05, above=True),

@@ -7,12 +7,12 @@ Rules look only at numbers the engine reports, so they are the same live and for
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from nets.engine.augment import suitable
 from nets.engine.config import TrainConfig
 from nets.engine.models import model_options
-from nets.engine.naming import LOSS_NAMES, OPTIMIZER_NAMES, format_lr
+from nets.engine.naming import LOSS_NAMES, OPTIMIZER_NAMES, format_lr, is_generated
 from nets.server.outcome import loss_word
 
 CHANCE_MARGIN = 0.05   # "at chance": accuracy within 5 points of 1/classes
@@ -39,7 +39,11 @@ class Advice:
         return tuple(self.changes)
 
     def apply(self, cfg: TrainConfig) -> TrainConfig:
-        return TrainConfig.from_dict({**cfg.to_dict(), **self.changes})
+        """The follow-up run's configuration. A name the app made for the failed run ('… lr 1000 ·
+        cross-entropy #6') is dropped, so the new run is named from its own settings; a name the user
+        typed is kept."""
+        new = TrainConfig.from_dict({**cfg.to_dict(), **self.changes})
+        return replace(new, name="") if is_generated(cfg.name, cfg) else new
 
 
 def _round(x: float) -> float:
