@@ -16,8 +16,12 @@ def test_app_starts_and_shows_home():
 
 
 def test_home_presets_open_train_filled_in(monkeypatch, tmp_path):
+    """A student not signed in yet: a quick start fills the Train form (signed in, it trains at once:
+    tests/test_i20_train.py)."""
     monkeypatch.setenv("NNLAB_CHECKPOINTS", str(tmp_path))
-    at = AppTest.from_file("../app.py", default_timeout=60).run()
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.secrets["lecturer_password"] = "a long lecturer password"  # a classroom server: students sign in
+    at.run()
     next(b for b in at.button if b.key == "preset-The four optimizer/loss configurations").click().run()
     assert not at.exception
     assert next(w for w in at.selectbox if w.key == "tw_model").value == "cnn5"
