@@ -60,7 +60,8 @@ def test_bad_flags_get_clear_messages(tmp_path, capsys, monkeypatch):
     code, err = run_main(["--model", "vgg"], capsys)
     assert code == 2 and "invalid choice: 'vgg'" in err
     code, err = run_main(["--lr", "-1", "--epochs", "0"], capsys)
-    assert code == 2 and "learning rate -1.0" in err and "epochs 0" in err
+    assert code == 2 and "the learning rate must be above 0 and at most 1,000; you typed -1;" in err
+    assert "the number of epochs must be from 1 to 10,000; you typed 0" in err
     code, err = run_main(["--hidden", "12,x"], capsys)
     assert code == 2 and "Hidden sizes: write whole numbers separated by commas" in err and "'x'" in err
     monkeypatch.setattr(CIFAR10, "url", "http://nnlab-test.invalid/cifar-10-python.tar.gz")
