@@ -11,9 +11,10 @@ import streamlit as st
 from nets.engine.data import DatasetError
 from nets.plots import LOSS_NAMES, by_epoch, loss_panels
 from nets.runs import compare
+from nets.runs.table import MISSING, NAME_CHARS, runs_table
 from nets.runs.rows import MAX_SEARCH_CHARS, record_problem
 from nets.text import plain
-from nets.server.identity import shown_name
+from nets.server.identity import owner_label
 from nets.runs import (
     PAGE_SIZE,
     UNFINISHED,
@@ -49,12 +50,14 @@ MAX_CELL_IMAGES = 32
 CELL_IMAGE_SIZE = 64  # MNIST's 28 px drawn at 56, CIFAR's 32 px at 64
 SHEET_WIDTH = {1: 900, 2: 460}  # pixels for the cell's images: a whole or half column at 1366×768
 CONFIRM, FLASH, VERSION = "runs_confirm_delete", "runs_flash", "runs_table_version"
-CLEAN_CONFIRM = "runs_confirm_clean_up"
+CLEAN_CONFIRM, SEARCH = "runs_confirm_clean_up", "runs_text"
 PAGE_KEY, FILTERS_SEEN, ROWS_SEEN, PICKED = "runs_page", "runs_filters_seen", "runs_rows_seen", "runs_picked"
 ORDERS = {"newest": "Newest first", "accuracy": "Best test accuracy", "name": "Name (A–Z)", "oldest": "Oldest first"}
 # What tells runs apart first, so that it fits at 1366×768; the rest scrolls behind the pinned name.
-TABLE_ORDER = ["name", "starred", "test accuracy", "loss", "optimizer", "model", "dataset", "owner", "best epoch",
-               "status", "parameters", "seconds", "created", "id"]
+# The status comes right after the accuracy: "running" or "failed" explains a missing one.
+TABLE_ORDER = ["name", "starred", "test accuracy", "status", "owner", "loss", "optimizer", "model", "dataset",
+               "best epoch", "parameters", "seconds", "created", "id"]
+NAME_WIDTH = 7 * NAME_CHARS + 20  # pixels for NAME_CHARS characters: both ends of "lenet · mnist-mini · adam lr 0.01 · …"
 
 
 # ----------------------------------------------------------------------------- callbacks
@@ -67,9 +70,16 @@ def flash(kind: str, text: str) -> None:
 def do_rename(root, run_id: str, key: str) -> None:
     try:
         run = rename_run(root, run_id, st.session_state.get(key, ""), access())
-        flash("success", f"Renamed to '{run.name}'.")
     except CheckpointError as e:
         flash("error", str(e))
+        return
+    search = str(st.session_state.get(SEARCH) or "")
+    if not RunFilter(text=search).matches_text(run.name, run.id):  # the renamed run would vanish from the table
+        st.session_state[SEARCH] = ""
+        flash("success", f"Renamed to '{run.name}'. The search '{search.strip()}' no longer matched it, "
+                         "so it was cleared: the run stays in view.")
+    else:
+        flash("success", f"Renamed to '{run.name}'.")
 
 
 def do_star(root, run_id: str, key: str) -> None:
@@ -162,7 +172,7 @@ def filters_ui(root, who):
         dataset=menu_ui(dataset, "Dataset", idx.choices("dataset", who), "runs_dataset"),
         model=menu_ui(model, "Model", idx.choices("model", who), "runs_model"),
         status=menu_ui(status, "Status", idx.choices("status", who), "runs_status"),
-        text=text.text_input("Search", key="runs_text", placeholder="part of a name or id", persist_state=KEEP,
+        text=text.text_input("Search", key=SEARCH, placeholder="part of a name or id", persist_state=KEEP,
                              max_chars=MAX_SEARCH_CHARS))
     order, starred, pager = st.columns([1.3, 1.4, 3.3], vertical_alignment="bottom")
     chosen_order = order.selectbox("Sort by", list(ORDERS), format_func=ORDERS.get, key="runs_order",
@@ -208,17 +218,19 @@ def table_ui(rows, who) -> list:
     kept = [ids.index(i) for i in st.session_state.get(PICKED, []) if i in ids]
     chosen = st.session_state.get("selected_run")
     default = kept or [ids.index(chosen) if chosen in ids else 0]
-    frame = pd.DataFrame(compare.runs_table(rows))
+    frame = pd.DataFrame(runs_table(rows, short=True))
     frame["starred"] = frame["starred"].map({True: "⭐", False: ""})
     if who.lecturer:
-        frame["owner"] = [shown_name(r.owner) if r.owner else "" for r in rows]
+        frame["owner"] = [owner_label(r.owner, who.owner) for r in rows]
     event = st.dataframe(
         frame, key=table_key(rows), on_select="rerun", selection_mode="multi-row", hide_index=True,
-        width="stretch", selection_default={"selection": {"rows": default}},
+        width="stretch", selection_default={"selection": {"rows": default}}, placeholder=MISSING,
         column_order=[c for c in TABLE_ORDER if c in frame.columns],
-        column_config={"name": st.column_config.TextColumn(width=300, pinned=True),
+        column_config={"name": st.column_config.TextColumn(width=NAME_WIDTH, pinned=True,
+                                                           help="A long name shows its start and its end"),
                        "starred": st.column_config.TextColumn("⭐", width=40, help="Starred: kept by the clean-up"),
                        "test accuracy": st.column_config.NumberColumn(format="percent", width=105),
+                       "status": st.column_config.TextColumn(width=95),
                        "seconds": st.column_config.NumberColumn(format="%.1f")})
     selected = [rows[i] for i in event.selection.rows if 0 <= i < len(rows)]
     st.session_state[PICKED] = [r.id for r in selected]
@@ -247,7 +259,9 @@ def read_selected(root, rows, who) -> list:
 def evaluation_or_reason(run):
     """The run's test evaluation, or None after saying on the page why there is none."""
     if not run.has_model:
-        st.info("No matrix: this run has no saved model (it ended before its first epoch finished).")
+        st.info("No matrix yet: training, no model saved yet (the first is saved when its first epoch ends)."
+                if run.info.get("status") == "running" else
+                "No matrix: this run has no saved model (it ended before its first epoch finished).")
         return None
     try:
         return run_evaluation(run)
@@ -392,11 +406,10 @@ def draw_difference(selected, labels, evaluations) -> None:
     left, right = st.columns([3, 2])
     frame = compare.confusion_frame(diff.matrix, diff.classes, normalised=True, signed=True)
     left.altair_chart(compare.heatmap(frame, diff.classes, difference=True,
-                                      title="normalised B − A", size=360), width="content")
+                                      title="Where B is better (blue) or worse (red) than A", size=360),
+                      width="content")
     with right:
-        st.caption(f"A = {plain(labels[a.id])}, B = {plain(labels[b.id])}. On the diagonal, blue means B gets "
-                   "the class right more often; off the diagonal, blue means B makes that mistake "
-                   "more often.")
+        st.caption(f"A = {plain(labels[a.id])}, B = {plain(labels[b.id])}. {compare.BETTER_CAPTION}")
         for line in diff.summary(labels[a.id], labels[b.id]):
             st.markdown(plain(line))
 

@@ -92,7 +92,7 @@ def test_unreadable_folders_are_left_out_and_runs_without_model_explain(ckpt, mo
     (ckpt / "broken" / "run.json").write_text("{not json")
     cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(16,), name="diverged")
     create_run(ckpt, cfg, {"classes": [str(i) for i in range(10)], "input_shape": [1, 28, 28],
-                           "num_classes": 10})
+                           "num_classes": 10, "status": "diverged"})  # a running one says it trains (issue 20)
     at = open_page(ckpt, monkeypatch)
     assert at.dataframe[0].value["name"].tolist() == ["diverged"]  # the index has no row for "broken"
     assert "no saved model" in texts(at.info)

@@ -158,6 +158,19 @@ class RunFilter:
     features: bool | None = None      # True: heads on frozen features only; False: none of them
     id: str = ""                      # this one run only (is it visible and does it pass the rest?)
 
+    def matches_text(self, name: str, run_id: str) -> bool:
+        """Whether a run of this name and id passes the search text, as where() asks SQLite (whose
+        lower() folds ASCII letters only): a renamed run that no longer does would leave the table."""
+        text = _ascii_lower(self.text.strip()[:MAX_SEARCH_CHARS])
+        return not text or text in _ascii_lower(name) or text in _ascii_lower(run_id)
+
+
+def _ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
 
 ORDERS = {"newest": "created DESC, id DESC", "oldest": "created ASC, id ASC",
           "accuracy": "accuracy IS NULL, accuracy DESC, created DESC", "name": "name COLLATE NOCASE, created DESC"}

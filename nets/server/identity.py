@@ -283,3 +283,14 @@ def shown_name(identity: str) -> str:
         if identity.startswith(prefix):
             return identity.removeprefix(prefix)
     return "this tab" if identity.startswith("anon:") else "nobody yet"
+
+
+def owner_label(owner: str, viewer: str = "") -> str:
+    """Whose a run is, as `viewer` (an identity) reads it in a list of runs: a student's name, the
+    lecturer, a login; a laptop tab's id is "this tab" only for that very tab, any other tab is "a tab
+    without a name" (never "this tab": the lecturer would take a student's run for their own)."""
+    if not owner:
+        return ""
+    if owner.startswith("anon:"):
+        return "this tab" if owner == viewer else "a tab without a name"
+    return shown_name(owner)
