@@ -18,6 +18,8 @@ GOOD = 0.25  # final loss at most a quarter of a constant guess's: the network h
 STUCK = 0.85  # final loss within 15% of a constant guess's: it has learned (next to) nothing
 RISEN = 1.3  # final loss 30% above where it started (or the guess's): the steps overshoot
 LAST = 3  # the final loss is the mean of the last records, so one noisy record does not decide
+JUMP = 0.1  # a rise between two records by more than this share of the guess's loss is a jump, not noise
+JUMPY = 0.25  # jumps in at least this share of the records: the loss oscillates (the steps overshoot)
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,9 @@ def guess_loss(state: PlaygroundState) -> float:
 
 def verdict(history, guess: float) -> Verdict:
     """Read the training losses in `history` ((epoch, train, test) records, the first before any
-    training) against `guess` (guess_loss): NaN or a rise is diverged, near the guess is stuck, below a
-    quarter of it is good, in between slow."""
+    training) against `guess` (guess_loss): NaN, a rise, or (short of good) a loss that climbed well above
+    its start or jumped up often is diverged; near the guess is stuck, below a quarter of it good, in
+    between slow."""
     losses = [h[1] for h in history]
     if not losses:
         raise ValueError("No losses recorded yet.")
@@ -56,6 +59,13 @@ def verdict(history, guess: float) -> Verdict:
     if final > RISEN * max(start, guess):
         return Verdict("diverged", f"The loss rose from {start:.3f} to {final:.3f} (peak {max(losses):.3f}) in "
                                    f"{epochs:.0f} epochs: each step overshoots the minimum it aims at.")
+    # A run that overshoots is chaotic: where it ends depends on the last bits of the arithmetic (one CPU's
+    # run falls back near the start, another's stays high), so what it did on the way decides, not the end.
+    peak, jumps = max(losses[1:], default=start), sum(b - a > JUMP * guess for a, b in zip(losses, losses[1:]))
+    if final > GOOD * guess and (peak > RISEN * max(start, guess) or jumps >= JUMPY * (len(losses) - 1) > 0):
+        return Verdict("diverged", f"The loss jumped about: from {start:.3f} it climbed as high as {peak:.3f} and "
+                                   f"ended at {final:.3f} after {epochs:.0f} epochs. Each step overshoots the minimum "
+                                   "it aims at, so the loss rises again instead of settling.")
     if final <= GOOD * guess:
         return Verdict("good", f"The loss fell from {start:.3f} to {final:.3f} in {epochs:.0f} epochs, far below "
                                f"{guess:.3f}, the loss of always guessing the same answer.")
