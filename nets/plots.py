@@ -114,11 +114,21 @@ def epoch_axis(epochs) -> tuple[list[float], int]:
 
 # Channels are built as objects, never from strings or alt.value: Altair infers those through its
 # JSON schema, which cost 5 ms per chart, and the Train page redraws its charts while training.
-def run_color(several: bool, field: str = "run:N", title: str = "run"):
-    """Colour by run (the palette, every full name readable in a one-column legend) or a fixed colour."""
+def fixed_colors(names) -> dict[str, str]:
+    """A colour of the palette for each of `names`, in order, kept whichever of them a chart holds:
+    runs that appear one after another (compared activations) never trade colours."""
+    return dict(zip(names, PALETTE))
+
+
+def run_color(several: bool, field: str = "run:N", title: str = "run", colors: dict[str, str] | None = None):
+    """Colour by run (the palette, every full name readable in a one-column legend) or a fixed colour.
+    `colors` (fixed_colors): each run name's own colour; otherwise the palette in the order of the
+    names as Vega sorts them, so a new run can shift the others' colours."""
     if not several:
         return alt.ColorValue(PALETTE[0])
-    return alt.Color(field, title=title, scale=alt.Scale(range=PALETTE),
+    scale = (alt.Scale(domain=list(colors), range=list(colors.values())) if colors
+             else alt.Scale(range=PALETTE))
+    return alt.Color(field, title=title, scale=scale,
                      legend=alt.Legend(orient="bottom", direction="vertical", columns=1, labelLimit=0))
 
 
@@ -192,9 +202,11 @@ def loss_vs_images(df: pd.DataFrame, title: str = "Training loss", height: int =
     return style(chart)
 
 
-def _by_epoch(df: pd.DataFrame, kind: str, title: str, height: int, loss_kind: str) -> alt.Chart:
-    """One unstyled panel: lines per split (and per run when there are several) against epoch."""
-    several = df["run"].nunique() > 1
+def _by_epoch(df: pd.DataFrame, kind: str, title: str, height: int, loss_kind: str,
+              colors: dict[str, str] | None = None) -> alt.Chart:
+    """One unstyled panel: lines per split (and per run when there are several, or `colors` is
+    given: then by run from the first run on) against epoch."""
+    several = df["run"].nunique() > 1 or bool(colors)
     present = [s for s in SPLITS if s in set(df["split"])] or ["test"]
     labels = [SPLITS[s][0] for s in present]
     df = df.assign(line=df["split"].map(lambda s: SPLITS.get(s, (s,))[0]))
@@ -203,7 +215,7 @@ def _by_epoch(df: pd.DataFrame, kind: str, title: str, height: int, loss_kind: s
     dash = alt.StrokeDash("line:N", title="split", scale=alt.Scale(domain=labels, range=[SPLITS[s][2] for s in present]),
                           legend=split_legend(several))
     if several:
-        color = run_color(True)
+        color = run_color(True, colors=colors)
     else:
         color = alt.Color("line:N", title="split", scale=alt.Scale(domain=labels, range=[SPLITS[s][1] for s in present]),
                           legend=split_legend(False))
@@ -234,12 +246,13 @@ def loss_panels(df: pd.DataFrame, title: str | None = None, height: int = HEIGHT
 
 
 def by_epoch(df: pd.DataFrame, kind: str, title: str | None = None, height: int = HEIGHT,
-             loss_kind: str = "") -> alt.Chart:
+             loss_kind: str = "", colors: dict[str, str] | None = None) -> alt.Chart:
     """Loss or accuracy against epoch. Losses of several kinds become one titled panel each, one
-    above the other in one chart (a page with room should rather lay out loss_panels itself)."""
+    above the other in one chart (a page with room should rather lay out loss_panels itself).
+    `colors` (fixed_colors): each run's own colour, whichever runs the frame holds yet."""
     title = title or kind.capitalize()
     kinds = loss_kinds(df) if kind == "loss" else []
     if len(kinds) > 1:
         panels = [_by_epoch(df[df["loss_kind"] == k], kind, LOSS_NAMES.get(k, k), height, k) for k in kinds]
         return style(alt.vconcat(*panels, title=title).resolve_scale(y="independent"), None)
-    return style(_by_epoch(df, kind, title, height, loss_kind))
+    return style(_by_epoch(df, kind, title, height, loss_kind, colors))

@@ -1,4 +1,6 @@
-"""From scratch: train the NumPy network live, beside its PyTorch twin, or compare activations."""
+"""From scratch: train the NumPy network live, beside its PyTorch twin, or compare activations. As on
+the Train page, Train sits in a bar at the top and the live panel takes the screen while the settings
+fold away (Edit settings brings them back), so a projector at 1366×768 shows Stop and the charts."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -11,14 +13,14 @@ from nets.parse import ParseError
 from nets.plots import by_epoch
 from nets.scratch.lab import INIT_LABELS, SCALE_LABELS, LabSettings, describe_layers, lab_datasets, parse_hidden
 from nets.scratch.network import HIDDEN_ACTIVATIONS, INITS, ScratchError
-from nets.scratch.report import (LESSONS, NUMPY, curves, evidence_text, lesson_sections, lessons_before_training,
-                                 progress, results_table)
+from nets.scratch.report import (COMPARE_COLORS, LESSONS, NUMPY, curves, evidence_text, lesson_sections,
+                                 lessons_before_training, progress, results_table)
 from nets.text import plain
 from pages._common import access, data_dir, ensure_app_entry, job_manager, session_owner
 
 ensure_app_entry()
 
-CFG_KEY, WIDGET_PREFIX, JOB_KEY = "scratch_cfg", "sw_", "scratch_job"
+CFG_KEY, WIDGET_PREFIX, JOB_KEY, EDIT_KEY = "scratch_cfg", "sw_", "scratch_job", "scratch_editing"
 POLL_EVERY = 1.0
 INTRO, SECTIONS = lesson_sections((Path(__file__).resolve().parent.parent / "assets" / "scratch.md").read_text())
 
@@ -94,6 +96,7 @@ def start(values: dict, mode: str) -> None:
         st.error(plain(e))
         return
     st.session_state[JOB_KEY] = job.id
+    st.session_state[EDIT_KEY] = False  # the live panel takes the screen; Edit settings brings the form back
     st.rerun()
 
 
@@ -117,9 +120,12 @@ def charts_ui(v) -> None:
     if not v.runs:
         st.caption("The curves appear when the first epoch ends.")
         return
+    # Compared activations keep one colour each from the first epoch on, whichever have appeared.
+    colors = COMPARE_COLORS if v.settings.mode == "compare" else None
     left, right = st.columns(2)
-    left.altair_chart(by_epoch(curves(v, "loss"), "loss", "Loss by epoch"), width="stretch")
-    right.altair_chart(by_epoch(curves(v, "accuracy"), "accuracy", "Accuracy by epoch"), width="stretch")
+    left.altair_chart(by_epoch(curves(v, "loss"), "loss", "Loss by epoch", colors=colors), width="stretch")
+    right.altair_chart(by_epoch(curves(v, "accuracy"), "accuracy", "Accuracy by epoch", colors=colors),
+                       width="stretch")
 
 
 def outcome_ui(v) -> None:
@@ -170,18 +176,61 @@ def live_ui() -> None:
 
 
 # ------------------------------------------------------------------------------ the page
+def editing() -> bool:
+    """The settings are open unless a run is on show and the user has not asked to edit them."""
+    return st.session_state.get(EDIT_KEY, True) or not st.session_state.get(JOB_KEY)
+
+
+def stored_settings() -> tuple[dict, str | None]:
+    """The settings as last chosen, checked, while the form is folded away (its widgets not drawn)."""
+    saved = st.session_state.setdefault(CFG_KEY, asdict(LabSettings()))
+    values = {k: saved[k] for k in ("dataset", "hidden", "activation", "init", "scale", "lr", "epochs",
+                                    "batch_size", "seed", "twin")}
+    try:
+        LabSettings(**values).check()
+    except (ScratchError, TypeError, ValueError) as e:
+        return values, str(e)
+    return values, None
+
+
+def bar_ui(values: dict, problem: str | None, running: bool) -> None:
+    """Train, Compare activations and Edit/Hide settings in one row at the top; buttons as wide as
+    their words, so no label is cut."""
+    blocked = problem is not None or running
+    with st.container(horizontal=True, vertical_alignment="center"):
+        train = st.button("Train", type="primary", disabled=blocked, width="content")
+        compare = st.button("Compare activations (ReLU, tanh, sigmoid, linear)", disabled=blocked,
+                            width="content")
+        if not editing():
+            st.button("Edit settings", width="content", on_click=lambda: st.session_state.update({EDIT_KEY: True}))
+        elif st.session_state.get(JOB_KEY):
+            st.button("Hide settings", width="content", on_click=lambda: st.session_state.update({EDIT_KEY: False}))
+    if train:
+        start(values, "single")
+    if compare:
+        start(values, "compare")
+
+
 st.title("✍️ A network from scratch (NumPy)")
-st.markdown(INTRO)
-values, problem = settings_ui()
+# Less empty space above the title: at 1366×768 the bar, the live panel and its charts fit one screen.
+st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>")
+bar, live, settings = st.container(), st.container(), st.container()
 finished = view(st.session_state.get(JOB_KEY))
-for key in lessons_before_training(values["init"], values["activation"], finished.lessons() if finished else ()):
-    lesson(key)
-if problem:
-    st.error(plain(problem))
+with settings:
+    if editing():
+        st.markdown(INTRO)
+        values, problem = settings_ui()
+        for key in lessons_before_training(values["init"], values["activation"],
+                                           finished.lessons() if finished else ()):
+            lesson(key)
+        if problem:
+            st.error(plain(problem))
+    else:
+        values, problem = stored_settings()
+        if problem:
+            st.error(plain(problem))
 running = bool(finished and finished.active)
-c1, c2, _ = st.columns([1, 2, 3])
-if c1.button("Train", type="primary", disabled=problem is not None or running):
-    start(values, "single")
-if c2.button("Compare activations (ReLU, tanh, sigmoid, linear)", disabled=problem is not None or running):
-    start(values, "compare")
-live_ui()
+with bar:
+    bar_ui(values, problem, running)
+with live:
+    live_ui()

@@ -7,10 +7,11 @@ import re
 import numpy as np
 import pandas as pd
 
-from nets.plots import epochs_frame
+from nets.plots import epochs_frame, fixed_colors
 from nets.scratch.network import Network
 
 COMPARED = ("relu", "tanh", "sigmoid", "linear")
+COMPARE_COLORS = fixed_colors(COMPARED)  # each compared activation's one colour, on every chart
 NUMPY, TORCH = "NumPy", "PyTorch"
 LESSONS = {  # key → heading in assets/scratch.md
     "diverged": "Diverged", "zero-init": "Zero initialisation", "vanishing": "Vanishing gradients",
