@@ -1,6 +1,7 @@
 """Anatomy: every layer of a model with where its parameters and output size come from, an MLP
 against a CNN on the same images, and a predict-then-reveal quiz."""
 import random
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,14 @@ from pages._common import ensure_app_entry
 ensure_app_entry()
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "anatomy.md"
-COUNT = st.column_config.NumberColumn(format="localized")
+FORMULA_NOTE = re.compile(r"^(.*?\S) \((.+)\)$")  # '2·64 = 128 (γ and β per channel; …)'
+MARKS = "¹²³⁴⁵⁶⁷⁸⁹*"
+NARROW = set(" ·.,:;()[]/|-1ilt'")
+PAD_PX, MAX_PX = 22, 480   # the table's 14 px font: about 7.5 px a letter or digit, 4 px a narrow one
+
+
+def COUNT(**kwargs):
+    return st.column_config.NumberColumn(format="localized", **kwargs)
 
 
 def model_ui() -> tuple[str, str, dict]:
@@ -49,14 +57,44 @@ def comparison(name: str, shape: tuple, classes: int, options: tuple) -> anatomy
     return anatomy.comparison_for(name, shape, dict(options), num_classes=classes)
 
 
+def _px(value) -> float:
+    """About how wide a cell's text is drawn, in pixels."""
+    text = f"{value:,}" if isinstance(value, int) else str(value)
+    return sum(4.0 if ch in NARROW else 7.5 for ch in text)
+
+
+def shown_table(rows: list[dict]) -> tuple[pd.DataFrame, list[str], dict]:
+    """The layer table as the page draws it, so no cell is cut at 1366×768: a formula's trailing note
+    (why BatchNorm has 2·C parameters, what groups do) becomes a footnote mark with the note said once
+    under the table; 'trainable' only when some layer is frozen; each column as wide as its longest
+    text (the table scrolls sideways, the layer column pinned, rather than cut a formula)."""
+    notes, shown = [], []
+    for row in rows:
+        row = dict(row)
+        if m := FORMULA_NOTE.match(row["formula"]):
+            if m[2] not in notes:
+                notes.append(m[2])
+            row["formula"] = f"{m[1]} {MARKS[min(notes.index(m[2]), len(MARKS) - 1)]}"
+        shown.append(row)
+    df = pd.DataFrame(shown)
+    if all(r["params"] == r["trainable"] for r in rows):
+        df = df.drop(columns=["trainable"])  # the metric above says it: every parameter trains
+    config = {c: (COUNT if c in ("params", "trainable", "mult-adds") else st.column_config.Column)(
+        width=min(MAX_PX, round(PAD_PX + max([_px(c), *(_px(v) for v in df[c])]))),
+        pinned=True if c == "layer" else None) for c in df.columns}
+    return df, [f"{MARKS[min(i, len(MARKS) - 1)]} {n}" for i, n in enumerate(notes)], config
+
+
 def draw_table(rows: list[dict]):
     totals = anatomy.totals(rows)
     a, b, c = st.columns(3)
     a.metric("Total parameters", f"{totals['params']:,}")
     b.metric("Trainable", f"{totals['trainable']:,}")
     c.metric("Multiply-adds per image", f"{totals['mult-adds']:,}")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"params": COUNT, "trainable": COUNT, "mult-adds": COUNT})
+    df, notes, config = shown_table(rows)
+    st.dataframe(df, hide_index=True, width="stretch", column_config=config)
+    for note in notes:
+        st.caption(note)
 
 
 def draw_comparison(comp: anatomy.Comparison):

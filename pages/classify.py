@@ -92,7 +92,7 @@ def model_input_ui(run: Run, loaded: LoadedImage) -> tuple[nn.Module, Prepared]:
 
 # ------------------------------------------------------------------------------ drawing
 def draw_preprocessing(loaded: LoadedImage, name: str, prepared: Prepared) -> None:
-    st.subheader("1 · What the model sees")
+    st.subheader("3 · What the model sees")
     w, h = loaded.original_size
     cols = st.columns(len(prepared.steps) + 1)
     with cols[0]:
@@ -116,9 +116,10 @@ def draw_preprocessing(loaded: LoadedImage, name: str, prepared: Prepared) -> No
 
 
 def draw_predictions(prepared: Prepared, preds: list[Prediction]) -> None:
-    if prepared.blank:
-        st.warning("No digit found: the picture is blank, so the prediction below is a guess.")
+    """Beside the picture, so a drawn digit's answer is in view at 1366×768 without scrolling."""
     st.subheader("2 · Prediction")
+    if prepared.blank:
+        st.warning("No digit found: the picture is blank, so this prediction is a guess.")
     top_k_table(preds)
 
 
@@ -133,7 +134,7 @@ def attribution(root: str, run_id: str, weights_file: str, image: np.ndarray, ba
 
 
 def attribution_ui(run: Run, prepared: Prepared, preds, mean, std) -> None:
-    st.subheader("3 · Which pixels mattered?")
+    st.subheader("4 · Which pixels mattered?")
     left, middle, right = st.columns([2, 2, 2])
     with left:
         method = st.selectbox("Method", list(METHODS))
@@ -149,7 +150,7 @@ def attribution_ui(run: Run, prepared: Prepared, preds, mean, std) -> None:
 @st.fragment
 def probe_ui(model, prepared: Prepared, mean, std, classes, original) -> None:
     """A fragment: moving a slider reruns only this part of the page."""
-    st.subheader("4 · Robustness probe")
+    st.subheader("5 · Robustness probe")
     h, w = prepared.image.shape[1:]
     left, right = st.columns([1, 1])
     with left:
@@ -176,12 +177,16 @@ with st.expander("📖 How this page works"):
     st.markdown(LESSON.read_text())
 
 run = run_ui()
-loaded, name = image_ui()
+picture_col, answer_col = st.columns(2, gap="large")  # the answer beside the picture, not below the fold
+with picture_col:
+    st.subheader("1 · The picture")
+    loaded, name = image_ui()
 model, prepared = model_input_ui(run, loaded)
 mean, std, classes = run.info["mean"], run.info["std"], run.info["classes"]
 preds = top_k(logits(model, prepared.x), classes, k=5)
 
+with answer_col:
+    draw_predictions(prepared, preds)
 draw_preprocessing(loaded, name, prepared)
-draw_predictions(prepared, preds)
 attribution_ui(run, prepared, preds, mean, std)
 probe_ui(model, prepared, mean, std, classes, preds[0])
