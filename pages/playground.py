@@ -27,6 +27,7 @@ S = st.session_state
 S.setdefault("pg_cfg", PlaygroundConfig())
 S.setdefault("pg_init", 0)
 S.setdefault("pg_playing", False)
+S.setdefault("pg_hidden", S.pg_cfg.net.hidden)  # the layer boxes' sizes: ➕ and ➖ change it in callbacks
 
 
 def load(cfg: PlaygroundConfig) -> None:
@@ -41,8 +42,7 @@ def load(cfg: PlaygroundConfig) -> None:
         S[key] = value
     for name in feats.FEATURES:
         S[f"pg_f_{name}"] = name in cfg.features
-    for i, size in enumerate(n.hidden):
-        S[f"pg_n{i}_{len(n.hidden)}"] = size
+    set_layers(n.hidden)
 
 
 def link_ui() -> frozenset[str]:
@@ -109,12 +109,13 @@ def verdict_ui(state) -> None:
 
 def set_weight() -> None:
     """The number box's callback: that one weight in the live model, the losses recorded again; Play goes on from it."""
-    state, pick = S.get("pg_state"), S.get("pg_w_pick")
-    chosen = edges.listing(state.model, state.cfg.features) if state is not None else []
-    if pick is None or pick >= len(chosen):
+    state = S.get("pg_state")
+    chosen = {w.name: w for w in edges.listing(state.model, state.cfg.features)} if state is not None else {}
+    weight = chosen.get(S.get("pg_w_pick"))
+    if weight is None:
         return
     try:
-        edges.set_weight(state.model, chosen[pick], S.pg_w_new)
+        edges.set_weight(state.model, weight, S.pg_w_new)
     except ValueError as e:
         S.pg_w_error = str(e)
         return
@@ -123,21 +124,24 @@ def set_weight() -> None:
 
 def weight_ui(state) -> None:
     """TF Playground's click on an edge: pick a weight by its diagram name, see its value now, type a new one."""
-    chosen = edges.listing(state.model, state.cfg.features)
-    if S.get("pg_w_pick", 0) >= len(chosen):  # a smaller network than the last pick's
-        S.pg_w_pick = 0
+    # picked by name, not by place: the browser sends back the label it shows, and after a change of layers
+    # that label may belong to the last network (issue 20: a str where an index was compared with >=)
+    chosen = {w.name: w for w in edges.listing(state.model, state.cfg.features)}
+    if S.get("pg_w_pick") not in chosen:  # a network without the last pick's weight: its first one
+        S.pg_w_pick = next(iter(chosen))
     with st.expander("Inspect a weight"):
         c = st.columns([1.3, 1], vertical_alignment="bottom")
-        pick = c[0].selectbox("Weight", range(len(chosen)), format_func=lambda i: chosen[i].name, key="pg_w_pick",
+        pick = c[0].selectbox("Weight", list(chosen), key="pg_w_pick",
                               help="Hidden neurons are h<layer>.<neuron>, counted from the top of the diagram.")
-        now = edges.value(state.model, chosen[pick])
+        weight = chosen.get(pick) or next(iter(chosen.values()))
+        now = edges.value(state.model, weight)
         # the box shows the weight's value, except while Play runs: then it keeps what the student is typing
         if S.get("pg_w_for") != (id(state.model), pick) or not S.pg_playing:
             S.pg_w_new = edges.boxed(now)
             S.pg_w_for = (id(state.model), pick)
         c[1].number_input("Set it to", -pmodel.MAX_WEIGHT, pmodel.MAX_WEIGHT, step=0.1, format="%.4f",
                           key="pg_w_new", on_change=set_weight)
-        st.caption(f"**{chosen[pick].name}** is now **{now:+.4f}**. Enter a new value: the picture changes at once "
+        st.caption(f"**{weight.name}** is now **{now:+.4f}**. Enter a new value: the picture changes at once "
                    "and training goes on from it.")
         if S.get("pg_w_error"):
             st.error(S.pop("pg_w_error"))
@@ -214,19 +218,44 @@ def features_ui(cfg: PlaygroundConfig) -> dict:
     return dict(features=chosen, dropout=drop, batch_norm=bn)
 
 
-def layers_ui(cfg: PlaygroundConfig) -> dict:
-    hidden = list(cfg.net.hidden)
+def set_layers(hidden) -> None:
+    """The hidden layers' sizes, and each size box's value (a box's key names its layer and the layer count,
+    so a box of a new layout starts from its size, not from an older box's)."""
+    S.pg_hidden = tuple(int(n) for n in hidden)
+    for i, n in enumerate(S.pg_hidden):
+        S[f"pg_n{i}_{len(S.pg_hidden)}"] = n
+
+
+def layer_sizes() -> tuple[int, ...]:
+    """The sizes as the boxes on show hold them (a box typed into since the last run included)."""
+    hidden = S.pg_hidden
+    return tuple(int(S.get(f"pg_n{i}_{len(hidden)}", n)) for i, n in enumerate(hidden))
+
+
+def add_layer() -> None:
+    """➕'s callback: callbacks run before the script, so the count, the boxes, the diagram and the weight
+    picker all show the new layers in this same run (issue 20: the count lagged one click)."""
+    if len(S.pg_hidden) < pmodel.MAX_LAYERS:
+        set_layers(layer_sizes() + (2,))
+
+
+def remove_layer() -> None:
+    """➖'s callback (see add_layer)."""
+    set_layers(layer_sizes()[:-1])
+
+
+def layers_ui() -> dict:
+    hidden, locked = S.pg_hidden, "hidden" in LOCKED
     cols = st.columns([1.2, 0.6, 0.6] + [0.7] * pmodel.MAX_LAYERS, vertical_alignment="bottom")
     cols[0].markdown(f"**{len(hidden)} hidden layer{'s' * (len(hidden) != 1)}**")
-    if cols[1].button("➕", help="Add a hidden layer", disabled=len(hidden) >= pmodel.MAX_LAYERS or "hidden" in LOCKED):
-        hidden.append(2)
-    if cols[2].button("➖", help="Remove the last hidden layer", disabled=not hidden or "hidden" in LOCKED):
-        hidden.pop()
-    for i, n in enumerate(hidden):
-        key = f"pg_n{i}_{len(hidden)}"  # a new key when layers change: the box shows the new count
-        hidden[i] = cols[3 + i].number_input(f"Layer {i + 1}", 1, pmodel.MAX_NEURONS, key=remember(key, n),
-                                            disabled="hidden" in LOCKED)
-    return dict(hidden=tuple(int(n) for n in hidden))
+    cols[1].button("➕", help="Add a hidden layer", on_click=add_layer,
+                   disabled=len(hidden) >= pmodel.MAX_LAYERS or locked)
+    cols[2].button("➖", help="Remove the last hidden layer", on_click=remove_layer, disabled=not hidden or locked)
+    sizes = tuple(int(cols[3 + i].number_input(f"Layer {i + 1}", 1, pmodel.MAX_NEURONS,
+                                               key=remember(f"pg_n{i}_{len(hidden)}", n), disabled=locked))
+                  for i, n in enumerate(hidden))
+    S.pg_hidden = sizes
+    return dict(hidden=sizes)
 
 
 def current_state(cfg: PlaygroundConfig):
@@ -302,7 +331,7 @@ with side:
 with middle:
     changes |= features_ui(cfg)
 with main:
-    changes |= layers_ui(cfg)
+    changes |= layers_ui()
 try:
     cfg = cfg.changed(**changes)
     state = current_state(cfg)

@@ -127,7 +127,7 @@ def test_inspect_and_set_a_weight(at):
     state = at.session_state["pg_state"]
     names = [w.name for w in edges.listing(state.model, state.cfg.features)]
     pick = names.index("x2 → h1.3")
-    at.selectbox(key="pg_w_pick").set_value(pick).run()
+    at.selectbox(key="pg_w_pick").set_value("x2 → h1.3").run()  # picked by name
     now = flat_weights(state.model)[pick]
     assert at.number_input(key="pg_w_new").value == pytest.approx(now, abs=1e-6)
     assert any(f"{now:+.4f}" in c.value for c in at.caption)
@@ -191,3 +191,44 @@ def test_half_planes_switch_off_when_the_data_or_inputs_change():
     assert app.toggle(key="pg_planes").value is False and app.toggle(key="pg_planes").disabled
     app.checkbox(key="pg_f_x1^2").uncheck().run()  # back to x1, x2: still off until switched on again
     assert app.toggle(key="pg_planes").value is False and not app.toggle(key="pg_planes").disabled
+
+
+def stale_label(at, key: str, label: str) -> None:
+    """On the next run, send `label` for the selectbox `key`, as a browser does whose box still shows a label
+    of the last network (AppTest re-formats the value with the newest options, which hid issue 20's bug)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    box = at.selectbox(key=key)
+    sent = WidgetState(id=box.id, string_value=label)
+    box.__class__ = type("StaleSelectbox", (type(box),), {"_widget_state": property(lambda self: sent)})
+
+
+def test_layers_down_to_none_and_back_agree_on_every_run(at):
+    """Issue 20: ➖ down to 0 hidden layers and ➕ back raised TypeError in weight_ui (the browser sent back
+    the weight picker's old label), and the count lagged one click ("1 hidden layer" with none drawn)."""
+    from nets.playground import edges
+    shown = at.selectbox(key="pg_w_pick").options[0]  # "x1 → h1.1": the browser's box went on sending it
+    for clicks, want in (("➖", (4,)), ("➖", ()), ("➕", (2,)), ("➕", (2, 2)), ("➖", (2,)), ("➖", ())):
+        stale_label(at, "pg_w_pick", shown)
+        button(at, clicks).click().run()
+        assert not at.exception, at.exception[0].message
+        state = at.session_state["pg_state"]
+        count = f"**{len(want)} hidden layer{'s' * (len(want) != 1)}**"
+        assert state.cfg.net.hidden == want and any(m.value == count for m in at.markdown), (clicks, want)
+        assert [n.value for n in at.number_input if n.label.startswith("Layer ")] == list(want)
+        names = [w.name for w in edges.listing(state.model, state.cfg.features)]
+        assert at.selectbox(key="pg_w_pick").options == names  # the picker lists this network's weights
+        assert len(at.get("image")) == 2 and at.get("vega_lite_chart")  # the diagram, the heat map, the curve
+    assert button(at, "➖").disabled and not button(at, "➕").disabled
+    button(at, "➕").click().run()
+    at.number_input(key="pg_n0_1").set_value(5).run()  # a size typed in is kept when a layer is added
+    button(at, "➕").click().run()
+    assert not at.exception and at.session_state["pg_state"].cfg.net.hidden == (5, 2)
+
+
+def test_a_stale_weight_label_from_the_browser_is_no_traceback(at):
+    """Issue 20's TypeError alone: the box sends "x1 → h1.1" after the network lost its hidden layers."""
+    for clicks in ("➖", "➖", "➕"):
+        stale_label(at, "pg_w_pick", "x1 → h1.1")
+        button(at, clicks).click().run()
+        assert not at.exception, at.exception[0].message
+        assert len(at.get("image")) == 2 and at.get("vega_lite_chart")  # the heat map and the curve stay
