@@ -97,6 +97,8 @@ def charts_ui(v: JobView) -> None:
 
 
 def outcome_ui(v: JobView, compact: bool = False, advice=()) -> None:
+    """The outcome box. `compact`: its headline only (beside the progress line, or on a card), so the
+    charts stay where they were while the job trained; `outcome_details_ui` says the rest below them."""
     if v.active:
         return
     o = describe_job(v, checkpoints_root() if shows_paths() else None)
@@ -108,12 +110,28 @@ def outcome_ui(v: JobView, compact: bool = False, advice=()) -> None:
     if o.lines and not compact:  # an error can hold anyone's text (a folder, a class name): shown as text
         text += "  \n" + "  \n".join(plain(line) if line == v.error else line for line in o.lines)
     STYLE.get(o.style, st.info)(text)
-    if v.error_details and not compact:
+    if not compact:
+        _more(v, o)
+
+
+def outcome_details_ui(v: JobView) -> None:
+    """What the compact box leaves out: what was kept and where, the timing, what to do next."""
+    o = describe_job(v, checkpoints_root() if shows_paths() else None)
+    if o is None:
+        return
+    if o.lines:
+        with st.expander("About this run", expanded=True):
+            st.markdown("  \n".join(plain(line) if line == v.error else line for line in o.lines))
+    _more(v, o)
+
+
+def _more(v: JobView, o) -> None:
+    if v.error_details:
         with st.expander("Details"):
             st.code(v.error_details, language=None, wrap_lines=True)
-    if o.next_steps and not compact:
+    if o.next_steps:
         st.caption(" ".join(o.next_steps))
-    if not compact and v.run_id:
+    if v.run_id:
         st.page_link("pages/runs.py", label="Compare it in Runs", icon="📊")
 
 
@@ -150,19 +168,26 @@ def fmt(value) -> str:
 
 
 def job_panel(v: JobView, locked: frozenset[str]) -> None:
-    head, stop = st.columns([6, 1], vertical_alignment="bottom")
-    with head:  # one row for the name, status and progress, with Stop beside it: the charts fit the screen
+    # One row for the name, status and progress, with Stop beside it (once ended: the outcome's
+    # headline), so the charts stay where they were, on screen at 1366×768; the rest of the outcome
+    # and the doctor's follow-up come below them.
+    head, side = st.columns([6, 1] if v.active else [3, 2], vertical_alignment="bottom")
+    with head:
         st.markdown(f"**{plain(v.label)}** {BADGE.get(v.status, ':gray-badge')}[{v.status}]")
         progress_ui(v)
+    advice = [] if v.active else diagnose_job(v)
     if v.active:
-        stop.button("Stop", key=f"stop-{v.id}", on_click=stop_job, args=(v.id,), type="primary",
+        side.button("Stop", key=f"stop-{v.id}", on_click=stop_job, args=(v.id,), type="primary",
                     width="stretch")
-    else:  # once it has ended, what happened and what to try next come first, above the charts
-        advice = diagnose_job(v)
-        outcome_ui(v, advice=advice)
-        doctor_ui(v, advice, locked)
-    if v.status == "running" or v.epochs or v.loss_points:
+    else:
+        with side:
+            outcome_ui(v, compact=True, advice=advice)
+    charted = v.status == "running" or v.epochs or v.loss_points
+    if charted:
         charts_ui(v)
+    if not v.active:
+        doctor_ui(v, advice, locked)
+        outcome_details_ui(v)
 
 
 # ------------------------------------------------------------------------------ four configurations

@@ -25,9 +25,11 @@ OUTCOMES = ("Completed", "Stopped", "Diverged", "Training failed", "Converged")
 
 
 def outcome(at) -> str:
-    """The text of the outcome box, '' while the job runs."""
+    """The outcome: its box's headline and the lines below the charts, '' while the job runs."""
     boxes = [*at.success, *at.info, *at.warning, *at.error]
-    return next((shown(b.value) for b in boxes if shown(b.value).lstrip("*").startswith(OUTCOMES)), "")
+    head = next((shown(b.value) for b in boxes if shown(b.value).lstrip("*").startswith(OUTCOMES)), "")
+    about = [shown(m.value) for e in at.expander if e.label == "About this run" for m in e.markdown]
+    return "  \n".join([head, *about]) if head else ""
 
 
 def summary(at) -> str:
