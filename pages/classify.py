@@ -26,6 +26,7 @@ DEFAULT_RUN, DEFAULT_SAMPLE = "lenet-mnist-mini", "photo-3.png"
 SOURCES = ("Bundled sample", "Upload", "Draw")
 SOURCE_KEY, SAMPLE_KEY = "classify_source", "classify_sample"  # plain keys: they survive page switches
 RUN_KEY = "classify_run"  # the picker's widget; the run itself is remembered in `selected_run`
+CANVAS_PX = 250  # the whole canvas and the answer beside it fit a 1366×768 screen
 STEP_PX = 160   # the preprocessing steps are drawn about this wide, side by side
 
 
@@ -48,16 +49,16 @@ def canvas_bytes() -> bytes | None:
     except Exception:  # noqa: BLE001 - any failure to register the component means: no canvas here
         st.warning("The drawing canvas is not available here; upload an image or pick a sample instead.")
         return None
-    st.caption("Draw one digit, large, in the middle of the square.")
-    result = st_canvas(stroke_width=22, stroke_color="#FFFFFF", background_color="#000000", height=280,
-                       width=280, drawing_mode="freedraw", return_image_data=True, key="classify_canvas")
+    result = st_canvas(stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS_PX,
+                       width=CANVAS_PX, drawing_mode="freedraw", return_image_data=True, key="classify_canvas")
     return result.image_bytes
 
 
-def image_ui() -> tuple[LoadedImage, str]:
-    """The chosen picture, decoded; stops the page with a plain message when there is none."""
+def image_ui() -> tuple[LoadedImage, str] | None:
+    """The chosen picture, decoded; None while nothing is drawn yet; stops the page with a plain message
+    when an upload is missing or unreadable."""
     source = st.radio("Image", SOURCES, index=remembered(SOURCE_KEY, list(SOURCES), SOURCES[0]),
-                      horizontal=True)
+                      horizontal=True, label_visibility="collapsed")  # the section's title says it
     st.session_state[SOURCE_KEY] = source
     if source == "Bundled sample":
         names = sorted(p.name for p in SAMPLES.glob("*.png"))
@@ -70,8 +71,7 @@ def image_ui() -> tuple[LoadedImage, str]:
         name = "drawing.png"
         data = canvas_bytes()
         if not data:
-            st.info("Draw a digit: the prediction appears when you lift the pen.")
-            st.stop()
+            return None
     try:
         return decode_image(data, name), name
     except ImageError as e:
@@ -180,7 +180,14 @@ run = run_ui()
 picture_col, answer_col = st.columns(2, gap="large")  # the answer beside the picture, not below the fold
 with picture_col:
     st.subheader("1 · The picture")
-    loaded, name = image_ui()
+    chosen = image_ui()
+if chosen is None:  # nothing drawn yet: say where the answer will appear
+    with answer_col:
+        st.subheader("2 · Prediction")
+        st.info("Draw one digit, large, in the middle of the square: the prediction appears here when you "
+                "lift the pen.")
+    st.stop()
+loaded, name = chosen
 model, prepared = model_input_ui(run, loaded)
 mean, std, classes = run.info["mean"], run.info["std"], run.info["classes"]
 preds = top_k(logits(model, prepared.x), classes, k=5)
