@@ -126,9 +126,11 @@ def run_color(several: bool, field: str = "run:N", title: str = "run", colors: d
     names as Vega sorts them, so a new run can shift the others' colours."""
     if not several:
         return alt.ColorValue(PALETTE[0])
-    scale = (alt.Scale(domain=list(colors), range=list(colors.values())) if colors
-             else alt.Scale(range=PALETTE))
-    return alt.Color(field, title=title, scale=scale,
+    if colors:  # a few short names known ahead: one row below the plot, so a live panel stays short
+        return alt.Color(field, title=None, scale=alt.Scale(domain=list(colors), range=list(colors.values())),
+                         legend=alt.Legend(orient="bottom", direction="horizontal", labelLimit=0,
+                                           symbolType="stroke", symbolStrokeWidth=4))
+    return alt.Color(field, title=title, scale=alt.Scale(range=PALETTE),
                      legend=alt.Legend(orient="bottom", direction="vertical", columns=1, labelLimit=0))
 
 

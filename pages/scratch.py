@@ -105,15 +105,18 @@ def stop(job_id: str) -> None:
 
 
 def progress_ui(v) -> None:
-    if v.status == "queued":
-        st.info(f"Queued: position {v.position}. It starts when a running job finishes.")
-    elif v.status == "running" and not v.runs and v.phase:  # loading or downloading the data
-        st.progress(min(max(v.phase_fraction or 0.0, 0.0), 1.0), text=v.phase)
-    else:
-        fraction, text = progress(v)
-        st.progress(fraction, text=text)
-    if v.active:
-        st.button("Stop", key=f"stop-{v.id}", on_click=stop, args=(v.id,), type="primary")
+    """The progress line with Stop beside it: one row, so the charts below stay on the screen."""
+    line, button = st.columns([6, 1], vertical_alignment="bottom") if v.active else (st.container(), None)
+    with line:
+        if v.status == "queued":
+            st.info(f"Queued: position {v.position}. It starts when a running job finishes.")
+        elif v.status == "running" and not v.runs and v.phase:  # loading or downloading the data
+            st.progress(min(max(v.phase_fraction or 0.0, 0.0), 1.0), text=v.phase)
+        else:
+            fraction, text = progress(v)
+            st.progress(fraction, text=text)
+    if button is not None:
+        button.button("Stop", key=f"stop-{v.id}", on_click=stop, args=(v.id,), type="primary", width="stretch")
 
 
 def charts_ui(v) -> None:
@@ -212,8 +215,10 @@ def bar_ui(values: dict, problem: str | None, running: bool) -> None:
 
 
 st.title("✍️ A network from scratch (NumPy)")
-# Less empty space above the title: at 1366×768 the bar, the live panel and its charts fit one screen.
-st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>")
+# Less empty space around the title: at 1366×768 the bar, the live panel and its charts (with the four
+# activations' legend) fit one screen.
+st.html("<style>[data-testid='stMainBlockContainer']{padding-top:1.5rem}"
+        "[data-testid='stMainBlockContainer'] h1{padding-top:0.5rem;padding-bottom:0.25rem}</style>")
 bar, live, settings = st.container(), st.container(), st.container()
 finished = view(st.session_state.get(JOB_KEY))
 with settings:
