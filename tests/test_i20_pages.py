@@ -32,7 +32,8 @@ def test_the_quiz_names_a_layer_without_details_without_a_stray_space():
 # ------------------------------------------------------------------------------ server page
 class _View:
     def __init__(self, owner, job_id="j1", active=True):
-        self.id, self.owner, self.label, self.status = job_id, owner, "lenet · mnist", "running" if active else "completed"
+        self.id, self.owner, self.label = job_id, owner, "lenet · mnist"
+        self.status = "running" if active else "completed"
         self.active, self.created, self.started_info = active, 1.0, {"device": "cpu"}
         self.started, self.ended, self.position = 1.0, None, None
 
