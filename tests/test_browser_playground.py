@@ -71,3 +71,43 @@ def test_xor_logic_network_opens_with_its_half_planes():
         page.get_by_text("Your prediction").wait_for(timeout=30_000)
         time.sleep(1)
         page.screenshot(path=str(ARTIFACTS / "playground-scenario.png"), full_page=True)
+
+
+def layers_agree(page, main, want: int) -> None:
+    """Once the run has settled: no traceback; the count, the size boxes, the heat map and the loss chart
+    all on the page (stale elements of the last run fade out only when a run ends: poll, then assert)."""
+    count = main.get_by_text(f"{want} hidden layer{'s' * (want != 1)}", exact=True)
+    boxes = main.locator('input[aria-label^="Layer "]')
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if page.get_by_test_id("stStatusWidget").count() == 0 and count.count() == 1 and boxes.count() == want:
+            break
+        time.sleep(0.2)
+    errors = main.get_by_test_id("stException")
+    assert errors.count() == 0, errors.first.inner_text()
+    assert count.count() == 1 and boxes.count() == want, (want, boxes.count())
+    assert main.get_by_test_id("stImage").count() == 2  # the network diagram and the heat map
+    assert main.get_by_test_id("stVegaLiteChart").count() == 1  # the loss curve
+
+
+@pytest.mark.slow
+def test_layers_down_to_none_and_back():
+    """Issue 20: ➖ down to 0 hidden layers and ➕ back showed TypeError (weight_ui) in 2 of 3 tries, the heat
+    map and the loss chart vanished, and the count lagged one click."""
+    with streamlit_server() as url, chromium_page(1366, 768) as page:
+        main = page.locator('[data-testid="stMain"]')
+        page.goto(url + "/playground")
+        main.get_by_text("Training loss").wait_for(timeout=60_000)
+        main.get_by_test_id("stExpander").filter(has_text="Inspect a weight").locator("summary").click()
+        layers_agree(page, main, 2)
+        for label, want in (("➖", 1), ("➖", 0), ("➕", 1), ("➕", 2), ("➖", 1), ("➖", 0), ("➕", 1)):
+            main.get_by_role("button", name=label, exact=True).click()
+            time.sleep(0.5)
+            layers_agree(page, main, want)
+        for label in ("➕", "➖", "➖", "➕"):  # quick clicks, as a hurried lecturer makes: 2, 1, 0, 1
+            main.get_by_role("button", name=label, exact=True).click()
+            time.sleep(0.3)
+        time.sleep(1)
+        layers_agree(page, main, 1)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "i20-playground-layers.png"))
