@@ -22,7 +22,7 @@ from pages._common import (
     load_train_config,
 )
 
-JOB_KEY, GROUP_KEY = "train_job", "train_group"
+JOB_KEY, GROUP_KEY, FIXED_SCROLL_KEY = "train_job", "train_group", "train_fixed_scroll"
 EVERY = 0.8          # seconds between redraws while a job runs: a fragment run adds its own time, and
                      # the panel must redraw at least once a second
 QUEUED_EVERY = 3.0   # a queued job changes rarely; thirty waiting tabs polling each second cost a core
@@ -107,6 +107,8 @@ def outcome_ui(v: JobView, compact: bool = False, advice=()) -> None:
     if o.style == "success" and any(a.kind in WENT_WRONG for a in advice):
         o.style = "warning"  # it ran to the end, but learned nothing: not a green box
     text = f"**{o.headline}**"
+    if compact and advice and not v.group:  # the doctor's card is below the charts: say it is there
+        text += f"  \n🩺 {plain(advice[0].title)}: what to try is below the charts."
     if o.lines and not compact:  # an error can hold anyone's text (a folder, a class name): shown as text
         text += "  \n" + "  \n".join(plain(line) if line == v.error else line for line in o.lines)
     STYLE.get(o.style, st.info)(text)
@@ -153,6 +155,7 @@ def apply_fix(v: JobView, advice) -> None:
                for k in advice.changes if getattr(v.config, k) != getattr(new, k)]
     load_train_config(new)
     st.session_state[EDIT_KEY] = True
+    st.session_state[FIXED_SCROLL_KEY] = True  # the button sits below the charts: back to the top, once
     name = f"“{new.name}”" if new.name else f"from its own settings: “{default_name(new)}”"
     st.session_state[FIXED_KEY] = plain("🩺 The form now has " + ", ".join(changed or ["the doctor's changes"])
                                         + f". The new run is named {name}.") + " Press **Train** to try it."

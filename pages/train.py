@@ -30,7 +30,7 @@ from pages._common import (
     session_owner,
 )
 from pages._train_form import Form, config_ui, current_config, params_ui
-from pages._train_live import JOB_KEY, attach, jobs_list_ui, live_ui
+from pages._train_live import FIXED_SCROLL_KEY, JOB_KEY, attach, jobs_list_ui, live_ui
 
 FOUR_FIELDS = frozenset({"optimizer", "lr", "momentum", "loss"})  # what the four configurations set
 
@@ -39,6 +39,9 @@ ensure_app_entry()
 CFG_KEY, WIDGET_PREFIX, EDIT_KEY, FIXED_KEY = TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX, TRAIN_EDIT_KEY, TRAIN_FIXED_KEY
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "train.md"
 LESSON_KEY, SHARE_HIDE_KEY = "train_lesson", "share_hide"
+# Our own constant script (no user text in it): Streamlit scrolls its main container, not the window.
+SCROLL_TOP = ("<script>for (const el of [document.querySelector('[data-testid=\"stMain\"]'), "
+              "document.scrollingElement]) { if (el) el.scrollTo({top: 0}); }</script>")
 
 
 # ------------------------------------------------------------------------------ lesson links
@@ -146,6 +149,8 @@ def train_bar_ui(form: Form, cfg: TrainConfig, problem: str | None, summary: str
         st.markdown(summary)  # with the four configurations on, it says what the four runs use
     if (fixed := st.session_state.get(FIXED_KEY)) and editing():
         st.success(fixed)  # the doctor's follow-up, beside Train: in view without scrolling
+        if st.session_state.pop(FIXED_SCROLL_KEY, False):  # pressed below the charts: the page goes back up
+            st.html(SCROLL_TOP, unsafe_allow_javascript=True)
     if (notice := download_notice(cfg.dataset, data_dir())):
         st.caption(f"⬇️ {notice} Offline, choose a bundled dataset ({', '.join(BUNDLED)}).")
     if pressed:
