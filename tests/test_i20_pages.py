@@ -63,9 +63,11 @@ def test_plural(n, words):
 
 def test_the_code_exports_readme_says_1_epoch(tmp_path):
     run = fake_run(tmp_path, TrainConfig(model="mlp", hidden=(8,), epochs=1), (1, 28, 28), history=[{"epoch": 1}])
-    readme = scripts(run, None, None)["README.md"]
-    assert "1 epochs" not in readme
-    assert "# 1 epoch, as the run did" in readme
+    files = scripts(run, None, None)
+    assert "1 epochs" not in files["README.md"] and "1 epochs" not in files["train.py"]
+    assert "# 1 epoch, as the run did" in files["README.md"]
+    assert "python train.py                 1 epoch, as the run did" in files["train.py"]
+    assert "EPOCHS = 1\n" in files["train.py"]
 
 
 def test_a_long_run_id_keeps_its_whole_name_in_a_file_name(tmp_path):

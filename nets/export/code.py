@@ -142,7 +142,7 @@ def train_script(run: Run, bundled_file: str | None) -> str:
         "torchvision_class": TORCHVISION_CLASS.get(cfg.dataset, ""),
         "crop": f"({h}, {w}), padding=({max(1, w // 8)}, {max(1, h // 8)})",  # as nets.engine.augment.crop
         "optimizer": optimizer_code(cfg), "schedule": schedule_code(cfg),
-        "loss": literal(cfg.loss), **values_of}
+        "loss": literal(cfg.loss), "epochs_words": plural(int(values_of["epochs"]), "epoch"), **values_of}
     flags = {"bundled": cfg.dataset in BUNDLED, "idx": cfg.dataset in TORCHVISION_CLASS,
              "cifar": cfg.dataset == "cifar10", "folder": cfg.dataset == FOLDER, "data_dir": cfg.dataset != FOLDER,
              "subset": cfg.train_per_class > 0 or cfg.train_fraction < 1, "augment": bool(cfg.augment),
@@ -169,7 +169,8 @@ def readme(run: Run, example: str | None, bundled_file: str | None) -> str:
         "run": plain(run.name, 200), "title": title, "dataset_title": dataset_title, "result": _result_words(info),
         "file_rows": "".join(rows), "torch_version": (info.get("versions") or {}).get("torch", "2"),
         "predict_commands": "\n".join(commands), "in_shape": "×".join(map(str, info["input_shape"])),
-        "epochs": plural(cfg.epochs, "epoch"), "example_arg": "example.png" if example else "your-picture.png",
+        "epochs": plural(int(_numbers(cfg)["epochs"]), "epoch"),
+        "example_arg": "example.png" if example else "your-picture.png",
         "data_note": f"\n{note}\n" if note else ""})
 
 
