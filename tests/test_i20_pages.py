@@ -86,3 +86,16 @@ def test_a_too_long_name_is_cut_at_a_word_boundary_with_a_hash():
     assert len(tag) == 8 and head.endswith("-word") and "--" not in a
     assert file_stem("x" * 300).startswith("x" * 100) and len(file_stem("x" * 300)) <= 120
     assert file_stem("///") == "run"
+
+
+def test_the_tensorboard_zip_is_named_after_the_whole_run_id(tmp_path):
+    pytest.importorskip("tensorboard")
+    import shutil
+
+    from exporttools import SHIPPED
+    from nets.export.tensorboard_logs import export_tensorboard
+    from nets.runs import DEFAULT_ROOT, get_run
+    long_id = "20261207-053900-lenet-mnist-mini-sgd-lr-0.01-cross-entropy-6-8c3f2a"
+    shutil.copytree(DEFAULT_ROOT / SHIPPED, tmp_path / long_id, ignore=shutil.ignore_patterns("evaluation.npz"))
+    exported = export_tensorboard([get_run(tmp_path, long_id)])
+    assert exported.file_name == f"nnlab-tensorboard-{long_id}.zip"  # before: "…-cross-entropy-6-8.zip"
