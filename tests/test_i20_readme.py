@@ -126,7 +126,7 @@ def test_the_code_map_names_only_modules_that_exist():
     assert len(named) > 50 and named - names == set()
 
 
-@pytest.mark.slow  # a --help of each command: a few seconds each
+@pytest.mark.slow  # a --help of each command (in this process: imports every command module)
 def test_every_command_is_real():
     """`python -m nets X …`: X is a command, its sub-command and every --flag appear in its --help, and
     a --preset is one of its choices; `python path.py …`: the script exists and knows every --flag;
