@@ -5,7 +5,7 @@ checkpoints folder) and drives N simultaneous sessions, each a headless Chromium
 browser context (one browser, Playwright's async API), through
 
     Home   open the app, until "Start here" shows
-    Train  "Open in Train" for *MNIST in a minute*, until the Train heading and the parameter count show
+    Train  the sidebar's Train link, until the Train heading and the parameter count show
     Start  (Epochs and "Training images per class" set first) press Train, until the job shows, queued or not
     Job    until "Completed all" shows (queued jobs wait their turn: NNLAB_MAX_JOBS)
     Runs   "Runs" in the sidebar, until the run table shows
@@ -196,14 +196,14 @@ async def student(s: Session, browser, url: str, args, deadline: float, done: _F
         # Home
         ok = await timed(s, "Home", page, lambda: page.goto(url, timeout=step_timeout() * 1000),
                          lambda t: main.get_by_text("Start here").wait_for(timeout=t), step_timeout())
-        # Train: the first quick start is "MNIST in a minute"
+        # Train: the sidebar's link to the Train page (its default settings)
         if ok:
             async def train_ready(t):
                 await main.get_by_role("heading", name="Train").wait_for(timeout=t)
                 await main.get_by_text("parameters ·").first.wait_for(timeout=t)  # the summary with the parameter count
             ok = await timed(s, "Train", page,
-                             lambda: main.get_by_role("button", name="Open in Train").first.click(
-                                 timeout=step_timeout() * 1000),
+                             lambda: page.locator('[data-testid="stSidebarNav"]').get_by_role(
+                                 "link", name="Train").click(timeout=step_timeout() * 1000),
                              train_ready, step_timeout())
         # Start: a tiny run (setting the form is not timed; pressing Train is)
         if ok:
@@ -381,7 +381,7 @@ def main(argv=None) -> int:
     print("server script time per page view (s), apart from the browsers':   n     p50     p95     max")
     for page, st in sorted(server_times.items()):
         print(f"  {page:<24} {st['n']:>5} {st['p50']:>7.3f} {st['p95']:>7.3f} {st['max']:>7.3f}")
-    print("  (Home: open until 'Start here'; Train: 'Open in Train' until the form and parameter count; "
+    print("  (Home: open until 'Start here'; Train: the sidebar's Train link until the form and parameter count; "
           "Start: Train pressed until the job shows; Job: Train pressed until 'Completed all'; "
           "Runs: sidebar link until the run table)")
     summary = (f"load: {args.sessions} sessions, {len(completed)} jobs completed, {len(errors)} errors, "
