@@ -217,7 +217,10 @@ def table_ui(rows, who) -> list:
     # A fresh table keeps what was selected before, where those runs are still on this page.
     kept = [ids.index(i) for i in st.session_state.get(PICKED, []) if i in ids]
     chosen = st.session_state.get("selected_run")
-    default = kept or [ids.index(chosen) if chosen in ids else 0]
+    # Nothing chosen yet: the newest run that completed with a model (a failed run is not the first view,
+    # here or on Predictions, which opens on the run selected here), else the newest.
+    first = next((i for i, r in enumerate(rows) if r.status == "completed" and r.has_model), 0)
+    default = kept or [ids.index(chosen) if chosen in ids else first]
     frame = pd.DataFrame(runs_table(rows, short=True))
     frame["starred"] = frame["starred"].map({True: "⭐", False: ""})
     if who.lecturer:

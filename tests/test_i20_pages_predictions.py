@@ -24,3 +24,15 @@ def test_with_no_completed_run_it_opens_on_the_newest_with_a_model(ckpt, monkeyp
         update_run(get_run(ckpt, run_id), status="stopped")
     at = open_page(ckpt, monkeypatch)
     assert at.selectbox[0].value == "filler-01" and not at.exception
+
+
+def test_a_visit_to_runs_first_does_not_bring_the_failed_run_back(ckpt, monkeypatch):
+    """Runs pre-selects a row and shares it with Predictions (selected_run): with nothing chosen, that
+    row is the newest completed run too, not the newest failed one."""
+    import pagetools
+    many_runs(ckpt, n=3)
+    update_run(get_run(ckpt, "filler-02"), status="failed")
+    at = pagetools.open_page("pages/runs.py", ckpt, monkeypatch)
+    assert at.session_state["selected_run"] == "filler-01"
+    at.switch_page("pages/predictions.py").run()
+    assert not at.exception and at.selectbox[0].value == "filler-01"
