@@ -68,7 +68,7 @@ def app_rate(page, url: str, epochs: int, ckpt: Path, detach: bool = False, stat
     main = page.locator('[data-testid="stMain"]')
     page.goto(url)
     # the sidebar's Train page (Home's quick starts start a job at once on a laptop)
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Train").click()
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Train", exact=True).click()
     main.get_by_role("heading", name="Train").wait_for(timeout=30_000)
     box = main.get_by_role("spinbutton", name="Epochs", exact=True)
     box.fill(str(epochs))

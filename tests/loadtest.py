@@ -203,7 +203,7 @@ async def student(s: Session, browser, url: str, args, deadline: float, done: _F
                 await main.get_by_text("parameters ·").first.wait_for(timeout=t)  # the summary with the parameter count
             ok = await timed(s, "Train", page,
                              lambda: page.locator('[data-testid="stSidebarNav"]').get_by_role(
-                                 "link", name="Train").click(timeout=step_timeout() * 1000),
+                                 "link", name="Train", exact=True).click(timeout=step_timeout() * 1000),
                              train_ready, step_timeout())
         # Start: a tiny run (setting the form is not timed; pressing Train is)
         if ok:

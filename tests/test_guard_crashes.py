@@ -125,8 +125,8 @@ def test_runs_home_and_predictions_render_with_a_dict_named_run(ckpt, monkeypatc
     rows = index(ckpt).query(RunFilter(), ADMIN)
     assert {r.id: r.status for r in rows}["20990101-000000-copied-by-hand"] == DAMAGED
     assert {r.name for r in rows} >= {"good run", "20990101-000000-copied-by-hand"}
-    # the damaged runs are the newest: the Runs page selects one of them first
-    at = pagetools.open_page("pages/runs.py", ckpt, monkeypatch)
+    # a damaged run selected (Runs pre-selects the newest completed run, so it is picked here)
+    at = pagetools.open_page("pages/runs.py", ckpt, monkeypatch, {"selected_run": "20990101-000000-copied-by-hand"})
     assert not at.exception and len(at.dataframe[0].value) == 3
     assert any("run.json is damaged" in shown(w.value) for w in at.warning)
     at = pagetools.open_page("pages/runs.py", ckpt, monkeypatch,
