@@ -79,3 +79,19 @@ def signed_in_as(at: AppTest) -> str:
     """The sidebar's "signed in as" line, '' when nobody is."""
     return next((c.value for c in at.sidebar.caption if c.value.startswith("👤")), "")
 
+
+def tab(ckpt, monkeypatch, *, secrets: dict, page=None, url=None, user=None) -> AppTest:
+    """A new browser tab of a server with these `secrets`, opened at a URL with these query
+    parameters (as a logged-in `user`, when given), then on `page`."""
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.secrets.update(secrets)
+    at.query_params.update(url or {})
+    if user is not None:
+        at.user = user
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+

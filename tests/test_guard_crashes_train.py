@@ -2,7 +2,6 @@
 refused before Train, with the reason; a refusal at submit (the disk budget) is a message, not a
 traceback."""
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from nets.text import shown
 
@@ -16,12 +15,7 @@ def env(ckpt, tmp_path, monkeypatch):
     return ckpt
 
 
-def open_train(params=None) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.query_params.update(params or {})
-    at.switch_page("pages/train.py").run()
-    assert not at.exception, at.exception
-    return at
+from test_page_lesson import open_train  # noqa: E402 (the Train page opened at a lesson link)
 
 
 def train_button(at):

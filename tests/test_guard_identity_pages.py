@@ -26,17 +26,7 @@ def saved(ckpt, run_id, owner) -> str:
 
 def tab(ckpt, monkeypatch, secrets, page=None, url=None, user=None) -> AppTest:
     """A new browser tab opened at a URL with these query parameters."""
-    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.secrets.update(secrets)
-    at.query_params.update(url or {})
-    if user is not None:
-        at.user = user
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return pagetools.tab(ckpt, monkeypatch, secrets=secrets, page=page, url=url, user=user)
 
 
 def sign_in(at, name, phrase, code=CODE) -> AppTest:

@@ -15,18 +15,7 @@ from nets.text import shown
 from tests.pagetools import open_page, sign_in
 
 
-@pytest.fixture
-def app(ckpt, monkeypatch):
-    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.run()
-    at.switch_page("pages/train.py").run()
-    assert not at.exception
-    return at
-
-
-def widget(at, kind, key):
-    return next(w for w in getattr(at, kind) if w.key == "tw_" + key)
+from test_page_train import app, widget  # noqa: E402,F401 (the Train page opened fresh; a form widget by key)
 
 
 def errors(at) -> str:

@@ -17,17 +17,8 @@ AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret":
 
 def tab(ckpt, monkeypatch, page=None, url=None, secrets=None, user=None) -> AppTest:
     """A new browser tab on `page`, opened at a URL with these query parameters."""
-    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.secrets.update({"lecturer_password": PASSWORD, "class_code": CODE} if secrets is None else secrets)
-    at.query_params.update(url or {})
-    if user is not None:
-        at.user = user
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return pagetools.tab(ckpt, monkeypatch, page=page, url=url, user=user,
+                         secrets={"lecturer_password": PASSWORD, "class_code": CODE} if secrets is None else secrets)
 
 
 def sign_in(at, name, code=CODE, phrase=PHRASE) -> AppTest:
