@@ -12,14 +12,21 @@ ARTIFACTS = ROOT / "test-artifacts"
 require_chromium()
 
 
+@pytest.fixture(scope="module")
+def url():
+    """One server for the module's tests (each opens its own browser, so its own session)."""
+    with streamlit_server() as address:
+        yield address
+
+
 def metric(main, label) -> float:
     box = main.get_by_test_id("stMetric").filter(has_text=label)
     return float(re.sub(r"[^0-9.]", "", box.get_by_test_id("stMetricValue").inner_text()))
 
 
 @pytest.mark.slow
-def test_spiral_play_trains_live():
-    with streamlit_server() as url, chromium_page(1366, 768) as page:
+def test_spiral_play_trains_live(url):
+    with chromium_page(1366, 768) as page:
         main = page.locator('[data-testid="stMain"]')
         page.goto(url + "/playground")
         main.get_by_text("Training loss").wait_for(timeout=60_000)
@@ -50,8 +57,8 @@ def test_spiral_play_trains_live():
 
 
 @pytest.mark.slow
-def test_xor_logic_network_opens_with_its_half_planes():
-    with streamlit_server() as url, chromium_page(1366, 768) as page:
+def test_xor_logic_network_opens_with_its_half_planes(url):
+    with chromium_page(1366, 768) as page:
         main = page.locator('[data-testid="stMain"]')
         page.goto(url + "/logic_network")
         box = main.get_by_label("Boolean expression", exact=True).and_(main.get_by_test_id("stTextInputField"))
@@ -91,10 +98,10 @@ def layers_agree(page, main, want: int) -> None:
 
 
 @pytest.mark.slow
-def test_layers_down_to_none_and_back():
+def test_layers_down_to_none_and_back(url):
     """Issue 20: ➖ down to 0 hidden layers and ➕ back showed TypeError (weight_ui) in 2 of 3 tries, the heat
     map and the loss chart vanished, and the count lagged one click."""
-    with streamlit_server() as url, chromium_page(1366, 768) as page:
+    with chromium_page(1366, 768) as page:
         main = page.locator('[data-testid="stMain"]')
         page.goto(url + "/playground")
         main.get_by_text("Training loss").wait_for(timeout=60_000)

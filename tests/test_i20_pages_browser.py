@@ -53,10 +53,18 @@ def test_a_drawn_digits_prediction_is_above_the_fold_at_1366(tmp_path):
     assert shown and 0 <= shown["y"] and shown["y"] + shown["height"] <= 768, shown
 
 
+@pytest.fixture(scope="module")
+def plain_server():
+    """A server with the default settings, shared by both sizes (each opens its own browser)."""
+    with streamlit_server() as address:
+        yield address
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("width, height", [(1366, 768), (1920, 1080)])
-def test_the_anatomy_table_at_both_sizes(width, height):
-    with streamlit_server() as url, chromium_page(width, height) as page:
+def test_the_anatomy_table_at_both_sizes(width, height, plain_server):
+    url = plain_server
+    with chromium_page(width, height) as page:
         main = page.locator('[data-testid="stMain"]')
         page.goto(url + "/anatomy")
         main.get_by_text("Total parameters").wait_for(timeout=60_000)
