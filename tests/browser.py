@@ -73,3 +73,11 @@ def chromium_page(width: int = 1400, height: int = 1000):
             yield page
         finally:
             browser.close()
+
+
+def settle(page) -> None:
+    """Wait until the app has finished its run (Streamlit's status widget gone), after a short pause
+    that lets a click start one."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+

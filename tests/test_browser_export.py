@@ -10,17 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from browser import ROOT, chromium_page, require_chromium, streamlit_server
+from browser import ROOT, chromium_page, require_chromium, settle, streamlit_server
 
 ARTIFACTS = ROOT / "test-artifacts"
 SHIPPED = "lenet-mnist-mini"
 
 require_chromium()
-
-
-def settle(page) -> None:
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
 def shot(page, name, width=1366) -> None:

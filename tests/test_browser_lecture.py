@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import ROOT, chromium_page, require_chromium, streamlit_server
+from browser import ROOT, chromium_page, require_chromium, settle, streamlit_server
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pagetools import tiny_run  # noqa: E402
@@ -47,11 +47,6 @@ def to_top(main) -> None:
     """Back to the page's top, as a lecturer scrolls up to press Train (Streamlit scrolls its own
     container, not the window)."""
     main.get_by_role("heading", name="Train").first.scroll_into_view_if_needed()
-
-
-def settle(page) -> None:
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from browser import ROOT, chromium_page, require_chromium, streamlit_server
+from browser import ROOT, chromium_page, require_chromium, settle, streamlit_server
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pagetools import tiny_run  # noqa: E402
@@ -23,11 +23,6 @@ PHISH = ("**Session expired.** [Sign in again here](http://example.invalid/phish
 MARKUP_NAME = "**bold** [x](http://example.invalid)"
 
 require_chromium()
-
-
-def settle(page) -> None:
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
 def no_markup_from(page) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import ROOT, chromium_page, require_chromium, streamlit_server
+from browser import ROOT, chromium_page, require_chromium, settle, streamlit_server
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -13,11 +13,6 @@ ARTIFACTS = ROOT / "test-artifacts"
 WIDTH, HEIGHT = 1366, 768
 
 require_chromium()
-
-
-def settle(page) -> None:
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
 def in_view(locator) -> bool:

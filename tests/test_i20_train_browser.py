@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import ROOT, chromium_page, require_chromium, streamlit_server
+from browser import ROOT, chromium_page, require_chromium, settle, streamlit_server
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -26,11 +26,6 @@ def in_view(locator, part: float = 1.0) -> bool:
     """Whether `part` of the element (from its top) is on the screen without scrolling."""
     box = locator.bounding_box()
     return box is not None and box["y"] >= 0 and box["y"] + part * box["height"] <= HEIGHT + 1
-
-
-def settle(page) -> None:
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
 @pytest.mark.slow
