@@ -8,9 +8,9 @@ import streamlit as st
 
 from nets.engine.naming import LOSS_NAMES, common_part, default_name
 from nets.plots import by_epoch, epochs_frame, loss_panels, loss_points_frame, loss_vs_images
-from nets.server.doctor import diagnose_group, diagnose_job
+from nets.coach.doctor import diagnose_group, diagnose_job
 from nets.server.job import JobView
-from nets.server.outcome import describe_job
+from nets.coach.outcome import describe_job
 from nets.text import plain
 from pages._common import (
     TRAIN_EDIT_KEY as EDIT_KEY,

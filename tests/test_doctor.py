@@ -5,7 +5,7 @@ import pytest
 
 from nets.engine.config import TrainConfig, four_configs
 from nets.experiment import prepare_data, run_training
-from nets.server.doctor import Advice, diagnose, diagnose_group, higher_lr, lower_lr
+from nets.coach.doctor import Advice, diagnose, diagnose_group, higher_lr, lower_lr
 
 CONFIG_FIELDS = {f.name for f in fields(TrainConfig)}
 
@@ -213,7 +213,7 @@ def test_chance_is_one_over_the_classes_the_engine_reported(tmp_path):
     """30% on three classes is guessing; on ten it is learning. The doctor reads the class count from
     the job's Started event (nets.engine.train.Started.num_classes), not from an assumption."""
     from nets.engine.train import Started
-    from nets.server.doctor import diagnose_job
+    from nets.coach.doctor import diagnose_job
 
     def view(i, classes, cfg=TrainConfig(dataset="folder", folder=str(tmp_path / "gone"))):
         started = asdict(Started("cpu", 1_000, 24, 1, 2, "test", classes))

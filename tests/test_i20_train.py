@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from nets.engine.config import TrainConfig, four_configs_summary
 from nets.engine.naming import default_name, is_generated, unique_name
 from nets.parse import ParseError, float_list, int_list
-from nets.server.doctor import Advice
+from nets.coach.doctor import Advice
 from nets.text import shown
 from tests.pagetools import open_page, sign_in
 
@@ -166,7 +166,7 @@ def test_a_bad_item_is_named_before_the_count():
 
 def test_after_a_stop_the_progress_line_and_the_outcome_agree_on_the_batch():
     from pages._train_live import progress_text
-    from nets.server.outcome import describe
+    from nets.coach.outcome import describe
     progress = {"epoch": 1, "batch": 32, "batches": 94, "loss": 0.5, "images_per_s": 900.0, "eta_s": 3.0}
     notes = [{"kind": "Stopped", "epoch": 1, "batch": 33}]
     v = SimpleNamespace(progress=progress, notes=notes, active=False, config=TrainConfig(epochs=5))

@@ -7,7 +7,7 @@ import pytest
 import nets.experiment as experiment
 from nets.engine.config import TrainConfig
 from nets.runs import get_run, update_run
-from nets.server.outcome import KINDS, describe, describe_job, describe_run
+from nets.coach.outcome import KINDS, describe, describe_job, describe_run
 from pagetools import NaNFrom
 
 TINY = dict(dataset="mnist-mini", train_per_class=20, device="cpu", log_every=1)

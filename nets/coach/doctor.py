@@ -13,7 +13,7 @@ from nets.engine.augment import suitable
 from nets.engine.config import TrainConfig
 from nets.engine.models import model_options
 from nets.engine.naming import LOSS_NAMES, OPTIMIZER_NAMES, format_lr, is_generated
-from nets.server.outcome import loss_word
+from nets.coach.outcome import loss_word
 
 CHANCE_MARGIN = 0.05   # "at chance": accuracy within 5 points of 1/classes
 OVERFIT_GAP = 0.10     # train accuracy this far above test accuracy
