@@ -7,9 +7,7 @@ import math
 import statistics
 import time
 
-from nets.plots import by_epoch, epochs_frame, loss_points_frame, loss_vs_images
-
-LIVE_POINTS = 300  # what the Train page keeps of the loss curve (pages/_train_live.py)
+from nets.plots import LIVE_POINTS, by_epoch, epochs_frame, loss_points_frame, loss_vs_images
 
 
 def fake_run(epochs: int, points: int) -> tuple[list[tuple[int, float]], list[dict]]:
