@@ -41,7 +41,8 @@ nav = st.navigation({
 }, expanded=True)  # every page visible: a lecturer points at them in class
 
 from nets.server.log import record_page_time  # noqa: E402 (torch and the pages' helpers load after the navigation)
-from pages._common import config_problems, warm_up  # noqa: E402
+from pages._identity import config_problems  # noqa: E402
+from pages._service import warm_up  # noqa: E402
 from pages._sidebar import sidebar  # noqa: E402
 
 warm_up()  # once per server process: thread count, lazy imports, gc

@@ -15,7 +15,7 @@ from nets.export.report import export_report, report_name
 from nets.export.table import metrics_csv
 from nets.runs import Run, compare, get_run
 from nets.text import plain
-from pages._common import run_dataset
+from pages._cached import run_dataset
 
 ONE_RUN = "export_one_run"   # which selected run the code and ONNX exports take
 ACTION_WIDTH = [1, 2.8]      # button | what it is and how to open it: the button column holds a file size

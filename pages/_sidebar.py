@@ -7,14 +7,14 @@ from nets.engine.catalog import default_data_dir
 from nets.engine.device import device_name
 from nets.server.identity import LECTURER, MAX_NAME, IdentityError, named_lecturer, shown_name
 from nets.text import plain
-from pages._common import (
+from pages._identity import (
     IDENTITY_KEY,
     accounts,
     enter_lecturer_mode,
     identity,
-    shows_paths,
     identity_settings,
     leave_lecturer_mode,
+    shows_paths,
     sign_in,
     sign_out,
     signed_out_message,

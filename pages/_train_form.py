@@ -21,7 +21,9 @@ from nets.server.identity import LECTURER
 from nets.server.upload import (UploadError, all_uploads, clean_uploads, delete_upload, folder_label, folder_refusal,
                                 image_folders, my_uploads, save_upload, share_upload, usage)
 from nets.text import plain
-from pages._common import TRAIN_CFG_KEY as CFG_KEY, TRAIN_WIDGET_PREFIX as WIDGET_PREFIX, data_dir, identity
+from pages._identity import identity
+from pages._service import data_dir
+from pages._train_state import TRAIN_CFG_KEY as CFG_KEY, TRAIN_WIDGET_PREFIX as WIDGET_PREFIX
 
 UPLOAD_KEY, UPLOADED_KEY = "train_zip", "train_zip_done"
 

@@ -12,15 +12,9 @@ from nets.coach.doctor import diagnose_group, diagnose_job
 from nets.server.job import JobView
 from nets.coach.outcome import describe_job
 from nets.text import plain
-from pages._common import (
-    TRAIN_EDIT_KEY as EDIT_KEY,
-    TRAIN_FIXED_KEY as FIXED_KEY,
-    access,
-    checkpoints_root,
-    job_manager,
-    shows_paths,
-    load_train_config,
-)
+from pages._identity import access, shows_paths
+from pages._service import checkpoints_root, job_manager
+from pages._train_state import TRAIN_EDIT_KEY as EDIT_KEY, TRAIN_FIXED_KEY as FIXED_KEY, load_train_config
 
 JOB_KEY, GROUP_KEY, FIXED_SCROLL_KEY = "train_job", "train_group", "train_fixed_scroll"
 EVERY = 0.8          # seconds between redraws while a job runs: a fragment run adds its own time, and

@@ -10,7 +10,10 @@ import streamlit as st
 from nets.engine.augment import AUGMENTATIONS, LABELS, augmented_copies, describe, suitable
 from nets.engine.catalog import dataset_status
 from nets.inspect.pictures import to_chw, to_display
-from pages._common import data_dir, dataset, ensure_app_entry, upload_image_ui
+from pages._common import ensure_app_entry
+from pages._cached import dataset
+from pages._service import data_dir
+from pages._upload_ui import upload_image_ui
 from pages._widgets import image_grid, picture
 
 ensure_app_entry()

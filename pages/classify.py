@@ -17,7 +17,10 @@ from nets.inspect.prediction import Prediction, logits, probabilities, top_k
 from nets.inspect.preprocess import Prepared, baseline, normalise, perturb, preprocess, style_for
 from nets.runs import CheckpointError, Run, RunFilter, get_run
 from nets.text import plain
-from pages._common import decode_image, ensure_app_entry, run_model, run_picker_ui, upload_image_ui
+from pages._common import ensure_app_entry
+from pages._cached import run_model
+from pages._runpick import run_picker_ui
+from pages._upload_ui import decode_image, upload_image_ui
 from pages._widgets import picture, prediction_metric, top_k_table
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"

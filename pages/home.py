@@ -11,8 +11,11 @@ from nets.text import plain
 from nets.engine.catalog import availability_rows, default_data_dir
 from nets.engine.device import device_name
 from nets.runs import compare
-from pages._common import (TRAIN_EDIT_KEY, ensure_app_entry, find_runs, identity, job_manager, load_train_config,
-                           session_owner)
+from pages._common import ensure_app_entry
+from pages._identity import identity, session_owner
+from pages._runpick import find_runs
+from pages._service import job_manager
+from pages._train_state import TRAIN_EDIT_KEY, load_train_config
 from pages._train_live import attach
 
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "home.md"

@@ -28,14 +28,10 @@ from nets.engine.pretrained import (
 )
 from nets.runs import CheckpointError, RunFilter
 from nets.text import plain
-from pages._common import (
-    decode_image,
-    ensure_app_entry,
-    run_dataset,
-    run_model,
-    run_picker_ui,
-    upload_image_ui,
-)
+from pages._common import ensure_app_entry
+from pages._cached import run_dataset, run_model
+from pages._runpick import run_picker_ui
+from pages._upload_ui import decode_image, upload_image_ui
 from pages._widgets import picture, top_k_table
 
 ensure_app_entry()

@@ -9,13 +9,9 @@ from nets.engine.evaluate import Evaluation
 from nets.runs import CheckpointError, Run, RunFilter, compare
 from nets.runs.rows import record_problem
 from nets.text import plain
-from pages._common import (
-    ensure_app_entry,
-    find_runs,
-    run_dataset,
-    run_evaluation,
-    run_picker_ui,
-)
+from pages._common import ensure_app_entry
+from pages._cached import run_dataset, run_evaluation
+from pages._runpick import find_runs, run_picker_ui
 from pages._widgets import image_grid
 
 ensure_app_entry()

@@ -30,14 +30,11 @@ from nets.runs import (
     set_shared,
     set_starred,
 )
-from pages._common import (
-    access,
-    checkpoints_root,
-    ensure_app_entry,
-    find_runs,
-    run_dataset,
-    run_evaluation,
-)
+from pages._common import ensure_app_entry
+from pages._cached import run_dataset, run_evaluation
+from pages._identity import access
+from pages._runpick import find_runs
+from pages._service import checkpoints_root
 from pages._export import export_ui
 
 ensure_app_entry()

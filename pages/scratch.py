@@ -16,7 +16,9 @@ from nets.scratch.network import HIDDEN_ACTIVATIONS, INITS, ScratchError
 from nets.scratch.report import (COMPARE_COLORS, LESSONS, NUMPY, curves, evidence_text, lesson_sections,
                                  lessons_before_training, progress, results_table)
 from nets.text import plain
-from pages._common import access, data_dir, ensure_app_entry, job_manager, session_owner
+from pages._common import ensure_app_entry
+from pages._identity import access, session_owner
+from pages._service import data_dir, job_manager
 
 ensure_app_entry()
 

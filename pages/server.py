@@ -8,7 +8,9 @@ from nets.runs.access import Access
 from nets.server.budget import LABELS
 from nets.server.lecturer_view import ACTIVE, counts, job_rows, worker_rows
 from nets.text import plain
-from pages._common import access, ensure_app_entry, job_manager, server_log
+from pages._common import ensure_app_entry
+from pages._identity import access
+from pages._service import job_manager, server_log
 from pages._widgets import dash_table
 
 ensure_app_entry()

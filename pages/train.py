@@ -15,20 +15,10 @@ from nets.engine.naming import default_name, is_generated
 from nets.files import CheckpointError
 from nets.server.lessons import decode, encode, is_lesson, lesson_params, signature
 from nets.text import plain
-from pages._common import (
-    TRAIN_CFG_KEY,
-    TRAIN_EDIT_KEY,
-    TRAIN_FIXED_KEY,
-    TRAIN_WIDGET_PREFIX,
-    checkpoints_root,
-    shows_paths,
-    data_dir,
-    ensure_app_entry,
-    identity,
-    job_manager,
-    load_train_config,
-    session_owner,
-)
+from pages._common import ensure_app_entry
+from pages._identity import identity, session_owner, shows_paths
+from pages._service import checkpoints_root, data_dir, job_manager
+from pages._train_state import TRAIN_CFG_KEY, TRAIN_EDIT_KEY, TRAIN_FIXED_KEY, TRAIN_WIDGET_PREFIX, load_train_config
 from pages._train_form import Form, config_ui, current_config, params_ui
 from pages._train_live import FIXED_SCROLL_KEY, JOB_KEY, attach, jobs_list_ui, live_ui
 

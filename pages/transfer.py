@@ -16,7 +16,11 @@ from nets.engine.options import OPTIONS
 from nets.engine.pretrained import (ARCHES, PretrainedError, have_weights, install_state_dict, may_install,
                                     weights_path)
 from nets.runs import RunFilter
-from pages._common import access, data_dir, ensure_app_entry, find_runs, load_train_config
+from pages._common import ensure_app_entry
+from pages._identity import access
+from pages._runpick import find_runs
+from pages._service import data_dir
+from pages._train_state import load_train_config
 
 ensure_app_entry()
 

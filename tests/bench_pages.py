@@ -38,7 +38,7 @@ def page_time(at: AppTest, page: str, repeats: int) -> float:
 
 def manager_for(backend: str):
     os.environ["NNLAB_JOB_BACKEND"] = backend
-    from pages._common import job_manager
+    from pages._service import job_manager
     return job_manager()
 
 

@@ -14,7 +14,7 @@ from nets.text import shown
 def service(ckpt, monkeypatch):
     """The job service the page finds (its own checkpoints folder: a fresh one), closed after."""
     monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
-    from pages._common import job_manager
+    from pages._service import job_manager
     manager = job_manager()
     yield manager
     manager.close()
