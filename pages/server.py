@@ -6,7 +6,8 @@ import streamlit as st
 from nets.engine.config import ConfigError
 from nets.runs.access import Access
 from nets.server.budget import LABELS
-from nets.server.lecturer_view import ACTIVE, counts, job_rows, worker_rows
+from nets.server.lecturer_view import counts, job_rows, worker_rows
+from nets.status import ACTIVE
 from nets.text import plain
 from pages._common import ensure_app_entry
 from pages._identity import access

@@ -12,7 +12,7 @@ from nets.server.budget import (JobRefused, Limits, cost_problem, current, queue
                                 read_settings, save_settings)
 from nets.server.costs import estimate
 from nets.server.identity import LECTURER
-from nets.server.job import ACTIVE
+from nets.status import ACTIVE
 
 
 class LabRefused(JobRefused, ScratchError):

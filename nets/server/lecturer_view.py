@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from nets.server.identity import shown_name
+from nets.status import Status
 
 
 def rss_mb(pid: int | None) -> int | None:
@@ -64,13 +65,10 @@ def worker_rows(workers: list[dict]) -> list[dict]:
             for w in workers]
 
 
-ACTIVE = ("running", "queued")  # the statuses of jobs that can still be stopped
-
-
 def counts(rows: list[dict], workers: list[dict], in_process: bool) -> dict[str, int | str]:
     """The view's headline numbers: running and queued jobs, and the live workers ('2 of 3'), or
     'in-process' without a pool, 'starting' while the pool has none yet."""
     alive = (f"{sum(bool(w['alive']) for w in workers)} of {len(workers)}" if workers
              else "in-process" if in_process else "starting")
-    return {"Running": sum(r["status"] == "running" for r in rows),
-            "Queued": sum(r["status"] == "queued" for r in rows), "Workers alive": alive}
+    return {"Running": sum(r["status"] == Status.RUNNING for r in rows),
+            "Queued": sum(r["status"] == Status.QUEUED for r in rows), "Workers alive": alive}

@@ -12,14 +12,15 @@ import sys
 import threading
 from pathlib import Path
 
+from nets import settings
+
 log = logging.getLogger("nnlab.pool")
 ROOT = Path(__file__).resolve().parent.parent.parent
-STOP_GRACE = float(os.environ.get("NNLAB_STOP_GRACE_S", "1.5"))  # seconds a Stop waits before ending the worker
 
 
 def worker_env(index: int, size: int, gpus: int, cores: int) -> dict:
     """Each worker its own GPU where there are several; CPU workers share the cores between them."""
-    env = {"NNLAB_WORKER_THREADS": os.environ.get("NNLAB_WORKER_THREADS") or str(max(1, cores // max(size, 1)))}
+    env = {"NNLAB_WORKER_THREADS": str(settings.get("NNLAB_WORKER_THREADS") or max(1, cores // max(size, 1)))}
     if gpus > 1:
         env["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
     return env
@@ -122,13 +123,13 @@ class ProcessPool:
 
     def stop(self, job_id: str) -> None:
         """Ask the worker to stop the job between two batches; if it has not let go of the job
-        STOP_GRACE seconds later (inside a long batch, loading data), end the process: it is replaced,
-        and the job is reported stopped, not lost."""
+        NNLAB_STOP_GRACE_S seconds later (inside a long batch, loading data), end the process: it is
+        replaced, and the job is reported stopped, not lost."""
         with self._lock:
             worker = next((w for w in self._workers if w.job_id == job_id), None)
         if worker is not None:
             worker.send({"op": "stop", "job": job_id})
-            timer = threading.Timer(STOP_GRACE, self._end_if_busy, args=(worker, job_id))
+            timer = threading.Timer(settings.get("NNLAB_STOP_GRACE_S"), self._end_if_busy, args=(worker, job_id))
             timer.daemon = True
             timer.start()
 
@@ -138,7 +139,7 @@ class ProcessPool:
                 return  # it stopped in time (or died anyway)
             worker.stopping = job_id
         log.info("worker %d (pid %d) did not stop job %s within %.1f s: ending it", worker.index, worker.pid,
-                 job_id[:8], STOP_GRACE)
+                 job_id[:8], settings.get("NNLAB_STOP_GRACE_S"))
         try:
             worker.proc.kill()
         except OSError:
