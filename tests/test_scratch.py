@@ -17,8 +17,9 @@ from nets.engine.data import load_dataset
 from nets.server.jobs import JobManager
 from nets.scratch.network import (HIDDEN_ACTIVATIONS, Network, ScratchData, ScratchError, cross_entropy, epoch_order, fit,
                                   init_std, load_scratch_data, log_softmax, sigmoid, softmax, split_80_10_10)
-from nets.scratch.cli import accuracy_main, numpy_blas_threads, speed_main, time_epochs
+from nets.scratch.cli import accuracy_main, speed_main, time_epochs
 from nets.parse import ParseError
+from nets.scratch.threads import numpy_blas_threads
 from nets.scratch.lab import SCALE_LABELS, LabSettings, describe_layers, parse_hidden
 from nets.scratch.report import (LESSONS, NUMPY, TORCH, collapse_linear, evidence_text, identical_units,
                                  lesson_sections, lessons_before_training, progress, results_table, twin_gap)

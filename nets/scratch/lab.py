@@ -23,8 +23,8 @@ from nets.engine.catalog import DATASETS, FOLDER
 from nets.parse import int_list
 from nets.scratch.network import (DEFAULT_HIDDEN, HIDDEN_ACTIVATIONS, INITS, SCALES, Network, ScratchData, ScratchError,
                                   describe_init, epoch_order, fit, init_std, load_scratch_data)
-from nets.scratch.cli import numpy_blas_threads
 from nets.scratch.report import COMPARED, NUMPY, TORCH, collapse_linear, identical_units, label_of, lessons
+from nets.scratch.threads import numpy_blas_threads
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ def one_thread_each():
     """NumPy's BLAS and torch on one thread each for the job, restored after. Both counts are
     process-wide: only for a process that is the job's (a worker), never for the web server's.
     With batch-32 matrices two threads gain little on an idle machine and wait for each other on a
-    busy one: on 2 busy cores an epoch took 14× longer with two BLAS threads (nets/scratch/cli.py) and
+    busy one: on 2 busy cores an epoch took 14× longer with two BLAS threads (nets/scratch/threads.py) and
     the twin's 0.1 s became 4.6-6.8 s with two torch threads."""
     from nets.scratch.twin import torch_threads
     before = numpy_blas_threads()
