@@ -7,7 +7,8 @@ import pytest
 import nets.experiment as experiment
 from nets.engine.config import TrainConfig
 from nets.runs import get_run, update_run
-from nets.coach.outcome import KINDS, describe, describe_job, describe_run
+from nets.coach.outcome import describe, describe_job, describe_run
+from nets.status import ENDED
 from pagetools import NaNFrom
 
 TINY = dict(dataset="mnist-mini", train_per_class=20, device="cpu", log_every=1)
@@ -74,7 +75,7 @@ CASES = ["completed", "completed-val", "diverged-1", "diverged-2", "stopped-1", 
 def test_what_it_says_about_the_model_matches_the_run_folder(runs, case):
     view, o = runs[case]
     assert view.status == case.removesuffix("-val").removesuffix("-0").removesuffix("-1").removesuffix("-2")
-    assert o.kind == view.status and o.kind in KINDS
+    assert o.kind == view.status and o.kind in ENDED
     assert o.style in ("success", "info", "warning", "error")
     folder = runs["ckpt"] / o.run_id
     assert o.has_model == get_run(runs["ckpt"], o.run_id).weights_path.exists() == bool(list(folder.glob("model*.pt")))

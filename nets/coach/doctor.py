@@ -33,11 +33,6 @@ class Advice:
     action: str            # the button's label
     changes: dict = field(default_factory=dict)  # TrainConfig fields for the follow-up run
 
-    @property
-    def fields(self) -> tuple[str, ...]:
-        """The TrainConfig fields (form fields) this follow-up changes."""
-        return tuple(self.changes)
-
     def apply(self, cfg: TrainConfig) -> TrainConfig:
         """The follow-up run's configuration. A name the app made for the failed run ('… lr 1000 ·
         cross-entropy #6') is dropped, so the new run is named from its own settings; a name the user
@@ -198,8 +193,6 @@ class GroupReport:
     """The four-configuration group read side by side."""
     advice: dict = field(default_factory=dict)     # each run's key (a job's id, else its label) → [Advice]
     sentence: str = ""                             # the lesson in one sentence ('' until two runs ended)
-    details: list[str] = field(default_factory=list)       # which factor won: loss, optimizer
-    ranking: list[tuple[str, float | None]] = field(default_factory=list)  # (name, test accuracy), best first
 
 
 @dataclass
@@ -222,26 +215,8 @@ def _member(run, num_classes: int | None = None) -> _Member:
                    list(run.notes or []), run.summary, started_classes(run) or num_classes)
 
 
-
 def _pct(x: float | None) -> str:
     return "no model" if x is None else f"{x:.1%}"
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _beat(a: str, b: str, wins: dict[str, bool], across: str) -> str:
-    """'A beat B with both optimizers' / 'with SGD but not with Adam' from {setting: A won} (no ties)."""
-    won = [k for k, w in wins.items() if w]
-    lost = [k for k, w in wins.items() if not w]
-    if not lost:
-        return f"{a} beat {b} with {'both' if len(wins) == 2 else 'all'} {across}" if len(wins) > 1 \
-            else f"{a} beat {b} with {won[0]}"
-    if not won:
-        return f"{b} beat {a} with {'both' if len(wins) == 2 else 'all'} {across}" if len(wins) > 1 \
-            else f"{b} beat {a} with {lost[0]}"
-    return f"{a} beat {b} with {' and '.join(won)} but not with {' and '.join(lost)}"
 
 
 def diagnose_group(runs: Iterable, num_classes: int | None = None) -> GroupReport:
@@ -264,7 +239,6 @@ def diagnose_group(runs: Iterable, num_classes: int | None = None) -> GroupRepor
     ended = [m for m in members if m.summary]
     accs = {m.key: m.summary.get("best_test_acc") for m in ended}
     ended.sort(key=lambda m: -1.0 if accs[m.key] is None else accs[m.key], reverse=True)
-    report.ranking = [(name(m), accs[m.key]) for m in ended]
     if len(ended) < 2:
         return report
     best, worst = ended[0], ended[-1]
@@ -296,35 +270,4 @@ def diagnose_group(runs: Iterable, num_classes: int | None = None) -> GroupRepor
                   + (f", no better than chance at {chance:.0%}" if at_chance else "") + ")"
                   + (": " + ", and ".join(reasons) if reasons else ""))
     report.sentence = f"{first}; {second}."
-
-    # Which factor won, where the group holds both settings of it and nothing else differs (as in
-    # the four configurations: only the optimizer with its learning rate, and the loss).
-    def rest(cfg: TrainConfig) -> dict:
-        return {k: v for k, v in cfg.to_dict().items() if k not in ("optimizer", "lr", "momentum", "loss", "name")}
-
-    comparable = unique and all(rest(m.cfg) == rest(members[0].cfg) for m in members)
-    by_pair = {(m.cfg.optimizer, m.cfg.loss): m for m in ended if comparable}
-    optimizers = list(dict.fromkeys(o for o, _ in by_pair))
-    losses = list(dict.fromkeys(lo for _, lo in by_pair))
-
-    def acc_of(o: str, lo: str) -> float:
-        a = accs[by_pair[(o, lo)].key]
-        return -1.0 if a is None else a
-
-    if set(losses) >= {"ce", "mse"}:
-        wins = {OPTIMIZER_NAMES.get(o, o): acc_of(o, "ce") > acc_of(o, "mse") for o in optimizers
-                if (o, "ce") in by_pair and (o, "mse") in by_pair and acc_of(o, "ce") != acc_of(o, "mse")}
-        if wins:
-            report.details.append(_cap(_beat("cross-entropy", "squared error", wins, "optimizers")) + ".")
-    if len(optimizers) == 2:
-        a, b = optimizers
-        wins = {LOSS_NAMES.get(lo, lo): acc_of(a, lo) > acc_of(b, lo) for lo in losses
-                if (a, lo) in by_pair and (b, lo) in by_pair and acc_of(a, lo) != acc_of(b, lo)}
-        lrs = {o: {by_pair[p].cfg.lr for p in by_pair if p[0] == o} for o in optimizers}
-        if wins:
-            def label(o: str) -> str:  # with its learning rate when that differs between the optimizers
-                if len(lrs[o]) == 1 and lrs[a] != lrs[b]:
-                    return f"{OPTIMIZER_NAMES.get(o, o)} (learning rate {format_lr(next(iter(lrs[o])))})"
-                return OPTIMIZER_NAMES.get(o, o)
-            report.details.append(_cap(_beat(label(a), label(b), wins, "losses")) + ".")
     return report

@@ -7,20 +7,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nets.status import ACTIVE, Status
+
 if TYPE_CHECKING:
     from nets.runs import Run
-    from nets.server.job import JobView
 
-KINDS = ("completed", "stopped", "early-stopped", "converged", "diverged", "failed", "interrupted", "cancelled")
-ACTIVE = ("queued", "running")
-STYLES = {"completed": "success", "early-stopped": "success", "converged": "success", "stopped": "info",
-          "cancelled": "info", "interrupted": "warning", "diverged": "warning", "failed": "error"}
+STYLES = {Status.COMPLETED: "success", Status.EARLY_STOPPED: "success", Status.CONVERGED: "success",
+          Status.STOPPED: "info", Status.CANCELLED: "info", Status.INTERRUPTED: "warning",
+          Status.DIVERGED: "warning", Status.FAILED: "error"}  # how the page colours each ending
 SPLIT_NAMES = {"val": "validation", "test": "test"}
 
 
 @dataclass
 class Outcome:
-    kind: str                 # one of KINDS (or the run's own status if it is none of them)
+    kind: str                 # how it ended: one of nets.status.ENDED (or the run's own status if it is none of them)
     style: str                # success, info, warning or error: how the page colours it
     headline: str             # what happened, one sentence
     lines: list[str] = field(default_factory=list)        # what was kept and where
@@ -116,17 +116,17 @@ def describe(status: str, summary: dict | None = None, *, error: str | None = No
                              f"{summary.get('images_per_s') or 0:,.0f} images/s.")
 
     compare = "Compare it with other runs in Runs, or see its predictions in Predictions."
-    if status == "completed":
+    if status == Status.COMPLETED:
         total = epochs_planned or finished
         out.headline = f"Completed all {_plural(total, 'epoch')}."
         if has_model:
             out.lines.append(kept())
         honest_pick()
         out.next_steps.append(compare)
-    elif status in ("early-stopped", "converged"):
-        note = _note(notes, "EarlyStopped" if status == "early-stopped" else "Converged") or {}
+    elif status in (Status.EARLY_STOPPED, Status.CONVERGED):
+        note = _note(notes, "EarlyStopped" if status == Status.EARLY_STOPPED else "Converged") or {}
         at = note.get("epoch") or finished or "?"
-        if status == "early-stopped":
+        if status == Status.EARLY_STOPPED:
             patience = note.get("patience")
             out.headline = (f"Stopped early at epoch {at}: {split} accuracy had not improved for "
                             f"{_plural(patience, 'epoch') if patience else 'several epochs'}.")
@@ -138,7 +138,7 @@ def describe(status: str, summary: dict | None = None, *, error: str | None = No
             out.lines.append(kept())
         honest_pick()
         out.next_steps.append(compare)
-    elif status == "stopped":
+    elif status == Status.STOPPED:
         note = _note(notes, "Stopped") or {}
         e, b = note.get("epoch"), note.get("batch")
         of = f" of {batches_per_epoch}" if batches_per_epoch else ""
@@ -157,7 +157,7 @@ def describe(status: str, summary: dict | None = None, *, error: str | None = No
                                 if e is not None and b else ""))
             honest_pick()
         out.next_steps.append(compare if has_model else "Train again and let it run at least one epoch.")
-    elif status == "diverged":
+    elif status == Status.DIVERGED:
         note = _note(notes, "Diverged")
         spot = f"in epoch {note['epoch']}, batch {note['batch']}" if note else ""
         out.headline = (f"Diverged {spot}: the training loss became {loss_word(note.get('loss'))}." if note
@@ -172,7 +172,7 @@ def describe(status: str, summary: dict | None = None, *, error: str | None = No
         out.next_steps.append("Lower the learning rate (the doctor below suggests a value) and train again.")
         if not has_model:
             out.next_steps.append("This run has nothing to use in Predictions or Classify; Runs can clean it up.")
-    elif status == "failed":
+    elif status == Status.FAILED:
         out.headline = "Training failed."
         out.lines.append(error or "The reason was not recorded.")
         if has_model:
@@ -180,13 +180,13 @@ def describe(status: str, summary: dict | None = None, *, error: str | None = No
                              f"{_pct(best_acc)}), is saved; Runs lists the run as failed.")
         else:
             out.lines.append("No model was saved.")
-    elif status == "interrupted":
+    elif status == Status.INTERRUPTED:
         out.headline = ("Interrupted: the process training this run stopped before the run finished "
                         "(for example, the server restarted).")
         out.lines.append(kept("The best model up to then") if has_model else
                          "No model was saved: no epoch had finished.")
         out.next_steps.append("Train it again to finish it.")
-    elif status == "cancelled":
+    elif status == Status.CANCELLED:
         out.headline = "Cancelled while queued: nothing was trained or saved."
     else:
         out.headline = f"Ended: {status}."
@@ -195,7 +195,7 @@ def describe(status: str, summary: dict | None = None, *, error: str | None = No
     return out
 
 
-def describe_job(view: JobView, checkpoints: str | Path | None = None,
+def describe_job(view, checkpoints: str | Path | None = None,
                  has_model: bool | None = None) -> Outcome | None:
     """The outcome of a job from the job manager (nets.server.jobs.JobView); None while it is active."""
     info = view.started_info or {}
@@ -210,9 +210,9 @@ def describe_run(run: Run) -> Outcome | None:
     or stopped is not known here; everything else is."""
     info, cfg = run.info, run.info.get("config") or {}
     best, test = info.get("best") or {}, info.get("test") or {}
-    status, last = info.get("status", "interrupted"), info.get("epochs_run") or len(info.get("history") or [])
-    notes = {"early-stopped": [{"kind": "EarlyStopped", "epoch": last, "patience": cfg.get("patience")}],
-             "converged": [{"kind": "Converged", "epoch": last, "patience": cfg.get("converge_patience"),
+    status, last = info.get("status", Status.INTERRUPTED), info.get("epochs_run") or len(info.get("history") or [])
+    notes = {Status.EARLY_STOPPED: [{"kind": "EarlyStopped", "epoch": last, "patience": cfg.get("patience")}],
+             Status.CONVERGED: [{"kind": "Converged", "epoch": last, "patience": cfg.get("converge_patience"),
                             "delta": cfg.get("converge_delta")}]}.get(status, [])
     summary = {"run_id": run.id, "best_epoch": best.get("epoch"), "best_test_acc": test.get("accuracy"),
                "seconds": info.get("seconds"), "images_per_s": info.get("images_per_s"),
