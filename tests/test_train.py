@@ -10,7 +10,7 @@ from nets.engine.evaluate import evaluate
 from nets.engine.models import build_model
 from nets.experiment import prepare_data
 from pagetools import NaNFrom
-from nets.engine.train import (BatchProgress, Diverged, EarlyStopped, EpochEnd, Finished, NewBest, Started,
+from nets.engine.train import (BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Finished, NewBest, Started,
                         Stopped, fit)
 
 
@@ -211,3 +211,92 @@ def test_started_reports_the_datasets_own_class_count(tmp_path, monkeypatch):
     assert of(events, Started)[0].num_classes == 3 == data.num_classes == cfg.num_classes()
     _, events = train(prepare_data(TrainConfig(dataset="mnist-mini", train_per_class=2)), epochs=1)
     assert of(events, Started)[0].num_classes == 10
+
+
+def kinds(events):
+    """Each event's kind, with the fields that place it: a progress event's batch, an epoch's number."""
+    place = {BatchProgress: lambda e: e.batch, EpochEnd: lambda e: e.epoch, NewBest: lambda e: e.epoch,
+             Stopped: lambda e: (e.epoch, e.batch), Diverged: lambda e: (e.epoch, e.batch),
+             EarlyStopped: lambda e: (e.epoch, e.best_epoch), Converged: lambda e: e.epoch,
+             Finished: lambda e: (e.reason, e.epochs_run, e.best_epoch), Started: lambda e: e.batches_per_epoch}
+    return [(type(e).__name__, place[type(e)](e)) for e in events]
+
+
+# 500 images in batches of 50: 10 batches an epoch, progress after batches 4, 8 and 10 (log_every=4,
+# the time rule off). A learning rate of 1e-9 leaves the accuracy of epoch 1 unbeaten (a new best
+# must be strictly better), so NewBest comes once, after the first EpochEnd.
+EPOCH = [("BatchProgress", 4), ("BatchProgress", 8), ("BatchProgress", 10)]
+EVENT_ORDERS = {
+    "completed": (dict(lr=1e-9, epochs=2), None, None,
+                  [("Started", 10), *EPOCH, ("EpochEnd", 1), ("NewBest", 1), *EPOCH, ("EpochEnd", 2),
+                   ("Finished", ("completed", 2, 1))]),
+    "early-stopped": (dict(lr=1e-9, epochs=10, patience=2), None, None,
+                      [("Started", 10), *EPOCH, ("EpochEnd", 1), ("NewBest", 1), *EPOCH, ("EpochEnd", 2),
+                       *EPOCH, ("EpochEnd", 3), ("EarlyStopped", (3, 1)), ("Finished", ("early-stopped", 3, 1))]),
+    "converged": (dict(lr=1e-9, epochs=5, converge_patience=1, converge_delta=1.0), None, None,
+                  [("Started", 10), *EPOCH, ("EpochEnd", 1), ("NewBest", 1), *EPOCH, ("EpochEnd", 2),
+                   ("Converged", 2), ("Finished", ("converged", 2, 1))]),
+    # the stop is asked before the 14th batch: epoch 2 ends after 3 batches, before its first progress
+    "stopped": (dict(lr=1e-9, epochs=5), 13, None,
+                [("Started", 10), *EPOCH, ("EpochEnd", 1), ("NewBest", 1), ("Stopped", (2, 3)),
+                 ("Finished", ("stopped", 1, 1))]),
+    # stopped before any batch trained: no model to keep, so no NewBest
+    "stopped at once": (dict(epochs=5), 0, None, [("Started", 10), ("Stopped", (1, 0)), ("Finished", ("stopped", 0, None))]),
+    # stopped inside epoch 1: the half-trained model is evaluated and kept
+    "stopped in epoch 1": (dict(epochs=5), 2, None,
+                           [("Started", 10), ("Stopped", (1, 2)), ("NewBest", 1), ("Finished", ("stopped", 0, 1))]),
+    # NaN from epoch 2's 7th batch: progress after its 4th, the flush after its 8th finds batch 7
+    "diverged": (dict(lr=1e-9, epochs=3), None, 10 + 7,
+                 [("Started", 10), *EPOCH, ("EpochEnd", 1), ("NewBest", 1), ("BatchProgress", 4),
+                  ("Diverged", (2, 7)), ("Finished", ("diverged", 1, 1))]),
+}
+
+
+@pytest.mark.parametrize("name", EVENT_ORDERS)
+def test_events_come_in_their_documented_kinds_and_order(small, name):
+    cfg, stop_after, nan_after, expected = EVENT_ORDERS[name]
+    checks = []
+
+    def stop():
+        checks.append(1)
+        return stop_after is not None and len(checks) > stop_after  # checked before every batch
+
+    net = NaNFrom(build_model("mlp", small.input_shape, 10), after=nan_after) if nan_after else None
+    result, events = train(small, stop=stop, net=net, batch_size=50, log_every=4, log_seconds=0, **cfg)
+    assert kinds(events) == expected
+    assert result.finished.reason == name.split()[0] and result.finished is events[-1]
+
+
+def test_the_cpu_trains_through_the_same_scaler_calls_disabled(small, monkeypatch):
+    """No branch on mixed precision around the optimiser step: on the CPU the GradScaler is there,
+    disabled, and called at every batch exactly as on a GPU in float16 (then it does nothing)."""
+    calls, scalers = [], []
+
+    class Recording(torch.amp.GradScaler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            scalers.append(self)
+
+        def scale(self, outputs):
+            calls.append("scale")
+            return super().scale(outputs)
+
+        def unscale_(self, optimizer):
+            calls.append("unscale_")
+            return super().unscale_(optimizer)
+
+        def step(self, optimizer, *args, **kwargs):
+            calls.append("step")
+            return super().step(optimizer, *args, **kwargs)
+
+        def update(self, new_scale=None):
+            calls.append("update")
+            return super().update(new_scale)
+
+    before = [e.train_loss for e in of(train(small, epochs=2, batch_size=50, device="cpu")[1], EpochEnd)]
+    monkeypatch.setattr(torch.amp, "GradScaler", Recording)
+    result, events = train(small, epochs=2, batch_size=50, device="cpu", clip_grad=1.0)
+    assert len(scalers) == 1 and not scalers[0].is_enabled()
+    assert calls == ["scale", "unscale_", "step", "update"] * 20  # 10 batches, 2 epochs
+    again = [e.train_loss for e in of(train(small, epochs=2, batch_size=50, device="cpu")[1], EpochEnd)]
+    assert again == before and result.finished.reason == "completed"  # the disabled scaler changes nothing
