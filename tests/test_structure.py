@@ -1,42 +1,17 @@
+"""The rules of nets/ as a whole: no import cycles, no Streamlit, one training loop (and the others,
+each with its reason), every page entering through the app, every module on the map of the code.
+The import scanner is tests/structure.py's, shared with tests/test_layers.py."""
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-NETS = {module_name(p): p for p in sorted((ROOT / "nets").rglob("*.py"))}
-
-
-def imported_modules(name: str, path: Path) -> set[str]:
-    """The nets modules `name` imports, at module level or deferred inside functions (imports
-    that only type checkers see, under `if TYPE_CHECKING:`, never run and do not count)."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    tree = ast.parse(path.read_text())
-    skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
-               and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
-    found = set()
-    for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name in NETS}
-        elif isinstance(node, ast.ImportFrom):
-            base = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
-            module = ".".join(base + ([node.module] if node.module else []))
-            for a in node.names:  # `from nets.runs import folder` names a module, `import X` a name in one
-                found.add(f"{module}.{a.name}" if f"{module}.{a.name}" in NETS else module)
-    return {m for m in found if m in NETS and m != name}
+from structure import NETS, ROOT, imported_modules
 
 
 def test_nets_has_no_import_cycles():
-    graph = {m: imported_modules(m, p) for m, p in NETS.items()}
+    graph = {m: imported_modules(m, p) for m, p in NETS.items()}  # deferred imports included
     assert graph["nets.server.jobs"] >= {"nets.runs", "nets.engine.config"}  # the scan sees imports
 
     def cycle_from(start):
@@ -73,30 +48,98 @@ def test_nets_never_imports_streamlit():
     assert out.stdout.strip() == "False"
 
 
+# Every file with a backward pass, by its path in the repository, and why it may have one.
+TRAINING_LOOPS = {
+    "nets/engine/train.py": "the engine: the one training loop of the app's jobs and the command line",
+    "nets/engine/bench.py": "the tutorial DataLoader loop that the engine is measured against",
+    "nets/scratch/network.py": "the NumPy network whose hand-written backward() is the lesson",
+    "nets/scratch/twin.py": "its minimal PyTorch twin, kept so the two can be compared batch for batch",
+    "nets/playground/train.py": "the Playground's small full-batch loop, on purpose: a few steps at a "
+                                "time under the gate, for one student's 2-D lab",
+    "nets/export/templates/train.py.in": "the train.py of an exported project, which must train "
+                                         "without this app",
+}
+
+
+def backward_passes(root: Path) -> list[str]:
+    """The files under root's nets/ and pages/ (every depth, Python sources and their templates) and
+    its app.py that call .backward( or autograd.grad(, as paths relative to root."""
+    files = [p for d in ("nets", "pages") for p in (root / d).rglob("*")
+             if p.is_file() and (p.suffix == ".py" or p.name.endswith(".py.in"))] + [root / "app.py"]
+    return sorted(str(p.relative_to(root)) for p in files if p.exists()
+                  and re.search(r"\.backward\(|autograd\.grad\(", p.read_text()))
+
+
 def test_only_one_training_loop():
-    # engine/bench.py's tutorial loop is the baseline it measures; scratch/network.py is the NumPy
-    # network whose hand-written backward() is the lesson; scratch/twin.py is its minimal PyTorch
-    # twin, kept so the two can be compared batch for batch
-    allowed = {"train.py", "bench.py", "scratch.py", "scratch_torch.py"}
-    hits = [p.name for p in list((ROOT / "nets").glob("*.py")) + list(ROOT.glob("pages/*.py"))
-            if (".backward(" in p.read_text() or "autograd.grad(" in p.read_text()) and p.name not in allowed]
-    assert hits == [], f"a training loop outside nets/engine/train.py: {hits}"
+    hits = backward_passes(ROOT)
+    others = [p for p in hits if p not in TRAINING_LOOPS]
+    assert others == [], f"a training loop outside nets/engine/train.py: {others} (add it to " \
+                         "TRAINING_LOOPS with its reason only if it must be its own)"
+    stale = [p for p in TRAINING_LOOPS if p not in hits]
+    assert stale == [], f"TRAINING_LOOPS allows files that have no backward pass (any more): {stale}"
+
+
+def test_the_loop_scan_sees_every_depth(tmp_path):
+    """The scan above finds a backward pass in a subpackage and names it by its path (a file named
+    like an allowed one elsewhere is not allowed)."""
+    for path, text in {"nets/inspect/probe.py": "loss.backward()\n", "nets/inspect/deep/train.py":
+                       "torch.autograd.grad(y, x)\n", "nets/engine/train.py": "loss.backward()\n",
+                       "nets/inspect/clean.py": "x = 1\n", "pages/p.py": "y.backward(g)\n",
+                       "app.py": "import nets\n"}.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    hits = backward_passes(tmp_path)
+    assert hits == ["nets/engine/train.py", "nets/inspect/deep/train.py", "nets/inspect/probe.py", "pages/p.py"]
+    assert [p for p in hits if p not in TRAINING_LOOPS] == hits[1:]
 
 
 def test_every_page_enters_through_the_app():
     """Each page listed in app.py calls ensure_app_entry() before drawing (see pages/_common.py)."""
-    import re
     pages = re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text())
     assert len(pages) >= 6
     missing = [p for p in pages if "ensure_app_entry()" not in (ROOT / p).read_text()]
     assert missing == [], f"pages without ensure_app_entry(): {missing}"
 
 
+def code_map(text: str) -> tuple[set[str], set[str]]:
+    """The modules docs/code-map.md's map shows, as paths relative to nets/: each line's own file under
+    its package heading ("  engine/" then "    train.py" is engine/train.py), and the files a line names
+    in parentheses beside it ("(forward_quiz.py: …)": the same package)."""
+    block = text.split("```")[1].splitlines()
+    lines, mentioned, package = set(), set(), ""
+    for line in block:
+        m = re.match(r"( *)(\S+)(.*)", line)
+        if not m or m.group(2) == "nets/":
+            continue
+        depth, name, rest = len(m.group(1)) // 2, m.group(2), m.group(3)
+        if depth == 1 and name.endswith("/"):
+            package = name
+            continue
+        prefix = package if depth == 2 else ""
+        lines.add(prefix + name)
+        for inside in re.findall(r"\(([^)]*)\)", rest):
+            mentioned |= {prefix + n for n in re.findall(r"\b(\w+\.py)\b", inside)}
+    return lines, mentioned
+
+
 def test_the_code_map_maps_every_module():
     """docs/code-map.md (README.md links to it) names every module of nets/, so a newcomer finds
-    each one there."""
+    each one there: by its path, under its package's heading."""
     section = (ROOT / "docs" / "code-map.md").read_text()
     assert "docs/code-map.md" in (ROOT / "README.md").read_text()
-    missing = [str(p.relative_to(ROOT / "nets")) for p in (ROOT / "nets").rglob("*.py")
-               if p.name != "__init__.py" and p.name not in section]
+    lines, mentioned = code_map(section)
+    modules = {str(p.relative_to(ROOT / "nets")) for p in (ROOT / "nets").rglob("*.py") if p.name != "__init__.py"}
+    missing = sorted(modules - lines - mentioned)
     assert missing == [], f"modules missing from docs/code-map.md, the map of nets/: {missing}"
+    gone = sorted(lines - modules - {p.rstrip("/") for p in lines if p.endswith("/")})
+    assert gone == [], f"docs/code-map.md maps modules that are not in nets/ (any more): {gone}"
+
+
+def test_the_code_map_is_read_by_path():
+    """Two modules named train.py: the map must show each under its own package."""
+    text = "```\nnets/\n  cli.py  x\n  engine/  e\n    train.py  the loop (bench.py: baseline)\n" \
+           "  playground/  p\n    data.py  y\n```\n"
+    lines, mentioned = code_map(text)
+    assert lines == {"cli.py", "engine/train.py", "playground/data.py"}
+    assert mentioned == {"engine/bench.py"}
+    assert "playground/train.py" not in lines | mentioned
