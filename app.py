@@ -1,5 +1,4 @@
 """Neural Net Lab: navigation and the shared sidebar only; every page lives in pages/."""
-import os
 import time
 
 import streamlit as st
@@ -40,7 +39,8 @@ nav = st.navigation({
     ],
 }, expanded=True)  # every page visible: a lecturer points at them in class
 
-from nets.server.log import record_page_time  # noqa: E402 (torch and the pages' helpers load after the navigation)
+from nets import settings  # noqa: E402 (torch and the pages' helpers load after the navigation)
+from nets.server.log import record_page_time  # noqa: E402
 from pages._identity import config_problems  # noqa: E402
 from pages._service import warm_up  # noqa: E402
 from pages._sidebar import sidebar  # noqa: E402
@@ -54,4 +54,4 @@ if problems := config_problems():  # a shared server left open or unmanageable: 
 try:
     nav.run()
 finally:  # st.stop and reruns end a page with an exception: its time counts all the same
-    record_page_time(nav.title, time.perf_counter() - started, os.environ.get("NNLAB_PAGE_TIMES"))
+    record_page_time(nav.title, time.perf_counter() - started, settings.get("NNLAB_PAGE_TIMES"))

@@ -9,6 +9,7 @@ from dataclasses import fields, replace
 
 import torch
 
+from nets import settings as environment
 from nets.engine.augment import AUGMENTATIONS
 from nets.engine.catalog import DATASETS, default_data_dir
 from nets.engine.config import (FOUR_CONFIGS_BASE, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError,
@@ -18,7 +19,7 @@ from nets.engine.models import MODELS, ModelError
 from nets.engine.options import OPTIONS, SETTINGS, Option
 from nets.engine.train import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Started, Stopped
 from nets.experiment import run_four_configs, run_training
-from nets.runs import DEFAULT_ROOT, CheckpointError
+from nets.runs import CheckpointError
 
 HELP = {
     "dataset": "which data to train on", "folder": "image folder for --dataset folder, inside --data-dir (a relative one is read from there; "
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=sorted(PRESETS) + ["four-configs"],
                    help="start from a named configuration; other flags override it")
     p.add_argument("--data-dir", help="data folder (default: $NNLAB_DATA_DIR or ./data)")
-    p.add_argument("--checkpoints", help=f"where runs are saved (default: {DEFAULT_ROOT})")
+    p.add_argument("--checkpoints", help="where runs are saved (default: $NNLAB_CHECKPOINTS, else checkpoints/ in the app folder)")
     p.add_argument("--run-id", help="folder name for the run (default: time, name and a random suffix)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="only print the JSON summary")
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
     common = dict(data_dir=getattr(args, "data_dir", None),
-                  checkpoints=getattr(args, "checkpoints", DEFAULT_ROOT),
+                  checkpoints=getattr(args, "checkpoints", None) or environment.get("NNLAB_CHECKPOINTS"),
                   on_event=Progress(getattr(args, "quiet", False)))
     try:
         if getattr(args, "preset", None) == "four-configs":

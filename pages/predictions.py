@@ -8,6 +8,7 @@ from nets.engine.data import DatasetError
 from nets.engine.evaluate import Evaluation
 from nets.runs import CheckpointError, Run, RunFilter, compare
 from nets.runs.rows import record_problem
+from nets.status import Status
 from nets.text import plain
 from pages._common import ensure_app_entry
 from pages._cached import run_dataset, run_evaluation
@@ -27,7 +28,7 @@ def newest_completed() -> str:
     """The newest run that completed with a model, the page's first choice ('' when none completed:
     the picker then opens on the newest run with a model). A run that failed, diverged or was stopped
     early is shown only when the user picks it: its 12% test accuracy is not the lesson's first view."""
-    rows, _ = find_runs(replace(USABLE, status="completed"), limit=1, count=False)
+    rows, _ = find_runs(replace(USABLE, status=Status.COMPLETED), limit=1, count=False)
     return rows[0].id if rows else ""
 
 

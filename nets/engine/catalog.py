@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from nets import settings
+
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 DATA_DIR_ENV = "NNLAB_DATA_DIR"
 FOLDER = "folder"  # the user's own images, one sub-folder per class
@@ -43,7 +45,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 def default_data_dir() -> Path:
     """$NNLAB_DATA_DIR, or data/ in the project folder."""
-    return Path(os.environ.get(DATA_DIR_ENV) or ASSETS.parent / "data")
+    return Path(settings.get(DATA_DIR_ENV))
 
 
 # ------------------------------------------------------------------------------------- the folder rule

@@ -4,11 +4,12 @@
 # every load, or end a job with Pillow's raw DecompressionBombError. Nothing here imports torch.
 from __future__ import annotations
 
-import os
 import warnings
 
+from nets import settings
+
 PIXELS_ENV = "NNLAB_MAX_IMAGE_PIXELS"
-DEFAULT_MAX_PIXELS = 40_000_000   # a 40-megapixel photo; about 120 MB once decoded
+DEFAULT_MAX_PIXELS = settings.SETTINGS[PIXELS_ENV].default  # a 40-megapixel photo; about 120 MB once decoded
 # Pillow's names; exotic decoders (EPS hands the file to Ghostscript) never see untrusted bytes.
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 
@@ -23,10 +24,7 @@ class ImageTooLarge(ImageRefused):
 
 def max_pixels() -> int:
     """The pixel limit per image: $NNLAB_MAX_IMAGE_PIXELS, else DEFAULT_MAX_PIXELS."""
-    try:
-        return max(1, int(os.environ.get(PIXELS_ENV) or DEFAULT_MAX_PIXELS))
-    except ValueError:
-        return DEFAULT_MAX_PIXELS
+    return settings.get(PIXELS_ENV)
 
 
 def megapixels(n: int) -> str:

@@ -15,8 +15,8 @@ from nets.runs.folder import Run, get_run, index, update_run
 from nets.runs.index import INDEX_FILE
 from nets.runs.recovery import live
 from nets.runs.rows import RunFilter
+from nets.status import UNFINISHED, Status
 
-UNFINISHED = ("failed", "interrupted", "diverged", "stopped")
 NAME_LIMIT = 100
 
 
@@ -88,7 +88,7 @@ def clean_up_candidates(root: Path | str, older_than_days: float = 0, statuses=U
                         now: float | None = None) -> list:
     """Index rows the clean-up would delete: unfinished, not starred, created more than
     `older_than_days` days ago (0: any age). A running run is never among them."""
-    statuses = tuple(s for s in statuses if s != "running")
+    statuses = tuple(s for s in statuses if s != Status.RUNNING)
     if not statuses:
         return []
     return index(root).unfinished_before(statuses, cutoff(older_than_days, now) if older_than_days else "9999")

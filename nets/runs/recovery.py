@@ -11,6 +11,7 @@ from pathlib import Path
 
 from nets.files import TMP_SUFFIX, CheckpointError
 from nets.runs.folder import WEIGHTS_RE, Run, folder_ids, get_run, index, read_row, update_run
+from nets.status import Status
 
 
 @dataclass
@@ -34,7 +35,7 @@ def process_alive(pid) -> bool:
 
 def live(info: dict) -> bool:
     """A run some process on this machine (or on another one: we cannot tell) is still writing."""
-    if info.get("status") != "running":
+    if info.get("status") != Status.RUNNING:
         return False
     return info.get("host") not in (None, platform.node()) or process_alive(info.get("pid"))
 
@@ -71,8 +72,8 @@ def recover(root: Path | str) -> Recovered:
         if live(run.info):
             continue
         out.files_removed += tidy(run)
-        if run.info.get("status") == "running":
-            update_run(run, status="interrupted",
+        if run.info.get("status") == Status.RUNNING:
+            update_run(run, status=Status.INTERRUPTED,
                        note="The process training this run stopped before it finished; the best model "
                             "up to then is kept.")
             out.interrupted.append(run.id)

@@ -277,12 +277,12 @@ class Accounts:
 
 def main(argv=None) -> int:
     """python -m nets accounts list|reset NAME: the classroom server's student accounts."""
-    from nets.runs import DEFAULT_ROOT
+    from nets import settings as environment
     p = argparse.ArgumentParser(prog="python -m nets accounts", description="The classroom server's student "
                                 "accounts: list them, or reset one's passphrase.")
     p.add_argument("command", choices=["list", "reset"])
     p.add_argument("name", nargs="?", help="reset: the student's name, as they type it")
-    p.add_argument("--checkpoints", default=os.environ.get("NNLAB_CHECKPOINTS") or str(DEFAULT_ROOT),
+    p.add_argument("--checkpoints", default=str(environment.get("NNLAB_CHECKPOINTS")),
                    help="the runs folder that holds the accounts file (default: %(default)s)")
     a = p.parse_args(argv)
     accounts = Accounts(a.checkpoints)

@@ -8,6 +8,7 @@ import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from nets import settings
 from nets.engine.config import ConfigError
 from nets.files import atomic_write_json
 from nets.server.costs import Cost
@@ -34,6 +35,7 @@ class Limits:
         return asdict(self)
 
 
+# each limit's variable (nets.settings: unset or invalid leaves the machine's default)
 ENV = {"params": "NNLAB_BUDGET_PARAMS", "memory_mb": "NNLAB_BUDGET_MEMORY_MB", "minutes": "NNLAB_BUDGET_MINUTES",
        "images": "NNLAB_BUDGET_IMAGES", "queue_per_student": "NNLAB_QUEUE_PER_STUDENT",
        "disk_quota_mb": "NNLAB_DISK_QUOTA_MB"}
@@ -98,13 +100,7 @@ def current(root: str | Path, max_running: int = 1, disk_budget_mb: int = 0, ove
     """The limits in force: the machine's defaults, then $NNLAB_BUDGET_*, then the lecturer's
     settings file, then `overrides` (tests, scripts)."""
     limits = machine_defaults(max_running, disk_budget_mb)
-    env = {}
-    for k, var in ENV.items():
-        try:
-            if os.environ.get(var, "").strip():
-                env[k] = max(int(float(os.environ[var])), 0)
-        except ValueError:
-            pass  # a mistyped variable leaves the default
+    env = {k: v for k, var in ENV.items() if (v := settings.get(var)) is not None}  # a mistyped one: the default
     known = {f.name for f in fields(Limits)}
     return replace(limits, **{**env, **read_settings(root),
                               **{k: int(v) for k, v in (overrides or {}).items() if k in known}})

@@ -7,7 +7,7 @@ laptop tab (an 'anon:' identity, laptop mode being single-user) may use every up
 lecturer put in the data root outside uploads/ are everyone's. The quota (uploads, files, bytes per
 student; pixels per image) is checked against the zip's directory before a byte is written; the zip
 itself is checked and unpacked by nets.server.unzip. Every limit is a constant that an environment
-variable overrides (LIMITS).
+variable overrides (LIMITS; defaults in nets.settings).
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
+from nets import settings
 from nets.engine.catalog import IMAGE_SUFFIXES, FolderError, default_data_dir, folder_class_dirs, folder_inside
 from nets.files import atomic_write_json
 from nets.server.identity import LECTURER, shown_name
@@ -29,18 +30,13 @@ from nets.server.unzip import (MAX_BYTES, MAX_FILES, MAX_RATIO, Extracted, Uploa
 
 UPLOADS = "uploads"
 RECORD = "owner.json"
-# name: (environment variable, default)
-LIMITS = {"uploads": ("NNLAB_UPLOADS_PER_STUDENT", 5),
-          "megabytes": ("NNLAB_UPLOAD_QUOTA_MB", 200),
-          "files": ("NNLAB_UPLOAD_FILES_PER_STUDENT", 4000)}
+# name: its environment variable (nets.settings holds the default; a mistyped value gives the default)
+LIMITS = {"uploads": "NNLAB_UPLOADS_PER_STUDENT", "megabytes": "NNLAB_UPLOAD_QUOTA_MB",
+          "files": "NNLAB_UPLOAD_FILES_PER_STUDENT"}
 
 
 def limit(name: str) -> int:
-    env, default = LIMITS[name]
-    try:
-        return max(0, int(os.environ.get(env) or default))
-    except ValueError:
-        return default
+    return settings.get(LIMITS[name])
 
 
 def _root(data_root: str | Path | None) -> Path:
