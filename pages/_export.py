@@ -9,6 +9,7 @@ from typing import Callable
 import streamlit as st
 
 from nets.export import ExportError, Exported, onnx_export, tensorboard_logs, wandb_run
+from nets.export.result import unexportable
 from nets.export.code import ZIP_MIME, code_zip, exportable, zip_name
 from nets.export.material import MAX_RUNS
 from nets.export.report import export_report, report_name
@@ -25,6 +26,7 @@ ONE_RUN_WIDTH = 560          # pixels: a run's full label, not the whole page's 
 @dataclass(frozen=True)
 class Slow:
     """An export that takes seconds: built on a click, kept in the session until the selection changes."""
+    title: str                               # its row's title: the format and its file type
     name: str                                # the session key's suffix
     prepare: str                             # the button's label
     spinner: str
@@ -74,12 +76,13 @@ def build_onnx(runs: list[Run]) -> Exported:
 
 
 # Looked up by attribute on each call, so that a test can replace a module's missing().
-ONNX = Slow("onnx", "Prepare ONNX file", "Writing the ONNX file and checking it against PyTorch…",
-            build_onnx, lambda: onnx_export.onnx_missing())
-WANDB = Slow("wandb", "Prepare W&B runs", "Writing offline Weights & Biases runs…",
-             build_wandb, lambda: wandb_run.missing())
-TENSORBOARD = Slow("tensorboard", "Prepare TensorBoard logs", "Writing TensorBoard event files…",
-                   build_tensorboard, lambda: tensorboard_logs.missing())
+ONNX = Slow("ONNX (.onnx)", "onnx", "Prepare ONNX file",
+            "Writing the ONNX file and checking it against PyTorch…", build_onnx, lambda: onnx_export.onnx_missing())
+WANDB = Slow("Weights & Biases (offline runs, .zip)", "wandb", "Prepare W&B runs",
+             "Writing offline Weights & Biases runs…", build_wandb, lambda: wandb_run.missing())
+TENSORBOARD = Slow("TensorBoard logs (.zip)", "tensorboard", "Prepare TensorBoard logs",
+                   "Writing TensorBoard event files…", build_tensorboard, lambda: tensorboard_logs.missing())
+REPORT_TITLE, REPORT_LABEL = "Printable report (.html)", "Download report"
 
 
 # ----------------------------------------------------------------------------- drawing
@@ -152,13 +155,12 @@ def code_row(run: Run) -> None:
 
 def onnx_row(run: Run) -> None:
     head = bool(run.config.backbone)
-    action, text = row("ONNX (.onnx)",
+    action, text = row(ONNX.title,
                        ("the trained head alone: its input is the backbone's features, not a picture. " if head
                         else "the network as one file: input a normalised image batch, output the logits. ")
                        + "Open it in [netron.app](https://netron.app) to see the graph, or run it with onnxruntime.")
-    if not run.has_model:
-        not_here(action, text, ONNX.prepare,
-                 "This run has no saved weights (it ended before its first epoch finished).", ONNX.name)
+    if why := unexportable(run):
+        not_here(action, text, ONNX.prepare, why, ONNX.name)
         return
     slow_ui(ONNX, [run], action, text)
 
@@ -176,9 +178,9 @@ def csv_row(runs: list[Run]) -> None:
 
 
 def report_row(runs: list[Run]) -> None:
-    action, text = row("Printable report (.html)", "settings, parameter table with its formulas, curves, "
+    action, text = row(REPORT_TITLE, "settings, parameter table with its formulas, curves, "
                        "confusion matrix, first mistakes, in one self-contained page: open it, then print to PDF.")
-    action.download_button("Download report", data=partial(report_bytes, runs), file_name=report_name(runs),
+    action.download_button(REPORT_LABEL, data=partial(report_bytes, runs), file_name=report_name(runs),
                            mime="text/html", on_click="ignore", key="export_report", width="stretch",
                            icon=":material/download:")
 
@@ -188,7 +190,7 @@ def sync_note(text, result: Exported) -> None:
 
 
 def wandb_row(runs: list[Run]) -> None:
-    action, text = row("Weights & Biases (offline runs, .zip)",
+    action, text = row(WANDB.title,
                        ("one W&B group for the selected runs. " if len(runs) > 1 else "")
                        + "Upload from your own machine: `pip install wandb` and `wandb login`, unzip, then run "
                        "the `wandb sync` command that appears here.")
@@ -200,7 +202,7 @@ def logdir_note(text, result: Exported) -> None:
 
 
 def tensorboard_row(runs: list[Run]) -> None:
-    action, text = row("TensorBoard logs (.zip)", "scalars per epoch, the confusion matrix, the parameter table "
+    action, text = row(TENSORBOARD.title, "scalars per epoch, the confusion matrix, the parameter table "
                        "and the settings as hyperparameters, one folder per run: unzip, then run the "
                        "`tensorboard --logdir` command that appears here.")
     slow_ui(TENSORBOARD, runs, action, text, after=partial(logdir_note, text))
@@ -218,9 +220,8 @@ def export_ui(selected: list[Run]) -> None:
     csv_row(selected)
     if len(selected) > MAX_RUNS:
         too_many = f"select at most {MAX_RUNS} runs for one export ({len(selected)} selected)."
-        for title, label, key in (("Printable report (.html)", "Download report", "report"),
-                                  ("Weights & Biases (offline runs, .zip)", WANDB.prepare, WANDB.name),
-                                  ("TensorBoard logs (.zip)", TENSORBOARD.prepare, TENSORBOARD.name)):
+        for title, label, key in ((REPORT_TITLE, REPORT_LABEL, "report"), (WANDB.title, WANDB.prepare, WANDB.name),
+                                  (TENSORBOARD.title, TENSORBOARD.prepare, TENSORBOARD.name)):
             not_here(*row(title), label, too_many, key)
         return
     report_row(selected)

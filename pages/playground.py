@@ -8,7 +8,7 @@ from nets.playground import model as pmodel
 from nets.playground import edges, gate, halfplanes, link, pictures, scenarios, verdict
 from nets.playground.state import LEARNING_RATES, REG_RATES, PlaygroundConfig, new_state, set_learning_rate
 from nets.playground.train import boundary, epoch_batches, neuron_maps, record, step, train_for, weights
-from nets.server.lessons import is_lesson, lesson_params, signature
+from nets.link.train import is_lesson, lesson_params, signature
 from nets.text import plain
 from pages._common import ensure_app_entry
 

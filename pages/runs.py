@@ -12,12 +12,13 @@ from nets.engine.data import DatasetError
 from nets.plots import LOSS_NAMES, by_epoch, loss_panels
 from nets.runs import compare
 from nets.runs.table import MISSING, NAME_CHARS, runs_table
+from nets.runs.folder import no_weights
 from nets.runs.rows import MAX_SEARCH_CHARS, record_problem
+from nets.status import UNFINISHED, Status
 from nets.text import plain
 from nets.server.identity import owner_label
 from nets.runs import (
     PAGE_SIZE,
-    UNFINISHED,
     CheckpointError,
     RunFilter,
     clean_up,
@@ -131,7 +132,7 @@ def clean_up_ui(root) -> None:
         left, right = st.columns([1, 3])
         days = left.number_input("Older than (days)", min_value=0, value=7, step=1, key="runs_clean_days",
                                  help="0: any age.")
-        statuses = list(UNFINISHED) + [s for s in index(root).choices("status") if s not in UNFINISHED + ("running",)]
+        statuses = list(UNFINISHED) + [s for s in index(root).choices("status") if s not in UNFINISHED + (Status.RUNNING,)]
         chosen = right.multiselect("With status", statuses, default=list(UNFINISHED), key="runs_clean_statuses",
                                    help="A running run is never removed.")
         candidates = clean_up_candidates(root, days, chosen)
@@ -216,7 +217,7 @@ def table_ui(rows, who) -> list:
     chosen = st.session_state.get("selected_run")
     # Nothing chosen yet: the newest run that completed with a model (a failed run is not the first view,
     # here or on Predictions, which opens on the run selected here), else the newest.
-    first = next((i for i, r in enumerate(rows) if r.status == "completed" and r.has_model), 0)
+    first = next((i for i, r in enumerate(rows) if r.status == Status.COMPLETED and r.has_model), 0)
     default = kept or [ids.index(chosen) if chosen in ids else first]
     frame = pd.DataFrame(runs_table(rows, short=True))
     frame["starred"] = frame["starred"].map({True: "⭐", False: ""})
@@ -260,8 +261,8 @@ def evaluation_or_reason(run):
     """The run's test evaluation, or None after saying on the page why there is none."""
     if not run.has_model:
         st.info("No matrix yet: training, no model saved yet (the first is saved when its first epoch ends)."
-                if run.info.get("status") == "running" else
-                "No matrix: this run has no saved model (it ended before its first epoch finished).")
+                if run.info.get("status") == Status.RUNNING else
+                "No matrix: " + no_weights("this run"))
         return None
     try:
         return run_evaluation(run)

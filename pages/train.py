@@ -13,7 +13,7 @@ from nets.engine.config import ConfigError, TrainConfig, four_configs, four_conf
 from nets.engine.models import ModelError
 from nets.engine.naming import default_name, is_generated
 from nets.files import CheckpointError
-from nets.server.lessons import decode, encode, is_lesson, lesson_params, signature
+from nets.link.train import decode, encode, is_lesson, lesson_params, signature
 from nets.text import plain
 from pages._common import ensure_app_entry
 from pages._identity import identity, session_owner, shows_paths

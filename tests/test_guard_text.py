@@ -14,7 +14,7 @@ from nets.engine.config import TrainConfig
 from nets.export.report import export_report
 from nets.export.table import metrics_csv
 from nets.runs import get_run, update_run
-from nets.server.lessons import decode
+from nets.link.train import decode
 from nets.text import plain, shown
 
 PHISH = ("**Session expired.** [Sign in again here](http://example.invalid/phish) "

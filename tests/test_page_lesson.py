@@ -17,7 +17,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from nets.engine.config import TrainConfig
-from nets.server.lessons import decode
+from nets.link.train import decode
 from nets.text import shown
 
 LESSON = {"lesson": "1", "model": "mlp", "hidden": "64", "lr": "0.05", "hide": "lr,optimizer"}

@@ -1,6 +1,6 @@
 """Taking a run away: runnable PyTorch code, ONNX, per-epoch metrics as CSV, and more.
 
-    result        ExportError (a message for the page) and Exported (a file name, its bytes, its type)
+    result        ExportError (a message for the page), Exported (a named file of bytes), a run's weights
     template      filling in the script templates under templates/ ({{name}} values, #% if blocks)
     model_source  a run's architecture written out as plain PyTorch (model.py), checked against its weights
     code          the zip: model.py, weights.pt, predict.py, train.py, README.md (and the bundled data)

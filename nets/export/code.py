@@ -17,9 +17,8 @@ from nets.engine.catalog import BUNDLED, FOLDER, TITLES
 from nets.engine.config import TrainConfig
 from nets.engine.train import make_optimizer, make_schedule
 from nets.export.model_source import TITLES as MODEL_TITLES, check_source, model_source
-from nets.export.result import ExportError, Exported, file_stem
+from nets.export.result import ExportError, Exported, file_stem, saved_weights, unexportable
 from nets.export.template import plural, render
-from nets.files import CheckpointError, load_state_dict
 from nets.inspect.preprocess import MNIST_BOX, style_for
 from nets.runs import Run
 from nets.text import one_line, plain
@@ -38,9 +37,7 @@ def exportable(run: Run) -> str:
         return (f"This run trained a head on frozen {cfg.backbone} features: its model takes 512 feature "
                 "numbers, not pictures, and the backbone is not part of it, so there is no runnable code "
                 "to export. Exportable: the metrics (CSV) and the head alone as ONNX.")
-    if not run.has_model:
-        return "This run has no saved weights (it ended before its first epoch finished): export its metrics (CSV)."
-    return ""
+    return unexportable(run)
 
 
 def style_words(style: str, in_shape) -> str:
@@ -189,10 +186,7 @@ def code_zip(run: Run, include_data: bool = True) -> Exported:
     the bundled dataset (1-3 MB) so that train.py runs offline. ExportError says why not."""
     if why := exportable(run):
         raise ExportError(why)
-    try:
-        state = load_state_dict(run.weights_path)
-    except CheckpointError as e:
-        raise ExportError(f"The run's weights cannot be read: {e}") from e
+    state = saved_weights(run)
     source = model_source(run.info)  # no user text in it: checking it runs only the app's own code
     check_source(source, state)
     bundled = BUNDLED.get(run.config.dataset)

@@ -13,8 +13,7 @@ import torch
 
 from nets.export.code import style_words
 from nets.export.model_source import check_source, model_source
-from nets.export.result import ExportError, Exported, file_stem, missing, missing_packages
-from nets.files import CheckpointError, load_state_dict
+from nets.export.result import ExportError, Exported, file_stem, missing, missing_packages, saved_weights
 from nets.inspect.preprocess import style_for
 from nets.runs import Run
 
@@ -32,14 +31,7 @@ def onnx_missing() -> str:
 
 
 def _network(run: Run) -> torch.nn.Module:
-    if not run.has_model:
-        raise ExportError("This run has no saved weights (it ended before its first epoch finished): "
-                          "export its metrics (CSV) instead.")
-    try:
-        state = load_state_dict(run.weights_path)
-    except CheckpointError as e:
-        raise ExportError(f"The run's weights cannot be read: {e}") from e
-    return check_source(model_source(run.info), state)
+    return check_source(model_source(run.info), saved_weights(run))
 
 
 def _export(net: torch.nn.Module, example: torch.Tensor, input_name: str) -> bytes:

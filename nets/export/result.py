@@ -1,10 +1,13 @@
-"""What every export returns (a named file of bytes) and the one error it raises with a message for the page."""
+"""What every export returns (a named file of bytes), the one error it raises (a message for the page), the weights."""
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import re
 from dataclasses import dataclass
+
+from nets.files import CheckpointError, load_state_dict
+from nets.runs.folder import Run, no_weights
 
 EXTRAS_FILE = "requirements-export.txt"  # the optional packages some exports need
 
@@ -22,6 +25,21 @@ class Exported:
     @property
     def size(self) -> int:
         return len(self.data)
+
+
+def unexportable(run: Run) -> str:
+    """Why no export that needs the network can take this run ("" when one can): it has no weights."""
+    return "" if run.has_model else f"{no_weights()} Export its metrics (CSV) instead."
+
+
+def saved_weights(run: Run) -> dict:
+    """The run's best weights (a state dict) for an export, or ExportError saying why there are none."""
+    if why := unexportable(run):
+        raise ExportError(why)
+    try:
+        return load_state_dict(run.weights_path)
+    except CheckpointError as e:
+        raise ExportError(f"The run's weights cannot be read: {e}") from e
 
 
 MAX_STEM = 120  # a run id (up to 83 characters) with a prefix like 'nnlab-tensorboard-' fits whole

@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 from nets.playground import data as pdata
 from nets.playground import model as pmodel
 from nets.playground.state import LEARNING_RATES, REG_RATES, PlaygroundConfig, check
-# The Train page's lesson links: the same flag, lock list, value texts and parsing (nets/server/lessons.py)
-from nets.server.lessons import HIDE, LESSON_FLAG, MAX_VALUE_CHARS, parse_value, value_text, lesson_params
+# The Train page's lesson links: the same flag, lock list, value texts and parsing (nets/link/train.py)
+from nets.link.train import HIDE, LESSON_FLAG, MAX_VALUE_CHARS, parse_value, value_text, lesson_params
 
 PAGE = "playground"
 WEIGHTS = "weights"  # every W (row by row) and b, layer after layer, as model.flat_weights orders them

@@ -23,16 +23,23 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from nets import settings
 from nets.engine.config import TrainConfig
 from nets.engine.models import ModelError, build_model
 from nets.files import CheckpointError, atomic_write_json, load_into, load_state_dict, save_weights
 from nets.runs.index import RunIndex
 from nets.runs.rows import RunRow, row_of
+from nets.status import Status
 
 RUN_FILE, MODEL_FILE = "run.json", "model.pt"
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "checkpoints"
+DEFAULT_ROOT = settings.SETTINGS["NNLAB_CHECKPOINTS"].default  # the app's own: the shipped example run is here
 _ID_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 WEIGHTS_RE = re.compile(r"^model(-e\d+-[0-9a-f]+)?\.pt$")
+
+
+def no_weights(subject: str = "This run") -> str:
+    """The one sentence for a run without weights, wherever it is said (loading, exports, pages)."""
+    return f"{subject} has no saved model: it ended before its first epoch finished, so there are no saved weights."
 
 
 def checkpoint_step(name: str, run: "Run") -> None:
@@ -95,7 +102,7 @@ def index_put(root: Path | str, row: RunRow) -> None:
     """Write a run's index row, unless this machine must not: SQLite's WAL needs every writer on
     the machine that holds the file, so a Ray worker on another machine sets NNLAB_INDEX_WRITES=0
     and the app's job service writes the row from the shared folder instead."""
-    if os.environ.get("NNLAB_INDEX_WRITES", "1") != "0":
+    if settings.get("NNLAB_INDEX_WRITES"):
         index(root).put(row)
 
 
@@ -120,7 +127,7 @@ def create_run(root: Path | str, cfg: TrainConfig, info: dict, run_id: str | Non
         path.mkdir()
     except FileExistsError:
         raise CheckpointError(f"A run '{run_id}' already exists in {root}; choose another id or delete it.") from None
-    info = {"id": run_id, "name": cfg.label(), "status": "running", "config": cfg.to_dict(),
+    info = {"id": run_id, "name": cfg.label(), "status": Status.RUNNING, "config": cfg.to_dict(),
             "created": time.strftime("%Y-%m-%d %H:%M:%S"), "versions": versions(), "history": [],
             "pid": os.getpid(), "host": platform.node(), **info}
     run = Run(run_id, path, info)
@@ -216,8 +223,7 @@ def build_for_run(run: Run) -> nn.Module:
 def load_model(run: Run) -> nn.Module:
     """The run's model with its best weights, in eval mode, on the CPU."""
     if not run.has_model:
-        raise CheckpointError(f"Run '{run.name}' has no saved model (it ended before its first epoch "
-                              "finished).")
+        raise CheckpointError(no_weights(f"Run '{run.name}'"))
     model = build_for_run(run)
     load_into(model, load_state_dict(run.weights_path), f"Run {run.id}'s {run.weights_file}")
     return model.eval()
