@@ -241,7 +241,8 @@ EVENT_ORDERS = {
                 [("Started", 10), *EPOCH, ("EpochEnd", 1), ("NewBest", 1), ("Stopped", (2, 3)),
                  ("Finished", ("stopped", 1, 1))]),
     # stopped before any batch trained: no model to keep, so no NewBest
-    "stopped at once": (dict(epochs=5), 0, None, [("Started", 10), ("Stopped", (1, 0)), ("Finished", ("stopped", 0, None))]),
+    "stopped at once": (dict(epochs=5), 0, None,
+                        [("Started", 10), ("Stopped", (1, 0)), ("Finished", ("stopped", 0, None))]),
     # stopped inside epoch 1: the half-trained model is evaluated and kept
     "stopped in epoch 1": (dict(epochs=5), 2, None,
                            [("Started", 10), ("Stopped", (1, 2)), ("NewBest", 1), ("Finished", ("stopped", 0, 1))]),
