@@ -1,11 +1,13 @@
 """A term's worth of runs in a real browser: 2,000 saved runs, found on Runs and Predictions by
-searching, paged, and the pages as quick as with one run (times printed, not asserted)."""
+searching, paged: what each page shows is counted (rows in each table, pages in the pager, runs in the
+picker) and asserted; the times are printed, not asserted."""
+import re
 import time
 
 import pytest
 
 from bench_runstore import SHIPPED, fill
-from browser import ROOT, chromium_page, require_chromium, streamlit_server
+from browser import ROOT, chromium_page, require_chromium, settle, streamlit_server
 
 ARTIFACTS = ROOT / "test-artifacts"
 RUNS = 2000
@@ -16,6 +18,19 @@ require_chromium()
 def shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def table_rows(main) -> list[int]:
+    """The number of data rows of each table on the page (Streamlit's data grid states its row count,
+    header included, for screen readers)."""
+    grids = main.locator('[data-testid="stDataFrame"] [role="grid"]')
+    return [int(grids.nth(i).get_attribute("aria-rowcount")) - 1 for i in range(grids.count())]
+
+
+def pages_in_pager(main) -> list[int]:
+    """The page numbers the pager offers as buttons."""
+    buttons = main.get_by_test_id("stPagination").get_by_role("button", name=re.compile(r"^Page \d+$"))
+    return sorted(int(t) for t in buttons.all_inner_texts() if t.strip().isdigit())
 
 
 @pytest.mark.slow
@@ -30,6 +45,8 @@ def test_find_a_run_among_thousands(tmp_path, width, height):
         page.goto(url)
         main.get_by_text("Start here").wait_for(timeout=60_000)
         main.get_by_text(f"The 8 most recent of {RUNS:,}").wait_for(timeout=60_000)
+        settle(page)
+        assert table_rows(main)[-1] == 8  # the home page's recent runs, below the datasets' table
         shot(page, f"runstore-0-home-{width}")
 
         t = time.perf_counter()
@@ -37,6 +54,9 @@ def test_find_a_run_among_thousands(tmp_path, width, height):
         main.get_by_text(f"Rows 1–50 of {RUNS:,}").wait_for(timeout=60_000)
         main.get_by_role("button", name="Page 40", exact=True).wait_for(timeout=30_000)
         print(f"Runs with {RUNS} runs: {time.perf_counter() - t:.2f} s")
+        settle(page)
+        assert table_rows(main)[0] == 50  # one page of the table, not the 2,000
+        assert max(pages_in_pager(main)) == RUNS // 50 and main.get_by_role("button", name="Page 41").count() == 0
         shot(page, f"runstore-1-runs-{width}")
 
         search = main.get_by_role("textbox", name="Search")
@@ -47,6 +67,8 @@ def test_find_a_run_among_thousands(tmp_path, width, height):
         main.get_by_test_id("stPagination").wait_for(state="detached", timeout=30_000)  # one page: no pager
         print(f"search: {time.perf_counter() - t:.2f} s")
         assert "lenet · student 19 · try 1999" in main.inner_text()
+        settle(page)
+        assert table_rows(main)[0] == 1 and pages_in_pager(main) == []
         shot(page, f"runstore-2-search-{width}")
 
         search.fill("")
@@ -56,14 +78,20 @@ def test_find_a_run_among_thousands(tmp_path, width, height):
         main.get_by_role("button", name="Page 2", exact=True).click()
         main.get_by_text(f"Rows 51–100 of {RUNS:,}").wait_for(timeout=30_000)
         print(f"page 2: {time.perf_counter() - t:.2f} s")
+        settle(page)
+        assert table_rows(main)[0] == 50
 
         t = time.perf_counter()
         nav.get_by_role("link", name="Predictions").click()
-        main.get_by_text("matching runs; type in the search box").wait_for(timeout=60_000)
+        caption = main.get_by_text("matching runs; type in the search box")
+        caption.wait_for(timeout=60_000)
+        assert caption.inner_text().startswith(f"The 50 newest of {RUNS:,} matching runs")  # the picker's list
         picker_search = main.get_by_role("textbox", name="Search runs")
         picker_search.fill("lenet-mnist-mini")
         picker_search.press("Enter")
         page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
                                ".some(e => e.innerText.trim() === '96.1%')", timeout=60_000)
         print(f"Predictions, search for the shipped run: {time.perf_counter() - t:.2f} s")
+        settle(page)
+        assert caption.count() == 0  # one match: the list holds all of it
         shot(page, f"runstore-3-predictions-{width}")
