@@ -7,30 +7,26 @@ import subprocess
 import sys
 from pathlib import Path
 
-from structure import NETS, ROOT, imported_modules
+from structure import NETS, ROOT, cycle_path, cycles, imported_modules
 
 
 def test_nets_has_no_import_cycles():
     graph = {m: imported_modules(m, p) for m, p in NETS.items()}  # deferred imports included
-    assert graph["nets.server.jobs"] >= {"nets.runs", "nets.engine.config"}  # the scan sees imports
+    assert graph["nets.server.jobs"] >= {"nets.runs"}  # the scan sees imports (test_the_scan_sees_every_import)
+    found = cycles(graph)
+    assert not found, "import cycle: " + " → ".join(cycle_path(graph, found[0]))
 
-    def cycle_from(start):
-        path, seen = [start], set()
 
-        def walk(m):
-            for nxt in sorted(graph[m]):
-                if nxt == start:
-                    return path + [start]
-                if nxt not in seen:
-                    seen.add(nxt)
-                    path.append(nxt)
-                    if found := walk(nxt):
-                        return found
-                    path.pop()
-            return None
-        return walk(start)
-    cycles = [c for m in graph if (c := cycle_from(m))]
-    assert not cycles, "import cycle: " + " → ".join(cycles[0])
+def test_the_scan_sees_every_import(tmp_path):
+    """Module-level, deferred and relative imports count, a module named by `from package import module`
+    is that module, and what only type checkers see does not count."""
+    probe = tmp_path / "probe.py"
+    probe.write_text("from __future__ import annotations\nfrom typing import TYPE_CHECKING\nimport nets.files\n"
+                     "from nets.runs import folder\nfrom nets.engine.config import TrainConfig\nfrom . import jobs\n"
+                     "if TYPE_CHECKING:\n    from nets.coach import doctor\n"
+                     "def f():\n    from ..text import one_line\n")
+    assert imported_modules("nets.server.probe", probe) == {
+        "nets.files", "nets.runs.folder", "nets.engine.config", "nets.server.jobs", "nets.text"}
 
 
 def test_nets_never_imports_streamlit():
@@ -94,11 +90,23 @@ def test_the_loop_scan_sees_every_depth(tmp_path):
 
 
 def test_every_page_enters_through_the_app():
-    """Each page listed in app.py calls ensure_app_entry() before drawing (see pages/_common.py)."""
+    """Each page listed in app.py calls ensure_app_entry() at its top level (see pages/_common.py)
+    before it draws anything: no Streamlit call runs ahead of it."""
     pages = re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text())
     assert len(pages) >= 6
-    missing = [p for p in pages if "ensure_app_entry()" not in (ROOT / p).read_text()]
+    missing, drawn_first = [], []
+    for page in pages:
+        body = ast.parse((ROOT / page).read_text()).body
+        calls = [i for i, n in enumerate(body) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
+                 and ast.unparse(n.value.func) == "ensure_app_entry"]
+        if not calls:
+            missing.append(page)
+            continue
+        drawn_first += [f"{page}: {ast.unparse(c)}" for n in body[:calls[0]] for c in ast.walk(n)
+                        if isinstance(c, ast.Call) and ast.unparse(c.func).startswith("st.")
+                        and not isinstance(n, (ast.FunctionDef, ast.ClassDef))]
     assert missing == [], f"pages without ensure_app_entry(): {missing}"
+    assert drawn_first == [], f"pages that draw before ensure_app_entry(): {drawn_first}"
 
 
 def code_map(text: str) -> tuple[set[str], set[str]]:
