@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=sorted(PRESETS) + ["four-configs"],
                    help="start from a named configuration; other flags override it")
     p.add_argument("--data-dir", help="data folder (default: $NNLAB_DATA_DIR or ./data)")
-    p.add_argument("--checkpoints", help="where runs are saved (default: $NNLAB_CHECKPOINTS, else checkpoints/ in the app folder)")
+    p.add_argument("--checkpoints", help="where runs are saved (default: $NNLAB_CHECKPOINTS or ./checkpoints)")
     p.add_argument("--run-id", help="folder name for the run (default: time, name and a random suffix)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="only print the JSON summary")
