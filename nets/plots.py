@@ -10,11 +10,16 @@ No Streamlit here.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import altair as alt
 import pandas as pd
 
 from nets.engine.naming import LOSS_NAMES
+from nets.runs.compare import run_labels
+
+if TYPE_CHECKING:
+    from nets.runs import Run
 
 MAX_POINTS = 400
 LIVE_POINTS = 300       # what the Train page keeps of the live loss curve: its redraws cost the same late in a run
@@ -183,6 +188,19 @@ def epochs_frame(epochs: list[dict], kind: str, run: str = "", loss_kind: str = 
                 rows.append({"epoch": e["epoch"], "split": split, "value": e[key], "run": run,
                              "loss_kind": loss_kind})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def curve_frames(runs: list[Run]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Saved runs' (loss, accuracy) long frames for by_epoch, each run labelled by its name: train and
+    test loss, and the held-out accuracy only, since train accuracy measured during an epoch is not
+    comparable across runs.
+    The loss_kind column (TrainConfig.loss) keeps cross-entropy and squared error on separate axes."""
+    labels = run_labels(runs)
+    loss = [epochs_frame(r.info.get("history", []), "loss", labels[r.id], r.config.loss) for r in runs]
+    acc = [epochs_frame(r.info.get("history", []), "accuracy", labels[r.id], r.config.loss) for r in runs]
+    loss_df = pd.concat(loss, ignore_index=True) if loss else epochs_frame([], "loss")
+    acc_df = pd.concat(acc, ignore_index=True) if acc else epochs_frame([], "accuracy")
+    return loss_df, acc_df[acc_df["split"] != "train"].reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- charts

@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from nets.engine.data import DatasetError
-from nets.plots import LOSS_NAMES, by_epoch, loss_panels
+from nets.charts import confusion, grids
+from nets.plots import LOSS_NAMES, by_epoch, curve_frames, loss_panels
 from nets.runs import compare
 from nets.runs.table import MISSING, NAME_CHARS, runs_table
 from nets.runs.folder import no_weights
@@ -323,7 +324,7 @@ def grid_rows(items: list, per_row: int = PER_ROW):
 
 def draw_curves(selected) -> None:
     st.subheader("Training curves")
-    loss_df, acc_df = compare.curve_frames(selected)
+    loss_df, acc_df = curve_frames(selected)
     if loss_df.empty:
         st.info("The selected runs have no finished epochs yet.")
         return
@@ -351,10 +352,10 @@ def cell_images(ev, run, t: int, p: int, width: int) -> None:
         st.error(plain(e))
         return
     shown = idx[:MAX_CELL_IMAGES]
-    images = [compare.display_image(x_test[int(i)], CELL_IMAGE_SIZE) for i in shown]
+    images = [grids.display_image(x_test[int(i)], CELL_IMAGE_SIZE) for i in shown]
     first = f"the first {len(shown)} of " if len(idx) > len(shown) else ""
     per_row = max(1, (width + 2) // (images[0].shape[1] + 2))
-    sheet = compare.contact_sheet(images, per_row=per_row, gap=2)
+    sheet = grids.contact_sheet(images, per_row=per_row, gap=2)
     st.image(sheet, width=sheet.shape[1])  # its own size: one image is not blown up to the column
     st.caption(plain(f"Above: {first}{len(idx)} test image(s) of class {ev.classes[t]} {what}, in test-set order."))
 
@@ -378,14 +379,14 @@ def draw_matrices(selected, labels) -> dict:
             evaluations[run.id] = ev
             k = len(ev.classes)
             cm = compare.normalise(ev.confusion) if normalised else ev.confusion
-            chart = compare.heatmap(compare.confusion_frame(cm, ev.classes, normalised), ev.classes,
+            chart = confusion.heatmap(confusion.confusion_frame(cm, ev.classes, normalised), ev.classes,
                                     normalised=normalised, size=360 if len(shown) == 1 else 300)
             state = st.altair_chart(chart, key=f"cm_{run.id}", on_select="rerun",
-                                    selection_mode=compare.CELL_PARAM, width="content")
+                                    selection_mode=confusion.CELL_PARAM, width="content")
             (best, best_acc), (worst, worst_acc) = ev.best_class(), ev.worst_class()
             st.caption(f"Test accuracy {ev.accuracy:.1%} · best class **{plain(best)}** ({best_acc:.0%}) · "
                        f"worst class **{plain(worst)}** ({worst_acc:.0%})")
-            cell = compare.parse_cell_selection(state, k=k)
+            cell = confusion.parse_cell_selection(state, k=k)
             if cell is None:
                 st.caption("Click a cell to see its test images.")
             else:
@@ -405,12 +406,12 @@ def draw_difference(selected, labels, evaluations) -> None:
         st.info(plain(e))
         return
     left, right = st.columns([3, 2])
-    frame = compare.confusion_frame(diff.matrix, diff.classes, normalised=True, signed=True)
-    left.altair_chart(compare.heatmap(frame, diff.classes, difference=True,
+    frame = confusion.confusion_frame(diff.matrix, diff.classes, normalised=True, signed=True)
+    left.altair_chart(confusion.heatmap(frame, diff.classes, difference=True,
                                       title="Where B is better (blue) or worse (red) than A", size=360),
                       width="content")
     with right:
-        st.caption(f"A = {plain(labels[a.id])}, B = {plain(labels[b.id])}. {compare.BETTER_CAPTION}")
+        st.caption(f"A = {plain(labels[a.id])}, B = {plain(labels[b.id])}. {confusion.BETTER_CAPTION}")
         for line in diff.summary(labels[a.id], labels[b.id]):
             st.markdown(plain(line))
 

@@ -12,7 +12,7 @@ def test_bench_prints_one_line_per_case(capsys):
 
 
 def test_chart_bench_prints_its_figures(capsys):
-    from nets.server import bench_charts
+    from nets.charts import bench as bench_charts
     bench_charts.main(["--repeats", "1"])
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and all("ms (median of 1)" in line and "KB of chart JSON" in line for line in out)

@@ -9,9 +9,12 @@ from torch import nn
 from nets.engine.data import ImageData
 from nets.engine.evaluate import Evaluation
 from nets.engine.losses import compute_loss
+from nets.charts import confusion, grids
+from nets.plots import curve_frames
 from nets.runs import compare
 from nets.runs import CheckpointError, Run
 from nets.runs.rows import row_of
+from nets.runs.table import runs_table
 
 CLASSES = ["cat", "dog", "fox"]
 
@@ -69,13 +72,13 @@ def test_difference_refuses_different_classes():
 
 
 def test_confusion_frame_long_format():
-    f = compare.confusion_frame(torch.tensor([[3, 1], [0, 2]]), ["a", "b"], normalised=False)
+    f = confusion.confusion_frame(torch.tensor([[3, 1], [0, 2]]), ["a", "b"], normalised=False)
     assert len(f) == 4
     row = f[(f["true"] == "a") & (f["predicted"] == "b")].iloc[0]
     assert (row["true_index"], row["predicted_index"], row["value"], row["label"]) == (0, 1, 1.0, "1")
-    n = compare.confusion_frame(compare.normalise([[3, 1], [0, 2]]), ["a", "b"], normalised=True)
+    n = confusion.confusion_frame(compare.normalise([[3, 1], [0, 2]]), ["a", "b"], normalised=True)
     assert n["label"].tolist() == ["75%", "25%", "0%", "100%"]
-    s = compare.confusion_frame(torch.tensor([[0.25, -0.25], [0.0, 0.0]]), ["a", "b"], True, signed=True)
+    s = confusion.confusion_frame(torch.tensor([[0.25, -0.25], [0.0, 0.0]]), ["a", "b"], True, signed=True)
     assert s["label"].tolist()[:2] == ["+25%", "-25%"]
 
 
@@ -88,12 +91,12 @@ def _params(spec):
 
 
 def test_heatmap_has_a_click_selection_on_the_cell_fields():
-    f = compare.confusion_frame(torch.eye(3), CLASSES, normalised=True)
-    spec = compare.heatmap(f, CLASSES, normalised=True).to_dict()
-    (param,) = [p for p in _params(spec) if p["name"] == compare.CELL_PARAM]
+    f = confusion.confusion_frame(torch.eye(3), CLASSES, normalised=True)
+    spec = confusion.heatmap(f, CLASSES, normalised=True).to_dict()
+    (param,) = [p for p in _params(spec) if p["name"] == confusion.CELL_PARAM]
     assert param["select"]["type"] == "point"
     assert param["select"]["fields"] == ["true_index", "predicted_index"]
-    diff = compare.heatmap(f, CLASSES, difference=True).to_dict()
+    diff = confusion.heatmap(f, CLASSES, difference=True).to_dict()
     assert "redblue" in json.dumps(diff)
 
 
@@ -113,23 +116,23 @@ def test_heatmap_counts_and_fractions_are_valid_specs(normalised):
     # Counts once passed domain=None, which Altair rejects when the chart is drawn.
     counts = torch.tensor([[30, 2, 0], [5, 20, 1], [0, 0, 12]])
     cm = compare.normalise(counts) if normalised else counts
-    spec = compare.heatmap(compare.confusion_frame(cm, CLASSES, normalised), CLASSES, normalised=normalised).to_dict()
+    spec = confusion.heatmap(confusion.confusion_frame(cm, CLASSES, normalised), CLASSES, normalised=normalised).to_dict()
     (domain,) = [d for d in _domains(spec) if d is not None]
     assert None not in _domains(spec)
     assert domain == ([0, 1] if normalised else [0, 30.0])
     assert spec["width"] == spec["height"] >= 300
     assert "cell" in json.dumps(spec)
-    empty = compare.confusion_frame(torch.zeros(3, 3), CLASSES, normalised)  # a class-less test set
-    assert compare.heatmap(empty, CLASSES, normalised=normalised).to_dict()
+    empty = confusion.confusion_frame(torch.zeros(3, 3), CLASSES, normalised)  # a class-less test set
+    assert confusion.heatmap(empty, CLASSES, normalised=normalised).to_dict()
 
 
 def test_heatmap_slants_long_class_names():
     cifar = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-    spec = compare.heatmap(compare.confusion_frame(torch.eye(10), cifar, True), cifar, normalised=True).to_dict()
+    spec = confusion.heatmap(confusion.confusion_frame(torch.eye(10), cifar, True), cifar, normalised=True).to_dict()
     axes = [layer["encoding"]["x"]["axis"] for layer in spec["layer"]]
     assert all(a["labelAngle"] == -45 and a["labelOverlap"] is False for a in axes)  # every name shown
     digits = [str(d) for d in range(10)]
-    spec = compare.heatmap(compare.confusion_frame(torch.eye(10), digits, True), digits, normalised=True).to_dict()
+    spec = confusion.heatmap(confusion.confusion_frame(torch.eye(10), digits, True), digits, normalised=True).to_dict()
     assert spec["layer"][0]["encoding"]["x"]["axis"]["labelAngle"] == 0
 
 
@@ -138,18 +141,18 @@ def _streamlit_state(ui_value):
     """The object st.altair_chart returns, built by Streamlit's own deserializer from what the
     browser sends (the point list of Vega-Lite's vlPoint.or)."""
     from streamlit.elements.vega_charts import VegaLiteStateSerde
-    return VegaLiteStateSerde([compare.CELL_PARAM]).deserialize(ui_value)
+    return VegaLiteStateSerde([confusion.CELL_PARAM]).deserialize(ui_value)
 
 
 def test_parse_cell_selection_on_streamlit_states():
     clicked = json.dumps({"selection": {"cell": [{"true_index": 3, "predicted_index": 5}]}})
-    assert compare.parse_cell_selection(_streamlit_state(clicked)) == (3, 5)
-    assert compare.parse_cell_selection(_streamlit_state(None)) is None  # nothing clicked yet
+    assert confusion.parse_cell_selection(_streamlit_state(clicked)) == (3, 5)
+    assert confusion.parse_cell_selection(_streamlit_state(None)) is None  # nothing clicked yet
     cleared = json.dumps({"selection": {"cell": {}}})
-    assert compare.parse_cell_selection(_streamlit_state(cleared)) is None
+    assert confusion.parse_cell_selection(_streamlit_state(cleared)) is None
     shift = json.dumps({"selection": {"cell": [{"true_index": 1, "predicted_index": 1},
                                                {"true_index": 2, "predicted_index": 0}]}})
-    assert compare.parse_cell_selection(_streamlit_state(shift)) == (2, 0)  # the latest click
+    assert confusion.parse_cell_selection(_streamlit_state(shift)) == (2, 0)  # the latest click
 
 
 @pytest.mark.parametrize("state", [
@@ -161,14 +164,14 @@ def test_parse_cell_selection_on_streamlit_states():
     {"selection": {"cell": [{"true_index": True, "predicted_index": 1}]}},
 ])
 def test_parse_cell_selection_rejects_other_shapes(state):
-    assert compare.parse_cell_selection(state) is None
+    assert confusion.parse_cell_selection(state) is None
 
 
 def test_parse_cell_selection_bounds_and_numbers():
     state = {"selection": {"cell": [{"true_index": 2.0, "predicted_index": 9}]}}
-    assert compare.parse_cell_selection(state) == (2, 9)
-    assert compare.parse_cell_selection(state, k=10) == (2, 9)
-    assert compare.parse_cell_selection(state, k=9) is None
+    assert confusion.parse_cell_selection(state) == (2, 9)
+    assert confusion.parse_cell_selection(state, k=10) == (2, 9)
+    assert confusion.parse_cell_selection(state, k=9) is None
 
 
 # ----------------------------------------------------------------------------- losses
@@ -205,14 +208,14 @@ def test_confused_pairs_rows():
 def test_image_grid_items_upscale_and_mark_predictions():
     ev = make_eval([0, 1, 2], [0, 2, 2])
     grey = torch.arange(3 * 28 * 28, dtype=torch.int64).remainder(256).to(torch.uint8).view(3, 1, 28, 28)
-    items = compare.image_grid_items(ev, [1, 0], grey, notes=["loss 2.00", "loss 0.10"])
+    items = grids.image_grid_items(ev, [1, 0], grey, notes=["loss 2.00", "loss 0.10"])
     (im1, cap1), (im0, cap0) = items
     assert im1.shape == (84, 84) and im1.dtype == np.uint8
     assert im1[0, 0] == im1[2, 2] == grey[1, 0, 0, 0].item()  # whole-factor nearest neighbours
     assert cap1 == "✗ true dog, predicted fox · loss 2.00" and cap0.startswith("✓ true cat, predicted cat")
     rgb = torch.zeros(3, 3, 32, 32, dtype=torch.uint8)
     rgb[2, 0] = 255  # red channel
-    (im, _), = compare.image_grid_items(ev, [2], rgb)
+    (im, _), = grids.image_grid_items(ev, [2], rgb)
     assert im.shape == (64, 64, 3) and im[5, 5].tolist() == [255, 0, 0]
 
 
@@ -230,7 +233,7 @@ def test_runs_table_fields():
                     best={"epoch": 4, "accuracy": 0.91, "split": "val"}, test={"accuracy": 0.9, "loss": 0.3})
     training = fake_run("r2", status="running", best={"epoch": 1, "accuracy": 0.5, "split": "test"})
     by_val = fake_run("r3", best={"epoch": 2, "accuracy": 0.8, "split": "val"})
-    rows = compare.runs_table([row_of(r.id, r.info, has_model=True, nbytes=0) for r in (done, training, by_val)])
+    rows = runs_table([row_of(r.id, r.info, has_model=True, nbytes=0) for r in (done, training, by_val)])
     assert rows[0] == {"name": "first", "id": "r1", "dataset": "mnist-mini", "model": "mlp",
                        "optimizer": "adam", "loss": "mse", "test accuracy": 0.9, "best epoch": 4,
                        "parameters": 1234, "seconds": 3.5, "status": "completed",
@@ -246,7 +249,7 @@ def test_run_labels_and_curves():
             fake_run("c", "other", history=[])]
     labels = compare.run_labels(runs)
     assert len(set(labels.values())) == 3 and labels["c"] == "other"
-    loss, acc = compare.curve_frames(runs)
+    loss, acc = curve_frames(runs)
     assert len(loss) == 8 and set(loss["split"]) == {"train", "test"}
     assert len(acc) == 4 and set(acc["split"]) == {"test"}  # train accuracy left out
     assert set(acc["run"]) == {labels["20260101-aaaaaa"], labels["20260101-bbbbbb"]}
@@ -274,7 +277,7 @@ def test_evaluate_run_uses_the_runs_normalisation_and_checks_shapes():
 
 def test_per_class_chart_data():
     ev = make_eval([0, 0, 1, 2], [0, 1, 1, 1])
-    spec = compare.per_class_chart(ev).to_dict()
+    spec = confusion.per_class_chart(ev).to_dict()
     values = list(spec["datasets"].values())[0]
     assert [v["accuracy"] for v in values] == [0.5, 1.0, 0.0]
     y = spec["layer"][0]["encoding"]["y"]
@@ -285,20 +288,20 @@ def test_per_class_chart_data():
 def test_per_class_chart_zooms_in_and_says_so():
     labels = [0] * 100 + [1] * 100 + [2] * 100
     preds = [0] * 89 + [1] * 11 + [1] * 98 + [0] * 2 + [2] * 95 + [0] * 5  # 89 %, 98 %, 95 %
-    spec = compare.per_class_chart(make_eval(labels, preds)).to_dict()
+    spec = confusion.per_class_chart(make_eval(labels, preds)).to_dict()
     y = spec["layer"][0]["encoding"]["y"]
     assert y["scale"]["domain"] == [0.8, 1] and y["title"] == "accuracy (axis starts at 80%)"
     assert spec["layer"][0]["mark"]["clip"] is True  # bars below the floor are cut, not drawn outside
-    assert compare.accuracy_floor([0.99, 1.0]) == 0.9 and compare.accuracy_floor([0.3, 0.9]) == 0.0
-    assert compare.accuracy_floor([0.5]) == 0.4 and compare.accuracy_floor([]) == 0.0
+    assert confusion.accuracy_floor([0.99, 1.0]) == 0.9 and confusion.accuracy_floor([0.3, 0.9]) == 0.0
+    assert confusion.accuracy_floor([0.5]) == 0.4 and confusion.accuracy_floor([]) == 0.0
 
 
 def test_contact_sheet_places_images_in_rows():
     grey = [np.full((4, 5), i, np.uint8) for i in range(11)]
-    sheet = compare.contact_sheet(grey, per_row=4, gap=1)
+    sheet = grids.contact_sheet(grey, per_row=4, gap=1)
     assert sheet.shape == (3 * 4 + 2, 4 * 5 + 3) and sheet.dtype == np.uint8
     assert sheet[0, 0] == 0 and sheet[5, 0] == 4 and sheet[10, 6 * 2 + 1] == 10 and sheet[0, 5] == 255
-    rgb = compare.contact_sheet([np.zeros((2, 2, 3), np.uint8)] * 3, per_row=8)
+    rgb = grids.contact_sheet([np.zeros((2, 2, 3), np.uint8)] * 3, per_row=8)
     assert rgb.shape == (2, 3 * 2 + 2 * 2, 3)  # fewer than a row: only as wide as needed
     with pytest.raises(ValueError):
-        compare.contact_sheet([])
+        grids.contact_sheet([])

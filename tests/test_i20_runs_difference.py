@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from nets.engine.evaluate import Evaluation
+from nets.charts import confusion
 from nets.runs import compare
 
 
@@ -38,8 +39,8 @@ def test_b_better_on_its_own_and_swapping_the_runs_flips_every_sign():
 
 
 def test_the_difference_chart_says_which_colour_means_b_better():
-    frame = compare.confusion_frame(torch.tensor([[0.5, 0.5], [-0.25, -0.25]]), ["cat", "dog"], True, signed=True)
-    spec = json.dumps(compare.heatmap(frame, ["cat", "dog"], difference=True).to_dict(), ensure_ascii=False)
+    frame = confusion.confusion_frame(torch.tensor([[0.5, 0.5], [-0.25, -0.25]]), ["cat", "dog"], True, signed=True)
+    spec = json.dumps(confusion.heatmap(frame, ["cat", "dog"], difference=True).to_dict(), ensure_ascii=False)
     assert "redblue" in spec  # Vega's redblue: negative red, positive (B better) blue
-    assert compare.BETTER_LEGEND in spec and "blue: B better" in compare.BETTER_LEGEND
-    assert "red, A is better" in compare.BETTER_CAPTION and "blue, B is better" in compare.BETTER_CAPTION
+    assert confusion.BETTER_LEGEND in spec and "blue: B better" in confusion.BETTER_LEGEND
+    assert "red, A is better" in confusion.BETTER_CAPTION and "blue, B is better" in confusion.BETTER_CAPTION

@@ -17,9 +17,11 @@ from nets.engine.models import ModelError
 from nets.export.result import ExportError
 from nets.inspect.anatomy import layer_table, totals
 from nets.inspect.pictures import enlarge_to, to_display
+from nets.charts.confusion import MAX_TEXT_CLASSES
+from nets.charts.grids import DISPLAY_SIZE
 from nets.plots import METRICS, PALETTE
 from nets.runs import CheckpointError, Run, load_evaluation, load_model, stored_evaluation
-from nets.runs.compare import DISPLAY_SIZE, MAX_TEXT_CLASSES, evaluate_run, normalise, run_labels
+from nets.runs.compare import evaluate_run, normalise, run_labels
 
 SAMPLES = 16          # sample predictions, and first mistakes, per run
 MAX_RUNS = 12         # a selection larger than this is a mistake, not a report
