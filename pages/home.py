@@ -10,7 +10,7 @@ from nets.files import CheckpointError
 from nets.text import plain
 from nets.engine.catalog import availability_rows, default_data_dir
 from nets.engine.device import device_name
-from nets.runs import compare
+from nets.runs.table import runs_table
 from pages._common import ensure_app_entry
 from pages._identity import identity, session_owner
 from pages._runpick import find_runs
@@ -86,7 +86,7 @@ def draw_recent_runs() -> None:
     if not rows:
         st.info("No saved runs yet: press **MNIST in a minute** above.")
         return
-    st.dataframe(pd.DataFrame(compare.runs_table(rows), columns=RUN_COLUMNS), hide_index=True, width="stretch",
+    st.dataframe(pd.DataFrame(runs_table(rows), columns=RUN_COLUMNS), hide_index=True, width="stretch",
                  column_config={"name": st.column_config.TextColumn(width=200),  # long names scroll, not the rest
                                 "test accuracy": st.column_config.ProgressColumn(
                                     min_value=0, max_value=1, format="percent", width=110)})
