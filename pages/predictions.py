@@ -4,6 +4,8 @@ from dataclasses import replace
 import streamlit as st
 import torch
 
+from nets.charts.confusion import per_class_chart
+from nets.charts.grids import image_grid_items, loss_notes
 from nets.engine.data import DatasetError
 from nets.engine.evaluate import Evaluation
 from nets.runs import CheckpointError, Run, RunFilter, compare
@@ -61,9 +63,9 @@ def draw_scores(run: Run, ev: Evaluation) -> None:
 
 def draw_grids(ev: Evaluation, x_test: torch.Tensor) -> None:
     st.subheader(f"The first {GRID} test images")
-    image_grid(compare.image_grid_items(ev, range(len(ev.labels))[:GRID], x_test))
+    image_grid(image_grid_items(ev, range(len(ev.labels))[:GRID], x_test))
     st.subheader(f"The first {GRID} mistakes")
-    image_grid(compare.image_grid_items(ev, ev.mistakes[:GRID], x_test))
+    image_grid(image_grid_items(ev, ev.mistakes[:GRID], x_test))
 
 
 def draw_confusions(ev: Evaluation) -> None:
@@ -78,7 +80,7 @@ def draw_confusions(ev: Evaluation) -> None:
             st.caption("No mistakes at all.")
     with right:
         st.subheader("Accuracy per class")
-        st.altair_chart(compare.per_class_chart(ev, title=""), width="stretch")
+        st.altair_chart(per_class_chart(ev, title=""), width="stretch")
 
 
 def draw_highest_loss(run: Run, ev: Evaluation, x_test: torch.Tensor) -> None:
@@ -86,7 +88,7 @@ def draw_highest_loss(run: Run, ev: Evaluation, x_test: torch.Tensor) -> None:
     st.caption("The loss is large when the network gives the true class a small probability, so these "
                "are its most confident mistakes — or images whose label is doubtful.")
     indices, losses = compare.highest_loss(ev, GRID, run.config.loss)
-    image_grid(compare.image_grid_items(ev, indices, x_test, notes=compare.loss_notes(losses)))
+    image_grid(image_grid_items(ev, indices, x_test, notes=loss_notes(losses)))
 
 
 # ------------------------------------------------------------------------------ the page
