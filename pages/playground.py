@@ -1,16 +1,17 @@
 """Playground: TensorFlow Playground on 2-D data, in PyTorch: pick data, features and a network, press Play."""
+from __future__ import annotations
+
 import pandas as pd
 import streamlit as st
 
-from nets.playground import data as pdata
-from nets.playground import features as feats
 from nets.playground import model as pmodel
 from nets.playground import edges, gate, halfplanes, link, pictures, scenarios, verdict
-from nets.playground.state import LEARNING_RATES, REG_RATES, PlaygroundConfig, new_state, set_learning_rate
+from nets.playground.state import PlaygroundConfig, new_state, set_learning_rate
 from nets.playground.train import boundary, epoch_batches, neuron_maps, record, step, train_for, weights
-from nets.link.train import is_lesson, lesson_params, signature
 from nets.text import plain
 from pages._common import ensure_app_entry
+from pages._link import link_ui, problems_ui
+from pages._playground_form import load_controls, place_ui, remember
 
 ensure_app_entry()
 
@@ -31,38 +32,16 @@ S.setdefault("pg_hidden", S.pg_cfg.net.hidden)  # the layer boxes' sizes: ➕ an
 
 
 def load(cfg: PlaygroundConfig) -> None:
-    """Set every control to `cfg` (a link was opened): the widgets read their keys."""
+    """Set every control to `cfg` (a link or a scenario was opened), and build a new network."""
     S.pg_cfg = cfg
     S.pop("pg_state", None)
-    d, n = cfg.data, cfg.net
-    for key, value in dict(pg_lr=cfg.learning_rate, pg_act=n.activation, pg_reg=n.regularization, pg_rate=n.reg_rate,
-                           pg_loss=n.loss, pg_data=d.dataset, pg_k=d.classes, pg_noise=d.noise,
-                           pg_ratio=d.train_percent, pg_batch=cfg.batch_size, pg_drop=n.dropout,
-                           pg_bn=n.batch_norm).items():
-        S[key] = value
-    for name in feats.FEATURES:
-        S[f"pg_f_{name}"] = name in cfg.features
-    set_layers(n.hidden)
+    load_controls(cfg)
 
 
-def link_ui() -> frozenset[str]:
-    """A link (?lesson=1&dataset=…&hide=…) sets the controls once per session; the ones it locks stay locked."""
-    params = st.query_params.to_dict()
-    if is_lesson(params) and S.get("pg_link", {}).get("sig") != signature(params):
-        got = link.decode(params)
-        load(got.cfg)
-        S.pg_link = {"sig": signature(params), "params": lesson_params(params), "pinned": sorted(got.hidden),
-                     "problems": got.problems}
-        S.pg_start = got.weights  # the first network built from this link starts from them
-    state = S.get("pg_link")
-    if not state:
-        return frozenset()
-    for key, value in state["params"].items():  # st.navigation drops them on a page switch
-        if st.query_params.get(key) != value:
-            st.query_params[key] = value
-    if state["problems"]:
-        st.warning(plain("This link had problems; defaults were used for: " + "; ".join(state["problems"]) + "."))
-    return frozenset(state["pinned"])
+def opened(got: link.PlaygroundLink) -> None:
+    """A new link: its settings in the controls; the first network built from it starts from its weights."""
+    load(got.cfg)
+    S.pg_start = got.weights
 
 
 def set_up(key: str) -> None:
@@ -149,7 +128,7 @@ def weight_ui(state) -> None:
 
 def share_ui(cfg: PlaygroundConfig) -> None:
     with st.expander("Share as link"):
-        st.multiselect("Controls to lock", list(link.FIELDS), key="pg_share_hide")
+        st.multiselect("Controls to lock", link.TABLE.lockable, key="pg_share_hide")
         state = S.get("pg_state")
         why = link.weights_problem(cfg, pmodel.flat_weights(state.model)) if state is not None else "no network yet"
         with_weights = st.checkbox("with the current weights", key="pg_share_weights", disabled=why is not None,
@@ -161,13 +140,8 @@ def share_ui(cfg: PlaygroundConfig) -> None:
         st.caption("Whoever opens this link gets this page with these settings; locked controls are greyed out.")
 
 
-def remember(key, value):
-    """Widgets lose their keyed value when the user leaves the page: start them from pg_cfg."""
-    S.setdefault(key, value)
-    return key
-
-
-def controls_ui(cfg: PlaygroundConfig) -> dict:
+def bar_ui(values: dict, locked: frozenset[str]) -> None:
+    """Play, Step and Reset, then the training settings beside them."""
     c = st.columns([0.8, 0.7, 0.7, 1.1, 1, 1, 1, 1.2])
     playing = S.pg_playing
     if c[0].button("⏸ Pause" if playing else "▶ Play", type="primary", width="stretch"):
@@ -179,83 +153,7 @@ def controls_ui(cfg: PlaygroundConfig) -> dict:
     if c[2].button("Reset", width="stretch", help="New random weights, epoch 0"):
         S.pg_init += 1
         S.pop("pg_state", None)
-    lr = c[3].selectbox("Learning rate", LEARNING_RATES, key=remember("pg_lr", cfg.learning_rate), disabled="learning_rate" in LOCKED)
-    act = c[4].selectbox("Activation", list(pmodel.ACTIVATIONS), key=remember("pg_act", cfg.net.activation), disabled="activation" in LOCKED)
-    reg = c[5].selectbox("Regularisation", pmodel.REGULARIZATION, key=remember("pg_reg", cfg.net.regularization),
-                          disabled="regularization" in LOCKED)
-    rate = c[6].selectbox("Reg. rate", REG_RATES, key=remember("pg_rate", cfg.net.reg_rate), disabled="reg_rate" in LOCKED)
-    loss = c[7].selectbox("Loss", pmodel.LOSSES, key=remember("pg_loss", cfg.net.loss), disabled="loss" in LOCKED,
-                          help="squared: TF's tanh output and ½(a − y)²; cross-entropy: sigmoid or softmax")
-    return dict(learning_rate=lr, activation=act, regularization=reg, reg_rate=rate, loss=loss)
-
-
-def data_ui(cfg: PlaygroundConfig) -> dict:
-    st.markdown("**Data**")
-    d = cfg.data
-    name = st.selectbox("Dataset", pdata.DATASETS, format_func=pdata.TITLES.get, key=remember("pg_data", d.dataset),
-                        disabled="dataset" in LOCKED)
-    classes = st.slider("Classes", 3, 6, key=remember("pg_k", d.classes), disabled="classes" in LOCKED) if name in pdata.MULTICLASS else d.classes
-    noise = st.slider("Noise", 0, 50, key=remember("pg_noise", d.noise), disabled="noise" in LOCKED)
-    ratio = st.slider("Training data (%)", 10, 90, step=10, key=remember("pg_ratio", d.train_percent),
-                      disabled="train_percent" in LOCKED)
-    batch = st.slider("Batch size", 1, 30, key=remember("pg_batch", cfg.batch_size), disabled="batch_size" in LOCKED)
-    seed = d.seed
-    if st.button("Regenerate", width="stretch", help="New random points (a new seed)",
-                 disabled="seed" in LOCKED):
-        seed = d.seed + 1
-    st.caption(f"Seed {seed}")
-    return dict(dataset=name, classes=classes, noise=noise, train_percent=ratio, batch_size=batch, seed=seed)
-
-
-def features_ui(cfg: PlaygroundConfig) -> dict:
-    st.markdown("**Features**")
-    chosen = tuple(n for n, (label, _) in feats.FEATURES.items()
-                   if st.checkbox(label, key=remember(f"pg_f_{n}", n in cfg.features),
-                                   disabled="features" in LOCKED))
-    drop = st.slider("Dropout", 0.0, 0.5, step=0.05, key=remember("pg_drop", cfg.net.dropout),
-                     disabled="dropout" in LOCKED)
-    bn = st.toggle("Batch norm", key=remember("pg_bn", cfg.net.batch_norm), disabled="batch_norm" in LOCKED)
-    return dict(features=chosen, dropout=drop, batch_norm=bn)
-
-
-def set_layers(hidden) -> None:
-    """The hidden layers' sizes, and each size box's value (a box's key names its layer and the layer count,
-    so a box of a new layout starts from its size, not from an older box's)."""
-    S.pg_hidden = tuple(int(n) for n in hidden)
-    for i, n in enumerate(S.pg_hidden):
-        S[f"pg_n{i}_{len(S.pg_hidden)}"] = n
-
-
-def layer_sizes() -> tuple[int, ...]:
-    """The sizes as the boxes on show hold them (a box typed into since the last run included)."""
-    hidden = S.pg_hidden
-    return tuple(int(S.get(f"pg_n{i}_{len(hidden)}", n)) for i, n in enumerate(hidden))
-
-
-def add_layer() -> None:
-    """➕'s callback: callbacks run before the script, so the count, the boxes, the diagram and the weight
-    picker all show the new layers in this same run (issue 20: the count lagged one click)."""
-    if len(S.pg_hidden) < pmodel.MAX_LAYERS:
-        set_layers(layer_sizes() + (2,))
-
-
-def remove_layer() -> None:
-    """➖'s callback (see add_layer)."""
-    set_layers(layer_sizes()[:-1])
-
-
-def layers_ui() -> dict:
-    hidden, locked = S.pg_hidden, "hidden" in LOCKED
-    cols = st.columns([1.2, 0.6, 0.6] + [0.7] * pmodel.MAX_LAYERS, vertical_alignment="bottom")
-    cols[0].markdown(f"**{len(hidden)} hidden layer{'s' * (len(hidden) != 1)}**")
-    cols[1].button("➕", help="Add a hidden layer", on_click=add_layer,
-                   disabled=len(hidden) >= pmodel.MAX_LAYERS or locked)
-    cols[2].button("➖", help="Remove the last hidden layer", on_click=remove_layer, disabled=not hidden or locked)
-    sizes = tuple(int(cols[3 + i].number_input(f"Layer {i + 1}", 1, pmodel.MAX_NEURONS,
-                                               key=remember(f"pg_n{i}_{len(hidden)}", n), disabled=locked))
-                  for i, n in enumerate(hidden))
-    S.pg_hidden = sizes
-    return dict(hidden=sizes)
+    place_ui("bar", values, locked, c[3:])
 
 
 def current_state(cfg: PlaygroundConfig):
@@ -320,20 +218,25 @@ st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem}"
         "[data-testid='stMain'] [data-testid='stMetricValue']{font-size:1.45rem}</style>")
 title, predict = st.columns([3, 1], vertical_alignment="center")
 title.markdown("#### Playground: a small network learns a 2-D pattern")
-LOCKED = link_ui()
+opened_link = link_ui("pg_link", link.decode, opened)  # a link (?lesson=1&dataset=…&hide=…): once per session
+problems_ui(opened_link)
+locked = frozenset(opened_link.get("pinned", ()))  # the controls it locks stay locked
 with predict:
     scenario_ui()
 cfg = S.pg_cfg
-changes = controls_ui(cfg)
+values = link.flat(cfg)  # every control's value, as the widgets below show it
+bar_ui(values, locked)
 side, middle, main = st.columns([0.9, 0.9, 4.1])
 with side:
-    changes |= data_ui(cfg)
+    st.markdown("**Data**")
+    place_ui("data", values, locked)
 with middle:
-    changes |= features_ui(cfg)
+    st.markdown("**Features**")
+    place_ui("features", values, locked)
 with main:
-    changes |= layers_ui()
+    place_ui("layers", values, locked)
 try:
-    cfg = cfg.changed(**changes)
+    cfg = cfg.changed(**values)
     state = current_state(cfg)
     S.pg_cfg = cfg
     if S.setdefault("pg_planes_for", (cfg.data.dataset, cfg.features)) != (cfg.data.dataset, cfg.features):

@@ -13,10 +13,11 @@ from nets.engine.config import ConfigError, TrainConfig, four_configs, four_conf
 from nets.engine.models import ModelError
 from nets.engine.naming import default_name, is_generated
 from nets.files import CheckpointError
-from nets.link.train import decode, encode, is_lesson, lesson_params, signature
+from nets.link.train import Lesson, decode, encode
 from nets.text import plain
 from pages._common import ensure_app_entry
 from pages._identity import identity, session_owner, shows_paths
+from pages._link import link_ui, problems_ui
 from pages._service import checkpoints_root, data_dir, job_manager
 from pages._train_state import TRAIN_CFG_KEY, TRAIN_EDIT_KEY, TRAIN_FIXED_KEY, TRAIN_WIDGET_PREFIX, load_train_config
 from pages._train_form import Form, config_ui, current_config, params_ui
@@ -36,30 +37,21 @@ SCROLL_TOP = ("<script>for (const el of [document.querySelector('[data-testid=\"
 
 # ------------------------------------------------------------------------------ lesson links
 def lesson_ui() -> frozenset[str]:
-    """A lesson link (?lesson=1&lr=…&hide=…) fills the form once per session, so the student's own
-    edits are not overwritten on every rerun; the controls it names stay locked for the session."""
-    params = st.query_params.to_dict()
-    if is_lesson(params) and st.session_state.get(LESSON_KEY, {}).get("sig") != signature(params):
-        lesson = decode(params)
-        load_train_config(lesson.cfg, lesson.four)
-        st.session_state[LESSON_KEY] = {"sig": signature(params), "params": lesson_params(params),
-                                        "pinned": sorted(lesson.hidden), "cfg": lesson.cfg.to_dict(),
-                                        "four": lesson.four, "problems": lesson.problems}
-    state = st.session_state.get(LESSON_KEY)
-    if not state:
-        return frozenset()
-    for key, value in state["params"].items():  # st.navigation drops them on a page switch: a refresh needs them
-        if st.query_params.get(key) != value:
-            st.query_params[key] = value
-    pinned = state["pinned"]
+    """A lesson link fills the form once per session (pages/_link.py); the controls it names stay locked
+    for the session."""
+    state = link_ui(LESSON_KEY, decode, opened)
+    pinned = state.get("pinned", [])
     if pinned:
         st.info(f"Lesson: your lecturer fixed {len(pinned)} setting{'s' if len(pinned) != 1 else ''} (shown "
                 "greyed out with their values); change the others as you like.")
-    if state["problems"]:
-        # The problems quote the link's own values: shown as text, never as Markdown (a link could
-        # otherwise put its own links and images in the app's warning box).
-        st.warning(plain("This link had problems; defaults were used for: " + "; ".join(state["problems"]) + "."))
+    problems_ui(state)
     return frozenset(pinned)
+
+
+def opened(lesson: Lesson) -> dict:
+    """A new lesson link: its configuration in the form; kept with it, what pin() and four_locked() read."""
+    load_train_config(lesson.cfg, lesson.four)
+    return {"cfg": lesson.cfg.to_dict(), "four": lesson.four}
 
 
 def pin(cfg: TrainConfig, pinned: frozenset[str]) -> TrainConfig:

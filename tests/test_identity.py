@@ -16,7 +16,8 @@ from nets.server.identity import (
     student_identity,
     url_params,
 )
-from nets.link.train import decode, is_lesson, signature
+from nets.link.codec import is_lesson, signature
+from nets.link.train import decode
 
 CLASS = Settings(password="lecturer-pw", class_code="owl42")
 OPEN_CLASS = Settings(password="lecturer-pw")          # a class with no code: the name alone

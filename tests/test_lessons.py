@@ -8,7 +8,8 @@ from nets.engine.augment import AUGMENTATIONS
 from nets.engine.config import LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig, validate
 from nets.engine.catalog import DATASETS
 from nets.engine.models import ACTIVATIONS, MODELS, model_options
-from nets.link.train import FIELD_TYPES, Lesson, parse_value, decode, encode, is_lesson, signature
+from nets.link.codec import is_lesson, parse_value, signature
+from nets.link.train import FIELD_TYPES, Lesson, decode, encode
 
 SIZES = st.lists(st.integers(1, 4096), min_size=1, max_size=4).map(tuple)
 

@@ -1,26 +1,49 @@
-"""Playground links: a playground configuration, the controls a lecturer locks and optional starting weights, as URL query parameters."""
+"""Playground links: the Playground's field table (what each control offers), its locked controls and optional starting weights, as URL query parameters.
+
+The table is the codec's (nets.link.codec): one Field per setting, named as the dataclasses name it,
+with the menu (choices) or the slider's range (bounds) the page draws; the page's controls, their
+loading from a link and their locks are driven by it (pages/playground.py). A link's starting weights
+are settled after the settings, against the network they make.
+"""
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from urllib.parse import urlencode
 
+from nets.link.codec import Field, Table
 from nets.playground import data as pdata
+from nets.playground import features as feats
 from nets.playground import model as pmodel
-from nets.playground.state import LEARNING_RATES, REG_RATES, PlaygroundConfig, check
-# The Train page's lesson links: the same flag, lock list, value texts and parsing (nets/link/train.py)
-from nets.link.train import HIDE, LESSON_FLAG, MAX_VALUE_CHARS, parse_value, value_text, lesson_params
+from nets.playground.state import BATCH_SIZES, LEARNING_RATES, REG_RATES, PlaygroundConfig, check
 
 PAGE = "playground"
 WEIGHTS = "weights"  # every W (row by row) and b, layer after layer, as model.flat_weights orders them
 MAX_WEIGHT_CHARS = 6000  # the largest network (6 layers of 8) needs ~400 numbers
 MAX_WEIGHT = pmodel.MAX_WEIGHT  # |w| above this is a broken link
 DEFAULTS = PlaygroundConfig()
-# name in the URL: (part of PlaygroundConfig, field, its type); the names are the dataclasses' own
-FIELDS = {f.name: ("data", f.name, f.type) for f in fields(pdata.DataConfig)}
-FIELDS |= {f.name: ("net", f.name, f.type) for f in fields(pmodel.NetConfig)}
-FIELDS |= {f.name: ("top", f.name, f.type) for f in fields(PlaygroundConfig) if f.name not in ("data", "net")}
+# What each control offers: a menu's choices or a slider's (low, high, step); a setting without either
+# takes any value of its type that the configuration's own checks accept
+ALLOWED = {
+    "dataset": dict(choices=pdata.DATASETS),
+    "noise": dict(bounds=(0, 50, 1)),
+    "train_percent": dict(bounds=(10, 90, 10)),
+    "classes": dict(bounds=(3, 6, 1)),
+    "hidden": dict(bounds=(1, pmodel.MAX_NEURONS, 1)),
+    "activation": dict(choices=tuple(pmodel.ACTIVATIONS)),
+    "loss": dict(choices=pmodel.LOSSES),
+    "dropout": dict(bounds=(0.0, 0.5, 0.05)),
+    "regularization": dict(choices=pmodel.REGULARIZATION),
+    "reg_rate": dict(choices=REG_RATES),
+    "features": dict(choices=tuple(feats.FEATURES)),
+    "learning_rate": dict(choices=LEARNING_RATES),
+    "batch_size": dict(bounds=(*BATCH_SIZES, 1)),
+}
+# The settings in the dataclasses' order (the URL's, the locks' and the fallback's): the data, the network, the rest
+_SETTINGS = [(f, DEFAULTS.data) for f in fields(pdata.DataConfig)] + [(f, DEFAULTS.net) for f in fields(pmodel.NetConfig)]
+_SETTINGS += [(f, DEFAULTS) for f in fields(PlaygroundConfig) if f.name not in ("data", "net")]
+_PART = {f.name: "data" for f in fields(pdata.DataConfig)} | {f.name: "net" for f in fields(pmodel.NetConfig)}
+FIELDS = {f.name: Field(f.name, f.type, getattr(part, f.name), **ALLOWED.get(f.name, {})) for f, part in _SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -33,23 +56,28 @@ class PlaygroundLink:
 
 def flat(cfg: PlaygroundConfig) -> dict:
     """Every setting by its URL name."""
-    parts = {"data": cfg.data, "net": cfg.net, "top": cfg}
-    return {name: getattr(parts[part], attr) for name, (part, attr, _) in FIELDS.items()}
+    parts = {"data": cfg.data, "net": cfg.net}
+    return {name: getattr(parts.get(_PART.get(name), cfg), name) for name in FIELDS}
 
 
-def problem(cfg: PlaygroundConfig) -> str | None:
-    """Why this configuration cannot train (the page's own messages), or None."""
+def config(values: Mapping) -> PlaygroundConfig:
+    """The configuration in a table's values (the weights are not part of it)."""
+    return DEFAULTS.changed(**{name: values[name] for name in FIELDS if name in values})
+
+
+def _settings_problem(cfg: PlaygroundConfig) -> str | None:
     try:
         pdata.check(cfg.data)
         pmodel.check(cfg.net, cfg.data.n_classes())
         check(cfg)
-        if cfg.learning_rate not in LEARNING_RATES or cfg.net.reg_rate not in REG_RATES:
-            raise ValueError("Learning and regularisation rates come from the page's menus.")
-        if cfg.data.train_percent % 10 or not 0 <= cfg.net.dropout <= 0.5 or round(cfg.net.dropout * 20, 6) % 1:
-            raise ValueError("The training share is a multiple of 10%; dropout 0 to 0.5 in steps of 0.05.")
     except ValueError as e:
         return str(e)
     return None
+
+
+def problem(cfg: PlaygroundConfig) -> str | None:
+    """Why this configuration cannot train, or is not one the page's controls can show; or None."""
+    return TABLE.refusal(flat(cfg)) or _settings_problem(cfg)
 
 
 def weight_count(cfg: PlaygroundConfig) -> int:
@@ -69,67 +97,33 @@ def weights_problem(cfg: PlaygroundConfig, weights) -> str | None:
     return None
 
 
+def _check(values: dict) -> str | None:
+    """Why the table's values do not go together: the settings' own checks, then the weights against them."""
+    cfg = config(values)
+    if why := _settings_problem(cfg):
+        return why
+    weights = values.get(WEIGHTS)
+    if weights is not None and (why := weights_problem(cfg, weights)):
+        return f"{why}; the network starts from random weights"
+    return None
+
+
+TABLE = Table(PAGE, (*FIELDS.values(), Field(WEIGHTS, "tuple[float, ...]", None, lockable=False, after=True,
+                                               digits=6, max_chars=MAX_WEIGHT_CHARS)), _check)
+
+
 def params(cfg: PlaygroundConfig, hidden=frozenset(), weights=None) -> dict[str, str]:
     """The query parameters of a link: only settings that differ from the defaults."""
-    default = flat(DEFAULTS)
-    result = {LESSON_FLAG: "1"} | {k: value_text(v) for k, v in flat(cfg).items() if v != default[k]}
-    locked = [name for name in FIELDS if name in hidden]
-    if locked:
-        result[HIDE] = ",".join(locked)
-    if weights is not None:
-        result[WEIGHTS] = ",".join(f"{w:.6g}" for w in weights)
-    return result
+    return TABLE.params(flat(cfg) | {WEIGHTS: None if weights is None else tuple(weights)}, hidden)
 
 
 def encode(cfg: PlaygroundConfig, hidden=frozenset(), base_url: str | None = "", weights=None) -> str:
     """The link to the Playground with `cfg`, locking `hidden`, its network starting from `weights` if given."""
-    query = urlencode(params(cfg, hidden, weights), safe=",")
-    root = (base_url or "").split("?")[0].split("#")[0].rstrip("/")
-    if not root:
-        return "?" + query
-    return f"{root if root.endswith('/' + PAGE) else root + '/' + PAGE}?{query}"
+    return TABLE.encode(flat(cfg) | {WEIGHTS: None if weights is None else tuple(weights)}, hidden, base_url)
 
 
 def decode(params: Mapping) -> PlaygroundLink:
     """The configuration in `params`. Never raises: a setting that cannot be read, is unknown or makes
-    the configuration invalid keeps its default and is named in `problems`."""
-    problems, values, hidden, weights = [], {}, set(), None
-    for key, raw in lesson_params(params).items():
-        if key == LESSON_FLAG:
-            continue
-        if key == WEIGHTS:
-            try:
-                if len(raw) > MAX_WEIGHT_CHARS:
-                    raise ValueError(f"the value is longer than {MAX_WEIGHT_CHARS} characters")
-                weights = tuple(parse_value("float", w) for w in raw.split(","))
-            except ValueError as e:
-                problems.append(f"{WEIGHTS} ({str(e).rstrip('.')})")
-        elif len(raw) > MAX_VALUE_CHARS:
-            problems.append(f"{key[:40]} (the value is longer than {MAX_VALUE_CHARS} characters)")
-        elif key == HIDE:
-            for name in filter(None, (n.strip() for n in raw.split(","))):
-                if name in FIELDS:
-                    hidden.add(name)
-                else:
-                    problems.append(f"hide ('{name[:40]}' is not a setting)")
-        elif key not in FIELDS:
-            problems.append(f"{key[:40]} (not a setting of this page)")
-        else:
-            try:
-                values[key] = parse_value(FIELDS[key][2], raw)
-            except ValueError as e:
-                problems.append(f"{key} ({str(e).rstrip('.')})")
-    cfg = DEFAULTS.changed(**values) if values else DEFAULTS
-    if problem(cfg) is not None:  # keep each setting that still trains, in declaration order
-        cfg = DEFAULTS
-        for key in (k for k in FIELDS if k in values):
-            candidate = cfg.changed(**{key: values[key]})
-            why = problem(candidate)
-            if why is None:
-                cfg = candidate
-            else:
-                problems.append(f"{key}={value_text(values[key])} ({why.rstrip('.')})")
-    if weights is not None and (why := weights_problem(cfg, weights)):
-        problems.append(f"{WEIGHTS} ({why}; the network starts from random weights)")
-        weights = None
-    return PlaygroundLink(cfg, frozenset(hidden), problems, weights)
+    the configuration invalid keeps its default and is named in `problems` (the codec's one rule)."""
+    link = TABLE.decode(params)
+    return PlaygroundLink(config(link.values), link.locked, link.problems, link.values[WEIGHTS])
