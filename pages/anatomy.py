@@ -2,6 +2,7 @@
 against a CNN on the same images, and a predict-then-reveal quiz."""
 import random
 import re
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from nets.inspect import anatomy
 from nets.parse import ParseError
 from nets.text import plain
 from pages._common import ensure_app_entry
+from pages._widgets import quiz
 
 ensure_app_entry()
 
@@ -108,22 +110,6 @@ def draw_comparison(comp: anatomy.Comparison):
     st.info(f"{comp.why} {comp.compute}")
 
 
-def _check():
-    question = st.session_state["anatomy_question"]
-    ok, text = anatomy.check_answer(question, st.session_state.get("anatomy_answer", ""))
-    st.session_state["anatomy_feedback"] = (question.prompt, ok, text)
-
-
-def _reveal():
-    st.session_state["anatomy_revealed"] = st.session_state["anatomy_question"].prompt
-
-
-def _next():
-    st.session_state["anatomy_seed"] += 1
-    st.session_state["anatomy_answer"] = ""
-    st.session_state["anatomy_feedback"] = st.session_state["anatomy_revealed"] = None
-
-
 def draw_quiz(rows: list[dict]):
     st.subheader("Predict, then reveal")
     # Only the seed is kept: the question follows from it and the table, so changing the model
@@ -132,15 +118,9 @@ def draw_quiz(rows: list[dict]):
     question = anatomy.make_question(rows, random.Random(st.session_state["anatomy_seed"]))
     st.session_state["anatomy_question"] = question
     st.markdown(question.prompt)
-    st.text_input("Your answer", key="anatomy_answer", placeholder="e.g. 260 or 10×24×24")
-    a, b, c = st.columns(3)
-    a.button("Check", key="anatomy_check", on_click=_check, width="stretch")
-    b.button("Reveal", key="anatomy_reveal", on_click=_reveal, width="stretch")
-    c.button("Next question", key="anatomy_next", on_click=_next, width="stretch")
-    prompt, ok, text = st.session_state.get("anatomy_feedback") or (None, False, "")
-    if prompt == question.prompt:
-        (st.success if ok else st.warning)(text)
-    if st.session_state.get("anatomy_revealed") == question.prompt:
+    state = quiz("anatomy", question.prompt, partial(anatomy.check_answer, question), "e.g. 260 or 10×24×24",
+                 next_question=True)
+    if state.revealed:
         st.info(f"Answer: **{question.answer_text}**. {question.formula}")
 
 

@@ -1,6 +1,7 @@
 """Convolution arithmetic: one layer's output size, parameters and multiply-adds step by step, a chain
 of layers, the coursework's 1×1-bottleneck example, and a predict-then-reveal quiz."""
 import random
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ from nets.calculators import conv_chain as chains
 from nets.calculators import conv_quiz as cq
 from nets.text import plain
 from pages._common import ensure_app_entry
+from pages._widgets import quiz
 
 ensure_app_entry()
 
@@ -96,34 +98,13 @@ def draw_inception(ex: chains.Inception):
     st.success(ex.summary)
 
 
-def _check():
-    q = st.session_state["conv_question"]
-    st.session_state["conv_feedback"] = (q, *cq.check_answer(q, st.session_state.get("conv_answer", "")))
-
-
-def _reveal():
-    st.session_state["conv_revealed"] = st.session_state["conv_question"]
-
-
-def _next():
-    st.session_state["conv_seed"] += 1
-    st.session_state["conv_answer"] = ""
-
-
 def draw_quiz():
     # Only the seed is kept; feedback and reveals name their question, so a new one starts clean.
     st.session_state.setdefault("conv_seed", random.randrange(1 << 30))
     q = st.session_state["conv_question"] = cq.make_question(random.Random(st.session_state["conv_seed"]))
     st.markdown(q.prompt)
-    st.text_input("Your answer", key="conv_answer", placeholder="e.g. 28, 153,632 or 1.2e8")
-    a, b, c = st.columns(3)
-    a.button("Check", key="conv_check", on_click=_check, width="stretch")
-    b.button("Reveal", key="conv_reveal", on_click=_reveal, width="stretch")
-    c.button("Next question", key="conv_next", on_click=_next, width="stretch")
-    asked, ok, text = st.session_state.get("conv_feedback") or (None, False, "")
-    if asked == q:
-        (st.success if ok else st.warning)(text)
-    if asked == q or st.session_state.get("conv_revealed") == q:
+    state = quiz("conv", q, partial(cq.check_answer, q), "e.g. 28, 153,632 or 1.2e8", next_question=True)
+    if state.checked or state.revealed:
         st.info(f"Answer: **{q.answer:,}**")
         st.latex(q.latex)
 

@@ -1,5 +1,6 @@
 """Cross-entropy and KL: H(p), H(p, q), KL(p‖q) with every term, the identity that ties them,
 the zero-probability case, and the binary one-hot case where the loss is the KL divergence."""
+from functools import partial
 from pathlib import Path
 
 import altair as alt
@@ -9,6 +10,7 @@ import streamlit as st
 from nets.calculators import entropy as info
 from nets.text import plain
 from pages._common import ensure_app_entry
+from pages._widgets import quiz
 
 ensure_app_entry()
 
@@ -52,22 +54,9 @@ def quiz_ui() -> tuple[bool, str]:
 
 def draw_quiz(ident: info.Identity, quantity: str, case: tuple) -> bool:
     """The prediction box; returns whether the working may be shown for this case."""
-    def check():
-        st.session_state["ent_feedback"] = (case, quantity, *info.check_prediction(
-            ident, quantity, st.session_state.get("ent_answer", "")))
-        st.session_state["ent_revealed"] = case
-
-    def reveal():
-        st.session_state["ent_revealed"] = case
-
-    st.text_input(f"Your {quantity} in {ident.h.unit}", key="ent_answer", placeholder="e.g. 0.887")
-    a, b = st.columns(2)
-    a.button("Check", key="ent_check", on_click=check, width="stretch")
-    b.button("Reveal", key="ent_reveal", on_click=reveal, width="stretch")
-    fb = st.session_state.get("ent_feedback")
-    if fb and fb[:2] == (case, quantity):
-        (st.success if fb[2] else st.warning)(fb[3])
-    return st.session_state.get("ent_revealed") == case
+    state = quiz("ent", (case, quantity), partial(info.check_prediction, ident, quantity), "e.g. 0.887",
+                 label=f"Your {quantity} in {ident.h.unit}", reveals=case, reveal_on_check=True)
+    return state.revealed
 
 
 def draw_distributions(p, q):
@@ -138,8 +127,8 @@ except info.InfoError as e:
     st.error(plain(e))  # it may quote what was typed
 else:
     draw_distributions(p, q)
-    quiz, quantity = quiz_ui()
-    if not quiz or draw_quiz(ident, quantity, (p, q, unit)):
+    quizzing, quantity = quiz_ui()
+    if not quizzing or draw_quiz(ident, quantity, (p, q, unit)):
         draw_results(ident, p, q)
 
 st.subheader("Two classes, one-hot label: the loss is the KL divergence")

@@ -8,6 +8,7 @@ from nets.calculators import forward_pass as fw
 from nets.calculators import forward_quiz as fq
 from nets.text import plain
 from pages._common import ensure_app_entry
+from pages._widgets import quiz
 
 ensure_app_entry()
 
@@ -104,16 +105,6 @@ def _question_id(q: fq.Quantity) -> str:
     return f"{q.label}={q.value:.12g}"
 
 
-def _check():
-    q = st.session_state["fw_question"]
-    ok, text = fq.check_answer(q, st.session_state.get("fw_answer", ""), st.session_state["fw_quantities"])
-    st.session_state["fw_feedback"] = (_question_id(q), ok, text)
-
-
-def _reveal():
-    st.session_state["fw_revealed"] = _question_id(st.session_state["fw_question"])
-
-
 def quiz_ui(steps) -> bool:
     """The quiz, when switched on; True when the worked steps may be shown."""
     if not st.toggle("Quiz: predict, then reveal", key="fw_quiz"):
@@ -121,19 +112,12 @@ def quiz_ui(steps) -> bool:
     qs = fq.quantities(steps)
     labels = [q.label for q in qs]
     q = qs[labels.index(st.selectbox("Work out", labels, index=1, key="fw_q"))]
-    st.session_state["fw_question"], st.session_state["fw_quantities"] = q, qs
     st.markdown(f"What is ${q.latex}$ for this network and this x?")
-    st.text_input("Your answer", key="fw_answer", placeholder="e.g. 0.95 or 1/3")
-    a, b = st.columns(2)
-    a.button("Check", key="fw_check", on_click=_check, width="stretch")
-    b.button("Reveal", key="fw_reveal", on_click=_reveal, width="stretch")
-    qid, (fid, ok, text) = _question_id(q), st.session_state.get("fw_feedback") or (None, False, "")
-    if fid == qid:
-        (st.success if ok else st.warning)(text)
-    if st.session_state.get("fw_revealed") == qid:
+    state = quiz("fw", _question_id(q), lambda answer: fq.check_answer(q, answer, qs), "e.g. 0.95 or 1/3")
+    if state.revealed:
         st.info(f"${q.latex} = {fw.num(q.value)}$; the steps below show where it comes from.")
         return True
-    if fid == qid and ok:
+    if state.right:
         return True
     st.caption("The worked steps stay hidden until you check a right answer or reveal it.")
     return False
