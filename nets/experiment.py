@@ -1,4 +1,4 @@
-"""A whole experiment: data → model → `fit` → saved run. The command line and the app call this."""
+"""A whole experiment: data → model → `fit` → saved run. The command line and the app's training jobs (nets.training_work) call this."""
 from __future__ import annotations
 
 import time
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from nets.engine.config import TrainConfig, four_configs, validate
+from nets.engine.config import TrainConfig, four_configs
 from nets.engine.catalog import default_data_dir
 from nets.engine.data import DatasetError, ImageData, load_dataset, make_splits
 from nets.engine.evaluate import evaluate
@@ -64,9 +64,9 @@ def weights_problem(e: Exception) -> DatasetError:
 def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=None,
                  checkpoints: str | Path = DEFAULT_ROOT, on_event=None, stop=None,
                  run_id: str | None = None, owner: str = "", group: str = "") -> RunSummary:
-    """Train one configuration and save it as a run; returns its summary. Without `data`, a folder
-    dataset must lie inside `data_dir` (checked here and again where the images are read)."""
-    validate(cfg, data_root=None if data is not None else (data_dir or default_data_dir()))
+    """Train one configuration and save it as a run; returns its summary. The configuration is checked
+    where it comes in (the job service's door, the command line) and again by `fit`; without `data`, a
+    folder dataset must lie inside `data_dir` (load_dataset applies that rule where the images are read)."""
     data = data if data is not None else prepare_data(cfg, data_dir)
     torch.manual_seed(cfg.seed)  # the same seed gives the same initial weights
     try:

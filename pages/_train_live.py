@@ -7,11 +7,12 @@ import time
 import streamlit as st
 
 from nets.engine.naming import LOSS_NAMES, common_part, default_name
-from nets.plots import by_epoch, epochs_frame, loss_panels, loss_points_frame, loss_vs_images
+from nets.plots import LIVE_POINTS, by_epoch, epochs_frame, loss_panels, loss_points_frame, loss_vs_images
 from nets.coach.doctor import diagnose_group, diagnose_job
-from nets.server.job import JobView
 from nets.coach.outcome import describe_job
+from nets.status import SUCCEEDED, Status
 from nets.text import plain
+from nets.training_work import JobView
 from pages._identity import access, shows_paths
 from pages._service import checkpoints_root, job_manager
 from pages._train_state import TRAIN_EDIT_KEY as EDIT_KEY, TRAIN_FIXED_KEY as FIXED_KEY, load_train_config
@@ -20,11 +21,10 @@ JOB_KEY, GROUP_KEY, FIXED_SCROLL_KEY = "train_job", "train_group", "train_fixed_
 EVERY = 0.8          # seconds between redraws while a job runs: a fragment run adds its own time, and
                      # the panel must redraw at least once a second
 QUEUED_EVERY = 3.0   # a queued job changes rarely; thirty waiting tabs polling each second cost a core
-MAX_LIVE_POINTS = 300
 STYLE = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
-BADGE = {"running": ":blue-badge", "queued": ":gray-badge", "completed": ":green-badge",
-         "early-stopped": ":green-badge", "converged": ":green-badge", "stopped": ":orange-badge",
-         "diverged": ":red-badge", "failed": ":red-badge"}
+BADGE = {Status.RUNNING: ":blue-badge", Status.QUEUED: ":gray-badge", Status.COMPLETED: ":green-badge",
+         Status.EARLY_STOPPED: ":green-badge", Status.CONVERGED: ":green-badge", Status.STOPPED: ":orange-badge",
+         Status.DIVERGED: ":red-badge", Status.FAILED: ":red-badge"}
 WENT_WRONG = ("chance", "diverged")  # doctor's findings that make a finished run a warning
 FIELD_WORDS = {"lr": "learning rate", "optimizer": "optimizer", "activation": "activation", "loss": "loss",
                "dropout": "dropout", "augment": "augmentation", "batch_size": "batch size", "epochs": "epochs"}
@@ -49,17 +49,17 @@ def attach(job_id: str | None, group: str | None = None) -> None:
 
 # ------------------------------------------------------------------------------ one job
 def progress_ui(v: JobView) -> None:
-    if v.status == "queued":
+    if v.status == Status.QUEUED:
         st.info(f"Queued: position {v.position}. It starts when a running job finishes.")
         return
     p = v.progress
-    if v.status == "running" and not p:
+    if v.status == Status.RUNNING and not p:
         text = plain(v.phase) if v.phase else "Loading the data and building the model…"  # a phase may name a folder
         st.progress(min(max(v.phase_fraction or 0.0, 0.0), 1.0), text=text)
         return
     if not p:
         return
-    finished = v.status in ("completed", "early-stopped", "converged")  # no epochs left to go
+    finished = v.status in SUCCEEDED  # no epochs left to go
     st.progress(1.0 if finished else v.done, text=progress_text(v))
 
 
@@ -80,7 +80,7 @@ def charts_ui(v: JobView) -> None:
     """Three charts a room can read: the training loss as it falls, then loss and accuracy by epoch.
     A run that ended before its first epoch has only the first."""
     left, mid, right = st.columns(3)
-    points = loss_points_frame(v.loss_points, max_points=MAX_LIVE_POINTS)
+    points = loss_points_frame(v.loss_points, max_points=LIVE_POINTS)
     left.altair_chart(loss_vs_images(points, title=f"Training loss ({LOSS_NAMES.get(v.config.loss, v.config.loss)})"),
                       width="stretch")
     if v.epochs or v.active:
@@ -179,7 +179,7 @@ def job_panel(v: JobView, locked: frozenset[str]) -> None:
     else:
         with side:
             outcome_ui(v, compact=True, advice=advice)
-    charted = v.status == "running" or v.epochs or v.loss_points
+    charted = v.status == Status.RUNNING or v.epochs or v.loss_points
     if charted:
         charts_ui(v)
     if not v.active:
@@ -192,9 +192,9 @@ def card_ui(v: JobView, title: str) -> None:
     """One configuration's result in large type: what differs, its status and its test accuracy."""
     with st.container(border=True):
         st.markdown(f"**{plain(title)}**")
-        if v.status == "queued":
+        if v.status == Status.QUEUED:
             st.caption(f"queued: position {v.position}")
-        elif v.status == "running":
+        elif v.status == Status.RUNNING:
             best = max((e.get("val_acc") or e["test_acc"] for e in v.epochs), default=None)
             st.progress(v.done, text="running" + (f" · best so far {best:.1%}" if best is not None else ""))
         else:
@@ -218,14 +218,14 @@ def group_panel(views: list[JobView], locked: frozenset[str]) -> None:
             card_ui(v, title)
             if report is not None:  # side by side with the results: the failing runs are the lesson
                 advice = report.advice.get(v.id, [])
-                if v.status != "completed":  # the card says it all for a run that completed
+                if v.status != Status.COMPLETED:  # the card says it all for a run that completed
                     outcome_ui(v, compact=True, advice=advice)
                 doctor_ui(v, advice, locked)
     started = [v for v in views if v.epochs or v.loss_points]
-    running = next((v for v in views if v.status == "running"), None)
+    running = next((v for v in views if v.status == Status.RUNNING), None)
     left, right = st.columns(2)
     if running is not None:
-        points = loss_points_frame(running.loss_points, max_points=MAX_LIVE_POINTS)
+        points = loss_points_frame(running.loss_points, max_points=LIVE_POINTS)
         title = titles[views.index(running)]
         left.altair_chart(loss_vs_images(points, title=f"Training loss now: {title}"), width="stretch")
     if any(v.epochs for v in started):
@@ -256,11 +256,11 @@ def live_ui(locked: frozenset[str] = frozenset()) -> None:
     def snapshot() -> list[JobView]:
         who = access()
         views = manager.views(who, group=group) if group else [manager.view(job_id, who)]
-        return [v for v in views if v is not None and v.kind == "train"]  # a lab job's id shows nothing here
+        return [v for v in views if isinstance(v, JobView)]  # a lab job's id shows nothing here
 
     views = snapshot()
     active = any(v.active for v in views)
-    waiting = active and all(v.status == "queued" for v in views)
+    waiting = active and all(v.status == Status.QUEUED for v in views)
 
     @st.fragment(run_every=(QUEUED_EVERY if waiting else EVERY) if active else None)
     def panel():
@@ -275,7 +275,7 @@ def live_ui(locked: frozenset[str] = frozenset()) -> None:
         else:
             job_panel(now[0], locked)
         still = any(v.active for v in now)
-        if (active and not still) or (waiting and not all(v.status == "queued" for v in now)):
+        if (active and not still) or (waiting and not all(v.status == Status.QUEUED for v in now)):
             st.rerun()  # once: polling switches off (or speeds up), and the page shows the outcome
 
     panel()
@@ -283,7 +283,7 @@ def live_ui(locked: frozenset[str] = frozenset()) -> None:
 
 def jobs_list_ui() -> None:
     who = access()
-    views = [v for v in job_manager().views(who) if v.kind == "train"]  # the NumPy lab's are on its page
+    views = [v for v in job_manager().views(who) if isinstance(v, JobView)]  # the NumPy lab's are on its page
     if not views:
         return
     title = "Jobs on this server" if who.lecturer else "Your jobs on this server"

@@ -11,8 +11,10 @@ import streamlit as st
 from nets.engine.catalog import download_notice, menu_label
 from nets.parse import ParseError
 from nets.plots import by_epoch
-from nets.scratch.lab import INIT_LABELS, SCALE_LABELS, LabSettings, describe_layers, lab_datasets, parse_hidden
+from nets.scratch.lab import (INIT_LABELS, SCALE_LABELS, LabSettings, LabView, describe_layers, lab_datasets,
+                             parse_hidden)
 from nets.scratch.network import HIDDEN_ACTIVATIONS, INITS, ScratchError
+from nets.status import Status
 from nets.scratch.report import (COMPARE_COLORS, LESSONS, NUMPY, curves, evidence_text, lesson_sections,
                                  lessons_before_training, progress, results_table)
 from nets.text import plain
@@ -85,7 +87,7 @@ def settings_ui() -> tuple[dict, str | None]:
 def view(job_id: str | None):
     """The lab job's state (nets.scratch.lab.LabView), None when it is gone or not this session's."""
     v = job_manager().view(job_id, access()) if job_id else None
-    return v if v is not None and v.kind == "lab" else None
+    return v if isinstance(v, LabView) else None  # a training job's id shows nothing here
 
 
 def start(values: dict, mode: str) -> None:
@@ -110,9 +112,9 @@ def progress_ui(v) -> None:
     """The progress line with Stop beside it: one row, so the charts below stay on the screen."""
     line, button = st.columns([6, 1], vertical_alignment="bottom") if v.active else (st.container(), None)
     with line:
-        if v.status == "queued":
+        if v.status == Status.QUEUED:
             st.info(f"Queued: position {v.position}. It starts when a running job finishes.")
-        elif v.status == "running" and not v.runs and v.phase:  # loading or downloading the data
+        elif v.status == Status.RUNNING and not v.runs and v.phase:  # loading or downloading the data
             st.progress(min(max(v.phase_fraction or 0.0, 0.0), 1.0), text=v.phase)
         else:
             fraction, text = progress(v)
@@ -134,7 +136,7 @@ def charts_ui(v) -> None:
 
 
 def outcome_ui(v) -> None:
-    if v.status == "failed":
+    if v.status == Status.FAILED:
         st.error(plain(v.error or "Training failed."))
         if v.error_details:
             with st.expander("Details"):

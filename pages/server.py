@@ -88,9 +88,9 @@ def server_ui(who: Access) -> None:
     manager = job_manager()
     workers = manager.workers()
     rows = job_rows(manager.overview(who), workers)
-    draw_counts(rows, workers, in_process=manager.pool is None)
+    draw_counts(rows, workers, in_process=manager.in_process())
     draw_jobs(rows, who)
-    draw_workers(workers, getattr(manager.pool, "restarts", 0))
+    draw_workers(workers, manager.restarts())
     draw_problems()
 
 

@@ -186,6 +186,6 @@ def test_interrupted_cancelled_and_active(runs):
 
 
 def test_describe_job_reads_what_a_job_view_has():
-    from nets.server.job import JobView
+    from nets.training_work import JobView
     names = {f.name for f in fields(JobView)}
     assert {"status", "summary", "error", "notes", "epochs", "started_info", "config"} <= names

@@ -19,6 +19,8 @@ from nets.runs import get_run  # noqa: E402
 from nets.runs.access import Access  # noqa: E402
 from nets.server.ray_jobs import ClusterError, RayJobs, check_writable, connect, unreachable  # noqa: E402
 from nets.server.ray_tasks import default_max_running, job_resources, loss_reason  # noqa: E402
+from nets.scratch.lab import LabSettings, LabWork  # noqa: E402
+from nets.training_work import TrainWork  # noqa: E402
 from pagetools import until  # noqa: E402
 
 LONG = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=10_000, log_every=1)
@@ -148,13 +150,13 @@ def test_the_train_page_explains_a_cluster_it_cannot_use(tmp_path, monkeypatch):
 
 def test_resource_requests_follow_the_model():
     def train(**config):
-        return {"kind": "train", "config": config}
+        return TrainWork(TrainConfig(**config), "checkpoints").spec()
     assert job_resources(train(model="lenet"), cluster_gpus=4, cpus_per_job=2) == {"num_cpus": 2, "num_gpus": 0.5}
     assert job_resources(train(model="resnet18"), 4, 1)["num_gpus"] == 1.0
     assert job_resources(train(model="mlp", backbone="resnet34"), 4, 1)["num_gpus"] == 1.0
     assert job_resources(train(model="resnet18", device="cpu"), 4, 1)["num_gpus"] == 0.0
     assert job_resources(train(model="resnet18"), 0, 1)["num_gpus"] == 0.0
-    assert job_resources({"kind": "lab", "settings": {}}, 4, 1) == {"num_cpus": 1, "num_gpus": 0.0}
+    assert job_resources(LabWork(LabSettings()).spec(), 4, 1) == {"num_cpus": 1, "num_gpus": 0.0}
     assert default_max_running({"CPU": 32.0, "GPU": 2.0}, 1) == 4
     assert default_max_running({"CPU": 8.0}, 2) == 4 and default_max_running({"CPU": 1.0}, 2) == 1
 

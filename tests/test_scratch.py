@@ -20,7 +20,7 @@ from nets.scratch.network import (HIDDEN_ACTIVATIONS, Network, ScratchData, Scra
 from nets.scratch.cli import accuracy_main, speed_main, time_epochs
 from nets.parse import ParseError
 from nets.scratch.threads import numpy_blas_threads
-from nets.scratch.lab import SCALE_LABELS, LabSettings, describe_layers, parse_hidden
+from nets.scratch.lab import SCALE_LABELS, LabSettings, LabWork, describe_layers, parse_hidden
 from nets.scratch.report import (LESSONS, NUMPY, TORCH, collapse_linear, evidence_text, identical_units,
                                  lesson_sections, lessons_before_training, progress, results_table, twin_gap)
 from nets.scratch.twin import as_tensors, torch_threads, torch_twin, twin_evaluate, twin_sgd_epoch
@@ -394,7 +394,7 @@ def test_the_thread_backend_changes_no_thread_count_and_a_worker_sets_its_own(la
             if message["type"] == "lab":  # the training's messages (loading comes before)
                 during.append((torch.get_num_threads(), numpy_blas_threads()))
 
-        spec = {"kind": "lab", "settings": LabSettings(**TINY).to_dict()}
+        spec = LabWork(LabSettings(**TINY)).spec()
         assert run_job(spec, emit, threading.Event(), DataCache(), own_process=True)["status"] == "completed"
         assert set(during) == {(1, 1 if blas_before else None)}
         assert (torch.get_num_threads(), numpy_blas_threads()) == (2, 2 if blas_before else None)

@@ -1,8 +1,8 @@
 """The From-scratch page's runs as jobs of the server's job service: settings, the work, the state.
 
-A lab job is submitted to nets.server.jobs.JobManager (`submit_lab`) like a training job, and waits in the
-same queue under the same cap and owner rules. Its work (`run_lab`, called by nets.server.worker.run_job
-in a worker process or a thread) reports plain messages; the service applies them to the job's
+A lab job is a `LabWork` (a nets.server.work.Work) submitted to the job service (`submit_lab`) like a
+training job: it waits in the same queue under the same cap and owner rules. Its `run` (in a worker
+process, a thread or a Ray task) reports plain messages; the service applies them to the job's
 `LabState`, and pages read `LabView` copies. Two modes:
 - "single": one NumPy network, and (optionally) its PyTorch twin from the same initial weights on the
   same batches, epoch by epoch, so both loss curves grow side by side;
@@ -14,17 +14,22 @@ import base64
 import io
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from nets.engine.catalog import DATASETS, FOLDER
+from nets.engine.config import ConfigError
+from nets.engine.data import DatasetError
 from nets.parse import int_list
 from nets.scratch.network import (DEFAULT_HIDDEN, HIDDEN_ACTIVATIONS, INITS, SCALES, Network, ScratchData, ScratchError,
                                   describe_init, epoch_order, fit, init_std, load_scratch_data)
 from nets.scratch.report import COMPARED, NUMPY, TORCH, collapse_linear, identical_units, label_of, lessons
-from nets.scratch.threads import numpy_blas_threads
+from nets.scratch.threads import one_thread_each
+from nets.server.budget import JobRefused
+from nets.server.job import JobFields
+from nets.status import Status
 
 
 @dataclass(frozen=True)
@@ -94,34 +99,15 @@ def describe_layers(hidden, activation: str, init: str, scale) -> str:
 
 
 # ------------------------------------------------------------------ what the server keeps
-@dataclass
-class LabView:
-    """A consistent copy of a lab job, safe to read without locks (JobManager.view for kind "lab")."""
-    id: str
-    label: str
-    group: str
-    status: str                      # queued, running, completed, stopped, failed, cancelled
-    owner: str
+@dataclass(kw_only=True)
+class LabView(JobFields):
+    """A lab job as a page reads it: the job's fields (nets.server.job.JobFields), and what it learnt."""
     settings: LabSettings
-    created: float
-    started: float | None
-    ended: float | None
-    position: int | None             # place in the queue, 1 = next to start
     runs: dict                       # label → list of per-epoch records
     results: dict                    # label → {"train_acc", "val_acc", "test_acc", "epochs", ...}
     evidence: dict                   # label → {"identical units": [per layer], "one-layer gap": …}
     classes: list
     weights: dict                    # label → the trained network's .npz bytes (the one the page offers)
-    error: str | None
-    error_details: str = ""
-    phase: str | None = None         # loading or downloading the data, before the first epoch
-    phase_fraction: float | None = None
-    started_info: dict | None = None  # {"device": "cpu"} once training starts (for job lists)
-    kind: str = "lab"
-
-    @property
-    def active(self) -> bool:
-        return self.status in ("queued", "running")  # nets.server.job.ACTIVE
 
     def lessons(self) -> list[str]:
         return lessons(self)
@@ -143,7 +129,7 @@ class LabState:
     def apply(self, message: dict) -> None:
         op, label = message.get("op"), message.get("label")
         if message.get("type") != "lab":
-            return  # phases and the like are the job's (nets.server.jobs.Job.apply)
+            return
         if op == "record":
             self.runs.setdefault(label, []).append(dict(message["record"]))
         elif op == "result":
@@ -156,17 +142,82 @@ class LabState:
         elif op == "weights":
             self.weights[label] = base64.b64decode(message["npz"])
 
-    def view(self, job, position: int | None) -> LabView:
-        """The state with the job's common fields (nets.server.jobs.Job: id, status, times, error)."""
-        return LabView(job.id, self.settings.label(), job.group, job.status, job.owner, self.settings, job.created,
-                       job.started, job.ended, position, {k: [dict(r) for r in v] for k, v in self.runs.items()},
-                       {k: dict(v) for k, v in self.results.items()},
-                       {k: dict(v) for k, v in self.evidence.items()}, list(self.classes), dict(self.weights),
-                       job.error, job.error_details, job.phase, job.phase_fraction,
-                       dict(self.started_info) if self.started_info else None)
+    def view(self, common: dict) -> LabView:
+        """The state with the job's common fields (nets.server.job.Job: id, status, times, error)."""
+        return LabView(**common, started_info=dict(self.started_info) if self.started_info else None,
+                       settings=self.settings, runs={k: [dict(r) for r in v] for k, v in self.runs.items()},
+                       results={k: dict(v) for k, v in self.results.items()},
+                       evidence={k: dict(v) for k, v in self.evidence.items()}, classes=list(self.classes),
+                       weights=dict(self.weights))
 
 
 # ------------------------------------------------------------------ the work
+class LabRefused(JobRefused, ScratchError):
+    """A NumPy-lab job refused: the From-scratch page shows a ScratchError's message, the Train page a
+    ConfigError's; this is both."""
+
+
+@dataclass
+class LabWork:
+    """A From-scratch run as a job (nets.server.work.Work): it saves no run; its weights travel in its messages."""
+    settings: LabSettings
+    data_dir: str | None = None
+    kind = "lab"
+    run_id = None
+    refusal = LabRefused
+
+    def label(self) -> str:
+        return self.settings.label()
+
+    def spec(self) -> dict:
+        return {"work": f"{type(self).__module__}:{type(self).__qualname__}", "settings": self.settings.to_dict(),
+                "data_dir": None if self.data_dir is None else str(self.data_dir)}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> LabWork:
+        return cls(LabSettings.from_dict(spec["settings"]), spec.get("data_dir"))
+
+    def tracker(self) -> LabState:
+        return LabState(self.settings)
+
+    def check(self, service) -> None:
+        self.settings.check()
+
+    def unique(self, taken: list[str]) -> LabWork:
+        return self  # it saves no run: no name to keep apart
+
+    def run(self, emit, stop: threading.Event, cache, own_process: bool = False) -> dict:
+        """Load the data through `cache` (nets.server.worker.DataCache; a download reports phase messages),
+        train, report through `emit`. Returns the outcome: "completed" or "stopped". `own_process`: this
+        process is the job's, so it may set thread counts (see nets.scratch.threads.one_thread_each)."""
+        s, data_dir = self.settings, self.data_dir
+
+        def on_progress(text: str, fraction: float | None = None) -> None:
+            emit({"type": "phase", "text": text, "fraction": fraction})
+
+        data = cache.load(("scratch", s.dataset, str(data_dir), s.seed),
+                          lambda: load_scratch_data(s.dataset, data_dir, s.seed, download=True,
+                                                    on_progress=on_progress))
+        emit({"type": "phase", "text": None, "fraction": None})
+        with one_thread_each() if own_process else nullcontext():
+            train_lab(s, data, emit, stop)
+        return {"status": Status.STOPPED if stop.is_set() else Status.COMPLETED}
+
+    def failure(self, error: Exception) -> dict | None:
+        if isinstance(error, (ScratchError, DatasetError, ConfigError)):
+            return {"error": str(error), "error_details": getattr(error, "details", "")}
+        return None
+
+    def lost(self, error: str, stopped: bool) -> dict:
+        return {"status": Status.STOPPED, "summary": None} if stopped else {"status": Status.FAILED, "error": error}
+
+    def interrupted(self) -> bool:
+        return False  # nothing saved to mark
+
+    def resources(self, cluster_gpus: float, cpus_per_job: float) -> dict:
+        return {"num_cpus": cpus_per_job, "num_gpus": 0.0}  # NumPy: no GPU
+
+
 def lab_message(op: str, **fields) -> dict:
     return {"type": "lab", "op": op, **fields}
 
@@ -174,44 +225,6 @@ def lab_message(op: str, **fields) -> dict:
 def plain(record: dict) -> dict:
     """NumPy scalars as Python numbers: messages travel as JSON between processes."""
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in record.items()}
-
-
-@contextmanager
-def one_thread_each():
-    """NumPy's BLAS and torch on one thread each for the job, restored after. Both counts are
-    process-wide: only for a process that is the job's (a worker), never for the web server's.
-    With batch-32 matrices two threads gain little on an idle machine and wait for each other on a
-    busy one: on 2 busy cores an epoch took 14× longer with two BLAS threads (nets/scratch/threads.py) and
-    the twin's 0.1 s became 4.6-6.8 s with two torch threads."""
-    from nets.scratch.twin import torch_threads
-    before = numpy_blas_threads()
-    numpy_blas_threads(1)
-    try:
-        with torch_threads(1):
-            yield
-    finally:
-        if before is not None:
-            numpy_blas_threads(before)
-
-
-def run_lab(spec: dict, emit, stop: threading.Event, cache, own_process: bool = False) -> dict:
-    """Do the lab job `spec` describes ({"kind": "lab", "settings": LabSettings.to_dict(), "data_dir"}):
-    load the data through `cache` (nets.server.worker.DataCache; a download reports phase messages), train,
-    report through `emit`. Returns the outcome: "completed" or "stopped". `own_process`: this process
-    is the job's, so it may set thread counts (see one_thread_each)."""
-    s = LabSettings.from_dict(spec["settings"])
-    s.check()
-    data_dir = spec.get("data_dir")
-
-    def on_progress(text: str, fraction: float | None = None) -> None:
-        emit({"type": "phase", "text": text, "fraction": fraction})
-
-    data = cache.load(("scratch", s.dataset, str(data_dir), s.seed),
-                      lambda: load_scratch_data(s.dataset, data_dir, s.seed, download=True, on_progress=on_progress))
-    emit({"type": "phase", "text": None, "fraction": None})
-    with one_thread_each() if own_process else nullcontext():
-        train_lab(s, data, emit, stop)
-    return {"status": "stopped" if stop.is_set() else "completed"}
 
 
 def train_lab(s: LabSettings, data: ScratchData, emit, stop: threading.Event) -> None:

@@ -1,5 +1,7 @@
-"""NumPy's BLAS threads: how many there are, and setting them (process-wide)."""
+"""NumPy's BLAS threads: how many there are, setting them, and one thread each for a job (process-wide)."""
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 
 def _openblas():
@@ -31,3 +33,21 @@ def numpy_blas_threads(n: int | None = None) -> int | None:
     if n is not None:
         blas[1](int(n))
     return int(blas[0]())
+
+
+@contextmanager
+def one_thread_each():
+    """NumPy's BLAS and torch on one thread each for the job, restored after. Both counts are
+    process-wide: only for a process that is the job's (a worker), never for the web server's.
+    With batch-32 matrices two threads gain little on an idle machine and wait for each other on a
+    busy one: on 2 busy cores an epoch took 14× longer with two BLAS threads (numpy_blas_threads) and
+    the twin's 0.1 s became 4.6-6.8 s with two torch threads."""
+    from nets.scratch.twin import torch_threads
+    before = numpy_blas_threads()
+    numpy_blas_threads(1)
+    try:
+        with torch_threads(1):
+            yield
+    finally:
+        if before is not None:
+            numpy_blas_threads(before)

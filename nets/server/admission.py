@@ -1,23 +1,18 @@
-"""Whether the job service takes a job: the config trains, reads only its owner's data, fits the
-budget of one job (nets.server.budget), and its owner is within their queued jobs and disk quota and
-the server within its disk budget. A mixin of nets.server.jobs.JobManager; refusals are JobRefused."""
+"""Whether the job service takes a job: its work may run (for training: the config trains, reads only
+its owner's data and fits the budget of one job, nets.server.budget), its owner is within their queued
+jobs and disk quota and the server within its disk budget. A mixin of nets.server.jobs.JobManager;
+refusals are JobRefused."""
 from __future__ import annotations
 
 from nets.engine.catalog import FOLDER, FolderError, folder_inside
-from nets.engine.config import TrainConfig, validate
+from nets.engine.config import TrainConfig
 from nets.runs import disk_budget_problem, owner_usage
 from nets.runs.access import Access
-from nets.scratch.network import ScratchError
 from nets.server.budget import (JobRefused, Limits, cost_problem, current, queue_problem, quota_problem,
                                 read_settings, save_settings)
 from nets.server.costs import estimate
 from nets.server.identity import LECTURER
 from nets.status import ACTIVE
-
-
-class LabRefused(JobRefused, ScratchError):
-    """A NumPy-lab job refused: the From-scratch page shows a ScratchError's message, the Train page a
-    ConfigError's; this is both."""
 
 
 def exempt(owner: str) -> bool:
@@ -29,27 +24,18 @@ class Admission:
     """JobManager's checks; it provides checkpoints, data_dir, max_running, disk_budget (bytes),
     budget_overrides and _jobs."""
 
-    def _check(self, cfgs: list[TrainConfig], owner: str) -> None:
-        """Every config trains and fits, the server has disk left and the owner their quota."""
-        for cfg in cfgs:
-            self._check_one(cfg, owner)
+    def _check(self, works: list, owner: str) -> None:
+        """Every work may run (its own check, which asks this service: for training the one validation of
+        its config, the folder rule and the budget of one job); works that save runs need the server's
+        disk budget and the owner's quota."""
+        for work in works:
+            work.check(self)
+        if not any(w.run_id for w in works):
+            return
         if problem := disk_budget_problem(self.checkpoints, self.disk_budget):
             raise JobRefused(problem)
         if not exempt(owner) and (problem := quota_problem(owner_usage(self.checkpoints, owner),
                                                            self.budget().disk_quota_mb)):
-            raise JobRefused(problem)
-
-    def _check_one(self, cfg: TrainConfig, owner: str) -> None:
-        """The config trains, reads only what this owner may read, and fits the budget of one job."""
-        validate(cfg, data_root=self.data_dir)
-        if cfg.dataset == FOLDER:
-            try:
-                from nets.server.upload import folder_refusal
-            except ImportError:
-                folder_refusal = None
-            if folder_refusal is not None and (why := folder_refusal(self.data_dir, cfg.folder, owner)):
-                raise JobRefused(why)
-        if problem := self.budget_problem(cfg):
             raise JobRefused(problem)
 
     def _admit(self, owner: str, adding: int, refusal=JobRefused) -> None:

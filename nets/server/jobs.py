@@ -1,13 +1,14 @@
-"""Training jobs that outlive a page: the server's one job service (submit, view, stop, list).
+"""The server's one job service (submit, view, stop, list): jobs that outlive a page, whatever work they run.
 
+A job runs a work (nets.server.work.Work: training, the NumPy lab, ...); the service never asks which.
 The Streamlit page submits a job and then only reads snapshots; the work never touches Streamlit.
 In the app it runs in worker processes (`backend="process"`: nets.server.pool, nets.server.worker), so the web
 server's pages do not wait on training for the GIL and a crashed job takes nothing else with it;
-`backend="thread"` (scripts, tests) runs it in a thread of this process. Either way the job's
-messages are applied here, and everything a page needs (progress, the loss curve, per-epoch
-metrics, how the run ended) is copied out under the job's lock, so a poll costs microseconds. A cap
-on running jobs turns the rest into a queue; who may see and stop a job is decided here
-(`allowed`), not in the pages.
+`backend="thread"` (scripts, tests) runs it in a thread of this process, `"ray-tasks"` in Ray tasks
+(nets.server.ray_tasks); each is a pool with the same interface. Either way the job's messages are
+applied here, and everything a page needs is copied out under the job's lock, so a poll costs
+microseconds. A cap on running jobs turns the rest into a queue; who may see and stop a job is decided
+here (`allowed`), not in the pages.
 """
 from __future__ import annotations
 
@@ -16,37 +17,22 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from nets.engine.config import TrainConfig
-from nets.engine.naming import default_name, unique_name
-from nets.runs import CheckpointError, get_run, index, recover, update_run
+from nets.runs import CheckpointError, get_run, index, recover
 from nets.runs.access import Access
-from nets.server.admission import Admission, JobRefused, LabRefused, exempt  # noqa: F401 (re-exported)
+from nets.server.admission import Admission, JobRefused, exempt  # noqa: F401 (re-exported)
 from nets.server.fair import start_order
-from nets.server.job import ACTIVE, Job, JobView, stopped_summary
-from nets.server.worker import DataCache, run_job
-
-if TYPE_CHECKING:
-    from nets.scratch.lab import LabSettings, LabView
+from nets.server.job import Job, JobFields
+from nets.server.service import wait_for
+from nets.server.work import Work, work_class
+from nets.status import ACTIVE, Status
 
 log = logging.getLogger("nnlab.jobs")
 BACKENDS = ("process", "thread", "ray-tasks")  # ray-tasks: inside the cluster's job service (nets.server.ray_jobs)
-
-
-
-def wait_for(service, job_id: str, timeout: float = 60.0):
-    """Block until the job is no longer queued or running (for tests and scripts); `service` is a
-    JobManager or anything with its `view` (the Ray client)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = service.view(job_id)
-        if v is None or not v.active:
-            return v
-        time.sleep(0.05)
-    raise TimeoutError(f"job {job_id} still {service.view(job_id).status} after {timeout}s")
+# What the two submit_* methods build from a TrainConfig or LabSettings: the callers' works, named by class
+# path (imported when first used, as a worker does), so the server depends on no work of its own.
+WORKS = {"train": "nets.training_work:TrainWork", "lab": "nets.scratch.lab:LabWork"}
 
 
 def allowed(who: Access | None, owner: str) -> bool:
@@ -55,17 +41,19 @@ def allowed(who: Access | None, owner: str) -> bool:
 
 
 class JobManager(Admission):
-    """The server's jobs. One instance per server process (the app keeps it in st.cache_resource)."""
+    """The server's jobs. One instance per server process (the app keeps it in st.cache_resource).
+    `works`: the work classes submit (a TrainConfig) and submit_lab (LabSettings) build, by WORKS' keys."""
 
     def __init__(self, checkpoints: str | Path, data_dir: str | Path | None = None, max_running: int = 1,
                  keep_finished: int = 50, max_per_owner: int = 1, disk_budget_mb: int = 0,
-                 backend: str = "thread", budget: dict | None = None):
+                 backend: str = "thread", budget: dict | None = None, works: dict | None = None):
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
         self.checkpoints, self.data_dir, self.backend = Path(checkpoints), data_dir, backend
         self.max_running, self.keep_finished = max_running, keep_finished
         self.max_per_owner, self.disk_budget = max_per_owner, disk_budget_mb * 2**20
         self.budget_overrides = dict(budget or {})  # over the machine's, the environment's and the lecturer's
+        self.works = {**WORKS, **(works or {})}
         self._last_start: dict[str, int] = {}  # owner: the counter at their latest start (fair order)
         self._starts = 0
         # A server that was killed left its runs 'running' (they are interrupted, not running), perhaps
@@ -73,47 +61,55 @@ class JobManager(Admission):
         self.recovered = recover(self.checkpoints).interrupted
         self._lock = threading.Lock()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self._cache = DataCache()  # the thread backend's datasets; each worker process keeps its own
-        self.pool = None
         if backend == "process":
-            from nets.server.pool import ProcessPool
-            self.pool = ProcessPool(max_running, self._message, self._lost, self._start_queued)
-        elif backend == "ray-tasks":  # each job a Ray task, with the same pool interface
-            from nets.server.ray_tasks import RayTaskPool
-            self.pool = RayTaskPool(max_running, self._message, self._lost, self._start_queued)
+            from nets.server.pool import ProcessPool as Pool
+        elif backend == "ray-tasks":  # each job a Ray task
+            from nets.server.ray_tasks import RayTaskPool as Pool
+        else:
+            from nets.server.pool import ThreadPool as Pool
+        modules = {w.partition(":")[0] if isinstance(w, str) else w.__module__ for w in self.works.values()}
+        self.pool = Pool(max_running, self._message, self._lost, self._start_queued, tuple(sorted(modules)))
 
     # ---------------------------------------------------------------- submitting and controlling
-    def submit(self, cfg: TrainConfig, owner: str = "", group: str = "", saved: list[str] | None = None) -> Job:
-        """Queue a training job; `saved`: the saved runs' names when the caller has read them already.
-        A config that cannot train, or that this owner may not queue now, is refused here, in the
-        caller's thread (ConfigError; JobRefused for a budget or a limit, with the reason)."""
-        return self._submit([cfg], owner, group, saved)[0]
+    def _work(self, name: str, *args, **kwargs) -> Work:
+        work = self.works[name]
+        return (work_class(work) if isinstance(work, str) else work)(*args, **kwargs)
 
-    def submit_lab(self, settings: LabSettings, owner: str = "") -> Job:
-        """A NumPy-lab run (nets.scratch.lab) as a job: the same queue, cap and owner rules as
+    def submit(self, cfg, owner: str = "", group: str = "", saved: list[str] | None = None) -> Job:
+        """Queue a training job (a TrainConfig); `saved`: the saved runs' names when the caller has read
+        them already. A config that cannot train, or that this owner may not queue now, is refused here,
+        in the caller's thread (ConfigError; JobRefused for a budget or a limit, with the reason)."""
+        return self.submit_works([self._train(cfg, owner, group)], owner, group, saved)[0]
+
+    def submit_group(self, cfgs, owner: str = "", name: str = "") -> list[Job]:
+        """Several configurations queued together (all of them or, refused, none)."""
+        group = name or uuid.uuid4().hex[:8]
+        return self.submit_works([self._train(cfg, owner, group) for cfg in cfgs], owner, group)
+
+    def _train(self, cfg, owner: str, group: str) -> Work:
+        data_dir = None if self.data_dir is None else str(self.data_dir)
+        return self._work("train", cfg, str(self.checkpoints), data_dir, owner, group, self.disk_budget)
+
+    def submit_lab(self, settings, owner: str = "") -> Job:
+        """A NumPy-lab run (LabSettings, nets.scratch.lab) as a job: the same queue, cap and owner rules as
         training. Bad settings are refused here, in the caller's thread (ScratchError; LabRefused,
         which is also a JobRefused, over a student's limit)."""
-        settings.check()
-        job = Job(settings, owner=owner, kind="lab")
+        work = self._work("lab", settings, None if self.data_dir is None else str(self.data_dir))
+        return self.submit_works([work], owner)[0]
+
+    def submit_works(self, works: list[Work], owner: str = "", group: str = "",
+                     saved: list[str] | None = None) -> list[Job]:
+        """Queue works of any kind (nets.server.work.Work), all of them or, refused at the door
+        (nets.server.admission), none; each under a name apart from the saved runs' and the jobs'."""
+        self._check(works, owner)
+        if saved is None and any(w.run_id for w in works):
+            saved = self._saved_names()  # every run.json read once
         with self._lock:
-            self._admit(owner, 1, LabRefused)
-            self._enqueue(job)
-        self._start_queued()
-        return job
-
-    def submit_group(self, cfgs: list[TrainConfig], owner: str = "", name: str = "") -> list[Job]:
-        """Several configurations queued together (all of them or, refused, none)."""
-        return self._submit(list(cfgs), owner, name or uuid.uuid4().hex[:8], None)
-
-    def _submit(self, cfgs: list[TrainConfig], owner: str, group: str, saved: list[str] | None) -> list[Job]:
-        self._check(cfgs, owner)
-        saved = self._saved_names() if saved is None else saved  # every run.json read once
-        with self._lock:  # a distinct name, so Runs, legends and the job list tell runs apart
-            self._admit(owner, len(cfgs))
+            self._admit(owner, len(works), works[0].refusal if works else JobRefused)
             jobs = []
-            for cfg in cfgs:
-                taken = saved + [j.cfg.label() for j in self._jobs.values()]
-                jobs.append(Job(replace(cfg, name=unique_name(cfg.name or default_name(cfg), taken)), group, owner))
+            for work in works:
+                taken = (saved or []) + [j.label() for j in self._jobs.values()]
+                jobs.append(Job(work.unique(taken), group, owner))
                 self._enqueue(jobs[-1])
         self._start_queued()
         return jobs
@@ -125,11 +121,11 @@ class JobManager(Admission):
         if job is None or not allowed(who, job.owner):
             return False
         with self._lock:
-            if job.status == "queued":
-                job.status, job.ended = "cancelled", time.time()
+            if job.status == Status.QUEUED:
+                job.status, job.ended = Status.CANCELLED, time.time()
                 return True
-        job.request_stop()
-        if self.pool is not None:
+            running = job.status == Status.RUNNING
+        if running:  # it stops between two steps; a worker that does not let go is ended
             self.pool.stop(job.id)
         return True
 
@@ -143,30 +139,49 @@ class JobManager(Admission):
         with self._lock:
             return self._jobs.get(job_id)
 
-    def view(self, job_id: str, who: Access | None = None) -> JobView | LabView | None:
-        """The job's state (a LabView for kind "lab"), or None when there is no such job or `who`
-        may not see it."""
+    def view(self, job_id: str, who: Access | None = None) -> JobFields | None:
+        """The job's state (its work's view: nets.training_work.JobView, nets.scratch.lab.LabView, ...),
+        or None when there is no such job or `who` may not see it."""
         job = self.get(job_id)
         return job.view(self._position(job)) if job and allowed(who, job.owner) else None
 
-    def views(self, who: Access | None = None, group: str | None = None) -> list[JobView]:
+    def views(self, who: Access | None = None, group: str | None = None) -> list[JobFields]:
         """Every job `who` may see (all of them for None, the server itself), oldest first."""
         with self._lock:
             jobs = list(self._jobs.values())
             places = {j.id: i + 1 for i, j in enumerate(self._order())}
         return [j.view(places.get(j.id)) for j in jobs if (group is None or j.group == group) and allowed(who, j.owner)]
 
-    def overview(self, who: Access | None) -> list[JobView]:
+    def overview(self, who: Access | None) -> list[JobFields]:
         """Every job, for the server view of the lecturer (or of a single-user laptop's owner);
         nothing for a student."""
         return self.views() if who is None or who.everything else []
 
     def running_count(self) -> int:
         with self._lock:
-            return sum(j.status == "running" for j in self._jobs.values())
+            return sum(j.status == Status.RUNNING for j in self._jobs.values())
 
-    def wait(self, job_id: str, timeout: float = 60.0) -> JobView:
+    def wait(self, job_id: str, timeout: float = 60.0) -> JobFields:
         return wait_for(self, job_id, timeout)
+
+    def workers(self) -> list[dict]:
+        """The worker processes or Ray tasks (index, pid, job, alive), for the lecturer's view; none in threads."""
+        return self.pool.workers()
+
+    def in_process(self) -> bool:
+        """Whether jobs run in threads of this process (the Server page says so instead of counting workers)."""
+        return self.pool.in_process
+
+    def restarts(self) -> int:
+        """Worker processes that died and were replaced (a Stop's are not counted)."""
+        return getattr(self.pool, "restarts", 0)
+
+    def close(self) -> None:
+        """Stop every job and the workers (tests, and a server shutting down)."""
+        for v in self.views():
+            if v.active:
+                self.stop(v.id)
+        self.pool.close()
 
     # ---------------------------------------------------------------- internals
     def _position(self, job: Job) -> int | None:
@@ -180,16 +195,16 @@ class JobManager(Admission):
         the caller holds the lock."""
         running: dict[str, int] = {}
         for j in self._jobs.values():
-            if j.status == "running":
+            if j.status == Status.RUNNING:
                 running[j.owner] = running.get(j.owner, 0) + 1
-        return start_order([j for j in self._jobs.values() if j.status == "queued"], running, self._last_start)
+        return start_order([j for j in self._jobs.values() if j.status == Status.QUEUED], running, self._last_start)
 
     def _saved_names(self) -> list[str]:
         return index(self.checkpoints).names()
 
     def _enqueue(self, job: Job) -> None:
         """Enter a job in the queue (the caller holds the lock)."""
-        log.info("job %s submitted by %s: %s", job.id[:8], job.owner or "-", job.cfg.label())
+        log.info("job %s submitted by %s: %s", job.id[:8], job.owner or "-", job.label())
         self._jobs[job.id] = job
         self._trim()
 
@@ -202,7 +217,7 @@ class JobManager(Admission):
         """Start queued jobs while there is room, in the fair order: the owner with the fewest running
         jobs, then the one who started one least recently; an owner with their share running waits."""
         with self._lock:
-            running = [j for j in self._jobs.values() if j.status == "running"]
+            running = [j for j in self._jobs.values() if j.status == Status.RUNNING]
             per_owner: dict[str, int] = {}
             for j in running:
                 per_owner[j.owner] = per_owner.get(j.owner, 0) + 1
@@ -216,33 +231,18 @@ class JobManager(Admission):
                 to_start.append(job)
             turns = {}  # each owner's turn before these starts, given back to a job that cannot start yet
             for job in to_start:
-                job.status, job.started = "running", time.time()
+                job.status, job.started = Status.RUNNING, time.time()
                 turns.setdefault(job.owner, self._last_start.get(job.owner))
                 self._starts += 1
                 self._last_start[job.owner] = self._starts
         for job in to_start:
-            if self.pool is None:
-                threading.Thread(target=self._work, args=(job,), name=f"train-{job.id[:8]}", daemon=True).start()
-            elif not self.pool.run(job.id, self._spec(job)):
+            if not self.pool.run(job.id, job.work.spec()):
                 with self._lock:  # no worker free yet (one is restarting): back in the queue, its turn kept
-                    job.status, job.started = "queued", None
+                    job.status, job.started = Status.QUEUED, None
                     if turns.get(job.owner) is None:
                         self._last_start.pop(job.owner, None)
                     else:
                         self._last_start[job.owner] = turns[job.owner]
-
-    def _spec(self, job: Job) -> dict:
-        if job.kind == "lab":
-            return {"kind": "lab", "settings": job.cfg.to_dict(), "owner": job.owner,
-                    "data_dir": None if self.data_dir is None else str(self.data_dir)}
-        return {"kind": "train", "config": job.cfg.to_dict(), "checkpoints": str(self.checkpoints),
-                "data_dir": None if self.data_dir is None else str(self.data_dir), "owner": job.owner,
-                "run_id": job.run_id, "disk_budget": self.disk_budget, "group": job.group}
-
-    def _work(self, job: Job) -> None:
-        """The thread backend: the same work as a worker process's, in a thread of this one."""
-        outcome = run_job(self._spec(job), job.apply, job.stop_event, self._cache)
-        self._finish(job.id, outcome)
 
     def _finish(self, job_id: str, outcome: dict) -> None:
         job = self.get(job_id)
@@ -266,7 +266,7 @@ class JobManager(Admission):
                 pass  # a job that failed before its run was created
 
     def _message(self, job_id: str, message: dict) -> None:
-        """A worker process's message about one of our jobs."""
+        """A worker's message about one of our jobs."""
         if message.get("type") == "done":
             fields = {k: message[k] for k in ("status", "summary", "error", "error_details") if k in message}
             self._finish(job_id, fields)
@@ -274,40 +274,17 @@ class JobManager(Admission):
             job = self.get(job_id)
             if job is not None:
                 job.apply(message)
-                if self.backend == "ray-tasks" and message.get("kind") in ("Started", "EpochEnd"):
+                if message.get("saved") and not self.pool.local_index:
                     self._refresh_row(job.run_id)  # the task may run on a machine without the index
 
     def _lost(self, job_id: str, reason: str, stopped: bool = False) -> None:
-        """The worker process running this job died: the job failed, and so did its run. `stopped`:
-        it was ended because a Stop did not take effect in time; the job and its run are stopped,
-        with the best weights saved so far (a run folder's weights are crash-consistent)."""
+        """The worker running this job died: the job failed, and so did what its work saves. `stopped`:
+        it was ended because a Stop did not take effect in time; the job is stopped, and its work keeps
+        what it saved so far (nets.server.work.Work.lost)."""
         error = (f"The worker training this job stopped: {reason}. The server and the other jobs go on; "
                  "train it again, perhaps with a smaller batch or model.")
         job = self.get(job_id)
-        run = None
-        if job is not None and job.run_id:
-            try:
-                run = get_run(self.checkpoints, job.run_id)
-                if stopped:
-                    update_run(run, status="stopped", note="Stopped by request in the middle of a step: its "
-                               "worker was ended at once. The best model up to then is kept.")
-                else:
-                    update_run(run, status="failed", error=error)
-            except CheckpointError:
-                run = None  # it died before the run was created
-        if stopped:
-            self._finish(job_id, {"status": "stopped", "summary": stopped_summary(run) if run else None})
-        else:
-            self._finish(job_id, {"status": "failed", "error": error})
-
-    def workers(self) -> list[dict]:
-        """The worker processes (index, pid, job, alive), for the lecturer's view."""
-        return self.pool.workers() if self.pool is not None else []
-
-    def close(self) -> None:
-        """Stop every job and the worker processes (tests, and a server shutting down)."""
-        for v in self.views():
-            if v.active:
-                self.stop(v.id)
-        if self.pool is not None:
-            self.pool.close()
+        if job is None:
+            self._finish(job_id, {"status": Status.STOPPED} if stopped else {"status": Status.FAILED, "error": error})
+            return
+        self._finish(job_id, job.work.lost(error, stopped))

@@ -1,6 +1,7 @@
-"""Worker processes for the job manager: start them, hand them jobs, hear their messages, and
-replace any that dies. A crash, a CUDA error or an out-of-memory kill then costs one job, not the
-web server and every student's session with it."""
+"""The job service's pools: worker processes (start them, hand them jobs, hear their messages, replace
+any that dies: a crash, a CUDA error or an out-of-memory kill then costs one job, not the web server and
+every student's session with it), and threads of the server's own process (scripts, tests). Both, and
+nets.server.ray_tasks.RayTaskPool, offer start, run, stop, workers and close."""
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ import threading
 from pathlib import Path
 
 from nets import settings
+from nets.server.worker import DataCache, run_job
 
 log = logging.getLogger("nnlab.pool")
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -41,10 +43,11 @@ def death_reason(returncode: int | None) -> str:
 class Worker:
     """One `python -m nets worker` process and the thread that reads its messages."""
 
-    def __init__(self, index: int, env: dict, on_message, on_exit):
+    def __init__(self, index: int, env: dict, on_message, on_exit, preload: tuple[str, ...] = ()):
         self.index, self.job_id, self.gpu = index, None, env.get("CUDA_VISIBLE_DEVICES", "")
         self.stopping = None  # the job a Stop ended this process for
-        self.proc = subprocess.Popen([sys.executable, "-m", "nets", "worker"], cwd=ROOT, env={**os.environ, **env},
+        self.proc = subprocess.Popen([sys.executable, "-m", "nets", "worker", *preload], cwd=ROOT,
+                                     env={**os.environ, **env},
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self.ready = threading.Event()
         self._on_message, self._on_exit = on_message, on_exit
@@ -92,10 +95,13 @@ class ProcessPool:
     """`size` workers, started on first use. `on_message(job_id, message)` hears every message of a
     job; `on_lost(job_id, reason)` hears that the process running it died (it is replaced), with
     `stopped=True` when the pool ended it because a Stop did not take effect in time."""
+    in_process = False  # the jobs run in processes of their own
+    local_index = True  # they write the runs' index of this machine themselves
 
-    def __init__(self, size: int, on_message, on_lost, on_idle):
+    def __init__(self, size: int, on_message, on_lost, on_idle, preload: tuple[str, ...] = ()):
         import torch
         self.size, self._on_message, self._on_lost, self._on_idle = size, on_message, on_lost, on_idle
+        self.preload = tuple(preload)  # modules each worker imports before its first job (the works')
         self._gpus, self._cores = torch.cuda.device_count(), os.cpu_count() or 1
         self._lock = threading.Lock()
         self._workers: list[Worker] = []
@@ -103,7 +109,8 @@ class ProcessPool:
         self.restarts = 0
 
     def _spawn(self, index: int) -> Worker:
-        return Worker(index, worker_env(index, self.size, self._gpus, self._cores), self._message, self._exit)
+        return Worker(index, worker_env(index, self.size, self._gpus, self._cores), self._message, self._exit,
+                      self.preload)
 
     def start(self) -> None:
         with self._lock:
@@ -184,3 +191,49 @@ class ProcessPool:
             workers, self._workers = list(self._workers), []
         for w in workers:
             w.close()
+
+
+class ThreadPool:
+    """The jobs in threads of this process (`backend="thread"`), with the worker processes' interface:
+    the same work (nets.server.worker.run_job), its messages and its outcome to `on_message`. Nothing
+    is lost here (a crash takes the server with it), so `on_lost` is never called."""
+    in_process = True  # the jobs share this process
+    local_index = True  # they write the runs' index themselves
+    restarts = 0
+
+    def __init__(self, size: int, on_message, on_lost, on_idle, preload: tuple[str, ...] = ()):
+        self.size, self._on_message = size, on_message
+        self._lock = threading.Lock()
+        self._stops: dict[str, threading.Event] = {}  # a stop can come before its thread starts
+        self._cache = DataCache()  # the datasets of this process's jobs
+        self._closed = False
+
+    def start(self) -> None:
+        """Nothing to start: a thread begins with its job."""
+
+    def run(self, job_id: str, command: dict) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            stop = self._stops.setdefault(job_id, threading.Event())
+        threading.Thread(target=self._work, args=(job_id, command, stop), name=f"train-{job_id[:8]}",
+                         daemon=True).start()
+        return True
+
+    def _work(self, job_id: str, command: dict, stop: threading.Event) -> None:
+        outcome = run_job(command, lambda m: self._on_message(job_id, m), stop, self._cache)
+        with self._lock:
+            self._stops.pop(job_id, None)
+        self._on_message(job_id, {"type": "done", **outcome})
+
+    def stop(self, job_id: str) -> None:
+        """The work stops between two steps (a thread cannot be ended from outside)."""
+        with self._lock:
+            self._stops.setdefault(job_id, threading.Event()).set()
+
+    def workers(self) -> list[dict]:
+        return []  # no processes: the Server page says "in-process"
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True

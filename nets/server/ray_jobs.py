@@ -4,7 +4,8 @@ With $NNLAB_RAY_ADDRESS set the app does not train on its own machine. The queue
 state live in one detached actor (`JobsService`, "nnlab-jobs" in namespace "nnlab") holding an
 ordinary JobManager with the "ray-tasks" backend (nets.server.ray_tasks: each job a Ray task with a GPU
 and CPU request), so queue order, caps and owner rules are the ones nets.server.jobs states. Every web
-server holds a `RayJobs`: JobManager's methods, each a call to the actor. Runs reach the web
+server holds a `RayJobs`: the job service's interface (nets.server.service.JobService), each method a
+call to the actor. Runs reach the web
 servers through the checkpoints folder, which every node and web server mounts at the same path
 (see the README). `ray` is imported only when used: the rest of the app runs without it.
 """
@@ -17,7 +18,9 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from nets import settings
 from nets.server.ray_tasks import default_max_running
+from nets.server.service import METHODS, wait_for
 
 ACTOR_NAME, NAMESPACE = "nnlab-jobs", "nnlab"
 HEAD = "node:__internal_head__"  # a resource only the head node has
@@ -64,22 +67,18 @@ class JobsService:
         m = self.manager
         return {"checkpoints": str(m.checkpoints), "max_running": m.max_running, "node": platform.node()}
 
-    def submit(self, cfg, owner: str = "", group: str = "") -> JobTicket:
-        return JobTicket.of(self.manager.submit(cfg, owner, group))
-
-    def submit_group(self, cfgs, owner: str = "", name: str = "") -> list[JobTicket]:
-        return [JobTicket.of(j) for j in self.manager.submit_group(cfgs, owner, name)]
-
-    def submit_lab(self, settings, owner: str = "") -> JobTicket:
-        return JobTicket.of(self.manager.submit_lab(settings, owner))
-
     def report(self, job_id: str, batch: list[dict]) -> bool:
         return self.manager.pool.report(job_id, batch)
 
-    def call(self, method: str, *args):
-        """stop, stop_group, view, views, running_count, workers, budget_problem, budget, set_budget: as
-        JobManager answers them."""
-        return getattr(self.manager, method)(*args)
+    def call(self, method: str, *args, **kwargs):
+        """A method of the job service's interface (nets.server.service.JobService), as JobManager answers
+        it; a job it returns (a submit) as its ticket."""
+        if method not in METHODS or method in ("wait", "close"):  # those two are each web server's own
+            raise AttributeError(f"the job service has no method {method!r}")
+        result = getattr(self.manager, method)(*args, **kwargs)
+        if isinstance(result, list) and method.startswith("submit"):
+            return [JobTicket.of(j) for j in result]
+        return JobTicket.of(result) if method.startswith("submit") else result
 
     def close(self) -> None:
         self.manager.close()
@@ -96,7 +95,7 @@ class JobTicket:
 
     @classmethod
     def of(cls, job) -> JobTicket:
-        return cls(job.id, job.group, job.owner, job.run_id, job.cfg.label())
+        return cls(job.id, job.group, job.owner, job.run_id, job.label())
 
 
 # ------------------------------------------------------------------------------ in each web server
@@ -151,8 +150,9 @@ def connect(address: str) -> None:
 
 
 class RayJobs:
-    """The cluster's queue as this web server sees it: JobManager's public methods, each a call to
-    the job service actor (created by the first server that asks, found by the others)."""
+    """The cluster's queue as this web server sees it: the job service's interface (nets.server.service.
+    JobService), each method a call to the job service actor (created by the first server that asks,
+    found by the others), `wait` and `close` here."""
 
     def __init__(self, checkpoints: str | Path, data_dir: str | Path | None = None, max_running: int | None = None,
                  max_per_owner: int = 1, disk_budget_mb: int = 0, cpus_per_job: float = 1.0,
@@ -190,63 +190,16 @@ class RayJobs:
         except ray.exceptions.RayTaskError as e:  # a ConfigError and the like: the original, for the page
             raise e.cause from None
 
-    def _call(self, method: str, *args):
+    def _call(self, method: str, *args, **kwargs):
         import ray
         try:
-            return self._get(self._service.call.remote(method, *args))
+            return self._get(self._service.call.remote(method, *args, **kwargs))
         except ray.exceptions.RayActorError:  # the service died (ray kill): a fresh, empty one
             self._service = self._find()
-            return self._get(self._service.call.remote(method, *args))
-
-    def submit(self, cfg, owner: str = "", group: str = "") -> JobTicket:
-        return self._get(self._service.submit.remote(cfg, owner, group))
-
-    def submit_group(self, cfgs, owner: str = "", name: str = "") -> list[JobTicket]:
-        return self._get(self._service.submit_group.remote(list(cfgs), owner, name))
-
-    def submit_lab(self, settings, owner: str = "") -> JobTicket:
-        return self._get(self._service.submit_lab.remote(settings, owner))
-
-    def stop(self, job_id: str, who=None) -> bool:
-        return self._call("stop", job_id, who)
-
-    def stop_group(self, group: str, who=None) -> None:
-        self._call("stop_group", group, who)
-
-    def view(self, job_id: str, who=None):
-        return self._call("view", job_id, who)
-
-    def views(self, who=None, group: str | None = None):
-        return self._call("views", who, group)
-
-    def running_count(self) -> int:
-        return self._call("running_count")
-
-    def overview(self, who=None):
-        return self._call("overview", who)
-
-    def workers(self) -> list[dict]:
-        return self._call("workers")
-
-    def budget_problem(self, cfg) -> str | None:
-        return self._call("budget_problem", cfg)
-
-    def budget(self):
-        return self._call("budget")
-
-    def set_budget(self, values: dict, who=None):
-        return self._call("set_budget", values, who)
+            return self._get(self._service.call.remote(method, *args, **kwargs))
 
     def wait(self, job_id: str, timeout: float = 60.0):
-        from nets.server.jobs import wait_for  # nets.server.jobs is the actor's; the client loads it only here
         return wait_for(self, job_id, timeout)
-
-    def __getattr__(self, method: str):
-        """Any other public JobManager method that answers with plain data, through the service."""
-        from nets.server.jobs import JobManager
-        if method.startswith("_") or not callable(getattr(JobManager, method, None)):
-            raise AttributeError(method)
-        return lambda *args: self._call(method, *args)
 
     def close(self) -> None:
         """This web server lets go; the queue and its jobs carry on for the others."""
@@ -260,6 +213,18 @@ class RayJobs:
             ray.kill(self._service)
 
 
+def _forward(name: str):
+    def method(self, *args, **kwargs):
+        return self._call(name, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+for _name in METHODS:  # the rest of the interface, each a call to the service, declared once (in JobService)
+    if _name not in vars(RayJobs):
+        setattr(RayJobs, _name, _forward(_name))
+
+
 def main(argv=None) -> None:
     """`python -m nets ray status|shutdown`: the cluster's queue, for its administrator."""
     import argparse
@@ -267,7 +232,7 @@ def main(argv=None) -> None:
     ap.add_argument("command", choices=("status", "shutdown"),
                     help="status: settings, jobs and tasks; shutdown: stop every job and end the queue "
                          "(before an upgrade: the next web server starts a new one with the new code)")
-    ap.add_argument("--address", default=os.environ.get("NNLAB_RAY_ADDRESS") or "auto")
+    ap.add_argument("--address", default=settings.get("NNLAB_RAY_ADDRESS") or "auto")
     args = ap.parse_args(argv)
     try:
         connect(args.address)

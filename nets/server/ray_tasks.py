@@ -1,7 +1,7 @@
 """Each job a Ray task: the resource request, the task itself and the pool that launches them.
 
-`RayTaskPool` is nets.server.jobs' pool interface (run, stop, workers, close) for the "ray-tasks" backend,
-used inside the cluster's job service (nets.server.ray_jobs). A job's task runs nets.server.worker.run_job in a
+`RayTaskPool` is nets.server.jobs' pool interface (start, run, stop, workers, close) for the "ray-tasks"
+backend, used inside the cluster's job service (nets.server.ray_jobs). A job's task runs nets.server.worker.run_job in a
 Ray worker process and sends its messages back to the service from a thread (`Reporter`), each
 reply saying whether to stop. Ray does not retry a task: a worker or node that dies fails only its
 job, with the reason (`loss_reason`). A job waits for room in the service's queue, never in Ray's.
@@ -15,28 +15,20 @@ import threading
 import time
 from dataclasses import dataclass
 
-from nets.engine.models import CNN_MODELS
+from nets import settings
 from nets.server.lecturer_view import rss_mb
+from nets.server.work import GPU_SMALL, from_spec
 from nets.server.worker import DataCache, run_job
 
-SMALL_MODELS = ("mlp", *CNN_MODELS)  # several fit on one GPU
-GPU_SMALL, GPU_LARGE = 0.5, 1.0
 REPORT_EVERY = 0.1  # seconds a task waits for messages before it asks anyway: its stop latency
 REPORT_GAP = 0.025  # seconds at least between a task's reports: messages arriving meanwhile go together
-STOP_GRACE = 1.5  # seconds a stopped task may take to end by itself before it is cancelled
 MEMORY_EVERY = 2.0  # seconds between a task's reports of its memory, for the Server page
 RETRY_EVERY = 2.0  # seconds between looks for room on a full cluster
 
 
 def job_resources(spec: dict, cluster_gpus: float, cpus_per_job: float) -> dict:
-    """The Ray resource request of one job (nets.server.jobs' spec): no GPU on a cluster without any, for
-    device=cpu or for the NumPy lab."""
-    config = spec.get("config") or {}
-    if cluster_gpus <= 0 or spec.get("kind") == "lab" or config.get("device") == "cpu":
-        gpus = 0.0
-    else:
-        gpus = GPU_SMALL if config.get("model") in SMALL_MODELS and not config.get("backbone") else GPU_LARGE
-    return {"num_cpus": cpus_per_job, "num_gpus": gpus}
+    """The Ray resource request of one job (a work's spec), as its work states it (Work.resources)."""
+    return from_spec(spec).resources(cluster_gpus, cpus_per_job)
 
 
 def default_max_running(resources: dict, cpus_per_job: float) -> int:
@@ -140,9 +132,12 @@ class _Task:
 
 
 class RayTaskPool:
-    """nets.server.jobs' pool interface (run, stop, workers, close) on Ray tasks; lives in the service actor."""
+    """nets.server.jobs' pool interface (start, run, stop, workers, close) on Ray tasks; lives in the service actor."""
+    in_process = False  # the jobs run in Ray's worker processes
+    local_index = False  # perhaps on machines without the runs' index (NNLAB_INDEX_WRITES=0 there)
+    restarts = 0  # Ray starts its own workers again; a lost task fails its job alone
 
-    def __init__(self, size: int, on_message, on_lost, on_idle):
+    def __init__(self, size: int, on_message, on_lost, on_idle, preload: tuple[str, ...] = ()):
         import ray
         self.size, self._on_message, self._on_lost, self._on_idle = size, on_message, on_lost, on_idle
         self.cpus_per_job = 1.0
@@ -151,6 +146,9 @@ class RayTaskPool:
         self._tasks: dict[str, _Task] = {}
         self._retry: threading.Timer | None = None
         self._closed = False
+
+    def start(self) -> None:
+        """Nothing to start: Ray starts a worker for each task."""
 
     def _fits(self, resources: dict) -> bool:
         """Whether the cluster has room now, counting our tasks that Ray may not have placed yet."""
@@ -213,11 +211,11 @@ class RayTaskPool:
 
     def stop(self, job_id: str) -> None:
         """The task hears it in the reply to its next report (a task still starting: to its first);
-        one still running STOP_GRACE s later (a long batch, loading data) is cancelled by force."""
+        one still running NNLAB_STOP_GRACE_S later (a long batch, loading data) is cancelled by force."""
         with self._lock:
             if job_id in self._tasks:
                 self._tasks[job_id].stop = True
-                timer = threading.Timer(STOP_GRACE, self._end_if_busy, args=(job_id,))
+                timer = threading.Timer(settings.get("NNLAB_STOP_GRACE_S"), self._end_if_busy, args=(job_id,))
                 timer.daemon = True
                 timer.start()
 
