@@ -294,10 +294,30 @@ def test_the_cpu_trains_through_the_same_scaler_calls_disabled(small, monkeypatc
             calls.append("update")
             return super().update(new_scale)
 
-    before = [e.train_loss for e in of(train(small, epochs=2, batch_size=50, device="cpu")[1], EpochEnd)]
     monkeypatch.setattr(torch.amp, "GradScaler", Recording)
-    result, events = train(small, epochs=2, batch_size=50, device="cpu", clip_grad=1.0)
+    result, _ = train(small, epochs=2, batch_size=50, device="cpu", clip_grad=1.0)
     assert len(scalers) == 1 and not scalers[0].is_enabled()
     assert calls == ["scale", "unscale_", "step", "update"] * 20  # 10 batches, 2 epochs
-    again = [e.train_loss for e in of(train(small, epochs=2, batch_size=50, device="cpu")[1], EpochEnd)]
-    assert again == before and result.finished.reason == "completed"  # the disabled scaler changes nothing
+    assert result.finished.reason == "completed"
+
+
+def test_an_enabled_scaler_trains_as_the_disabled_one(small, monkeypatch):
+    """The float16 path of a GPU, run on the CPU: the same calls with the scaler enabled scale the loss
+    by a power of two and unscale the gradients before clipping and the step, which is exact, so
+    the run is the same number for number."""
+    def run():
+        result, events = train(small, epochs=2, batch_size=50, device="cpu", clip_grad=0.5)
+        return [(e.train_loss, e.test_loss) for e in of(events, EpochEnd)], result.model.state_dict()
+
+    plain_losses, plain_weights = run()
+    scalers, real = [], torch.amp.GradScaler
+
+    def enabled_on_the_cpu(*args, **kwargs):
+        scalers.append(real("cpu", enabled=True))
+        return scalers[-1]
+
+    monkeypatch.setattr(torch.amp, "GradScaler", enabled_on_the_cpu)
+    scaled_losses, scaled_weights = run()
+    assert len(scalers) == 1 and scalers[0].is_enabled() and scalers[0].get_scale() > 1
+    assert scaled_losses == plain_losses
+    assert all(torch.equal(plain_weights[k], scaled_weights[k]) for k in plain_weights)
