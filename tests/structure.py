@@ -200,6 +200,24 @@ def _module_of_file(filename: str, cache: dict[str, str | None] = {}) -> str | N
     return cache[filename]
 
 
+def _module_of(frame) -> str | None:
+    """The nets module a frame runs code of: its file's, or for code made at run time (a dataclass's
+    generated __init__, file "<string>") the module whose globals it runs in."""
+    filename = frame.f_code.co_filename
+    if filename.startswith("<"):
+        name = frame.f_globals.get("__name__")
+        return name if name in NETS and not filename.startswith("<frozen") else None
+    return _module_of_file(filename)
+
+
+def _function(frame) -> str:
+    """The function a frame runs, by its qualified name (a generated __init__ by its class's)."""
+    code = frame.f_code
+    if code.co_filename.startswith("<") and "self" in frame.f_locals:
+        return f"{type(frame.f_locals['self']).__qualname__}.{code.co_name}"
+    return code.co_qualname
+
+
 def _outside_name(frame) -> str:
     """The library a frame outside nets/ belongs to, as a short name (logging, threading, torch …)."""
     name = frame.f_globals.get("__name__") or frame.f_code.co_filename
@@ -221,12 +239,12 @@ class CallRecorder:
     def _profile(self, frame, event, arg):
         if event != "call":
             return
-        callee = _module_of_file(frame.f_code.co_filename)
+        callee = _module_of(frame)
         if callee is None or frame.f_code.co_name == "<module>":
             return
         via, back = "", frame.f_back
         while back is not None:
-            caller = _module_of_file(back.f_code.co_filename)
+            caller = _module_of(back)
             if caller is not None:
                 break
             via = _outside_name(back)  # the frame nearest the caller wins: the library it called into
@@ -235,7 +253,7 @@ class CallRecorder:
             return
         if caller != callee:
             key = (caller, callee)
-            call = f"{back.f_code.co_qualname} → {frame.f_code.co_qualname}"
+            call = f"{_function(back)} → {_function(frame)}"
             calls = self.calls.get(key)
             if calls is None or call not in calls or via not in self.edges[key]:
                 with self._lock:
@@ -265,13 +283,17 @@ def layer_climbs(edges) -> list[tuple[str, str]]:
 
 
 def describe(recorder: CallRecorder, edges: list[tuple[str, str]], level: dict[str, int], by=lambda m: m) -> list[str]:
-    """One line per edge: caller (level) → callee (level), what it went through if anything, and its calls."""
+    """One line per edge: caller (level) → callee (level), what it went through if anything, whether
+    the functions called are callbacks (functions, closures, lambdas handed down) or methods of an
+    object handed down (an interface's implementation, a value's class), and the calls themselves."""
     lines = []
     for a, b in edges:
         via = sorted(v for v in recorder.edges[(a, b)] if v)
         how = f" (through {', '.join(via)})" if via else ""
-        lines.append(f"{a} ({level[by(a)]}) → {b} ({level[by(b)]}){how}: "
-                     + "; ".join(sorted(recorder.calls[(a, b)])))
+        calls = sorted(recorder.calls[(a, b)])
+        closures = [("<locals>" in callee or "." not in callee) for callee in (c.split(" → ")[1] for c in calls)]
+        kind = "callback" if all(closures) else "method" if not any(closures) else "callback and method"
+        lines.append(f"{a} ({level[by(a)]}) → {b} ({level[by(b)]}) [{kind}]{how}: " + "; ".join(calls))
     return lines
 
 
@@ -328,6 +350,8 @@ def main() -> None:
           f"caller → callee module pairs; {len(climbed)} climb back up a layer (package levels):")
     for line in describe(recorder, climbed, package_level, package_of):
         print("    " + line)
+    pairs = sorted({(package_of(a), package_of(b)) for a, b in climbed})
+    print(f"{len(pairs)} pairs of packages: " + ", ".join(f"{a} → {b}" for a, b in pairs))
     inside = [e for e in climbs(recorder.edges, module_level) if e not in climbed]
     print(f"and {len(inside)} more climb a module level, not a layer (module levels):")
     for line in describe(recorder, inside, module_level):

@@ -11,12 +11,15 @@ MODULES = graph()
 PACKAGES = package_graph(MODULES)
 PACKAGE_LEVEL = levels(PACKAGES)
 
-# Modules outside nets/server that may import it, each with its reason: what is built on the job
-# service, above it. Every other package (the Playground, the coach, the engine, the run store, the
-# inspection code, the calculators, the NumPy lab, the exports, the shared modules) sits below it.
+# Modules outside nets/server that may import it, each with its reason: the works of the job service,
+# which implement its Work interface (nets.server.work) from above it. Every other package (the
+# Playground, the coach, the engine, the run store, the inspection code, the calculators, the
+# exports, the shared modules) does not import the server.
 SERVER_IMPORTED_BY: dict[str, str] = {
-    "nets.training_work": "training as a Work of the job service: its view is the job's (nets.server.job), "
-                          "its refusals the admission's (nets.server.budget), its folder rule the uploads'",
+    "nets.training_work": "training as a Work of the job service: the job's fields (nets.server.job), the "
+                          "admission's JobRefused (nets.server.budget), the uploads' folder rule (nets.server.upload)",
+    "nets.scratch.lab": "the NumPy lab as a Work of the job service: the job's fields (nets.server.job) and "
+                        "the admission's JobRefused (nets.server.budget)",
 }
 
 # Library modules that may import a command line, each with its reason (none).
@@ -41,10 +44,25 @@ def test_nothing_outside_the_server_imports_it():
         print(f"{m} imports nets.server: {why}")
 
 
+def reaches(g: dict[str, set[str]], start: str) -> set[str]:
+    """Everything `start` imports, directly or through others."""
+    seen, todo = set(), [start]
+    while todo:
+        for d in g.get(todo.pop(), ()):
+            if d not in seen:
+                seen.add(d)
+                todo.append(d)
+    return seen
+
+
 def test_the_playground_sits_below_the_server():
-    assert PACKAGE_LEVEL["nets.playground"] < PACKAGE_LEVEL["nets.server"], (
+    """The Playground imports nothing of the server, not even through another package, and sits on
+    no higher level."""
+    assert "nets.server" not in reaches(PACKAGES, "nets.playground"), (
+        f"the Playground reaches the server: it imports {sorted(PACKAGES['nets.playground'])}")
+    assert PACKAGE_LEVEL["nets.playground"] <= PACKAGE_LEVEL["nets.server"], (
         f"the Playground (level {PACKAGE_LEVEL['nets.playground']}, imports {sorted(PACKAGES['nets.playground'])}) "
-        f"is not below the server (level {PACKAGE_LEVEL['nets.server']})")
+        f"is above the server (level {PACKAGE_LEVEL['nets.server']})")
 
 
 def commands() -> tuple[set[str], dict[str, set[str]]]:
@@ -108,7 +126,7 @@ def test_the_recorder_sees_a_callback_climb():
     assert shape == (1, 28, 28)
     assert layer_climbs(recorder.edges) == [("nets.files", "nets.engine.catalog")]
     assert describe(recorder, layer_climbs(recorder.edges), PACKAGE_LEVEL, package_of) == [
-        f"nets.files (0) → nets.engine.catalog ({PACKAGE_LEVEL['nets.engine']}): in_transaction → input_shape"]
+        f"nets.files (0) → nets.engine.catalog ({PACKAGE_LEVEL['nets.engine']}) [callback]: in_transaction → input_shape"]
 
 
 def test_the_trip_from_the_train_button_to_the_saved_run(ckpt, monkeypatch):
@@ -121,7 +139,9 @@ def test_the_trip_from_the_train_button_to_the_saved_run(ckpt, monkeypatch):
     assert view.status == "completed" and get_run(ckpt, view.run_id).has_model
     assert any(b == "nets.engine.train" for _, b in recorder.edges)  # the recorder saw the training
     climbed = layer_climbs(recorder.edges)
-    lines = describe(recorder, climbed, PACKAGE_LEVEL, package_of)
-    print(f"{len(climbed)} climbs back up a layer (caller (package level) → callee (package level): calls):")
-    print("\n".join(lines))
-    assert len(climbed) <= 2, f"{len(climbed)} calls climb back up a layer:\n" + "\n".join(lines)
+    pairs = sorted({f"{package_of(a)} → {package_of(b)}" for a, b in climbed})
+    report = (f"{len(climbed)} calls climb back up a layer (caller (package level) → callee (package level) "
+              f"[kind]: calls), between {len(pairs)} pairs of packages ({', '.join(pairs)}):\n"
+              + "\n".join(describe(recorder, climbed, PACKAGE_LEVEL, package_of)))
+    print(report)
+    assert len(climbed) <= 2, report
