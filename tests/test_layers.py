@@ -126,7 +126,8 @@ def test_the_recorder_sees_a_callback_climb():
     assert shape == (1, 28, 28)
     assert layer_climbs(recorder.edges) == [("nets.files", "nets.engine.catalog")]
     assert describe(recorder, layer_climbs(recorder.edges), PACKAGE_LEVEL, package_of) == [
-        f"nets.files (0) → nets.engine.catalog ({PACKAGE_LEVEL['nets.engine']}) [callback]: in_transaction → input_shape"]
+        f"nets.files (0) → nets.engine.catalog ({PACKAGE_LEVEL['nets.engine']}) [callback]: "
+        "in_transaction → input_shape"]
 
 
 def test_the_trip_from_the_train_button_to_the_saved_run(ckpt, monkeypatch):
