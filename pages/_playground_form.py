@@ -25,7 +25,7 @@ class Control:
     label: str
     draw: str                     # select, slider, toggle, checkboxes (one per choice), layers, regenerate
     place: str                    # bar (beside Play), data, features, layers
-    key: str | None = None        # its session key (checkboxes: each choice's key starts with it)
+    key: str | None = None        # its session key (checkboxes, layers: each box's key starts with it)
     help: str | None = None
     shows: Callable = str         # how a menu or a checkbox names a choice
     when: Callable[[dict], bool] | None = None  # drawn only when the values chosen so far say so
@@ -48,7 +48,7 @@ CONTROLS = {
     "features": Control("Features", "checkboxes", "features", "pg_f", shows=lambda n: feats.FEATURES[n][0]),
     "dropout": Control("Dropout", "slider", "features", "pg_drop"),
     "batch_norm": Control("Batch norm", "toggle", "features", "pg_bn"),
-    "hidden": Control("Hidden layers", "layers", "layers"),
+    "hidden": Control("Hidden layers", "layers", "layers", "pg_n"),
 }
 
 
@@ -105,18 +105,23 @@ def place_ui(place: str, values: dict, locked: frozenset[str], where=None) -> No
         control_ui(name, values, locked, column)
 
 
+def size_key(i: int, count: int) -> str:
+    """Layer i's size box, among `count` layers."""
+    return f"{CONTROLS['hidden'].key}{i}_{count}"
+
+
 def set_layers(hidden) -> None:
     """The hidden layers' sizes, and each size box's value (a box's key names its layer and the layer count,
     so a box of a new layout starts from its size, not from an older box's)."""
     S.pg_hidden = tuple(int(n) for n in hidden)
     for i, n in enumerate(S.pg_hidden):
-        S[f"pg_n{i}_{len(S.pg_hidden)}"] = n
+        S[size_key(i, len(S.pg_hidden))] = n
 
 
 def layer_sizes() -> tuple[int, ...]:
     """The sizes as the boxes on show hold them (a box typed into since the last run included)."""
     hidden = S.pg_hidden
-    return tuple(int(S.get(f"pg_n{i}_{len(hidden)}", n)) for i, n in enumerate(hidden))
+    return tuple(int(S.get(size_key(i, len(hidden)), n)) for i, n in enumerate(hidden))
 
 
 def add_layer() -> None:
@@ -132,6 +137,7 @@ def remove_layer() -> None:
 
 
 def layers_ui(locked: bool) -> tuple[int, ...]:
+    """The layer count with ➕ and ➖, and a size box per layer, within the link table's bounds."""
     hidden = S.pg_hidden
     cols = st.columns([1.2, 0.6, 0.6] + [0.7] * pmodel.MAX_LAYERS, vertical_alignment="bottom")
     cols[0].markdown(f"**{len(hidden)} hidden layer{'s' * (len(hidden) != 1)}**")
@@ -140,7 +146,7 @@ def layers_ui(locked: bool) -> tuple[int, ...]:
     cols[2].button("➖", help="Remove the last hidden layer", on_click=remove_layer, disabled=not hidden or locked)
     low, high, _ = link.FIELDS["hidden"].bounds
     sizes = tuple(int(cols[3 + i].number_input(f"Layer {i + 1}", low, high,
-                                               key=remember(f"pg_n{i}_{len(hidden)}", n), disabled=locked))
+                                               key=remember(size_key(i, len(hidden)), n), disabled=locked))
                   for i, n in enumerate(hidden))
     S.pg_hidden = sizes
     return sizes
