@@ -14,6 +14,7 @@ import torch
 from nets import settings
 from nets.engine.catalog import default_data_dir
 from nets.server.jobs import JobManager
+from nets.server.service import JobService
 
 
 def checkpoints_root() -> Path:
@@ -57,8 +58,7 @@ def _job_manager(checkpoints: str, data: str, max_running: int, per_session: int
                  backend: str) -> JobManager:
     manager = JobManager(checkpoints, data, max_running=max_running, max_per_owner=per_session,
                          disk_budget_mb=budget_mb, backend=backend)
-    if manager.pool is not None:
-        manager.pool.start()  # warm workers now: the first student's job does not wait for imports
+    manager.pool.start()  # warm workers now: the first student's job does not wait for imports
     return manager
 
 
@@ -71,18 +71,18 @@ def _ray_jobs(address: str, checkpoints: str, data: str, max_running: int | None
                    disk_budget_mb=budget_mb, cpus_per_job=cpus_per_job)
 
 
-def job_manager() -> JobManager:
-    """The server's jobs, trained in worker processes ($NNLAB_JOB_BACKEND=thread: in this one).
-    A CPU trains one job at a time well; a GPU has room for two small ones. With $NNLAB_RAY_ADDRESS
-    set, the department cluster's one queue instead (nets.server.ray_jobs.RayJobs: the same methods); a
-    missing ray package, an unreachable cluster or an unwritable checkpoints folder stops the page
-    with what to fix."""
+def job_manager() -> JobService:
+    """The server's job service (nets.server.service.JobService): jobs trained in worker processes
+    ($NNLAB_JOB_BACKEND=thread: in this one). A CPU trains one job at a time well; a GPU has room for
+    two small ones. With $NNLAB_RAY_ADDRESS set, the department cluster's one queue instead
+    (nets.server.ray_jobs.RayJobs); a missing ray package, an unreachable cluster or an unwritable
+    checkpoints folder stops the page with what to fix."""
     warm_up()
     get = settings.get
     common = (str(checkpoints_root()), str(data_dir()))
     if address := get("NNLAB_RAY_ADDRESS"):
         from nets.server.ray_jobs import ClusterError
-        try:  # no NNLAB_MAX_JOBS on Ray: as many as the cluster holds
+        try:  # NNLAB_MAX_JOBS unset: as many as the cluster holds
             return _ray_jobs(address, *common, get("NNLAB_MAX_JOBS"), get("NNLAB_JOBS_PER_SESSION"),
                              get("NNLAB_DISK_BUDGET_MB"), get("NNLAB_RAY_CPUS_PER_JOB"))
         except ClusterError as e:
