@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from nets.runs import Run
 
 MAX_POINTS = 400
-LIVE_POINTS = 300       # what the Train page keeps of the live loss curve: its redraws cost the same late in a run
+LIVE_POINTS = 300       # what the Train page keeps of the live loss curve: a redraw costs the same late in a run
 HEIGHT = 300            # pixels: the least that reads from the back of a lecture room
 FONT, TITLE_FONT = 14, 17
 # Okabe & Ito (2008): told apart with every common colour-vision deficiency. Yellow comes last: it
