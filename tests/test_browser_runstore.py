@@ -27,6 +27,19 @@ def table_rows(main) -> list[int]:
     return [int(grids.nth(i).get_attribute("aria-rowcount")) - 1 for i in range(grids.count())]
 
 
+def rows_of(page, main, table: int, expected: int) -> int | None:
+    """The rows of the page's first (0) or last (-1) table once the app has redrawn it (waited for up
+    to 30 s, a bound, not a speed claim): `expected`, or what it shows then (None: no table)."""
+    settle(page)
+    for _ in range(150):
+        rows = table_rows(main)
+        if rows and rows[table] == expected:
+            return expected
+        page.wait_for_timeout(200)
+    rows = table_rows(main)
+    return rows[table] if rows else None
+
+
 def pages_in_pager(main) -> list[int]:
     """The page numbers the pager offers as buttons."""
     buttons = main.get_by_test_id("stPagination").get_by_role("button", name=re.compile(r"^Page \d+$"))
@@ -45,8 +58,7 @@ def test_find_a_run_among_thousands(tmp_path, width, height):
         page.goto(url)
         main.get_by_text("Start here").wait_for(timeout=60_000)
         main.get_by_text(f"The 8 most recent of {RUNS:,}").wait_for(timeout=60_000)
-        settle(page)
-        assert table_rows(main)[-1] == 8  # the home page's recent runs, below the datasets' table
+        assert rows_of(page, main, -1, 8) == 8  # the home page's recent runs, below the datasets' table
         shot(page, f"runstore-0-home-{width}")
 
         t = time.perf_counter()
@@ -54,8 +66,7 @@ def test_find_a_run_among_thousands(tmp_path, width, height):
         main.get_by_text(f"Rows 1–50 of {RUNS:,}").wait_for(timeout=60_000)
         main.get_by_role("button", name="Page 40", exact=True).wait_for(timeout=30_000)
         print(f"Runs with {RUNS} runs: {time.perf_counter() - t:.2f} s")
-        settle(page)
-        assert table_rows(main)[0] == 50  # one page of the table, not the 2,000
+        assert rows_of(page, main, 0, 50) == 50  # one page of the table, not the 2,000
         assert max(pages_in_pager(main)) == RUNS // 50 and main.get_by_role("button", name="Page 41").count() == 0
         shot(page, f"runstore-1-runs-{width}")
 
@@ -67,8 +78,7 @@ def test_find_a_run_among_thousands(tmp_path, width, height):
         main.get_by_test_id("stPagination").wait_for(state="detached", timeout=30_000)  # one page: no pager
         print(f"search: {time.perf_counter() - t:.2f} s")
         assert "lenet · student 19 · try 1999" in main.inner_text()
-        settle(page)
-        assert table_rows(main)[0] == 1 and pages_in_pager(main) == []
+        assert rows_of(page, main, 0, 1) == 1 and pages_in_pager(main) == []
         shot(page, f"runstore-2-search-{width}")
 
         search.fill("")
@@ -78,8 +88,7 @@ def test_find_a_run_among_thousands(tmp_path, width, height):
         main.get_by_role("button", name="Page 2", exact=True).click()
         main.get_by_text(f"Rows 51–100 of {RUNS:,}").wait_for(timeout=30_000)
         print(f"page 2: {time.perf_counter() - t:.2f} s")
-        settle(page)
-        assert table_rows(main)[0] == 50
+        assert rows_of(page, main, 0, 50) == 50
 
         t = time.perf_counter()
         nav.get_by_role("link", name="Predictions").click()
@@ -89,9 +98,10 @@ def test_find_a_run_among_thousands(tmp_path, width, height):
         picker_search = main.get_by_role("textbox", name="Search runs")
         picker_search.fill("lenet-mnist-mini")
         picker_search.press("Enter")
+        caption.wait_for(state="detached", timeout=60_000)  # one match: the list holds all of it
         page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
                                ".some(e => e.innerText.trim() === '96.1%')", timeout=60_000)
         print(f"Predictions, search for the shipped run: {time.perf_counter() - t:.2f} s")
         settle(page)
-        assert caption.count() == 0  # one match: the list holds all of it
+        assert caption.count() == 0
         shot(page, f"runstore-3-predictions-{width}")
