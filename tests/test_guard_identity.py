@@ -53,7 +53,7 @@ def store(tmp_path, clock):
 
 
 def access_for(settings, session: Session) -> Access:
-    """The Access a page builds (pages._common.access) for this set-up and session."""
+    """The Access a page builds (pages._identity.access) for this set-up and session."""
     return Access(LECTURER if session.lecturer else session.identity, session.lecturer, not settings.shared)
 
 

@@ -12,7 +12,8 @@ import json
 import sys
 import time
 
-from nets.runs import DEFAULT_ROOT, UNFINISHED, RunFilter, clean_up, clean_up_candidates, disk_usage, index, recover
+from nets import settings
+from nets.runs import UNFINISHED, RunFilter, clean_up, clean_up_candidates, disk_usage, index, recover
 from nets.runs.access import ADMIN
 from nets.runs.manage import size_text
 
@@ -20,7 +21,7 @@ from nets.runs.manage import size_text
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m nets runs", description=__doc__.split("\n")[0])
     p.add_argument("command", choices=["rebuild", "recover", "clean", "list"])
-    p.add_argument("--checkpoints", default=str(DEFAULT_ROOT), help="the runs folder (default: %(default)s)")
+    p.add_argument("--checkpoints", default=str(settings.get("NNLAB_CHECKPOINTS")), help="the runs folder (default: %(default)s)")
     p.add_argument("--older-than", type=float, default=7, metavar="DAYS", help="clean: runs created before (0: any age)")
     p.add_argument("--status", nargs="+", default=list(UNFINISHED), help="clean: which statuses (default: %(default)s)")
     p.add_argument("--dry-run", action="store_true", help="clean: only say what would go")

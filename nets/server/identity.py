@@ -27,9 +27,10 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# the sign-in's URL parameters, named where the link codec keeps them out of lesson links
+from nets.link.codec import ANON_PARAM, IDENTITY_PARAMS as URL_PARAMS, LECTURER_PARAM, NAME_PARAM, TOKEN_PARAM  # noqa: F401
+
 LECTURER = "lecturer"
-ANON_PARAM, NAME_PARAM, TOKEN_PARAM, LECTURER_PARAM = "me", "student", "token", "lecturer"
-URL_PARAMS = frozenset({ANON_PARAM, NAME_PARAM, TOKEN_PARAM, LECTURER_PARAM})  # not part of a lesson link
 MAX_NAME = 40
 MIN_PASSWORD = 10          # a shorter lecturer_password is reported as guessable
 DEFAULT_HOURS, MAX_HOURS = 12.0, 24.0 * 30
