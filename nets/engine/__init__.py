@@ -1,1 +1,1 @@
-"""The training engine: configuration and presets, datasets, models, augmentation, losses, the device, evaluation and the one training loop."""
+"""The training engine: configuration and presets, datasets, models, augmentation, losses, the device, evaluation and the one PyTorch training engine."""
