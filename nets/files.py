@@ -11,6 +11,7 @@ import io
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -41,14 +42,15 @@ def atomic_write_json(path: Path, obj: dict) -> None:
     atomic_write_bytes(path, json.dumps(obj, indent=1, default=str).encode())
 
 
-def in_transaction(db, work):
-    """`work(db)` inside one SQLite write transaction, taken at once (BEGIN IMMEDIATE, so two
-    processes never deadlock upgrading a read), committed, or rolled back on any exception."""
+@contextmanager
+def in_transaction(db):
+    """`with in_transaction(db):` one SQLite write transaction, taken at once (BEGIN IMMEDIATE, so two
+    processes never deadlock upgrading a read), committed, or rolled back on any exception. A
+    context, not a callback: the caller's code runs in the caller."""
     db.execute("BEGIN IMMEDIATE")
     try:
-        result = work(db)
+        yield db
         db.execute("COMMIT")
-        return result
     except BaseException:
         db.execute("ROLLBACK")
         raise

@@ -117,17 +117,15 @@ def test_the_level_rules():
 def test_the_recorder_sees_a_callback_climb():
     """A function of a higher package handed down to a lower one and called there is a climb."""
     import functools
-    import sqlite3
 
-    from nets.engine.catalog import input_shape
-    from nets.files import in_transaction  # nets.files (level 0) calls the work it is given
+    from nets.coach.outcome import loss_word
+    from nets.engine.bench import timed  # nets.engine calls the function it is given
     with CallRecorder() as recorder:
-        shape = in_transaction(sqlite3.connect(":memory:"), functools.partial(input_shape, "mnist"))
-    assert shape == (1, 28, 28)
-    assert layer_climbs(recorder.edges) == [("nets.files", "nets.engine.catalog")]
+        timed(functools.partial(loss_word, float("nan")))
+    assert layer_climbs(recorder.edges) == [("nets.engine.bench", "nets.coach.outcome")]
     assert describe(recorder, layer_climbs(recorder.edges), PACKAGE_LEVEL, package_of) == [
-        f"nets.files (0) → nets.engine.catalog ({PACKAGE_LEVEL['nets.engine']}) [callback]: "
-        "in_transaction → input_shape"]
+        f"nets.engine.bench ({PACKAGE_LEVEL['nets.engine']}) → nets.coach.outcome ({PACKAGE_LEVEL['nets.coach']}) "
+        "[callback]: timed → loss_word"]
 
 
 def test_the_trip_from_the_train_button_to_the_saved_run(ckpt, monkeypatch):

@@ -57,7 +57,10 @@ class RunIndex:
             self._ensure()
             try:
                 with closing(self._connect()) as db:
-                    return in_transaction(db, work) if write else work(db)
+                    if not write:
+                        return work(db)
+                    with in_transaction(db):
+                        return work(db)
             except sqlite3.DatabaseError as e:
                 missing = isinstance(e, sqlite3.OperationalError) and "no such table" in str(e)
                 if attempt == 2 or not (missing or _is_corruption(e)):

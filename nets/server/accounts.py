@@ -119,8 +119,8 @@ class Accounts:
 
     def _write(self, work):
         try:
-            with closing(self._connect()) as db:
-                return in_transaction(db, work)
+            with closing(self._connect()) as db, in_transaction(db):
+                return work(db)
         except (OSError, sqlite3.Error) as e:
             raise self._unusable(e) from None
 
