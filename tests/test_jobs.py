@@ -45,6 +45,13 @@ def jobs(ckpt, request):
     manager.close()
 
 
+def test_every_backend_is_the_one_job_service(jobs):
+    from nets.server.ray_jobs import RayJobs
+    assert isinstance(jobs, JobService) and "__getattr__" not in vars(RayJobs)
+    assert jobs.workers() == [] and jobs.restarts() == 0 and jobs.running_count() == 0
+    assert jobs.in_process() == (getattr(jobs, "backend", "") == "thread")
+
+
 def test_a_job_trains_in_the_background_and_saves_its_run(jobs, ckpt):
     job = jobs.submit(TINY, owner="alice")
     view = jobs.wait(job.id)

@@ -174,7 +174,7 @@ class JobManager(Admission):
 
     def restarts(self) -> int:
         """Worker processes that died and were replaced (a Stop's are not counted)."""
-        return getattr(self.pool, "restarts", 0)
+        return self.pool.restarts
 
     def close(self) -> None:
         """Stop every job and the workers (tests, and a server shutting down)."""
