@@ -18,7 +18,6 @@ TITLES = {"mnist-mini": "MNIST (bundled subset)", "fashion-mnist-mini": "Fashion
 # The bundled subsets: 600 training and 100 test images per class (assets/make_mini.py).
 BUNDLED = {"mnist-mini": (ASSETS / "mnist_mini.npz", "mnist"),
            "fashion-mnist-mini": (ASSETS / "fashion_mini.npz", "fashion-mnist")}
-MNIST_MINI_FILE = BUNDLED["mnist-mini"][0]
 # Bytes of the published files, in the order torchvision lists them (the notice and the progress bar).
 DOWNLOAD_BYTES = {"mnist": (9_912_422, 28_881, 1_648_877, 4_542),
                   "fashion-mnist": (26_421_880, 29_515, 4_422_102, 5_148),

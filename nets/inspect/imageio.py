@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps
 
-from nets.engine.imagefile import DEFAULT_MAX_PIXELS, max_pixels as pixel_limit
+from nets.engine.imagefile import max_pixels as pixel_limit
 
 # Pillow's names. Restricting `Image.open` to these also keeps exotic decoders (EPS hands the file
 # to Ghostscript) away from untrusted bytes.
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
 SUFFIXES = ("png", "jpg", "jpeg", "webp", "bmp", "gif")
 MAX_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = DEFAULT_MAX_PIXELS  # the one limit (nets.engine.imagefile; $NNLAB_MAX_IMAGE_PIXELS overrides)
 # Larger images are shrunk right after decoding: every model here takes at most a few hundred
 # pixels a side, and the page redraws the original on every rerun.
 MAX_SIDE = 1024

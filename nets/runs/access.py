@@ -28,10 +28,6 @@ class Access:
         owner = info.get("owner")
         return self.everything or not owner or owner == self.owner or bool(info.get("shared"))
 
-    def visible(self, runs: list) -> list:
-        """The runs (anything with .info) this session may see, in their order."""
-        return [r for r in runs if self.can_view(r.info)]
-
     def can_modify(self, info: dict) -> bool:
         return self.everything or (bool(info.get("owner")) and info.get("owner") == self.owner)
 
