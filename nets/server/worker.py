@@ -76,7 +76,7 @@ def interrupted(spec: dict) -> bool:
     """The server went away while this job ran: its work marks what it saves; whether it did."""
     try:
         return from_spec(spec).interrupted()
-    except WorkError:
+    except (WorkError, KeyError, TypeError, ValueError):  # a spec no work of this app can be rebuilt from
         return False
 
 
