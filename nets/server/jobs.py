@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nets.runs import CheckpointError, get_run, index, recover
 from nets.runs.access import Access
-from nets.server.admission import Admission, JobRefused, exempt  # noqa: F401 (re-exported)
+from nets.server.admission import Admission, JobRefused  # noqa: F401 (JobRefused re-exported)
 from nets.server.fair import start_order
 from nets.server.job import Job, JobFields
 from nets.server.service import wait_for
