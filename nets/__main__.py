@@ -6,7 +6,7 @@
     scratch    the NumPy network's coursework run; --bench: its speed       (nets.scratch.cli)
     scratch-bench  time per epoch, NumPy network against its PyTorch twin   (nets.scratch.cli)
     runs       rebuild, recover, clean up or list the saved runs            (nets.runs.__main__)
-    charts     the server's cost of one live-chart redraw                   (nets.server.bench_charts)
+    charts     the server's cost of one live-chart redraw                   (nets.charts.bench)
     ray        the Ray job service: status, shutdown                        (nets.server.ray_jobs)
     worker     a worker process of the job service (started by the server)  (nets.server.worker)
     accounts   students' passphrases on a classroom server: list, reset NAME (nets.server.accounts)
@@ -23,7 +23,7 @@ COMMANDS = {  # command → (module, function); imported only when asked for
     "scratch": ("nets.scratch.cli", "accuracy_main"),
     "scratch-bench": ("nets.scratch.cli", "speed_main"),
     "runs": ("nets.runs.__main__", "main"),
-    "charts": ("nets.server.bench_charts", "main"),
+    "charts": ("nets.charts.bench", "main"),
     "ray": ("nets.server.ray_jobs", "main"),
     "worker": ("nets.server.worker", "main"),
     "accounts": ("nets.server.accounts", "main"),

@@ -1,4 +1,4 @@
-"""Training as a job of the job service (a nets.server.work.Work): its spec, messages, view (`JobView`) and run."""
+"""Training as a job of the job service (a nets.work.Work): its spec, messages, view (`JobView`) and run."""
 from __future__ import annotations
 
 import os
@@ -16,10 +16,8 @@ from nets.engine.train import (BatchProgress, Converged, Diverged, EarlyStopped,
                                Stopped)
 from nets.experiment import prepare_data, run_training
 from nets.runs import CheckpointError, check_disk_budget, get_run, new_run_id, update_run
-from nets.server.budget import JobRefused
-from nets.server.job import JobFields
-from nets.server.work import GPU_LARGE, GPU_SMALL
 from nets.status import Status
+from nets.work import GPU_LARGE, GPU_SMALL, JobFields, JobRefused
 
 REPORTED = (Started, BatchProgress, EpochEnd, Diverged, EarlyStopped, Converged, Stopped)
 MAX_LOSS_POINTS = 2000  # older points are thinned: every re-draw sends the whole series
@@ -135,13 +133,8 @@ class TrainWork:
         """The one validation on the way to the saved run (fit checks again), the folder rule (only the
         owner's data) and the budget of one job (`service`: the job service, nets.server.admission)."""
         validate(self.cfg, data_root=service.data_dir)
-        if self.cfg.dataset == FOLDER:
-            try:
-                from nets.server.upload import folder_refusal
-            except ImportError:
-                folder_refusal = None
-            if folder_refusal is not None and (why := folder_refusal(service.data_dir, self.cfg.folder, self.owner)):
-                raise JobRefused(why)
+        if self.cfg.dataset == FOLDER and (why := service.folder_problem(self.cfg.folder, self.owner)):
+            raise JobRefused(why)
         if problem := service.budget_problem(self.cfg):
             raise JobRefused(problem)
 

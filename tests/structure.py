@@ -224,6 +224,28 @@ def _outside_name(frame) -> str:
     return name.split(".")[0]
 
 
+def carries_config(value, depth: int = 0) -> bool:
+    """Whether `value` is the training configuration on its trip: the TrainConfig itself, an object that
+    holds it (a work, a job), its plain form in a spec, or a list of those."""
+    from nets.engine.config import TrainConfig
+    if isinstance(value, TrainConfig):
+        return True
+    if depth > 1:
+        return False
+    if isinstance(value, dict):
+        return isinstance(value.get("config"), dict) and "model" in value["config"]
+    if isinstance(value, (list, tuple)):
+        return any(carries_config(v, depth + 1) for v in value[:4])
+    return any(carries_config(getattr(value, name, None), depth + 1) for name in ("cfg", "work", "config"))
+
+
+def hands_on_config(frame) -> bool:
+    """Whether a call's arguments (`self` included) carry the training configuration."""
+    code = frame.f_code
+    names, local = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount], frame.f_locals
+    return any(carries_config(local.get(n)) for n in names)
+
+
 class CallRecorder:
     """Records, while active, every call from one nets module into another (in every thread that starts
     after it begins): the edge (caller module, callee module), and for a call that reached the callee
@@ -234,6 +256,7 @@ class CallRecorder:
     def __init__(self):
         self.edges: dict[tuple[str, str], set[str]] = {}
         self.calls: dict[tuple[str, str], set[str]] = {}  # each edge's calls: "caller.function → callee.function"
+        self.carried: dict[tuple[str, str], set[str]] = {}  # the calls that hand on the training configuration
         self._lock = threading.Lock()
 
     def _profile(self, frame, event, arg):
@@ -259,6 +282,9 @@ class CallRecorder:
                 with self._lock:
                     self.edges.setdefault(key, set()).add(via)
                     self.calls.setdefault(key, set()).add(call)
+            if call not in self.carried.get(key, ()) and hands_on_config(frame):
+                with self._lock:
+                    self.carried.setdefault(key, set()).add(call)
 
     def __enter__(self) -> CallRecorder:
         threading.setprofile(self._profile)
@@ -282,7 +308,15 @@ def layer_climbs(edges) -> list[tuple[str, str]]:
     return climbs(edges, levels(package_graph()), by=package_of)
 
 
-def describe(recorder: CallRecorder, edges: list[tuple[str, str]], level: dict[str, int], by=lambda m: m) -> list[str]:
+def config_climbs(recorder: CallRecorder) -> list[tuple[str, str]]:
+    """The configuration's own climbs: calls that hand on the training configuration (hands_on_config)
+    into a package on a higher level than the caller's. Events and reports flowing back up (the engine's
+    listener, a work's messages) carry no configuration and are not its trip."""
+    return layer_climbs(recorder.carried)
+
+
+def describe(recorder: CallRecorder, edges: list[tuple[str, str]], level: dict[str, int], by=lambda m: m,
+             carried: bool = False) -> list[str]:
     """One line per edge: caller (level) → callee (level), what it went through if anything, whether
     the functions called are callbacks (functions, closures, lambdas handed down) or methods of an
     object handed down (an interface's implementation, a value's class), and the calls themselves."""
@@ -290,7 +324,7 @@ def describe(recorder: CallRecorder, edges: list[tuple[str, str]], level: dict[s
     for a, b in edges:
         via = sorted(v for v in recorder.edges[(a, b)] if v)
         how = f" (through {', '.join(via)})" if via else ""
-        calls = sorted(recorder.calls[(a, b)])
+        calls = sorted((recorder.carried if carried else recorder.calls)[(a, b)])
         closures = [("<locals>" in callee or "." not in callee) for callee in (c.split(" → ")[1] for c in calls)]
         kind = "callback" if all(closures) else "method" if not any(closures) else "callback and method"
         lines.append(f"{a} ({level[by(a)]}) → {b} ({level[by(b)]}) [{kind}]{how}: " + "; ".join(calls))
@@ -345,8 +379,13 @@ def main() -> None:
         ckpt.mkdir()
         os.environ["NNLAB_CHECKPOINTS"] = str(ckpt)
         recorder, view = train_trip(ckpt)
+    trip = config_climbs(recorder)
+    print(f"The configuration's trip, Train button to saved run: {len(recorder.carried)} caller → callee module "
+          f"pairs hand it on; {len(trip)} climb back up a layer (package levels):")
+    for line in describe(recorder, trip, package_level, package_of, carried=True):
+        print("    " + line)
     climbed = layer_climbs(recorder.edges)
-    print(f"A tiny training job, Train button to saved run (status {view.status}): {len(recorder.edges)} "
+    print(f"\nEvery call of a tiny training job, Train button to saved run (status {view.status}): {len(recorder.edges)} "
           f"caller → callee module pairs; {len(climbed)} climb back up a layer (package levels):")
     for line in describe(recorder, climbed, package_level, package_of):
         print("    " + line)

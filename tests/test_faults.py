@@ -16,7 +16,8 @@ from nets.engine.data import load_dataset
 from nets.engine.evaluate import evaluate
 from nets.runs import clean_up, disk_usage, get_run, list_runs, load_model, recover_interrupted
 from nets.runs.access import ADMIN
-from nets.server.jobs import JobManager, JobRefused
+from nets.server.jobs import JobManager
+from nets.work import JobRefused
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=2, batch_size=32, log_every=2)

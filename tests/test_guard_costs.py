@@ -8,7 +8,8 @@ from nets import experiment
 from nets.engine.config import ConfigError, TrainConfig
 from nets.runs import get_run, update_run
 from nets.server import budget as budget_module
-from nets.server.budget import JobRefused, Limits, machine_defaults
+from nets.server.budget import Limits, machine_defaults
+from nets.work import JobRefused
 from nets.server.costs import estimate
 from nets.server.identity import LECTURER
 from nets.server.jobs import JobManager

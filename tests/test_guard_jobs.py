@@ -13,7 +13,8 @@ import pytest
 from nets.engine.config import ConfigError, TrainConfig
 from nets.runs import CheckpointError, create_run, delete_run, get_run, load_model, recover
 from nets.runs.access import ADMIN, Access
-from nets.server.jobs import JobManager, JobRefused
+from nets.server.jobs import JobManager
+from nets.work import JobRefused
 from pagetools import until
 
 ROOT = Path(__file__).resolve().parent.parent

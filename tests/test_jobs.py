@@ -9,12 +9,10 @@ from pagetools import until
 
 from nets.engine.config import ConfigError, TrainConfig
 from nets.runs import get_run
-from nets.server.budget import JobRefused
-from nets.server.job import JobFields
 from nets.server.jobs import JobManager
 from nets.server.service import JobService
-from nets.server.work import Work
-from nets.server.worker import DataCache, run_job
+from nets.work import DataCache, JobFields, JobRefused, Work
+from nets.server.worker import run_job
 
 TINY = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=2, batch_size=32, log_every=2)
 

@@ -4,7 +4,7 @@ a command line, the run store without charts or Streamlit, and a training job's 
 button to the saved run climbing back up a layer at most twice, measured on a real job."""
 import ast
 
-from structure import (NETS, CallRecorder, climbs, cycle_path, cycles, describe, external_imports,
+from structure import (NETS, CallRecorder, climbs, config_climbs, cycle_path, cycles, describe, external_imports,
                        graph, imported_names, layer_climbs, levels, package_graph, package_of, train_trip)
 
 MODULES = graph()
@@ -12,15 +12,10 @@ PACKAGES = package_graph(MODULES)
 PACKAGE_LEVEL = levels(PACKAGES)
 
 # Modules outside nets/server that may import it, each with its reason: the works of the job service,
-# which implement its Work interface (nets.server.work) from above it. Every other package (the
+# which implement its Work interface (nets.work) from above it. Every other package (the
 # Playground, the coach, the engine, the run store, the inspection code, the calculators, the
 # exports, the shared modules) does not import the server.
-SERVER_IMPORTED_BY: dict[str, str] = {
-    "nets.training_work": "training as a Work of the job service: the job's fields (nets.server.job), the "
-                          "admission's JobRefused (nets.server.budget), the uploads' folder rule (nets.server.upload)",
-    "nets.scratch.lab": "the NumPy lab as a Work of the job service: the job's fields (nets.server.job) and "
-                        "the admission's JobRefused (nets.server.budget)",
-}
+SERVER_IMPORTED_BY: dict[str, str] = {}  # none: the works implement nets.work below the server
 
 # Library modules that may import a command line, each with its reason (none).
 COMMAND_LINE_IMPORTED_BY: dict[tuple[str, str], str] = {}
@@ -130,17 +125,23 @@ def test_the_recorder_sees_a_callback_climb():
 
 def test_the_trip_from_the_train_button_to_the_saved_run(ckpt, monkeypatch):
     """Record every call between nets modules while the job service (thread backend) trains a tiny
-    configuration and saves its run; count the calls that climb back up a layer (into a package on a
-    higher level than the caller's: a callback passed down and called from below)."""
+    configuration and saves its run. The configuration's trip is the calls that hand it on (it, a work or
+    a job holding it, or its spec); at most two of them climb back up a layer (into a package on a
+    higher level than the caller's). Every call's climbs are printed too: those are reports flowing
+    back up (the engine's events, a work's messages), which carry no configuration."""
     from nets.runs import get_run
     monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
     recorder, view = train_trip(ckpt)
     assert view.status == "completed" and get_run(ckpt, view.run_id).has_model
-    assert any(b == "nets.engine.train" for _, b in recorder.edges)  # the recorder saw the training
-    climbed = layer_climbs(recorder.edges)
-    pairs = sorted({f"{package_of(a)} → {package_of(b)}" for a, b in climbed})
-    report = (f"{len(climbed)} calls climb back up a layer (caller (package level) → callee (package level) "
-              f"[kind]: calls), between {len(pairs)} pairs of packages ({', '.join(pairs)}):\n"
-              + "\n".join(describe(recorder, climbed, PACKAGE_LEVEL, package_of)))
-    print(report)
-    assert len(climbed) <= 2, report
+    assert any(b == "nets.engine.train" for _, b in recorder.carried)  # the recorder saw fit take the config
+    assert any(a.startswith("nets.server") for a, _ in recorder.carried)  # and the job service hand it on
+    trip = config_climbs(recorder)
+    report = (f"{len(trip)} calls hand the configuration back up a layer (caller (package level) → callee "
+              "(package level) [kind]: calls):\n" + "\n".join(describe(recorder, trip, PACKAGE_LEVEL, package_of,
+                                                                           carried=True)))
+    every = layer_climbs(recorder.edges)
+    print(report + f"\n\nEvery call: {len(every)} climb back up a layer:\n"
+          + "\n".join(describe(recorder, every, PACKAGE_LEVEL, package_of)))
+    assert len(trip) <= 2, report
+    reports = describe(recorder, [e for e in every if e not in trip], PACKAGE_LEVEL, package_of)
+    assert all("[callback]" in line for line in reports), "a method called back up: " + "\n".join(reports)

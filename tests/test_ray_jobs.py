@@ -179,7 +179,7 @@ def test_an_address_where_nothing_answers_is_found_out_at_once():
 
 def test_the_budget_and_a_students_limit_hold_through_the_ray_client(ckpt, service_name):
     from nets.engine.config import ConfigError
-    from nets.server.budget import JobRefused
+    from nets.work import JobRefused
     jobs = RayJobs(ckpt, max_running=1, name=service_name)
     jobs.set_budget({"params": 1_000_000_000, "queue_per_student": 2}, Access("lecturer", True, False))
     huge = TrainConfig(model="mlp", hidden=(16384,) * 16, dataset="cifar10")

@@ -24,7 +24,8 @@ from nets.scratch.lab import SCALE_LABELS, LabSettings, LabWork, describe_layers
 from nets.scratch.report import (LESSONS, NUMPY, TORCH, collapse_linear, evidence_text, identical_units,
                                  lesson_sections, lessons_before_training, progress, results_table, twin_gap)
 from nets.scratch.twin import as_tensors, torch_threads, torch_twin, twin_evaluate, twin_sgd_epoch
-from nets.server.worker import DataCache, run_job
+from nets.server.worker import run_job
+from nets.work import DataCache
 from pagetools import until
 
 ACTS = list(HIDDEN_ACTIVATIONS)

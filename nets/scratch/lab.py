@@ -1,6 +1,6 @@
 """The From-scratch page's runs as jobs of the server's job service: settings, the work, the state.
 
-A lab job is a `LabWork` (a nets.server.work.Work) submitted to the job service (`submit_lab`) like a
+A lab job is a `LabWork` (a nets.work.Work) submitted to the job service (`submit_lab`) like a
 training job: it waits in the same queue under the same cap and owner rules. Its `run` (in a worker
 process, a thread or a Ray task) reports plain messages; the service applies them to the job's
 `LabState`, and pages read `LabView` copies. Two modes:
@@ -27,9 +27,8 @@ from nets.scratch.network import (DEFAULT_HIDDEN, HIDDEN_ACTIVATIONS, INITS, SCA
                                   describe_init, epoch_order, fit, init_std, load_scratch_data)
 from nets.scratch.report import COMPARED, NUMPY, TORCH, collapse_linear, identical_units, label_of, lessons
 from nets.scratch.threads import one_thread_each
-from nets.server.budget import JobRefused
-from nets.server.job import JobFields
 from nets.status import Status
+from nets.work import JobFields, JobRefused
 
 
 @dataclass(frozen=True)
@@ -159,7 +158,7 @@ class LabRefused(JobRefused, ScratchError):
 
 @dataclass
 class LabWork:
-    """A From-scratch run as a job (nets.server.work.Work): it saves no run; its weights travel in its messages."""
+    """A From-scratch run as a job (nets.work.Work): it saves no run; its weights travel in its messages."""
     settings: LabSettings
     data_dir: str | None = None
     kind = "lab"
@@ -187,7 +186,7 @@ class LabWork:
         return self  # it saves no run: no name to keep apart
 
     def run(self, emit, stop: threading.Event, cache, own_process: bool = False) -> dict:
-        """Load the data through `cache` (nets.server.worker.DataCache; a download reports phase messages),
+        """Load the data through `cache` (nets.work.DataCache; a download reports phase messages),
         train, report through `emit`. Returns the outcome: "completed" or "stopped". `own_process`: this
         process is the job's, so it may set thread counts (see nets.scratch.threads.one_thread_each)."""
         s, data_dir = self.settings, self.data_dir

@@ -8,11 +8,13 @@ from nets.engine.catalog import FOLDER, FolderError, folder_inside
 from nets.engine.config import TrainConfig
 from nets.runs import disk_budget_problem, owner_usage
 from nets.runs.access import Access
-from nets.server.budget import (JobRefused, Limits, cost_problem, current, queue_problem, quota_problem,
+from nets.server.budget import (Limits, cost_problem, current, queue_problem, quota_problem,
                                 read_settings, save_settings)
 from nets.server.costs import estimate
 from nets.server.identity import LECTURER
+from nets.server.upload import folder_refusal
 from nets.status import ACTIVE
+from nets.work import JobRefused
 
 
 def exempt(owner: str) -> bool:
@@ -58,6 +60,11 @@ class Admission:
             raise JobRefused("Only the lecturer sets the server's budget.")
         save_settings(self.checkpoints, {**read_settings(self.checkpoints), **values})
         return self.budget()
+
+    def folder_problem(self, folder: str, owner: str) -> str | None:
+        """Why `owner` may not train on this folder of the data root (another student's upload, or a folder
+        outside it: nets.server.upload's one rule), or None."""
+        return folder_refusal(self.data_dir, folder, owner)
 
     def budget_problem(self, cfg: TrainConfig) -> str | None:
         """Why this config is over the budget of one job, or None (also None for a config that does not

@@ -9,16 +9,12 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from nets import settings
-from nets.engine.config import ConfigError
 from nets.files import atomic_write_json
 from nets.server.costs import Cost
+from nets.work import JobRefused
 
 SETTINGS_FILE = "budget.json"  # in the checkpoints folder: the lecturer's form writes it
 HEADROOM = 0.75                # of the machine's memory for jobs; the rest for the web server and the OS
-
-
-class JobRefused(ConfigError):
-    """A job the server will not queue: over a budget or a student's limit; the message says which."""
 
 
 @dataclass(frozen=True)

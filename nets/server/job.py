@@ -5,36 +5,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 
-from nets.server.work import Work
-from nets.status import ACTIVE, Status
-
-
-@dataclass(kw_only=True)
-class JobFields:
-    """What a page reads of any job, whatever it runs; each work's view adds its own part
-    (nets.training_work.JobView, nets.scratch.lab.LabView). A copy, safe to read without locks."""
-    id: str
-    label: str
-    group: str
-    status: str                  # a nets.status.Status: queued, running, completed, stopped, failed, ...
-    owner: str                   # who submitted it (nets.server.identity)
-    kind: str                    # what it runs (Work.kind: "train", "lab", ...)
-    created: float
-    started: float | None
-    ended: float | None
-    position: int | None         # place in the queue, 1 = next to start
-    error: str | None
-    error_details: str = ""      # for a folded "Details" section: paths, addresses, the raw error
-    phase: str | None = None     # what a running job does before its work's first message (loading the data)
-    phase_fraction: float | None = None  # how far that is, 0-1; None when it cannot be measured
-    summary: dict | None = None  # what its outcome saved (a run's summary), once it ended
-    started_info: dict | None = None  # once it started: where ({"device": …}) and what it trains
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
+from nets.status import Status
+from nets.work import Work
 
 
 class Job:

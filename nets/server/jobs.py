@@ -1,6 +1,6 @@
 """The server's one job service (submit, view, stop, list): jobs that outlive a page, whatever work they run.
 
-A job runs a work (nets.server.work.Work: training, the NumPy lab, ...); the service never asks which.
+A job runs a work (nets.work.Work: training, the NumPy lab, ...); the service never asks which.
 The Streamlit page submits a job and then only reads snapshots; the work never touches Streamlit.
 In the app it runs in worker processes (`backend="process"`: nets.server.pool, nets.server.worker), so the web
 server's pages do not wait on training for the GIL and a crashed job takes nothing else with it;
@@ -21,18 +21,16 @@ from pathlib import Path
 
 from nets.runs import CheckpointError, get_run, index, recover
 from nets.runs.access import Access
-from nets.server.admission import Admission, JobRefused  # noqa: F401 (JobRefused re-exported)
+from nets.server.admission import Admission
 from nets.server.fair import start_order
-from nets.server.job import Job, JobFields
+from nets.server.job import Job
 from nets.server.service import wait_for
-from nets.server.work import Work, work_class
 from nets.status import ACTIVE, Status
+from nets.work import JobFields, JobRefused, Work
+from nets.works import WORKS
 
 log = logging.getLogger("nnlab.jobs")
 BACKENDS = ("process", "thread", "ray-tasks")  # ray-tasks: inside the cluster's job service (nets.server.ray_jobs)
-# What the two submit_* methods build from a TrainConfig or LabSettings: the callers' works, named by class
-# path (imported when first used, as a worker does), so the server depends on no work of its own.
-WORKS = {"train": "nets.training_work:TrainWork", "lab": "nets.scratch.lab:LabWork"}
 
 
 def allowed(who: Access | None, owner: str) -> bool:
@@ -42,7 +40,8 @@ def allowed(who: Access | None, owner: str) -> bool:
 
 class JobManager(Admission):
     """The server's jobs. One instance per server process (the app keeps it in st.cache_resource).
-    `works`: the work classes submit (a TrainConfig) and submit_lab (LabSettings) build, by WORKS' keys."""
+    `works`: the work classes by kind (nets.works.WORKS: what submit and submit_lab build), and any other
+    work a caller hands to submit_works runs too: the service never asks which it is."""
 
     def __init__(self, checkpoints: str | Path, data_dir: str | Path | None = None, max_running: int = 1,
                  keep_finished: int = 50, max_per_owner: int = 1, disk_budget_mb: int = 0,
@@ -67,13 +66,12 @@ class JobManager(Admission):
             from nets.server.ray_tasks import RayTaskPool as Pool
         else:
             from nets.server.pool import ThreadPool as Pool
-        modules = {w.partition(":")[0] if isinstance(w, str) else w.__module__ for w in self.works.values()}
+        modules = {w.__module__ for w in self.works.values()}
         self.pool = Pool(max_running, self._message, self._lost, self._start_queued, tuple(sorted(modules)))
 
     # ---------------------------------------------------------------- submitting and controlling
     def _work(self, name: str, *args, **kwargs) -> Work:
-        work = self.works[name]
-        return (work_class(work) if isinstance(work, str) else work)(*args, **kwargs)
+        return self.works[name](*args, **kwargs)
 
     def submit(self, cfg, owner: str = "", group: str = "", saved: list[str] | None = None) -> Job:
         """Queue a training job (a TrainConfig); `saved`: the saved runs' names when the caller has read
@@ -99,7 +97,7 @@ class JobManager(Admission):
 
     def submit_works(self, works: list[Work], owner: str = "", group: str = "",
                      saved: list[str] | None = None) -> list[Job]:
-        """Queue works of any kind (nets.server.work.Work), all of them or, refused at the door
+        """Queue works of any kind (nets.work.Work), all of them or, refused at the door
         (nets.server.admission), none; each under a name apart from the saved runs' and the jobs'."""
         self._check(works, owner)
         if saved is None and any(w.run_id for w in works):
@@ -280,7 +278,7 @@ class JobManager(Admission):
     def _lost(self, job_id: str, reason: str, stopped: bool = False) -> None:
         """The worker running this job died: the job failed, and so did what its work saves. `stopped`:
         it was ended because a Stop did not take effect in time; the job is stopped, and its work keeps
-        what it saved so far (nets.server.work.Work.lost)."""
+        what it saved so far (nets.work.Work.lost)."""
         error = (f"The worker training this job stopped: {reason}. The server and the other jobs go on; "
                  "train it again, perhaps with a smaller batch or model.")
         job = self.get(job_id)

@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 
 from nets import settings
-from nets.server.worker import DataCache, run_job
+from nets.server.worker import run_job
+from nets.work import DataCache
 
 log = logging.getLogger("nnlab.pool")
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 from nets import settings
 from nets.server.lecturer_view import rss_mb
-from nets.server.work import GPU_SMALL, from_spec
-from nets.server.worker import DataCache, run_job
+from nets.server.specs import from_spec
+from nets.work import GPU_SMALL, DataCache
+from nets.server.worker import run_job
 
 REPORT_EVERY = 0.1  # seconds a task waits for messages before it asks anyway: its stop latency
 REPORT_GAP = 0.025  # seconds at least between a task's reports: messages arriving meanwhile go together

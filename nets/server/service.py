@@ -7,8 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from nets.runs.access import Access
 from nets.server.budget import Limits
-from nets.server.job import JobFields
-from nets.server.work import Work
+from nets.work import JobFields, Work
 
 
 @runtime_checkable

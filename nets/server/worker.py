@@ -1,6 +1,6 @@
 """What a job does, and `python -m nets worker`: the process that does it, away from the web server.
 
-A job is a work (nets.server.work.Work) given as its spec: plain data naming the work's class.
+A job is a work (nets.work.Work) given as its spec: plain data naming the work's class.
 `run_job` rebuilds the work and does it, reporting through `emit(message)` (plain dicts), and returns
 the outcome dict. The server's job manager runs it in a thread of its own process, in worker
 processes started with `python -m nets worker` (the default), or in Ray tasks: here one command per
@@ -18,30 +18,13 @@ import queue
 import sys
 import threading
 import traceback
-from collections import OrderedDict
 
 import torch
 
 from nets import settings
-from nets.server.work import WorkError, from_spec, own_code
+from nets.server.specs import WorkError, from_spec, own_code
 from nets.status import Status
-
-
-class DataCache:
-    """The last few loaded datasets, so a queue of four runs loads its data once."""
-
-    def __init__(self, keep: int = 3):
-        self.keep, self._lock, self._data = keep, threading.Lock(), OrderedDict()
-
-    def load(self, key: tuple, make):
-        """The data cached under `key`, made by `make()` when it is not."""
-        with self._lock:  # one load per dataset even when several jobs start at once
-            if key not in self._data:
-                self._data[key] = make()
-                while len(self._data) > self.keep:
-                    self._data.popitem(last=False)
-            self._data.move_to_end(key)
-            return self._data[key]
+from nets.work import DataCache
 
 
 def run_job(spec: dict, emit, stop: threading.Event, cache: DataCache, own_process: bool = False) -> dict:

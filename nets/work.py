@@ -1,4 +1,4 @@
-"""What a job runs: the Work interface the job service, its workers and pools know, and a work rebuilt from its spec.
+"""What a job runs: the Work interface, the fields every job's view shares, the refusal; below the server and its works.
 
 The job service never asks what kind of work a job is. A caller hands it a `Work` (training:
 nets.training_work.TrainWork; the NumPy lab: nets.scratch.lab.LabWork); the service queues it, gives
@@ -8,21 +8,46 @@ where `from_spec` rebuilds it and `run` does it, and applies the messages it sen
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import threading
-from pathlib import Path
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-ROOT = Path(__file__).resolve().parent.parent.parent  # the app's folder
+from nets.engine.config import ConfigError
+from nets.status import ACTIVE
+
 WORK_KEY = "work"  # the spec's entry naming the work's class, "package.module:Class"
 GPU_SMALL, GPU_LARGE = 0.5, 1.0  # the share of a GPU a small job asks for (several fit on one), and a large one
-ATTRIBUTES = ("kind", "run_id", "refusal", "label", "spec", "from_spec", "tracker", "check", "unique", "run",
-              "failure", "lost", "interrupted", "resources")
 
 
-class WorkError(ValueError):
-    """A spec that names no work this app has."""
+class JobRefused(ConfigError):
+    """A job the server will not queue: over a budget or a student's limit; the message says which."""
+
+
+@dataclass(kw_only=True)
+class JobFields:
+    """What a page reads of any job, whatever it runs; each work's view adds its own part
+    (nets.training_work.JobView, nets.scratch.lab.LabView). A copy, safe to read without locks."""
+    id: str
+    label: str
+    group: str
+    status: str                  # a nets.status.Status: queued, running, completed, stopped, failed, ...
+    owner: str                   # who submitted it (nets.server.identity)
+    kind: str                    # what it runs (Work.kind: "train", "lab", ...)
+    created: float
+    started: float | None
+    ended: float | None
+    position: int | None         # place in the queue, 1 = next to start
+    error: str | None
+    error_details: str = ""      # for a folded "Details" section: paths, addresses, the raw error
+    phase: str | None = None     # what a running job does before its work's first message (loading the data)
+    phase_fraction: float | None = None  # how far that is, 0-1; None when it cannot be measured
+    summary: dict | None = None  # what its outcome saved (a run's summary), once it ended
+    started_info: dict | None = None  # once it started: where ({"device": …}) and what it trains
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
 
 
 @runtime_checkable
@@ -33,7 +58,7 @@ class Tracker(Protocol):
         """One message of the work (phases are the job's, and never reach here)."""
 
     def view(self, common: dict):
-        """A consistent copy for pages: the work's view with the job's `common` fields (nets.server.job.JobFields)."""
+        """A consistent copy for pages: the work's view with the job's `common` fields (JobFields)."""
 
 
 @runtime_checkable
@@ -64,7 +89,7 @@ class Work(Protocol):
 
     def run(self, emit, stop: threading.Event, cache, own_process: bool) -> dict:
         """Do it: `emit(message)` reports (plain dicts; {"type": "phase", "text", "fraction"} for the job's
-        phase), `stop` asks it to end, `cache` (nets.server.worker.DataCache) keeps loaded data between
+        phase), `stop` asks it to end, `cache` (DataCache) keeps loaded data between
         jobs, `own_process`: the process is the job's (it may set process-wide thread counts). Returns
         the outcome: {"status", and "summary" or "error", "error_details"}."""
 
@@ -87,36 +112,18 @@ def class_path(work) -> str:
     return f"{type(work).__module__}:{type(work).__qualname__}"
 
 
-def own_code(module: str) -> bool:
-    """Whether `module` is this app's code: nets' own, or a file in the app's folder (its tests), never an
-    installed package. Only such a module is imported for a spec."""
-    if module.startswith("nets."):
-        return True
-    try:
-        found = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return False
-    if found is None or not found.origin or not Path(found.origin).is_file():
-        return False
-    origin = Path(found.origin).resolve()
-    inside = origin.relative_to(ROOT).parts if origin.is_relative_to(ROOT) else ()
-    return bool(inside) and not any(p.startswith(".") or p == "site-packages" for p in inside)
+class DataCache:
+    """The last few loaded datasets, so a queue of four runs loads its data once."""
 
+    def __init__(self, keep: int = 3):
+        self.keep, self._lock, self._data = keep, threading.Lock(), OrderedDict()
 
-def work_class(path: str) -> type:
-    """The class a spec names: a class of the app (nets', see own_code) with every Work attribute, else WorkError."""
-    module, _, name = str(path).partition(":")
-    if not module or not name.isidentifier() or not own_code(module):
-        raise WorkError(f"This worker cannot run {path!r}: not a work of this app.")
-    try:
-        cls = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as e:
-        raise WorkError(f"This worker cannot run {path!r}: {e}.") from e
-    if not isinstance(cls, type) or any(not hasattr(cls, a) for a in ATTRIBUTES if a not in ("run_id",)):
-        raise WorkError(f"This worker cannot run {path!r}: it is not a Work.")
-    return cls
-
-
-def from_spec(spec: dict) -> Work:
-    """The work a spec describes, rebuilt by the class it names."""
-    return work_class(spec.get(WORK_KEY, "")).from_spec(spec)
+    def load(self, key: tuple, make):
+        """The data cached under `key`, made by `make()` when it is not."""
+        with self._lock:  # one load per dataset even when several jobs start at once
+            if key not in self._data:
+                self._data[key] = make()
+                while len(self._data) > self.keep:
+                    self._data.popitem(last=False)
+            self._data.move_to_end(key)
+            return self._data[key]
