@@ -17,7 +17,7 @@ from nets.engine.config import (FOUR_CONFIGS_BASE, LOSSES, OPTIMIZERS, PRESETS, 
 from nets.engine.data import DatasetError
 from nets.engine.models import MODELS, ModelError
 from nets.engine.options import OPTIONS, SETTINGS, Option
-from nets.engine.train import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Started, Stopped
+from nets.engine.events import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Started, Stopped
 from nets.experiment import run_four_configs, run_training
 from nets.runs import CheckpointError
 

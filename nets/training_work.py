@@ -12,8 +12,7 @@ from nets.engine.config import ConfigError, TrainConfig, validate
 from nets.engine.data import DatasetError
 from nets.engine.models import CNN_MODELS, ModelError
 from nets.engine.naming import default_name, unique_name
-from nets.engine.train import (BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, NewBest, Started,
-                               Stopped)
+from nets.engine.events import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, NewBest, Started, Stopped
 from nets.experiment import prepare_data, run_training
 from nets.runs import CheckpointError, check_disk_budget, get_run, new_run_id, update_run
 from nets.status import Status

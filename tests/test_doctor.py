@@ -209,8 +209,8 @@ def test_group_compares_factors_only_when_nothing_else_differs():
 # ------------------------------------------------------------------------ chance is 1/classes
 def test_chance_is_one_over_the_classes_the_engine_reported(tmp_path):
     """30% on three classes is guessing; on ten it is learning. The doctor reads the class count from
-    the job's Started event (nets.engine.train.Started.num_classes), not from an assumption."""
-    from nets.engine.train import Started
+    the job's Started event (nets.engine.events.Started.num_classes), not from an assumption."""
+    from nets.engine.events import Started
     from nets.coach.doctor import diagnose_job
 
     def view(i, classes, cfg=TrainConfig(dataset="folder", folder=str(tmp_path / "gone"))):

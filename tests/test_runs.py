@@ -13,7 +13,7 @@ from nets.experiment import prepare_data, run_training
 from nets.runs import (DEFAULT_ROOT, RUN_FILE, CheckpointError, atomic_write_json, check_run_id,
                        delete_run, get_run, list_runs, load_into, load_model, load_state_dict,
                        rename_run, INDEX_FILE, index)
-from nets.engine.train import EpochEnd
+from nets.engine.events import EpochEnd
 from nets.runs.access import ADMIN
 
 

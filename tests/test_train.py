@@ -10,8 +10,9 @@ from nets.engine.evaluate import evaluate
 from nets.engine.models import build_model
 from nets.experiment import prepare_data
 from pagetools import NaNFrom
-from nets.engine.train import (BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Finished, NewBest, Started,
-                        Stopped, fit)
+from nets.engine.events import (BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Finished, NewBest, Started,
+                                Stopped)
+from nets.engine.train import fit
 
 
 @pytest.fixture(scope="module")

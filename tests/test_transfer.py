@@ -10,7 +10,8 @@ from nets.engine.config import PRESETS, TrainConfig, validate
 from nets.engine.data import DatasetError, load_dataset, make_splits
 from nets.engine.models import ModelError, build_model, count_params
 from nets.engine.pretrained import weights_path
-from nets.engine.train import Converged, fit
+from nets.engine.events import Converged
+from nets.engine.train import fit
 from nets.experiment import prepare_data, run_training
 
 

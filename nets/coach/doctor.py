@@ -182,7 +182,7 @@ def started_classes(view) -> int | None:
 
 
 def diagnose_job(view) -> list[Advice]:
-    """Advice for one job (a nets.server.jobs.JobView), with its own class count."""
+    """Advice for one job (a nets.training_work.JobView), with its own class count."""
     return diagnose(view.config, view.epochs, view.notes, started_classes(view),
                     kept=bool(view.summary and view.summary.get("best_epoch")))
 
@@ -207,7 +207,7 @@ class _Member:
 
 
 def _member(run, num_classes: int | None = None) -> _Member:
-    """A (label, cfg, epochs, notes, summary) tuple, or anything shaped like nets.server.jobs.JobView."""
+    """A (label, cfg, epochs, notes, summary) tuple, or anything shaped like nets.training_work.JobView."""
     if isinstance(run, tuple):
         label, cfg, epochs, notes, summary = run
         return _Member(label, label, cfg, list(epochs or []), list(notes or []), summary, num_classes)

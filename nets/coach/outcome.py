@@ -197,7 +197,7 @@ def describe(status: str, summary: dict | None = None, *, error: str | None = No
 
 def describe_job(view, checkpoints: str | Path | None = None,
                  has_model: bool | None = None) -> Outcome | None:
-    """The outcome of a job from the job manager (nets.server.jobs.JobView); None while it is active."""
+    """The outcome of a job from the job manager (nets.training_work.JobView); None while it is active."""
     info = view.started_info or {}
     split = info.get("eval_split") or ("val" if view.config.val_fraction > 0 else "test")
     return describe(view.status, view.summary, error=view.error, notes=view.notes, epochs=view.epochs,

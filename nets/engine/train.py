@@ -20,7 +20,7 @@ import math
 import threading
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -29,98 +29,12 @@ from nets.engine.augment import augment
 from nets.engine.config import ConfigError, TrainConfig, validate
 from nets.engine.data import ImageData, stats_tensors, to_input
 from nets.engine.device import amp_dtype, pick_device
+from nets.engine.events import (BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Finished, NewBest, Started,
+                                Stopped)
 from nets.engine.evaluate import evaluate
 from nets.engine.losses import compute_loss
 from nets.engine.models import count_params, is_convolutional
 from nets.status import Status
-
-
-# ------------------------------------------------------------------------------------- events
-@dataclass
-class Started:
-    device: str
-    params: int
-    train_size: int
-    batches_per_epoch: int
-    epochs: int
-    eval_split: str           # "val" or "test": the split that picks the best model
-    num_classes: int          # the dataset's classes: guessing scores 1/num_classes
-
-
-@dataclass
-class BatchProgress:
-    epoch: int                # 1-based
-    batch: int                # 1-based, within the epoch
-    batches: int
-    loss: float               # mean training loss since the previous progress event
-    images_seen: int          # since the start of the run
-    images_per_s: float
-    eta_s: float              # to the end of the last epoch
-
-
-@dataclass
-class EpochEnd:
-    epoch: int
-    train_loss: float
-    train_acc: float
-    test_loss: float
-    test_acc: float
-    val_loss: float | None
-    val_acc: float | None
-    lr: float
-    seconds: float            # wall time of this epoch, evaluation included
-    images_per_s: float       # training throughput of this epoch
-
-    def eval_acc(self) -> float:
-        return self.val_acc if self.val_acc is not None else self.test_acc
-
-
-@dataclass
-class NewBest:
-    epoch: int
-    accuracy: float
-    split: str
-    state_dict: dict = field(repr=False)  # CPU copy of the weights
-
-
-@dataclass
-class EarlyStopped:
-    epoch: int
-    best_epoch: int
-    patience: int
-
-
-@dataclass
-class Converged:
-    epoch: int
-    patience: int
-    delta: float              # the training loss improved by less than this, patience epochs running
-
-
-@dataclass
-class Diverged:
-    epoch: int
-    batch: int
-    loss: float
-
-
-@dataclass
-class Stopped:
-    epoch: int
-    batch: int
-
-
-@dataclass
-class Finished:
-    reason: Status            # completed, stopped, early-stopped, converged or diverged
-    best_acc: float | None    # on the split that picks the best model
-    best_epoch: int | None
-    epochs_run: int
-    seconds: float
-    images_per_s: float
-
-
-Event = Started | BatchProgress | EpochEnd | NewBest | EarlyStopped | Converged | Diverged | Stopped | Finished
 
 
 @dataclass

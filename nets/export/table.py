@@ -7,7 +7,7 @@ import io
 from dataclasses import fields
 from typing import Iterable
 
-from nets.engine.train import EpochEnd
+from nets.engine.events import EpochEnd
 from nets.export.result import ExportError, Exported, file_stem
 from nets.runs import Run
 from nets.text import csv_cell

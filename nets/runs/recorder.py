@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from nets.engine.train import EpochEnd, NewBest, Started
+from nets.engine.events import EpochEnd, NewBest, Started
 from nets.runs.folder import Run, save_best, update_run
 
 
