@@ -14,6 +14,7 @@ from nets.engine.evaluate import evaluate
 from nets.engine.models import ModelError, build_model
 from nets.engine.train import fit
 from nets.runs import DEFAULT_ROOT, RunRecorder, create_run, save_evaluation, update_run
+from nets.status import Status
 
 
 @dataclass
@@ -92,7 +93,7 @@ def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=No
     try:
         result = fit(model, data, cfg, on, stop)
     except BaseException as e:
-        update_run(run, status="failed", error=f"{type(e).__name__}: {e}")
+        update_run(run, status=Status.FAILED, error=f"{type(e).__name__}: {e}")
         raise
     f = result.finished
     test_acc = test_loss = None
@@ -117,6 +118,6 @@ def run_four_configs(base: TrainConfig, data: ImageData | None = None, *, data_d
     results = []
     for cfg in configs:
         results.append(run_training(cfg, data, checkpoints=checkpoints, on_event=on_event, stop=stop))
-        if results[-1].status == "stopped":
+        if results[-1].status == Status.STOPPED:
             break
     return results

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from nets import settings
 from nets.server.lecturer_view import rss_mb
 from nets.server.specs import from_spec
-from nets.work import GPU_SMALL, DataCache
 from nets.server.worker import run_job
+from nets.status import Status
+from nets.work import GPU_SMALL, DataCache
 
 REPORT_EVERY = 0.1  # seconds a task waits for messages before it asks anyway: its stop latency
 REPORT_GAP = 0.025  # seconds at least between a task's reports: messages arriving meanwhile go together
@@ -234,7 +235,7 @@ class RayTaskPool:
         try:
             outcome = ray.get(ref)
         except ray.exceptions.RayTaskError as e:  # raised outside run_job's own handling: a bug
-            outcome = {"status": "failed", "error": f"{type(e.cause).__name__}: {e.cause}", "error_details": str(e)}
+            outcome = {"status": Status.FAILED, "error": f"{type(e.cause).__name__}: {e.cause}", "error_details": str(e)}
         except ray.exceptions.RayError as e:  # the worker or its node died: this job alone fails
             with self._lock:
                 task = self._tasks.pop(job_id, None)
