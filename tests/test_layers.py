@@ -145,3 +145,14 @@ def test_the_trip_from_the_train_button_to_the_saved_run(ckpt, monkeypatch):
     assert len(trip) <= 2, report
     reports = describe(recorder, [e for e in every if e not in trip], PACKAGE_LEVEL, package_of)
     assert all("[callback]" in line for line in reports), "a method called back up: " + "\n".join(reports)
+
+
+def test_the_code_maps_layer_table_is_current():
+    """docs/code-map.md draws the packages' levels; the table there is the one the imports give."""
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "docs" / "code-map.md").read_text()
+    drawn = {f"nets.{name}": int(level) for level, names in re.findall(r"^level (\d+)  (.+)$", text, re.M)
+             for name in names.split()}
+    actual = {p: n for p, n in PACKAGE_LEVEL.items() if p not in ("nets", "nets.__main__")}
+    assert drawn == actual, f"docs/code-map.md's layers differ from the imports': {sorted(set(actual.items()) ^ set(drawn.items()))}"
