@@ -26,9 +26,8 @@ def check(names) -> tuple[str, ...]:
     return tuple(n for n in FEATURES if n in names)
 
 
-def columns(points, names) -> torch.Tensor:
-    """Points (n, 2) -> the chosen feature columns (n, len(names)), float32."""
-    p = torch.as_tensor(np.asarray(points, dtype=np.float32) if not torch.is_tensor(points) else points,
-                        dtype=torch.float32)
+def columns(points, names, dtype=torch.float32) -> torch.Tensor:
+    """Points (n, 2) -> the chosen feature columns (n, len(names)), float32 (or `dtype`)."""
+    p = torch.as_tensor(np.asarray(points) if not torch.is_tensor(points) else points, dtype=dtype)
     x1, x2 = p[:, 0], p[:, 1]
     return torch.stack([FEATURES[n][1](x1, x2) for n in check(names)], 1)
