@@ -173,7 +173,7 @@ def test_rule_equals_tf_playground_per_example_loop(dataset, activation):
     b = [v.tolist() for v in net.b]
     batch = cfg.batch_size
     for _ in range(2):
-        W, b = tf_per_example(W, b, x.tolist(), y.tolist(), cfg.learning_rate, batch, activation)
+        W, b = tf_per_example(W, b, x[:, :-1].tolist(), y.tolist(), cfg.learning_rate, batch, activation)
         for k in range(len(y) // batch):
             net.sgd_step(x[k * batch:(k + 1) * batch], y[k * batch:(k + 1) * batch], cfg.learning_rate)
     for got, want in zip(net.W, W):

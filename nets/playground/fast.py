@@ -2,7 +2,7 @@
 
 The same network, loss, penalty and SGD as the PyTorch path, without a module call per batch: one
 batch is a few matrix products per layer, so an epoch of TF Playground's default (25 batches of 10
-points, 2-4-2-1) costs about a millisecond instead of about 25 ms.
+points, 2-4-2-1) costs about 0.5 ms of CPU instead of about 9 ms (tests/bench_playground_fast.py).
 
 The rule (what model.py and train.py do today, and what tests/test_playground_fast.py checks):
   batch mean of the data loss (½(a − y)², BCE on (y + 1)/2, softmax CE or ½Σ(softmax − one-hot)²)
@@ -10,10 +10,12 @@ The rule (what model.py and train.py do today, and what tests/test_playground_fa
   (w −= lr·(mean gradient + penalty gradient)); hidden layer = Linear → (batch norm) → activation →
   (inverted dropout); a new shuffle (torch.randperm on the state's generator) when the next batch
   would not fit, the short rest is dropped.
+Where TF Playground's own updateWeights (src/nn.ts) differs, this follows today's app: TF subtracts
+the data step first and then lr·rate·(sign w or w) from the updated weight, sets an L1 weight that
+crosses 0 to 0 and freezes it ("dead"); and TF never reshuffles: it walks its fixed order and carries
+a short batch's derivatives into the next epoch's first update.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -25,14 +27,19 @@ EPS = 1e-5  # torch.nn.BatchNorm1d's defaults
 MOMENTUM = 0.1
 
 
-def _act(kind: str, h: np.ndarray) -> np.ndarray:
+def _act(kind: str, h: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     if kind == "tanh":
-        return np.tanh(h)
+        return np.tanh(h, out=out)
     if kind == "relu":
-        return np.maximum(h, 0.0)
+        return np.maximum(h, 0.0, out=out)
     if kind == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-h))
-    return h
+        a = np.exp(-h, out=out)
+        a += 1.0
+        return np.divide(1.0, a, out=a)
+    if out is None:
+        return h
+    out[...] = h
+    return out
 
 
 def _act_der(kind: str, a: np.ndarray) -> np.ndarray | None:
@@ -51,42 +58,59 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(1, keepdims=True)
 
 
-@dataclass
 class FastNet:
-    """A PlaygroundNet's parameters as float64 arrays: W[l] is (in, out), so a layer is a @ W + b."""
-    W: list[np.ndarray]
-    b: list[np.ndarray]
-    activation: str
-    loss: str
-    classes: int
-    dropout: float = 0.0
-    regularization: str = "none"
-    reg_rate: float = 0.0
-    bn: list[dict] = field(default_factory=list)  # per hidden layer: gamma, beta, mean, var, count
-    rng: np.random.Generator = field(default_factory=np.random.default_rng)  # dropout's masks
+    """A PlaygroundNet's parameters as float64 arrays, all in one flat vector so one SGD update is two
+    operations. Layer l is Wb[l], (in + 1, out): W with b as its last row, applied to inputs that carry
+    a column of ones (inputs() adds it), so a @ Wb[l] is a @ W + b and a.T @ dz gives dW and db at once."""
+
+    def __init__(self, widths, activation="tanh", loss="squared", classes=2, dropout=0.0, regularization="none",
+                 reg_rate=0.0, batch_norm=False, seed=None):
+        self.widths, self.activation, self.loss, self.classes = list(widths), activation, loss, classes
+        self.dropout, self.regularization, self.reg_rate = dropout, regularization, reg_rate
+        shapes = [(a + 1, b) for a, b in zip(self.widths, self.widths[1:])]
+        ends = np.cumsum([0] + [a * b for a, b in shapes])
+        self.params, self.grads = np.zeros(ends[-1]), np.zeros(ends[-1])
+        self.Wb = [self.params[i:j].reshape(s) for i, j, s in zip(ends, ends[1:], shapes)]
+        self.G = [self.grads[i:j].reshape(s) for i, j, s in zip(ends, ends[1:], shapes)]
+        self.is_weight = np.ones_like(self.params)  # the penalty's mask: weights, not biases
+        for Wb in [self.is_weight[i:j].reshape(s) for i, j, s in zip(ends, ends[1:], shapes)]:
+            Wb[-1] = 0.0
+        self.bn = [{"gamma": np.ones(n), "beta": np.zeros(n), "mean": np.zeros(n), "var": np.ones(n), "count": 0}
+                   for n in self.widths[1:-1]] if batch_norm else []
+        self.rng = np.random.default_rng(seed)  # dropout's masks
+        self._buffers = {}  # batch size -> each hidden layer's output with its column of ones
+
+    @property
+    def W(self) -> list[np.ndarray]:
+        """Views of each layer's W (in, out)."""
+        return [Wb[:-1] for Wb in self.Wb]
+
+    @property
+    def b(self) -> list[np.ndarray]:
+        return [Wb[-1] for Wb in self.Wb]
 
     @classmethod
     def from_model(cls, model: PlaygroundNet, seed: int | None = None) -> "FastNet":
         cfg, lin = model.cfg, [block[0] for block in model.hidden] + [model.out]
-        bn = []
-        for block in model.hidden if cfg.batch_norm else ():
+        net = cls([lin[0].in_features] + [m.out_features for m in lin], cfg.activation, cfg.loss, model.classes,
+                  cfg.dropout, cfg.regularization, cfg.reg_rate, cfg.batch_norm, seed)
+        for Wb, m in zip(net.Wb, lin):
+            Wb[:-1] = m.weight.detach().double().numpy().T
+            Wb[-1] = m.bias.detach().double().numpy()
+        for s, block in zip(net.bn, model.hidden):
             m = block[1]
-            bn.append({"gamma": m.weight.detach().double().numpy().copy(),
-                       "beta": m.bias.detach().double().numpy().copy(),
-                       "mean": m.running_mean.double().numpy().copy(), "var": m.running_var.double().numpy().copy(),
-                       "count": int(m.num_batches_tracked)})
-        return cls([m.weight.detach().double().numpy().T.copy() for m in lin],
-                   [m.bias.detach().double().numpy().copy() for m in lin],
-                   cfg.activation, cfg.loss, model.classes, cfg.dropout, cfg.regularization, cfg.reg_rate,
-                   bn, np.random.default_rng(seed))
+            s.update(gamma=m.weight.detach().double().numpy().copy(), beta=m.bias.detach().double().numpy().copy(),
+                     mean=m.running_mean.double().numpy().copy(), var=m.running_var.double().numpy().copy(),
+                     count=int(m.num_batches_tracked))
+        return net
 
     def to_model(self, model: PlaygroundNet) -> None:
         """Write every parameter (and batch norm's running statistics) back into the PyTorch model."""
         lin = [block[0] for block in model.hidden] + [model.out]
         with torch.no_grad():
-            for m, W, b in zip(lin, self.W, self.b):
-                m.weight.copy_(torch.from_numpy(W.T))
-                m.bias.copy_(torch.from_numpy(b))
+            for m, Wb in zip(lin, self.Wb):
+                m.weight.copy_(torch.from_numpy(Wb[:-1].T))
+                m.bias.copy_(torch.from_numpy(Wb[-1]))
             for block, s in zip(model.hidden, self.bn):
                 m = block[1]
                 m.weight.copy_(torch.from_numpy(s["gamma"]))
@@ -95,15 +119,22 @@ class FastNet:
                 m.running_var.copy_(torch.from_numpy(s["var"]))
                 m.num_batches_tracked.fill_(s["count"])
 
+    def _outputs(self, m: int) -> list[np.ndarray]:
+        """Reused (m, width + 1) arrays for each hidden layer's output, the last column ones."""
+        if m not in self._buffers:
+            self._buffers[m] = [np.ones((m, n + 1)) for n in self.widths[1:-1]]
+        return self._buffers[m]
+
     def forward(self, x: np.ndarray, train: bool = False) -> tuple[np.ndarray, list]:
-        """The output layer's z for points x (n, f), and what backward needs: per hidden layer
-        (input, activation output, dropout mask or None, batch norm's x̂ and 1/σ or None)."""
+        """The output layer's z for points x (n, f + 1) with their column of ones, and what backward
+        needs: per layer (its input, the activation before dropout, dropout's mask, batch norm's x̂ and
+        1/σ). The inputs it returns are reused by the next call with as many points."""
         cache, a = [], x
-        for i in range(len(self.W) - 1):
-            h = a @ self.W[i] + self.b[i]
+        for l, out in enumerate(self._outputs(len(x))):
+            h = a @ self.Wb[l]
             norm = None
             if self.bn:
-                s = self.bn[i]
+                s = self.bn[l]
                 if train:
                     mu, var = h.mean(0), h.var(0)
                     n = len(h)
@@ -116,14 +147,17 @@ class FastNet:
                 xhat = (h - mu) * inv
                 h = s["gamma"] * xhat + s["beta"]
                 norm = (xhat, inv)
-            out = _act(self.activation, h)
-            mask = None
+            act, mask = out[:, :-1], None
             if train and self.dropout:
-                mask = (self.rng.random(out.shape) >= self.dropout) / (1.0 - self.dropout)
-            cache.append((a, out, mask, norm))
-            a = out if mask is None else out * mask
+                act = _act(self.activation, h)
+                mask = (self.rng.random(act.shape) >= self.dropout) / (1.0 - self.dropout)
+                np.multiply(act, mask, out=out[:, :-1])
+            else:
+                _act(self.activation, h, out=act)
+            cache.append((a, act, mask, norm))
+            a = out
         cache.append((a, None, None, None))
-        return a @ self.W[-1] + self.b[-1], cache
+        return a @ self.Wb[-1], cache
 
     def data_loss(self, z: np.ndarray, y: np.ndarray) -> float:
         """model.loss: the mean data loss over the points."""
@@ -157,36 +191,40 @@ class FastNet:
         return (z - y[:, None]) / n
 
     def sgd_step(self, x: np.ndarray, y: np.ndarray, lr: float) -> None:
-        """One batch: forward in training mode, backward, w −= lr·(data gradient + penalty gradient)."""
+        """One batch (x with its column of ones): forward in training mode, backward, then
+        w −= lr·(data gradient + penalty gradient) for every weight and bias at once."""
         z, cache = self.forward(x, train=True)
         dz = self.loss_grad(z, y)
-        kind, rate = self.regularization, self.reg_rate
-        for i in range(len(self.W) - 1, -1, -1):
-            dW, db = cache[i][0].T @ dz, dz.sum(0)
-            if i > 0:  # back through hidden layer i − 1: dropout, activation, batch norm
-                _, out, mask, norm = cache[i - 1]
-                da = dz @ self.W[i].T
+        for l in range(len(self.Wb) - 1, -1, -1):
+            np.matmul(cache[l][0].T, dz, out=self.G[l])
+            if l > 0:  # back through hidden layer l − 1: dropout, activation, batch norm
+                _, act, mask, norm = cache[l - 1]
+                dz = dz @ self.Wb[l][:-1].T
                 if mask is not None:
-                    da = da * mask
-                der = _act_der(self.activation, out)
-                dz = da if der is None else da * der
+                    dz *= mask
+                der = _act_der(self.activation, act)
+                if der is not None:
+                    dz *= der
                 if norm is not None:
                     xhat, inv = norm
-                    s, n = self.bn[i - 1], len(dz)
+                    s, n = self.bn[l - 1], len(dz)
                     dgamma, dbeta = (dz * xhat).sum(0), dz.sum(0)
                     dz = s["gamma"] * inv / n * (n * dz - dbeta - xhat * dgamma)
                     s["gamma"] -= lr * dgamma
                     s["beta"] -= lr * dbeta
-            if kind != "none" and rate:
-                dW = dW + rate * (np.sign(self.W[i]) if kind == "L1" else self.W[i])
-            self.W[i] -= lr * dW
-            self.b[i] -= lr * db
+        if self.regularization != "none" and self.reg_rate:
+            slope = np.sign(self.params) if self.regularization == "L1" else self.params
+            self.grads += self.reg_rate * (slope * self.is_weight)
+        self.grads *= lr
+        self.params -= self.grads
 
 
-def inputs(state) -> tuple[np.ndarray, np.ndarray]:
-    """The state's training feature columns and labels in float64 (from the float32 points)."""
-    x = feats.columns(state.data.train_x, state.cfg.features, torch.float64).numpy()
-    return x, state.data.train_y.astype(np.float64)
+def inputs(state, test: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The state's training (or test) feature columns in float64 (from the float32 points) with a
+    column of ones, and the labels."""
+    points, labels = (state.data.test_x, state.data.test_y) if test else (state.data.train_x, state.data.train_y)
+    x = feats.columns(points, state.cfg.features, torch.float64).numpy()
+    return np.hstack([x, np.ones((len(x), 1))]), labels.astype(np.float64)
 
 
 def step(state, net: FastNet, n_batches: int, x: np.ndarray | None = None, y: np.ndarray | None = None) -> None:
