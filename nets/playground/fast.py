@@ -94,15 +94,19 @@ class FastNet:
         cfg, lin = model.cfg, [block[0] for block in model.hidden] + [model.out]
         net = cls([lin[0].in_features] + [m.out_features for m in lin], cfg.activation, cfg.loss, model.classes,
                   cfg.dropout, cfg.regularization, cfg.reg_rate, cfg.batch_norm, seed)
-        for Wb, m in zip(net.Wb, lin):
+        net.read(model)
+        return net
+
+    def read(self, model: PlaygroundNet) -> None:
+        """Copy every parameter (and batch norm's running statistics) from the PyTorch model."""
+        for Wb, m in zip(self.Wb, [block[0] for block in model.hidden] + [model.out]):
             Wb[:-1] = m.weight.detach().double().numpy().T
             Wb[-1] = m.bias.detach().double().numpy()
-        for s, block in zip(net.bn, model.hidden):
+        for s, block in zip(self.bn, model.hidden):
             m = block[1]
             s.update(gamma=m.weight.detach().double().numpy().copy(), beta=m.bias.detach().double().numpy().copy(),
                      mean=m.running_mean.double().numpy().copy(), var=m.running_var.double().numpy().copy(),
                      count=int(m.num_batches_tracked))
-        return net
 
     def to_model(self, model: PlaygroundNet) -> None:
         """Write every parameter (and batch norm's running statistics) back into the PyTorch model."""
@@ -232,19 +236,18 @@ def step(state, net: FastNet, n_batches: int, x: np.ndarray | None = None, y: np
     shuffles (torch.randperm on state.shuffle). The PyTorch model is not touched: net.to_model(state.model)."""
     if x is None:
         x, y = inputs(state)
-    n = len(y)
+    n, lr = len(y), state.cfg.learning_rate
     size = min(state.cfg.batch_size, n)
-    lr = state.cfg.learning_rate
-    left = n_batches
-    while left > 0:
-        if state.position + size > n:
-            state.order = torch.randperm(n, generator=state.shuffle)
-            state.position, state.epoch = 0, state.epoch + 1
-        k = min(left, (n - state.position) // size)
-        idx = state.order[state.position:state.position + k * size].numpy()
-        xb, yb = x[idx].reshape(k, size, -1), y[idx].reshape(k, size)
-        for j in range(k):
-            net.sgd_step(xb[j], yb[j], lr)
-        state.position += k * size
-        state.batches += k
-        left -= k
+    with np.errstate(over="ignore", invalid="ignore"):  # too high a rate diverges: a lesson, not a warning
+        while n_batches > 0:
+            if state.position + size > n:
+                state.order = torch.randperm(n, generator=state.shuffle)
+                state.position, state.epoch = 0, state.epoch + 1
+            k = min(n_batches, (n - state.position) // size)
+            idx = state.order[state.position:state.position + k * size].numpy()
+            xb, yb = x[idx].reshape(k, size, -1), y[idx].reshape(k, size)
+            for j in range(k):
+                net.sgd_step(xb[j], yb[j], lr)
+            state.position += k * size
+            state.batches += k
+            n_batches -= k
