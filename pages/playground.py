@@ -7,7 +7,7 @@ import streamlit as st
 from nets.playground import model as pmodel
 from nets.playground import edges, gate, halfplanes, link, pictures, scenarios, verdict
 from nets.playground.state import PlaygroundConfig, new_state, set_learning_rate
-from nets.playground.train import boundary, epoch_batches, neuron_maps, record, step, train_for, weights
+from nets.playground.train import boundary, edit_weight, epoch_batches, neuron_maps, record, step, train_for, weights
 from nets.text import plain
 from pages._common import ensure_app_entry
 from pages._link import link_ui, problems_ui
@@ -94,7 +94,7 @@ def set_weight() -> None:
     if weight is None:
         return
     try:
-        edges.set_weight(state.model, weight, S.pg_w_new)
+        edit_weight(state, weight, S.pg_w_new)
     except ValueError as e:
         S.pg_w_error = str(e)
         return

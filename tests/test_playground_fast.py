@@ -10,7 +10,7 @@ from torch import nn
 from nets.playground import fast
 from nets.playground import features as feats
 from nets.playground.state import PlaygroundConfig, new_state
-from nets.playground.train import losses, step
+from nets.playground.train import torch_losses, torch_step
 
 RTOL = 1e-6
 
@@ -30,7 +30,7 @@ class NumpyDropout(nn.Module):
 
 
 def torch_path(cfg, n_batches, seed=0, double=True, dropout_seed=7):
-    """Today's path: new_state + train.step; in float64 when double (the rule, without float32 rounding)."""
+    """The PyTorch path (train.torch_step, what the page ran before fast.py); in float64 when double (the rule, without float32 rounding)."""
     state = new_state(cfg, seed)
     if cfg.net.dropout:
         rng = np.random.default_rng(dropout_seed)
@@ -41,7 +41,7 @@ def torch_path(cfg, n_batches, seed=0, double=True, dropout_seed=7):
         state.train_x = feats.columns(state.data.train_x, cfg.features, torch.float64)
         state.test_x = feats.columns(state.data.test_x, cfg.features, torch.float64)
         state.train_y, state.test_y = state.train_y.double(), state.test_y.double()
-    step(state, n_batches, keep=False)
+    torch_step(state, n_batches, keep=False)
     return state
 
 
@@ -63,7 +63,7 @@ def assert_same(cfg, n_batches, rtol=RTOL, atol=1e-9, double=True):
         np.testing.assert_allclose(p.double().numpy(), q.double().numpy(), rtol=rtol, atol=atol, err_msg=name)
     x, y = fast.inputs(state)
     got_train = net.data_loss(net.forward(x)[0], y)
-    want_train = losses(want)[0]
+    want_train = torch_losses(want)[0]
     assert math.isclose(got_train, want_train, rel_tol=rtol, abs_tol=atol)
     return got_train
 
@@ -193,3 +193,24 @@ def test_round_trip_to_the_model():
     for a, b_ in zip(net.W + net.b, again.W + again.b):
         assert np.array_equal(a.astype(np.float32), b_)  # the page's model is float32
     assert again.bn[0]["count"] == 30 and np.array_equal(again.bn[1]["var"], net.bn[1]["var"].astype(np.float32))
+
+
+def test_the_page_trains_with_fast_and_the_model_follows():
+    """train.step (what Play and Step run) trains state.net; state.model shows the same weights in float32,
+    and losses() read from the net equal the model's own within float32 rounding."""
+    from nets.playground import edges
+    from nets.playground.model import flat_weights
+    from nets.playground.train import edit_weight, losses, step
+    cfg = config(dataset="xor", hidden=(4, 2))
+    state, want = new_state(cfg, 2), torch_path(cfg, 60, seed=2)
+    step(state, 60)
+    np.testing.assert_allclose(flat_weights(state.model), flat_weights(want.model), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(losses(state), torch_losses(state), rtol=1e-5)
+    assert len(state.history) == 1 and state.history[-1][1:] == losses(state)
+    w = next(w for w in edges.listing(state.model, cfg.features) if w.layer == 1 and w.src == 2 and w.dst == 1)
+    edit_weight(state, w, 2.5)  # a weight set by hand: training goes on from it, not from the old one
+    assert state.net.W[1][2, 1] == 2.5
+    step(state, 0)
+    assert edges.value(state.model, w) == 2.5
+    step(state, 1)
+    assert abs(state.net.W[1][2, 1] - 2.5) < 0.1

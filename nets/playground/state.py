@@ -1,12 +1,14 @@
-"""Playground state: the whole configuration, the data, the model, its SGD optimiser and the history."""
+"""Playground state: the whole configuration, the data, the model, its NumPy twin that trains, and the history."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import torch
 
 from nets.playground import features as feats
 from nets.playground.data import Data, DataConfig, make_data
+from nets.playground.fast import FastNet, inputs
 from nets.playground.model import NetConfig, PlaygroundNet, load_weights
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # TF's menu
@@ -49,6 +51,9 @@ class PlaygroundState:
     batches: int = 0
     epoch: int = 0  # completed passes over the training points
     history: list[tuple[float, float, float]] = field(default_factory=list)  # (epoch, train, test)
+    net: FastNet | None = None  # what trains (float64, fast.py); `model` is its float32 copy for the pictures
+    xy: tuple[np.ndarray, np.ndarray] = ()  # the training points as FastNet takes them, and their labels
+    test_xy: tuple[np.ndarray, np.ndarray] = ()
 
     def epochs_done(self) -> float:
         return self.epoch + self.position / max(len(self.order), 1)
@@ -77,6 +82,7 @@ def new_state(cfg: PlaygroundConfig, init_seed: int = 0, weights=None) -> Playgr
     state = PlaygroundState(cfg, data, feats.columns(data.train_x, cfg.features), torch.from_numpy(data.train_y),
                             feats.columns(data.test_x, cfg.features), torch.from_numpy(data.test_y),
                             model, optimizer, g, torch.randperm(len(data.train_y), generator=g))
+    state.net, state.xy, state.test_xy = FastNet.from_model(model, init_seed), inputs(state), inputs(state, True)
     return state
 
 

@@ -6,6 +6,7 @@ import time
 import numpy as np
 import torch
 
+from nets.playground import edges, fast
 from nets.playground import features as feats
 from nets.playground.data import DOMAIN
 from nets.playground.model import loss, output, penalty
@@ -13,7 +14,7 @@ from nets.playground.state import PlaygroundState
 
 MAX_HISTORY = 400  # points in the loss curve; halved when full, so every redraw stays small
 CHUNK_S = 0.025  # training per live update: small, so one update (train + draw) costs ~40 ms of server
-CHUNK_BATCHES = 4  # time (tests/bench_playground.py); the clock is read every 4 batches
+CHUNK_BATCHES = 10  # time (tests/bench_playground.py); the clock is read every 10 batches (~0.2–0.8 ms)
 
 
 def epoch_batches(state: PlaygroundState) -> int:
@@ -22,8 +23,24 @@ def epoch_batches(state: PlaygroundState) -> int:
 
 
 def step(state: PlaygroundState, n_batches: int = 1, keep: bool = True) -> None:
-    """n mini-batch SGD steps on the data loss + penalty; a new shuffle at each epoch's end; the
-    losses go into the history unless keep is False (train_for records once per chunk)."""
+    """n mini-batch SGD steps on the data loss + penalty (torch_step's rule, in NumPy: fast.py); a new
+    shuffle at each epoch's end; then the model shows the new weights; the losses go into the history
+    unless keep is False (train_for records once per chunk)."""
+    fast.step(state, state.net, n_batches, *state.xy)
+    state.net.to_model(state.model)
+    if keep:
+        record(state)
+
+
+def edit_weight(state: PlaygroundState, w: edges.Weight, new: float) -> None:
+    """One weight set by hand (edges.set_weight's checks); training goes on from it."""
+    edges.set_weight(state.model, w, new)
+    state.net.read(state.model)
+
+
+def torch_step(state: PlaygroundState, n_batches: int = 1, keep: bool = True) -> None:
+    """The rule in PyTorch module calls, as the page trained before fast.py (10–17× slower: tests/bench_playground_fast.py): the
+    reference that tests/test_playground_fast.py holds fast.py to. It trains state.model, not state.net."""
     model, n = state.model, len(state.train_y)
     size = min(state.cfg.batch_size, n)
     model.train()
@@ -39,11 +56,20 @@ def step(state: PlaygroundState, n_batches: int = 1, keep: bool = True) -> None:
         state.optimizer.step()
         state.batches += 1
     if keep:
-        record(state)
+        state.history.append((state.epochs_done(), *torch_losses(state)))
 
 
 def losses(state: PlaygroundState) -> tuple[float, float]:
-    """The data loss (no penalty, dropout off) on the training and the test points."""
+    """The data loss (no penalty, dropout off, batch norm's running statistics) on the training and the test points."""
+    net = state.net
+    with np.errstate(over="ignore", invalid="ignore"):
+        train = net.data_loss(net.forward(state.xy[0])[0], state.xy[1])
+        test = net.data_loss(net.forward(state.test_xy[0])[0], state.test_xy[1]) if len(state.test_y) else float("nan")
+    return train, test
+
+
+def torch_losses(state: PlaygroundState) -> tuple[float, float]:
+    """losses() from state.model in PyTorch (the reference)."""
     model = state.model
     model.eval()
     with torch.no_grad():
@@ -63,9 +89,10 @@ def train_for(state: PlaygroundState, seconds: float = CHUNK_S, chunk: int = CHU
     returns the batches done."""
     start, done = time.perf_counter(), 0
     while True:
-        step(state, chunk, keep=False)
+        fast.step(state, state.net, chunk, *state.xy)  # the model follows once, at the end
         done += chunk
         if time.perf_counter() - start >= seconds:
+            state.net.to_model(state.model)
             record(state)
             return done
 
