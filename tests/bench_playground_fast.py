@@ -1,6 +1,6 @@
-"""Playground training speed: epochs per second of today's PyTorch path (nets.playground.train.step)
-against the NumPy one (nets.playground.fast.step), alternated A B A B on the same settings, one torch
-thread as in the server. Training only: no loss evaluation, no drawing. Prints wall and CPU figures
+"""Playground training speed: epochs per second of the PyTorch path (nets.playground.train.torch_step,
+what the page ran before fast.py) against the NumPy one (nets.playground.fast.step), alternated A B A B
+on the same settings, one torch thread as in the server. Training only: no loss evaluation, no drawing. Prints wall and CPU figures
 (CPU time is the steadier one on a shared machine) and the machine's load.
 Run: nice -n 19 python tests/bench_playground_fast.py [--repeats 5] [--seconds 0.5]"""
 import argparse
@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from nets.playground import fast  # noqa: E402
 from nets.playground import features as feats  # noqa: E402
 from nets.playground.state import PlaygroundConfig, new_state  # noqa: E402
-from nets.playground.train import epoch_batches, step  # noqa: E402
+from nets.playground.train import epoch_batches, torch_step  # noqa: E402
 
 SETTINGS = {  # TF Playground's two measured settings (issue 22)
     "circle, x1 x2, 4-2 tanh, lr 0.03, batch 10": PlaygroundConfig(),
@@ -28,7 +28,7 @@ SETTINGS = {  # TF Playground's two measured settings (issue 22)
 def torch_epoch(cfg):
     state = new_state(cfg)
     n = epoch_batches(state)
-    return lambda: step(state, n, keep=False)
+    return lambda: torch_step(state, n, keep=False)
 
 
 def numpy_epoch(cfg):
@@ -57,7 +57,7 @@ def main():
     print(f"load before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; numpy {np.__version__}, "
           f"torch {torch.__version__}")
     for name, cfg in SETTINGS.items():
-        paths = {"torch (today)": torch_epoch(cfg), "numpy (fast.py)": numpy_epoch(cfg)}
+        paths = {"torch (before)": torch_epoch(cfg), "numpy (fast.py)": numpy_epoch(cfg)}
         for epoch in paths.values():
             epoch()  # warm up
         got = {k: [] for k in paths}

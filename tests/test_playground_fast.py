@@ -1,4 +1,4 @@
-"""nets/playground/fast.py: the NumPy training equals today's PyTorch path (train.step) on fixed seeds,
+"""nets/playground/fast.py: the NumPy training equals the PyTorch path (train.torch_step) on fixed seeds,
 and its rule equals TF Playground's per-example loop (src/nn.ts: forwardProp, backProp, updateWeights)."""
 import math
 
