@@ -1,7 +1,7 @@
 """Playground training speed: epochs per second of the PyTorch path (nets.playground.train.torch_step,
 what the page ran before fast.py) against the NumPy one (nets.playground.fast.step), alternated A B A B
-on the same settings, one torch thread as in the server. Training only: no loss evaluation, no drawing. Prints wall and CPU figures
-(CPU time is the steadier one on a shared machine) and the machine's load.
+on the same settings, one torch thread as in the server. Training only: no loss evaluation, no drawing.
+Prints wall and CPU figures (CPU time is the steadier one on a shared machine) and the machine's load.
 Run: nice -n 19 python tests/bench_playground_fast.py [--repeats 5] [--seconds 0.5]"""
 import argparse
 import os

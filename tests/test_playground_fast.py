@@ -30,7 +30,8 @@ class NumpyDropout(nn.Module):
 
 
 def torch_path(cfg, n_batches, seed=0, double=True, dropout_seed=7):
-    """The PyTorch path (train.torch_step, what the page ran before fast.py); in float64 when double (the rule, without float32 rounding)."""
+    """The PyTorch path (train.torch_step, what the page ran before fast.py); in float64 when double (the
+    rule without float32 rounding)."""
     state = new_state(cfg, seed)
     if cfg.net.dropout:
         rng = np.random.default_rng(dropout_seed)

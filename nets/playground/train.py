@@ -39,8 +39,9 @@ def edit_weight(state: PlaygroundState, w: edges.Weight, new: float) -> None:
 
 
 def torch_step(state: PlaygroundState, n_batches: int = 1, keep: bool = True) -> None:
-    """The rule in PyTorch module calls, as the page trained before fast.py (10–17× slower: tests/bench_playground_fast.py): the
-    reference that tests/test_playground_fast.py holds fast.py to. It trains state.model, not state.net."""
+    """The rule in PyTorch module calls, as the page trained before fast.py (10–17× slower:
+    tests/bench_playground_fast.py): the reference that tests/test_playground_fast.py holds fast.py to.
+    It trains state.model, not state.net."""
     model, n = state.model, len(state.train_y)
     size = min(state.cfg.batch_size, n)
     model.train()
@@ -60,7 +61,7 @@ def torch_step(state: PlaygroundState, n_batches: int = 1, keep: bool = True) ->
 
 
 def losses(state: PlaygroundState) -> tuple[float, float]:
-    """The data loss (no penalty, dropout off, batch norm's running statistics) on the training and the test points."""
+    """The data loss (no penalty, dropout off, batch norm's running statistics) on the training and test points."""
     net = state.net
     with np.errstate(over="ignore", invalid="ignore"):
         train = net.data_loss(net.forward(state.xy[0])[0], state.xy[1])
