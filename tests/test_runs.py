@@ -158,3 +158,24 @@ def test_shipped_run_classifies_digits():
     mini = load_dataset("mnist-mini")
     ev = evaluate(load_model(run), mini.x_test, mini.y_test, run.info["mean"], run.info["std"], run.info["classes"])
     assert ev.accuracy == pytest.approx(run.info["test"]["accuracy"]) and ev.accuracy > 0.9
+
+
+def test_disk_usage_survives_a_file_vanishing_while_it_counts(tmp_path, monkeypatch):
+    """A file listed by scandir and gone before its stat (the index's -wal file, removed by SQLite in
+    another process) counts as nothing; it used to fail a student's Train press with FileNotFoundError."""
+    import os
+
+    from nets.runs import disk_usage
+    (tmp_path / "kept.bin").write_bytes(b"x" * 100)
+    (tmp_path / "index.sqlite-wal").write_bytes(b"y" * 50)
+    real = os.scandir
+
+    def vanishing(path):
+        entries = list(real(path))
+        (tmp_path / "index.sqlite-wal").unlink(missing_ok=True)  # gone between the listing and the stat
+        return iter(entries)
+    disk_usage(tmp_path)  # the index made first: its own files are counted in both calls below
+    monkeypatch.setattr(os, "scandir", vanishing)
+    counted = disk_usage(tmp_path)
+    monkeypatch.undo()
+    assert counted == disk_usage(tmp_path)  # the vanished file counted as nothing, the rest as before

@@ -114,8 +114,16 @@ def disk_usage(root: Path | str) -> int:
     root = Path(root)
     if not root.is_dir():
         return 0
-    loose = sum(e.stat().st_size for e in os.scandir(root) if e.is_file())
-    return index(root).total_bytes() + loose
+    return index(root).total_bytes() + sum(_size(e) for e in os.scandir(root))
+
+
+def _size(entry: os.DirEntry) -> int:
+    """A loose file's size; 0 for a folder, or for a file removed since the folder was listed (SQLite's
+    -wal and -shm files come and go while another process writes the index)."""
+    try:
+        return entry.stat().st_size if entry.is_file() else 0
+    except FileNotFoundError:
+        return 0
 
 
 def owner_usage(root: Path | str, owner: str) -> int:
