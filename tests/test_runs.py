@@ -167,14 +167,14 @@ def test_disk_usage_survives_a_file_vanishing_while_it_counts(tmp_path, monkeypa
 
     from nets.runs import disk_usage
     (tmp_path / "kept.bin").write_bytes(b"x" * 100)
-    (tmp_path / "index.sqlite-wal").write_bytes(b"y" * 50)
     real = os.scandir
 
     def vanishing(path):
         entries = list(real(path))
-        (tmp_path / "index.sqlite-wal").unlink(missing_ok=True)  # gone between the listing and the stat
+        (tmp_path / "vanishing.tmp").unlink(missing_ok=True)  # gone between the listing and the stat
         return iter(entries)
     disk_usage(tmp_path)  # the index made first: its own files are counted in both calls below
+    (tmp_path / "vanishing.tmp").write_bytes(b"y" * 50)  # (not a -wal: SQLite would remove or replay it)
     monkeypatch.setattr(os, "scandir", vanishing)
     counted = disk_usage(tmp_path)
     monkeypatch.undo()
