@@ -16,9 +16,10 @@ from nets.engine.events import BatchProgress, Converged, Diverged, EarlyStopped,
 from nets.experiment import prepare_data, run_training
 from nets.runs import CheckpointError, check_disk_budget, get_run, new_run_id, update_run
 from nets.status import Status
-from nets.work import GPU_LARGE, GPU_SMALL, JobFields, JobRefused
+from nets.work import GPU_LARGE, GPU_SMALL, WORK_KEY, JobFields, JobRefused, class_path
 
-REPORTED = (Started, BatchProgress, EpochEnd, Diverged, EarlyStopped, Converged, Stopped)
+NOTED = (Diverged, EarlyStopped, Converged, Stopped)  # how a run ended early: kept as the job's notes
+REPORTED = (Started, BatchProgress, EpochEnd, *NOTED)
 MAX_LOSS_POINTS = 2000  # older points are thinned: every re-draw sends the whole series
 SMALL_MODELS = ("mlp", *CNN_MODELS)  # several fit on one GPU
 
@@ -33,7 +34,7 @@ def event_message(event) -> dict | None:
 
 @dataclass(kw_only=True)
 class JobView(JobFields):
-    """A training job as a page reads it: the job's fields (nets.server.job.JobFields), and its progress."""
+    """A training job as a page reads it: the job's fields (nets.work.JobFields), and its progress."""
     config: TrainConfig
     progress: dict | None                  # the latest BatchProgress
     loss_points: list[tuple[int, float]]   # (images seen, training loss)
@@ -74,7 +75,7 @@ class TrainTracker:
                 self.loss_points = self.loss_points[::2]
         elif kind == "EpochEnd":
             self.epochs.append(dict(data))
-        elif kind in ("Diverged", "EarlyStopped", "Converged", "Stopped"):
+        elif kind in {t.__name__ for t in NOTED}:
             self.notes.append({"kind": kind, **data})
         # Finished is not recorded here: the status changes only with the saved summary
 
@@ -116,7 +117,7 @@ class TrainWork:
         return self.cfg.label()
 
     def spec(self) -> dict:
-        return {"work": f"{type(self).__module__}:{type(self).__qualname__}", "config": self.cfg.to_dict(),
+        return {WORK_KEY: class_path(self), "config": self.cfg.to_dict(),
                 "checkpoints": self.checkpoints, "data_dir": self.data_dir, "owner": self.owner,
                 "run_id": self.run_id, "disk_budget": self.disk_budget, "group": self.group}
 

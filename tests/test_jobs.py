@@ -11,7 +11,7 @@ from nets.engine.config import ConfigError, TrainConfig
 from nets.runs import get_run
 from nets.server.jobs import JobManager
 from nets.server.service import JobService
-from nets.work import DataCache, JobFields, JobRefused, Work
+from nets.work import WORK_KEY, DataCache, JobFields, JobRefused, Work, class_path
 from nets.server.worker import run_job
 
 TINY = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=2, batch_size=32, log_every=2)
@@ -204,7 +204,7 @@ class CountWork:
         return f"count to {self.n}"
 
     def spec(self) -> dict:
-        return {"work": f"{type(self).__module__}:{type(self).__qualname__}", "n": self.n}
+        return {WORK_KEY: class_path(self), "n": self.n}
 
     @classmethod
     def from_spec(cls, spec: dict):

@@ -28,7 +28,7 @@ from nets.scratch.network import (DEFAULT_HIDDEN, HIDDEN_ACTIVATIONS, INITS, SCA
 from nets.scratch.report import COMPARED, NUMPY, TORCH, collapse_linear, identical_units, label_of, lessons
 from nets.scratch.threads import one_thread_each
 from nets.status import Status
-from nets.work import JobFields, JobRefused
+from nets.work import WORK_KEY, JobFields, JobRefused, class_path
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ class LabWork:
         return self.settings.label()
 
     def spec(self) -> dict:
-        return {"work": f"{type(self).__module__}:{type(self).__qualname__}", "settings": self.settings.to_dict(),
+        return {WORK_KEY: class_path(self), "settings": self.settings.to_dict(),
                 "data_dir": None if self.data_dir is None else str(self.data_dir)}
 
     @classmethod

@@ -8,8 +8,8 @@ from pathlib import Path
 from nets.work import WORK_KEY, Work
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # the app's folder
-ATTRIBUTES = ("kind", "run_id", "refusal", "label", "spec", "from_spec", "tracker", "check", "unique", "run",
-              "failure", "lost", "interrupted", "resources")
+# what a class needs to be a Work: the protocol's attributes and methods, read off it (stated once)
+ATTRIBUTES = tuple(Work.__annotations__) + tuple(n for n in vars(Work) if not n.startswith("_"))
 
 
 class WorkError(ValueError):
