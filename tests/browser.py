@@ -81,3 +81,12 @@ def settle(page) -> None:
     page.wait_for_timeout(300)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
+
+def open_at(page, address: str, heading: str):
+    """Go to `address` and wait until the app has drawn the page under `heading` (a heading of the
+    main area) and finished its run; returns the main area's locator."""
+    main = page.locator('[data-testid="stMain"]')
+    page.goto(address)
+    main.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+    settle(page)
+    return main

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import ROOT, chromium_page, require_chromium, settle, streamlit_server
+from browser import ROOT, chromium_page, open_at, require_chromium, settle, streamlit_server
 
 ARTIFACTS = ROOT / "test-artifacts"
 SHIPPED = "lenet-mnist-mini"
@@ -97,10 +97,7 @@ def test_every_export_through_the_page(tmp_path, width, height):
     group = four_run_group(ckpt)
     sizes: dict = {}
     with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(width, height) as page:
-        main = page.locator('[data-testid="stMain"]')
-        page.goto(url + "/runs")
-        main.get_by_role("heading", name="Runs").first.wait_for(timeout=60_000)
-        settle(page)
+        main = open_at(page, url + "/runs", "Runs")
 
         # ---- the shipped run, every format
         search(page, main, SHIPPED, 1)

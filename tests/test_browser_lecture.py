@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import ROOT, chromium_page, require_chromium, settle, streamlit_server
+from browser import ROOT, chromium_page, open_at, require_chromium, settle, streamlit_server
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pagetools import tiny_run  # noqa: E402
@@ -54,10 +54,7 @@ def test_train_watch_and_fix_at_projector_size(tmp_path):
     ckpt = tmp_path / "checkpoints"
     ckpt.mkdir()
     with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(WIDTH, HEIGHT) as page:
-        main = page.locator('[data-testid="stMain"]')
-        page.goto(url + "/train")
-        main.get_by_role("heading", name="Train").first.wait_for(timeout=60_000)
-        settle(page)
+        main = open_at(page, url + "/train", "Train")
         number(main, "Epochs", 25)  # about ten seconds of LeNet on the bundled digits (18k images/s here)
         settle(page)
         to_top(main)
@@ -129,10 +126,7 @@ def test_runs_page_compares_four_runs_and_shows_counts(tmp_path):
             tiny_run(ckpt, "", optimizer=optimizer, lr=lr, loss=loss)
     shutil.copytree(ROOT / "checkpoints" / "lenet-mnist-mini", ckpt / "lenet-mnist-mini")
     with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(WIDTH, HEIGHT) as page:
-        main = page.locator('[data-testid="stMain"]')
-        page.goto(url + "/runs")
-        main.get_by_role("heading", name="Runs").first.wait_for(timeout=60_000)
-        settle(page)
+        main = open_at(page, url + "/runs", "Runs")
         grid = main.locator('[data-testid="stDataFrame"]').first
         box = grid.bounding_box()
         for row in range(1, 4):  # the newest run is selected already: tick the other three tiny runs

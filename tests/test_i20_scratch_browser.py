@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import ROOT, chromium_page, require_chromium, settle, streamlit_server
+from browser import ROOT, chromium_page, open_at, require_chromium, settle, streamlit_server
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -30,10 +30,7 @@ def test_stop_and_the_live_charts_are_in_view_while_it_trains(tmp_path):
     ckpt = tmp_path / "checkpoints"
     ckpt.mkdir()
     with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(WIDTH, HEIGHT) as page:
-        main = page.locator('[data-testid="stMain"]')
-        page.goto(url + "/scratch")
-        main.get_by_role("heading", name="A network from scratch").first.wait_for(timeout=60_000)
-        settle(page)
+        main = open_at(page, url + "/scratch", "A network from scratch")
         epochs = main.locator('input[aria-label="Epochs"]')
         epochs.fill("40")
         epochs.press("Enter")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import ROOT, chromium_page, require_chromium, settle, streamlit_server
+from browser import ROOT, chromium_page, open_at, require_chromium, settle, streamlit_server
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -33,10 +33,7 @@ def test_one_click_trains_then_the_outcome_and_the_doctor_fit_the_screen(tmp_pat
     ckpt = tmp_path / "checkpoints"
     ckpt.mkdir()
     with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(WIDTH, HEIGHT) as page:
-        main = page.locator('[data-testid="stMain"]')
-        page.goto(url)
-        main.get_by_role("heading", name="Start here").wait_for(timeout=60_000)
-        settle(page)
+        main = open_at(page, url, "Start here")
         shot(page, "home")
         main.get_by_role("button", name="Train now").first.click()  # one click, nothing else
 
