@@ -261,7 +261,7 @@ def run_one(page, app: str, urls: dict, name: str, seconds: float) -> dict:
     if shown:
         print("WARNING:", shown, flush=True)
     frame = counter_frame(page, "tf" if app == "tf" else "app")
-    start = frame.evaluate(COUNTER_JS, ["tf" if app == "tf" else "app", seconds])
+    frame.evaluate(COUNTER_JS, ["tf" if app == "tf" else "app", seconds])
     load = os.getloadavg()[0]
     button.click()
     frame.wait_for_function("() => window.__bench && window.__bench.done", timeout=(seconds + 60) * 1000)
@@ -324,6 +324,15 @@ def one_chromium():
             browser.close()
 
 
+def app_version() -> str:
+    """The commit the app runs from, and the Playground's files that differ from it (the lead may be
+    changing them while this runs)."""
+    git = lambda *args: subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = git("status", "--porcelain", "--", "nets/playground", "pages/playground.py", "pages/_playground_form.py")
+    return git("rev-parse", "--short", "HEAD") + (f" + uncommitted: {' '.join(l[3:] for l in dirty.splitlines())}"
+                                                   if dirty else "")
+
+
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
@@ -349,8 +358,9 @@ def main(argv=None) -> int:
     ap.add_argument("--shots", default=str(ROOT / "test-artifacts"))
     a = ap.parse_args(argv)
     names = [n for n in a.settings.split(",") if n]
-    before = uptime()
+    before, version = uptime(), app_version()
     print("before:", before, flush=True)
+    print("this app:", version if not a.app_url else f"{a.app_url} (its own code)", flush=True)
     rows = []
     with ExitStack() as stack:
         urls = {"tf": a.tf_url or stack.enter_context(http_server(a.tf_dir)),
@@ -402,7 +412,8 @@ def main(argv=None) -> int:
     if shots:
         print("\nscreenshots:", *shots)
     if a.json:
-        Path(a.json).write_text(json.dumps({"before": before, "after": after, "seconds": a.seconds,
+        Path(a.json).write_text(json.dumps({"before": before, "after": after, "app_version": version,
+                                            "seconds": a.seconds,
                                             "repeats": a.repeats, "viewport": [W, H], "runs": rows,
                                             "medians": summary, "screenshots": shots}, indent=1))
     return 0
