@@ -70,6 +70,7 @@ class Node:
     run_id: str               # the script run that last sent it
     fragment_id: str          # the fragment it was drawn in ("" outside fragments)
     block: object | None = None  # the Block proto of a block
+    script_hash: str = ""        # the script that drew it (the main script's or the page's)
 
 
 @dataclass
@@ -91,13 +92,13 @@ class Stats:
     auto_reruns_sent: int = 0
     full_runs: int = 0        # FINISHED_SUCCESSFULLY
     fragment_runs: int = 0    # FINISHED_FRAGMENT_RUN_SUCCESSFULLY
-    early_runs: int = 0       # FINISHED_EARLY_FOR_RERUN
+    early_runs: int = 0       # FINISHED_EARLY_FOR_RERUN (full or fragment runs)
     cache_hits: int = 0
     media_fetched: int = 0
     media_bytes: int = 0
     http_errors: int = 0
     run_seconds: list = field(default_factory=list)       # new_session → script_finished of full runs
-    fragment_seconds: list = field(default_factory=list)  # the same for fragment runs
+    fragment_seconds: list = field(default_factory=list)  # the same for fragment runs, however they ended
 
 
 class SessionError(RuntimeError):
@@ -392,9 +393,14 @@ class Session:
                 self._stop_auto_rerun(fid)
         elif kind == "session_status_changed":
             self.script_running = msg.session_status_changed.script_is_running
-        elif kind == "navigation":
-            for page in msg.navigation.app_pages:
+        elif kind == "navigation":  # which page this is: its hash is what later reruns send
+            nav = msg.navigation
+            for page in nav.app_pages:
                 self.pages[page.url_pathname] = page.page_script_hash
+                if page.page_script_hash == nav.page_script_hash:  # the address bar follows
+                    path = "/" if page.is_default else "/" + page.url_pathname
+                    self.url = self.base + path + (f"?{self.query_string}" if self.query_string else "")
+            self.page_script_hash = nav.page_script_hash
         elif kind == "page_not_found":
             self.errors.append(f"page not found: {msg.page_not_found.page_name!r}")
         elif kind == "session_event":
@@ -415,9 +421,9 @@ class Session:
         if not self.run_fragments:  # a full run: the browser clears every auto-rerun timer
             for fid in list(self.autoreruns):
                 self._stop_auto_rerun(fid)
-            if ns.page_script_hash != self.page_script_hash:  # another page: its elements go
-                self.nodes.clear()
-            self.page_script_hash = ns.page_script_hash
+            if ns.page_script_hash != self.page_script_hash:  # the page's own elements go at once
+                self.nodes = {p: n for p, n in self.nodes.items() if n.script_hash == ns.main_script_hash}
+            self.page_script_hash = ns.page_script_hash  # until the run's navigation message names the page
             self.main_script_hash = ns.main_script_hash
 
     def _delta(self, msg: ForwardMsg) -> None:
@@ -425,7 +431,8 @@ class Session:
         path = tuple(msg.metadata.delta_path)
         which = delta.WhichOneof("type")
         if which == "add_block":
-            self.nodes[path] = Node(path, "block", None, self.run_id, delta.fragment_id, delta.add_block)
+            self.nodes[path] = Node(path, "block", None, self.run_id, delta.fragment_id, delta.add_block,
+                                    msg.metadata.active_script_hash)
             return
         if which == "new_transient":
             return
@@ -435,7 +442,7 @@ class Session:
         kind = element.WhichOneof("type") or ""
         for p in [p for p in self.nodes if len(p) > len(path) and p[:len(path)] == path]:
             del self.nodes[p]  # an element replaces a block and everything in it
-        node = Node(path, kind, element, self.run_id, delta.fragment_id)
+        node = Node(path, kind, element, self.run_id, delta.fragment_id, None, msg.metadata.active_script_hash)
         self.nodes[path] = node
         if not self._unmounted(path):
             self._widget(kind, element)
@@ -518,13 +525,14 @@ class Session:
             if run_id == self.run_id:
                 self._clear_stale(run_id, [])
             self.stats.full_runs += 1
-            self.stats.run_seconds.append(seconds)
         elif status == FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
             self._clear_stale(run_id, fragments)
             self.stats.fragment_runs += 1
-            self.stats.fragment_seconds.append(seconds)
         elif status == FINISHED.FINISHED_EARLY_FOR_RERUN:
+            # stopped by a waiting rerun: st.rerun, a press, or an auto-rerun that came during the run
+            # (then often after drawing everything: the check comes as the run ends)
             self.stats.early_runs += 1
+        (self.stats.fragment_seconds if fragments else self.stats.run_seconds).append(seconds)
         if status != FINISHED.FINISHED_EARLY_FOR_RERUN and self.new_session_since_rerun:
             self.cache_runs += 1
             for h, (_, runs, fid) in list(self.cache.items()):

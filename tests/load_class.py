@@ -1,0 +1,420 @@
+"""Load script (a script, not a pytest test): a whole class at once, without browsers.
+
+Every simulated student is a Streamlit session driven through Streamlit's own websocket protocol
+(tests/classload.py: widget states, button presses and fragment auto-reruns as Streamlit 1.67's
+frontend sends them, cached messages, the /media images fetched), all in this one asyncio process.
+Browsers are left out on purpose: students sit at their own laptops, and 30 Chromium tabs on this
+2-core machine ate 521 of 769 core-seconds in the browser load test (tests/loadtest.py), so what
+is measured here is the server's cost.
+
+- P players (--players): each opens /playground in laptop mode (every session its own anonymous
+  identity), presses "▶ Play" once all are open, and plays for --seconds, answering the fragment's
+  auto-reruns as the browser does. Per player: visible updates per second (Epoch metrics received)
+  and epochs per second (read from the "Epoch" metric).
+- T trainers (--trainers): their presses spread evenly over --spread seconds; each opens Home (/),
+  presses the "MNIST in a minute" card's "▶ Train now", follows the Train page it is sent to (its
+  live panel polls with a fragment) until the job has ended. Per trainer: when it pressed, every
+  text it was shown about the queue or a wait (markdown, captions, alerts, progress lines
+  containing "queue" or "wait"), when it saw the end, its errors (exception elements, error
+  alerts).
+- Players and trainers run at the same time.
+
+At the end: jobs completed (runs in the checkpoints folder whose run.json says "completed"),
+submitted and saved (none lost), the time from the first press to the last job done, per-player
+updates/s and epochs/s (median and minimum), the page script time p50/p95 per page (the app's
+$NNLAB_PAGE_TIMES file; fragment reruns do not pass through app.py, so the client's view of them
+is reported apart), CPU seconds of the server processes (the app and its job workers) and of this
+client, the load average before and after. Exit status 1 on any error, lost job or failed job.
+
+    nice -n 5 python tests/load_class.py --players 30 --trainers 0 --seconds 30
+    nice -n 5 python tests/load_class.py --players 0 --trainers 10 --spread 10
+    nice -n 5 python tests/load_class.py                      # 30 players and 60 trainers at once
+    python tests/load_class.py --players 1 --trainers 1 --seconds 5 --json /tmp/c.json   # tests/test_load_class.py
+    python tests/load_class.py --url http://127.0.0.1:8501 --checkpoints checkpoints --pids 1234
+
+It starts its own app server (tests/browser.py's streamlit_server: `streamlit run app.py`, job
+workers as processes) with an empty temporary checkpoints folder, unless --url names a running
+one (then --checkpoints says where its runs are saved and --pids which processes are the server).
+TODO(issue 22): --procs N, once `python -m nets serve --procs N` (N app processes behind nginx)
+exists: start that instead of one streamlit process, spread the sessions over nginx's address and
+add up the CPU of every app process.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from browser import ROOT, streamlit_server
+from classload import Session, SessionError, TextEvent
+
+sys.path.insert(0, str(ROOT))
+
+BADGE = re.compile(r":[a-z]+-badge\[([a-z-]+)\]")   # the live panel's status badge (pages/_train_live.py)
+ACTIVE = {"queued", "running"}
+QUEUE_WORDS = re.compile(r"queue|wait", re.I)
+EPOCH = re.compile(r"[\d,]+")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--players", type=int, default=30, help="students playing in the Playground (default 30)")
+    p.add_argument("--trainers", type=int, default=60, help="students pressing MNIST in a minute (default 60)")
+    p.add_argument("--seconds", type=float, default=30, help="seconds each player plays (default 30)")
+    p.add_argument("--spread", type=float, default=60, help="seconds over which the trainers press (default 60)")
+    p.add_argument("--timeout", type=float, default=1800,
+                   help="seconds for the whole run; trainers still waiting then count as errors (default 1800)")
+    p.add_argument("--max-jobs", type=int, help="NNLAB_MAX_JOBS for the server started here (default: the app's)")
+    p.add_argument("--url", help="use this running server instead of starting one")
+    p.add_argument("--checkpoints", type=Path, help="with --url: the server's checkpoints folder")
+    p.add_argument("--pids", type=int, nargs="*", default=[],
+                   help="with --url: the server's process ids (their CPU time and their children's is reported)")
+    p.add_argument("--no-media", action="store_true", help="do not fetch the /media images the pages show")
+    p.add_argument("--no-assets", action="store_true",
+                   help="do not fetch the scripts and styles a fresh tab loads with the page's HTML")
+    p.add_argument("--json", type=Path, help="also write the figures to this file")
+    return p.parse_args(argv)
+
+
+# ------------------------------------------------------------------------------ figures
+def percentile(values, q: float) -> float:
+    xs = sorted(values)
+    if not xs:
+        return float("nan")
+    k = (len(xs) - 1) * q / 100
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def spread(values) -> dict:
+    values = [v for v in values if v is not None]
+    return {"n": len(values), "min": min(values, default=float("nan")),
+            "median": statistics.median(values) if values else float("nan"),
+            "p95": percentile(values, 95), "max": max(values, default=float("nan"))}
+
+
+def proc_cpu(pid: int) -> tuple[float, float, int]:
+    """(own CPU s, CPU s of its reaped children, parent pid) from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick, int(fields[1])
+
+
+def tree_cpu(roots: list[int]) -> dict[str, float]:
+    """CPU seconds so far of the server processes: the roots' own ('app') and everything below them,
+    live or already reaped ('workers')."""
+    procs = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                procs[int(d.name)] = proc_cpu(int(d.name))
+            except (OSError, ValueError, IndexError):
+                pass
+    children: dict[int, list[int]] = {}
+    for pid, (_, _, ppid) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    app = workers = 0.0
+    for root in roots:
+        if root not in procs:
+            continue
+        own, reaped, _ = procs[root]
+        app += own
+        workers += reaped
+        todo = list(children.get(root, []))
+        while todo:
+            pid = todo.pop()
+            todo += children.get(pid, [])
+            workers += procs[pid][0] + procs[pid][1]
+    return {"app": app, "workers": workers}
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# ------------------------------------------------------------------------------ students
+@dataclass
+class Player:
+    n: int
+    pressed: float | None = None
+    window_end: float | None = None
+    epochs: list = field(default_factory=list)     # (time, epoch) of every Epoch metric received
+    errors: list = field(default_factory=list)
+    session: Session | None = None
+
+    def on_text(self, e: TextEvent) -> None:
+        if e.kind == "metric" and e.label == "Epoch":
+            m = EPOCH.search(e.text.split(":", 1)[-1])
+            if m:
+                self.epochs.append((e.t, int(m.group().replace(",", ""))))
+
+    def figures(self) -> dict:
+        if self.pressed is None:
+            return {"updates_per_s": None, "epochs_per_s": None, "updates": 0, "epochs": 0}
+        before = [ep for t, ep in self.epochs if t < self.pressed]
+        start = before[-1] if before else 0
+        seen = [(t, ep) for t, ep in self.epochs if self.pressed <= t <= self.window_end]
+        window = self.window_end - self.pressed
+        last = seen[-1][1] if seen else start
+        changes = sum(1 for (_, a), (_, b) in zip([(0, start)] + seen, seen) if b != a)  # a new number shown
+        return {"updates": changes, "epoch_metrics": len(seen), "epochs": last - start, "seconds": window,
+                "updates_per_s": changes / window, "epochs_per_s": (last - start) / window}
+
+
+@dataclass
+class Trainer:
+    n: int
+    at: float = 0.0                # planned press, seconds after the start
+    opened: float | None = None
+    pressed: float | None = None
+    train_page: float | None = None  # the Train page's run after the press finished
+    ended: float | None = None
+    status: str = ""
+    statuses: list = field(default_factory=list)   # (time, status) as the badge changed
+    queue_texts: list = field(default_factory=list)  # (time, kind, text) mentioning the queue or a wait
+    errors: list = field(default_factory=list)
+    session: Session | None = None
+
+    def on_text(self, e: TextEvent) -> None:
+        if QUEUE_WORDS.search(e.text) and e.kind != "button":
+            if not self.queue_texts or self.queue_texts[-1][2] != e.text:
+                self.queue_texts.append((e.t, e.kind, e.text))
+        m = BADGE.search(e.text) if e.kind == "markdown" else None
+        if m:
+            status = m.group(1)
+            if status != self.status:
+                self.statuses.append((e.t, status))
+                self.status = status
+            if status not in ACTIVE and self.ended is None and self.pressed is not None:
+                self.ended = e.t
+
+
+async def play(p: Player, url: str, args, all_open: asyncio.Barrier, results: dict) -> None:
+    s = p.session = Session(url, name=f"player {p.n}", media=not args.no_media, assets=not args.no_assets)
+    s.on_text.append(p.on_text)
+    opened = False
+    try:
+        await s.open("/playground", timeout=300)
+        opened = True
+    except (SessionError, OSError) as e:
+        p.errors.append(f"open: {e}")
+    await all_open.wait()
+    try:
+        if opened:
+            p.pressed = await s.click("▶ Play", wait=False)
+            p.window_end = p.pressed + args.seconds
+            await asyncio.sleep(args.seconds)
+    except (SessionError, OSError) as e:
+        p.errors.append(f"play: {e}")
+    finally:
+        results["player_stats"][p.n] = s.stats
+        p.errors += s.errors
+        await s.close()  # the player leaves: its load ends with its window
+
+
+async def train(tr: Trainer, url: str, args, t0: float, deadline: float) -> None:
+    await asyncio.sleep(max(0.0, t0 + tr.at - time.time()))
+    s = tr.session = Session(url, name=f"trainer {tr.n}", media=not args.no_media, assets=not args.no_assets)
+    s.on_text.append(tr.on_text)
+    try:
+        await s.open("/", timeout=max(1.0, deadline - time.time()))
+        tr.opened = time.time()
+        tr.pressed = time.time()
+        await s.click("▶ Train now", near="MNIST in a minute", timeout=max(1.0, deadline - time.time()))
+        tr.train_page = time.time()
+        if not tr.statuses:
+            tr.errors.append("no job shown after pressing Train now: "
+                             + " | ".join(t.text[:120] for t in s.texts[-5:]))
+            return
+        await s.wait_until(lambda: tr.ended is not None, max(1.0, deadline - time.time()), "end of the job")
+    except (SessionError, OSError) as e:
+        tr.errors.append(f"{type(e).__name__}: {e}")
+    finally:
+        tr.errors += s.errors
+        await s.close()
+
+
+async def drive(url: str, args, players: list[Player], trainers: list[Trainer], cpu_roots: list[int]) -> dict:
+    results: dict = {"player_stats": {}}
+    deadline = time.time() + args.timeout
+    all_open = asyncio.Barrier(len(players)) if players else None
+    t0 = time.time()
+    for k, tr in enumerate(trainers):
+        tr.at = k * args.spread / max(1, len(trainers))
+    playing = [asyncio.create_task(play(p, url, args, all_open, results)) for p in players]
+    training = [asyncio.create_task(train(tr, url, args, t0, deadline)) for tr in trainers]
+    for result in await asyncio.gather(*playing, *training, return_exceptions=True):
+        if isinstance(result, BaseException):
+            results.setdefault("driver_errors", []).append(f"{type(result).__name__}: {result}")
+    results["cpu_end"] = tree_cpu(cpu_roots)
+    results["client_cpu_end"] = sum(os.times()[:2])
+    return results
+
+
+# ------------------------------------------------------------------------------ runs on disk
+def saved_runs(ckpt: Path | None) -> list[dict]:
+    if ckpt is None:
+        return []
+    from nets.runs.folder import list_runs
+    runs, problems = list_runs(ckpt)
+    return [{"id": r.id, **r.info} for r in runs] + [{"id": "?", "status": f"unreadable: {p}"} for p in problems]
+
+
+# ------------------------------------------------------------------------------ the run
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    players = [Player(n + 1) for n in range(args.players)]
+    trainers = [Trainer(n + 1) for n in range(args.trainers)]
+    load_before = loadavg()
+    with tempfile.TemporaryDirectory(prefix="nnlab-class-") as tmp:
+        page_times = Path(tmp) / "page-times.tsv"
+        if args.url:
+            ckpt, server = args.checkpoints, None
+            url, roots = args.url.rstrip("/"), list(args.pids)
+        else:
+            ckpt = Path(tmp) / "checkpoints"
+            ckpt.mkdir()
+            env = {"NNLAB_CHECKPOINTS": str(ckpt), "NNLAB_PAGE_TIMES": str(page_times)}
+            if args.max_jobs:
+                env["NNLAB_MAX_JOBS"] = str(args.max_jobs)
+            server = streamlit_server(env, timeout=120)
+            url = server.__enter__()
+            port = url.rsplit(":", 1)[1]
+            roots = [pid for pid in _pids_listening(port)]
+        try:
+            print(f"class: server {url} (pids {roots or '?'}), {args.players} players for {args.seconds:g} s, "
+                  f"{args.trainers} trainers over {args.spread:g} s; load average {load_before}", flush=True)
+            cpu0, client0, wall0 = tree_cpu(roots), sum(os.times()[:2]), time.time()
+            results = asyncio.run(drive(url, args, players, trainers, roots))
+            wall = time.time() - wall0
+            server_errors = _server_tracebacks(url) if server is not None else []
+        finally:
+            if server is not None:
+                server.__exit__(None, None, None)
+        load_after = loadavg()
+        runs = saved_runs(ckpt)
+        from nets.server.log import read_page_times
+        pages = {page: spread(times) for page, times in
+                 read_page_times(str(page_times) if not args.url else "").items()}
+
+    cpu = {k: results["cpu_end"][k] - cpu0[k] for k in cpu0}
+    client_cpu = results["client_cpu_end"] - client0
+    return report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results, server_errors,
+                  load_before, load_after)
+
+
+def _pids_listening(port: str) -> list[int]:
+    """The streamlit process started here: the one whose command line names the port."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"streamlit" in b" ".join(cmd) and port.encode() in cmd and int(d.name) != os.getpid():
+                out.append(int(d.name))
+    return out
+
+
+def _server_tracebacks(url: str) -> list[str]:
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"streamlit-{url.rsplit(':', 1)[1]}.log"
+    if not log.exists():
+        return []
+    lines = log.read_text(errors="replace").splitlines()
+    return [f"server log {log.name}: " + next((t for t in lines[i + 1:] if t and not t.startswith(" ")), line)
+            for i, line in enumerate(lines) if line.startswith("Traceback")]
+
+
+def report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results, server_errors,
+           load_before, load_after) -> int:
+    pf = [p.figures() for p in players]
+    ups = spread([f["updates_per_s"] for f in pf])
+    eps = spread([f["epochs_per_s"] for f in pf])
+    stats = list(results["player_stats"].values())
+    frag_s = [x for st in stats for x in st.fragment_seconds]
+    submitted = [t for t in trainers if t.statuses]
+    done = [t for t in trainers if t.ended is not None]
+    completed = [r for r in runs if r.get("status") == "completed"]
+    presses = [t.pressed for t in trainers if t.pressed]
+    first_press = min(presses, default=None)
+    last_done = max((t.ended for t in done), default=None)
+    errors = (results.get("driver_errors", []) + [f"player {p.n}: {e}" for p in players for e in p.errors]
+              + [f"trainer {t.n}: {e}" for t in trainers for e in t.errors] + server_errors)
+    failed = [f"trainer {t.n}: {t.status}" for t in done if t.status != "completed"]
+    lost = len(submitted) - len(runs) if trainers else 0
+    waits = [t.ended - t.pressed for t in done]
+
+    print(f"wall time:        {wall:.1f} s; load average before {load_before}, after {load_after}")
+    if players:
+        print(f"players:          {len(players)} playing {args.seconds:g} s each, at once")
+        print(f"  updates/s       median {ups['median']:.2f}, min {ups['min']:.2f}, max {ups['max']:.2f}")
+        print(f"  epochs/s        median {eps['median']:.1f}, min {eps['min']:.1f}, max {eps['max']:.1f}")
+        if frag_s:
+            print(f"  fragment run    p50 {percentile(frag_s, 50) * 1000:.0f} ms, p95 {percentile(frag_s, 95) * 1000:.0f} ms "
+                  f"(new_session to script_finished, seen by the client; {len(frag_s)} runs)")
+        sent = sum(st.auto_reruns_sent for st in stats)
+        print(f"  auto-reruns     {sent} sent; {sum(st.fragment_runs for st in stats)} fragment runs ended as "
+              f"finished, {sum(st.early_runs for st in stats)} runs as stopped for a waiting rerun; "
+              f"{sum(st.bytes_in for st in stats) / 2**20:.1f} MiB over the websockets, "
+              f"{sum(st.media_fetched for st in stats)} images ({sum(st.media_bytes for st in stats) / 2**20:.1f} MiB)")
+    if trainers:
+        print(f"trainers:         {len(trainers)} pressing over {args.spread:g} s; {len(submitted)} jobs shown, "
+              f"{len(done)} seen to end")
+        print(f"jobs:             {len(completed)} completed of {len(runs)} saved, {len(submitted)} submitted, "
+              f"{max(lost, 0)} lost" + (f"; not completed: {', '.join(failed[:5])}" if failed else ""))
+        if first_press and last_done:
+            print(f"  first press → last job done: {last_done - first_press:.1f} s; press → end per trainer: "
+                  f"median {statistics.median(waits):.1f} s, max {max(waits):.1f} s")
+        shown = [t for t in trainers if t.queue_texts]
+        print(f"  queue/wait texts: {len(shown)} of {len(trainers)} trainers were shown one")
+        for t in shown[:3] + ([shown[-1]] if len(shown) > 3 else []):
+            first = t.queue_texts[0]
+            print(f"    trainer {t.n}, {first[0] - t.pressed:+.1f} s after pressing, {first[1]}: {first[2][:110]!r}")
+    print("page script time (s), from $NNLAB_PAGE_TIMES:   n     p50     p95     max")
+    for page, st in sorted(pages.items()):
+        print(f"  {page:<28} {st['n']:>5} {st['median']:>7.3f} {st['p95']:>7.3f} {st['max']:>7.3f}")
+    print(f"CPU seconds:      app server {cpu['app']:.1f}, job workers {cpu['workers']:.1f}, this client {client_cpu:.1f} "
+          f"(of {wall * os.cpu_count():.0f} core-seconds in the wall time)")
+    print(f"errors:           {len(errors)}")
+    for e in errors[:8]:
+        print(f"  - {e[:300]}")
+    if len(errors) > 8:
+        print(f"  … and {len(errors) - 8} more")
+    summary = (f"class: {len(players)} players median {ups['median']:.2f} updates/s {eps['median']:.1f} epochs/s "
+               f"(min {ups['min']:.2f}, {eps['min']:.1f}); {len(trainers)} trainers, {len(completed)} jobs completed, "
+               f"{max(lost, 0)} lost" + (f", last done {last_done - first_press:.0f} s after the first press"
+                                         if first_press and last_done else "") + f"; {len(errors)} errors")
+    print(summary, flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({
+            "summary": summary, "wall_s": wall, "load_before": load_before, "load_after": load_after,
+            "players": {"n": len(players), "seconds": args.seconds, "updates_per_s": ups, "epochs_per_s": eps,
+                        "each": pf, "fragment_run_s": spread(frag_s)},
+            "trainers": {"n": len(trainers), "spread_s": args.spread, "submitted": len(submitted),
+                         "seen_to_end": len(done), "saved": len(runs), "completed": len(completed),
+                         "lost": max(lost, 0),
+                         "first_press_to_last_done_s": (last_done - first_press) if first_press and last_done else None,
+                         "press_to_end_s": spread(waits),
+                         "each": [{"n": t.n, "pressed": t.pressed, "train_page": t.train_page, "ended": t.ended,
+                                   "status": t.status, "statuses": t.statuses, "queue_texts": t.queue_texts,
+                                   "errors": t.errors} for t in trainers]},
+            "runs": [{"id": r.get("id"), "status": r.get("status")} for r in runs],
+            "page_times": pages, "cpu_s": {**cpu, "client": client_cpu}, "errors": errors,
+            "args": {k: str(v) for k, v in vars(args).items()}}, indent=1))
+    bad = errors or failed or lost > 0 or (trainers and len(completed) < len(trainers))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
