@@ -8,6 +8,8 @@
     runs       rebuild, recover, clean up or list the saved runs            (nets.runs.__main__)
     charts     the server's cost of one live-chart redraw                   (nets.charts.bench)
     ray        the Ray job service: status, shutdown                        (nets.server.ray_jobs)
+    serve      N app processes behind nginx, one shared job queue           (nets.server.web)
+    jobs       the shared job queue (started by serve)                       (nets.server.shared_jobs)
     worker     a worker process of the job service (started by the server)  (nets.server.worker)
     accounts   students' passphrases on a classroom server: list, reset NAME (nets.server.accounts)
 
@@ -25,6 +27,8 @@ COMMANDS = {  # command → (module, function); imported only when asked for
     "runs": ("nets.runs.__main__", "main"),
     "charts": ("nets.charts.bench", "main"),
     "ray": ("nets.server.ray_jobs", "main"),
+    "serve": ("nets.server.web", "main"),
+    "jobs": ("nets.server.shared_jobs", "main"),
     "worker": ("nets.server.worker", "main"),
     "accounts": ("nets.server.accounts", "main"),
 }

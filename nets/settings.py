@@ -58,6 +58,10 @@ TABLE = (
     S("NNLAB_TORCH_THREADS", int, None, "torch threads in the app's own process (none: torch's default)", minimum=1),
     S("NNLAB_INDEX_WRITES", bool, True, "0 on a machine that must not write the runs' index (a Ray node "
       "without it)"),
+    # several web processes on one machine (python -m nets serve sets both)
+    S("NNLAB_JOBS_SOCKET", str, "", "the shared job queue's Unix socket: set, the app's pages use that queue "
+      "(nets.server.shared_jobs) instead of their own"),
+    S("NNLAB_JOBS_KEY", str, "", "the shared queue's random key, a secret of the launch"),
     # a Ray cluster
     S("NNLAB_RAY_ADDRESS", str, "", "the Ray cluster to train on (auto, host:6379, ray://host:10001)"),
     S("NNLAB_RAY_CPUS_PER_JOB", float, 1.0, "CPUs each job's Ray task asks for", minimum=0.01),

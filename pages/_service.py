@@ -15,6 +15,7 @@ from nets import settings
 from nets.engine.catalog import default_data_dir
 from nets.server.jobs import JobManager
 from nets.server.service import JobService
+from nets.server.shared_jobs import local_settings
 
 
 def checkpoints_root() -> Path:
@@ -54,12 +55,16 @@ def warm_up() -> bool:
 
 
 @st.cache_resource(show_spinner=False)
-def _job_manager(checkpoints: str, data: str, max_running: int, per_session: int, budget_mb: int,
-                 backend: str) -> JobManager:
-    manager = JobManager(checkpoints, data, max_running=max_running, max_per_owner=per_session,
-                         disk_budget_mb=budget_mb, backend=backend)
+def _job_manager(**kwargs) -> JobManager:
+    manager = JobManager(**kwargs)
     manager.pool.start()  # warm workers now: the first student's job does not wait for imports
     return manager
+
+
+@st.cache_resource(show_spinner="Joining the app's job queue…")
+def _shared_jobs(socket: str, key: str, checkpoints: str):
+    from nets.server.shared_jobs import SharedJobs
+    return SharedJobs(socket, key, checkpoints)
 
 
 @st.cache_resource(show_spinner="Joining the Ray cluster…")
@@ -75,8 +80,9 @@ def job_manager() -> JobService:
     """The server's job service (nets.server.service.JobService): jobs trained in worker processes
     ($NNLAB_JOB_BACKEND=thread: in this one). A CPU trains one job at a time well; a GPU has room for
     two small ones. With $NNLAB_RAY_ADDRESS set, the department cluster's one queue instead
-    (nets.server.ray_jobs.RayJobs); a missing ray package, an unreachable cluster or an unwritable
-    checkpoints folder stops the page with what to fix."""
+    (nets.server.ray_jobs.RayJobs); with $NNLAB_JOBS_SOCKET set (`python -m nets serve`: several web
+    processes), the machine's one shared queue (nets.server.shared_jobs.SharedJobs). A missing ray package,
+    an unreachable cluster or queue, or an unwritable checkpoints folder stops the page with what to fix."""
     warm_up()
     get = settings.get
     common = (str(checkpoints_root()), str(data_dir()))
@@ -88,5 +94,11 @@ def job_manager() -> JobService:
         except ClusterError as e:
             st.error(str(e))
             st.stop()
-    return _job_manager(*common, get("NNLAB_MAX_JOBS") or (2 if torch.cuda.is_available() else 1),
-                        get("NNLAB_JOBS_PER_SESSION"), get("NNLAB_DISK_BUDGET_MB"), get("NNLAB_JOB_BACKEND"))
+    if socket := get("NNLAB_JOBS_SOCKET"):
+        from nets.server.shared_jobs import QueueDown
+        try:
+            return _shared_jobs(socket, get("NNLAB_JOBS_KEY"), common[0])
+        except QueueDown as e:
+            st.error(str(e))
+            st.stop()
+    return _job_manager(**local_settings())

@@ -26,10 +26,17 @@ def local_ray():
     ray.shutdown()
 
 
-@pytest.fixture(params=["thread", "process", "ray"])
+@pytest.fixture(params=["thread", "process", "shared", "ray"])
 def jobs(ckpt, request):
-    """The same service tests against every backend: a thread here, worker processes, and Ray tasks
-    behind a cluster's job service (nets.server.ray_jobs; its own tests are in tests/test_ray_jobs.py)."""
+    """The same service tests against every backend: a thread here, worker processes, the queue several
+    web processes share (nets.server.shared_jobs' socket, before a thread's manager: the transport is
+    what differs; its own tests are in tests/test_shared_jobs.py), and Ray tasks behind a cluster's job service (nets.server.ray_jobs; its
+    own tests are in tests/test_ray_jobs.py)."""
+    if request.param == "shared":
+        from shared_queue import shared_queue
+        with shared_queue(ckpt, backend="thread", max_running=1) as (client, _):
+            yield client
+        return
     if request.param == "ray":
         import uuid
         request.getfixturevalue("local_ray")

@@ -15,12 +15,11 @@ import os
 import platform
 import re
 import socket
-from dataclasses import dataclass
 from pathlib import Path
 
 from nets import settings
 from nets.server.ray_tasks import default_max_running
-from nets.server.service import METHODS, wait_for
+from nets.server.service import answer, forwarding, wait_for
 
 ACTOR_NAME, NAMESPACE = "nnlab-jobs", "nnlab"
 HEAD = "node:__internal_head__"  # a resource only the head node has
@@ -71,31 +70,11 @@ class JobsService:
         return self.manager.pool.report(job_id, batch)
 
     def call(self, method: str, *args, **kwargs):
-        """A method of the job service's interface (nets.server.service.JobService), as JobManager answers
-        it; a job it returns (a submit) as its ticket."""
-        if method not in METHODS or method in ("wait", "close"):  # those two are each web server's own
-            raise AttributeError(f"the job service has no method {method!r}")
-        result = getattr(self.manager, method)(*args, **kwargs)
-        if isinstance(result, list) and method.startswith("submit"):
-            return [JobTicket.of(j) for j in result]
-        return JobTicket.of(result) if method.startswith("submit") else result
+        """A method of the job service's interface, as JobManager answers it (nets.server.service.answer)."""
+        return answer(self.manager, method, args, kwargs)
 
     def close(self) -> None:
         self.manager.close()
-
-
-@dataclass(frozen=True)
-class JobTicket:
-    """What a web server keeps of a job it submitted (JobManager.submit returns the Job itself)."""
-    id: str
-    group: str
-    owner: str
-    run_id: str | None  # None for a NumPy-lab job: it saves no run
-    label: str
-
-    @classmethod
-    def of(cls, job) -> JobTicket:
-        return cls(job.id, job.group, job.owner, job.run_id, job.label())
 
 
 # ------------------------------------------------------------------------------ in each web server
@@ -149,6 +128,7 @@ def connect(address: str) -> None:
                            "machine.") from e
 
 
+@forwarding
 class RayJobs:
     """The cluster's queue as this web server sees it: the job service's interface (nets.server.service.
     JobService), each method a call to the job service actor (created by the first server that asks,
@@ -211,18 +191,6 @@ class RayJobs:
             ray.get(self._service.close.remote())
         finally:
             ray.kill(self._service)
-
-
-def _forward(name: str):
-    def method(self, *args, **kwargs):
-        return self._call(name, *args, **kwargs)
-    method.__name__ = method.__qualname__ = name
-    return method
-
-
-for _name in METHODS:  # the rest of the interface, each a call to the service, declared once (in JobService)
-    if _name not in vars(RayJobs):
-        setattr(RayJobs, _name, _forward(_name))
 
 
 def main(argv=None) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -73,6 +74,47 @@ class JobService(Protocol):
 
 # Every method of the interface, for a client that forwards them (nets.server.ray_jobs.RayJobs).
 METHODS = tuple(name for name, value in vars(JobService).items() if callable(value) and not name.startswith("_"))
+
+
+@dataclass(frozen=True)
+class JobTicket:
+    """What a web server keeps of a job it submitted through another process (JobManager.submit returns
+    the Job itself, which stays where it runs)."""
+    id: str
+    group: str
+    owner: str
+    run_id: str | None  # None for a NumPy-lab job: it saves no run
+    label: str
+
+    @classmethod
+    def of(cls, job) -> JobTicket:
+        return cls(job.id, job.group, job.owner, job.run_id, job.label())
+
+
+def answer(service: JobService, method: str, args: tuple = (), kwargs: dict | None = None):
+    """A method of the interface called on the service that holds the jobs, for a client in another process
+    (the Ray actor, the shared queue); a job it returns (a submit) as its ticket. `wait` and `close` are each
+    client's own, and nothing outside METHODS is answered."""
+    if method not in METHODS or method in ("wait", "close"):
+        raise AttributeError(f"the job service has no method {method!r}")
+    result = getattr(service, method)(*args, **(kwargs or {}))
+    if method.startswith("submit"):
+        return [JobTicket.of(j) for j in result] if isinstance(result, list) else JobTicket.of(result)
+    return result
+
+
+def forwarding(cls):
+    """A client class whose every interface method not its own is `self._call(name, *args, **kwargs)`:
+    the interface is declared once (JobService) and each client states only how it calls."""
+    def forward(name: str):
+        def method(self, *args, **kwargs):
+            return self._call(name, *args, **kwargs)
+        method.__name__ = method.__qualname__ = name
+        return method
+    for name in METHODS:
+        if name not in vars(cls):
+            setattr(cls, name, forward(name))
+    return cls
 
 
 def wait_for(service: JobService, job_id: str, timeout: float = 60.0):
