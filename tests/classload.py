@@ -96,6 +96,7 @@ class Stats:
     cache_hits: int = 0
     media_fetched: int = 0
     media_bytes: int = 0
+    media_missing: int = 0    # 404: replaced by a newer run before it was fetched
     http_errors: int = 0
     run_seconds: list = field(default_factory=list)       # new_session → script_finished of full runs
     fragment_seconds: list = field(default_factory=list)  # the same for fragment runs, however they ended
@@ -190,12 +191,19 @@ class Session:
         if self.http is not None:
             await self.http.aclose()
 
-    async def _get(self, url: str) -> bytes | None:
+    async def _get(self, url: str, media: bool = False) -> bytes | None:
         try:
             r = await self.http.get(url)
         except httpx.HTTPError as e:
+            if self.closed:
+                return None
             self.stats.http_errors += 1
             self.errors.append(f"GET {url}: {type(e).__name__}: {e}")
+            return None
+        if media and r.status_code == 404:
+            # the run after it has already replaced it (the server keeps a session's newest files):
+            # a browser that asks this late shows a broken image until the next picture arrives
+            self.stats.media_missing += 1
             return None
         if r.status_code >= 400:
             self.stats.http_errors += 1
@@ -458,7 +466,7 @@ class Session:
         task.add_done_callback(self._tasks.discard)
 
     async def _fetch_media(self, url: str) -> None:
-        data = await self._get(url)
+        data = await self._get(url, media=True)
         if data is not None:
             self.stats.media_fetched += 1
             self.stats.media_bytes += len(data)

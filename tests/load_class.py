@@ -192,7 +192,7 @@ class Trainer:
     session: Session | None = None
 
     def on_text(self, e: TextEvent) -> None:
-        if QUEUE_WORDS.search(e.text) and e.kind != "button":
+        if QUEUE_WORDS.search(e.text) and e.kind != "button" and not BADGE.search(e.text):  # statuses apart
             if not self.queue_texts or self.queue_texts[-1][2] != e.text:
                 self.queue_texts.append((e.t, e.kind, e.text))
         m = BADGE.search(e.text) if e.kind == "markdown" else None
@@ -518,7 +518,8 @@ def report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results,
         print(f"  auto-reruns     {sent} sent; {sum(st.fragment_runs for st in stats)} fragment runs ended as "
               f"finished, {sum(st.early_runs for st in stats)} runs as stopped for a waiting rerun; "
               f"{sum(st.bytes_in for st in stats) / 2**20:.1f} MiB over the websockets, "
-              f"{sum(st.media_fetched for st in stats)} images ({sum(st.media_bytes for st in stats) / 2**20:.1f} MiB)")
+              f"{sum(st.media_fetched for st in stats)} images ({sum(st.media_bytes for st in stats) / 2**20:.1f} MiB), "
+              f"{sum(st.media_missing for st in stats)} gone before they were fetched")
     if trainers:
         print(f"trainers:         {len(trainers)} pressing over {args.spread:g} s; {len(submitted)} jobs shown, "
               f"{len(done)} seen to end")
@@ -529,9 +530,9 @@ def report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results,
                   f"median {statistics.median(waits):.1f} s, max {max(waits):.1f} s")
         shown = [t for t in trainers if t.queue_texts]
         print(f"  queue/wait texts: {len(shown)} of {len(trainers)} trainers were shown one")
-        for t in shown[:3] + ([shown[-1]] if len(shown) > 3 else []):
-            first = t.queue_texts[0]
-            print(f"    trainer {t.n}, {first[0] - t.pressed:+.1f} s after pressing, {first[1]}: {first[2][:110]!r}")
+        for t in shown[:2] + ([shown[-1]] if len(shown) > 2 else []):
+            for when, kind, text in t.queue_texts[:2] + ([t.queue_texts[-1]] if len(t.queue_texts) > 2 else []):
+                print(f"    trainer {t.n}, {when - t.pressed:+.1f} s after pressing, {kind}: {text[:110]!r}")
     print("page script time (s), from $NNLAB_PAGE_TIMES:   n     p50     p95     max")
     for page, st in sorted(pages.items()):
         print(f"  {page:<28} {st['n']:>5} {st['median']:>7.3f} {st['p95']:>7.3f} {st['max']:>7.3f}")
@@ -542,10 +543,11 @@ def report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results,
         print(f"  - {e[:300]}")
     if len(errors) > 8:
         print(f"  … and {len(errors) - 8} more")
-    summary = (f"class: {len(players)} players median {ups['median']:.2f} updates/s {eps['median']:.1f} epochs/s "
-               f"(min {ups['min']:.2f}, {eps['min']:.1f}); {len(trainers)} trainers, {len(completed)} jobs completed, "
-               f"{max(lost, 0)} lost" + (f", last done {last_done - first_press:.0f} s after the first press"
-                                         if first_press and last_done else "") + f"; {len(errors)} errors")
+    summary = (f"class: {len(players)} players" + (f" median {ups['median']:.2f} updates/s {eps['median']:.1f} epochs/s "
+                                                    f"(min {ups['min']:.2f}, {eps['min']:.1f})" if players else "")
+               + f"; {len(trainers)} trainers" + (f", {len(completed)} jobs completed, {max(lost, 0)} lost" if trainers else "")
+               + (f", last done {last_done - first_press:.0f} s after the first press" if first_press and last_done else "")
+               + f"; {len(errors)} errors")
     print(summary, flush=True)
     if args.json:
         args.json.write_text(json.dumps({
