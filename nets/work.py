@@ -44,6 +44,7 @@ class JobFields:
     phase_fraction: float | None = None  # how far that is, 0-1; None when it cannot be measured
     summary: dict | None = None  # what its outcome saved (a run's summary), once it ended
     started_info: dict | None = None  # once it started: where ({"device": …}) and what it trains
+    wait_s: float | None = None  # while queued: the seconds until it is expected to start (nets.server.waits)
 
     @property
     def active(self) -> bool:

@@ -10,6 +10,7 @@ from nets.engine.naming import LOSS_NAMES, common_part, default_name
 from nets.plots import LIVE_POINTS, by_epoch, epochs_frame, loss_panels, loss_points_frame, loss_vs_images
 from nets.coach.doctor import diagnose_group, diagnose_job
 from nets.coach.outcome import describe_job
+from nets.server.waits import about, queued_text
 from nets.status import SUCCEEDED, Status
 from nets.text import plain
 from nets.training_work import JobView
@@ -50,7 +51,7 @@ def attach(job_id: str | None, group: str | None = None) -> None:
 # ------------------------------------------------------------------------------ one job
 def progress_ui(v: JobView) -> None:
     if v.status == Status.QUEUED:
-        st.info(f"Queued: position {v.position}. It starts when a running job finishes.")
+        st.info(queued_text(v.position, v.wait_s))
         return
     p = v.progress
     if v.status == Status.RUNNING and not p:
@@ -193,7 +194,7 @@ def card_ui(v: JobView, title: str) -> None:
     with st.container(border=True):
         st.markdown(f"**{plain(title)}**")
         if v.status == Status.QUEUED:
-            st.caption(f"queued: position {v.position}")
+            st.caption(f"queued: position {v.position}" + (f", about {about(v.wait_s)}" if v.wait_s is not None else ""))
         elif v.status == Status.RUNNING:
             best = max((e.get("val_acc") or e["test_acc"] for e in v.epochs), default=None)
             st.progress(v.done, text="running" + (f" · best so far {best:.1%}" if best is not None else ""))

@@ -14,6 +14,7 @@ from nets.plots import by_epoch
 from nets.scratch.lab import (INIT_LABELS, SCALE_LABELS, LabSettings, LabView, describe_layers, lab_datasets,
                              parse_hidden)
 from nets.scratch.network import HIDDEN_ACTIVATIONS, INITS, ScratchError
+from nets.server.waits import queued_text
 from nets.status import Status
 from nets.scratch.report import (COMPARE_COLORS, LESSONS, NUMPY, curves, evidence_text, lesson_sections,
                                  lessons_before_training, progress, results_table)
@@ -113,7 +114,7 @@ def progress_ui(v) -> None:
     line, button = st.columns([6, 1], vertical_alignment="bottom") if v.active else (st.container(), None)
     with line:
         if v.status == Status.QUEUED:
-            st.info(f"Queued: position {v.position}. It starts when a running job finishes.")
+            st.info(queued_text(v.position, v.wait_s))
         elif v.status == Status.RUNNING and not v.runs and v.phase:  # loading or downloading the data
             st.progress(min(max(v.phase_fraction or 0.0, 0.0), 1.0), text=v.phase)
         else:

@@ -24,6 +24,8 @@ class Job:
         self.phase_fraction: float | None = None
         self.error_details = ""
         self.state = work.tracker()  # the work's own part, as its messages arrive
+        self.estimated: float | None = None  # its cost estimate in seconds, and the key of its
+        self.key = work.kind                 # configuration's past run times (nets.server.waits)
 
     def label(self) -> str:
         return self.work.label()
@@ -36,13 +38,13 @@ class Job:
             else:
                 self.state.apply(message)
 
-    def view(self, position: int | None = None):
-        """The work's view (a JobFields) with this job's fields."""
+    def view(self, position: int | None = None, wait_s: float | None = None):
+        """The work's view (a JobFields) with this job's fields; `position` and `wait_s` while it is queued."""
         with self._lock:
             return self.state.view({
                 "id": self.id, "label": self.work.label(), "group": self.group, "status": self.status,
                 "owner": self.owner, "kind": self.work.kind, "created": self.created, "started": self.started,
-                "ended": self.ended, "position": position, "error": self.error, "error_details": self.error_details,
+                "ended": self.ended, "position": position, "wait_s": wait_s, "error": self.error, "error_details": self.error_details,
                 "phase": self.phase, "phase_fraction": self.phase_fraction,
                 "summary": dict(self.summary) if self.summary else None})
 

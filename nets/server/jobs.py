@@ -25,7 +25,8 @@ from nets.server.admission import Admission
 from nets.server.fair import start_order
 from nets.server.job import Job
 from nets.server.service import wait_for
-from nets.status import ACTIVE, Status
+from nets.server.waits import Durations, estimate_s, key_of, left_s, start_waits
+from nets.status import ACTIVE, SUCCEEDED, Status
 from nets.work import JobFields, JobRefused, Work
 from nets.works import WORKS
 
@@ -60,6 +61,7 @@ class JobManager(Admission):
         self.recovered = recover(self.checkpoints).interrupted
         self._lock = threading.Lock()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self.durations = Durations()  # what jobs took here: each queued job's expected wait
         if backend == "process":
             from nets.server.pool import ProcessPool as Pool
         elif backend == "ray-tasks":  # each job a Ray task
@@ -141,14 +143,19 @@ class JobManager(Admission):
         """The job's state (its work's view: nets.training_work.JobView, nets.scratch.lab.LabView, ...),
         or None when there is no such job or `who` may not see it."""
         job = self.get(job_id)
-        return job.view(self._position(job)) if job and allowed(who, job.owner) else None
+        if job is None or not allowed(who, job.owner):
+            return None
+        with self._lock:
+            place = self._places().get(job.id, (None, None))
+        return job.view(*place)
 
     def views(self, who: Access | None = None, group: str | None = None) -> list[JobFields]:
         """Every job `who` may see (all of them for None, the server itself), oldest first."""
         with self._lock:
             jobs = list(self._jobs.values())
-            places = {j.id: i + 1 for i, j in enumerate(self._order())}
-        return [j.view(places.get(j.id)) for j in jobs if (group is None or j.group == group) and allowed(who, j.owner)]
+            places = self._places()
+        return [j.view(*places.get(j.id, (None, None))) for j in jobs
+                if (group is None or j.group == group) and allowed(who, j.owner)]
 
     def overview(self, who: Access | None) -> list[JobFields]:
         """Every job, for the server view of the lecturer (or of a single-user laptop's owner);
@@ -182,11 +189,17 @@ class JobManager(Admission):
         self.pool.close()
 
     # ---------------------------------------------------------------- internals
-    def _position(self, job: Job) -> int | None:
-        """The job's place in the start order (1: next), None when it is not queued."""
-        with self._lock:
-            order = self._order()
-        return order.index(job) + 1 if job in order else None
+    def _places(self) -> dict[str, tuple[int, float]]:
+        """Each queued job's place in the start order (1: next) and the seconds until it is expected to start
+        (nets.server.waits: the queue played forward over the running jobs' slots); the caller holds the lock."""
+        order, now = self._order(), time.time()
+        left = [left_s(self._expected(j), now - j.started) for j in self._jobs.values()
+                if j.status == Status.RUNNING and j.started]
+        waits = start_waits(self.max_running, left, [self._expected(j) for j in order])
+        return {j.id: (i + 1, wait) for i, (j, wait) in enumerate(zip(order, waits))}
+
+    def _expected(self, job: Job) -> float:
+        return self.durations.expected(job.key, job.estimated)
 
     def _order(self) -> list[Job]:
         """Queued jobs in the order they will start: round-robin across owners (nets.server.fair);
@@ -203,6 +216,8 @@ class JobManager(Admission):
     def _enqueue(self, job: Job) -> None:
         """Enter a job in the queue (the caller holds the lock)."""
         log.info("job %s submitted by %s: %s", job.id[:8], job.owner or "-", job.label())
+        job.estimated = estimate_s(job.work, self.max_running)
+        job.key = key_of(job.work)
         self._jobs[job.id] = job
         self._trim()
 
@@ -251,6 +266,9 @@ class JobManager(Admission):
             self._refresh_row(job.run_id)  # before anyone waiting on the job can look at the index
             # status, summary and end together
             job._set(ended=time.time(), phase=None, phase_fraction=None, **outcome)
+            if job.started and outcome.get("status") in SUCCEEDED:
+                with self._lock:
+                    self.durations.finished(job.key, job.ended - job.started, job.estimated)
         self._start_queued()
 
     def _refresh_row(self, run_id: str | None) -> None:
