@@ -60,7 +60,8 @@ sys.path.insert(0, str(ROOT))
 
 BADGE = re.compile(r":[a-z]+-badge\[([a-z-]+)\]")   # the live panel's status badge (pages/_train_live.py)
 ACTIVE = {"queued", "running"}
-QUEUE_WORDS = re.compile(r"queue|wait", re.I)
+QUEUE_WORDS = re.compile(r"queue|wait", re.I)    # every such text is kept (--json) …
+QUEUE_PLACE = re.compile(r"queue(?!d)|wait", re.I)  # … the report shows those beyond a status word "queued"
 EPOCH = re.compile(r"[\d,]+")
 
 
@@ -144,6 +145,20 @@ def tree_cpu(roots: list[int]) -> dict[str, float]:
     return {"app": app, "workers": workers}
 
 
+def app_version() -> str:
+    """The commit the app ran at, and whether its code differed from it (the lead edits as we measure)."""
+    import subprocess
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "app.py", "pages", "nets"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.split("\n")
+    except OSError:
+        return "?"
+    changed = [line[3:] for line in dirty if line.strip()]
+    return head + (f" with {len(changed)} changed files ({', '.join(changed[:4])}…)" if changed else "")
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -214,12 +229,16 @@ async def play(p: Player, url: str, args, all_open: asyncio.Barrier, results: di
         opened = True
     except (SessionError, OSError) as e:
         p.errors.append(f"open: {e}")
-    await all_open.wait()
+    first = await all_open.wait() == 0
+    if first:
+        results["play_start"] = (time.time(), tree_cpu(results["roots"]), sum(os.times()[:2]))
     try:
         if opened:
             p.pressed = await s.click("▶ Play", wait=False)
             p.window_end = p.pressed + args.seconds
             await asyncio.sleep(args.seconds)
+        if first:
+            results["play_end"] = (time.time(), tree_cpu(results["roots"]), sum(os.times()[:2]))
     except (SessionError, OSError) as e:
         p.errors.append(f"play: {e}")
     finally:
@@ -251,8 +270,15 @@ async def train(tr: Trainer, url: str, args, t0: float, deadline: float) -> None
 
 
 async def drive(url: str, args, players: list[Player], trainers: list[Trainer], cpu_roots: list[int]) -> dict:
-    results: dict = {"player_stats": {}}
+    results: dict = {"player_stats": {}, "roots": cpu_roots, "lag": []}
     deadline = time.time() + args.timeout
+
+    async def watch_lag():  # how late this client's event loop wakes up: is the client keeping up?
+        while True:
+            t = time.monotonic()
+            await asyncio.sleep(0.1)
+            results["lag"].append(time.monotonic() - t - 0.1)
+    lag = asyncio.create_task(watch_lag())
     all_open = asyncio.Barrier(len(players)) if players else None
     t0 = time.time()
     for k, tr in enumerate(trainers):
@@ -264,6 +290,7 @@ async def drive(url: str, args, players: list[Player], trainers: list[Trainer], 
             results.setdefault("driver_errors", []).append(f"{type(result).__name__}: {result}")
     results["cpu_end"] = tree_cpu(cpu_roots)
     results["client_cpu_end"] = sum(os.times()[:2])
+    lag.cancel()
     return results
 
 
@@ -443,8 +470,9 @@ def main(argv=None) -> int:
             port = url.rsplit(":", 1)[1]
             roots = [pid for pid in _pids_listening(port)]
         try:
-            print(f"class: server {url} (pids {roots or '?'}), {args.players} players for {args.seconds:g} s, "
-                  f"{args.trainers} trainers over {args.spread:g} s; load average {load_before}", flush=True)
+            print(f"class: server {url} (pids {roots or '?'}), app at {app_version()}, {args.players} players for "
+                  f"{args.seconds:g} s, {args.trainers} trainers over {args.spread:g} s; load average {load_before}",
+                  flush=True)
             cpu0, client0, wall0 = tree_cpu(roots), sum(os.times()[:2]), time.time()
             results = asyncio.run(drive(url, args, players, trainers, roots))
             wall = time.time() - wall0
@@ -528,16 +556,33 @@ def report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results,
         if first_press and last_done:
             print(f"  first press → last job done: {last_done - first_press:.1f} s; press → end per trainer: "
                   f"median {statistics.median(waits):.1f} s, max {max(waits):.1f} s")
-        shown = [t for t in trainers if t.queue_texts]
-        print(f"  queue/wait texts: {len(shown)} of {len(trainers)} trainers were shown one")
+        told = {t.n: [q for q in t.queue_texts if QUEUE_PLACE.search(q[2])] for t in trainers}
+        shown = [t for t in trainers if told[t.n]]
+        print(f"  queue/wait texts: {len(shown)} of {len(trainers)} trainers were told about the queue or a wait "
+              f"(first and last text of a few):")
         for t in shown[:2] + ([shown[-1]] if len(shown) > 2 else []):
-            for when, kind, text in t.queue_texts[:2] + ([t.queue_texts[-1]] if len(t.queue_texts) > 2 else []):
-                print(f"    trainer {t.n}, {when - t.pressed:+.1f} s after pressing, {kind}: {text[:110]!r}")
+            texts = told[t.n]
+            for when, kind, text in texts[:1] + texts[1:][-1:]:
+                print(f"    trainer {t.n}, {when - t.pressed:+.1f} s after pressing, {kind}: {text[:120]!r}")
+            print(f"    trainer {t.n}: job ended {t.ended - t.pressed:.1f} s after pressing" if t.ended else
+                  f"    trainer {t.n}: job not seen to end")
     print("page script time (s), from $NNLAB_PAGE_TIMES:   n     p50     p95     max")
     for page, st in sorted(pages.items()):
         print(f"  {page:<28} {st['n']:>5} {st['median']:>7.3f} {st['p95']:>7.3f} {st['max']:>7.3f}")
     print(f"CPU seconds:      app server {cpu['app']:.1f}, job workers {cpu['workers']:.1f}, this client {client_cpu:.1f} "
           f"(of {wall * os.cpu_count():.0f} core-seconds in the wall time)")
+    play_cpu = None
+    if "play_start" in results and "play_end" in results:
+        (t0, c0, k0), (t1, c1, k1) = results["play_start"], results["play_end"]
+        play_cpu = {"seconds": t1 - t0, "app": c1["app"] - c0["app"], "workers": c1["workers"] - c0["workers"],
+                    "client": k1 - k0}
+        per = play_cpu["app"] / play_cpu["seconds"] / len(players)
+        print(f"  while playing:  app server {play_cpu['app']:.1f} CPU-s in {play_cpu['seconds']:.1f} s "
+              f"({play_cpu['app'] / play_cpu['seconds']:.2f} cores; {per:.3f} CPU-s per second per player), "
+              f"job workers {play_cpu['workers']:.1f}, this client {play_cpu['client']:.1f}")
+    lag = results["lag"]
+    print(f"client loop lag:  p50 {percentile(lag, 50) * 1000:.0f} ms, p99 {percentile(lag, 99) * 1000:.0f} ms, "
+          f"max {max(lag, default=0) * 1000:.0f} ms (how late this client's timers fired)")
     print(f"errors:           {len(errors)}")
     for e in errors[:8]:
         print(f"  - {e[:300]}")
@@ -551,7 +596,7 @@ def report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results,
     print(summary, flush=True)
     if args.json:
         args.json.write_text(json.dumps({
-            "summary": summary, "wall_s": wall, "load_before": load_before, "load_after": load_after,
+            "summary": summary, "app": app_version(), "wall_s": wall, "load_before": load_before, "load_after": load_after,
             "players": {"n": len(players), "seconds": args.seconds, "updates_per_s": ups, "epochs_per_s": eps,
                         "each": pf, "fragment_run_s": spread(frag_s)},
             "trainers": {"n": len(trainers), "spread_s": args.spread, "submitted": len(submitted),
@@ -563,7 +608,8 @@ def report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results,
                                    "status": t.status, "statuses": t.statuses, "queue_texts": t.queue_texts,
                                    "errors": t.errors} for t in trainers]},
             "runs": [{"id": r.get("id"), "status": r.get("status")} for r in runs],
-            "page_times": pages, "cpu_s": {**cpu, "client": client_cpu}, "errors": errors,
+            "page_times": pages, "cpu_s": {**cpu, "client": client_cpu}, "cpu_while_playing_s": play_cpu,
+            "client_loop_lag_s": spread(lag), "errors": errors,
             "args": {k: str(v) for k, v in vars(args).items()}}, indent=1))
     bad = errors or failed or lost > 0 or (trainers and len(completed) < len(trainers))
     return 1 if bad else 0
