@@ -176,6 +176,24 @@ def test_disk_usage_survives_a_file_vanishing_while_it_counts(tmp_path, monkeypa
     disk_usage(tmp_path)  # the index made first: its own files are counted in both calls below
     (tmp_path / "vanishing.tmp").write_bytes(b"y" * 50)  # (not a -wal: SQLite would remove or replay it)
     monkeypatch.setattr(os, "scandir", vanishing)
-    counted = disk_usage(tmp_path)
+    counted = disk_usage(tmp_path, fresh=True)
     monkeypatch.undo()
-    assert counted == disk_usage(tmp_path)  # the vanished file counted as nothing, the rest as before
+    assert counted == disk_usage(tmp_path, fresh=True)  # the vanished file counted as nothing, the rest as before
+
+
+def test_a_train_press_does_not_list_the_runs_folder_each_time(tmp_path, monkeypatch):
+    """Sixty presses in a minute: the runs' bytes come from the index, the loose files' from a count at
+    most LOOSE_TTL_S old; a lecturer's clean-up asks for a fresh count."""
+    import os
+
+    from nets.runs import disk_budget_problem, disk_usage
+    real, listed = os.scandir, []
+    monkeypatch.setattr(os, "scandir", lambda path: listed.append(path) or real(path))
+    (tmp_path / "ballast.bin").write_bytes(b"x" * 3 * 2**20)
+    assert "3 MB of their 1 MB" in disk_budget_problem(tmp_path, 2**20)  # (a new index lists it once too)
+    first = len(listed)
+    for _ in range(59):
+        assert "3 MB of their 1 MB" in disk_budget_problem(tmp_path, 2**20)
+    assert len(listed) == first
+    disk_usage(tmp_path, fresh=True)
+    assert len(listed) == first + 1

@@ -45,7 +45,7 @@ def main(argv=None) -> int:
         else:
             report = clean_up(root, ADMIN, a.older_than, a.status)
             print(report.message())
-        print(f"The runs folder now uses {size_text(disk_usage(root))}.")
+        print(f"The runs folder now uses {size_text(disk_usage(root, fresh=True))}.")
     else:
         rows = index(root).query(RunFilter(text=a.text), limit=a.limit)
         for r in rows:

@@ -109,12 +109,21 @@ def clean_up(root: Path | str, who: Access, older_than_days: float = 0, statuses
     return CleanUp(removed, freed)
 
 
-def disk_usage(root: Path | str) -> int:
-    """Bytes used under the checkpoints folder: the runs (from the index) and loose files."""
+LOOSE_TTL_S = 30.0  # how long the loose files' total is reused: sixty Train presses a minute list the folder twice
+_loose: dict[str, tuple[float, int]] = {}  # root: (when counted, bytes), this process's cache
+
+
+def disk_usage(root: Path | str, fresh: bool = False) -> int:
+    """Bytes used under the checkpoints folder: the runs (from the index: one SQL sum, no walk) and the
+    loose files beside them (listed at most every LOOSE_TTL_S seconds, or now when `fresh`)."""
     root = Path(root)
     if not root.is_dir():
         return 0
-    return index(root).total_bytes() + sum(_size(e) for e in os.scandir(root))
+    counted = _loose.get(str(root))
+    if fresh or counted is None or time.monotonic() - counted[0] > LOOSE_TTL_S:
+        counted = (time.monotonic(), sum(_size(e) for e in os.scandir(root)))
+        _loose[str(root)] = counted
+    return index(root).total_bytes() + counted[1]
 
 
 def _size(entry: os.DirEntry) -> int:
