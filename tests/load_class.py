@@ -62,6 +62,7 @@ BADGE = re.compile(r":[a-z]+-badge\[([a-z-]+)\]")   # the live panel's status ba
 ACTIVE = {"queued", "running"}
 QUEUE_WORDS = re.compile(r"queue|wait", re.I)    # every such text is kept (--json) …
 QUEUE_PLACE = re.compile(r"queue(?!d)|wait", re.I)  # … the report shows those beyond a status word "queued"
+ESTIMATE = re.compile(r"about (\d+(?:\.\d+)?) ?(s|sec|seconds?|min|minutes?)\b")  # "about 65 s", "about 7 min"
 EPOCH = re.compile(r"[\d,]+")
 
 
@@ -218,6 +219,16 @@ class Trainer:
                 self.status = status
             if status not in ACTIVE and self.ended is None and self.pressed is not None:
                 self.ended = e.t
+
+    def estimate(self) -> dict | None:
+        """The first wait the page promised ("about 65 s") against the wait until the job ran."""
+        started = next((t for t, status in self.statuses if status not in ("queued",)), None)
+        for when, _, text in self.queue_texts:
+            m = ESTIMATE.search(text)
+            if m and started is not None:
+                said = float(m.group(1)) * (60 if m.group(2).startswith("min") else 1)
+                return {"said_s": said, "waited_s": max(0.0, started - when), "text": text[:160]}
+        return None
 
 
 async def play(p: Player, url: str, args, all_open: asyncio.Barrier, results: dict) -> None:
@@ -566,6 +577,12 @@ def report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results,
                 print(f"    trainer {t.n}, {when - t.pressed:+.1f} s after pressing, {kind}: {text[:120]!r}")
             print(f"    trainer {t.n}: job ended {t.ended - t.pressed:.1f} s after pressing" if t.ended else
                   f"    trainer {t.n}: job not seen to end")
+        said = [e for e in (t.estimate() for t in trainers) if e]
+        if said:
+            ratios = [e["waited_s"] / e["said_s"] for e in said if e["said_s"] > 0]
+            print(f"  the first wait promised ('about N s/min') against the wait until the job ran, "
+                  f"{len(said)} trainers: waited/said median {statistics.median(ratios):.2f}, "
+                  f"range {min(ratios):.2f}–{max(ratios):.2f}")
     print("page script time (s), from $NNLAB_PAGE_TIMES:   n     p50     p95     max")
     for page, st in sorted(pages.items()):
         print(f"  {page:<28} {st['n']:>5} {st['median']:>7.3f} {st['p95']:>7.3f} {st['max']:>7.3f}")
@@ -606,6 +623,7 @@ def report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results,
                          "press_to_end_s": spread(waits),
                          "each": [{"n": t.n, "pressed": t.pressed, "train_page": t.train_page, "ended": t.ended,
                                    "status": t.status, "statuses": t.statuses, "queue_texts": t.queue_texts,
+                                   "estimate": t.estimate(),
                                    "errors": t.errors} for t in trainers]},
             "runs": [{"id": r.get("id"), "status": r.get("status")} for r in runs],
             "page_times": pages, "cpu_s": {**cpu, "client": client_cpu}, "cpu_while_playing_s": play_cpu,
