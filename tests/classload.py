@@ -9,7 +9,8 @@ WidgetStateManager, ForwardMessageCache, WebsocketConnection) and its Python sid
 
 - Opening a page: GET the page's HTML (and, with `assets`, the scripts and styles it names, as a
   browser with an empty cache does), GET /_stcore/health and /_stcore/host-config, then open the
-  websocket with the subprotocols ["streamlit", <xsrf token or a placeholder>]. The first
+  websocket with the subprotocols ["streamlit", <the _streamlit_xsrf cookie, else a placeholder>]
+  and the cookies those responses set (a reverse proxy's sticky-session cookie). The first
   rerun_script BackMsg has page_script_hash "" and page_name = the URL path below the app's root
   ("playground"; "" for Home), the URL's query string, no widget states and the browser's
   context_info (timezone, locale, url, colour scheme).
@@ -166,8 +167,13 @@ class Session:
         await self._get(self.base + "/_stcore/health")
         await self._get(self.base + "/_stcore/host-config")
         ws_url = "ws" + self.base[len("http"):] + "/_stcore/stream"
-        self.ws = await connect(ws_url, subprotocols=["streamlit", "PLACEHOLDER_AUTH_TOKEN"], origin=self.base,
-                                max_size=None, open_timeout=timeout, ping_interval=None)
+        # the cookies the page's responses set go with the websocket's handshake, as a browser sends them
+        # (a proxy's sticky-session cookie keeps the session, its media and its uploads in one process)
+        cookies = "; ".join(f"{name}={value}" for name, value in self.http.cookies.items())
+        token = self.http.cookies.get("_streamlit_xsrf") or "PLACEHOLDER_AUTH_TOKEN"  # getSessionTokens()
+        self.ws = await connect(ws_url, subprotocols=["streamlit", token], origin=self.base,
+                                max_size=None, open_timeout=timeout, ping_interval=None,
+                                additional_headers={"Cookie": cookies} if cookies else None)
         self._reader = asyncio.create_task(self._read(), name=f"read-{self.name}")
         n = self.stats.full_runs
         await self._send_rerun(page_name=(parts.path or "/").strip("/"))

@@ -32,12 +32,14 @@ client, the load average before and after. Exit status 1 on any error, lost job 
     python tests/load_class.py --players 1 --trainers 1 --seconds 5 --json /tmp/c.json   # tests/test_load_class.py
     python tests/load_class.py --url http://127.0.0.1:8501 --checkpoints checkpoints --pids 1234
 
-It starts its own app server (tests/browser.py's streamlit_server: `streamlit run app.py`, job
-workers as processes) with an empty temporary checkpoints folder, unless --url names a running
+It starts its own app server with an empty temporary checkpoints folder: one `streamlit run
+app.py` (tests/browser.py's streamlit_server, job workers as processes), or with --procs N
+`python -m nets serve --procs N` (N app processes behind nginx sharing one job queue; every
+simulated student keeps nginx's sticky-session cookie, as a browser does); or --url names a running
 one (then --checkpoints says where its runs are saved and --pids which processes are the server).
-TODO(issue 22): --procs N, once `python -m nets serve --procs N` (N app processes behind nginx)
-exists: start that instead of one streamlit process, spread the sessions over nginx's address and
-add up the CPU of every app process.
+
+    nice -n 5 python tests/load_class.py --players 30 --trainers 0 --seconds 30 --procs 2
+    nice -n 5 python tests/load_class.py --players 0 --trainers 10 --spread 10 --procs 2
 """
 from __future__ import annotations
 
@@ -47,9 +49,12 @@ import json
 import os
 import re
 import statistics
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +80,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=1800,
                    help="seconds for the whole run; trainers still waiting then count as errors (default 1800)")
     p.add_argument("--max-jobs", type=int, help="NNLAB_MAX_JOBS for the server started here (default: the app's)")
+    p.add_argument("--procs", type=int, default=0,
+                   help="start `python -m nets serve --procs N` (N app processes behind nginx, one shared job "
+                        "queue) instead of one `streamlit run` (default: 0, that one process)")
     p.add_argument("--url", help="use this running server instead of starting one")
     p.add_argument("--checkpoints", type=Path, help="with --url: the server's checkpoints folder")
     p.add_argument("--pids", type=int, nargs="*", default=[],
@@ -119,31 +127,34 @@ def proc_cpu(pid: int) -> tuple[float, float, int]:
 
 
 def tree_cpu(roots: list[int]) -> dict[str, float]:
-    """CPU seconds so far of the server processes: the roots' own ('app') and everything below them,
-    live or already reaped ('workers')."""
-    procs = {}
+    """CPU seconds so far of the server's processes, the roots and everything below them: the
+    Streamlit app processes ('app'), nginx ('proxy'), and the rest ('workers': job workers, the
+    shared queue, a launcher), each with the children it has reaped (those counted as 'workers')."""
+    procs, cmds = {}, {}
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
                 procs[int(d.name)] = proc_cpu(int(d.name))
+                cmds[int(d.name)] = (d / "cmdline").read_bytes()
             except (OSError, ValueError, IndexError):
                 pass
     children: dict[int, list[int]] = {}
     for pid, (_, _, ppid) in procs.items():
         children.setdefault(ppid, []).append(pid)
-    app = workers = 0.0
-    for root in roots:
-        if root not in procs:
+    out = {"app": 0.0, "proxy": 0.0, "workers": 0.0}
+    todo = [r for r in roots if r in procs]
+    seen = set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
             continue
-        own, reaped, _ = procs[root]
-        app += own
-        workers += reaped
-        todo = list(children.get(root, []))
-        while todo:
-            pid = todo.pop()
-            todo += children.get(pid, [])
-            workers += procs[pid][0] + procs[pid][1]
-    return {"app": app, "workers": workers}
+        seen.add(pid)
+        todo += children.get(pid, [])
+        own, reaped, _ = procs[pid]
+        kind = "app" if b"streamlit" in cmds[pid] else "proxy" if b"nginx" in cmds[pid] else "workers"
+        out[kind] += own
+        out["workers" if kind == "app" else kind] += reaped
+    return out
 
 
 def app_version() -> str:
@@ -476,18 +487,27 @@ def main(argv=None) -> int:
             env = {"NNLAB_CHECKPOINTS": str(ckpt), "NNLAB_PAGE_TIMES": str(page_times)}
             if args.max_jobs:
                 env["NNLAB_MAX_JOBS"] = str(args.max_jobs)
-            server = streamlit_server(env, timeout=120)
-            url = server.__enter__()
-            port = url.rsplit(":", 1)[1]
-            roots = [pid for pid in _pids_listening(port)]
+            if args.procs:
+                run_dir = Path(tmp) / "serve"
+                server = nets_serve(args.procs, env, run_dir)
+                url, launcher = server.__enter__()
+                roots, logs = [launcher], [run_dir / f"app{i + 1}.log" for i in range(args.procs)] + [
+                    run_dir / "jobs.log"]
+            else:
+                server = streamlit_server(env, timeout=120)
+                url = server.__enter__()
+                port = url.rsplit(":", 1)[1]
+                roots = _pids_listening(port)
+                logs = [Path(os.environ.get("TMPDIR", "/tmp")) / f"streamlit-{port}.log"]
         try:
-            print(f"class: server {url} (pids {roots or '?'}), app at {app_version()}, {args.players} players for "
-                  f"{args.seconds:g} s, {args.trainers} trainers over {args.spread:g} s; load average {load_before}",
+            what = f"{args.procs} app processes behind nginx (nets serve)" if args.procs else "one streamlit process"
+            print(f"class: server {url}, {what} (pids {roots or '?'}), app at {app_version()}, {args.players} players "
+                  f"for {args.seconds:g} s, {args.trainers} trainers over {args.spread:g} s; load average {load_before}",
                   flush=True)
             cpu0, client0, wall0 = tree_cpu(roots), sum(os.times()[:2]), time.time()
             results = asyncio.run(drive(url, args, players, trainers, roots))
             wall = time.time() - wall0
-            server_errors = _server_tracebacks(url) if server is not None else []
+            server_errors = _server_tracebacks(logs) if server is not None else []
         finally:
             if server is not None:
                 server.__exit__(None, None, None)
@@ -501,6 +521,33 @@ def main(argv=None) -> int:
     client_cpu = results["client_cpu_end"] - client0
     return report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results, server_errors,
                   load_before, load_after)
+
+
+@contextmanager
+def nets_serve(procs: int, env: dict, run_dir: Path, timeout: float = 240):
+    """`python -m nets serve --procs N` (N app processes behind nginx) on a free local port; yields
+    its address and the launcher's pid (its processes are the launcher's children)."""
+    from browser import free_port
+    port = free_port()
+    log = open(run_dir.parent / "serve.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "nets", "serve", "--procs", str(procs), "--listen",
+                             f"127.0.0.1:{port}", "--run-dir", str(run_dir)], cwd=ROOT,
+                            env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout
+        while "Neural Net Lab:" not in Path(log.name).read_text(errors="replace"):
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"nets serve did not start: {Path(log.name).read_text(errors='replace')[-1500:]}")
+            time.sleep(0.5)
+        yield url, proc.pid
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
 
 
 def _pids_listening(port: str) -> list[int]:
@@ -517,13 +564,15 @@ def _pids_listening(port: str) -> list[int]:
     return out
 
 
-def _server_tracebacks(url: str) -> list[str]:
-    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"streamlit-{url.rsplit(':', 1)[1]}.log"
-    if not log.exists():
-        return []
-    lines = log.read_text(errors="replace").splitlines()
-    return [f"server log {log.name}: " + next((t for t in lines[i + 1:] if t and not t.startswith(" ")), line)
-            for i, line in enumerate(lines) if line.startswith("Traceback")]
+def _server_tracebacks(logs: list[Path]) -> list[str]:
+    out = []
+    for log in logs:
+        if not log.exists():
+            continue
+        lines = log.read_text(errors="replace").splitlines()
+        out += [f"server log {log.name}: " + next((t for t in lines[i + 1:] if t and not t.startswith(" ")), line)
+                for i, line in enumerate(lines) if line.startswith("Traceback")]
+    return out
 
 
 def report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results, server_errors,
@@ -586,13 +635,13 @@ def report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results,
     print("page script time (s), from $NNLAB_PAGE_TIMES:   n     p50     p95     max")
     for page, st in sorted(pages.items()):
         print(f"  {page:<28} {st['n']:>5} {st['median']:>7.3f} {st['p95']:>7.3f} {st['max']:>7.3f}")
-    print(f"CPU seconds:      app server {cpu['app']:.1f}, job workers {cpu['workers']:.1f}, this client {client_cpu:.1f} "
+    print(f"CPU seconds:      app server {cpu['app']:.1f}, job workers and queue {cpu['workers']:.1f}"
+          + (f", nginx {cpu['proxy']:.1f}" if args.procs else "") + f", this client {client_cpu:.1f} "
           f"(of {wall * os.cpu_count():.0f} core-seconds in the wall time)")
     play_cpu = None
     if "play_start" in results and "play_end" in results:
         (t0, c0, k0), (t1, c1, k1) = results["play_start"], results["play_end"]
-        play_cpu = {"seconds": t1 - t0, "app": c1["app"] - c0["app"], "workers": c1["workers"] - c0["workers"],
-                    "client": k1 - k0}
+        play_cpu = {"seconds": t1 - t0, **{k: c1[k] - c0[k] for k in c0}, "client": k1 - k0}
         per = play_cpu["app"] / play_cpu["seconds"] / len(players)
         print(f"  while playing:  app server {play_cpu['app']:.1f} CPU-s in {play_cpu['seconds']:.1f} s "
               f"({play_cpu['app'] / play_cpu['seconds']:.2f} cores; {per:.3f} CPU-s per second per player), "
