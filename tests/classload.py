@@ -36,12 +36,17 @@ WidgetStateManager, ForwardMessageCache, WebsocketConnection) and its Python sid
   config.max_cached_message_age runs are dropped (for a fragment run: only that fragment's).
 - Images: an image element's /media/... URL is fetched over HTTP, as the <img> tag does.
 
+- A custom component's setStateValue(key, value) (st.components.v2): the component's JSON state
+  with `key` set, sent at once with the fragment it is drawn in (set_component_state).
+
 Not copied: heartbeats (only sent for embedded apps), file uploads, reconnecting, forms, the
-dynamic imports of element-specific scripts (with `assets`, only what the HTML names is fetched).
+dynamic imports of element-specific scripts (with `assets`, only what the HTML names is fetched),
+whatever a custom component computes in the browser (the caller supplies what it sends back).
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 import urllib.parse
@@ -250,6 +255,26 @@ class Session:
             found = [b for b in found if any(near in element_text(n) for n in self.nodes.values()
                                              if n.element is not None and n.path[:-1] == b.path[:-1])]
         return found
+
+    def components(self, name: str = "") -> list[Node]:
+        """The custom components (st.components.v2) on the page whose name contains `name`."""
+        return [n for n in self.find("bidi_component") if name in n.element.bidi_component.component_name]
+
+    @staticmethod
+    def component_data(node: Node):
+        """The data a component was drawn with (its JSON), else None."""
+        c = node.element.bidi_component
+        return json.loads(c.json) if c.WhichOneof("data") == "json" else None
+
+    async def set_component_state(self, node: Node, key: str, value) -> None:
+        """What a component's setStateValue(key, value) does in the browser: its JSON state with `key`
+        set (WidgetStateManager.setJsonValue), then at once a rerun of the fragment it is drawn in."""
+        wid = node.element.bidi_component.id
+        held = self.widgets.get(wid)
+        state = json.loads(held.json_value) if held is not None and held.WhichOneof("value") == "json_value" else {}
+        state[key] = value
+        self.widgets[wid] = WidgetState(id=wid, json_value=json.dumps(state, separators=(",", ":")))
+        await self._send_rerun(fragment_id=node.fragment_id)
 
     def metric(self, label: str) -> str | None:
         """The value of the metric labelled `label` on the page now."""
@@ -632,7 +657,8 @@ WIDGET_VALUES = {
     "color_picker": lambda w, set_value: _state(w.id, string_value=w.value if set_value else w.default),
 }
 WIDGET_KINDS = set(WIDGET_VALUES) | {"button", "download_button", "chat_input", "date_input", "time_input",
-                                     "file_uploader", "camera_input", "audio_input", "data_editor", "feedback"}
+                                     "file_uploader", "camera_input", "audio_input", "data_editor", "feedback",
+                                     "bidi_component"}  # a component holds state once it has set some
 
 
 def element_text(node: Node) -> str:

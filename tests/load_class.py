@@ -184,6 +184,8 @@ class Player:
     epochs: list = field(default_factory=list)     # (time, epoch) of every Epoch metric received
     errors: list = field(default_factory=list)
     session: Session | None = None
+    browser_trained: bool = False                  # the page trains in the browser (a component) …
+    syncs: list = field(default_factory=list)      # … and this player sent it back: (sent, answered) times
 
     def on_text(self, e: TextEvent) -> None:
         if e.kind == "metric" and e.label == "Epoch":
@@ -194,6 +196,12 @@ class Player:
     def figures(self) -> dict:
         if self.pressed is None:
             return {"updates_per_s": None, "epochs_per_s": None, "updates": 0, "epochs": 0}
+        if self.browser_trained:  # the updates and epochs happen in the student's browser, not here
+            window = self.window_end - self.pressed
+            answered = [b - a for a, b in self.syncs if b is not None]
+            return {"browser_trained": True, "updates": None, "epochs": None, "seconds": window,
+                    "updates_per_s": None, "epochs_per_s": None, "syncs": len(self.syncs),
+                    "syncs_per_s": len(self.syncs) / window, "sync_answered_s": spread(answered)}
         before = [ep for t, ep in self.epochs if t < self.pressed]
         start = before[-1] if before else 0
         seen = [(t, ep) for t, ep in self.epochs if self.pressed <= t <= self.window_end]
@@ -258,7 +266,10 @@ async def play(p: Player, url: str, args, all_open: asyncio.Barrier, results: di
         if opened:
             p.pressed = await s.click("▶ Play", wait=False)
             p.window_end = p.pressed + args.seconds
-            await asyncio.sleep(args.seconds)
+            if browser_panel(s) is not None:
+                await sync_like_the_browser(p, s)
+            else:
+                await asyncio.sleep(args.seconds)
         if first:
             results["play_end"] = (time.time(), tree_cpu(results["roots"]), sum(os.times()[:2]))
     except (SessionError, OSError) as e:
@@ -267,6 +278,56 @@ async def play(p: Player, url: str, args, all_open: asyncio.Barrier, results: di
         results["player_stats"][p.n] = s.stats
         p.errors += s.errors
         await s.close()  # the player leaves: its load ends with its window
+
+
+def browser_panel(s: Session):
+    """The Playground's live panel when the browser trains it: a component whose data carries a
+    sync interval (pages/_playground_live.py), else None."""
+    for node in s.components():
+        data = Session.component_data(node)
+        if isinstance(data, dict) and "sync_s" in data and "playing" in data:
+            return node
+    return None
+
+
+async def sync_like_the_browser(p: Player, s: Session) -> None:
+    """While the browser trains, what the server sees of it: every `sync_s` seconds the component
+    hands its network back (nets/playground/web/live.js: setStateValue("sync", snapshot)). This
+    player sends back the network the server last sent it, with the bookkeeping it came with: the
+    server's work per sync (checking and applying it, the rerun, the panel sent again) is the same
+    whatever the numbers; the epochs themselves are the student's laptop's, not measured here."""
+    p.browser_trained = True
+    await s.wait_until(lambda: (data := _panel_data(s)) is not None and data.get("playing"), 60, "Play to start")
+    seq = 0
+    while time.time() < p.window_end and not s.closed:
+        data = _panel_data(s)
+        await asyncio.sleep(min(float(data.get("sync_s", 3.0)), max(0.0, p.window_end - time.time())))
+        if time.time() >= p.window_end:
+            break
+        node, data = browser_panel(s), _panel_data(s)
+        if node is None or not data.get("playing"):
+            p.errors.append("the live panel stopped playing")
+            break
+        net, seq = data["net"], seq + 1
+        snapshot = {"version": data["version"], "seq": seq, "params": net["params"], "bn": net["bn"],
+                    "epoch": data["epoch"], "position": data["position"], "batches": data["batches"],
+                    "history": data["history"]}
+        runs = s.stats.full_runs + s.stats.fragment_runs + s.stats.early_runs
+        sent = time.time()
+        p.syncs.append([sent, None])
+        await s.set_component_state(node, "sync", snapshot)
+        try:
+            await s.wait_until(lambda: s.stats.full_runs + s.stats.fragment_runs + s.stats.early_runs > runs,
+                               max(1.0, p.window_end - time.time() + 30), "the run after a sync")
+            p.syncs[-1][1] = time.time()
+        except SessionError as e:
+            p.errors.append(str(e))
+            break
+
+
+def _panel_data(s: Session):
+    node = browser_panel(s)
+    return Session.component_data(node) if node is not None else None
 
 
 async def train(tr: Trainer, url: str, args, t0: float, deadline: float) -> None:
@@ -595,10 +656,18 @@ def report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results,
     waits = [t.ended - t.pressed for t in done]
 
     print(f"wall time:        {wall:.1f} s; load average before {load_before}, after {load_after}")
+    browser_trained = [p for p in players if p.browser_trained]
     if players:
         print(f"players:          {len(players)} playing {args.seconds:g} s each, at once")
-        print(f"  updates/s       median {ups['median']:.2f}, min {ups['min']:.2f}, max {ups['max']:.2f}")
-        print(f"  epochs/s        median {eps['median']:.1f}, min {eps['min']:.1f}, max {eps['max']:.1f}")
+        if browser_trained:
+            syncs = spread([f["syncs_per_s"] for f in pf if f.get("browser_trained")])
+            answered = [b - a for p in browser_trained for a, b in p.syncs if b is not None]
+            print(f"  trained in the browser ({len(browser_trained)} players): the server answered syncs at median "
+                  f"{syncs['median']:.2f}/s per player; a sync's run finished p50 {percentile(answered, 50):.2f} s, "
+                  f"p95 {percentile(answered, 95):.2f} s after it was sent (updates and epochs are the browsers')")
+        if len(browser_trained) < len(players):
+            print(f"  updates/s       median {ups['median']:.2f}, min {ups['min']:.2f}, max {ups['max']:.2f}")
+            print(f"  epochs/s        median {eps['median']:.1f}, min {eps['min']:.1f}, max {eps['max']:.1f}")
         if frag_s:
             print(f"  fragment run    p50 {percentile(frag_s, 50) * 1000:.0f} ms, p95 {percentile(frag_s, 95) * 1000:.0f} ms "
                   f"(new_session to script_finished, seen by the client; {len(frag_s)} runs)")
@@ -654,8 +723,12 @@ def report(args, players, trainers, runs, pages, cpu, client_cpu, wall, results,
         print(f"  - {e[:300]}")
     if len(errors) > 8:
         print(f"  … and {len(errors) - 8} more")
+    trained_here = len(browser_trained) < len(players)
+    synced = [f["syncs_per_s"] for f in pf if f.get("browser_trained")]
     summary = (f"class: {len(players)} players" + (f" median {ups['median']:.2f} updates/s {eps['median']:.1f} epochs/s "
-                                                    f"(min {ups['min']:.2f}, {eps['min']:.1f})" if players else "")
+                                                    f"(min {ups['min']:.2f}, {eps['min']:.1f})" if trained_here else "")
+               + (f" trained in their browsers, syncs answered median {statistics.median(synced):.2f}/s"
+                  if synced else "")
                + f"; {len(trainers)} trainers" + (f", {len(completed)} jobs completed, {max(lost, 0)} lost" if trainers else "")
                + (f", last done {last_done - first_press:.0f} s after the first press" if first_press and last_done else "")
                + f"; {len(errors)} errors")
