@@ -1,29 +1,20 @@
 """Playground: TensorFlow Playground on 2-D data, in PyTorch: pick data, features and a network, press Play."""
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from nets.playground import model as pmodel
-from nets.playground import edges, gate, halfplanes, link, pictures, scenarios, verdict
+from nets.playground import edges, halfplanes, link, scenarios, verdict
 from nets.playground.state import PlaygroundConfig, new_state, set_learning_rate
-from nets.playground.train import boundary, edit_weight, epoch_batches, neuron_maps, record, step, train_for, weights
+from nets.playground.train import edit_weight, epoch_batches, record, step
 from nets.text import plain
 from pages._common import ensure_app_entry
 from pages._link import link_ui, problems_ui
+from pages._playground_live import live_panel
 from pages._playground_form import load_controls, place_ui, remember
 
 ensure_app_entry()
 
-UPDATE_S = 0.2  # 5 updates a second; each trains ~25 ms, then redraws (tests/bench_playground.py)
-LOSS_SPEC = {"mark": {"type": "line"}, "height": 80, "autosize": {"type": "fit-x", "contains": "padding"},
-             # whole epochs on the axis, from 0 to at least 1: one point must not read "0.000000"
-             "encoding": {"x": {"field": "epoch", "type": "quantitative", "title": None,
-                                "axis": {"format": "d", "tickMinStep": 1}},
-                          "y": {"field": "loss", "type": "quantitative", "title": "loss"},
-                          "color": {"field": "set", "type": "nominal", "title": None,
-                                    "scale": {"domain": ["train", "test"], "range": ["#999999", "#222222"]},
-                                    "legend": {"orient": "top-right", "direction": "horizontal", "padding": 0}}}}
 S = st.session_state
 S.setdefault("pg_cfg", PlaygroundConfig())
 S.setdefault("pg_init", 0)
@@ -146,10 +137,10 @@ def bar_ui(values: dict, locked: frozenset[str]) -> None:
     playing = S.pg_playing
     if c[0].button("⏸ Pause" if playing else "▶ Play", type="primary", width="stretch"):
         S.pg_playing = not playing
-        st.rerun()  # the fragment's run_every changes only on a full run
+        st.rerun()  # the panel learns at once: Play or Pause
     if c[1].button("Step", width="stretch", help="One epoch") and "pg_state" in S:
-        with gate.turn():  # one epoch, then this same run redraws: one click, one epoch
-            step(S.pg_state, epoch_batches(S.pg_state))
+        S.pg_playing = False  # one click, one epoch, from the network the browser handed back
+        step(S.pg_state, epoch_batches(S.pg_state))
     if c[2].button("Reset", width="stretch", help="New random weights, epoch 0"):
         S.pg_init += 1
         S.pop("pg_state", None)
@@ -169,42 +160,18 @@ def current_state(cfg: PlaygroundConfig):
     return S.pg_state
 
 
-@st.fragment(run_every=UPDATE_S if S.pg_playing else None)
+@st.fragment
 def live():
+    """The live panel (trained and drawn in the browser: pages/_playground_live.py), then what the server adds."""
     state = S.pg_state
-    discrete = S.setdefault("pg_discrete", False)
-    show_test = S.setdefault("pg_show_test", False)
-    planes = S.setdefault("pg_planes", False)
-    d = state.data
-    with gate.turn():  # all playing students share one slot: the rest of the server keeps its share
-        if S.pg_playing:
-            train_for(state)
-        inputs, layers = neuron_maps(state, 20)
-        net = pictures.network(inputs, layers, weights(state), list(state.cfg.features), boundary(state, 20),
-                               discretize=discrete)
-        test_points = (d.test_x, d.test_y) if show_test else None
-        plane_ok = bool(state.cfg.net.hidden) and not state.cfg.net.batch_norm \
-            and state.cfg.features == halfplanes.PLANE
-        lines = halfplanes.lines(*weights(state)[0], state.cfg.features) if planes and plane_ok else ()
-        heat = pictures.heatmap(boundary(state, 80), (d.train_x, d.train_y), test_points, d.classes,
-                                size=300, discretize=discrete, lines=lines)
-        rows = [{"epoch": round(e, 3), "set": s, "loss": round(v, 5)} for e, a, b in state.history
-                for s, v in (("train", a), ("test", b))]
+    plane_ok = bool(state.cfg.net.hidden) and not state.cfg.net.batch_norm and state.cfg.features == halfplanes.PLANE
+    live_panel(state, S.pg_playing, S.setdefault("pg_discrete", False), S.setdefault("pg_show_test", False),
+               S.setdefault("pg_planes", False) and plane_ok)
     left, right = st.columns([1.25, 1])
-    left.image(net, width="stretch")
     with left:
         verdict_ui(state)
         weight_ui(state)
     with right:
-        train, test = state.history[-1][1:] if state.history else (float("nan"),) * 2
-        m = st.columns([0.8, 1, 1])
-        m[0].metric("Epoch", f"{state.epoch:,}")
-        m[1].metric("Training loss", f"{train:.3f}")
-        m[2].metric("Test loss", f"{test:.3f}")
-        st.image(heat, width="stretch")
-        spec = {**LOSS_SPEC, "encoding": {**LOSS_SPEC["encoding"], "x": {
-            **LOSS_SPEC["encoding"]["x"], "scale": {"domain": [0, max([1] + [r["epoch"] for r in rows])]}}}}
-        st.vega_lite_chart(pd.DataFrame(rows, columns=["epoch", "set", "loss"]), spec, width="stretch")
         st.toggle("Show test data", key=remember("pg_show_test", False))
         st.toggle("Discretise output", key=remember("pg_discrete", False))
         st.toggle("Half-planes of layer 1", key=remember("pg_planes", False), disabled=not plane_ok,

@@ -1,5 +1,6 @@
 """Playground in a real browser: pick the spiral, switch on features, press Play, and see the test loss
-fall and the output heatmap change while training runs in the fragment (screenshot saved)."""
+fall and the output heatmap change while the browser trains (pages/_playground_live.py; screenshot saved);
+a pause hands the network to the server, where Step goes on from it."""
 import re
 import time
 
@@ -19,9 +20,12 @@ def url():
         yield address
 
 
+PANEL_IDS = {"Epoch": "pg-epoch", "Training loss": "pg-train-loss", "Test loss": "pg-test-loss"}
+
+
 def metric(main, label) -> float:
-    box = main.get_by_test_id("stMetric").filter(has_text=label)
-    return float(re.sub(r"[^0-9.]", "", box.get_by_test_id("stMetricValue").inner_text()))
+    """A number of the live panel (drawn by the browser, in the component's shadow root)."""
+    return float(re.sub(r"[^0-9.]", "", main.get_by_test_id(PANEL_IDS[label]).inner_text()))
 
 
 @pytest.mark.slow
@@ -29,7 +33,7 @@ def test_spiral_play_trains_live(url):
     with chromium_page(1366, 768) as page:
         main = page.locator('[data-testid="stMain"]')
         page.goto(url + "/playground")
-        main.get_by_text("Training loss").wait_for(timeout=60_000)
+        main.get_by_test_id("pg-train-loss").wait_for(timeout=60_000)
         main.get_by_test_id("stSelectbox").filter(has_text="Dataset").click()
         page.get_by_role("option", name="Spiral", exact=True).click()
         for label in ("X₁²", "X₂²", "X₁X₂", "sin(X₁)", "sin(X₂)"):  # x1, x2 alone: TF's lesson, no progress
@@ -37,8 +41,8 @@ def test_spiral_play_trains_live(url):
             time.sleep(0.5)
         page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=30_000)  # reruns done
         start = metric(main, "Test loss")
-        heat = main.get_by_test_id("stImage").nth(1).locator("img")
-        before = heat.get_attribute("src")
+        heat = main.get_by_test_id("pg-heatmap")
+        before = heat.evaluate("c => c.toDataURL()")
         main.get_by_role("button", name="▶ Play").click()
         main.get_by_role("button", name="⏸ Pause").wait_for(timeout=30_000)
         deadline, now = time.time() + 180, start
@@ -48,12 +52,20 @@ def test_spiral_play_trains_live(url):
                 break
             time.sleep(0.5)
         assert now < 0.9 * start, (start, now)
-        assert heat.get_attribute("src") != before
+        assert heat.evaluate("c => c.toDataURL()") != before
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "playground-mid-training.png"))
         print(f"test loss {start:.3f} -> {now:.3f} at epoch {metric(main, 'Epoch'):.0f}")
         main.get_by_role("button", name="⏸ Pause").click()
         main.get_by_role("button", name="▶ Play").wait_for(timeout=30_000)
+        time.sleep(1.0)  # the pause's hand-over reaches the server
+        page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=30_000)
+        paused = metric(main, "Epoch")
+        main.get_by_role("button", name="Step").click()  # the server's Step, from the browser's network
+        deadline = time.time() + 30
+        while metric(main, "Epoch") != paused + 1 and time.time() < deadline:
+            time.sleep(0.2)
+        assert metric(main, "Epoch") == paused + 1
 
 
 @pytest.mark.slow
@@ -93,8 +105,13 @@ def layers_agree(page, main, want: int) -> None:
     errors = main.get_by_test_id("stException")
     assert errors.count() == 0, errors.first.inner_text()
     assert count.count() == 1 and boxes.count() == want, (want, boxes.count())
-    assert main.get_by_test_id("stImage").count() == 2  # the network diagram and the heat map
-    assert main.get_by_test_id("stVegaLiteChart").count() == 1  # the loss curve
+    assert main.get_by_test_id("pg-heatmap").count() == 1  # the live panel: the network diagram and the heat map
+    assert main.locator("canvas.pg-curve").count() == 1  # the loss curve
+    drawn = main.locator("[data-widths]")  # the diagram drawn has the layers the boxes say
+    deadline = time.time() + 10
+    while len(drawn.get_attribute("data-widths").split(",")) != want + 2 and time.time() < deadline:
+        time.sleep(0.2)
+    assert len(drawn.get_attribute("data-widths").split(",")) == want + 2
 
 
 @pytest.mark.slow
@@ -104,7 +121,7 @@ def test_layers_down_to_none_and_back(url):
     with chromium_page(1366, 768) as page:
         main = page.locator('[data-testid="stMain"]')
         page.goto(url + "/playground")
-        main.get_by_text("Training loss").wait_for(timeout=60_000)
+        main.get_by_test_id("pg-train-loss").wait_for(timeout=60_000)
         main.get_by_test_id("stExpander").filter(has_text="Inspect a weight").locator("summary").click()
         layers_agree(page, main, 2)
         for label, want in (("➖", 1), ("➖", 0), ("➕", 1), ("➕", 2), ("➖", 1), ("➖", 0), ("➕", 1)):

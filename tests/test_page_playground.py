@@ -1,4 +1,6 @@
 """Playground page (AppTest): it draws, Step trains an epoch, settings rebuild, bad input gets a message."""
+import json
+
 import pytest
 from pagetools import app_on
 from streamlit.testing.v1 import AppTest
@@ -10,8 +12,18 @@ def at():
     return app_on("pages/playground.py")
 
 
+def panel(at) -> dict:
+    """What the page sent the live panel (pages/_playground_live.py): the network, its points and curve."""
+    found = at.get("bidi_component")
+    assert len(found) == 1, "one live panel"
+    return json.loads(found[0].proto.json)
+
+
 def metrics(at):
-    return {m.label: m.value for m in at.metric}
+    """The numbers the panel shows when it opens: the epoch and the last losses of the curve it was sent."""
+    d = panel(at)
+    _, train, test = d["history"][-1]
+    return {"Epoch": f"{d['epoch']:,}", "Training loss": f"{train:.3f}", "Test loss": f"{test:.3f}"}
 
 
 def button(at, label):
@@ -20,13 +32,13 @@ def button(at, label):
 
 def test_page_draws_and_step_trains(at):
     assert not at.exception and not at.error
-    assert metrics(at)["Epoch"] == "0" and len(at.get("image")) == 2  # network diagram and heatmap
+    assert metrics(at)["Epoch"] == "0" and panel(at)["net"]["widths"] == [2, 4, 2, 1]  # the live panel's network
     first = float(metrics(at)["Test loss"])
     for _ in range(3):
         button(at, "Step").click().run()
     assert metrics(at)["Epoch"] == "2"  # the first Step ends epoch 0 mid-way; TF counts the same
     assert float(metrics(at)["Test loss"]) != first
-    assert at.get("vega_lite_chart")
+    assert len(panel(at)["history"]) == 4  # the curve the panel draws: the start and three Steps
 
 
 def test_changing_data_or_network_resets(at):
@@ -89,7 +101,7 @@ def test_logic_page_link_opens_the_xor_network():
     assert np.array_equal(np.sign(out), [1, -1, 1, -1])
     assert any("weights in the link" in c.value for c in app.caption)
     app.toggle(key="pg_planes").set_value(True).run()  # the two units' lines over the heat map
-    assert not app.exception and len(app.get("image")) == 2
+    assert not app.exception and panel(app)["planes"]
     button(app, "Reset").click().run()  # random weights again: the note goes
     assert not any("weights in the link" in c.value for c in app.caption)
 
@@ -131,13 +143,15 @@ def test_inspect_and_set_a_weight(at):
     now = flat_weights(state.model)[pick]
     assert at.number_input(key="pg_w_new").value == pytest.approx(now, abs=1e-6)
     assert any(f"{now:+.4f}" in c.value for c in at.caption)
-    before, loss, heat = flat_weights(state.model), metrics(at)["Training loss"], str(at.get("image")[1].proto)
+    before, loss, sent = flat_weights(state.model), metrics(at)["Training loss"], panel(at)
     at.number_input(key="pg_w_new").set_value(4.0).run()
     assert not at.exception and not at.error
     after = flat_weights(at.session_state["pg_state"].model)
     assert at.session_state["pg_state"] is state  # the live model, not a new one
     assert [i for i in range(len(after)) if after[i] != before[i]] == [pick] and after[pick] == 4.0
-    assert metrics(at)["Training loss"] != loss and str(at.get("image")[1].proto) != heat  # redrawn
+    after_panel = panel(at)  # the browser starts again from the typed weight (a new version of the network)
+    assert metrics(at)["Training loss"] != loss and after_panel["version"] != sent["version"]
+    assert after_panel["net"]["params"] != sent["net"]["params"]
     assert any("+4.0000" in c.value for c in at.caption)
     button(at, "Step").click().run()  # training goes on from it: the epoch advances, the weight moves from 4
     assert state.batches > 0 and flat_weights(state.model)[pick] != 4.0
@@ -166,7 +180,7 @@ def test_share_with_the_current_weights_opens_the_same_network(at):
     state = opened.session_state["pg_state"]
     assert state.cfg == trained.cfg and state.epoch == 0 and state is not trained
     assert np.allclose(boundary(state, 40), boundary(trained, 40), atol=1e-4)
-    assert opened.metric[1].value == metrics(at)["Training loss"]  # the same numbers, to the 3 digits shown
+    assert metrics(opened)["Training loss"] == metrics(at)["Training loss"]  # the same numbers, to the 3 digits shown
 
 
 def test_share_with_weights_is_off_with_batch_norm(at):
@@ -217,7 +231,7 @@ def test_layers_down_to_none_and_back_agree_on_every_run(at):
         assert [n.value for n in at.number_input if n.label.startswith("Layer ")] == list(want)
         names = [w.name for w in edges.listing(state.model, state.cfg.features)]
         assert at.selectbox(key="pg_w_pick").options == names  # the picker lists this network's weights
-        assert len(at.get("image")) == 2 and at.get("vega_lite_chart")  # the diagram, the heat map, the curve
+        assert panel(at)["net"]["widths"][1:-1] == list(at.session_state["pg_state"].cfg.net.hidden)
     assert button(at, "➖").disabled and not button(at, "➕").disabled
     button(at, "➕").click().run()
     at.number_input(key="pg_n0_1").set_value(5).run()  # a size typed in is kept when a layer is added
@@ -231,4 +245,4 @@ def test_a_stale_weight_label_from_the_browser_is_no_traceback(at):
         stale_label(at, "pg_w_pick", "x1 → h1.1")
         button(at, clicks).click().run()
         assert not at.exception, at.exception[0].message
-        assert len(at.get("image")) == 2 and at.get("vega_lite_chart")  # the heat map and the curve stay
+        assert panel(at)["history"]  # the panel and its curve stay

@@ -1,6 +1,7 @@
 """Playground state: the whole configuration, the data, the model, its NumPy twin that trains, and the history."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -54,6 +55,8 @@ class PlaygroundState:
     net: FastNet | None = None  # what trains (float64, fast.py); `model` is its float32 copy for the pictures
     xy: tuple[np.ndarray, np.ndarray] = ()  # the training points as FastNet takes them, and their labels
     test_xy: tuple[np.ndarray, np.ndarray] = ()
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # with `edits`: the network's version, so
+    edits: int = 0  # a browser training it knows when the server changed it (nets/playground/live.py)
 
     def epochs_done(self) -> float:
         return self.epoch + self.position / max(len(self.order), 1)

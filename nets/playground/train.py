@@ -1,7 +1,6 @@
-"""Playground training in short chunks, losses, and the grids a page draws (boundary, neurons, weights)."""
+"""Playground training on the server (Step, lessons, tests: the browser trains while Play is on), losses, and the network over the plane."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import torch
@@ -13,8 +12,6 @@ from nets.playground.model import loss, output, penalty
 from nets.playground.state import PlaygroundState
 
 MAX_HISTORY = 400  # points in the loss curve; halved when full, so every redraw stays small
-CHUNK_S = 0.025  # training per live update: small, so one update (train + draw) costs ~40 ms of server
-CHUNK_BATCHES = 10  # time (tests/bench_playground.py); the clock is read every 10 batches (~0.2–0.8 ms)
 
 
 def epoch_batches(state: PlaygroundState) -> int:
@@ -25,9 +22,10 @@ def epoch_batches(state: PlaygroundState) -> int:
 def step(state: PlaygroundState, n_batches: int = 1, keep: bool = True) -> None:
     """n mini-batch SGD steps on the data loss + penalty (torch_step's rule, in NumPy: fast.py); a new
     shuffle at each epoch's end; then the model shows the new weights; the losses go into the history
-    unless keep is False (train_for records once per chunk)."""
+    unless keep is False."""
     fast.step(state, state.net, n_batches, *state.xy)
     state.net.to_model(state.model)
+    state.edits += 1  # a browser training this network starts again from the server's
     if keep:
         record(state)
 
@@ -36,6 +34,7 @@ def edit_weight(state: PlaygroundState, w: edges.Weight, new: float) -> None:
     """One weight set by hand (edges.set_weight's checks); training goes on from it."""
     edges.set_weight(state.model, w, new)
     state.net.read(state.model)
+    state.edits += 1
 
 
 def torch_step(state: PlaygroundState, n_batches: int = 1, keep: bool = True) -> None:
@@ -83,19 +82,6 @@ def record(state: PlaygroundState) -> None:
     state.history.append((state.epochs_done(), *losses(state)))
     if len(state.history) > MAX_HISTORY:
         state.history[:] = state.history[::2]
-
-
-def train_for(state: PlaygroundState, seconds: float = CHUNK_S, chunk: int = CHUNK_BATCHES) -> int:
-    """Train in chunks of `chunk` batches until `seconds` have passed, then record the losses once;
-    returns the batches done."""
-    start, done = time.perf_counter(), 0
-    while True:
-        fast.step(state, state.net, chunk, *state.xy)  # the model follows once, at the end
-        done += chunk
-        if time.perf_counter() - start >= seconds:
-            state.net.to_model(state.model)
-            record(state)
-            return done
 
 
 def grid(resolution: int) -> np.ndarray:
