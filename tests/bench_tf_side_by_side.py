@@ -105,24 +105,25 @@ def app_link(base: str, setting: dict) -> str:
 COUNTER_JS = r"""
 ([mode, seconds]) => {
   const num = s => s == null ? null : s.replace(/\s+/g, ' ').trim();
+  const found = {};
+  function deep(sel) {  // the first match in the document or an open shadow root, looked up once while present
+    if (found[sel] && found[sel].isConnected) return found[sel];
+    const stack = [document];
+    while (stack.length) {
+      const r = stack.pop(), f = r.querySelector(sel);
+      if (f) return (found[sel] = f);
+      for (const el of r.querySelectorAll('*')) if (el.shadowRoot) stack.push(el.shadowRoot);
+    }
+    return null;
+  }
   function texts() {
     if (mode === 'tf') {
       const e = document.querySelector('#iter-number'), l = document.querySelector('#loss-test');
       return {epoch: num(e && e.textContent), test: num(l && l.textContent), after: null};
     }
-    let epoch = null, test = null, after = null;
-    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
-      const lab = m.querySelector('[data-testid="stMetricLabel"]'), val = m.querySelector('[data-testid="stMetricValue"]');
-      if (!lab || !val) continue;
-      const l = num(lab.textContent);
-      if (l === 'Epoch') epoch = num(val.textContent);
-      if (l === 'Test loss') { test = num(val.textContent); after = m; }
-    }
-    if (epoch === null) {  // drawn some other way: the page's text
-      const t = document.body ? document.body.innerText : '';
-      const e = t.match(/Epoch\s*:?\s*([\d,]+)/), l = t.match(/Test loss\s*:?\s*([-\d.]+|nan)/i);
-      epoch = e && e[1]; test = l && l[1];
-    }
+    // this app: the live panel's numbers, drawn by the browser in the component's shadow root
+    const panel = deep('[data-testid="pg-epoch"]'), loss = deep('[data-testid="pg-test-loss"]');
+    const epoch = panel && num(panel.textContent), test = loss && num(loss.textContent), after = null;
     return {epoch, test, after};
   }
   function map(after) {
@@ -134,12 +135,10 @@ COUNTER_JS = r"""
       for (let i = 0; i < d.length; i += 3) h = (h * 31 + d[i]) | 0;
       return String(h);
     }
-    // this app: the first picture after the "Test loss" metric (the heat map); else every picture
-    const main = document.querySelector('[data-testid="stMain"]') || document.body;
-    const imgs = [...main.querySelectorAll('img, canvas')];
-    const next = after && imgs.find(i => after.compareDocumentPosition(i) & Node.DOCUMENT_POSITION_FOLLOWING);
-    const key = i => i.tagName === 'IMG' ? i.getAttribute('src') : i.toDataURL().slice(-64);
-    return next ? key(next) : imgs.map(key).join('|');
+    // this app: the panel counts its own redraws of the heat map (data-draws; reading the canvas back
+    // each frame would cost the app more than it costs TF)
+    const root = deep('[data-draws]');
+    return root ? root.dataset.draws : '';
   }
   function read() { const t = texts(); return {epoch: t.epoch, test: t.test, map: map(t.after)}; }
   const tsig = r => r.epoch + '|' + r.test, all = r => tsig(r) + '|' + r.map;
@@ -195,7 +194,8 @@ def parse_loss(text):
 def counter_frame(page, mode: str, timeout: float = 60):
     """The frame that shows the epoch (this app: normally the page itself), once it shows one."""
     deadline = time.time() + timeout
-    probe = "() => /Epoch/.test(document.body ? document.body.innerText : '')"
+    probe = ("() => /Epoch/.test(document.body ? document.body.innerText : '') || [...document.querySelectorAll('*')]"
+             ".some(e => e.shadowRoot && e.shadowRoot.querySelector('[data-testid=\"pg-epoch\"]'))")
     while time.time() < deadline:
         if mode == "tf":
             return page.main_frame

@@ -97,3 +97,9 @@ def test_two_processes_behind_nginx_share_the_queue_and_the_users_job(tmp_path):
         out.close()
     assert serve.returncode == 0, (tmp_path / "serve.log").read_text()
     assert not (run / "jobs.sock").exists()  # the queue stopped cleanly
+
+
+def test_on_a_ray_cluster_the_launch_starts_no_queue_of_its_own(tmp_path):
+    from nets.server.web import children
+    assert [k.name for k in children(tmp_path, [1, 2])] == ["jobs", "app1", "app2", "nginx"]
+    assert [k.name for k in children(tmp_path, [1, 2], ray=True)] == ["app1", "app2", "nginx"]  # the actor is the queue

@@ -119,15 +119,17 @@ class Child:
             self.proc.wait()
 
 
-def children(run_dir: Path, ports: list[int]) -> list[Child]:
-    """The queue, the app processes and nginx, in the order they start."""
+def children(run_dir: Path, ports: list[int], ray: bool = False) -> list[Child]:
+    """The queue (none on a Ray cluster: its actor is the queue), the app processes and nginx, in the order
+    they start."""
     py = sys.executable
     app = [[py, "-m", "streamlit", "run", str(settings.ROOT / "app.py"), "--server.headless", "true",
             "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"] for port in ports]
     nginx = [nginx_path() or "nginx", "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"),
              "-e", str(run_dir / "nginx-error.log"), "-g", "daemon off;"]
-    return ([Child("jobs", [py, "-m", "nets", "jobs", "--socket", str(run_dir / "jobs.sock")], run_dir / "jobs.log")]
-            + [Child(f"app{i + 1}", argv, run_dir / f"app{i + 1}.log") for i, argv in enumerate(app)]
+    queue = [] if ray else [Child("jobs", [py, "-m", "nets", "jobs", "--socket", str(run_dir / "jobs.sock")],
+                                  run_dir / "jobs.log")]
+    return (queue + [Child(f"app{i + 1}", argv, run_dir / f"app{i + 1}.log") for i, argv in enumerate(app)]
             + [Child("nginx", nginx, run_dir / "nginx.log")])
 
 
@@ -151,10 +153,12 @@ def main(argv=None) -> int:
     ports = [free_port() for _ in range(args.procs)]
     (run_dir / "nginx.conf").write_text(nginx_config(ports, args.listen, run_dir,
                                                      upload_mb=100))  # .streamlit/config.toml's maxUploadSize
-    env = {**os.environ, "NNLAB_JOBS_SOCKET": str(run_dir / "jobs.sock"), "NNLAB_JOBS_KEY": secrets.token_hex(32),
+    ray = bool(settings.get("NNLAB_RAY_ADDRESS"))  # the cluster's queue, shared already
+    env = {**os.environ, "NNLAB_JOBS_SOCKET": "" if ray else str(run_dir / "jobs.sock"),
+           "NNLAB_JOBS_KEY": secrets.token_hex(32),
            # one secret for every process: a signed cookie (XSRF, a login) set by one is good in all
            "STREAMLIT_SERVER_COOKIE_SECRET": os.environ.get("STREAMLIT_SERVER_COOKIE_SECRET") or secrets.token_hex(32)}
-    kids = children(run_dir, ports)
+    kids = children(run_dir, ports, ray)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))

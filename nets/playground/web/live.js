@@ -5,7 +5,7 @@
 
 const NEG = [245, 147, 34], ZERO = [232, 234, 235], POS = [8, 119, 189];  // TF's orange, grey, blue
 const CLASS = [[8, 119, 189], [245, 147, 34], [46, 160, 67], [148, 103, 189], [214, 39, 40], [23, 190, 207]];
-const HALF = 6, HEAT_RES = 50, THUMB_RES = 16, TRAIN_MS = 14, DRAW_MS = 66, RECORD_MS = 100, MAX_HISTORY = 400;
+const HALF = 6, HEAT_RES = 50, THUMB_RES = 16, TRAIN_MS = 14, DRAW_MS = 40, RECORD_MS = 100, MAX_HISTORY = 400;
 const panels = new Map();  // one per Playground tab, kept across the page's reruns
 
 function colour(v) {
