@@ -19,6 +19,18 @@ is measured here is the server's cost.
   alerts).
 - Players and trainers run at the same time.
 
+When the Playground trains in the browser (a custom component whose data carries `sync_s`:
+pages/_playground_live.py, nets/playground/web/live.js), a player cannot train: it sends back, every
+`sync_s` seconds, the network the server last sent it, as live.js's setStateValue("sync", …) does,
+and the report gives the syncs the server answered and how fast; updates and epochs are then the
+browsers' own (--compare-browser reads Chromium's from the page).
+
+--compare-browser proves the client: one protocol player, then one Chromium player
+(tests/browser.py), each alone for --seconds on the same warmed-up server, with the updates,
+epochs, auto-reruns, syncs and fragment runs each produced and the CPU each cost:
+
+    nice -n 10 python tests/load_class.py --compare-browser --seconds 10 --repeat 2
+
 At the end: jobs completed (runs in the checkpoints folder whose run.json says "completed"),
 submitted and saved (none lost), the time from the first press to the last job done, per-player
 updates/s and epochs/s (median and minimum), the page script time p50/p95 per page (the app's
@@ -95,7 +107,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "(tests/browser.py) on the same server, each for --seconds; their updates/s and epochs/s")
     p.add_argument("--repeat", type=int, default=1, help="with --compare-browser: rounds of the pair (default 1)")
     p.add_argument("--browser-nice", type=int, default=0,
-                   help="with --compare-browser: niceness added to Chromium's processes (default 0)")
+                   help="with --compare-browser: niceness added to Chromium's processes, so that a Playground "
+                        "trained on the server gets the cores a browser on another laptop would leave it (default 0; "
+                        "not for a Playground trained in the browser, which then starves)")
     p.add_argument("--json", type=Path, help="also write the figures to this file")
     return p.parse_args(argv)
 
@@ -392,7 +406,7 @@ async def browser_player(url: str, seconds: float, nice: int = 0) -> tuple[Playe
     from streamlit.proto.BackMsg_pb2 import BackMsg
 
     player = Player(0)
-    counts = {"auto_reruns_sent": 0, "fragment_runs": 0}
+    counts = {"auto_reruns_sent": 0, "fragment_runs": 0, "syncs_sent": 0}
 
     def received(payload) -> None:
         msg = ForwardMsg()
@@ -407,8 +421,11 @@ async def browser_player(url: str, seconds: float, nice: int = 0) -> tuple[Playe
     def sent(payload) -> None:
         msg = BackMsg()
         msg.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
-        if msg.WhichOneof("type") == "rerun_script" and msg.rerun_script.is_auto_rerun and player.pressed:
-            counts["auto_reruns_sent"] += 1
+        if msg.WhichOneof("type") == "rerun_script" and player.pressed:
+            counts["auto_reruns_sent"] += msg.rerun_script.is_auto_rerun
+            counts["syncs_sent"] += any(w.WhichOneof("value") == "json_value" and w.json_value.startswith('{"sync"')
+                                        for w in msg.rerun_script.widget_states.widgets) \
+                and not any(w.WhichOneof("value") == "trigger_value" for w in msg.rerun_script.widget_states.widgets)
 
     def on_ws(ws) -> None:
         ws.on("framereceived", received)
@@ -428,12 +445,22 @@ async def browser_player(url: str, seconds: float, nice: int = 0) -> tuple[Playe
         await page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
         play_button = page.get_by_role("button", name=re.compile(r"^\W*Play$")).first
         await play_button.wait_for(timeout=30_000)
+        in_browser = page.get_by_test_id("pg-epoch")  # the Playground trained in the browser draws its own numbers
+
+        async def epoch() -> int | None:
+            if not await in_browser.count():
+                return None
+            return int((await in_browser.first.inner_text()).replace(",", "") or 0)
+        start = await epoch()
         player.pressed = time.time()
         await play_button.click()
         player.window_end = player.pressed + seconds
         while time.time() < player.window_end:
             _renice_browser(nice)
             await asyncio.sleep(min(1.0, max(0.0, player.window_end - time.time())))
+        if start is not None:
+            player.browser_trained = True
+            counts["browser_epochs_per_s"] = ((await epoch() or 0) - start) / seconds
         cpu = _browser_cpu() - cpu0
         await browser.close()
     return player, cpu, counts
@@ -462,19 +489,25 @@ def _renice_browser(nice: int) -> None:
 
 
 def _browser_cpu() -> float:
-    """CPU seconds of this process's Chromium and Playwright children (live ones)."""
-    total = 0.0
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            own, reaped, ppid = proc_cpu(int(d.name))
-            cmd = (d / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue
-        if b"chrom" in cmd or b"playwright" in cmd or b"node" in cmd:
-            total += own + reaped
-    return total
+    """CPU seconds of the live processes below this one but the app server's: Chromium and
+    Playwright's driver."""
+    kids = [pid for pid in _children(os.getpid()) if b"streamlit" not in _cmdline(pid)]  # not the app server
+    cpu = tree_cpu(kids)
+    return cpu["app"] + cpu["workers"] + cpu["proxy"]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def compare_browser(args) -> int:
@@ -488,10 +521,11 @@ def compare_browser(args) -> int:
             rows = []
 
             async def protocol_player(player: Player) -> dict:
-                results = {"player_stats": {}}
+                results = {"player_stats": {}, "roots": roots}
                 await play(player, url, args, asyncio.Barrier(1), results)
                 st = results["player_stats"][player.n]
-                return {"auto_reruns_sent": st.auto_reruns_sent, "fragment_runs": len(st.fragment_seconds)}
+                return {"auto_reruns_sent": st.auto_reruns_sent, "fragment_runs": len(st.fragment_seconds),
+                        "syncs_sent": len(player.syncs)}
 
             asyncio.run(protocol_player(Player(-1, errors=[])))  # warm-up: the server's first views are slow
             for kind in ("Chromium", "protocol client") * args.repeat:
@@ -506,15 +540,19 @@ def compare_browser(args) -> int:
                 rows.append({"kind": kind, **player.figures(), **counts, "server_cpu_s": cpu["app"] - cpu0["app"],
                              "driver_cpu_s": extra, "errors": player.errors, "load_before": load0,
                              "load_after": loadavg()})
-    print("                   updates/s epochs/s auto-reruns/s fragment runs/s server CPU s client CPU s")
+    def num(v, fmt):
+        return "—" if v is None else format(v, fmt)
+    print("                   updates/s epochs/s auto-reruns/s syncs/s fragment runs/s server CPU s client CPU s")
     for r in rows:
         w = r["seconds"] or float("nan")
-        print(f"  {r['kind']:<16} {r['updates_per_s'] or 0:>9.2f} {r['epochs_per_s'] or 0:>8.1f} "
-              f"{r['auto_reruns_sent'] / w:>13.2f} {r['fragment_runs'] / w:>15.2f} {r['server_cpu_s']:>12.1f} "
-              f"{r['driver_cpu_s']:>11.1f}   load {r['load_before']} → {r['load_after']}"
+        epochs = r["epochs_per_s"] if r["epochs_per_s"] is not None else r.get("browser_epochs_per_s")
+        print(f"  {r['kind']:<16} {num(r['updates_per_s'], '.2f'):>9} {num(epochs, '.1f'):>8} "
+              f"{r['auto_reruns_sent'] / w:>13.2f} {r['syncs_sent'] / w:>7.2f} {r['fragment_runs'] / w:>15.2f} "
+              f"{r['server_cpu_s']:>12.1f} {r['driver_cpu_s']:>11.1f}   load {r['load_before']} → {r['load_after']}"
               + (f"  errors: {r['errors']}" if r["errors"] else ""))
     print("  (each player alone on a warmed-up server, page load included in the CPU figures; server: the app "
-          "process; client: this script's process, or Chromium's)")
+          "process; client: this script's process, or Chromium's; on a Playground trained in the browser the "
+          "protocol client has no epochs of its own)")
     if args.json:
         args.json.write_text(json.dumps({"compare": rows, "seconds": args.seconds}, indent=1))
     return 1 if any(r["errors"] for r in rows) else 0
