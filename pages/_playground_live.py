@@ -30,4 +30,4 @@ def live_panel(state, playing: bool, discretize: bool, show_test: bool, planes: 
     """Mount the panel (the network, the numbers, the heat map and the curve, trained and drawn in the browser)."""
     panel = st.session_state.setdefault("pg_panel", uuid.uuid4().hex)  # this tab's, across reruns
     _panel(key=KEY, data=panel_data(state, panel, playing, discretize, show_test, planes, SYNC_S),
-           on_sync_change=_synced, height=430)
+           on_sync_change=_synced)

@@ -148,9 +148,9 @@ function drawNet(p) {  // pictures.network: columns of thumbnails joined by edge
   const d = p.data, cv = p.els.net, ctx = cv.getContext("2d"), width = cv.width, height = cv.height;
   const m = THUMB_RES * THUMB_RES, { z, hidden } = forward(p.net, p.thumbGrid, m, false);
   const widths = p.net.widths, k = d.classes > 2 ? d.classes : 1;
-  const columns = widths.slice(0, -1), nCols = columns.length + 1, left = 46;
-  const tallest = Math.max(...columns, k);
-  const box = Math.floor(Math.min(56, (0.62 * (width - left)) / nCols, (0.8 * height) / tallest));
+  const columns = widths.slice(0, -1), nCols = columns.length + 1, left = 46 * width / 420;
+  const tallest = Math.max(...columns, k), scale = width / 420;  // drawn for 420 px, grown with the canvas
+  const box = Math.floor(Math.min(56 * scale, (0.62 * (width - left)) / nCols, (0.8 * height) / tallest));
   const xs = Array.from({ length: nCols }, (_, i) => left + (i * (width - left - box - 6)) / Math.max(nCols - 1, 1));
   const ys = (n) => {
     const gap = Math.min(box * 1.3, (height - box) / Math.max(n - 1, 1)), top = (height - box - gap * (n - 1)) / 2;
@@ -165,7 +165,7 @@ function drawNet(p) {  // pictures.network: columns of thumbnails joined by edge
     for (let j = 0; j < nout; j++) for (let a = 0; a < nin - 1; a++) {
       const w = p.net.params[off + a * nout + j], [x0, y0] = centres[l][a], [x1, y1] = centres[l + 1][Math.min(j, centres[l + 1].length - 1)];
       ctx.strokeStyle = `rgb(${(w > 0 ? POS : NEG).join(",")})`;
-      ctx.lineWidth = Math.max(1, Math.round((4 * Math.abs(w)) / Math.max(big, 1)));
+      ctx.lineWidth = Math.max(1, Math.round((4 * scale * Math.abs(w)) / Math.max(big, 1)));
       ctx.beginPath(); ctx.moveTo(x0, y0); ctx.lineTo(x1, y1); ctx.stroke();
     }
   });
@@ -197,7 +197,7 @@ function drawNet(p) {  // pictures.network: columns of thumbnails joined by edge
       paste(img, cx, cy, box, `rgb(${CLASS[c].join(",")})`, false);
     });
   }
-  ctx.fillStyle = "#282828"; ctx.font = "12px sans-serif";
+  ctx.fillStyle = "#282828"; ctx.font = `${Math.round(12 * scale)}px sans-serif`;
   centres[0].forEach(([, cy], i) => ctx.fillText(d.labels[i], 2, cy + 4));
 }
 
@@ -223,7 +223,13 @@ function drawCurve(p) {  // the training (grey) and test (black) loss against ep
   }
 }
 
+function fit(cv, ratio) {  // the canvas's pixels follow its size on screen: sharp on a projector and a 4K screen
+  const w = Math.round(cv.clientWidth * (window.devicePixelRatio || 1));
+  if (w > 0 && cv.width !== w) { cv.width = w; cv.height = Math.round(w * ratio); }
+}
+
 function draw(p) {
+  fit(p.els.heat, 1); fit(p.els.net, 400 / 420); fit(p.els.curve, 80 / 300);
   const last = p.history[p.history.length - 1] || [0, NaN, NaN];
   p.els.epoch.textContent = p.run.epoch.toLocaleString("en-US");
   p.els.train.textContent = isFinite(last[1]) ? last[1].toFixed(3) : "nan";
