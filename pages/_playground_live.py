@@ -20,14 +20,20 @@ _panel = st.components.v2.component("nnlab.playground_live", js=script(), css=CS
 
 
 def _synced() -> None:
-    """The browser handed its network back (every few seconds while playing, and at a pause)."""
+    """The browser handed its network back (every few seconds while playing, at a pause, and when it
+    stopped by itself at a scenario's last epoch: then Play is off, and the page says so at once)."""
     state, value = st.session_state.get("pg_state"), st.session_state.get(KEY)
     if state is not None and value is not None:
-        apply_sync(state, value.get("sync"))
+        sync = value.get("sync")
+        if apply_sync(state, sync) and sync.get("stopped") and st.session_state.get("pg_playing"):
+            st.session_state.pg_playing = False
+            st.session_state.pg_stopped = True
 
 
-def live_panel(state, playing: bool, discretize: bool, show_test: bool, planes: bool) -> None:
+def live_panel(state, playing: bool, discretize: bool, show_test: bool, planes: bool, stop_at: int | None) -> None:
     """Mount the panel (the network, the numbers, the heat map and the curve, trained and drawn in the browser)."""
+    if st.session_state.pop("pg_stopped", False):
+        st.rerun()  # the whole page: its Play button shows Play again
     panel = st.session_state.setdefault("pg_panel", uuid.uuid4().hex)  # this tab's, across reruns
-    _panel(key=KEY, data=panel_data(state, panel, playing, discretize, show_test, planes, SYNC_S),
+    _panel(key=KEY, data=panel_data(state, panel, playing, discretize, show_test, planes, SYNC_S, stop_at),
            on_sync_change=_synced)

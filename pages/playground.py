@@ -55,7 +55,7 @@ def scenario_ui() -> None:
             st.markdown(f"**{active.title}.** {active.question}")
             st.radio("Your prediction", list(verdict.OUTCOMES), format_func=verdict.OUTCOMES.get, index=None,
                      key="pg_predict")
-            st.caption(f"Then press ▶ Play: after {scenarios.EPOCHS} epochs the page says what happened and why.")
+            st.caption(f"Then press ▶ Play: it stops after {scenarios.EPOCHS} epochs, and the page says what happened and why.")
 
 
 def verdict_ui(state) -> None:
@@ -165,8 +165,10 @@ def live():
     """The live panel (trained and drawn in the browser: pages/_playground_live.py), then what the server adds."""
     state = S.pg_state
     plane_ok = bool(state.cfg.net.hidden) and not state.cfg.net.batch_norm and state.cfg.features == halfplanes.PLANE
+    scenario = scenarios.BY_KEY.get(S.get("pg_scenario"))  # its epochs, each recorded, then the verdict
+    stop_at = scenarios.EPOCHS if scenario and state.epochs_done() < scenarios.EPOCHS else None
     live_panel(state, S.pg_playing, S.setdefault("pg_discrete", False), S.setdefault("pg_show_test", False),
-               S.setdefault("pg_planes", False) and plane_ok)
+               S.setdefault("pg_planes", False) and plane_ok, stop_at)
     left, right = st.columns([1.25, 1])
     with left:
         verdict_ui(state)

@@ -90,6 +90,13 @@ def test_xor_logic_network_opens_with_its_half_planes(url):
         page.get_by_text("Your prediction").wait_for(timeout=30_000)
         time.sleep(1)
         page.screenshot(path=str(ARTIFACTS / "playground-scenario.png"), full_page=True)
+        page.get_by_role("radio").first.check(force=True)  # a prediction, then Play: the browser stops by itself
+        page.keyboard.press("Escape")
+        main.get_by_role("button", name="▶ Play").click()
+        main.get_by_role("button", name="▶ Play").wait_for(timeout=60_000)  # Play is back: the epochs are done
+        main.get_by_text("Why:").wait_for(timeout=30_000)  # the verdict, read from every epoch's record
+        from nets.playground.scenarios import EPOCHS
+        assert metric(main, "Epoch") == EPOCHS
 
 
 def layers_agree(page, main, want: int) -> None:

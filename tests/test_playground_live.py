@@ -25,7 +25,8 @@ def test_the_panel_gets_json_and_the_server_takes_the_trained_network_back():
     step(state, 0)
     data = json.loads(json.dumps(panel_data(state, "tab", playing=True, sync_s=2.0)))  # plain JSON
     assert data["version"] == version(state) and len(data["points"]) == len(state.order) and data["playing"]
-    assert data["net"]["widths"] == [2, 3, 1] and len(data["net"]["bn"]) == 1
+    assert data["net"]["widths"] == [2, 3, 1] and len(data["net"]["bn"]) == 1 and data["stop_at"] is None
+    assert panel_data(state, "tab", playing=True, stop_at=40)["stop_at"] == 40  # a scenario's last epoch
     trained = copy.deepcopy(state)  # the browser trains its own copy
     fast.step(trained, trained.net, 60)
     trained.history.append((trained.epochs_done(), *losses(trained)))

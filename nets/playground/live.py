@@ -36,12 +36,15 @@ def _points(xy: np.ndarray, y: np.ndarray) -> list[list[float]]:
 
 
 def panel_data(state: PlaygroundState, panel: str, playing: bool, discretize: bool = False, show_test: bool = False,
-               planes: bool = False, sync_s: float = SYNC_S) -> dict:
-    """Everything the browser needs to train and draw this network (JSON: lists and numbers)."""
+               planes: bool = False, sync_s: float = SYNC_S, stop_at: int | None = None) -> dict:
+    """Everything the browser needs to train and draw this network (JSON: lists and numbers). `stop_at`: an
+    epoch at which the browser stops by itself and hands the network back, recording every epoch until then
+    (a scenario's verdict reads the first epochs as TF Playground would show them)."""
     net, d = state.net, state.data
     return {
         "id": panel, "version": version(state), "playing": bool(playing), "discretize": bool(discretize),
         "show_test": bool(show_test), "planes": bool(planes), "sync_s": float(sync_s),
+        "stop_at": None if stop_at is None else int(stop_at),
         "lr": float(state.cfg.learning_rate), "batch": int(state.cfg.batch_size), "classes": int(d.classes),
         "features": list(state.cfg.features), "labels": [feats.FEATURES[f][0] for f in state.cfg.features],
         "net": {"widths": [int(w) for w in net.widths], "activation": net.activation, "loss": net.loss,
@@ -76,7 +79,8 @@ def _array(values, size: int) -> np.ndarray | None:
 def apply_sync(state: PlaygroundState, sync) -> bool:
     """The browser's network, bookkeeping and curve into the server's state, if it is of this state's
     version and well formed (anything else, from a stale tab or a hand-made message, is dropped);
-    whether it was taken. The PyTorch copy follows, for the pictures and links."""
+    whether it was taken. The PyTorch copy follows, for the weight box and links. (A sync with
+    "stopped": the browser stopped at `stop_at` by itself; the page reads that.)"""
     if not isinstance(sync, dict) or sync.get("version") != version(state):
         return False
     net, n = state.net, len(state.order)

@@ -244,13 +244,20 @@ function draw(p) {
 
 function frame(p) {
   if (!p.alive) return;
-  const now = performance.now();
-  if (p.data.playing) {
+  const now = performance.now(), stopAt = p.data.stop_at;
+  if (p.data.playing && !p.stopped) {
     const until = now + TRAIN_MS;  // train, in small chunks, for a slice of each frame
-    do trainBatches(p.net, p.run, 5); while (performance.now() < until);
-    if (now - p.recorded >= RECORD_MS) { record(p); p.recorded = now; }
+    do {
+      if (stopAt == null) { trainBatches(p.net, p.run, 5); continue; }
+      const before = p.run.epoch;  // a scenario: every epoch recorded, and a stop at its last one
+      trainBatches(p.net, p.run, 1);
+      if (p.run.epoch > before) record(p);
+      if (p.run.epoch >= stopAt) { p.stopped = true; break; }
+    } while (performance.now() < until);
+    if (stopAt == null && now - p.recorded >= RECORD_MS) { record(p); p.recorded = now; }
     p.dirty = true;
-    if (now - p.synced >= p.data.sync_s * 1000) { p.send("sync", snapshot(p)); p.synced = now; }
+    if (p.stopped) p.send("sync", { ...snapshot(p), stopped: true });  // the scenario's epochs are done
+    else if (now - p.synced >= p.data.sync_s * 1000) { p.send("sync", snapshot(p)); p.synced = now; }
   }
   if (p.dirty && now - p.drawn >= (p.data.playing ? DRAW_MS : 0)) { draw(p); p.drawn = now; p.dirty = false; }
   requestAnimationFrame(() => frame(p));
@@ -270,10 +277,10 @@ export default function (component) {
   const wasPlaying = p.data && p.data.playing;
   p.send = setStateValue;
   p.data = data;
-  if (p.version !== data.version) load(p, data);
+  if (p.version !== data.version) { load(p, data); p.stopped = false; }
   p.run.lr = data.lr;
   p.dirty = true;
-  if (wasPlaying && !data.playing) { record(p); p.send("sync", snapshot(p)); }  // paused: the server gets it all
-  if (!wasPlaying && data.playing) p.synced = performance.now();
+  if (wasPlaying && !data.playing && !p.stopped) { record(p); p.send("sync", snapshot(p)); }  // paused: the server gets it all
+  if (!wasPlaying && data.playing) { p.synced = performance.now(); p.stopped = false; }
   return () => { p.alive = false; panels.delete(data.id); };
 }
