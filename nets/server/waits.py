@@ -18,7 +18,8 @@ from collections import deque
 
 START_S = 6.0        # a job's start, data loading and evaluation before the first finished one shows more
 UNKNOWN_S = 60.0     # a work with no estimate at all
-RECENT = 20          # finished jobs remembered per configuration, and for the estimates' shortfall
+RECENT = 5           # finished jobs a configuration's expectation follows: a class's load changes within minutes
+SHORTFALL = 20       # finished jobs the estimates' shortfall is read from
 
 
 def key_of(work) -> str:
@@ -46,7 +47,7 @@ class Durations:
 
     def __init__(self):
         self._by_key: dict[str, deque] = {}
-        self._shortfall: deque = deque(maxlen=RECENT)  # actual / estimated, over every configuration
+        self._shortfall: deque = deque(maxlen=SHORTFALL)  # actual / estimated, over every configuration
 
     def finished(self, key: str, seconds: float, estimated: float | None) -> None:
         self._by_key.setdefault(key, deque(maxlen=RECENT)).append(seconds)
