@@ -16,7 +16,7 @@ settings asked for) and the errors (timeouts, exceptions on a page, failed jobs,
 server log), then one summary line. Exit status 1 when there was any error or a job is missing.
 
     nice -n 5 python tests/loadtest.py --sessions 30
-    python tests/loadtest.py --sessions 2 --json /tmp/load.json     # what tests/test_load_smoke.py runs
+    python tests/loadtest.py --sessions 2 --json /tmp/load.json     # a quick check (the suite runs tests/load_class.py instead)
 
 A failed session leaves a screenshot and its errors in full in test-artifacts/ (see --artifacts).
 """
