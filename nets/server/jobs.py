@@ -25,7 +25,7 @@ from nets.server.admission import Admission
 from nets.server.fair import start_order
 from nets.server.job import Job
 from nets.server.service import wait_for
-from nets.server.waits import Durations, estimate_s, key_of, left_s, start_waits
+from nets.server.waits import Durations, estimate_s, key_of, queue_places
 from nets.status import ACTIVE, SUCCEEDED, Status
 from nets.work import JobFields, JobRefused, Work
 from nets.works import WORKS
@@ -191,15 +191,9 @@ class JobManager(Admission):
     # ---------------------------------------------------------------- internals
     def _places(self) -> dict[str, tuple[int, float]]:
         """Each queued job's place in the start order (1: next) and the seconds until it is expected to start
-        (nets.server.waits: the queue played forward over the running jobs' slots); the caller holds the lock."""
-        order, now = self._order(), time.time()
-        left = [left_s(self._expected(j), now - j.started) for j in self._jobs.values()
-                if j.status == Status.RUNNING and j.started]
-        waits = start_waits(self.max_running, left, [self._expected(j) for j in order])
-        return {j.id: (i + 1, wait) for i, (j, wait) in enumerate(zip(order, waits))}
-
-    def _expected(self, job: Job) -> float:
-        return self.durations.expected(job.key, job.estimated)
+        (nets.server.waits); the caller holds the lock."""
+        running = [j for j in self._jobs.values() if j.status == Status.RUNNING]
+        return queue_places(self._order(), running, self.max_running, self.durations, time.time())
 
     def _order(self) -> list[Job]:
         """Queued jobs in the order they will start: round-robin across owners (nets.server.fair);
@@ -216,8 +210,7 @@ class JobManager(Admission):
     def _enqueue(self, job: Job) -> None:
         """Enter a job in the queue (the caller holds the lock)."""
         log.info("job %s submitted by %s: %s", job.id[:8], job.owner or "-", job.label())
-        job.estimated = estimate_s(job.work, self.max_running)
-        job.key = key_of(job.work)
+        job.estimated, job.key = estimate_s(job.work, self.max_running), key_of(job.work)
         self._jobs[job.id] = job
         self._trim()
 

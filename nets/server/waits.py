@@ -79,6 +79,16 @@ def start_waits(slots: int, running_left: list[float], queued: list[float]) -> l
     return waits
 
 
+def queue_places(order: list, running: list, slots: int, durations: Durations, now: float) -> dict:
+    """{job id: (its place, 1 = next; the seconds until it is expected to start)} for the queued jobs in
+    start `order`, behind the `running` jobs on `slots` slots (jobs as nets.server.job.Job holds them)."""
+    def expected(job) -> float:
+        return durations.expected(job.key, job.estimated)
+    left = [left_s(expected(j), now - j.started) for j in running if j.started]
+    waits = start_waits(slots, left, [expected(j) for j in order])
+    return {j.id: (i + 1, wait) for i, (j, wait) in enumerate(zip(order, waits))}
+
+
 def left_s(expected: float, elapsed: float) -> float:
     """A running job's expected seconds left; one past its expectation is expected to end soon, not now."""
     return max(expected - elapsed, 0.1 * expected)
