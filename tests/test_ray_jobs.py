@@ -17,6 +17,7 @@ ray = pytest.importorskip("ray", reason="ray is not installed (pip install -r re
 from nets.engine.config import TrainConfig  # noqa: E402
 from nets.runs import get_run  # noqa: E402
 from nets.runs.access import Access  # noqa: E402
+from nets.server.service import JobService  # noqa: E402
 from nets.server.ray_jobs import ClusterError, RayJobs, check_writable, connect, unreachable  # noqa: E402
 from nets.server.ray_tasks import default_max_running, job_resources, loss_reason  # noqa: E402
 from nets.scratch.lab import LabSettings, LabWork  # noqa: E402
@@ -51,6 +52,8 @@ def test_two_web_servers_share_one_queue(ckpt, service_name):
     a = RayJobs(ckpt, max_running=1, max_per_owner=1, name=service_name)
     b = RayJobs(ckpt, name=service_name)  # a second Streamlit process finds the same service
     assert a.settings == b.settings and b.settings["max_running"] == 1
+    assert isinstance(a, JobService) and "__getattr__" not in vars(RayJobs)  # the interface, forwarded method by method
+    assert a.view("no-such-job") is None and a.running_count() == 0 and not a.in_process()
     first, second = a.submit(LONG, owner="alice"), b.submit(TINY, owner="bob")
     assert [v.id for v in b.views()] == [first.id, second.id] == [v.id for v in a.views()]
     until(lambda: b.view(first.id).epochs)
