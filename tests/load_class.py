@@ -72,6 +72,7 @@ from pathlib import Path
 
 from browser import ROOT, streamlit_server
 from classload import Session, SessionError, TextEvent
+from loadtest import percentile  # the browser load script's: the same figures, computed once
 
 sys.path.insert(0, str(ROOT))
 
@@ -115,16 +116,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 # ------------------------------------------------------------------------------ figures
-def percentile(values, q: float) -> float:
-    xs = sorted(values)
-    if not xs:
-        return float("nan")
-    k = (len(xs) - 1) * q / 100
-    lo = int(k)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
-
-
 def spread(values) -> dict:
     values = [v for v in values if v is not None]
     return {"n": len(values), "min": min(values, default=float("nan")),

@@ -14,7 +14,7 @@ import torch
 
 from nets.playground import fast
 from nets.playground.state import PlaygroundConfig, new_state
-from nets.playground.train import boundary, grid, losses
+from nets.playground.train import boundary, grid, losses, neuron_maps
 
 NODE = shutil.which("node")
 CASE = Path(__file__).parent / "js" / "train_case.js"
@@ -71,4 +71,7 @@ def test_the_browser_trains_by_the_servers_rule(name):
     state.net.to_model(state.model)  # the heat map's values on a 5×5 grid: the browser's against the page's
     np.testing.assert_allclose(np.array(out["grid_out"]).reshape(boundary(state, 5).shape), boundary(state, 5),
                                rtol=1e-4, atol=1e-5)  # the page's are float32
+    _, layers = neuron_maps(state, 5)  # every hidden neuron's picture in the diagram, the same way
+    for js, a in zip(out["grid_hidden"], layers, strict=True):
+        np.testing.assert_allclose(np.array(js).reshape(25, -1).T.reshape(a.shape), a, rtol=1e-4, atol=1e-5)
     assert np.allclose(grid(5)[0], [-6, 6])  # the grid's first point is the top left, as the browser draws it

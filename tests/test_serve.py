@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from browser import ROOT, chromium_page, free_port, open_at, require_chromium, settle
+from browser import ROOT, chromium_page, free_port, open_at, require_chromium, stop
 
 from nets.server.shared_jobs import QueueDown, SharedJobs
 from nets.server.web import nginx_config, nginx_path
@@ -89,11 +89,7 @@ def test_two_processes_behind_nginx_share_the_queue_and_the_users_job(tmp_path):
             main = open_at(page, f"http://127.0.0.1:{ports[1]}/train?job={query['job']}", "Train")
             main.get_by_text("That job is not on this server any more").first.wait_for(timeout=30_000)
     finally:
-        serve.terminate()
-        try:
-            serve.wait(30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
+        stop(serve, grace=30)  # the launcher stops nginx, the app processes and the queue first
         out.close()
     assert serve.returncode == 0, (tmp_path / "serve.log").read_text()
     assert not (run / "jobs.sock").exists()  # the queue stopped cleanly

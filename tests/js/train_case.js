@@ -15,9 +15,9 @@ const run = {
 };
 nn.trainBatches(net, run, c.batches);
 const grid = nn.gridInputs(c.features, 5, 6);
-const { z } = nn.forward(net, grid, 25, false);
+const { z, hidden } = nn.forward(net, grid, 25, false);
 console.log(JSON.stringify({
   params: Array.from(net.params), bn: net.bn.map((s) => ({ gamma: Array.from(s.gamma), mean: Array.from(s.mean), count: s.count })),
   position: run.position, epoch: run.epoch, batches: run.batches, losses: nn.losses(net, run),
-  grid_out: Array.from(nn.outputValues(net, z, 25)),
+  grid_out: Array.from(nn.outputValues(net, z, 25)), grid_hidden: hidden.map((a) => Array.from(a)),
 }));

@@ -42,21 +42,12 @@ function build(root) {
            train: q(".pg-train"), test: q(".pg-test") };
 }
 
-function rows(points, features) {  // fast.inputs: the feature columns of (x1, x2, label) points, and a column of ones
-  const f1 = features.length + 1, x = new Float64Array(points.length * f1);
-  points.forEach(([u, v], i) => {
-    features.forEach((name, k) => { x[i * f1 + k] = FEATURE_FORMULAS[name](u, v); });
-    x[i * f1 + features.length] = 1;
-  });
-  return x;
-}
-
 function load(p, d) {  // the server's network and points, as this tab's training state
   p.version = d.version;
   p.net = makeNet(d.net);
   const f1 = d.features.length + 1, labels = (pts) => Float64Array.from(pts.map((q) => q[2]));
-  p.run = { x: rows(d.points, d.features), y: labels(d.points), n: d.points.length, f1,
-            xTest: rows(d.test_points, d.features), yTest: labels(d.test_points), nTest: d.test_points.length,
+  p.run = { x: featureRows(d.points, d.features), y: labels(d.points), n: d.points.length, f1,
+            xTest: featureRows(d.test_points, d.features), yTest: labels(d.test_points), nTest: d.test_points.length,
             batch: d.batch, lr: d.lr, order: Int32Array.from(d.order), position: d.position, epoch: d.epoch,
             batches: d.batches };
   p.run.shuffle = shuffler(p.run.n, p.net.rand);

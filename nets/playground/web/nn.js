@@ -265,14 +265,21 @@ const FEATURE_FORMULAS = {  // nets/playground/features.py's FEATURES
   "x1x2": (u, v) => u * v, "sin x1": (u, v) => Math.sin(u), "sin x2": (u, v) => Math.sin(v),
 };
 
-function gridInputs(features, res, half) {  // (res², f + 1) feature rows over [-half, half]², from the top row
-  const f1 = features.length + 1, x = new Float64Array(res * res * f1);
-  for (let r = 0; r < res; r++) for (let c = 0; c < res; c++) {
-    const u = -half + (2 * half * c) / (res - 1), v = half - (2 * half * r) / (res - 1), i = r * res + c;
+function featureRows(points, features) {  // fast.inputs: the feature columns of (x1, x2, …) points, and a column of ones
+  const f1 = features.length + 1, x = new Float64Array(points.length * f1);
+  points.forEach(([u, v], i) => {
     features.forEach((name, k) => { x[i * f1 + k] = FEATURE_FORMULAS[name](u, v); });
     x[i * f1 + features.length] = 1;
-  }
+  });
   return x;
+}
+
+function gridInputs(features, res, half) {  // (res², f + 1) feature rows over [-half, half]², from the top row
+  const points = [];
+  for (let r = 0; r < res; r++) for (let c = 0; c < res; c++) {
+    points.push([-half + (2 * half * c) / (res - 1), half - (2 * half * r) / (res - 1)]);
+  }
+  return featureRows(points, features);
 }
 
 function outputValues(net, z, m) {  // model.output: [-1, 1] for two classes, z for regression, k probabilities
@@ -291,5 +298,5 @@ function outputValues(net, z, m) {  // model.output: [-1, 1] for two classes, z 
 
 if (typeof module !== "undefined") {  // node, for the tests
   module.exports = { mulberry32, makeNet, forward, dataLoss, lossGrad, sgdStep, trainBatches, shuffler, losses,
-                     gridInputs, outputValues };
+                     featureRows, gridInputs, outputValues };
 }
