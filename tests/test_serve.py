@@ -28,6 +28,8 @@ def test_nginx_config_passes_websockets_and_keeps_sessions_sticky(tmp_path):
     assert "proxy_set_header Host $http_host;" in conf  # with its port: Streamlit's websocket origin check
     assert "client_max_body_size 100m;" in conf
     assert str(tmp_path) in conf and "/var/" not in conf  # everything under the launch's folder: no root needed
+    from nets.server.web import upload_limit_mb
+    assert upload_limit_mb() == 100  # the app's own limit (.streamlit/config.toml), passed to nginx
 
 
 def test_the_shared_queue_refuses_a_wrong_key(ckpt):

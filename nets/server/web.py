@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,15 @@ http {{
     }}
 }}
 """
+
+
+def upload_limit_mb() -> int:
+    """The app's upload limit (.streamlit/config.toml's server.maxUploadSize, Streamlit's 200 without it)."""
+    try:
+        with open(settings.ROOT / ".streamlit" / "config.toml", "rb") as f:
+            return int(tomllib.load(f).get("server", {}).get("maxUploadSize", 200))
+    except (OSError, ValueError, tomllib.TOMLDecodeError):
+        return 200
 
 
 def nginx_path() -> str | None:
@@ -151,8 +161,7 @@ def main(argv=None) -> int:
         (run_dir / sub).mkdir(parents=True, exist_ok=True)
     os.chmod(run_dir, 0o700)  # the queue's socket and the logs are this user's alone
     ports = [free_port() for _ in range(args.procs)]
-    (run_dir / "nginx.conf").write_text(nginx_config(ports, args.listen, run_dir,
-                                                     upload_mb=100))  # .streamlit/config.toml's maxUploadSize
+    (run_dir / "nginx.conf").write_text(nginx_config(ports, args.listen, run_dir, upload_mb=upload_limit_mb()))
     ray = bool(settings.get("NNLAB_RAY_ADDRESS"))  # the cluster's queue, shared already
     env = {**os.environ, "NNLAB_JOBS_SOCKET": "" if ray else str(run_dir / "jobs.sock"),
            "NNLAB_JOBS_KEY": secrets.token_hex(32),
