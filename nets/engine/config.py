@@ -17,6 +17,7 @@ from nets.engine.options import OPTIONS, SETTINGS
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 LOSSES = ("ce", "mse")  # cross-entropy; squared error between softmax output and one-hot target
 SCHEDULES = ("none", "step", "cosine")
+INITS = ("", "kaiming", "xavier")  # "": PyTorch's default initialisation
 
 
 class ConfigError(ValueError):
@@ -65,12 +66,14 @@ class TrainConfig:
     converge_delta: float = 1e-3
     augment: tuple[str, ...] = () # names from nets.engine.augment.AUGMENTATIONS
     seed: int = 0
+    init: str = ""                # "" (PyTorch's default), "kaiming" or "xavier": weights drawn again before training
     # machinery
     device: str = "auto"          # auto picks cuda, then mps, then cpu
     amp: bool = True              # mixed precision on CUDA only
     channels_last: bool | None = None  # None: on for convolutional models
     log_every: int = 50           # batches between progress events (each one syncs the device)
     log_seconds: float = 0.25     # ...or sooner, once this many seconds passed (0: by batches only)
+    stats_every: int = 0          # layer statistics every this many steps (0: off; nets.engine.probe)
     name: str = ""                # a label for the run; defaults to nets.engine.naming.default_name
 
     def is_set(self, name: str) -> bool:
@@ -128,6 +131,7 @@ def validate(cfg: TrainConfig, data_root=None) -> TrainConfig:
     choice(cfg.optimizer, OPTIMIZERS, "optimizer")
     choice(cfg.loss, LOSSES, "loss")
     choice(cfg.schedule, SCHEDULES, "schedule")
+    choice(cfg.init, INITS, "initialisation")
     for name, option in OPTIONS.items():
         if cfg.is_set(name) and (why := option.problem(getattr(cfg, name))):
             problems.append(why)

@@ -18,6 +18,46 @@ class Started:
 
 
 @dataclass
+class StatsPlan:
+    """What the layer statistics will hold (sent once, after Started, when cfg.stats_every > 0)."""
+    every: int                # a record every this many optimiser steps (raised so a run keeps <= 10,000)
+    window: int               # activation statistics cover this many steps up to each record
+    layers: list[str]         # the L weight layers (Linear and Conv), e.g. "conv1", "fc3"
+    layer_kinds: list[str]    # "linear" or "conv"
+    sites: list[str]          # the S activation outputs, e.g. "relu after conv1"
+    site_kinds: list[str]     # "relu", "leaky_relu", "sigmoid" or "tanh"
+
+
+@dataclass
+class LayerStats:
+    """The records taken since the last progress event (k of them; lists are k long). Per layer: the
+    norms of W, of its gradient (after clipping, as the optimiser saw it) and of the real update Δw;
+    per activation site over the window: mean, std, the share of dead units (ReLUs that never fired;
+    NaN for other kinds) and of saturated ones (sigmoid < .01 or > .99, tanh |a| > .97; NaN for
+    ReLUs); histograms on nets.engine.bins (weights and gradients: log |x|; activations by kind); and
+    of the output: the share of images the softmax was >= .99 sure of, the share of those it got
+    wrong, and the mean top probability."""
+    step: list[int]
+    epoch: list[int]
+    batch: list[int]
+    images_seen: list[int]
+    lr: list[float]
+    weight_norm: list[list[float]]        # k x L
+    grad_norm: list[list[float]]
+    update_norm: list[list[float]]
+    act_mean: list[list[float]]           # k x S
+    act_std: list[list[float]]
+    dead: list[list[float]]
+    saturated: list[list[float]]
+    hist_weight: list[list[list[int]]]    # k x L x BINS
+    hist_grad: list[list[list[int]]]
+    hist_act: list[list[list[int]]]       # k x S x BINS
+    out_confident: list[float]
+    out_confident_wrong: list[float]
+    out_max_p: list[float]
+
+
+@dataclass
 class BatchProgress:
     epoch: int                # 1-based
     batch: int                # 1-based, within the epoch
@@ -90,4 +130,4 @@ class Finished:
     images_per_s: float
 
 
-Event = Started | BatchProgress | EpochEnd | NewBest | EarlyStopped | Converged | Diverged | Stopped | Finished
+Event = Started | StatsPlan | LayerStats | BatchProgress | EpochEnd | NewBest | EarlyStopped | Converged | Diverged | Stopped | Finished

@@ -186,4 +186,5 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("seed", "int", "seed", lo=0, step=1),
     Setting("log_every", "int", "log_every", lo=1, step=1),
     Setting("log_seconds", "float", "log_seconds", lo=0.0, hi=3600.0, step=0.05),
+    Setting("stats_every", "int", "steps between layer statistics", lo=0, hi=10_000, step=1),
 )}

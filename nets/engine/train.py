@@ -34,6 +34,8 @@ from nets.engine.events import (BatchProgress, Converged, Diverged, EarlyStopped
 from nets.engine.evaluate import evaluate
 from nets.engine.losses import compute_loss
 from nets.engine.models import count_params, is_convolutional
+from nets.engine.optim import make_optimizer, make_schedule
+from nets.engine.probe import LayerProbe, effective_every
 from nets.status import Status
 
 
@@ -46,28 +48,6 @@ class FitResult:
 
 
 # ------------------------------------------------------------------------------------- pieces
-def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
-    params = [p for p in params if p.requires_grad]
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
-                               weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    raise ConfigError(f"Unknown optimizer '{cfg.optimizer}'.")
-
-
-def make_schedule(cfg: TrainConfig, opt):
-    if cfg.schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
-    if cfg.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
-    return None
-
-
 class _Tally:
     """Per-batch losses and logits, kept on the device and summed only at a logging interval, so
     training never waits for the host in between (one sync per flush)."""
@@ -164,18 +144,28 @@ class _Run:
         self.best_state: dict | None = None
         self.best_acc: float | None = None
         self.best_epoch: int | None = None
+        self.steps = 0
+        self.probe = None
+        if cfg.stats_every:
+            every = effective_every(cfg.stats_every, cfg.epochs, self.batches)
+            self.probe = LayerProbe(model, every, self.inputs(torch.arange(min(2, n), device=device), False))
 
-    def step(self, idx: torch.Tensor):
-        """One optimiser step on the training images at `idx`; (loss, logits, labels), on the device."""
-        cfg = self.cfg
+    def inputs(self, idx: torch.Tensor, augmented: bool = True) -> torch.Tensor:
+        """The model's input for the training images at `idx`."""
         if self.pre_normalised:
-            xb = self.x.index_select(0, idx)
-        else:
-            xb = self.x.index_select(0, idx).float().div_(self.data.scale)
-            if cfg.augment:
-                xb = augment(xb, cfg.augment, self.gen)
-            xb = xb.sub_(self.mean).div_(self.std).contiguous(memory_format=self.memory_format)
-        yb = self.y.index_select(0, idx)
+            return self.x.index_select(0, idx)
+        xb = self.x.index_select(0, idx).float().div_(self.data.scale)
+        if augmented and self.cfg.augment:
+            xb = augment(xb, self.cfg.augment, self.gen)
+        return xb.sub_(self.mean).div_(self.std).contiguous(memory_format=self.memory_format)
+
+    def step(self, idx: torch.Tensor, epoch: int = 0, batch: int = 0):
+        """One optimiser step on the training images at `idx`; (loss, logits, labels), on the device."""
+        cfg, probe = self.cfg, self.probe
+        self.steps += 1
+        xb, yb = self.inputs(idx), self.y.index_select(0, idx)
+        if probe:
+            probe.arm(self.steps)
         with self.autocast():
             logits = self.model(xb)
             loss = compute_loss(cfg.loss, logits, yb)
@@ -184,9 +174,19 @@ class _Run:
         self.scaler.unscale_(self.opt)  # clipping sees the true gradients
         if cfg.clip_grad > 0:
             nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad)
+        if probe:
+            probe.before_step()
         self.scaler.step(self.opt)      # skipped when float16 gradients overflowed
         self.scaler.update()
+        if probe:
+            probe.after_step(self.steps, epoch, batch, self.images_seen + batch * self.bs,
+                             self.opt.param_groups[0]["lr"], logits, yb)
         return loss, logits, yb
+
+    def emit_stats(self) -> None:
+        """The probe's records since the last call, as one LayerStats event (at a logging sync)."""
+        if self.probe and (stats := self.probe.flush()):
+            self.emit(stats)
 
     def evaluate(self, x: torch.Tensor, y: torch.Tensor):
         d = self.data
@@ -223,13 +223,14 @@ def _train_epoch(run: _Run, epoch: int, stop) -> _Epoch:
             stopped_at = b
             break
         idx = perm[b * run.bs:(b + 1) * run.bs]
-        tally.add(*run.step(idx))
+        tally.add(*run.step(idx, epoch, b + 1))
         seen += len(idx)
         now = time.perf_counter()
         if ((b + 1) % cfg.log_every == 0 or b == run.batches - 1
                 or (cfg.log_seconds and now - run.last_log >= cfg.log_seconds)):
             run.last_log = now
             bad = tally.flush()  # the one host sync per logging interval
+            run.emit_stats()     # before the divergence check: the steps up to a NaN are kept
             if bad is not None:
                 diverged = Diverged(epoch, bad + 1, tally.bad_loss)
                 break
@@ -238,6 +239,7 @@ def _train_epoch(run: _Run, epoch: int, stop) -> _Epoch:
             left = (cfg.epochs - epoch) * run.batches * run.bs + (run.n - seen)
             run.emit(BatchProgress(epoch, b + 1, run.batches, tally.last_loss, run.images_seen + seen, rate,
                                    left / max(rate, 1e-9)))
+    run.emit_stats()  # what a stop cut off mid-interval
     run.images_seen += seen
     run.train_seconds += time.perf_counter() - t_epoch
     return _Epoch(tally, seen, t_epoch, time.perf_counter(), stopped_at, diverged)
@@ -288,6 +290,17 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, on_event=None, stop
     run = _Run(model, data, cfg, on_event or (lambda event: None))
     run.emit(Started(str(run.device), count_params(model), run.n, run.batches, cfg.epochs, run.eval_split,
                      data.num_classes))
+    if run.probe:
+        run.emit(run.probe.plan())
+    try:
+        return _epochs(run, model, stop)
+    finally:
+        if run.probe:
+            run.probe.remove()  # the returned model is evaluated, explained and exported without hooks
+
+
+def _epochs(run: _Run, model: nn.Module, stop) -> FitResult:
+    cfg = run.cfg
     history: list[EpochEnd] = []
     reason, t_run = Status.COMPLETED, time.perf_counter()
     run.last_log = t_run

@@ -15,7 +15,7 @@ import torch
 
 from nets.engine.catalog import BUNDLED, FOLDER, TITLES
 from nets.engine.config import TrainConfig
-from nets.engine.train import make_optimizer, make_schedule
+from nets.engine.optim import make_optimizer, make_schedule
 from nets.export.model_source import TITLES as MODEL_TITLES, check_source, model_source
 from nets.export.result import ExportError, Exported, file_stem, saved_weights, unexportable
 from nets.export.template import plural, render

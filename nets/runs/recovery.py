@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nets.files import TMP_SUFFIX, CheckpointError
+from nets.runs.dynamics import CHUNK_RE, chunk_names
 from nets.runs.folder import WEIGHTS_RE, Run, folder_ids, get_run, index, read_row, update_run
 from nets.status import Status
 
@@ -41,12 +42,13 @@ def live(info: dict) -> bool:
 
 
 def tidy(run: Run) -> list[str]:
-    """Remove what a killed writer left in a run folder no one is writing: temporary files and
-    weights files the record does not point at."""
-    removed = []
+    """Remove what a killed writer left in a run folder no one is writing: temporary files, and
+    weights files and statistics chunks the record does not point at."""
+    removed, chunks = [], chunk_names(run)
     for entry in os.scandir(run.path):
         stray = entry.name.startswith(".") and entry.name.endswith(TMP_SUFFIX)
-        orphan = WEIGHTS_RE.match(entry.name) and entry.name != run.weights_file
+        orphan = ((WEIGHTS_RE.match(entry.name) and entry.name != run.weights_file)
+                  or (CHUNK_RE.match(entry.name) and entry.name not in chunks))
         if entry.is_file() and (stray or orphan):
             Path(entry.path).unlink(missing_ok=True)
             removed.append(f"{run.id}/{entry.name}")
