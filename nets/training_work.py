@@ -12,15 +12,18 @@ from nets.engine.config import ConfigError, TrainConfig, validate
 from nets.engine.data import DatasetError
 from nets.engine.models import CNN_MODELS, ModelError
 from nets.engine.naming import default_name, unique_name
-from nets.engine.events import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, NewBest, Started, Stopped
+from nets.engine.events import (BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, LayerStats, NewBest, Started,
+                                StatsPlan, Stopped)
+from nets.engine.stats import Dynamics
 from nets.experiment import prepare_data, run_training
 from nets.runs import CheckpointError, check_disk_budget, get_run, new_run_id, update_run
 from nets.status import Status
 from nets.work import GPU_LARGE, GPU_SMALL, WORK_KEY, JobFields, JobRefused, class_path
 
 NOTED = (Diverged, EarlyStopped, Converged, Stopped)  # how a run ended early: kept as the job's notes
-REPORTED = (Started, BatchProgress, EpochEnd, *NOTED)
+REPORTED = (Started, StatsPlan, LayerStats, BatchProgress, EpochEnd, *NOTED)
 MAX_LOSS_POINTS = 2000  # older points are thinned: every re-draw sends the whole series
+LIVE_RECORDS, LIVE_HISTOGRAMS = 240, 48  # the live copy of the layer statistics (the run's file keeps them all)
 SMALL_MODELS = ("mlp", *CNN_MODELS)  # several fit on one GPU
 
 
@@ -40,6 +43,7 @@ class JobView(JobFields):
     loss_points: list[tuple[int, float]]   # (images seen, training loss)
     epochs: list[dict]                     # EpochEnd events as dicts
     notes: list[dict]                      # Diverged / EarlyStopped / Stopped events as dicts, with "kind"
+    dynamics: Dynamics | None = None       # the layer statistics so far, thinned (nets.engine.stats)
 
     @property
     def done(self) -> float:
@@ -63,6 +67,7 @@ class TrainTracker:
         self.loss_points: list[tuple[int, float]] = []
         self.epochs: list[dict] = []
         self.notes: list[dict] = []
+        self.dynamics: Dynamics | None = None
 
     def apply(self, message: dict) -> None:
         kind, data = message.get("kind"), message.get("data") or {}
@@ -75,6 +80,10 @@ class TrainTracker:
                 self.loss_points = self.loss_points[::2]
         elif kind == "EpochEnd":
             self.epochs.append(dict(data))
+        elif kind == "StatsPlan":
+            self.dynamics = Dynamics.from_plan(data)
+        elif kind == "LayerStats" and self.dynamics is not None:
+            self.dynamics = live_copy(self.dynamics.extended(data))
         elif kind in {t.__name__ for t in NOTED}:
             self.notes.append({"kind": kind, **data})
         # Finished is not recorded here: the status changes only with the saved summary
@@ -83,7 +92,19 @@ class TrainTracker:
         return JobView(**common, started_info=dict(self.started_info) if self.started_info else None,
                        config=self.cfg, progress=dict(self.progress) if self.progress else None,
                        loss_points=list(self.loss_points), epochs=[dict(e) for e in self.epochs],
-                       notes=[dict(n) for n in self.notes])
+                       notes=[dict(n) for n in self.notes], dynamics=self.dynamics)  # never changed in place
+
+
+def _halved(n: int, cap: int):
+    """Every other index of range(n), and the last, once n passes cap (older records thin out pairwise)."""
+    return range(n) if n <= cap else sorted({*range(0, n, 2), n - 1})
+
+
+def live_copy(d: Dynamics) -> Dynamics:
+    """The records a page polls: at most LIVE_RECORDS, histograms for at most LIVE_HISTOGRAMS, the latest always kept."""
+    if len(d) <= LIVE_RECORDS and len(d.hist_step) <= LIVE_HISTOGRAMS:
+        return d
+    return d.take(list(_halved(len(d), LIVE_RECORDS)), list(_halved(len(d.hist_step), LIVE_HISTOGRAMS)))
 
 
 def stopped_summary(run) -> dict:
