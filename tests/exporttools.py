@@ -29,3 +29,28 @@ def fake_run(root: Path, cfg: TrainConfig, in_shape, classes=None, history=(), s
     save_best(run, net.state_dict(), best={"epoch": 1, "accuracy": 0.1, "split": "test"})
     update_run(run, status="completed", history=list(history), epochs_run=len(history))
     return get_run(root, run.id)
+
+
+def stats_run(root: Path, name: str = "inside", epochs: int = 2, records: int = 6, **synthetic_kw) -> Run:
+    """A saved 2-layer-MLP run (untrained weights, `epochs` history entries) whose layer statistics are
+    tests/dynamicstools.synthetic(...) split over the epochs, one chunk each, as RunRecorder saves them.
+    Export it with dataset=no_data: the test images are not needed."""
+    import numpy as np
+    from dynamicstools import synthetic
+
+    from nets.runs.dynamics import write_chunk
+    cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(8,), epochs=epochs, name=name)
+    history = [{"epoch": e, "train_loss": 2.0 / e, "train_acc": 0.3 * e, "test_loss": 2.1 / e, "test_acc": 0.25 * e,
+                "val_loss": None, "val_acc": None, "lr": 0.01, "seconds": 1.5} for e in range(1, epochs + 1)]
+    run = fake_run(root, cfg, (1, 28, 28), history=history)
+    d = synthetic(records=records, layers=("fc1", "fc2"), **synthetic_kw)
+    d.epoch = np.repeat(np.arange(1, epochs + 1), -(-records // epochs))[:records]  # first records in epoch 1
+    for e in range(1, epochs + 1):
+        write_chunk(run, d.take(np.flatnonzero(d.epoch == e)), epoch=e)
+    return get_run(root, run.id)
+
+
+def no_data(run):
+    """A dataset loader for exports whose test images are not on this server."""
+    from nets.engine.data import DatasetError
+    raise DatasetError("not here")

@@ -1,4 +1,4 @@
-"""What the W&B, TensorBoard and report exports of a run hold, gathered once: the parameter table, the stored test evaluation, sample pictures and the confusion matrix as PNG."""
+"""What the W&B, TensorBoard and report exports of a run hold, gathered once: the parameter table, the stored test evaluation, sample pictures, the layer statistics and the confusion matrix as PNG."""
 from __future__ import annotations
 
 import io
@@ -13,6 +13,7 @@ from torch import nn
 
 from nets.engine.data import DatasetError, ImageData, load_dataset
 from nets.engine.evaluate import Evaluation
+from nets.engine.stats import Dynamics
 from nets.engine.models import ModelError
 from nets.export.result import ExportError
 from nets.inspect.anatomy import layer_table, totals
@@ -22,6 +23,7 @@ from nets.charts.grids import DISPLAY_SIZE
 from nets.plots import METRICS, PALETTE
 from nets.runs import CheckpointError, Run, load_evaluation, load_model, stored_evaluation
 from nets.runs.compare import evaluate_run, normalise, run_labels
+from nets.runs.dynamics import has_dynamics, read_dynamics
 
 SAMPLES = 16          # sample predictions, and first mistakes, per run
 MAX_RUNS = 12         # a selection larger than this is a mistake, not a report
@@ -54,6 +56,7 @@ class RunMaterial:
     samples: list[Sample] = field(default_factory=list)    # the first test images
     mistakes: list[Sample] = field(default_factory=list)   # the first test images it gets wrong
     notes: list[str] = field(default_factory=list)         # what is missing, and why
+    dynamics: Dynamics | None = None  # the layer statistics, every record (None: the run recorded none)
 
     @property
     def config(self) -> dict:
@@ -177,7 +180,10 @@ def _gather_one(run: Run, label: str, dataset: DatasetFor, n_samples: int) -> Ru
             notes.append("The samples and mistakes have no pictures.")
         samples = _samples(evaluation.first_predictions(n_samples), images)
         mistakes = _samples(evaluation.first_mistakes(n_samples), images)
-    return RunMaterial(run, label, layers, evaluation, samples, mistakes, notes)
+    dynamics = read_dynamics(run)
+    if dynamics is None and has_dynamics(run):
+        notes.append("The layer statistics recorded with this run could not be read.")
+    return RunMaterial(run, label, layers, evaluation, samples, mistakes, notes, dynamics)
 
 
 # ----------------------------------------------------------------------------- the confusion matrix

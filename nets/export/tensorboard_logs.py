@@ -1,4 +1,4 @@
-"""TensorBoard event files of runs (one folder each, zipped): per-epoch scalars, the confusion matrix as an image, the parameter table as text and the hyperparameters."""
+"""TensorBoard event files of runs (one folder each, zipped): per-epoch scalars, the layer statistics (histograms and scalars at every recorded step), the confusion matrix as an image, the parameter table as text and the hyperparameters."""
 from __future__ import annotations
 
 import io
@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from nets.export import dynamics_out
 from nets.export.material import RunMaterial, confusion_png, gather, zip_folder
 from nets.export.result import missing as missing_module, require
 from nets.export.result import Exported, file_stem
@@ -17,11 +18,19 @@ from nets.text import plain
 WHAT = "The TensorBoard export"
 HPARAM_METRICS = {"test accuracy": "hparams/test_accuracy", "test loss": "hparams/test_loss"}
 TABLE_COLUMNS = ("layer", "type", "output size", "size formula", "params", "formula")
+# TensorBoard keeps 10 images and 500 histograms per tag unless told otherwise (a reservoir sample, so a
+# long run's early steps vanish: tensorboard #3579); `histograms=0` meant "none" in some versions (#5550)
+SAMPLES_PER_PLUGIN = "histograms=100000"
 
 
 def missing() -> str:
     """'' when TensorBoard is installed; otherwise the sentence the page shows instead of the button."""
     return missing_module(WHAT, "tensorboard")
+
+
+def view_command(folder: str) -> str:
+    """The command that shows the unzipped logs with every recorded histogram step kept."""
+    return f"tensorboard --logdir {folder} --samples_per_plugin {SAMPLES_PER_PLUGIN}"
 
 
 def export_tensorboard(runs, dataset=None) -> Exported:
@@ -38,7 +47,9 @@ def export_tensorboard(runs, dataset=None) -> Exported:
         (root / "README.txt").write_text(
             "TensorBoard logs from Neural Net Lab, one folder per run:\n"
             + "".join(f"  - {file_stem(m.label)}: {m.run.id}\n" for m in material)
-            + f"\nView them with:\n\n    pip install tensorboard\n    tensorboard --logdir {stem}\n")
+            + f"\nView them with:\n\n    pip install tensorboard\n    {view_command(stem)}\n"
+            + ("\n--samples_per_plugin keeps every histogram step (TensorBoard would otherwise show 500 per "
+               "tag, picked at random).\n\n" + dynamics_out.ABOUT + "\n" if any(m.dynamics for m in material) else ""))
         return Exported(f"{stem}.zip", zip_folder(root), "application/zip")
 
 
@@ -106,6 +117,8 @@ def write_run(folder: Path, m: RunMaterial, hp: dict) -> None:
             # TensorBoard reads text summaries as Markdown: a folder's class names are shown as text
             w.add_text("classes", f"best class: **{plain(b)}** ({b_acc:.1%}); worst class: **{plain(k)}** "
                                   f"({k_acc:.1%})", last)
+        if m.dynamics is not None and len(m.dynamics):
+            write_inside(w, m, times)
         if m.layers:
             w.add_text("parameter table", markdown_table(m.layers), last)
         if m.notes:
@@ -116,3 +129,24 @@ def write_run(folder: Path, m: RunMaterial, hp: dict) -> None:
             w.file_writer.add_summary(summary_pb, last)
         for tag, v in metrics.items():
             w.add_scalar(tag, v, last)
+
+
+def write_inside(w, m: RunMaterial, epoch_times: list[float]) -> None:
+    """Every record of the layer statistics against the training step: histograms (dynamics_out's
+    buckets) and per-layer scalars, with a text that says what they are and what the doctor found."""
+    from nets.coach.dynamics import findings
+    d = m.dynamics
+    epochs = [int(e["epoch"]) for e in m.history]
+    start = epoch_times[0] - float(m.history[0].get("seconds") or 0.0) if epoch_times else time.time()
+    at = dynamics_out.record_times(d, epochs, epoch_times, start)
+    when = dict(zip(d.step.tolist(), at.tolist()))
+    for h in dynamics_out.histograms(d):
+        for step, row in zip(d.hist_step.tolist(), h.counts):
+            if (r := dynamics_out.raw(row, h.edges)) is not None:
+                w.add_histogram_raw(h.tag, global_step=step, walltime=when.get(step), **r)
+    for tag, values in dynamics_out.scalars(d):
+        for i, v in dynamics_out.finite(values):
+            w.add_scalar(tag, v, int(d.step[i]), walltime=float(at[i]))
+    found = [f"- {plain(f.text)}" for f in findings(d)]
+    w.add_text("inside training", plain(dynamics_out.ABOUT) + "\n\n" + ("\n".join(found) or "The doctor found no alarms."),
+               int(d.step[-1]))
