@@ -1,7 +1,7 @@
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -9,6 +9,7 @@ from pagetools import until
 
 from nets.engine.config import ConfigError, TrainConfig
 from nets.runs import get_run
+from nets.runs.dynamics import read_dynamics
 from nets.server.jobs import JobManager
 from nets.server.service import JobService
 from nets.work import WORK_KEY, DataCache, JobFields, JobRefused, Work, class_path
@@ -42,13 +43,21 @@ def test_every_backend_is_the_one_job_service(jobs):
 
 
 def test_a_job_trains_in_the_background_and_saves_its_run(jobs, ckpt):
-    job = jobs.submit(TINY, owner="alice")
+    """...with its layer statistics, live in the view (through threads, worker processes' JSON lines or
+    the shared queue's socket) and every record in the run's files."""
+    job = jobs.submit(replace(TINY, stats_every=2), owner="alice")
     view = jobs.wait(job.id)
     assert view.status == "completed" and view.error is None
     assert len(view.epochs) == 2 and view.loss_points and view.progress["epoch"] == 2
     assert view.started_info["params"] == 784 * 16 + 16 + 170
-    assert get_run(ckpt, view.run_id).info["status"] == "completed"
+    run = get_run(ckpt, view.run_id)
+    assert run.info["status"] == "completed"
     assert view.ended >= view.started >= view.created
+    steps = view.started_info["batches_per_epoch"] * 2
+    saved = read_dynamics(run)
+    assert list(saved.step) == [1, *range(2, steps + 1, 2)] and saved.layers == ["fc1", "fc2"]
+    assert list(view.dynamics.step) == list(saved.step) and view.dynamics.hist_act.shape[1:] == (1, 43)
+    assert run.info["dynamics"]["chunks"] == ["dynamics-e0001.npz", "dynamics-e0002.npz"]
 
 
 def test_the_cap_queues_jobs_in_order(jobs):

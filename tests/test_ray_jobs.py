@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -16,6 +17,7 @@ ray = pytest.importorskip("ray", reason="ray is not installed (pip install -r re
 
 from nets.engine.config import TrainConfig  # noqa: E402
 from nets.runs import get_run  # noqa: E402
+from nets.runs.dynamics import read_dynamics  # noqa: E402
 from nets.runs.access import Access  # noqa: E402
 from nets.server.service import JobService  # noqa: E402
 from nets.server.ray_jobs import ClusterError, RayJobs, check_writable, connect, unreachable  # noqa: E402
@@ -54,7 +56,7 @@ def test_two_web_servers_share_one_queue(ckpt, service_name):
     assert a.settings == b.settings and b.settings["max_running"] == 1
     assert isinstance(a, JobService) and "__getattr__" not in vars(RayJobs)  # the interface, forwarded method by method
     assert a.view("no-such-job") is None and a.running_count() == 0 and not a.in_process()
-    first, second = a.submit(LONG, owner="alice"), b.submit(TINY, owner="bob")
+    first, second = a.submit(LONG, owner="alice"), b.submit(replace(TINY, stats_every=3), owner="bob")
     assert [v.id for v in b.views()] == [first.id, second.id] == [v.id for v in a.views()]
     until(lambda: b.view(first.id).epochs)
     assert a.view(second.id).status == "queued" and a.view(second.id).position == 1
@@ -62,6 +64,8 @@ def test_two_web_servers_share_one_queue(ckpt, service_name):
     assert b.stop(first.id, alice) and a.wait(first.id).status == "stopped"  # stopped through the other
     assert b.wait(second.id).status == "completed"
     assert a.workers() == [] and get_run(ckpt, b.view(second.id).run_id).info["status"] == "completed"
+    saved = read_dynamics(get_run(ckpt, b.view(second.id).run_id))  # layer statistics streamed from the task
+    assert len(saved) > 2 and list(a.view(second.id).dynamics.step) == list(saved.step)
     a.shutdown()
 
 

@@ -10,8 +10,8 @@ from nets.engine.evaluate import evaluate
 from nets.engine.models import build_model
 from nets.experiment import prepare_data
 from pagetools import NaNFrom
-from nets.engine.events import (BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Finished, NewBest, Started,
-                                Stopped)
+from nets.engine.events import (BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Finished, LayerStats,
+                                NewBest, Started, StatsPlan, Stopped)
 from nets.engine.train import fit
 
 
@@ -219,7 +219,8 @@ def kinds(events):
     place = {BatchProgress: lambda e: e.batch, EpochEnd: lambda e: e.epoch, NewBest: lambda e: e.epoch,
              Stopped: lambda e: (e.epoch, e.batch), Diverged: lambda e: (e.epoch, e.batch),
              EarlyStopped: lambda e: (e.epoch, e.best_epoch), Converged: lambda e: e.epoch,
-             Finished: lambda e: (e.reason, e.epochs_run, e.best_epoch), Started: lambda e: e.batches_per_epoch}
+             Finished: lambda e: (e.reason, e.epochs_run, e.best_epoch), Started: lambda e: e.batches_per_epoch,
+             StatsPlan: lambda e: e.every, LayerStats: lambda e: tuple(e.step)}
     return [(type(e).__name__, place[type(e)](e)) for e in events]
 
 
@@ -248,6 +249,19 @@ EVENT_ORDERS = {
     "stopped in epoch 1": (dict(epochs=5), 2, None,
                            [("Started", 10), ("Stopped", (1, 2)), ("NewBest", 1), ("Finished", ("stopped", 0, 1))]),
     # NaN from epoch 2's 7th batch: progress after its 4th, the flush after its 8th finds batch 7
+    # layer statistics at step 1 and every 3rd step, each interval's records just before its progress
+    "completed with statistics": (dict(lr=1e-9, epochs=2, stats_every=3), None, None,
+                                  [("Started", 10), ("StatsPlan", 3), ("LayerStats", (1, 3)), ("BatchProgress", 4),
+                                   ("LayerStats", (6,)), ("BatchProgress", 8), ("LayerStats", (9,)),
+                                   ("BatchProgress", 10), ("EpochEnd", 1), ("NewBest", 1),
+                                   ("LayerStats", (12,)), ("BatchProgress", 4), ("LayerStats", (15, 18)),
+                                   ("BatchProgress", 8), ("BatchProgress", 10), ("EpochEnd", 2),
+                                   ("Finished", ("completed", 2, 1))]),
+    # a stop before batch 7: the record of step 6, taken after the last progress, still comes
+    "stopped with statistics": (dict(epochs=5, stats_every=2), 6, None,
+                                [("Started", 10), ("StatsPlan", 2), ("LayerStats", (1, 2, 4)), ("BatchProgress", 4),
+                                 ("LayerStats", (6,)), ("Stopped", (1, 6)), ("NewBest", 1),
+                                 ("Finished", ("stopped", 0, 1))]),
     "diverged": (dict(lr=1e-9, epochs=3), None, 10 + 7,
                  [("Started", 10), *EPOCH, ("EpochEnd", 1), ("NewBest", 1), ("BatchProgress", 4),
                   ("Diverged", (2, 7)), ("Finished", ("diverged", 1, 1))]),

@@ -156,8 +156,8 @@ class LayerProbe:
             return
         grads = [w.grad if w.grad is not None else torch.zeros_like(w) for w in self.W]
         self.before = [w.detach().clone() for w in self.W]
-        self.rec = {"weight_norm": torch.stack(torch._foreach_norm(self.before)).float() if self.W else None,
-                    "grad_norm": torch.stack(torch._foreach_norm(grads)).float() if self.W else None,
+        self.rec = {"weight_norm": torch.stack(torch._foreach_norm(self.before)) if self.W else None,
+                    "grad_norm": torch.stack(torch._foreach_norm(grads)) if self.W else None,
                     "hist_weight": [bins.counts(w) for w in self.before],
                     "hist_grad": [bins.counts(g) for g in grads]}
 
@@ -171,7 +171,7 @@ class LayerProbe:
         rec, self.rec = self.rec, None
         if self.W:
             delta = torch._foreach_sub([w.detach() for w in self.W], self.before)
-            rec["update_norm"] = torch.stack(torch._foreach_norm(delta)).float()
+            rec["update_norm"] = torch.stack(torch._foreach_norm(delta))
         self.before = None
         p = torch.softmax(logits.detach().float(), dim=1)
         top, guess = p.max(dim=1)

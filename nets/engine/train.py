@@ -36,6 +36,7 @@ from nets.engine.losses import compute_loss
 from nets.engine.models import count_params, is_convolutional
 from nets.engine.optim import make_optimizer, make_schedule
 from nets.engine.probe import LayerProbe, effective_every
+from nets.engine.tally import Tally
 from nets.status import Status
 
 
@@ -48,38 +49,6 @@ class FitResult:
 
 
 # ------------------------------------------------------------------------------------- pieces
-class _Tally:
-    """Per-batch losses and logits, kept on the device and summed only at a logging interval, so
-    training never waits for the host in between (one sync per flush)."""
-
-    def __init__(self):
-        self.pending: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-        self.loss_sum, self.correct, self.batches = 0.0, 0, 0
-        self.last_loss = self.bad_loss = float("nan")
-
-    def add(self, loss, logits, y) -> None:
-        self.pending.append((loss.detach(), logits.detach(), y))
-
-    def flush(self) -> int | None:
-        """Fold the pending batches into the totals; the epoch's batch index (0-based) of the first
-        non-finite loss, or None."""
-        losses = torch.stack([p[0].float() for p in self.pending])
-        right = (torch.cat([p[1] for p in self.pending]).argmax(1) == torch.cat([p[2] for p in self.pending])).sum()
-        *values, right = torch.cat([losses, right.view(1).float()]).tolist()
-        sizes = [len(p[2]) for p in self.pending]
-        self.pending.clear()
-        for i, v in enumerate(values):
-            if not math.isfinite(v):
-                self.bad_loss = v
-                return self.batches + i
-        total = sum(v * s for v, s in zip(values, sizes))
-        self.loss_sum += total
-        self.correct += int(right)
-        self.batches += len(values)
-        self.last_loss = total / sum(sizes)
-        return None
-
-
 def _converged(history: list[EpochEnd], cfg: TrainConfig) -> bool:
     """The training loss has stopped falling: each of the last `converge_patience` epochs improved
     on the best loss before it by less than `converge_delta`."""
@@ -202,7 +171,7 @@ class _Run:
 @dataclass
 class _Epoch:
     """One pass over the training set: what it trained on, and whether a stop or a non-finite loss cut it short."""
-    tally: _Tally
+    tally: Tally
     seen: int                       # images trained on
     started: float                  # time.perf_counter() at its start...
     trained: float                  # ...and when its training ended
@@ -217,7 +186,7 @@ def _train_epoch(run: _Run, epoch: int, stop) -> _Epoch:
     run.model.train()
     t_epoch = time.perf_counter()
     perm = torch.randperm(run.n, device=run.device, generator=run.gen)
-    tally, seen, stopped_at, diverged = _Tally(), 0, None, None
+    tally, seen, stopped_at, diverged = Tally(), 0, None, None
     for b in range(run.batches):
         if _stop_requested(stop):
             stopped_at = b
