@@ -1,5 +1,7 @@
 """What one student can cost the class (issue 19, item 6): a job over the budget of one job, 300
 Train clicks, a queue where one student's four jobs went before another's one, and disk."""
+from dataclasses import replace
+
 import pytest
 
 from nets.runs.access import Access
@@ -41,6 +43,8 @@ def test_the_cost_of_the_huge_network_is_estimated_without_building_it():
     assert cost.images == 50_000 and cost.minutes > 60
     small = estimate(TINY)
     assert small.params < 20_000 and small.memory_mb < 10 and small.minutes < 1
+    # layer statistics copy the trainable weights on a record step to measure the real update
+    assert estimate(replace(HUGE, stats_every=10)).memory_bytes - cost.memory_bytes == cost.params * 4
 
 
 def test_the_four_billion_parameter_job_is_refused_naming_the_budget(jobs):

@@ -152,6 +152,8 @@ def estimate(cfg, folder: Path | None = None, num_classes: int | None = None, jo
     train, test = dataset_images(cfg, folder)
     memory = (params + trainable * (1 + states(cfg.optimizer, cfg.momentum))) * BYTES
     memory += int(acts * cfg.batch_size * BYTES * 2)  # each output, and its gradient in the backward pass
+    if getattr(cfg, "stats_every", 0):
+        memory += trainable * BYTES  # the layer statistics copy the weights on a record step to measure Δw
     kind = device_kind(cfg)
     rate = throughput(kind, jobs)
     batches = -(-train // max(cfg.batch_size, 1)) if train else 0
