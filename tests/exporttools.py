@@ -32,22 +32,27 @@ def fake_run(root: Path, cfg: TrainConfig, in_shape, classes=None, history=(), s
 
 
 def stats_run(root: Path, name: str = "inside", epochs: int = 2, records: int = 6, **synthetic_kw) -> Run:
-    """A saved 2-layer-MLP run (untrained weights, `epochs` history entries) whose layer statistics are
-    tests/dynamicstools.synthetic(...) split over the epochs, one chunk each, as RunRecorder saves them.
-    Export it with dataset=no_data: the test images are not needed."""
+    """A saved 2-layer-MLP run (untrained weights, `epochs` history entries) with synthetic layer
+    statistics (add_stats). Export it with dataset=no_data: the test images are not needed."""
+    cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(8,), epochs=epochs, name=name)
+    history = [{"epoch": e, "train_loss": 2.0 / e, "train_acc": 0.3 * e, "test_loss": 2.1 / e, "test_acc": 0.25 * e,
+                "val_loss": None, "val_acc": None, "lr": 0.01, "seconds": 1.5} for e in range(1, epochs + 1)]
+    return add_stats(fake_run(root, cfg, (1, 28, 28), history=history), records, **synthetic_kw)
+
+
+def add_stats(run: Run, records: int = 6, **synthetic_kw) -> Run:
+    """The run with tests/dynamicstools.synthetic(records, layers fc1 and fc2, ...) saved as its layer
+    statistics, the records split evenly over its epochs, one chunk per epoch as RunRecorder saves them."""
     import numpy as np
     from dynamicstools import synthetic
 
     from nets.runs.dynamics import write_chunk
-    cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(8,), epochs=epochs, name=name)
-    history = [{"epoch": e, "train_loss": 2.0 / e, "train_acc": 0.3 * e, "test_loss": 2.1 / e, "test_acc": 0.25 * e,
-                "val_loss": None, "val_acc": None, "lr": 0.01, "seconds": 1.5} for e in range(1, epochs + 1)]
-    run = fake_run(root, cfg, (1, 28, 28), history=history)
+    epochs = max(1, len(run.info.get("history") or []))
     d = synthetic(records=records, layers=("fc1", "fc2"), **synthetic_kw)
-    d.epoch = np.repeat(np.arange(1, epochs + 1), -(-records // epochs))[:records]  # first records in epoch 1
+    d.epoch = np.repeat(np.arange(1, epochs + 1), -(-records // epochs))[:records]
     for e in range(1, epochs + 1):
         write_chunk(run, d.take(np.flatnonzero(d.epoch == e)), epoch=e)
-    return get_run(root, run.id)
+    return get_run(run.path.parent, run.id)
 
 
 def no_data(run):

@@ -1,5 +1,6 @@
 """The W&B export, read back from the offline run folder: its .wandb record log (wandb's own protobufs)
-and the files it names, as the student's `wandb sync` would find them after unzipping."""
+and the files it names, as the student's `wandb sync` would find them after unzipping; the layer
+statistics as histograms and scalars against train_step, every record, between the epochs' rows."""
 import io
 import json
 import os
@@ -15,10 +16,12 @@ pytest.importorskip("wandb")
 
 from PIL import Image  # noqa: E402
 
-from nets.export import wandb_run  # noqa: E402
+from exporttools import add_stats  # noqa: E402
+from nets.export import dynamics_out, wandb_run  # noqa: E402
 from nets.export.result import ExportError  # noqa: E402
 from nets.inspect.anatomy import layer_table  # noqa: E402
 from nets.runs import get_run, load_evaluation, load_model, update_run  # noqa: E402
+from nets.runs.dynamics import read_dynamics  # noqa: E402
 from pagetools import tiny_run  # noqa: E402
 
 SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "lenet-mnist-mini"
@@ -63,8 +66,18 @@ def records(run_dir: Path) -> dict[str, list]:
 
 
 def history(by_kind) -> list[dict]:
-    return [{item.nested_key[0] if item.nested_key else item.key: json.loads(item.value_json) for item in h.item}
-            for h in by_kind["history"]]
+    """The logged rows; a histogram's parts (nested keys) gathered under its key: {"values", "bins", "_type"}."""
+    rows = []
+    for h in by_kind["history"]:
+        row = {}
+        for item in h.item:
+            keys = list(item.nested_key) or [item.key]
+            if len(keys) == 1:
+                row[keys[0]] = json.loads(item.value_json)
+            else:
+                row.setdefault(keys[0], {})[keys[1]] = json.loads(item.value_json)
+        rows.append(row)
+    return rows
 
 
 def artifact(by_kind, part: str):
@@ -113,7 +126,7 @@ def test_the_shipped_run_reads_back_with_everything_the_coursework_logs(ckpt, tm
     assert config["classes"] == [str(d) for d in range(10)] and config["params"] == 8490
 
     rows = history(by_kind)
-    assert [h["epoch"] for h in rows] == [1, 2, 3, 4, 5]
+    assert [h["epoch"] for h in rows] == [1, 2, 3, 4, 5] == [h["_step"] for h in rows]  # no statistics: as before
     for h, e in zip(rows, run.info["history"]):
         assert h["train/loss"] == pytest.approx(e["train_loss"]) and h["test/accuracy"] == pytest.approx(e["test_acc"])
         assert h["lr"] == e["lr"] and "val/loss" not in h
@@ -147,8 +160,9 @@ def test_the_shipped_run_reads_back_with_everything_the_coursework_logs(ckpt, tm
 
 
 def test_a_group_of_runs_becomes_one_wandb_group(ckpt, tmp_path):
+    """... one of them with layer statistics, logged as histograms and scalars against train_step."""
     ids = [tiny_run(ckpt, f"lr {lr}", lr=lr) for lr in (0.05, 0.2)]
-    runs = [get_run(ckpt, i) for i in ids]
+    runs = [get_run(ckpt, ids[0]), add_stats(get_run(ckpt, ids[1]), records=7, dead=0.6)]
     assert wandb_run.common_group(runs).startswith("compare-")  # a selection of runs from anywhere
     for r in runs:
         update_run(r, group="lr-sweep")  # the four-configuration form's group
@@ -160,6 +174,25 @@ def test_a_group_of_runs_becomes_one_wandb_group(ckpt, tmp_path):
     lrs = sorted(json.loads(u.value_json) for m in metas for u in m.config.update if u.key == "lr")
     assert lrs == [0.05, 0.2]
     assert "lr-sweep" in exported.file_name
+    by_name = {m.display_name: records(d) for m, d in zip(metas, sorted((top / "wandb").glob("offline-run-*")))}
+    plain_rows, rows = history(by_name["lr 0.05"]), history(by_name["lr 0.2"])
+    assert [r["_step"] for r in plain_rows] == [1, 2] and not any(k.startswith("inside") for r in plain_rows for k in r)
+    # the run with statistics: 7 records (4 in epoch 1, 3 in epoch 2) and each epoch's row after its records
+    d = read_dynamics(runs[1])
+    assert [r["_step"] for r in rows] == list(range(9)) and [r["train_step"] for r in rows] == [5, 10, 15, 20, 20, 25, 30, 35, 35]
+    epoch_rows = [r for r in rows if "train/loss" in r]
+    assert [(r["epoch"], r["train_step"]) for r in epoch_rows] == [(1, 20), (2, 35)]
+    records_ = [r for r in rows if "train/loss" not in r]
+    assert [r["train_step"] for r in records_] == d.step.tolist() and [r["epoch"] for r in records_] == d.epoch.tolist()
+    for r, i in zip(records_, range(len(d))):
+        grad = r["inside/grad_log10abs/fc2"]
+        assert grad["_type"] == "histogram" and grad["bins"] == pytest.approx(dynamics_out.axis_edges("log"))
+        assert grad["values"] == [d.hist_grad[i, 1, :2].sum(), *d.hist_grad[i, 1, 2:]]  # zeros and underflows together
+        act = r["inside/act_log10abs/relu after fc1"]["values"]
+        assert sum(act) == d.hist_act[i, 0].sum() and r["inside/dead_share/relu after fc1"] == pytest.approx(0.6)
+        assert r["inside/update_ratio/fc1"] == pytest.approx(1e-3) and "inside/saturated_share/relu after fc1" not in r
+    metrics = {m.name or m.glob_name: m.step_metric for m in by_name["lr 0.2"]["metric"]}
+    assert metrics["inside/*"] == "train_step" and metrics["train/loss"] == metrics["test/accuracy"] == "epoch"
     # wandb's own sync command, run as the README says, finds both runs (a dry run: no network, no key)
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     env.update(HOME=str(tmp_path / "home"), WANDB_CONFIG_DIR=str(tmp_path / "config"))

@@ -122,6 +122,22 @@ def record_times(d: Dynamics, epochs: list[int], ends: list[float], start: float
     return np.interp(d.step, [xs[i] for i in keep], [ys[i] for i in keep])
 
 
+def for_wandb(d: Dynamics | None, epochs: list[int], path) -> dict | None:
+    """The W&B export's child input (the child never imports torch): per record its step and epoch,
+    the scalars (NaN where not measured) and each histogram series, in one .npz at `path`; the tags
+    and each epoch's train_step (epoch_end_steps) beside it. None without records."""
+    if d is None or not len(d):
+        return None
+    hists, values = histograms(d), scalars(d)
+    arrays = {"step": d.step, "epoch": d.epoch, "hist_step": d.hist_step,
+              "scalars": np.array([v for _, v in values], np.float64).reshape(len(values), len(d))}
+    for i, h in enumerate(hists):
+        arrays[f"counts{i}"], arrays[f"edges{i}"] = h.counts, h.edges
+    np.savez_compressed(path, **arrays)
+    return {"file": str(path), "histograms": [h.tag for h in hists], "scalars": [t for t, _ in values],
+            "epoch_steps": epoch_end_steps(d, epochs)}
+
+
 def finite(values) -> list[tuple[int, float]]:
     """(index, value) of the finite values of an array (an update ratio of a zero weight is inf)."""
     return [(i, float(v)) for i, v in enumerate(np.asarray(values, np.float64)) if math.isfinite(v)]

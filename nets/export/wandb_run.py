@@ -1,7 +1,7 @@
 """Weights & Biases, offline: runs written by the wandb package in a child process (no API key, no network), zipped with the one command that uploads them."""
 # A child process, because wandb keeps process-wide state (its environment variables, the current run,
 # a wandb-core service process): two students exporting at once must not share it, and whatever it
-# starts ends with the child. The child imports only wandb and the standard library.
+# starts ends with the child. The child imports only wandb, NumPy and the standard library.
 from __future__ import annotations
 
 import hashlib
@@ -42,7 +42,8 @@ def sync_command(file_name: str) -> str:
 def export_wandb(runs, dataset=None, group: str = "", project: str = PROJECT) -> Exported:
     """The runs as W&B offline runs of one project (and, for several runs, one group), zipped: the
     configuration, per-epoch metrics, summary, confusion matrix, sample predictions and first mistakes
-    (tables with images) and the parameter table with its formulas. `dataset(run)` gives a run's
+    (tables with images), the parameter table with its formulas and the layer statistics (every
+    record: histograms and per-layer scalars under inside/, against train_step). `dataset(run)` gives a run's
     ImageData (default: from disk, never downloaded)."""
     from nets.export.material import gather, zip_folder  # torch-heavy: kept out of the child's imports
     require(WHAT, "wandb")
@@ -87,7 +88,9 @@ def readme(zip_name: str, material, group: str) -> str:
 
 # ----------------------------------------------------------------------------- parent: the child's input
 def write_spec(material, folder: Path, project: str, group: str) -> Path:
-    """Everything the child logs, as JSON plus PNG files (the child never imports torch)."""
+    """Everything the child logs, as JSON plus PNG files and the layer statistics as .npz (the child
+    never imports torch)."""
+    from nets.export.dynamics_out import for_wandb
     from nets.export.material import confusion_png
     folder.mkdir(parents=True)
 
@@ -104,6 +107,8 @@ def write_spec(material, folder: Path, project: str, group: str) -> Path:
     runs = []
     for n, m in enumerate(material):
         ev = m.evaluation
+        inside = for_wandb(m.dynamics, [int(e["epoch"]) for e in m.history], folder / f"{n}-inside.npz")
+        ends = inside.pop("epoch_steps") if inside else [None] * len(m.history)
         runs.append({
             "name": m.label, "notes": "; ".join(m.notes),
             "tags": [m.run.config.dataset, m.run.config.model],
@@ -111,7 +116,9 @@ def write_spec(material, folder: Path, project: str, group: str) -> Path:
                        "classes": m.run.info.get("classes") or [], "params": m.run.info.get("params")},
             "epochs": [{"epoch": e["epoch"], **{f"{split}/{axis}": v for (split, axis), v in m.epoch_metrics(e).items()},
                         **({"lr": e["lr"]} if e.get("lr") is not None else {}),
-                        **({"seconds": e["seconds"]} if e.get("seconds") is not None else {})} for e in m.history],
+                        **({"seconds": e["seconds"]} if e.get("seconds") is not None else {}),
+                        **({"train_step": end} if end is not None else {})} for e, end in zip(m.history, ends)],
+            "inside": inside,
             "summary": m.summary(),
             "confusion": None if ev is None else {"classes": list(ev.classes), "labels": ev.labels.tolist(),
                                                   "predictions": ev.predictions.tolist(),
@@ -257,7 +264,13 @@ def log_run(wandb, spec: dict, project: str, group: str) -> None:
                      settings=settings, reinit="create_new")
     try:
         run.define_metric("epoch")
-        run.define_metric("*", step_metric="epoch")
+        # with layer statistics, records come between epochs: W&B counts the steps, epoch and train_step are keys
+        inside = inside_rows(wandb, spec["inside"]) if spec.get("inside") else []
+        for key in ({k for e in spec["epochs"] for k in e} - {"epoch", "train_step"} if inside else ["*"]):
+            run.define_metric(key, step_metric="epoch")
+        if inside:
+            run.define_metric("train_step")
+            run.define_metric("inside/*", step_metric="train_step")
         extra = {}
         columns = ["index", "image", "true", "predicted", "confidence", "correct"]
         for key in ("samples", "mistakes"):
@@ -271,13 +284,32 @@ def log_run(wandb, spec: dict, project: str, group: str) -> None:
             extra["confusion matrix"] = wandb.plot.confusion_matrix(
                 y_true=cm["labels"], preds=cm["predictions"], class_names=cm["classes"], title="Confusion matrix (test)")
             extra["confusion matrix image"] = wandb.Image(cm["image"], caption="rows: true class, columns: predicted")
-        epochs = spec["epochs"] or [{"epoch": 0}]
-        for e in epochs[:-1]:
-            run.log(e, step=int(e["epoch"]))
-        run.log({**epochs[-1], **extra}, step=int(epochs[-1]["epoch"]))  # the tables belong to the last epoch
+        epochs = spec["epochs"] or [{"epoch": 0, "train_step": 0}]
+        rows = [*epochs[:-1], {**epochs[-1], **extra}]  # the tables belong to the last epoch
+        if inside:  # in training order, each epoch's metrics after its own records (a stable sort)
+            rows = sorted([*inside, *rows], key=lambda r: r["train_step"])
+        for row in rows:
+            run.log({k: v() if callable(v) else v for k, v in row.items()}, step=None if inside else int(row["epoch"]))
         run.summary.update(spec["summary"])
     finally:
         run.finish()
+
+
+def inside_rows(wandb, inside: dict) -> list[dict]:
+    """One row per record (dynamics_out.for_wandb's file): train_step, epoch, the finite scalars and
+    that step's histograms (made when logged: a long run has many)."""
+    import numpy as np
+    with np.load(inside["file"]) as z:
+        a = {k: z[k] for k in z.files}
+    hist_row = {int(s): i for i, s in enumerate(a["hist_step"])}
+    rows = []
+    for r, step in enumerate(a["step"].tolist()):
+        row = {"train_step": step, "epoch": int(a["epoch"][r]),
+               **{tag: float(v) for tag, v in zip(inside["scalars"], a["scalars"][:, r]) if np.isfinite(v)}}
+        for i, tag in enumerate(inside["histograms"] if step in hist_row else ()):
+            row[tag] = (lambda c=a[f"counts{i}"][hist_row[step]], e=a[f"edges{i}"]: wandb.Histogram(np_histogram=(c, e)))
+        rows.append(row)
+    return rows
 
 
 def main(spec_path: str) -> None:
