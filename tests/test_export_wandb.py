@@ -112,6 +112,7 @@ def test_the_shipped_run_reads_back_with_everything_the_coursework_logs(ckpt, tm
     assert exported.file_name == "nnlab-wandb-lenet-mnist-mini.zip" and exported.mime == "application/zip"
     top = unzip(exported.data, tmp_path / "unzipped")
     assert wandb_run.sync_command(exported.file_name) in (top / "README.txt").read_text()
+    assert "Layer statistics" not in (top / "README.txt").read_text()  # the shipped run recorded none
     (run_dir,) = (top / "wandb").glob("offline-run-*")
     assert not (run_dir / "logs").exists()
     # the record log is framed exactly as wandb-core frames it: unframing and framing again changes nothing
@@ -173,7 +174,7 @@ def test_a_group_of_runs_becomes_one_wandb_group(ckpt, tmp_path):
     assert sorted(m.display_name for m in metas) == ["lr 0.05", "lr 0.2"]
     lrs = sorted(json.loads(u.value_json) for m in metas for u in m.config.update if u.key == "lr")
     assert lrs == [0.05, 0.2]
-    assert "lr-sweep" in exported.file_name
+    assert "lr-sweep" in exported.file_name and "log10 |x|" in (top / "README.txt").read_text()
     by_name = {m.display_name: records(d) for m, d in zip(metas, sorted((top / "wandb").glob("offline-run-*")))}
     plain_rows, rows = history(by_name["lr 0.05"]), history(by_name["lr 0.2"])
     assert [r["_step"] for r in plain_rows] == [1, 2] and not any(k.startswith("inside") for r in plain_rows for k in r)

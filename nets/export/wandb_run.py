@@ -76,6 +76,7 @@ def common_group(runs) -> str:
 
 
 def readme(zip_name: str, material, group: str) -> str:
+    from nets.export.dynamics_out import ABOUT
     names = "\n".join(f"  - {m.label} ({m.run.id})" for m in material)
     notes = "\n".join(f"  - {m.label}: {n}" for m in material for n in m.notes)
     return (f"Weights & Biases offline runs from Neural Net Lab{f' (group {group})' if group else ''}:\n{names}\n\n"
@@ -83,7 +84,9 @@ def readme(zip_name: str, material, group: str) -> str:
             f"you unzipped it:\n\n    {sync_command(zip_name)}\n\n"
             "wandb sync must run in the folder holding this README: the tables' files are named relative to it.\n"
             "(An older wandb wants the run folders: wandb sync wandb/offline-run-*)\n"
-            + (f"\nLeft out:\n{notes}\n" if notes else ""))
+            + (f"\nLeft out:\n{notes}\n" if notes else "")
+            + (f"\nLayer statistics (step metric train_step): {ABOUT}\n" if any(m.dynamics for m in material) else ""))
+
 
 
 # ----------------------------------------------------------------------------- parent: the child's input
