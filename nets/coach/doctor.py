@@ -1,19 +1,21 @@
 """The training doctor: reads a run's per-epoch metrics and says what a lecturer would say.
 
 Each diagnosis comes with one follow-up, a set of config changes the page offers as a button.
-Rules look only at numbers the engine reports, so they are the same live and for saved runs.
-`diagnose_group` reads the four-configuration group side by side and says what it teaches.
+Rules look only at numbers the engine reports, so they are the same live and for saved runs; with
+layer statistics (nets.coach.dynamics) they also say what happened inside, naming the layer.
+`diagnose_group` (nets.coach.group, re-exported here) reads the four-configuration group side by side.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from nets.engine.augment import suitable
 from nets.engine.config import TrainConfig
 from nets.engine.models import model_options
-from nets.engine.naming import LOSS_NAMES, OPTIMIZER_NAMES, format_lr, is_generated
+from nets.engine.naming import OPTIMIZER_NAMES, format_lr, is_generated
+from nets.coach.dynamics import Finding, big_steps, findings, first_findings
 from nets.coach.outcome import loss_word
+from nets.engine.stats import UPDATE_RATIO_GOOD, Dynamics
 
 CHANCE_MARGIN = 0.05   # "at chance": accuracy within 5 points of 1/classes
 OVERFIT_GAP = 0.10     # train accuracy this far above test accuracy
@@ -27,7 +29,7 @@ LR_DEFAULT = {"sgd": 0.01, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}
 
 @dataclass
 class Advice:
-    kind: str              # diverged, chance, overfitting, slow-mse
+    kind: str              # diverged, chance, overfitting, slow-mse; inside-<finding kind> (layer statistics)
     title: str
     message: str
     action: str            # the button's label
@@ -87,16 +89,17 @@ def chance_level(cfg: TrainConfig, num_classes: int | None = None) -> float | No
 
 
 def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classes: int | None = None,
-             kept: bool | None = None) -> list[Advice]:
+             kept: bool | None = None, dynamics: Dynamics | None = None) -> list[Advice]:
     """Advice for a run so far. `epochs` are EpochEnd dicts, `notes` Diverged/EarlyStopped/Stopped dicts,
     `num_classes` the engine's Started.num_classes (None: the dataset's count), `kept` whether the run
     kept a model (default: it did if an epoch finished, as the engine keeps the best model at the end
-    of every epoch that improves)."""
+    of every epoch that improves), `dynamics` its layer statistics if it recorded them."""
     advice: list[Advice] = []
     kept = bool(epochs) if kept is None else kept
     diverged = next((n for n in notes if n.get("kind") == "Diverged"), None)
     if diverged:
         lr, why = lower_lr(cfg)
+        before = [f for f in first_findings(dynamics) if f.kind in ("exploding", "dead-relu")]
         advice.append(Advice(
             "diverged", "The loss blew up",
             f"The training loss became {loss_word(diverged.get('loss'))} at epoch {diverged['epoch']}, batch "
@@ -106,12 +109,14 @@ def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classe
             + ("The best model before that point was kept. " if kept else
                "No model was kept: it diverged before any epoch finished. " if not epochs else
                "No model was kept. ")
+            + (f"Inside, before it blew up: {'; '.join(f.text for f in before)}. " if before else "")
             + why,
             f"Retry with learning rate {format_lr(lr)}", {"lr": lr}))
         return advice  # nothing else is meaningful after a divergence
 
+    inside = inside_advice(cfg, findings(dynamics), dynamics)
     if not epochs:
-        return advice
+        return inside
     last = epochs[-1]
     chance = chance_level(cfg, num_classes)
     at_chance = chance is not None and all(e["train_acc"] < chance + CHANCE_MARGIN for e in epochs[-2:])
@@ -121,7 +126,8 @@ def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classe
                 "chance", "Stuck at chance: vanishing gradients",
                 f"After {len(epochs)} epochs the network is no better than guessing ({chance:.0%}). With "
                 f"{cfg.activation} in {_depth(cfg)} stacked layers each layer multiplies the gradient by a "
-                "derivative of at most 0.25 (sigmoid), so the first layers barely learn.",
+                "derivative of at most 0.25 (sigmoid), so the first layers barely learn."
+                + _measured(inside, "inside-vanishing"),
                 "Retry with ReLU", {"activation": "relu"}))
         elif cfg.lr > 10 * LR_RANGE.get(cfg.optimizer, (1e-4, 0.1))[1]:
             lr, why = lower_lr(cfg)
@@ -140,6 +146,11 @@ def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classe
                 + (", and squared error through softmax makes the gradients smaller still" if cfg.loss == "mse"
                    else "") + ". " + why,
                 f"Retry with learning rate {format_lr(lr)}", {"lr": lr}))
+        elif inside:  # the statistics say why: their first card, as the chance card
+            a = inside.pop(0)
+            advice.append(replace(a, kind="chance", title=f"Stuck at chance: {a.title[0].lower()}{a.title[1:]}",
+                                  message=f"After {len(epochs)} epochs the accuracy is still at chance "
+                                          f"({chance:.0%}). {a.message}"))
         else:
             advice.append(Advice(
                 "chance", "Stuck at chance",
@@ -173,7 +184,7 @@ def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classe
             "softmax is confidently wrong (its derivative vanishes as the output saturates), while "
             "cross-entropy's gradient is simply (prediction − target). Compare the two on the same network.",
             "Retry with cross-entropy", {"loss": "ce"}))
-    return advice
+    return _merged(advice, inside)
 
 
 def started_classes(view) -> int | None:
@@ -182,92 +193,100 @@ def started_classes(view) -> int | None:
 
 
 def diagnose_job(view) -> list[Advice]:
-    """Advice for one job (a nets.training_work.JobView), with its own class count."""
+    """Advice for one job (a nets.training_work.JobView), with its own class count and layer statistics."""
     return diagnose(view.config, view.epochs, view.notes, started_classes(view),
-                    kept=bool(view.summary and view.summary.get("best_epoch")))
+                    kept=bool(view.summary and view.summary.get("best_epoch")), dynamics=getattr(view, "dynamics", None))
 
 
-# ------------------------------------------------------------------------------------- groups
-@dataclass
-class GroupReport:
-    """The four-configuration group read side by side."""
-    advice: dict = field(default_factory=dict)     # each run's key (a job's id, else its label) → [Advice]
-    sentence: str = ""                             # the lesson in one sentence ('' until two runs ended)
+# ------------------------------------------------------------------------------- inside the network
+def _measured(cards: list[Advice], kind: str) -> str:
+    """The measured sentence of the statistics' card of `kind`, to quote in another card ('' if none);
+    that card is then dropped (its fix is the same)."""
+    for a in cards:
+        if a.kind == kind:
+            cards.remove(a)
+            return " Measured: " + a.message.split(". ")[0] + "."
+    return ""
 
 
-@dataclass
-class _Member:
-    key: str
-    label: str
-    cfg: TrainConfig
-    epochs: list
-    notes: list
-    summary: dict | None
-    num_classes: int | None
+def _merged(advice: list[Advice], inside: list[Advice]) -> list[Advice]:
+    """The statistics' cards after the others; one whose fix another card already offers is quoted in it."""
+    for a in inside:
+        same = next((b for b in advice if b.changes == a.changes), None)
+        if same is None:
+            advice.append(a)
+        else:
+            advice[advice.index(same)] = replace(same, message=f"{same.message} Measured: {a.message.split('. ')[0]}.")
+    return advice
 
 
-def _member(run, num_classes: int | None = None) -> _Member:
-    """A (label, cfg, epochs, notes, summary) tuple, or anything shaped like nets.training_work.JobView."""
-    if isinstance(run, tuple):
-        label, cfg, epochs, notes, summary = run
-        return _Member(label, label, cfg, list(epochs or []), list(notes or []), summary, num_classes)
-    return _Member(getattr(run, "id", None) or run.label, run.label, run.config, list(run.epochs or []),
-                   list(run.notes or []), run.summary, started_classes(run) or num_classes)
+def _relu_fix(cfg: TrainConfig) -> tuple[str, dict]:
+    return ("Retry with ReLU", {"activation": "relu"}) if cfg.activation in ("sigmoid", "tanh") else ("", {})
 
 
-def _pct(x: float | None) -> str:
-    return "no model" if x is None else f"{x:.1%}"
+def inside_advice(cfg: TrainConfig, found: list[Finding], d: Dynamics | None = None) -> list[Advice]:
+    """A card per finding of the layer statistics, worst first, each with a one-click fix. An update
+    ratio far from 1e-3 gets its own card only when nothing else explains it."""
+    cards: list[Advice] = []
+    bn = "batch_norm" in model_options(cfg.model) and not cfg.batch_norm
+    for f in found:
+        said = f.text[0].upper() + f.text[1:] + "."
+        if f.kind == "vanishing":
+            action, changes = _relu_fix(cfg)
+            why = (f" With {cfg.activation} every layer multiplies the gradient by a slope of at most "
+                   f"{0.25 if cfg.activation == 'sigmoid' else 1:g} on its way back, so the first layers barely learn."
+                   if changes else " The signal shrinks on its way back through the layers.")
+            if changes:
+                cards.append(Advice("inside-vanishing", f"Vanishing gradients in {f.layer}", said + why, action, changes))
+            if bn:
+                cards.append(Advice("inside-vanishing", "Vanishing gradients: normalise each layer",
+                                    said + " Batch normalisation rescales each layer's input, so the gradient "
+                                    "keeps its size through the stack.", "Retry with batch norm", {"batch_norm": True}))
+        elif f.kind == "exploding":
+            lr, why = lower_lr(cfg)
+            cards.append(Advice("inside-exploding", f"Exploding updates in {f.layer}",
+                                f"{said} A healthy step changes a weight by about {UPDATE_RATIO_GOOD:g} of its size. "
+                                + why, f"Retry with learning rate {format_lr(lr)}", {"lr": lr}))
+        elif f.kind == "dead-relu":
+            if big_steps(d) or any(g.kind == "exploding" for g in found):
+                lr, why = lower_lr(cfg)
+                cards.append(Advice("inside-dead-relu", f"Dead ReLUs in {f.layer}",
+                                    f"{said} Steps this large push a unit's input below zero for every image; "
+                                    "there its gradient is zero, so it never comes back. " + why,
+                                    f"Retry with learning rate {format_lr(lr)}", {"lr": lr}))
+            elif cfg.init != "kaiming":
+                cards.append(Advice("inside-dead-relu", f"Dead ReLUs in {f.layer}",
+                                    f"{said} The starting weights shrink the signal layer by layer until the "
+                                    "biases decide, and a unit whose input stays below zero gets no gradient. "
+                                    "Kaiming (He) initialisation scales each layer's weights for ReLU so the "
+                                    "signal keeps its size.", "Retry with Kaiming initialisation", {"init": "kaiming"}))
+            elif bn:
+                cards.append(Advice("inside-dead-relu", f"Dead ReLUs in {f.layer}", said + " Batch normalisation "
+                                    "keeps each unit's input centred, so it fires for some images.",
+                                    "Retry with batch norm", {"batch_norm": True}))
+        elif f.kind == "saturated":
+            action, changes = _relu_fix(cfg)
+            if changes:
+                cards.append(Advice("inside-saturated", f"Saturated units in {f.layer}", said + " Where a "
+                                    f"{cfg.activation} is flat its slope is near zero, so those units stop learning.",
+                                    action, changes))
+            if cfg.init != "xavier":
+                cards.append(Advice("inside-saturated", "Saturated units: smaller starting weights", said +
+                                    " Xavier (Glorot) initialisation scales the starting weights so each "
+                                    f"{cfg.activation or 'unit'} starts in its steep middle.",
+                                    "Retry with Xavier initialisation", {"init": "xavier"}))
+        elif f.kind == "update-ratio" and len(found) == 1:
+            low = f.value < UPDATE_RATIO_GOOD
+            lr, why = (higher_lr if low else lower_lr)(cfg)
+            cards.append(Advice("inside-update-ratio", "Steps far too small" if low else "Steps far too large",
+                                f"{said} About {UPDATE_RATIO_GOOD:g} is the usual rule of thumb. " + why,
+                                f"Retry with learning rate {format_lr(lr)}", {"lr": lr}))
+    return cards
 
 
-def diagnose_group(runs: Iterable, num_classes: int | None = None) -> GroupReport:
-    """Per-run advice and one comparison for a group of runs (the coursework's four: SGD/Adam ×
-    cross-entropy/squared error). Each run is a (label, cfg, epochs, notes, summary) tuple or a
-    JobView; only runs with a summary (ended and saved) are compared. A JobView's classes are its
-    Started event's; `num_classes` is for the tuples (None: each dataset's own count)."""
-    members = [_member(r, num_classes) for r in runs]
-    report = GroupReport()
-    for m in members:
-        kept = (m.summary.get("best_epoch") is not None) if m.summary else None
-        report.advice[m.key] = diagnose(m.cfg, m.epochs, m.notes, m.num_classes, kept=kept)
-
-    pairs = [(m.cfg.optimizer, m.cfg.loss) for m in members]
-    unique = len(set(pairs)) == len(pairs)
-
-    def name(m: _Member) -> str:
-        return f"{_opt(m.cfg)} + {LOSS_NAMES.get(m.cfg.loss, m.cfg.loss)}" if unique else m.label
-
-    ended = [m for m in members if m.summary]
-    accs = {m.key: m.summary.get("best_test_acc") for m in ended}
-    ended.sort(key=lambda m: -1.0 if accs[m.key] is None else accs[m.key], reverse=True)
-    if len(ended) < 2:
-        return report
-    best, worst = ended[0], ended[-1]
-    if accs[best.key] is None:
-        report.sentence = "None of the runs kept a model: each diverged or stopped before an epoch finished."
-        return report
-    if accs[best.key] == accs[worst.key]:
-        report.sentence = f"All {len(ended)} runs reached the same test accuracy, {_pct(accs[best.key])}."
-        return report
-    chance = chance_level(worst.cfg, worst.num_classes)
-    n = len(best.epochs)
-    first = (f"{name(best)} learned best: {_pct(accs[best.key])} test accuracy"
-             + (f" after {n} epoch{'s' if n != 1 else ''}" if n else ""))
-    diverged = next((x for x in worst.notes if x.get("kind") == "Diverged"), None)
-    w = worst.cfg
-    if diverged:
-        second = (f"{name(worst)} diverged in epoch {diverged['epoch']} ({_pct(accs[worst.key])}): its learning "
-                  f"rate {format_lr(w.lr)} was too high")
-    else:
-        acc = accs[worst.key]
-        at_chance = acc is not None and chance is not None and acc < chance + CHANCE_MARGIN
-        reasons = []
-        if w.loss == "mse":
-            reasons.append("squared error through softmax gives small gradients (the softmax's slope shrinks them)")
-        if w.optimizer == "sgd" and w.lr < LR_RANGE["sgd"][0]:
-            reasons.append(f"SGD at learning rate {format_lr(w.lr)} takes small steps"
-                           + (" along them" if reasons else ""))
-        second = (f"{name(worst)} learned least ({_pct(acc)}"
-                  + (f", no better than chance at {chance:.0%}" if at_chance else "") + ")"
-                  + (": " + ", and ".join(reasons) if reasons else ""))
-    report.sentence = f"{first}; {second}."
-    return report
+def __getattr__(name: str):
+    """diagnose_group and GroupReport moved to nets.coach.group; `from nets.coach.doctor import …` still works."""
+    if name in ("diagnose_group", "GroupReport"):
+        from nets.coach import group
+        return getattr(group, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
