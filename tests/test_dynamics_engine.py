@@ -187,3 +187,15 @@ def test_fit_records_take_no_hooks_away_with_the_model_and_survive_json(tiny_dat
     # plain SGD in float32 through fit: ratio = lr·|g|/|w|
     assert d.update_ratio == pytest.approx(0.1 * d.grad_norm / d.weight_norm, rel=1e-4)
     assert not any(m._forward_hooks for m in model.modules())
+
+
+def test_a_live_copy_pickles_small_once_and_comes_back_equal():
+    import pickle
+    from dynamicstools import synthetic
+    d = synthetic(records=40, dead=0.25)
+    first = pickle.dumps(d)
+    assert pickle.dumps(d) is not first and pickle.dumps(d) == first  # packed once, reused
+    back = pickle.loads(first)
+    assert back.plan() == d.plan() and back.step.flags.writeable
+    for k, v in d.arrays().items():
+        assert np.array_equal(getattr(back, k), v, equal_nan=True) and getattr(back, k).dtype == v.dtype, k

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+import zlib
+
 import numpy as np
 
 from nets.engine.bins import BINS
@@ -97,6 +99,16 @@ class Dynamics:
         hist = even_indices(len(self.hist_step), columns if columns is not None else points)
         return self.take(even_indices(len(self), points), hist)
 
+    def __reduce__(self):
+        """Pickled packed and compressed, once per object: a live copy is polled many times between
+        updates (nets/server pickles a job's view for every watching tab) and is never changed in place."""
+        packed = self.__dict__.get("_packed")
+        if packed is None:
+            arrays = {k: np.ascontiguousarray(v) for k, v in self.arrays().items()}
+            layout = [(k, v.dtype.str, v.shape) for k, v in arrays.items()]
+            packed = self.__dict__["_packed"] = (layout, zlib.compress(b"".join(v.tobytes() for v in arrays.values()), 1))
+        return _unpack, (self.plan(), *packed)
+
     # ------------------------------------------------------------------ building
     @classmethod
     def from_plan(cls, plan: dict) -> "Dynamics":
@@ -114,6 +126,15 @@ class Dynamics:
     @classmethod
     def from_message(cls, d: dict) -> "Dynamics":
         return cls(**{f.name: d.get(f.name) for f in fields(cls)})
+
+
+def _unpack(plan: dict, layout: list, packed: bytes) -> Dynamics:
+    raw, arrays, at = bytearray(zlib.decompress(packed)), {}, 0  # writable arrays, like any others
+    for name, dtype, shape in layout:
+        n = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        arrays[name] = np.frombuffer(raw, dtype, count=n // np.dtype(dtype).itemsize, offset=at).reshape(shape)
+        at += n
+    return Dynamics(**plan, **arrays)
 
 
 def concat(parts: list[Dynamics]) -> Dynamics:
