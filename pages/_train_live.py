@@ -14,6 +14,7 @@ from nets.server.waits import about, queued_text
 from nets.status import SUCCEEDED, Status
 from nets.text import plain
 from nets.training_work import JobView
+from pages._dynamics import inside_caption_ui, inside_charts_ui, inside_head_ui, live_inside_ui
 from pages._identity import access, shows_paths
 from pages._service import checkpoints_root, job_manager
 from pages._train_state import TRAIN_EDIT_KEY as EDIT_KEY, TRAIN_FIXED_KEY as FIXED_KEY, load_train_config
@@ -78,13 +79,13 @@ def progress_text(v: JobView) -> str:
 
 
 def charts_ui(v: JobView) -> None:
-    """Three charts a room can read: the training loss as it falls, then loss and accuracy by epoch.
-    A run that ended before its first epoch has only the first."""
+    """Three charts a room can read: the training loss as it falls, then loss and accuracy by epoch (or
+    inside the network, pages/_dynamics.py). A run that ended before its first epoch has only the first."""
     left, mid, right = st.columns(3)
     points = loss_points_frame(v.loss_points, max_points=LIVE_POINTS)
     left.altair_chart(loss_vs_images(points, title=f"Training loss ({LOSS_NAMES.get(v.config.loss, v.config.loss)})"),
                       width="stretch")
-    if v.epochs or v.active:
+    if not inside_charts_ui(v, mid, right) and (v.epochs or v.active):  # or the layer statistics
         after = "" if v.epochs else " (after epoch 1)"
         mid.altair_chart(by_epoch(epochs_frame(v.epochs, "loss"), "loss", "Loss by epoch" + after), width="stretch")
         right.altair_chart(by_epoch(epochs_frame(v.epochs, "accuracy"), "accuracy", "Accuracy by epoch" + after),
@@ -158,11 +159,8 @@ def apply_fix(v: JobView, advice) -> None:
 
 
 def fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, tuple):
-        return ", ".join(map(str, value)) or "none"
-    return str(value)
+    text = (", ".join(map(str, value)) or "none") if isinstance(value, tuple) else str(value)
+    return f"{value:g}" if isinstance(value, float) else text
 
 
 def job_panel(v: JobView, locked: frozenset[str]) -> None:
@@ -171,8 +169,9 @@ def job_panel(v: JobView, locked: frozenset[str]) -> None:
     # and the doctor's follow-up come below them.
     head, side = st.columns([6, 1] if v.active else [3, 2], vertical_alignment="bottom")
     with head:
-        st.markdown(f"**{plain(v.label)}** {BADGE.get(v.status, ':gray-badge')}[{v.status}]")
+        inside_head_ui(v, f"**{plain(v.label)}** {BADGE.get(v.status, ':gray-badge')}[{v.status}]")
         progress_ui(v)
+        inside_caption_ui(v)
     advice = [] if v.active else diagnose_job(v)
     if v.active:
         side.button("Stop", key=f"stop-{v.id}", on_click=stop_job, args=(v.id,), type="primary",
@@ -186,6 +185,7 @@ def job_panel(v: JobView, locked: frozenset[str]) -> None:
     if not v.active:
         doctor_ui(v, advice, locked)
         outcome_details_ui(v)
+    live_inside_ui(v)
 
 
 # ------------------------------------------------------------------------------ four configurations

@@ -34,6 +34,7 @@ from nets.runs import (
 )
 from pages._common import ensure_app_entry
 from pages._cached import run_dataset, run_evaluation
+from pages._dynamics import runs_inside_ui
 from pages._identity import access
 from pages._runpick import find_runs
 from pages._service import checkpoints_root
@@ -453,6 +454,7 @@ labels = compare.run_labels(selected)
 
 draw_manage(root, selected, labels, who)
 draw_curves(selected)
+runs_inside_ui(selected)
 evaluations = draw_matrices(selected, labels)
 draw_difference(selected, labels, evaluations)
 export_ui(selected)

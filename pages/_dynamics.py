@@ -1,0 +1,163 @@
+"""Inside training (not a page): the layer statistics on the Train page's live panel (a caption line,
+the "Inside the network" charts, the histogram heat map below) and for saved runs on Runs (a step
+range, one metric per layer in small multiples, heat maps side by side)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nets.charts.dynamics import (HEATS, MAX_LAYERS, METRICS, heat_png, layer_lines, metric_frame, names_of, picked,
+                                  small_multiples, LIVE_LAYERS)
+from nets.coach.dynamics import findings
+from nets.engine.stats import Dynamics, even_indices
+from nets.plots import MAX_POINTS
+from nets.runs import Run, get_run
+from nets.runs.compare import run_labels
+from nets.runs.dynamics import chunk_names, read_dynamics
+from nets.text import plain
+from nets.training_work import JobView
+
+BY_EPOCH, INSIDE = "By epoch", "Inside the network"
+VIEW_KEY, VIEW_PICK = "train_inside_view", "train_inside_pick"     # the choice, and its widget
+HEAT_KEY, HEAT_PICK = "train_inside_heat", "train_inside_heat_pick"
+NO_ALARM = "🩺 Inside: no alarms so far"
+CAPTION_CHARS = 95           # one line beside Stop at 1366×768
+HEAT_COLUMNS = 200           # histogram columns drawn on Runs (the live copy holds at most 48)
+SLIDER_STEPS = 500           # steps offered by the range pick (every record stays in the file)
+HEAT_CAPTION = ("Each strip is one layer: the fixed histogram bins from bottom (0) to top, one column per recorded "
+                "step. Colour: how many values fell in the bin (log scale; each column scaled to its fullest bin: "
+                "yellow). A gradient that vanishes moves down its strip.")
+
+
+# ------------------------------------------------------------------------------ the Train page
+def _kept(widget: str, key: str, options: list[str]) -> str:
+    """A segmented control's choice kept in a plain session key (a keyed widget forgets its value
+    when the page is left); a click on the chosen segment keeps it chosen."""
+    if st.session_state.get(widget) in options:
+        st.session_state[key] = st.session_state[widget]
+    choice = st.session_state.get(key)
+    choice = choice if choice in options else options[0]
+    st.session_state[widget] = choice
+    return choice
+
+
+def inside_head_ui(v: JobView, heading: str) -> None:
+    """The job's heading (Markdown), and beside it, while the job has statistics, the switch between
+    the epoch charts and the Inside ones: on the heading's row, so the charts stay where they were."""
+    if v.dynamics is None:
+        st.markdown(heading)
+        return
+    text, pick = st.columns([3, 2], vertical_alignment="center")
+    text.markdown(heading)
+    with pick:
+        _kept(VIEW_PICK, VIEW_KEY, [BY_EPOCH, INSIDE])
+        st.segmented_control("Charts", [BY_EPOCH, INSIDE], key=VIEW_PICK, label_visibility="collapsed")
+
+
+def inside_caption_ui(v: JobView) -> None:
+    """One line under the progress bar while a job has statistics: the first finding, or "no alarms
+    so far"; always there and never longer than a line, so nothing below it moves."""
+    if v.dynamics is None:
+        return
+    found = findings(v.dynamics)
+    text = "🩺 " + found[0].text if found else NO_ALARM
+    short = text if len(text) <= CAPTION_CHARS else text[:CAPTION_CHARS - 1] + "…"
+    st.markdown(plain(short), help=plain(text) if short != text else None)  # layer names come from the model
+
+
+def inside_charts_ui(v: JobView, mid, right) -> bool:
+    """The second and third chart columns while "Inside the network" is chosen: gradient norm and
+    update ratio per layer. False (nothing drawn) when the epoch charts are to be drawn instead."""
+    d = v.dynamics
+    if d is None or st.session_state.get(VIEW_KEY) != INSIDE:
+        return False
+    if not len(d):
+        mid.info("The first statistics come after the first training step.")
+        return True
+    mid.altair_chart(layer_lines(d, "gradient norm", "Gradient norm per layer"), width="stretch")
+    right.altair_chart(layer_lines(d, "update ratio", "Update ratio per layer"), width="stretch")
+    return True
+
+
+def live_inside_ui(v: JobView) -> None:
+    """Below the live panel (reached by scrolling): the layer × step histogram heat map so far."""
+    d = v.dynamics
+    if d is None or not len(d.hist_step):
+        return
+    st.markdown("**Inside the network: histograms over the steps**")
+    which = _kept(HEAT_PICK, HEAT_KEY, list(HEATS))
+    st.segmented_control("Histograms of", list(HEATS), key=HEAT_PICK)
+    per = HEATS[which][1]
+    st.image(heat_png(d, which, layers=picked(names_of(d, per), LIVE_LAYERS), width=900))
+    st.caption(HEAT_CAPTION)
+
+
+# ------------------------------------------------------------------------------ Runs
+@st.cache_resource(show_spinner="Reading the layer statistics…", max_entries=8)
+def _read(root: str, run_id: str, chunks: tuple[str, ...]) -> Dynamics | None:
+    return read_dynamics(get_run(root, run_id))
+
+
+def run_dynamics(run: Run) -> Dynamics | None:
+    """Every recorded step of a saved run, cached until another chunk is written. Shared by every
+    session: never change it (between and thinned make copies)."""
+    chunks = tuple(sorted(chunk_names(run)))
+    return _read(str(run.path.parent), run.id, chunks) if chunks else None
+
+
+def facet_names(d: Dynamics, per: str) -> list[str]:
+    """Layer names for the small multiples: activation sites by where they sit ("after fc1"), so a
+    sigmoid and a ReLU network's sites share a panel."""
+    names = names_of(d, per)
+    return [n.split(" ", 1)[1] if per == "site" and " after " in f" {n}" else n for n in names]
+
+
+def runs_inside_ui(selected: list[Run]) -> None:
+    """Inside training for the selected runs with statistics (the first two: colour = run)."""
+    labels = run_labels(selected)
+    found = [(r, d) for r in selected if (d := run_dynamics(r)) is not None and len(d)]
+    if not found:
+        st.caption(("This run" if len(selected) == 1 else "None of the selected runs") + " recorded layer "
+                   "statistics, so there is nothing to show of inside training (turn statistics on before Train).")
+        return
+    st.subheader("Inside training")
+    lacking = [labels[r.id] for r in selected if r.id not in {x.id for x, _ in found}]
+    if lacking:
+        st.caption(plain("No layer statistics in: " + ", ".join(lacking) + "."))
+    if len(found) > 2:
+        st.caption(plain(f"Compared: the first two runs with statistics, {labels[found[0][0].id]} and "
+                         f"{labels[found[1][0].id]}."))
+        found = found[:2]
+    ids = [r.id for r, _ in found]
+    steps = np.unique(np.concatenate([d.step for _, d in found]))
+    options = [int(s) for s in steps[even_indices(len(steps), SLIDER_STEPS)]]
+    first, last = options[0], options[-1]
+    if len(options) > 1:
+        first, last = st.select_slider("Training steps", options, value=(first, last), key="runs_steps_" + "_".join(ids))
+    metric = st.radio("Per layer", list(METRICS), horizontal=True, key="runs_inside_metric")
+    parts = [(r, d.between(first, last).thinned(MAX_POINTS, HEAT_COLUMNS)) for r, d in found]
+    names = [labels[r.id] for r, _ in parts]
+    per = METRICS[metric][1]
+    frames, order = [], []
+    for r, d in parts:
+        own = facet_names(d, per)
+        cols = picked(own, MAX_LAYERS)
+        order += [own[j] for j in cols if own[j] not in order]
+        f = metric_frame(d, metric, labels[r.id], layers=cols)
+        frames.append(f.assign(layer=f["layer"].map(dict(zip(names_of(d, per), own)))))
+    frame = pd.concat(frames, ignore_index=True)
+    if frame.empty:
+        st.info(f"No {metric} in these steps: dead units are counted for ReLUs, saturated ones for sigmoid "
+                "and tanh.")
+    else:
+        if any(len(names_of(d, per)) > MAX_LAYERS for _, d in parts):
+            st.caption(f"{MAX_LAYERS} layers shown: the first, the last and evenly between.")
+        st.altair_chart(small_multiples(frame, metric, order, names), width="content")
+    which = st.radio("Histograms of", list(HEATS), horizontal=True, key="runs_inside_heat")
+    columns = st.columns(len(parts))
+    for (r, d), col in zip(parts, columns):
+        per = HEATS[which][1]
+        col.image(heat_png(d, which, layers=picked(names_of(d, per), MAX_LAYERS), width=900 // len(parts),
+                           title=labels[r.id]))
+    st.caption(HEAT_CAPTION + (" Both runs' maps use the same bins and steps." if len(parts) == 2 else ""))
