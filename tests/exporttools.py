@@ -48,7 +48,7 @@ def add_stats(run: Run, records: int = 6, **synthetic_kw) -> Run:
 
     from nets.runs.dynamics import write_chunk
     epochs = max(1, len(run.info.get("history") or []))
-    d = synthetic(records=records, layers=("fc1", "fc2"), **synthetic_kw)
+    d = synthetic(records=records, **{"layers": ("fc1", "fc2"), **synthetic_kw})
     d.epoch = np.repeat(np.arange(1, epochs + 1), -(-records // epochs))[:records]
     for e in range(1, epochs + 1):
         write_chunk(run, d.take(np.flatnonzero(d.epoch == e)), epoch=e)

@@ -1,5 +1,6 @@
 """The printable report: one offline HTML file with each run's configuration, parameter table with
-formulas, curves, confusion matrix with best and worst class, first mistakes, and a print stylesheet."""
+formulas, curves, inside training (layer statistics and the doctor's findings), confusion matrix with
+best and worst class, first mistakes, and a print stylesheet."""
 import base64
 import html
 import io
@@ -10,10 +11,13 @@ from pathlib import Path
 
 from PIL import Image
 
+from exporttools import no_data, stats_run
+from nets.coach.dynamics import findings
 from nets.engine.data import DatasetError
 from nets.export.report import export_report
 from nets.inspect.anatomy import layer_table
 from nets.runs import get_run, load_evaluation, load_model
+from nets.runs.dynamics import read_dynamics
 from pagetools import tiny_run
 
 SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "lenet-mnist-mini"
@@ -76,6 +80,7 @@ def test_the_shipped_run_has_every_part_of_the_deliverable(ckpt):
     assert f"Best class: {best} ({best_acc:.1%} right)" in text
     assert f"Worst class: {worst} ({worst_acc:.1%} right)" in text
     assert parts.svgs == 2  # loss and accuracy curves, drawn inline
+    assert "Inside training" not in text  # the shipped run recorded no layer statistics
     images = pngs(parts)
     assert len(images) == 1 + 16  # the confusion matrix and the first 16 mistakes
     assert images[0].size[0] > 300 and all(im.size == (84, 84) for im in images[1:])
@@ -91,7 +96,9 @@ def test_two_runs_compare_side_by_side(ckpt):
     page = export_report([get_run(ckpt, i) for i in ids]).data.decode()
     parts = Parts(page)
     text = words(parts)
-    assert "Test accuracy by run" in text and parts.svgs == 1 + 2 * 2
+    inside = sum(read_dynamics(get_run(ckpt, i)) is not None for i in ids)  # with stats_every: two charts more
+    assert "Test accuracy by run" in text and parts.svgs == 1 + 2 * 2 + 2 * inside
+    assert text.count("Inside training") == inside
     assert parts.differs >= 2  # lr and name differ; the other settings do not
     assert text.count("Parameters per layer") == 2 and page.count("<section class='run'>") == 2
 
@@ -106,3 +113,25 @@ def test_missing_pieces_become_notes_not_errors(ckpt):
     text = words(Parts(page))
     assert "No model" in text and "No parameter table" in text and "Confusion matrix" not in text
     assert "lr" in text and Parts(page).svgs == 2  # the configuration and curves are still there
+
+
+def test_a_run_with_layer_statistics_shows_inside_training_and_the_doctors_findings(ckpt):
+    runs = [stats_run(ckpt, "deep sigmoid", records=40, site_kind="sigmoid", grad_first_over_last=1e-6, saturated=0.7,
+                      layers=("<i>fc1</i>", "fc2")),  # a hand-edited run.json's layer name stays text
+            stats_run(ckpt, "healthy", records=3)]
+    page = export_report(runs, dataset=no_data).data.decode()
+    parts = Parts(page)
+    text = words(parts)
+    assert "<i>" not in page and "&lt;i&gt;fc1&lt;/i&gt;" in page
+    assert parts.svgs == 1 + 2 * 2 + 2 * 2  # runs' accuracy; per run loss, accuracy, gradient norm, update ratio
+    assert text.count("Inside training") == 2 and "40 records, one every 5 steps, steps 5 to 200" in text
+    assert "Gradient norm per layer" in text and "‖gradient‖, log scale" in text and "1e-6" in text
+    assert "1e-3: healthy" in text and "training step" in text
+    found = findings(read_dynamics(runs[0]))
+    assert {f.kind for f in found} >= {"vanishing", "saturated"}
+    for f in found:  # one line each, as the doctor says it
+        assert f.text in text
+    assert page.count("<li>") == len(found)
+    assert "The training doctor found no alarms" in text.split("healthy")[-1]
+    update = re.search(r"<svg[^>]*aria-label='Update ratio per layer'.*?</svg>", page.split("<h2>healthy</h2>")[-1]).group(0)
+    assert "stroke-dasharray='6 4'" in update  # the 1e-3 rule

@@ -1,4 +1,4 @@
-"""A printable report of runs (one self-contained HTML file that prints cleanly to PDF): configurations, the parameter table with its formulas, curves, confusion matrices with best and worst class, first mistakes."""
+"""A printable report of runs (one self-contained HTML file that prints cleanly to PDF): configurations, the parameter table with its formulas, curves, inside training (layer statistics and the doctor's findings), confusion matrices with best and worst class, first mistakes."""
 from __future__ import annotations
 
 import base64
@@ -7,13 +7,16 @@ import math
 import time
 from pathlib import Path
 
+from nets.coach.dynamics import findings
+from nets.engine.stats import UPDATE_RATIO_GOOD, even_indices
 from nets.export.material import RunMaterial, Sample, confusion_png, gather
 from nets.export.result import Exported, file_stem
-from nets.plots import HEIGHT, METRICS, PALETTE, SPLITS, epoch_axis, exploding, loss_title, value_axis
+from nets.plots import HEIGHT, METRICS, PALETTE, SPLITS, epoch_axis, exploding, loss_title, nice_step, value_axis
 
 CSS_FILE = Path(__file__).resolve().parents[2] / "assets" / "report.css"
 WIDTH, MARGIN = 640, (74, 20, 30, 48)      # chart pixels; margins left, right, top, bottom
 CHAR_PX = 9                                 # about how wide a legend character is (16 px font)
+INSIDE_LAYERS, INSIDE_POINTS = 6, 200       # inside training: the layers drawn, the points per line
 LAYER_COLUMNS = [("layer", ""), ("type", ""), ("details", ""), ("output size", ""),
                  ("size formula", "formula"), ("params", "num"), ("formula", "formula")]
 e = html.escape
@@ -147,6 +150,7 @@ def run_section(m: RunMaterial) -> str:
                         kind, kind.capitalize(), loss_title([loss_kind]) if kind == "loss" else "accuracy")
               for kind in ("loss", "accuracy")]
     parts.append("<div class='charts'>" + "".join(figure(c) for c in charts) + "</div>")
+    parts.append(inside_section(m))
     ev = m.evaluation
     if ev is not None:
         (b, b_acc), (w, w_acc) = ev.best_class(), ev.worst_class()
@@ -163,6 +167,35 @@ def run_section(m: RunMaterial) -> str:
     return "".join(parts) + "</section>"
 
 
+def inside_section(m: RunMaterial) -> str:
+    """Per-layer gradient norm and update ratio against the training step (log axes, the 1e-3 rule),
+    and one line per finding of the training doctor; '' for a run without layer statistics."""
+    d = m.dynamics
+    if d is None or not len(d):
+        return ""
+    shown = even_indices(len(d.layers), INSIDE_LAYERS).tolist()  # the first, the last, evenly between
+    t = d.thinned(INSIDE_POINTS)
+    colours = [PALETTE[k % len(PALETTE)] for k in range(len(shown))]
+
+    def lines(values) -> list[tuple]:
+        return [(d.layers[j], c, None, [(float(x), float(y)) for x, y in zip(t.step, values[:, j]) if math.isfinite(y) and y > 0])
+                for j, c in zip(shown, colours)]
+    rule = (UPDATE_RATIO_GOOD, "1e-3: healthy")
+    charts = [figure(svg_chart(lines(t.grad_norm), "log", "Gradient norm per layer", "‖gradient‖", x_title="training step"),
+                     "A gradient that shrinks towards the input layers vanishes."),
+              figure(svg_chart(lines(t.update_ratio), "log", "Update ratio per layer", "‖Δw‖ / ‖w‖",
+                               x_title="training step", rules=[rule]),
+                     "The optimiser's real step over the weights' size; about 1e-3 (dashed) is healthy.")]
+    found = findings(d)
+    which = f" ({len(shown)} of {len(d.layers)} layers: the first, the last and evenly between)" if len(shown) < len(d.layers) else ""
+    return ("<h3>Inside training</h3>"
+            f"<p class='meta'>{len(d):,} records, one every {d.every} steps, steps {int(d.step[0]):,} to "
+            f"{int(d.step[-1]):,}{e(which)}; drawn with at most {INSIDE_POINTS} points per line.</p>"
+            "<div class='charts'>" + "".join(charts) + "</div>"
+            + ("<ul class='findings'>" + "".join(f"<li>{e(f.text)}</li>" for f in found) + "</ul>" if found
+               else "<p>The training doctor found no alarms in the layer statistics.</p>"))
+
+
 # ----------------------------------------------------------------------------- charts (inline SVG)
 def points(m: RunMaterial, split: str, kind: str) -> list[tuple[float, float]]:
     key = next(k for k, s, a in METRICS.values() if s == split and a == kind)
@@ -172,27 +205,41 @@ def points(m: RunMaterial, split: str, kind: str) -> list[tuple[float, float]]:
 
 def y_scale(ys: list[float], kind: str, y_title: str):
     """(value → axis units, axis domain, ticks in axis units, tick label, title): linear with
-    nets.plots.value_axis, or log10 for an exploding loss (on a linear axis every early point sits on 0)."""
-    if not (kind == "loss" and exploding(ys)):
+    nets.plots.value_axis, or log10 for an exploding loss (on a linear axis every early point sits on
+    0) and for kind 'log' (norms and ratios spanning decades)."""
+    if kind != "log" and not (kind == "loss" and exploding(ys)):
         domain, ticks, fmt = value_axis(ys, kind)
         return (lambda v: v), domain, ticks, (lambda t: format(t, fmt)), y_title
-    floor_value = min(y for y in ys if y > 0)
+    floor_value = min((y for y in ys if y > 0), default=1.0)
 
     def log(v: float) -> float:
         return math.log10(max(v, floor_value))
-    lo, hi = math.floor(min(map(log, ys))), math.ceil(max(map(log, ys)))
+    pad = 0.3 if kind == "log" else 0.0  # lines and rules off the frame
+    lo, hi = math.floor(min(map(log, ys)) - pad), math.ceil(max(map(log, ys)) + pad)
     hi = max(hi, lo + 1)
-    return log, (lo, hi), list(range(lo, hi + 1)), (lambda t: f"1e{t}"), y_title + ", log scale"
+    every = math.ceil((hi - lo) / 8)  # at most about 8 ticks, however many decades
+    return log, (lo, hi), list(range(lo, hi + 1, every)), (lambda t: f"1e{t}"), y_title + ", log scale"
 
 
-def svg_chart(lines: list[tuple], kind: str, title: str, y_title: str) -> str:
+def svg_chart(lines: list[tuple], kind: str, title: str, y_title: str, x_title: str = "epoch",
+              rules: list[tuple[float, str]] = ()) -> str:
     """Lines (label, colour, dash, points) against epoch, following nets.plots' rules: whole epochs,
-    a value axis that never zooms into noise, a log axis for an exploding loss, the legend on top."""
+    a value axis that never zooms into noise, a log axis for an exploding loss (or kind 'log'), the
+    legend on top. Another x_title (training step) gets a 1-2-5 axis; `rules` are dashed (value, label) lines."""
     lines = [line for line in lines if line[3]]
     if not lines:
-        return "<p class='meta'>No epochs recorded.</p>"
-    to_axis, (y0, y1), ticks, label, y_title = y_scale([y for *_, pts in lines for _, y in pts], kind, y_title)
-    (x0, x1), _ = epoch_axis([x for *_, pts in lines for x, _ in pts])
+        return f"<p class='meta'>No {e(x_title)}s recorded.</p>"
+    ys = [y for *_, pts in lines for _, y in pts]
+    to_axis, (y0, y1), ticks, label, y_title = y_scale(ys + [v for v, _ in rules], kind, y_title)
+    xs = [x for *_, pts in lines for x, _ in pts]
+    if x_title == "epoch":
+        (x0, x1), _ = epoch_axis(xs)
+        x_step = max(1, math.ceil((x1 - x0) / 10))
+        first_tick, dots = math.ceil(x0), True
+    else:
+        x0, x1 = (min(xs), max(xs)) if max(xs) > min(xs) else (min(xs) - 0.5, max(xs) + 0.5)
+        x_step = max(1, int(nice_step(x1 - x0, 6)))
+        first_tick, dots = math.ceil(x0 / x_step) * x_step, max(len(pts) for *_, pts in lines) <= 30
     legend, lx, ly = [], MARGIN[0], MARGIN[2] + 4  # entries left to right, wrapping
     for name, colour, dash, _ in lines:
         width = 48 + CHAR_PX * len(name)
@@ -216,17 +263,21 @@ def svg_chart(lines: list[tuple], kind: str, title: str, y_title: str) -> str:
     for t in ticks:
         out.append(f"<line class='grid' x1='{left}' x2='{right}' y1='{py(t):.1f}' y2='{py(t):.1f}'/>"
                    f"<text x='{left - 6}' y='{py(t) + 5:.1f}' text-anchor='end'>{e(label(t))}</text>")
-    for t in range(math.ceil(x0), math.floor(x1) + 1, max(1, math.ceil((x1 - x0) / 10))):
+    for t in range(first_tick, math.floor(x1) + 1, x_step):
         out.append(f"<line stroke='#888' x1='{px(t):.1f}' x2='{px(t):.1f}' y1='{bottom}' y2='{bottom + 5}'/>"
-                   f"<text x='{px(t):.1f}' y='{bottom + 21}' text-anchor='middle'>{t}</text>")
+                   f"<text x='{px(t):.1f}' y='{bottom + 21}' text-anchor='middle'>{t:,}</text>")
+    for value, name in rules:
+        y = py(to_axis(value))
+        out.append(f"<line class='rule' stroke='#555' stroke-dasharray='6 4' x1='{left}' x2='{right}' y1='{y:.1f}' "
+                   f"y2='{y:.1f}'/><text x='{right - 4}' y='{y - 6:.1f}' text-anchor='end'>{e(name)}</text>")
     out += [f"<line stroke='#888' x1='{left}' x2='{right}' y1='{bottom}' y2='{bottom}'/>",
-            f"<text x='{(left + right) / 2:.0f}' y='{height - 4:.0f}' text-anchor='middle'>epoch</text>",
+            f"<text x='{(left + right) / 2:.0f}' y='{height - 4:.0f}' text-anchor='middle'>{e(x_title)}</text>",
             f"<text transform='translate(18 {(top + bottom) / 2:.0f}) rotate(-90)' text-anchor='middle'>{e(y_title)}</text>"]
     for _, colour, dash, pts in lines:
         xy = [(px(x), py(to_axis(y))) for x, y in pts]
         out.append(f"<polyline fill='none' stroke='{colour}' stroke-width='2.5'{dasharray(dash)} points='"
                    + " ".join(f"{x:.1f},{y:.1f}" for x, y in xy) + "'/>")
-        out += [f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3.5' fill='{colour}'/>" for x, y in xy]
+        out += [f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3.5' fill='{colour}'/>" for x, y in xy if dots]
     return "".join(out) + "</svg>"
 
 
