@@ -12,7 +12,7 @@ import torch
 from nets import settings as environment
 from nets.engine.augment import AUGMENTATIONS
 from nets.engine.catalog import DATASETS, default_data_dir
-from nets.engine.config import (FOUR_CONFIGS_BASE, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError,
+from nets.engine.config import (FOUR_CONFIGS_BASE, INITS, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError,
                                 TrainConfig, validate)
 from nets.engine.data import DatasetError
 from nets.engine.models import MODELS, ModelError
@@ -42,9 +42,12 @@ HELP = {
     "log_seconds": "or seconds between progress updates, whichever comes first (0: batches only)",
     "name": "a name for the run",
     "converge_patience": "stop when the training loss stalls this many epochs", "converge_delta": "what counts as stalled",
+    "init": "draw the Linear/Conv weights again: kaiming (He, for ReLU) or xavier (Glorot, for sigmoid/tanh); "
+            "biases zero (default: PyTorch's)",
+    "stats_every": "layer statistics every this many steps, saved with the run (0: off)",
 }  # the model options' help is in their table, nets.engine.options
 CHOICES = {"dataset": DATASETS, "model": tuple(MODELS), "optimizer": OPTIMIZERS, "loss": LOSSES,
-           "schedule": SCHEDULES}
+           "schedule": SCHEDULES, "init": INITS}
 
 
 def _option_flag(option: Option) -> dict:

@@ -11,6 +11,7 @@ from nets.engine.config import TrainConfig, four_configs
 from nets.engine.catalog import default_data_dir
 from nets.engine.data import DatasetError, ImageData, load_dataset, make_splits
 from nets.engine.evaluate import evaluate
+from nets.engine.init import apply_init
 from nets.engine.models import ModelError, build_model
 from nets.engine.train import fit
 from nets.runs import DEFAULT_ROOT, RunRecorder, create_run, save_evaluation, update_run
@@ -77,6 +78,7 @@ def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=No
         if isinstance(e.__cause__, PretrainedError):
             raise weights_problem(e.__cause__) from e
         raise
+    apply_init(model, cfg.init, cfg.activation)  # "kaiming"/"xavier": drawn again under the same seed
     run = create_run(checkpoints, cfg, {
         "classes": data.classes, "mean": data.mean, "std": data.std, "scale": data.scale, "owner": owner,
         **({"group": group} if group else {}),  # the four configurations share one (W&B groups them)

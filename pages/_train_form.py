@@ -11,7 +11,7 @@ import streamlit as st
 
 from nets.engine.augment import AUGMENTATIONS, mirror_safe
 from nets.engine.catalog import DATASETS, FOLDER, menu_label
-from nets.engine.config import (DEFAULTS, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig,
+from nets.engine.config import (DEFAULTS, INITS, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig,
                                 four_configs_summary, validate)
 from nets.engine.models import MODELS, ModelError, model_defaults, parameter_counts
 from nets.engine.naming import LOSS_NAMES
@@ -26,13 +26,15 @@ from pages._service import data_dir
 from pages._train_state import TRAIN_CFG_KEY as CFG_KEY, TRAIN_WIDGET_PREFIX as WIDGET_PREFIX
 
 UPLOAD_KEY, UPLOADED_KEY = "train_zip", "train_zip_done"
+STATS_EVERY = 10  # the form records layer statistics every 10 steps unless set to 0 (a few % of the time)
+INIT_NAMES = {"": "PyTorch's default", "kaiming": "Kaiming (He): for ReLU", "xavier": "Xavier (Glorot): for sigmoid/tanh"}
 
 
 def current_config() -> TrainConfig:
     """The form's configuration lives in a plain session key: widget keys vanish when the user
     leaves the page, this one does not."""
     if CFG_KEY not in st.session_state:
-        st.session_state[CFG_KEY] = PRESETS["mnist-minute"].to_dict()
+        st.session_state[CFG_KEY] = replace(PRESETS["mnist-minute"], stats_every=STATS_EVERY).to_dict()
     return TrainConfig.from_dict(st.session_state[CFG_KEY])
 
 
@@ -135,6 +137,8 @@ def model_ui(form: Form, cfg: TrainConfig) -> tuple[str, dict, str | None]:
         except ParseError as e:
             options[name] = getattr(cfg, name)  # the last readable value stays until this one reads
             problems.append(str(e))
+    options["init"] = form.widget(st.selectbox, "Initialisation", "init", cfg.init, options=list(INITS),
+                                  format_func=INIT_NAMES.get)
     return model, options, "; ".join(problems) or None
 
 
@@ -169,10 +173,13 @@ def optimisation_ui(form: Form, cfg: TrainConfig) -> dict:
                                       format="%g")
     clip = form.setting(st.number_input, "Gradient clipping (0 = off)", "clip_grad", float(cfg.clip_grad),
                         format="%g")
+    stats = form.setting(st.number_input, "Layer statistics every … steps (0 = off)", "stats_every", cfg.stats_every,
+                         help="Gradient norms, update ratios, dead and saturated units per layer, for the doctor "
+                              "and the Inside view; every 10 steps costs a few per cent of the time.")
     return dict(optimizer=optimizer, lr=float(lr), momentum=float(momentum), nesterov=bool(nesterov),
                 weight_decay=float(weight_decay), loss=loss, epochs=int(epochs), batch_size=int(batch_size),
                 schedule=schedule, patience=int(patience), converge_patience=int(converge),
-                converge_delta=float(converge_delta), clip_grad=float(clip))
+                converge_delta=float(converge_delta), clip_grad=float(clip), stats_every=int(stats))
 
 
 def folder_ui(form: Form, current: str) -> str:

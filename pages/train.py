@@ -1,5 +1,6 @@
 """Train: choose a configuration, start a background job, watch it live, stop it, follow the doctor;
-share the configuration as a lesson link, or open one. The form is pages/_train_form.py, the live
+share the configuration as a lesson link, or open one (an inside-training lesson asks for a prediction
+first and reveals the answer when its finding appears). The form is pages/_train_form.py, the live
 panel pages/_train_live.py; this page composes them."""
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import streamlit as st
 from nets.engine.catalog import BUNDLED, download_notice
 from nets.engine.config import ConfigError, TrainConfig, four_configs, four_configs_text, validate
 from nets.engine.models import ModelError
+from nets.coach.dynamics import first_findings
 from nets.engine.naming import default_name, is_generated
 from nets.files import CheckpointError
+from nets.link import inside
 from nets.link.train import Lesson, decode, encode
 from nets.text import plain
 from pages._common import ensure_app_entry
-from pages._identity import identity, session_owner, shows_paths
+from pages._identity import access, identity, session_owner, shows_paths
 from pages._link import link_ui, problems_ui
 from pages._service import checkpoints_root, data_dir, job_manager
 from pages._train_state import TRAIN_CFG_KEY, TRAIN_EDIT_KEY, TRAIN_FIXED_KEY, TRAIN_WIDGET_PREFIX, load_train_config
@@ -30,6 +33,9 @@ ensure_app_entry()
 CFG_KEY, WIDGET_PREFIX, EDIT_KEY, FIXED_KEY = TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX, TRAIN_EDIT_KEY, TRAIN_FIXED_KEY
 LESSON = Path(__file__).resolve().parent.parent / "assets" / "train.md"
 LESSON_KEY, SHARE_HIDE_KEY = "train_lesson", "share_hide"
+PREDICT_KEY, INSIDE_RUNS_KEY = "inside_predict", "inside_runs"  # the prediction; {job id: {"guess", "reveal"}}
+INSIDE_INTRO = LESSON.parent / "inside_training.md"
+INSIDE_EVERY = 1.5  # seconds between looks for a lesson's finding while its run trains
 # Our own constant script (no user text in it): Streamlit scrolls its main container, not the window.
 SCROLL_TOP = ("<script>for (const el of [document.querySelector('[data-testid=\"stMain\"]'), "
               "document.scrollingElement]) { if (el) el.scrollTo({top: 0}); }</script>")
@@ -51,7 +57,9 @@ def lesson_ui() -> frozenset[str]:
 def opened(lesson: Lesson) -> dict:
     """A new lesson link: its configuration in the form; kept with it, what pin() and four_locked() read."""
     load_train_config(lesson.cfg, lesson.four)
-    return {"cfg": lesson.cfg.to_dict(), "four": lesson.four}
+    st.session_state.pop(PREDICT_KEY, None)
+    return {"cfg": lesson.cfg.to_dict(), "four": lesson.four,
+            "inside": lesson.inside if lesson.inside in inside.BY_KEY else ""}
 
 
 def pin(cfg: TrainConfig, pinned: frozenset[str]) -> TrainConfig:
@@ -97,6 +105,72 @@ def share_ui(form: Form, cfg: TrainConfig, problem: str | None) -> None:
         st.caption("Students who open this link get this page with these settings; the locked controls show "
                    "their values greyed out, the others they can change. A link pins settings, not data: a "
                    "folder dataset must be on this server.")
+
+
+# ------------------------------------------------------------------------------ inside-training lessons
+def inside_lessons_ui() -> None:
+    """The lessons as links: each opens this page filled in, with its question."""
+    with st.expander("🔬 Lessons: inside training"):
+        st.markdown(INSIDE_INTRO.read_text(encoding="utf-8"))
+        for lesson in inside.LESSONS:
+            st.markdown(f"- [{lesson.title}]({lesson.link()}): {lesson.question.split('. ')[0]}.")
+
+
+def inside_lesson() -> inside.InsideLesson | None:
+    return inside.BY_KEY.get((st.session_state.get(LESSON_KEY) or {}).get("inside", ""))
+
+
+def verdict(lesson: inside.InsideLesson, run: dict, cfg: TrainConfig) -> tuple[str, bool]:
+    """The reveal in words (our own text and a finding's), and whether the prediction was right."""
+    got = run["reveal"]
+    what = inside.OUTCOMES[got["got"]].split(":")[0]
+    found = f" {got['text'][0].upper()}{got['text'][1:]}." if got.get("text") else ""
+    if lesson.changed(cfg):
+        return f"**{what}.**{found} (You changed the lesson's settings: this is your own network's story.)", False
+    guess = run.get("guess")
+    said = ("You predicted this: well done." if guess == got["got"] else
+            f"You predicted: {inside.OUTCOMES[guess].split(':')[0].lower()}." if guess else "You made no prediction.")
+    return f"**{what}.**{found} {said}", guess == got["got"]
+
+
+def reveal_of(lesson: inside.InsideLesson, job_id: str) -> dict | None:
+    """The lesson's answer for a job, once known (kept in the session); None while it is not."""
+    run = st.session_state.setdefault(INSIDE_RUNS_KEY, {}).get(job_id)
+    if run is None or run.get("reveal"):
+        return run
+    v = job_manager().view(job_id, access())
+    if v is None or not hasattr(v, "dynamics"):
+        return run
+    got = inside.reveal(lesson, first_findings(v.dynamics), ended=not v.active)
+    if got is not None:
+        run["reveal"] = {"got": got.got, "text": got.finding.text if got.finding else "", "final": got.final}
+        run["cfg"] = v.config.to_dict()
+    return run
+
+
+def inside_ui(lesson: inside.InsideLesson) -> None:
+    """Predict before training; the answer when the lesson's finding appears or the run ends."""
+    job = st.session_state.get(JOB_KEY)
+    run = reveal_of(lesson, job) if job else None
+    if run and run.get("reveal"):
+        text, right = verdict(lesson, run, TrainConfig.from_dict(run["cfg"]))
+        (st.success if right else st.info)(text)
+        with st.expander("Why"):
+            st.markdown(lesson.why())
+    elif run:
+        @st.fragment(run_every=INSIDE_EVERY)
+        def waiting():
+            if reveal_of(lesson, job).get("reveal"):
+                st.rerun()
+            guess = run.get("guess")
+            st.caption(f"🔮 **{lesson.title}.** Your prediction: "
+                       f"{inside.OUTCOMES[guess].split(':')[0].lower() if guess else 'none'}. The answer comes "
+                       "when the layer statistics show it, or when the run ends.")
+        waiting()
+    if editing():
+        st.markdown(f"🔮 **{lesson.title}.** {lesson.question}")
+        st.radio("Your prediction, before you press Train", list(inside.OUTCOMES), format_func=inside.OUTCOMES.get,
+                 index=None, key=PREDICT_KEY)
 
 
 # ------------------------------------------------------------------------------ the page
@@ -147,7 +221,10 @@ def submit(cfg: TrainConfig, four: bool) -> None:
             jobs = manager.submit_group(four_configs(cfg), owner=session_owner())
             attach(jobs[0].id, jobs[0].group)
         else:
-            attach(manager.submit(cfg, owner=session_owner()).id)
+            job = manager.submit(cfg, owner=session_owner()).id
+            attach(job)
+            if inside_lesson():  # this run answers the lesson's question: keep the prediction made for it
+                st.session_state.setdefault(INSIDE_RUNS_KEY, {})[job] = {"guess": st.session_state.get(PREDICT_KEY)}
     except (ConfigError, ModelError, CheckpointError) as e:  # refused (budget, quota, disk): why, in words
         st.error(plain(e))
     else:
@@ -165,6 +242,8 @@ if JOB_KEY not in st.session_state and st.query_params.get("job"):
 elif (shown := st.session_state.get(JOB_KEY)) and st.query_params.get("job") != shown:
     st.query_params["job"] = shown  # st.navigation dropped it on a page switch: a refresh needs it
 
+if (lesson := inside_lesson()) is not None:
+    inside_ui(lesson)
 bar, live, settings = st.container(), st.container(), st.container()
 before = current_config()  # the settings the name box's text was made for, if the app made it
 four_locked(form)
@@ -198,6 +277,7 @@ with bar:
 with live:
     live_ui(form.pinned)
 jobs_list_ui()
+inside_lessons_ui()
 if LESSON_KEY not in st.session_state:
     share_ui(form, cfg, problem)
 if shows_paths():

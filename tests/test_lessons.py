@@ -158,3 +158,17 @@ def test_sizes_in_a_link_are_read_like_a_typed_list_and_a_bad_one_is_named():
     assert lesson.cfg == TrainConfig(model="mlp")
     assert lesson.problems == ["hidden (sizes: write whole numbers separated by commas, like 256,128,64; "
                                "'x' is not one)"]
+
+
+def test_the_inside_training_lessons_round_trip_and_lock_the_network_not_the_fix():
+    from nets.link.inside import LESSONS, LOCKED, OUTCOMES
+    for lesson in LESSONS:
+        url = lesson.link("http://lab:8501/train")
+        assert f"inside={lesson.key}" in url and "stats_every=5" in url
+        got = decode(parse_qs(urlsplit(url).query))
+        assert got.cfg == lesson.cfg and got.inside == lesson.key and not got.problems
+        assert got.hidden == LOCKED == {"dataset", "model", "hidden", "stats_every"}
+        assert lesson.answer in OUTCOMES and lesson.why() and lesson.question.endswith("?")
+        assert not lesson.changed(lesson.cfg) and lesson.changed(TrainConfig(**{**lesson.cfg.to_dict(), "init": "xavier"}))
+    assert decode({"lesson": "1"}).inside == ""
+    assert decode({"lesson": "1", "inside": "nonsense"}).inside == "nonsense"  # the page ignores an unknown one

@@ -205,8 +205,14 @@ def _measured(cards: list[Advice], kind: str) -> str:
     for a in cards:
         if a.kind == kind:
             cards.remove(a)
-            return " Measured: " + a.message.split(". ")[0] + "."
+            return " Measured: " + _quote(a)
     return ""
+
+
+def _quote(a: Advice) -> str:
+    """A statistics card's first sentence (its finding), to quote inside another sentence."""
+    first = a.message.split(". ")[0].rstrip(".")
+    return first[0].lower() + first[1:] + "."
 
 
 def _merged(advice: list[Advice], inside: list[Advice]) -> list[Advice]:
@@ -216,7 +222,7 @@ def _merged(advice: list[Advice], inside: list[Advice]) -> list[Advice]:
         if same is None:
             advice.append(a)
         else:
-            advice[advice.index(same)] = replace(same, message=f"{same.message} Measured: {a.message.split('. ')[0]}.")
+            advice[advice.index(same)] = replace(same, message=f"{same.message} Measured: {_quote(a)}")
     return advice
 
 
@@ -248,7 +254,7 @@ def inside_advice(cfg: TrainConfig, found: list[Finding], d: Dynamics | None = N
                                 f"{said} A healthy step changes a weight by about {UPDATE_RATIO_GOOD:g} of its size. "
                                 + why, f"Retry with learning rate {format_lr(lr)}", {"lr": lr}))
         elif f.kind == "dead-relu":
-            if big_steps(d) or any(g.kind == "exploding" for g in found):
+            if big_steps(d, f.step) or any(g.kind == "exploding" for g in found):
                 lr, why = lower_lr(cfg)
                 cards.append(Advice("inside-dead-relu", f"Dead ReLUs in {f.layer}",
                                     f"{said} Steps this large push a unit's input below zero for every image; "

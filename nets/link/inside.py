@@ -12,6 +12,8 @@ ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 EVERY = 5                                   # statistics every 5 steps: ten records by step 50
 LOCKED = frozenset({"dataset", "model", "hidden", "stats_every"})  # the fix's field stays free
 NONE = "none"
+FIXES = frozenset({"activation", "batch_norm", "init", "lr", "optimizer", "momentum", "loss"})
+DEFAULTS = TrainConfig().to_dict()
 # What a student may predict; each key but NONE is a finding's kind (nets.coach.dynamics).
 OUTCOMES = {
     "vanishing": "The first layers' gradients vanish: they hardly learn",
@@ -33,8 +35,14 @@ class InsideLesson:
     locked: frozenset[str] = LOCKED
 
     def why(self) -> str:
-        """The explanation, from assets/inside-<key>.md (Markdown: our own text)."""
-        return (ASSETS / f"inside-{self.key}.md").read_text(encoding="utf-8").strip()
+        """The explanation, from assets/inside_<key>.md (Markdown: our own text)."""
+        return (ASSETS / f"inside_{self.key.replace('-', '_')}.md").read_text(encoding="utf-8").strip()
+
+    def changed(self, cfg: TrainConfig) -> bool:
+        """Whether `cfg` differs from the lesson in a setting that matters here: one the lesson sets, or
+        one a fix changes (a form fills in the rest, a model's defaults, without changing the network)."""
+        names = {f for f, v in self.cfg.to_dict().items() if v != DEFAULTS.get(f)} | FIXES
+        return any(getattr(cfg, f) != getattr(self.cfg, f) for f in names - {"name"})
 
     def link(self, base_url: str | None = "") -> str:
         return encode(self.cfg, self.locked, base_url, inside=self.key)
@@ -45,7 +53,8 @@ LESSONS = (
                  "Ten hidden layers of 64 sigmoid units on MNIST. Watch the gradient norms per layer: what will "
                  "happen inside?", "vanishing"),
     InsideLesson("deep-relu", "The same with ReLU", replace(DEEP, activation="relu"),
-                 "The same ten layers, with ReLU instead of sigmoid. What will happen inside?", NONE),
+                 "The same ten layers, with ReLU instead of sigmoid (and PyTorch's default starting weights). What "
+                 "will happen inside?", "dead-relu"),
     InsideLesson("deep-sigmoid-bn", "The same with batch norm", replace(DEEP, batch_norm=True),
                  "The ten sigmoid layers again, each with batch normalisation before its sigmoid. What will "
                  "happen inside?", NONE),
