@@ -269,7 +269,8 @@ def svg_chart(lines: list[tuple], kind: str, title: str, y_title: str, x_title: 
     for value, name in rules:
         y = py(to_axis(value))
         out.append(f"<line class='rule' stroke='#555' stroke-dasharray='6 4' x1='{left}' x2='{right}' y1='{y:.1f}' "
-                   f"y2='{y:.1f}'/><text x='{right - 4}' y='{y - 6:.1f}' text-anchor='end'>{e(name)}</text>")
+                   f"y2='{y:.1f}'/><text x='{right - 4}' y='{y - 6:.1f}' text-anchor='end' stroke='white' stroke-width='4' "
+                   f"paint-order='stroke'>{e(name)}</text>")
     out += [f"<line stroke='#888' x1='{left}' x2='{right}' y1='{bottom}' y2='{bottom}'/>",
             f"<text x='{(left + right) / 2:.0f}' y='{height - 4:.0f}' text-anchor='middle'>{e(x_title)}</text>",
             f"<text transform='translate(18 {(top + bottom) / 2:.0f}) rotate(-90)' text-anchor='middle'>{e(y_title)}</text>"]
