@@ -22,6 +22,7 @@ from nets.plots import HEIGHT, PALETTE, style
 
 LIVE_LAYERS = 6          # lines on the live panel: the first, the last and evenly between
 LIVE_LINE_POINTS = 80    # records per live line: 2 charts × 6 layers × 80 rows, ~45 KB of JSON each a redraw
+LIVE_HEIGHT = HEIGHT - 30  # the plot area: the layers' names take a second row above it
 MAX_LAYERS = 12          # small multiples and heat-map strips on Runs
 MAX_COLUMN_PX = 16       # the widest a heat map's step column is drawn
 COLUMNS = ["step", "layer", "value", "run"]
@@ -85,7 +86,8 @@ def layer_colors(names: list[str]) -> alt.Color:
     name their splits): below it, the names would leave a 1366×768 screen."""
     return alt.Color("layer:N", title=None, sort=names, scale=alt.Scale(domain=names, range=PALETTE[:len(names)]),
                      legend=alt.Legend(orient="top", direction="horizontal", labelLimit=0, symbolType="stroke",
-                                       symbolStrokeWidth=4, columns=min(len(names), 3), columnPadding=8))
+                                       symbolStrokeWidth=4, columns=min(len(names), 3), columnPadding=8,
+                                       rowPadding=2, labelFontSize=13, padding=2))
 
 
 def _y(metric: str, title: str | None = None) -> alt.Y:
@@ -112,25 +114,26 @@ def reference_rule(metric: str, facets: bool = False) -> alt.Chart | None:
 
 
 # ----------------------------------------------------------------------------- charts
-def layer_lines(d: Dynamics, metric: str, title: str, height: int = HEIGHT, k: int = LIVE_LAYERS,
+def layer_lines(d: Dynamics, metric: str, title: str, height: int = LIVE_HEIGHT, k: int = LIVE_LAYERS,
                 points: int = LIVE_LINE_POINTS) -> alt.Chart:
-    """One line per layer (at most k, colours in network order) against the training step: the live panel's chart."""
+    """One line per layer (at most k, colours in network order) against the training step: the live
+    panel's chart, as tall in all as the epoch charts beside it (its legend takes two rows)."""
     _, per, _ = METRICS[metric]
     names = names_of(d, per)
     cols = picked(names, k)
     shown = [names[j] for j in cols]
     frame = metric_frame(d.thinned(points, 0), metric, layers=cols).drop(columns="run")
     lines = (alt.Chart(frame).mark_line(strokeWidth=2.5, clip=True)
-             .encode(x=alt.X("step:Q", title="training step", axis=alt.Axis(format=",d")),
+             .encode(x=alt.X("step:Q", title=None, axis=alt.Axis(format=",d")),  # the title says "by step"
                      y=_y(metric), color=layer_colors(shown),
                      tooltip=[alt.Tooltip("layer:N"), alt.Tooltip("step:Q"), alt.Tooltip("value:Q", format=".3~g")]))
     rule = reference_rule(metric)
     chart = lines + rule if rule is not None else lines
-    return style(chart.properties(title=title, height=max(height, HEIGHT)))
+    return style(chart.properties(title=title, height=height))
 
 
 def small_multiples(frame: pd.DataFrame, metric: str, layers: list[str], runs: list[str], title: str = "",
-                    width: int = 520, height: int = 110, columns: int = 2) -> alt.Chart:
+                    width: int = 360, height: int = 110, columns: int = 2) -> alt.Chart:
     """One small chart per layer, each with its own y-axis (a gradient that shrinks looks like it
     shrinks, whatever the other layers do), colour = run when there are two."""
     several = len(runs) > 1
@@ -205,6 +208,8 @@ def heat_png(d: Dynamics, which: str = "gradients", layers: list[int] | None = N
     plot_w = n * col_px
     im = Image.new("RGB", (label_w + plot_w + right, top + len(cols) * (strip + gap) + 40), "white")
     draw = ImageDraw.Draw(im)
+    while len(title) > 1 and draw.textlength(title, font=font) > im.width - label_w - 4:
+        title = title[:-2] + "…"  # a long run name, cut at the picture's edge
     if title:
         draw.text((label_w, 4), title, fill="black", font=font)
     for i, j in enumerate(cols):
@@ -215,8 +220,12 @@ def heat_png(d: Dynamics, which: str = "gradients", layers: list[int] | None = N
             im.paste(Image.fromarray(picture, "RGB"), (label_w, y0))
         name = names[j] if measure.textlength(names[j], font=font) <= label_w - 12 else names[j][:18] + "…"
         draw.text((label_w - 6, y0 + strip / 2), name, anchor="rm", font=font, fill="black")
+        last = None
         for pos, text in bin_labels(kinds[j] if per == "site" else "log"):
             y = y0 + strip - pos * bin_px
+            if last is not None and last - y < 13:  # a narrow strip: labels that would touch are left out
+                continue
+            last = y
             draw.line([label_w + plot_w, y, label_w + plot_w + 3, y], fill="black")
             draw.text((label_w + plot_w + 5, y), text, anchor="lm", font=small, fill="#333333")
     y_axis = top + len(cols) * (strip + gap) - gap + 2
