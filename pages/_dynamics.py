@@ -48,7 +48,7 @@ def inside_head_ui(v: JobView, heading: str) -> None:
     if v.dynamics is None:
         st.markdown(heading)
         return
-    text, pick = st.columns([3, 2], vertical_alignment="center")
+    text, pick = st.columns([7, 3], vertical_alignment="center")
     text.markdown(heading)
     with pick:
         _kept(VIEW_PICK, VIEW_KEY, [BY_EPOCH, INSIDE])
@@ -75,8 +75,8 @@ def inside_charts_ui(v: JobView, mid, right) -> bool:
     if not len(d):
         mid.info("The first statistics come after the first training step.")
         return True
-    mid.altair_chart(layer_lines(d, "gradient norm", "Gradient norm per layer"), width="stretch")
-    right.altair_chart(layer_lines(d, "update ratio", "Update ratio per layer"), width="stretch")
+    mid.altair_chart(layer_lines(d, "gradient norm", "Gradient norm per layer, by step"), width="stretch")
+    right.altair_chart(layer_lines(d, "update ratio", "Update ratio per layer, by step"), width="stretch")
     return True
 
 
