@@ -22,7 +22,7 @@ def small():
 
 
 def train(data, events=None, stop=None, net=None, **cfg):
-    cfg = TrainConfig(**{"model": "mlp", "lr": 0.05, "epochs": 3, "batch_size": 32, "log_every": 5, **cfg})
+    cfg = TrainConfig(**{"model": "mlp", "lr": 0.05, "epochs": 3, "batch_size": 32, "log_every": 5, "stats_every": 0, **cfg})
     torch.manual_seed(cfg.seed)
     net = net or build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
     events = [] if events is None else events

@@ -73,7 +73,7 @@ class TrainConfig:
     channels_last: bool | None = None  # None: on for convolutional models
     log_every: int = 50           # batches between progress events (each one syncs the device)
     log_seconds: float = 0.25     # ...or sooner, once this many seconds passed (0: by batches only)
-    stats_every: int = 0          # layer statistics every this many steps (0: off; nets.engine.probe)
+    stats_every: int = 10         # layer statistics every this many steps (0: off; nets.engine.probe)
     name: str = ""                # a label for the run; defaults to nets.engine.naming.default_name
 
     def is_set(self, name: str) -> bool:
