@@ -118,8 +118,8 @@ def runs_inside_ui(selected: list[Run]) -> None:
     labels = run_labels(selected)
     found = [(r, d) for r in selected if (d := run_dynamics(r)) is not None and len(d)]
     if not found:
-        st.caption(("This run" if len(selected) == 1 else "None of the selected runs") + " recorded layer "
-                   "statistics, so there is nothing to show of inside training (turn statistics on before Train).")
+        st.caption(("This run recorded no" if len(selected) == 1 else "None of the selected runs recorded")
+                   + " layer statistics: nothing to show of inside training (the Train form's settings turn them on).")
         return
     st.subheader("Inside training")
     lacking = [labels[r.id] for r in selected if r.id not in {x.id for x, _ in found}]

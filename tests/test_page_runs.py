@@ -460,3 +460,71 @@ def test_several_runs_export_together_and_code_takes_the_chosen_one(ckpt, monkey
     at.session_state["runs_table_0"] = {"selection": {"rows": [0]}}  # another selection: prepare again
     at.run()
     assert any(bt.label == "Prepare TensorBoard logs" for bt in at.button)
+
+
+# ----------------------------------------------------------------------------- inside training (pages/_dynamics.py)
+TEN = tuple(f"fc{i}" for i in range(1, 11))
+
+
+def inside_runs(ckpt, *kinds):
+    """Saved runs (untrained weights, no training) with synthetic statistics of ten layers, one per kind:
+    'sigmoid' (vanishing gradients), 'relu' (half the units dead), or None (no statistics)."""
+    from exporttools import fake_run, stats_run
+    made = []
+    for kind in kinds:
+        if kind is None:
+            cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(8,), epochs=1, stats_every=0, name="no stats")
+            made.append(fake_run(ckpt, cfg, (1, 28, 28)))
+        else:
+            made.append(stats_run(ckpt, kind, records=30, layers=TEN, site_kind=kind, dead=0.5,
+                                  grad_first_over_last=1e-6 if kind == "sigmoid" else 0.5))
+    return made
+
+
+def specs(at):
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def facet_rows(at):
+    """The small multiples' rows, as Streamlit sends them (Arrow, beside the spec)."""
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+    chart = next(c for c in at.get("vega_lite_chart") if '"facet"' in c.proto.spec)
+    return convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+
+
+def test_a_run_without_statistics_says_so_in_one_line(ckpt, monkeypatch):
+    inside_runs(ckpt, None)
+    at = open_page(ckpt, monkeypatch)
+    assert "This run recorded no layer statistics" in texts(at.caption)
+    assert not [s for s in at.subheader if s.value == "Inside training"] and not at.get("image")
+
+
+def test_inside_training_of_a_saved_run_by_step_range_and_metric(ckpt, monkeypatch):
+    inside_runs(ckpt, None, "sigmoid")
+    at = open_page(ckpt, monkeypatch, {"runs_table_0": {"selection": {"rows": [0, 1]}}})
+    assert [s.value for s in at.subheader].count("Inside training") == 1
+    assert "No layer statistics in: no stats." in texts(at.caption)
+    facet = next(s for s in specs(at) if "facet" in s)
+    assert facet["resolve"]["scale"]["y"] == "independent" and facet["facet"]["sort"] == list(TEN)
+    assert len(at.get("image")) == 1
+    (steps,) = at.select_slider
+    assert steps.value == (5, 150)
+    at.radio(key="runs_inside_metric").set_value("update ratio")
+    steps.set_value((50, 100)).run()
+    facet = next(s for s in specs(at) if "facet" in s)
+    assert any(layer["mark"]["type"] == "rule" for layer in facet["spec"]["layer"])  # the −3 line in each panel
+    assert set(facet_rows(at)["step"]) == set(range(50, 101, 5))  # the range picked, then thinned
+    at.radio(key="runs_inside_metric").set_value("dead share").run()
+    assert "No dead share in these steps" in texts(at.info)  # a sigmoid network has no dead units to count
+
+
+def test_two_runs_with_statistics_side_by_side_coloured_by_run(ckpt, monkeypatch):
+    inside_runs(ckpt, "sigmoid", "relu")
+    at = open_page(ckpt, monkeypatch, {"runs_table_0": {"selection": {"rows": [0, 1]}}})
+    assert not at.exception
+    facet = next(s for s in specs(at) if "facet" in s)
+    assert sorted(facet["spec"]["layer"][0]["encoding"]["color"]["scale"]["domain"]) == ["relu", "sigmoid"]
+    assert len(at.get("image")) == 2 and "same bins" in texts(at.caption)
+    at.radio(key="runs_inside_metric").set_value("dead share").run()
+    rows = facet_rows(at)
+    assert set(rows["run"]) == {"relu"} and set(rows["layer"]) == {f"after fc{i}" for i in range(1, 10)}
