@@ -199,3 +199,18 @@ def test_a_live_copy_pickles_small_once_and_comes_back_equal():
     assert back.plan() == d.plan() and back.step.flags.writeable
     for k, v in d.arrays().items():
         assert np.array_equal(getattr(back, k), v, equal_nan=True) and getattr(back, k).dtype == v.dtype, k
+
+
+def test_recording_changes_nothing_the_run_learns(tiny_data):
+    """The probe only reads: the same seed gives the same weights and numbers with statistics every step or none."""
+    results = []
+    for every in (0, 1):
+        cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(16,), epochs=2, batch_size=16, dropout=0.3,
+                          stats_every=every)
+        torch.manual_seed(0)
+        model = build_model("mlp", (1, 8, 8), 3, hidden=(16,), dropout=0.3)
+        results.append(fit(model, tiny_data, cfg))
+    a, b = results
+    assert all(torch.equal(a.best_state[k], b.best_state[k]) for k in a.best_state)
+    assert [asdict(h) | {"seconds": 0, "images_per_s": 0} for h in a.history] == \
+           [asdict(h) | {"seconds": 0, "images_per_s": 0} for h in b.history]
