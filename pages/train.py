@@ -47,7 +47,7 @@ def lesson_ui() -> frozenset[str]:
     for the session."""
     state = link_ui(LESSON_KEY, decode, opened)
     pinned = state.get("pinned", [])
-    if pinned:
+    if pinned and (editing() or not inside_lesson()):  # with the form folded, a lesson's question needs the room
         st.info(f"Lesson: your lecturer fixed {len(pinned)} setting{'s' if len(pinned) != 1 else ''} (shown "
                 "greyed out with their values); change the others as you like.")
     problems_ui(state)
@@ -154,8 +154,9 @@ def inside_ui(lesson: inside.InsideLesson) -> None:
     run = reveal_of(lesson, job) if job else None
     if run and run.get("reveal"):
         text, right = verdict(lesson, run, TrainConfig.from_dict(run["cfg"]))
-        (st.success if right else st.info)(text)
-        with st.expander("Why"):
+        said, why = st.columns([6, 1], vertical_alignment="center")  # one row: the charts stay in view
+        (said.success if right else said.info)(text)
+        with why.popover("Why?", width="stretch"):
             st.markdown(lesson.why())
     elif run:
         @st.fragment(run_every=INSIDE_EVERY)

@@ -150,8 +150,8 @@ def test_group_sentence_for_a_typical_result():
     report = diagnose_group(runs)
     assert report.sentence == (
         "Adam + cross-entropy learned best: 73.3% test accuracy after 3 epochs; SGD + squared error learned "
-        "least (9.7%, no better than chance at 10%): squared error through softmax gives small gradients "
-        "(the softmax's slope shrinks them), and SGD at learning rate 0.001 takes small steps along them.")
+        "least (9.7%, no better than chance at 10%): a step of SGD is the learning rate (0.001) × the gradient, "
+        "and squared error through softmax gives small gradients.")
     assert set(report.advice) == {r[0] for r in runs}
     assert kinds(report.advice[runs[1][0]]) == ["chance"] and kinds(report.advice[runs[3][0]]) == ["slow-mse"]
 
@@ -167,7 +167,7 @@ def test_group_of_real_runs(tmp_path):
     assert best[0].startswith("Adam") and worst[0].startswith("SGD") and best[1] > worst[1] + 0.3
     assert report.sentence.startswith(f"{best[0]} learned best: {best[1]:.1%} test accuracy after 3 epochs; "
                                       f"{worst[0]} learned least ({worst[1]:.1%}")
-    assert "SGD at learning rate 0.001 takes small steps" in report.sentence
+    assert "a step of SGD is the learning rate (0.001) × the gradient" in report.sentence
     assert ("squared error through softmax" in report.sentence) == worst[0].endswith("squared error")
     assert len(report.advice) == 4
 

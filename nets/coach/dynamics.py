@@ -142,17 +142,43 @@ def findings(d: Dynamics | None) -> list[Finding]:
 
 def first_findings(d: Dynamics | None) -> list[Finding]:
     """Each kind of alarm that held at some point of the history, as it was first raised (it may have
-    cleared since), worst first: what a lesson's reveal looks for."""
+    cleared since), worst first: what a lesson's reveal looks for. For each kind the rules run only on
+    the histories that end where its line was crossed HOLD records running (cheap enough to poll)."""
     if d is None or len(d) < HOLD:
         return []
     light = d.take(np.arange(len(d)), [])      # no histograms: the rules read the scalars only
     seen: dict[str, Finding] = {}
-    for end in range(HOLD, len(d) + 1):
-        for f in findings(light.take(np.arange(end), [])):
-            seen.setdefault(f.kind, f)
-        if len(seen) == len(ORDER):
-            break
+    for kind, ends in _crossed(light).items():
+        for end in np.flatnonzero(ends):
+            if kind in seen:
+                break
+            for f in findings(light.take(np.arange(end + 1), [])):
+                seen.setdefault(f.kind, f)
     return sorted(seen.values(), key=lambda f: ORDER.index(f.kind))
+
+
+def _crossed(d: Dynamics) -> dict[str, np.ndarray]:
+    """Per kind, (R,) whether its line was crossed in each of the HOLD records up to each record (where
+    findings() raises it, for some layer)."""
+    def held(b: np.ndarray) -> np.ndarray:
+        if not b.size:                          # no activation sites (a linear model)
+            return np.zeros(len(d), bool)
+        b = b.reshape(len(d), -1)
+        run = b.copy()
+        for k in range(1, HOLD):
+            run[k:] &= b[:-k]
+        run[:HOLD - 1] = False
+        return run.any(axis=1)
+
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ratio = d.update_ratio
+        median = np.nanmedian(np.where(ratio > 0, ratio, np.nan), axis=1)
+        out = {"exploding": held(~(ratio <= EXPLODING_RATIO)) | held(~(d.grad_norm / d.grad_norm[:1] <= EXPLODING_GROWTH)),
+               "vanishing": held(d.grad_norm[:, 0] / d.grad_norm[:, -1] < VANISHING) & (len(d.layers) >= 2),
+               "dead-relu": held(d.dead > DEAD), "saturated": held(d.saturated > SATURATED)}
+        out["update-ratio"] = held((median < RATIO_LOW) | (median > RATIO_HIGH)) & ~out["exploding"]
+    return out
 
 
 def big_steps(d: Dynamics | None, until: int | None = None) -> bool:
