@@ -22,6 +22,7 @@ from nets.export.result import missing as missing_module
 PROJECT = "neural-net-lab"
 WHAT = "The Weights & Biases export"
 TIMEOUT_S = 300
+HISTOGRAM_S = 0.002   # and this much more per histogram (about 6x the 0.3 ms wandb took each, under load)
 # The .wandb file (W&B's record log, LevelDB's framing): a 7-byte header, then 32 KiB blocks of
 # records, each with a 7-byte header: CRC-32 of its type and data, length, type (full, first, middle, last).
 HEADER, BLOCK, RECORD_HEADER = b":W&B\xe1\xbe\x00", 32768, 7
@@ -54,7 +55,9 @@ def export_wandb(runs, dataset=None, group: str = "", project: str = PROJECT) ->
         tmp = Path(tmp)
         spec = write_spec(material, tmp / "spec", project, group)
         out = tmp / stem
-        run_child(spec, out, tmp)
+        hists = sum(len(m.dynamics.hist_step) * (2 * len(m.dynamics.layers) + len(m.dynamics.sites))
+                    for m in material if m.dynamics is not None)
+        run_child(spec, out, tmp, timeout=TIMEOUT_S + HISTOGRAM_S * hists)
         run_dirs = sorted((out / "wandb").glob("offline-run-*"))
         if len(run_dirs) != len(material):
             raise ExportError(f"wandb wrote {len(run_dirs)} runs instead of {len(material)}.")
