@@ -14,13 +14,14 @@ from nets.engine.stats import Dynamics, even_indices
 from nets.plots import MAX_POINTS
 from nets.runs import Run, get_run
 from nets.runs.compare import run_labels
-from nets.runs.dynamics import chunk_names, read_dynamics
+from nets.runs.dynamics import chunk_names, has_dynamics, read_dynamics
 from nets.text import plain
 from nets.training_work import JobView
 
 BY_EPOCH, INSIDE = "By epoch", "Inside the network"
 VIEW_KEY, VIEW_PICK = "train_inside_view", "train_inside_pick"     # the choice, and its widget
 HEAT_KEY, HEAT_PICK = "train_inside_heat", "train_inside_heat_pick"
+SHOW_KEY, SHOW_PICK = "runs_inside_show", "runs_inside_show_pick"    # Runs: the statistics drawn or not
 NO_ALARM = "🩺 Inside: no alarms so far"
 CAPTION_CHARS = 95           # one line beside Stop at 1366×768
 HEAT_COLUMNS = 200           # histogram columns drawn on Runs (the live copy holds at most 48)
@@ -42,10 +43,16 @@ def _kept(widget: str, key: str, options: list[str]) -> str:
     return choice
 
 
+def with_stats(v: JobView) -> bool:
+    """The job has layer statistics, or will have: the rows are drawn from the start, so the charts
+    do not move down when the first statistics arrive."""
+    return v.dynamics is not None or (v.active and v.config.stats_every > 0)
+
+
 def inside_head_ui(v: JobView, heading: str) -> None:
     """The job's heading (Markdown), and beside it, while the job has statistics, the switch between
     the epoch charts and the Inside ones: on the heading's row, so the charts stay where they were."""
-    if v.dynamics is None:
+    if not with_stats(v):
         st.markdown(heading)
         return
     text, pick = st.columns([7, 3], vertical_alignment="center")
@@ -58,7 +65,7 @@ def inside_head_ui(v: JobView, heading: str) -> None:
 def inside_caption_ui(v: JobView) -> None:
     """One line under the progress bar while a job has statistics: the first finding, or "no alarms
     so far"; always there and never longer than a line, so nothing below it moves."""
-    if v.dynamics is None:
+    if not with_stats(v):
         return
     found = findings(v.dynamics)
     text = "🩺 " + found[0].text if found else NO_ALARM
@@ -70,9 +77,9 @@ def inside_charts_ui(v: JobView, mid, right) -> bool:
     """The second and third chart columns while "Inside the network" is chosen: gradient norm and
     update ratio per layer. False (nothing drawn) when the epoch charts are to be drawn instead."""
     d = v.dynamics
-    if d is None or st.session_state.get(VIEW_KEY) != INSIDE:
+    if not with_stats(v) or st.session_state.get(VIEW_KEY) != INSIDE:
         return False
-    if not len(d):
+    if d is None or not len(d):
         mid.info("The first statistics come after the first training step.")
         return True
     mid.altair_chart(layer_lines(d, "gradient norm", "Gradient norm per layer, by step"), width="stretch")
@@ -114,17 +121,26 @@ def facet_names(d: Dynamics, per: str) -> list[str]:
 
 
 def runs_inside_ui(selected: list[Run]) -> None:
-    """Inside training for the selected runs with statistics (the first two: colour = run)."""
+    """Inside training for the selected runs with statistics (the first two: colour = run), behind a
+    switch that the session keeps: drawn, it costs a page run a few hundred milliseconds."""
     labels = run_labels(selected)
-    found = [(r, d) for r in selected if (d := run_dynamics(r)) is not None and len(d)]
-    if not found:
+    recorded = [r for r in selected if has_dynamics(r)]
+    if not recorded:
         st.caption(("This run recorded no" if len(selected) == 1 else "None of the selected runs recorded")
                    + " layer statistics: nothing to show of inside training (the Train form's settings turn them on).")
         return
     st.subheader("Inside training")
+    if SHOW_PICK not in st.session_state:  # a keyed widget forgets its value when the page is left
+        st.session_state[SHOW_PICK] = bool(st.session_state.get(SHOW_KEY))
+    st.session_state[SHOW_KEY] = st.toggle("Show the layer statistics over the training steps", key=SHOW_PICK)
+    if not st.session_state[SHOW_KEY]:
+        return
+    found = [(r, d) for r in recorded if (d := run_dynamics(r)) is not None and len(d)]
     lacking = [labels[r.id] for r in selected if r.id not in {x.id for x, _ in found}]
     if lacking:
         st.caption(plain("No layer statistics in: " + ", ".join(lacking) + "."))
+    if not found:
+        return
     if len(found) > 2:
         st.caption(plain(f"Compared: the first two runs with statistics, {labels[found[0][0].id]} and "
                          f"{labels[found[1][0].id]}."))

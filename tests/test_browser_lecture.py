@@ -1,5 +1,6 @@
 """The live lecture in a real browser at projector size: Train → watch → Stop/outcome → doctor → Runs."""
 import hashlib
+import re
 import shutil
 import sys
 import time
@@ -11,6 +12,9 @@ from browser import ROOT, chromium_page, open_at, require_chromium, settle, stre
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pagetools import tiny_run  # noqa: E402
+
+from nets.engine.config import TrainConfig  # noqa: E402
+from nets.link.train import encode  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts"
 WIDTH, HEIGHT = 1366, 768  # a classroom projector
@@ -168,3 +172,34 @@ def test_a_refresh_after_a_page_switch_finds_your_running_job(tmp_path):
         shot(page, "lecture-7-after-refresh")
         stop.click()
         main.get_by_text("Stopped").first.wait_for(timeout=60_000)
+
+
+@pytest.mark.slow
+def test_the_sigmoid_mlp_flags_vanishing_gradients_with_stop_and_the_loss_in_view(tmp_path):
+    """Inside training at 1366×768: a link to the 10-layer sigmoid MLP with statistics every 5 steps, Train,
+    the Inside charts; the vanishing-gradient caption appears while Stop, the caption and the loss chart
+    stay on screen. (A plain link: the named lesson's prediction and answer lines come above the panel.)"""
+    cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(64,) * 10, activation="sigmoid", epochs=1,
+                      stats_every=5)
+    ckpt = tmp_path / "checkpoints"
+    ckpt.mkdir()
+    # the thread backend: no worker process to start (the lecture test above drives the process one)
+    env = {"NNLAB_CHECKPOINTS": str(ckpt), "NNLAB_JOB_BACKEND": "thread"}
+    with streamlit_server(env) as url, chromium_page(WIDTH, HEIGHT) as page:
+        main = open_at(page, url + "/train" + encode(cfg), "Train")
+        to_top(main)
+        main.get_by_role("button", name="Train", exact=True).filter(visible=True).click()
+        stop = main.get_by_role("button", name="Stop", exact=True).filter(visible=True)
+        stop.wait_for(timeout=30_000)
+        main.get_by_text("Inside the network", exact=True).first.click()
+        caption = main.get_by_text(re.compile("^🩺 vanishing gradients")).first
+        caption.wait_for(timeout=60_000)
+        charts = main.locator('[data-testid="stVegaLiteChart"]')
+        charts.nth(2).wait_for(timeout=30_000)
+        page.wait_for_timeout(800)  # the charts drawn
+        shots = Path("/tmp/shots23")
+        shots.mkdir(exist_ok=True)
+        page.screenshot(path=str(shots / "viewA-browser-inside.png"))
+        assert stop.count(), "the finding came while the run trained (step 10 of 94)"
+        assert in_view(stop) and in_view(caption) and in_view(charts.first), "Stop, the finding and the loss"
+        assert charts.nth(1).bounding_box()["y"] < HEIGHT / 2, "the Inside charts beside the loss"

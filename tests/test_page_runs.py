@@ -503,6 +503,8 @@ def test_inside_training_of_a_saved_run_by_step_range_and_metric(ckpt, monkeypat
     inside_runs(ckpt, None, "sigmoid")
     at = open_page(ckpt, monkeypatch, {"runs_table_0": {"selection": {"rows": [0, 1]}}})
     assert [s.value for s in at.subheader].count("Inside training") == 1
+    assert not at.select_slider and not at.get("image")  # behind its switch: a page run stays quick
+    at.toggle(key="runs_inside_show_pick").set_value(True).run()
     assert "No layer statistics in: no stats." in texts(at.caption)
     facet = next(s for s in specs(at) if "facet" in s)
     assert facet["resolve"]["scale"]["y"] == "independent" and facet["facet"]["sort"] == list(TEN)
@@ -520,7 +522,7 @@ def test_inside_training_of_a_saved_run_by_step_range_and_metric(ckpt, monkeypat
 
 def test_two_runs_with_statistics_side_by_side_coloured_by_run(ckpt, monkeypatch):
     inside_runs(ckpt, "sigmoid", "relu")
-    at = open_page(ckpt, monkeypatch, {"runs_table_0": {"selection": {"rows": [0, 1]}}})
+    at = open_page(ckpt, monkeypatch, {"runs_table_0": {"selection": {"rows": [0, 1]}}, "runs_inside_show": True})
     assert not at.exception
     facet = next(s for s in specs(at) if "facet" in s)
     assert sorted(facet["spec"]["layer"][0]["encoding"]["color"]["scale"]["domain"]) == ["relu", "sigmoid"]
