@@ -79,8 +79,9 @@ def test_the_shipped_run_has_every_part_of_the_deliverable(ckpt):
     (best, best_acc), (worst, worst_acc) = ev.best_class(), ev.worst_class()
     assert f"Best class: {best} ({best_acc:.1%} right)" in text
     assert f"Worst class: {worst} ({worst_acc:.1%} right)" in text
-    assert parts.svgs == 2  # loss and accuracy curves, drawn inline
-    assert "Inside training" not in text  # the shipped run recorded no layer statistics
+    # loss and accuracy curves, drawn inline; the shipped run carries its layer statistics: two charts more
+    assert parts.svgs == 4 and "Inside training" in text
+    assert "48 records, one every 10 steps, steps 1 to 470" in text and "Update ratio per layer" in text
     images = pngs(parts)
     assert len(images) == 1 + 16  # the confusion matrix and the first 16 mistakes
     assert images[0].size[0] > 300 and all(im.size == (84, 84) for im in images[1:])
@@ -92,13 +93,13 @@ def test_the_shipped_run_has_every_part_of_the_deliverable(ckpt):
 
 
 def test_two_runs_compare_side_by_side(ckpt):
-    ids = [tiny_run(ckpt, "slow", lr=0.01), tiny_run(ckpt, "fast", lr=0.3)]
+    ids = [tiny_run(ckpt, "slow", lr=0.01, stats_every=5), tiny_run(ckpt, "fast", lr=0.3, stats_every=0)]
     page = export_report([get_run(ckpt, i) for i in ids]).data.decode()
     parts = Parts(page)
     text = words(parts)
-    inside = sum(read_dynamics(get_run(ckpt, i)) is not None for i in ids)  # with stats_every: two charts more
-    assert "Test accuracy by run" in text and parts.svgs == 1 + 2 * 2 + 2 * inside
-    assert text.count("Inside training") == inside
+    # the run with layer statistics has two charts more; the one without exports as before
+    assert "Test accuracy by run" in text and parts.svgs == 1 + 2 * 2 + 2
+    assert text.count("Inside training") == 1 and page.index("Inside training") < page.index("<h2>fast</h2>")
     assert parts.differs >= 2  # lr and name differ; the other settings do not
     assert text.count("Parameters per layer") == 2 and page.count("<section class='run'>") == 2
 
@@ -112,7 +113,7 @@ def test_missing_pieces_become_notes_not_errors(ckpt):
     page = export_report([run], dataset=no_data).data.decode()
     text = words(Parts(page))
     assert "No model" in text and "No parameter table" in text and "Confusion matrix" not in text
-    assert "lr" in text and Parts(page).svgs == 2  # the configuration and curves are still there
+    assert "lr" in text and Parts(page).svgs == 2 + 2  # the configuration, curves and inside training are still there
 
 
 def test_a_run_with_layer_statistics_shows_inside_training_and_the_doctors_findings(ckpt):

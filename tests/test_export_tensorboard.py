@@ -79,6 +79,8 @@ def test_the_shipped_run_reads_back_with_scalars_image_text_and_hparams(ckpt, tm
     assert (hp["lr"], hp["model"], hp["batch_norm"], hp["epochs"]) == (0.05, "lenet", False, 5)
     assert hp["hidden"] == "[]" and hp["dropout"] == "none"  # lists and None as text
     assert acc.Scalars("hparams/test_accuracy")[0].value == pytest.approx(run.info["test"]["accuracy"])
+    d = read_dynamics(run)  # the shipped run carries its layer statistics: every record, at its step
+    assert [e.step for e in acc.Histograms("inside/grad_log10abs/conv1")] == d.step.tolist() and len(d) == 48
 
 
 def test_a_selection_gives_one_folder_per_run_with_matching_hparam_types(ckpt, tmp_path):

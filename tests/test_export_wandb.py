@@ -112,7 +112,7 @@ def test_the_shipped_run_reads_back_with_everything_the_coursework_logs(ckpt, tm
     assert exported.file_name == "nnlab-wandb-lenet-mnist-mini.zip" and exported.mime == "application/zip"
     top = unzip(exported.data, tmp_path / "unzipped")
     assert wandb_run.sync_command(exported.file_name) in (top / "README.txt").read_text()
-    assert "Layer statistics" not in (top / "README.txt").read_text()  # the shipped run recorded none
+    assert "Layer statistics (step metric train_step)" in (top / "README.txt").read_text()
     (run_dir,) = (top / "wandb").glob("offline-run-*")
     assert not (run_dir / "logs").exists()
     # the record log is framed exactly as wandb-core frames it: unframing and framing again changes nothing
@@ -126,8 +126,10 @@ def test_the_shipped_run_reads_back_with_everything_the_coursework_logs(ckpt, tm
     assert config["lr"] == 0.05 and config["model"] == "lenet" and config["run_id"] == run.id
     assert config["classes"] == [str(d) for d in range(10)] and config["params"] == 8490
 
-    rows = history(by_kind)
-    assert [h["epoch"] for h in rows] == [1, 2, 3, 4, 5] == [h["_step"] for h in rows]  # no statistics: as before
+    logged = history(by_kind)
+    rows = [h for h in logged if "train/loss" in h]  # the epochs' rows, between the layer statistics' records
+    assert [h["epoch"] for h in rows] == [1, 2, 3, 4, 5] and len(logged) == 5 + len(read_dynamics(run))
+    assert [h["train_step"] for h in logged] == sorted(h["train_step"] for h in logged)
     for h, e in zip(rows, run.info["history"]):
         assert h["train/loss"] == pytest.approx(e["train_loss"]) and h["test/accuracy"] == pytest.approx(e["test_acc"])
         assert h["lr"] == e["lr"] and "val/loss" not in h

@@ -1,8 +1,6 @@
 """A run's layer statistics as the exports write them: histogram tags, buckets on a readable axis (log10 |x| or the activation's own range), per-layer scalars, and when each record was taken."""
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,13 +134,3 @@ def for_wandb(d: Dynamics | None, epochs: list[int], path) -> dict | None:
     np.savez_compressed(path, **arrays)
     return {"file": str(path), "histograms": [h.tag for h in hists], "scalars": [t for t, _ in values],
             "epoch_steps": epoch_end_steps(d, epochs)}
-
-
-def finite(values) -> list[tuple[int, float]]:
-    """(index, value) of the finite values of an array (an update ratio of a zero weight is inf)."""
-    return [(i, float(v)) for i, v in enumerate(np.asarray(values, np.float64)) if math.isfinite(v)]
-
-
-def key_name(tag: str) -> str:
-    """A tag as a W&B key: W&B nests keys at '.', so dots in a module name ('layer1.0.conv1') become '_'."""
-    return re.sub(r"\.", "_", tag)

@@ -177,17 +177,19 @@ def inside_section(m: RunMaterial) -> str:
     t = d.thinned(INSIDE_POINTS)
     colours = [PALETTE[k % len(PALETTE)] for k in range(len(shown))]
 
-    def lines(values) -> list[tuple]:
-        return [(d.layers[j], c, None, [(float(x), float(y)) for x, y in zip(t.step, values[:, j]) if math.isfinite(y) and y > 0])
-                for j, c in zip(shown, colours)]
+    def lines(values) -> list[tuple]:  # a log axis: zeros (a skipped step) and inf are left out
+        return [(d.layers[j], c, None, [(float(x), float(y)) for x, y in zip(t.step, values[:, j])
+                                        if math.isfinite(y) and y > 0]) for j, c in zip(shown, colours)]
     rule = (UPDATE_RATIO_GOOD, "1e-3: healthy")
-    charts = [figure(svg_chart(lines(t.grad_norm), "log", "Gradient norm per layer", "‖gradient‖", x_title="training step"),
+    charts = [figure(svg_chart(lines(t.grad_norm), "log", "Gradient norm per layer", "‖gradient‖",
+                               x_title="training step"),
                      "A gradient that shrinks towards the input layers vanishes."),
               figure(svg_chart(lines(t.update_ratio), "log", "Update ratio per layer", "‖Δw‖ / ‖w‖",
                                x_title="training step", rules=[rule]),
                      "The optimiser's real step over the weights' size; about 1e-3 (dashed) is healthy.")]
     found = findings(d)
-    which = f" ({len(shown)} of {len(d.layers)} layers: the first, the last and evenly between)" if len(shown) < len(d.layers) else ""
+    which = (f" ({len(shown)} of {len(d.layers)} layers: the first, the last and evenly between)"
+             if len(shown) < len(d.layers) else "")
     return ("<h3>Inside training</h3>"
             f"<p class='meta'>{len(d):,} records, one every {d.every} steps, steps {int(d.step[0]):,} to "
             f"{int(d.step[-1]):,}{e(which)}; drawn with at most {INSIDE_POINTS} points per line.</p>"
