@@ -6,7 +6,8 @@ import pytest
 from nets.engine.config import TrainConfig, four_configs
 from nets.engine.naming import LOSS_NAMES, OPTIMIZER_NAMES
 from nets.experiment import prepare_data, run_training
-from nets.coach.doctor import Advice, diagnose, diagnose_group, higher_lr, lower_lr
+from nets.coach.doctor import Advice, diagnose, higher_lr, lower_lr
+from nets.coach.group import diagnose_group
 
 CONFIG_FIELDS = {f.name for f in fields(TrainConfig)}
 

@@ -13,7 +13,7 @@ from nets.engine.augment import suitable
 from nets.engine.config import TrainConfig
 from nets.engine.models import model_options
 from nets.engine.naming import OPTIMIZER_NAMES, format_lr, is_generated
-from nets.coach.dynamics import Finding, big_steps, findings, first_findings
+from nets.coach.dynamics import RATIO_HIGH, Finding, findings, first_findings, largest_step
 from nets.coach.outcome import loss_word
 from nets.engine.stats import UPDATE_RATIO_GOOD, Dynamics
 
@@ -126,8 +126,7 @@ def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classe
                 "chance", "Stuck at chance: vanishing gradients",
                 f"After {len(epochs)} epochs the network is no better than guessing ({chance:.0%}). With "
                 f"{cfg.activation} in {_depth(cfg)} stacked layers each layer multiplies the gradient by a "
-                "derivative of at most 0.25 (sigmoid), so the first layers barely learn."
-                + _measured(inside, "inside-vanishing"),
+                "derivative of at most 0.25 (sigmoid), so the first layers barely learn.",
                 "Retry with ReLU", {"activation": "relu"}))
         elif cfg.lr > 10 * LR_RANGE.get(cfg.optimizer, (1e-4, 0.1))[1]:
             lr, why = lower_lr(cfg)
@@ -199,16 +198,6 @@ def diagnose_job(view) -> list[Advice]:
 
 
 # ------------------------------------------------------------------------------- inside the network
-def _measured(cards: list[Advice], kind: str) -> str:
-    """The measured sentence of the statistics' card of `kind`, to quote in another card ('' if none);
-    that card is then dropped (its fix is the same)."""
-    for a in cards:
-        if a.kind == kind:
-            cards.remove(a)
-            return " Measured: " + _quote(a)
-    return ""
-
-
 def _quote(a: Advice) -> str:
     """A statistics card's first sentence (its finding), to quote inside another sentence."""
     first = a.message.split(". ")[0].rstrip(".")
@@ -254,11 +243,13 @@ def inside_advice(cfg: TrainConfig, found: list[Finding], d: Dynamics | None = N
                                 f"{said} A healthy step changes a weight by about {UPDATE_RATIO_GOOD:g} of its size. "
                                 + why, f"Retry with learning rate {format_lr(lr)}", {"lr": lr}))
         elif f.kind == "dead-relu":
-            if big_steps(d, f.step) or any(g.kind == "exploding" for g in found):
+            if (big := largest_step(d, f.step)) > RATIO_HIGH or any(g.kind == "exploding" for g in found):
                 lr, why = lower_lr(cfg)
                 cards.append(Advice("inside-dead-relu", f"Dead ReLUs in {f.layer}",
-                                    f"{said} Steps this large push a unit's input below zero for every image; "
-                                    "there its gradient is zero, so it never comes back. " + why,
+                                    f"{said} Before that a step moved the median layer's weights by up to {big:.0%} "
+                                    f"of their size (about {UPDATE_RATIO_GOOD:.1%} is healthy): steps this large push "
+                                    "a unit's input below zero for every image; there its gradient is zero, so it "
+                                    "never comes back. " + why,
                                     f"Retry with learning rate {format_lr(lr)}", {"lr": lr}))
             elif cfg.init != "kaiming":
                 cards.append(Advice("inside-dead-relu", f"Dead ReLUs in {f.layer}",

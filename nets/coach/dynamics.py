@@ -20,7 +20,9 @@ DEAD = 0.5            # share of a ReLU site's units that never fired over the w
 SATURATED = 0.5       # share of a sigmoid/tanh site's units near their limits
 RATIO_LOW, RATIO_HIGH = 1e-5, 5e-2  # the median layer's update ratio, far below or above 1e-3
 HOLD = 3              # a finding must hold in each of the latest HOLD records
-ORDER = ("exploding", "vanishing", "dead-relu", "saturated", "update-ratio")  # worst first
+# Worst first; dead ReLUs before vanishing gradients, which they cause in a ReLU network (no gradient
+# passes a unit that never fires).
+ORDER = ("exploding", "dead-relu", "vanishing", "saturated", "update-ratio")
 
 
 @dataclass
@@ -181,13 +183,13 @@ def _crossed(d: Dynamics) -> dict[str, np.ndarray]:
     return out
 
 
-def big_steps(d: Dynamics | None, until: int | None = None) -> bool:
-    """Whether in some record up to step `until` (default: all) the median layer's update moved its
-    weights by more than RATIO_HIGH of their size: dead ReLUs then come from the steps (Adam's first
-    steps at lr 0.01 move them by a fifth), not from the starting weights."""
+def largest_step(d: Dynamics | None, until: int | None = None) -> float:
+    """The largest median update ratio in the records up to step `until` (default: all); 0 without
+    records. Above RATIO_HIGH, dead ReLUs come from the steps (Adam's first step at lr 0.01 moves the
+    cnn5's weights by a fifth of their size), not from the starting weights."""
     if d is None or not len(d):
-        return False
+        return 0.0
     rows = d.step <= (until if until is not None else d.step[-1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return bool(np.nanmax(np.nanmedian(d.update_ratio[rows], axis=1), initial=0) > RATIO_HIGH)
+        return float(np.nanmax(np.nanmedian(d.update_ratio[rows], axis=1), initial=0))

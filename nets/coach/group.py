@@ -61,21 +61,38 @@ def _median_ratio(d: Dynamics, row: int) -> float:
         return float(np.nanmedian(np.where(r > 0, r, np.nan)))
 
 
+def _at_start(f: Finding, d: Dynamics, values: np.ndarray) -> float:
+    """A site's share at the step the finding began (its value is the latest record's)."""
+    return float(values[int(np.searchsorted(d.step, f.step)), d.sites.index(f.layer)])
+
+
 def _clause(f: Finding, d: Dynamics) -> str:
     if f.kind == "dead-relu":
-        return f"by step {f.step} {f.value:.0%} of the units of {f.layer} never fired"
+        return f"by step {f.step}, {_at_start(f, d, d.dead):.0%} of the units of {f.layer} never fired"
     if f.kind == "vanishing":
-        return f"from step {f.step} {f.layer}'s gradient was {fraction(f.value)} of {d.layers[-1]}'s"
+        return (f"from step {f.step} no gradient reached {f.layer}" if f.value == 0 else
+                f"from step {f.step} {f.layer}'s gradient was {fraction(f.value)} of {d.layers[-1]}'s")
     if f.kind == "saturated":
-        return f"by step {f.step} {f.value:.0%} of the units of {f.layer} sat at their limits"
+        return f"by step {f.step}, {_at_start(f, d, d.saturated):.0%} of the units of {f.layer} sat at their limits"
     if f.kind == "exploding":
         return f"from step {f.step} a step changed {f.layer}'s weights by {_size(f.value)} of their size"
-    return (f"a step changed the median layer's weights by {_size(f.value)} of their size, far "
+    return (f"a step moved the median layer's weights by {_size(f.value)} of their size, far "
             f"{'below' if f.value < UPDATE_RATIO_GOOD else 'above'} {UPDATE_RATIO_GOOD:g}")
 
 
-def why_failed(cfg: TrainConfig, d: Dynamics | None) -> str:
-    """Why a run learned little, per optimizer. With layer statistics, what they measured; without,
+def _gradient_share(d: Dynamics, ce: Dynamics | None) -> str:
+    """', its gradients 1/51 of cross-entropy's' at the first record, when the cross-entropy run with the
+    same optimizer recorded the same layers ('' otherwise)."""
+    if ce is None or not len(ce) or ce.layers != d.layers:
+        return ""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = float(np.median(d.grad_norm[0] / ce.grad_norm[0]))
+    return f" (at step {int(d.step[0])} its gradients were {fraction(share)} of cross-entropy's)" if 0 < share < 0.5 else ""
+
+
+def why_failed(cfg: TrainConfig, d: Dynamics | None, ce: Dynamics | None = None) -> str:
+    """Why a run learned little, per optimizer. With layer statistics, what they measured (`ce`: the
+    statistics of the cross-entropy run with the same optimizer, to compare gradients with); without,
     only what follows from the optimizer's rule (no cause claimed for Adam)."""
     sgd, mse = cfg.optimizer == "sgd", cfg.loss == "mse"
     small = "squared error through softmax gives small gradients"
@@ -89,20 +106,23 @@ def why_failed(cfg: TrainConfig, d: Dynamics | None) -> str:
                     "gradients alone do not stop it (train with layer statistics to see what did)")
         return ""
     found = first_findings(d)
-    said = [_clause(f, d) for f in found if not (sgd and f.kind == "update-ratio")]
+    said = [_clause(f, d) for f in found if f.kind != "update-ratio" and not (f.kind == "vanishing" and any(
+        g.kind == "dead-relu" for g in found) and f.value > 0)]
+    share = _gradient_share(d, ce) if mse else ""
     if sgd:
         end = _median_ratio(d, -1)
         head = (f"a step of SGD is the learning rate ({format_lr(cfg.lr)}) × the gradient"
-                + (f", and {small}" if mse else "")
-                + f": a step changed the median layer's weights by {_size(end)} of their size"
+                + (f", and {small}{share}" if mse else "")
+                + f": a step moved the median layer's weights by {_size(end)} of their size"
                 + (f", far below {UPDATE_RATIO_GOOD:g}" if end < UPDATE_RATIO_GOOD / 10 else ""))
-    else:
-        head = (f"{_opt(cfg)} divides each step by the gradient's recent size, so its first step changed the "
-                f"median layer's weights by {_size(_median_ratio(d, 0))} of their size whatever the loss")
+        return head + "".join(f"; {c}" for c in said)
+    head = (f"{_opt(cfg)} divides each step by the gradient's recent size, so its first step moved the median "
+            f"layer's weights by {_size(_median_ratio(d, 0))} of their size"
+            + (f" whatever the loss{share}" if mse else ""))
     sure = float(np.nanmax(d.out_confident)) if len(d.out_confident) else 0.0
-    tail = (f"while the softmax stayed unsure (mean top probability {float(d.out_max_p[-1]):.2f})"
-            if sure < 0.01 else f"and the softmax was at least 99% sure of {sure:.0%} of the images")
-    return head + "; " + ", ".join([*said, tail])
+    tail = (f"while the softmax stayed unsure (mean top probability {float(d.out_max_p[-1]):.2f})" if sure < 0.01
+            else f"and the softmax was at least 99% sure of {sure:.0%} of the images")
+    return head + ("; " + " and ".join(said) if said else "") + ", " + tail
 
 
 def diagnose_group(runs: Iterable, num_classes: int | None = None) -> GroupReport:
@@ -142,6 +162,9 @@ def diagnose_group(runs: Iterable, num_classes: int | None = None) -> GroupRepor
     def diverged(m: _Member):
         return next((x for x in m.notes if x.get("kind") == "Diverged"), None)
 
+    def ce_of(m: _Member) -> Dynamics | None:
+        return next((o.dynamics for o in members if o.cfg.optimizer == m.cfg.optimizer and o.cfg.loss == "ce"), None)
+
     n = len(best.epochs)
     parts = [f"{name(best)} learned best: {_pct(accs[best.key])} test accuracy"
              + (f" after {n} epoch{'s' if n != 1 else ''}" if n else "")]
@@ -150,14 +173,14 @@ def diagnose_group(runs: Iterable, num_classes: int | None = None) -> GroupRepor
                      f"rate {format_lr(worst.cfg.lr)} was too high")
     else:
         chance = chance_level(worst.cfg, worst.num_classes)
-        why = why_failed(worst.cfg, worst.dynamics)
+        why = why_failed(worst.cfg, worst.dynamics, ce_of(worst))
         parts.append(f"{name(worst)} learned least ({_pct(accs[worst.key])}"
                      + (f", no better than chance at {chance:.0%}" if at_chance(worst) else "") + ")"
                      + (f": {why}" if why else ""))
         # the other optimizer's run at chance too: its own reason (a step is not the same thing for both)
         for m in ended[1:-1]:
             if at_chance(m) and not diverged(m) and m.cfg.optimizer != worst.cfg.optimizer:
-                why = why_failed(m.cfg, m.dynamics)
+                why = why_failed(m.cfg, m.dynamics, ce_of(m))
                 parts.append(f"{name(m)} also stayed at chance ({_pct(accs[m.key])})" + (f": {why}" if why else ""))
                 break
     report.sentence = "; ".join(parts) + "."

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nets.coach.dynamics import Finding
 from nets.engine.config import TrainConfig
 from nets.link.train import encode
+
+if TYPE_CHECKING:  # a lesson's answer is a finding of the doctor's (nets.coach, a level above links)
+    from nets.coach.dynamics import Finding
 
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 EVERY = 5                                   # statistics every 5 steps: ten records by step 50
