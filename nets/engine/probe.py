@@ -63,6 +63,7 @@ class LayerProbe:
         self.layers = weight_layers(model)
         self.W = [w for _, _, w in self.layers]
         self.pending: list[dict] = []   # device tensors per record, until flush
+        self.layer_offsets = None       # each sampled weight value's layer × BINS, built at the first record
         self.armed = self.record_now = False
         self.acts: dict[tuple[int, int], dict] = {}
         self.modules = [m for m in model.modules() if type(m) in KINDS]
@@ -159,12 +160,24 @@ class LayerProbe:
         """After backward (and clipping), before the optimiser: gradients and a copy of the weights."""
         if not self.record_now:
             return
-        grads = [w.grad if w.grad is not None else torch.zeros_like(w) for w in self.W]
-        self.before = [w.detach().clone() for w in self.W]
-        self.rec = {"weight_norm": torch.stack(torch._foreach_norm(self.before)) if self.W else None,
-                    "grad_norm": torch.stack(torch._foreach_norm(grads)) if self.W else None,
-                    "hist_weight": [bins.counts(sampled(w)) for w in self.before],
-                    "hist_grad": [bins.counts(sampled(g)) for g in grads]}
+        if not self.W:
+            self.rec = {}
+            return
+        with torch.no_grad():  # multi-tensor (foreach) calls: a few kernel launches whatever the depth
+            grads = [w.grad if w.grad is not None else torch.zeros_like(w) for w in self.W]
+            self.before = torch._foreach_mul(self.W, 1.0)  # a copy, to measure the real update
+            self.rec = {"weight_norm": torch.stack(torch._foreach_norm(self.before)),
+                        "grad_norm": torch.stack(torch._foreach_norm(grads)),
+                        "hist_weight": self._layer_counts(self.before), "hist_grad": self._layer_counts(grads)}
+
+    def _layer_counts(self, tensors) -> torch.Tensor:
+        """(L, BINS) log-|x| histograms of the layers' sampled values, in one bincount."""
+        flat = torch.cat([sampled(t) for t in tensors])
+        if self.layer_offsets is None:
+            sizes = torch.tensor([len(sampled(t)) for t in tensors], device=flat.device)
+            self.layer_offsets = torch.repeat_interleave(torch.arange(len(tensors), device=flat.device) * bins.BINS, sizes)
+        found = torch.bincount(bins.bucket(flat) + self.layer_offsets, minlength=len(tensors) * bins.BINS)
+        return found.view(len(tensors), bins.BINS)
 
     def after_step(self, step: int, epoch: int, batch: int, images_seen: int, lr: float, logits, y) -> None:
         """After the optimiser's step: the real update, the window's activation statistics, the output's confidence."""
@@ -175,8 +188,8 @@ class LayerProbe:
             return
         rec, self.rec = self.rec, None
         if self.W:
-            delta = torch._foreach_sub([w.detach() for w in self.W], self.before)
-            rec["update_norm"] = torch.stack(torch._foreach_norm(delta))
+            with torch.no_grad():
+                rec["update_norm"] = torch.stack(torch._foreach_norm(torch._foreach_sub(self.W, self.before)))
         self.before = None
         p = torch.softmax(logits.detach().float(), dim=1)
         top, guess = p.max(dim=1)
@@ -212,7 +225,7 @@ class LayerProbe:
         for r in recs:
             if L:
                 parts += [r["weight_norm"].double(), r["grad_norm"].double(), r["update_norm"].double(),
-                          torch.stack(r["hist_weight"]).double().flatten(), torch.stack(r["hist_grad"]).double().flatten()]
+                          r["hist_weight"].double().flatten(), r["hist_grad"].double().flatten()]
             if S:
                 parts += [torch.stack([s[0] for s in r["sites"]]).flatten(),
                           torch.stack([s[1] for s in r["sites"]]).double().flatten()]
