@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from nets.engine.events import Diverged, EpochEnd, Finished, LayerStats, NewBest, Started, StatsPlan, Stopped
-from nets.engine.stats import Dynamics
+from nets.engine.stats import Dynamics, concat
 from nets.runs.dynamics import write_chunk
 from nets.runs.folder import Run, save_best, update_run
 
@@ -16,27 +16,30 @@ class RunRecorder:
 
     def __init__(self, run: Run):
         self.run = run
-        self.stats: Dynamics | None = None
+        self.plan: Dynamics | None = None   # no records: the layers and sites
+        self.parts: list[Dynamics] = []     # this epoch's records so far, joined once when written
         self.epoch = 1
+
+    def _write(self, epoch: int, part: bool = False, **changes) -> None:
+        write_chunk(self.run, concat([self.plan, *self.parts]), epoch, part, **changes)
+        self.parts = []
 
     def __call__(self, event) -> None:
         if isinstance(event, Started):
             update_run(self.run, device=event.device, params=event.params)
         elif isinstance(event, StatsPlan):
-            self.stats = Dynamics.from_plan(asdict(event))
-        elif isinstance(event, LayerStats) and self.stats is not None:
-            self.stats = self.stats.extended(asdict(event))
+            self.plan = Dynamics.from_plan(asdict(event))
+        elif isinstance(event, LayerStats) and self.plan is not None:
+            self.parts.append(Dynamics(**self.plan.plan(), **{k: v for k, v in asdict(event).items()}))
         elif isinstance(event, NewBest):
             save_best(self.run, event.state_dict,
                       best={"epoch": event.epoch, "accuracy": event.accuracy, "split": event.split})
         elif isinstance(event, EpochEnd):
             history = self.run.info["history"] + [asdict(event)]
-            if self.stats is None:
+            if self.plan is None:
                 update_run(self.run, history=history)
             else:
-                write_chunk(self.run, self.stats, event.epoch, history=history)
-                self.stats = self.stats.take([])
+                self._write(event.epoch, history=history)
             self.epoch = event.epoch + 1
-        elif isinstance(event, (Stopped, Diverged, Finished)) and self.stats is not None and len(self.stats):
-            write_chunk(self.run, self.stats, self.epoch, part=True)
-            self.stats = self.stats.take([])
+        elif isinstance(event, (Stopped, Diverged, Finished)) and self.parts:
+            self._write(self.epoch, part=True)
