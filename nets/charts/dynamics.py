@@ -21,7 +21,7 @@ from nets.engine.stats import UPDATE_RATIO_GOOD, Dynamics, even_indices
 from nets.plots import HEIGHT, PALETTE, style
 
 LIVE_LAYERS = 6          # lines on the live panel: the first, the last and evenly between
-LIVE_LINE_POINTS = 80    # records per live line: 2 charts × 6 layers × 80 rows, ~45 KB of JSON each a redraw
+LIVE_LINE_POINTS = 60    # records per live line: 2 charts × 6 layers × 60 rows, ~33 KB of JSON each a redraw
 LIVE_HEIGHT = HEIGHT - 45  # the plot area: the layers' names take two rows above it
 MAX_LAYERS = 12          # small multiples and heat-map strips on Runs
 MAX_COLUMN_PX = 16       # the widest a heat map's step column is drawn
