@@ -91,7 +91,6 @@ def readme(zip_name: str, material, group: str) -> str:
             + (f"\nLayer statistics (step metric train_step): {ABOUT}\n" if any(m.dynamics for m in material) else ""))
 
 
-
 # ----------------------------------------------------------------------------- parent: the child's input
 def write_spec(material, folder: Path, project: str, group: str) -> Path:
     """Everything the child logs, as JSON plus PNG files and the layer statistics as .npz (the child
@@ -272,7 +271,8 @@ def log_run(wandb, spec: dict, project: str, group: str) -> None:
         run.define_metric("epoch")
         # with layer statistics, records come between epochs: W&B counts the steps, epoch and train_step are keys
         inside = inside_rows(wandb, spec["inside"]) if spec.get("inside") else []
-        for key in ({k for e in spec["epochs"] for k in e} - {"epoch", "train_step"} if inside else ["*"]):
+        epoch_keys = [k for k in dict.fromkeys(k for e in spec["epochs"] for k in e) if k not in ("epoch", "train_step")]
+        for key in epoch_keys if inside else ["*"]:
             run.define_metric(key, step_metric="epoch")
         if inside:
             run.define_metric("train_step")
@@ -290,7 +290,7 @@ def log_run(wandb, spec: dict, project: str, group: str) -> None:
             extra["confusion matrix"] = wandb.plot.confusion_matrix(
                 y_true=cm["labels"], preds=cm["predictions"], class_names=cm["classes"], title="Confusion matrix (test)")
             extra["confusion matrix image"] = wandb.Image(cm["image"], caption="rows: true class, columns: predicted")
-        epochs = spec["epochs"] or [{"epoch": 0, "train_step": 0}]
+        epochs = spec["epochs"] or [{"epoch": 0, **({"train_step": 0} if inside else {})}]
         rows = [*epochs[:-1], {**epochs[-1], **extra}]  # the tables belong to the last epoch
         if inside:  # in training order, each epoch's metrics after its own records (a stable sort)
             rows = sorted([*inside, *rows], key=lambda r: r["train_step"])
