@@ -88,9 +88,10 @@ def inside_charts_ui(v: JobView, mid, right) -> bool:
 
 
 def live_inside_ui(v: JobView) -> None:
-    """Below the live panel (reached by scrolling): the layer × step histogram heat map so far."""
+    """Below the live panel (reached by scrolling), while "Inside the network" is chosen: the layer ×
+    step histogram heat map so far (a PNG each redraw: not drawn for the epoch charts)."""
     d = v.dynamics
-    if d is None or not len(d.hist_step):
+    if d is None or not len(d.hist_step) or st.session_state.get(VIEW_KEY) != INSIDE:
         return
     st.markdown("**Inside the network: histograms over the steps**")
     which = _kept(HEAT_PICK, HEAT_KEY, list(HEATS))

@@ -67,8 +67,7 @@ def test_a_job_with_statistics_gets_its_caption_line_and_the_switch(trained):
     assert len(inside) == 1 and ("Inside: no alarms so far" in inside[0] or ":" in inside[0])
     assert switch(at).value == "By epoch"
     assert titles(at) == ["Training loss (cross-entropy)", "Loss by epoch", "Accuracy by epoch"]
-    assert len(at.get("image")) == 1  # the heat map, below the charts
-    assert any("Each strip is one layer" in c.value for c in at.caption)
+    assert not at.get("image")  # the heat map comes with the Inside charts
 
 
 def test_inside_the_network_draws_gradient_norms_and_update_ratios_and_stays_chosen(trained):
@@ -78,6 +77,7 @@ def test_inside_the_network_draws_gradient_norms_and_update_ratios_and_stays_cho
     assert titles(at) == ["Training loss (cross-entropy)", "Gradient norm per layer, by step",
                           "Update ratio per layer, by step"]
     grad, ratio = (json.loads(c.proto.spec) for c in at.get("vega_lite_chart")[1:])
+    assert len(at.get("image")) == 1 and any("Each strip is one layer" in c.value for c in at.caption)
     assert grad["encoding"]["y"]["scale"]["type"] == "log"
     assert any(layer["mark"]["type"] == "rule" for layer in ratio["layer"])  # the −3 line
     at.session_state["train_inside_pick"] = None  # a click on the chosen segment: it stays chosen
