@@ -139,7 +139,8 @@ def reveal_of(lesson: inside.InsideLesson, job_id: str) -> dict | None:
     if run is None or run.get("reveal"):
         return run
     v = job_manager().view(job_id, access())
-    if v is None or not hasattr(v, "dynamics"):
+    if v is None or not hasattr(v, "dynamics"):  # gone (a restarted server): nothing more to wait for
+        run["gone"] = True
         return run
     got = inside.reveal(lesson, first_findings(v.dynamics), ended=not v.active)
     if got is not None:
@@ -158,7 +159,7 @@ def inside_ui(lesson: inside.InsideLesson) -> None:
         (said.success if right else said.info)(text)
         with why.popover("Why?", width="stretch"):
             st.markdown(lesson.why())
-    elif run:
+    elif run and not run.get("gone"):
         @st.fragment(run_every=INSIDE_EVERY)
         def waiting():
             if reveal_of(lesson, job).get("reveal"):

@@ -6,7 +6,7 @@ With --fixtures it records the doctor's test histories instead (tests/data/dynam
 chunk arrays of nets/runs/dynamics.py plus the plan as JSON and the final test accuracy).
 
     nice -n 10 python tests/bench_four_dynamics.py                    # the four, 3 epochs (minutes on 2 cores)
-    nice -n 10 python tests/bench_four_dynamics.py --epochs 3 --json  # the same, as JSON
+    nice -n 10 python tests/bench_four_dynamics.py --json --fixes     # as JSON, then each run's doctor's fix
     nice -n 10 python tests/bench_four_dynamics.py --fixtures tests/data/dynamics
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nets.coach.dynamics import findings  # noqa: E402
+from nets.coach.group import diagnose_group  # noqa: E402
 from nets.engine.config import FOUR_CONFIGS_BASE, TrainConfig, four_configs  # noqa: E402
 from nets.engine.init import apply_init  # noqa: E402
 from nets.engine.models import build_model  # noqa: E402
@@ -37,15 +38,24 @@ STEPS = (1, 10, 20, 50)
 def record(cfg: TrainConfig, data=None, max_steps: int = 0) -> tuple[Dynamics, float | None, float]:
     """Train `cfg` (as run_training builds it: seed, then model, then init) and return its statistics,
     its best test accuracy and the seconds it took; `max_steps` stops it after that many steps."""
+    return record_all(cfg, data, max_steps)[:3]
+
+
+def record_all(cfg: TrainConfig, data=None, max_steps: int = 0):
+    """record(), and the EpochEnd and Diverged events as dicts (what the doctor reads)."""
     data = data if data is not None else prepare_data(cfg)
     torch.manual_seed(cfg.seed)
     model = apply_init(build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs()),
                        cfg.init, cfg.activation)
-    got: dict = {}
+    got: dict = {"epochs": [], "notes": []}
 
     def on(e):
         name = type(e).__name__
-        if name == "StatsPlan":
+        if name == "EpochEnd":
+            got["epochs"].append(asdict(e))
+        elif name == "Diverged":
+            got["notes"].append({"kind": name, **asdict(e)})
+        elif name == "StatsPlan":
             got["d"] = Dynamics.from_plan(asdict(e))
         elif name == "LayerStats":
             got["d"] = got["d"].extended(asdict(e))
@@ -58,7 +68,7 @@ def record(cfg: TrainConfig, data=None, max_steps: int = 0) -> tuple[Dynamics, f
 
     t = time.perf_counter()
     result = fit(model, data, cfg, on, stop)
-    return got["d"], result.finished.best_acc, time.perf_counter() - t
+    return got["d"], result.finished.best_acc, time.perf_counter() - t, got["epochs"], got["notes"]
 
 
 def rows_at(d: Dynamics) -> list[int]:
@@ -130,6 +140,7 @@ def main() -> None:
     p.add_argument("--every", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--fixes", action="store_true", help="then train each run's first one-click fix of the doctor")
     p.add_argument("--fixtures", type=Path, help="record the doctor's test histories into this folder")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -138,15 +149,32 @@ def main() -> None:
         return
     configs = four_configs(replace(FOUR_CONFIGS_BASE, epochs=a.epochs, stats_every=a.every))
     data = prepare_data(configs[0])
-    results = []
+    results, runs = [], []
     for cfg in configs:
         label = f"{cfg.optimizer} lr {cfg.lr:g} + {cfg.loss}"
-        d, acc, seconds = record(cfg, data)
+        d, acc, seconds, epochs, notes = record_all(cfg, data)
         results.append(summary(label, d, acc, seconds))
+        runs.append((label, cfg, epochs, notes, {"best_test_acc": acc, "best_epoch": len(epochs)}, d))
         if not a.json:
             show(results[-1])
+    report = diagnose_group(runs)
+    out = {"four": results, "sentence": report.sentence, "fixes": []}
+    if not a.json:
+        print("\nThe group's sentence:", report.sentence)
+    if a.fixes:  # each run's first one-click fix, trained the same way: does the doctor's advice work?
+        for label, cfg, *_ in runs:
+            if report.advice[label]:
+                advice = report.advice[label][0]
+                new = advice.apply(cfg)
+                d, acc, seconds, _, _ = record_all(new, data)
+                fix = {"config": label, "advice": advice.title, "changes": advice.changes, "best_acc": acc,
+                       "findings": [f.text for f in findings(d)], "seconds": round(seconds, 1)}
+                out["fixes"].append(fix)
+                if not a.json:
+                    print(f"fix for {label}: {advice.title} → {advice.changes}: {acc:.1%} "
+                          f"({', '.join(fix['findings']) or 'no alarm'})")
     if a.json:
-        print(json.dumps(results, indent=1))
+        print(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":
