@@ -151,7 +151,8 @@ def runs_inside_ui(selected: list[Run]) -> None:
     options = [int(s) for s in steps[even_indices(len(steps), SLIDER_STEPS)]]
     first, last = options[0], options[-1]
     if len(options) > 1:
-        first, last = st.select_slider("Training steps", options, value=(first, last), key="runs_steps_" + "_".join(ids))
+        first, last = st.select_slider("Training steps", options, value=(first, last),
+                                       key="runs_steps_" + "_".join(ids))
     metric = st.radio("Per layer", list(METRICS), horizontal=True, key="runs_inside_metric")
     parts = [(r, d.between(first, last).thinned(MAX_POINTS, HEAT_COLUMNS)) for r, d in found]
     names = [labels[r.id] for r, _ in parts]

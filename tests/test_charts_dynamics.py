@@ -65,7 +65,7 @@ def test_small_multiples_give_each_layer_its_own_y_axis_and_colour_the_runs():
     assert s["resolve"]["scale"]["y"] == "independent" and s["facet"]["field"] == "layer"
     assert s["facet"]["sort"] == list(TEN)
     lines, rule = s["spec"]["layer"]
-    assert lines["encoding"]["color"]["scale"]["domain"] == ["sigmoid", "relu"]
+    assert lines["encoding"]["color"]["scale"]["domain"] == ["relu", "sigmoid"]  # sorted, as the curves colour runs
     assert rule["mark"]["type"] == "rule" and {"calculate": "-3.0", "as": "value"} in rule["transform"]
     one = spec(cd.small_multiples(cd.metric_frame(a, "gradient norm", "a"), "gradient norm", list(TEN), ["a"]))
     assert len(one["spec"]["layer"]) == 1 and one["spec"]["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"

@@ -94,7 +94,8 @@ def _y(metric: str, title: str | None = None) -> alt.Y:
     axis = METRICS[metric][2]
     title = title if title is not None else Y_TITLES[metric]
     if axis == "log":
-        return alt.Y("value:Q", title=title, scale=alt.Scale(type="log", zero=False), axis=alt.Axis(format="~e", tickCount=5))
+        return alt.Y("value:Q", title=title, scale=alt.Scale(type="log", zero=False),
+                     axis=alt.Axis(format="~e", tickCount=5))
     if axis == "share":
         return alt.Y("value:Q", title=title, scale=alt.Scale(domain=[0, 1], nice=False), axis=alt.Axis(format=".0%"))
     return alt.Y("value:Q", title=title, scale=alt.Scale(zero=False), axis=alt.Axis(format="~g"))
@@ -137,6 +138,7 @@ def small_multiples(frame: pd.DataFrame, metric: str, layers: list[str], runs: l
     """One small chart per layer, each with its own y-axis (a gradient that shrinks looks like it
     shrinks, whatever the other layers do), colour = run when there are two."""
     several = len(runs) > 1
+    runs = sorted(runs)  # the palette in Vega's order of names, as the page's training curves colour runs
     color = (alt.Color("run:N", title=None, sort=runs, scale=alt.Scale(domain=runs, range=PALETTE[:len(runs)]),
                        legend=alt.Legend(orient="top", direction="vertical", labelLimit=0, symbolType="stroke",
                                          symbolStrokeWidth=4))
@@ -149,9 +151,11 @@ def small_multiples(frame: pd.DataFrame, metric: str, layers: list[str], runs: l
     if (rule := reference_rule(metric, facets=True)) is not None:
         layer.append(rule)
     chart = (alt.layer(*layer, data=frame)
-             .facet(facet=alt.Facet("layer:N", sort=layers, title=None, header=alt.Header(labelFontSize=15, labelFontWeight="bold")),
+             .facet(facet=alt.Facet("layer:N", sort=layers, title=None,
+                                    header=alt.Header(labelFontSize=15, labelFontWeight="bold")),
                     columns=columns, title=alt.TitleParams(title or Y_TITLES[metric], subtitle=(
-                        "each layer its own y-axis" + (" · dashed: −3" if METRICS[metric][2] == "log10" else ""))))
+                        "each layer its own y-axis" + (" · dashed: −3" if METRICS[metric][2] == "log10" else "")),
+                        subtitleFontSize=14))
              .resolve_scale(y="independent"))
     return style(chart, None)
 
@@ -202,7 +206,7 @@ def heat_png(d: Dynamics, which: str = "gradients", layers: list[int] | None = N
     font, small = _font(14), _font(12)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     label_w = min(200, max([int(measure.textlength(names[j], font=font)) for j in cols] + [40])) + 12
-    n, bin_px = max(len(steps), 1), (2 if len(cols) <= 8 else 1)
+    n, bin_px = max(len(steps), 1), (2 if len(cols) <= MAX_LAYERS else 1)
     col_px = max(1, min(MAX_COLUMN_PX, width // n))  # early in a run the map grows to the right
     strip, gap, top, right = BINS * bin_px, 8, 26 if title else 6, 54
     plot_w = n * col_px
