@@ -179,7 +179,7 @@ def csv_row(runs: list[Run]) -> None:
 
 def report_row(runs: list[Run]) -> None:
     action, text = row(REPORT_TITLE, "settings, parameter table with its formulas, curves, "
-                       "confusion matrix, first mistakes, in one self-contained page: open it, then print to PDF.")
+                       "what happened inside training, confusion matrix, first mistakes, in one self-contained page: open it, then print to PDF.")
     action.download_button(REPORT_LABEL, data=partial(report_bytes, runs), file_name=report_name(runs),
                            mime="text/html", on_click="ignore", key="export_report", width="stretch",
                            icon=":material/download:")
@@ -192,19 +192,20 @@ def sync_note(text, result: Exported) -> None:
 def wandb_row(runs: list[Run]) -> None:
     action, text = row(WANDB.title,
                        ("one W&B group for the selected runs. " if len(runs) > 1 else "")
-                       + "Upload from your own machine: `pip install wandb` and `wandb login`, unzip, then run "
+                       + "Metrics, layer-statistics histograms and the confusion matrix. Upload from your own machine: `pip install wandb` and `wandb login`, unzip, then run "
                        "the `wandb sync` command that appears here.")
     slow_ui(WANDB, runs, action, text, after=partial(sync_note, text))
 
 
 def logdir_note(text, result: Exported) -> None:
-    text.code(f"tensorboard --logdir {result.file_name.removesuffix('.zip')}", language="bash")
+    text.code(tensorboard_logs.view_command(result.file_name.removesuffix(".zip")), language="bash")
 
 
 def tensorboard_row(runs: list[Run]) -> None:
-    action, text = row(TENSORBOARD.title, "scalars per epoch, the confusion matrix, the parameter table "
-                       "and the settings as hyperparameters, one folder per run: unzip, then run the "
-                       "`tensorboard --logdir` command that appears here.")
+    action, text = row(TENSORBOARD.title, "scalars per epoch, the confusion matrix, the parameter table, "
+                       "the settings as hyperparameters and the layer statistics (histograms of weights, "
+                       "gradients and activations at every recorded step), one folder per run: unzip, then run "
+                       "the `tensorboard` command that appears here.")
     slow_ui(TENSORBOARD, runs, action, text, after=partial(logdir_note, text))
 
 

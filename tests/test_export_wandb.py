@@ -17,7 +17,7 @@ pytest.importorskip("wandb")
 from PIL import Image  # noqa: E402
 
 from exporttools import add_stats  # noqa: E402
-from nets.export import dynamics_out, wandb_run  # noqa: E402
+from nets.export import dynamics_out, wandb_log, wandb_run  # noqa: E402
 from nets.export.result import ExportError  # noqa: E402
 from nets.inspect.anatomy import layer_table  # noqa: E402
 from nets.runs import get_run, load_evaluation, load_model, update_run  # noqa: E402
@@ -59,7 +59,7 @@ def unzip(data: bytes, where: Path) -> Path:
 
 def records(run_dir: Path) -> dict[str, list]:
     by_kind: dict[str, list] = {}
-    for r in wandb_run.read_records(next(run_dir.glob("run-*.wandb"))):
+    for r in wandb_log.read_records(next(run_dir.glob("run-*.wandb"))):
         kind = r.WhichOneof("record_type")
         by_kind.setdefault(kind, []).append(getattr(r, kind))
     return by_kind
@@ -97,7 +97,7 @@ def table(art, top: Path) -> tuple[dict, dict[str, Path]]:
 def test_the_shipped_run_reads_back_with_everything_the_coursework_logs(ckpt, tmp_path, monkeypatch):
     run = shipped_run(ckpt)
     originals = {}
-    keep = wandb_run.keep_artifacts_with_run
+    keep = wandb_log.keep_artifacts_with_run
 
     def keep_and_remember(run_dir, root):  # wandb-core's own log, before the export rewrites its paths
         originals[run_dir.name] = next(run_dir.glob("run-*.wandb")).read_bytes()
@@ -117,7 +117,7 @@ def test_the_shipped_run_reads_back_with_everything_the_coursework_logs(ckpt, tm
     assert not (run_dir / "logs").exists()
     # the record log is framed exactly as wandb-core frames it: unframing and framing again changes nothing
     original = next(iter(originals.values()))
-    assert wandb_run.frame(wandb_run.read_payloads(original)) == original
+    assert wandb_log.frame(wandb_log.read_payloads(original)) == original
 
     by_kind = records(run_dir)
     (meta,) = by_kind["run"]
@@ -216,13 +216,13 @@ def test_long_records_cross_blocks_as_wandb_core_writes_them(tmp_path):
     wandb_run.run_child(spec, out, tmp_path)
     log = next(out.rglob("run-*.wandb"))
     data = log.read_bytes()
-    assert len(data) > 2 * wandb_run.BLOCK  # the config record alone spans three blocks
-    meta = [r.run for r in wandb_run.read_records(log) if r.WhichOneof("record_type") == "run"][0]
+    assert len(data) > 2 * wandb_log.BLOCK  # the config record alone spans three blocks
+    meta = [r.run for r in wandb_log.read_records(log) if r.WhichOneof("record_type") == "run"][0]
     assert {u.key: json.loads(u.value_json) for u in meta.config.update}["blob"] == "x" * 90_000
-    assert wandb_run.frame(wandb_run.read_payloads(data)) == data
+    assert wandb_log.frame(wandb_log.read_payloads(data)) == data
     copy = tmp_path / "copy.wandb"  # and written back from protobufs, it holds the same records
-    wandb_run.write_records(copy, wandb_run.read_records(log))
-    assert wandb_run.read_records(copy) == wandb_run.read_records(log)
+    wandb_log.write_records(copy, wandb_log.read_records(log))
+    assert wandb_log.read_records(copy) == wandb_log.read_records(log)
 
 
 def test_without_wandb_the_button_says_what_to_install(ckpt, monkeypatch):

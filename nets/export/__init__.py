@@ -8,6 +8,8 @@
     table         the selected runs' per-epoch metrics as one long CSV table
     material      what the W&B, TensorBoard and report exports hold, gathered once per run
     wandb_run     Weights & Biases offline run folders, zipped with the command that uploads them
+    wandb_log     W&B's record log (.wandb) read and written, so a run folder can move
+    dynamics_out  the layer statistics as the exports write them (histogram buckets, tags, scalars)
     tensorboard_logs  TensorBoard event files of runs, zipped
     report        a printable, self-contained HTML report of runs
 """
