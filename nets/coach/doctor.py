@@ -181,7 +181,10 @@ def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classe
             "slow-mse", "Squared error learns slowly here",
             "Squared error between the softmax output and the one-hot target gives tiny gradients when the "
             "softmax is confidently wrong (its derivative vanishes as the output saturates), while "
-            "cross-entropy's gradient is simply (prediction − target). Compare the two on the same network.",
+            "cross-entropy's gradient is simply (prediction − target). "
+            + ("" if cfg.optimizer == "sgd" else f"{_opt(cfg)} divides each step by the gradient's recent size, "
+               "so small gradients alone do not slow it: layer statistics show what does. ")
+            + "Compare the two on the same network.",
             "Retry with cross-entropy", {"loss": "ce"}))
     return _merged(advice, inside)
 
