@@ -50,16 +50,21 @@ def with_stats(v: JobView) -> bool:
 
 
 def inside_head_ui(v: JobView, heading: str) -> None:
-    """The job's heading (Markdown), and beside it, while the job has statistics, the switch between
-    the epoch charts and the Inside ones: on the heading's row, so the charts stay where they were."""
-    if not with_stats(v):
+    """The job's heading (Markdown), and beside it, while a job with statistics runs, the switch
+    between the epoch charts and the Inside ones: on the heading's row, so the charts stay where they
+    were. (Once it ended, the outcome takes half the row: the switch goes under the caption line.)"""
+    if not with_stats(v) or not v.active:
         st.markdown(heading)
         return
     text, pick = st.columns([7, 3], vertical_alignment="center")
     text.markdown(heading)
     with pick:
-        _kept(VIEW_PICK, VIEW_KEY, [BY_EPOCH, INSIDE])
-        st.segmented_control("Charts", [BY_EPOCH, INSIDE], key=VIEW_PICK, label_visibility="collapsed")
+        _switch()
+
+
+def _switch() -> None:
+    _kept(VIEW_PICK, VIEW_KEY, [BY_EPOCH, INSIDE])
+    st.segmented_control("Charts", [BY_EPOCH, INSIDE], key=VIEW_PICK, label_visibility="collapsed")
 
 
 def inside_caption_ui(v: JobView) -> None:
@@ -71,6 +76,8 @@ def inside_caption_ui(v: JobView) -> None:
     text = "🩺 " + found[0].text if found else NO_ALARM
     short = text if len(text) <= CAPTION_CHARS else text[:CAPTION_CHARS - 1] + "…"
     st.markdown(plain(short), help=plain(text) if short != text else None)  # layer names come from the model
+    if not v.active:
+        _switch()
 
 
 def inside_charts_ui(v: JobView, mid, right) -> bool:
