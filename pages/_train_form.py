@@ -26,7 +26,6 @@ from pages._service import data_dir
 from pages._train_state import TRAIN_CFG_KEY as CFG_KEY, TRAIN_WIDGET_PREFIX as WIDGET_PREFIX
 
 UPLOAD_KEY, UPLOADED_KEY = "train_zip", "train_zip_done"
-STATS_EVERY = 10  # the form records layer statistics every 10 steps unless set to 0 (a few % of the time)
 INIT_NAMES = {"": "PyTorch's default", "kaiming": "Kaiming (He): for ReLU", "xavier": "Xavier (Glorot): for sigmoid/tanh"}
 
 
@@ -34,7 +33,7 @@ def current_config() -> TrainConfig:
     """The form's configuration lives in a plain session key: widget keys vanish when the user
     leaves the page, this one does not."""
     if CFG_KEY not in st.session_state:
-        st.session_state[CFG_KEY] = replace(PRESETS["mnist-minute"], stats_every=STATS_EVERY).to_dict()
+        st.session_state[CFG_KEY] = PRESETS["mnist-minute"].to_dict()
     return TrainConfig.from_dict(st.session_state[CFG_KEY])
 
 

@@ -214,3 +214,15 @@ def test_recording_changes_nothing_the_run_learns(tiny_data):
     assert all(torch.equal(a.best_state[k], b.best_state[k]) for k in a.best_state)
     assert [asdict(h) | {"seconds": 0, "images_per_s": 0} for h in a.history] == \
            [asdict(h) | {"seconds": 0, "images_per_s": 0} for h in b.history]
+
+
+def test_a_network_without_activations_still_records():
+    """A linear model has weight layers and no activation sites: the arrays are (R, 0) and (R, 0, BINS)."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    x, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    probe = LayerProbe(model, 1, x[:2])
+    d = Dynamics.from_plan(asdict(probe.plan()))
+    for step in (1, 2):
+        d = d.extended(asdict(probe_step(model, x, y, torch.optim.SGD(model.parameters(), lr=0.1), probe, step)))
+    assert d.sites == [] and d.act_mean.shape == (2, 0) and d.hist_act.shape == (2, 0, bins.BINS)
+    assert d.thinned(1).step.tolist() == [2] and d.grad_norm.shape == (2, 1)

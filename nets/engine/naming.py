@@ -44,6 +44,10 @@ def _model_part(cfg: TrainConfig, detail: bool = True) -> str:
         part += f" {_sizes(tuple(cfg.hidden))}"
     if cfg.activation and cfg.activation.replace("-", "_") != "relu":
         part += f" {cfg.activation}"
+    if cfg.batch_norm and detail:
+        part += " batch norm"
+    if cfg.init and detail:
+        part += f" {cfg.init} init"
     if cfg.backbone:
         part = f"{cfg.backbone} features + {part}"   # a head trained on a frozen network's features
     if cfg.pretrained:

@@ -51,17 +51,19 @@ class Dynamics:
 
     def __post_init__(self):
         L, S = len(self.layers), len(self.sites)
+        R = 0 if self.step is None else len(np.asarray(self.step).reshape(-1))
         shapes = {**{k: () for k in PER_RECORD}, **{k: (L,) for k in PER_LAYER}, **{k: (S,) for k in PER_SITE}}
         for k, tail in shapes.items():
             v = getattr(self, k)
             dtype = np.int64 if k in INTS else np.float64 if k == "lr" else np.float32
-            setattr(self, k, np.zeros((0, *tail), dtype) if v is None else np.asarray(v, dtype).reshape(-1, *tail))
+            setattr(self, k, np.zeros((R, *tail), dtype) if v is None else np.asarray(v, dtype).reshape(R, *tail))
         if self.hist_step is None:
             self.hist_step = self.step.copy()
         self.hist_step = np.asarray(self.hist_step, np.int64).reshape(-1)
+        H = len(self.hist_step)
         for k, n in (("hist_weight", L), ("hist_grad", L), ("hist_act", S)):
             v = getattr(self, k)
-            setattr(self, k, np.zeros((0, n, BINS), np.uint32) if v is None else np.asarray(v, np.uint32).reshape(-1, n, BINS))
+            setattr(self, k, np.zeros((H, n, BINS), np.uint32) if v is None else np.asarray(v, np.uint32).reshape(H, n, BINS))
 
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
