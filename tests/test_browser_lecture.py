@@ -176,11 +176,11 @@ def test_a_refresh_after_a_page_switch_finds_your_running_job(tmp_path):
 
 @pytest.mark.slow
 def test_the_sigmoid_mlp_flags_vanishing_gradients_with_stop_and_the_loss_in_view(tmp_path):
-    """Inside training at 1366×768: a link to the 10-layer sigmoid MLP with statistics every 5 steps, Train,
+    """Inside training at 1366×768: a link to a 10-layer sigmoid MLP with statistics every 5 steps, Train,
     the Inside charts; the vanishing-gradient caption appears while Stop, the caption and the loss chart
     stay on screen. (A plain link: the named lesson's prediction and answer lines come above the panel.)"""
-    cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(64,) * 10, activation="sigmoid", epochs=1,
-                      stats_every=5)
+    cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(64,) * 10, activation="sigmoid", epochs=20,
+                      stats_every=5)  # 20 epochs: still training when the finding comes (at step 10), on any machine
     ckpt = tmp_path / "checkpoints"
     ckpt.mkdir()
     # the thread backend: no worker process to start (the lecture test above drives the process one)
@@ -200,6 +200,6 @@ def test_the_sigmoid_mlp_flags_vanishing_gradients_with_stop_and_the_loss_in_vie
         shots = Path("/tmp/shots23")
         shots.mkdir(exist_ok=True)
         page.screenshot(path=str(shots / "viewA-browser-inside.png"))
-        assert stop.count(), "the finding came while the run trained (step 10 of 94)"
         assert in_view(stop) and in_view(caption) and in_view(charts.first), "Stop, the finding and the loss"
         assert charts.nth(1).bounding_box()["y"] < HEIGHT / 2, "the Inside charts beside the loss"
+        stop.click()
