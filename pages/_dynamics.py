@@ -23,7 +23,7 @@ VIEW_KEY, VIEW_PICK = "train_inside_view", "train_inside_pick"     # the choice,
 HEAT_KEY, HEAT_PICK = "train_inside_heat", "train_inside_heat_pick"
 SHOW_KEY, SHOW_PICK = "runs_inside_show", "runs_inside_show_pick"    # Runs: the statistics drawn or not
 NO_ALARM = "🩺 Inside: no alarms so far"
-CAPTION_CHARS = 95           # one line beside Stop at 1366×768
+CAPTION_CHARS = 84           # one line of the progress bar's text beside the side column at 1366×768
 HEAT_COLUMNS = 200           # histogram columns drawn on Runs (the live copy holds at most 48)
 SLIDER_STEPS = 500           # steps offered by the range pick (every record stays in the file)
 HEAT_CAPTION = ("Each strip is one layer: the fixed histogram bins from bottom (0) to top, one column per recorded "
@@ -49,35 +49,37 @@ def with_stats(v: JobView) -> bool:
     return v.dynamics is not None or (v.active and v.config.stats_every > 0)
 
 
-def inside_head_ui(v: JobView, heading: str) -> None:
-    """The job's heading (Markdown), and beside it, while a job with statistics runs, the switch
-    between the epoch charts and the Inside ones: on the heading's row, so the charts stay where they
-    were. (Once it ended, the outcome takes half the row: the switch goes under the caption line.)"""
-    if not with_stats(v) or not v.active:
-        st.markdown(heading)
-        return
-    text, pick = st.columns([7, 3], vertical_alignment="center")
-    text.markdown(heading)
-    with pick:
-        _switch()
+def panel_columns(v: JobView):
+    """The live panel's heading and side columns. While a job with statistics runs, the side holds the
+    switch above Stop (so it is wider), and both stack their rows 4 px apart instead of 16: the line
+    the statistics add to the progress text costs the charts below no height. Once the job ended, the
+    outcome takes 2 of 5."""
+    head, side = st.columns(([5, 2] if with_stats(v) else [6, 1]) if v.active else [3, 2],
+                            vertical_alignment="bottom")
+    if v.active and with_stats(v):
+        return head.container(gap="xxsmall"), side.container(gap="xxsmall")
+    return head, side
 
 
-def _switch() -> None:
-    _kept(VIEW_PICK, VIEW_KEY, [BY_EPOCH, INSIDE])
-    st.segmented_control("Charts", [BY_EPOCH, INSIDE], key=VIEW_PICK, label_visibility="collapsed")
-
-
-def inside_caption_ui(v: JobView) -> None:
-    """One line under the progress bar while a job has statistics: the first finding, or "no alarms
-    so far"; always there and never longer than a line, so nothing below it moves."""
+def inside_line(v: JobView) -> str:
+    """A second line for the progress bar's text while a job has statistics (Markdown, plain): the first
+    finding, or "no alarms so far"; always there and never longer than a line, so nothing below it moves."""
     if not with_stats(v):
-        return
+        return ""
     found = findings(v.dynamics)
     text = "🩺 " + found[0].text if found else NO_ALARM
-    short = text if len(text) <= CAPTION_CHARS else text[:CAPTION_CHARS - 1] + "…"
-    st.markdown(plain(short), help=plain(text) if short != text else None)  # layer names come from the model
-    if not v.active:
-        _switch()
+    short = plain(text if len(text) <= CAPTION_CHARS else text[:CAPTION_CHARS - 1] + "…")
+    return "  \n:small[" + short + "]"  # small: the charts below stay on a 1366×768 screen
+
+
+def inside_switch_ui(v: JobView, side) -> None:
+    """The switch between the epoch charts and the Inside ones: above Stop while the job runs, under
+    the progress bar once it ended (the outcome takes the side)."""
+    if not with_stats(v):
+        return
+    _kept(VIEW_PICK, VIEW_KEY, [BY_EPOCH, INSIDE])
+    with side if v.active else st.container():
+        st.segmented_control("Charts", [BY_EPOCH, INSIDE], key=VIEW_PICK, label_visibility="collapsed")
 
 
 def inside_charts_ui(v: JobView, mid, right) -> bool:

@@ -14,7 +14,7 @@ from nets.server.waits import about, queued_text
 from nets.status import SUCCEEDED, Status
 from nets.text import plain
 from nets.training_work import JobView
-from pages._dynamics import inside_caption_ui, inside_charts_ui, inside_head_ui, live_inside_ui
+from pages._dynamics import inside_charts_ui, inside_line, inside_switch_ui, live_inside_ui, panel_columns
 from pages._identity import access, shows_paths
 from pages._service import checkpoints_root, job_manager
 from pages._train_state import TRAIN_EDIT_KEY as EDIT_KEY, TRAIN_FIXED_KEY as FIXED_KEY, load_train_config
@@ -57,12 +57,12 @@ def progress_ui(v: JobView) -> None:
     p = v.progress
     if v.status == Status.RUNNING and not p:
         text = plain(v.phase) if v.phase else "Loading the data and building the model…"  # a phase may name a folder
-        st.progress(min(max(v.phase_fraction or 0.0, 0.0), 1.0), text=text)
+        st.progress(min(max(v.phase_fraction or 0.0, 0.0), 1.0), text=text + inside_line(v))
         return
     if not p:
         return
     finished = v.status in SUCCEEDED  # no epochs left to go
-    st.progress(1.0 if finished else v.done, text=progress_text(v))
+    st.progress(1.0 if finished else v.done, text=progress_text(v) + inside_line(v))  # + the layer statistics' line
 
 
 def progress_text(v: JobView) -> str:
@@ -167,11 +167,11 @@ def job_panel(v: JobView, locked: frozenset[str]) -> None:
     # One row for the name, status and progress, with Stop beside it (once ended: the outcome's
     # headline), so the charts stay where they were, on screen at 1366×768; the rest of the outcome
     # and the doctor's follow-up come below them.
-    head, side = st.columns([6, 1] if v.active else [3, 2], vertical_alignment="bottom")
+    head, side = panel_columns(v)  # (pages/_dynamics.py: with room for the layer statistics' switch)
     with head:
-        inside_head_ui(v, f"**{plain(v.label)}** {BADGE.get(v.status, ':gray-badge')}[{v.status}]")
+        st.markdown(f"**{plain(v.label)}** {BADGE.get(v.status, ':gray-badge')}[{v.status}]")
         progress_ui(v)
-        inside_caption_ui(v)
+        inside_switch_ui(v, side)
     advice = [] if v.active else diagnose_job(v)
     if v.active:
         side.button("Stop", key=f"stop-{v.id}", on_click=stop_job, args=(v.id,), type="primary",

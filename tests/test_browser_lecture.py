@@ -192,7 +192,7 @@ def test_the_sigmoid_mlp_flags_vanishing_gradients_with_stop_and_the_loss_in_vie
         stop = main.get_by_role("button", name="Stop", exact=True).filter(visible=True)
         stop.wait_for(timeout=30_000)
         main.get_by_text("Inside the network", exact=True).first.click()
-        caption = main.get_by_text(re.compile("^🩺 vanishing gradients")).first
+        caption = main.get_by_text(re.compile("🩺 vanishing gradients")).first  # the progress text's 2nd line
         caption.wait_for(timeout=60_000)
         charts = main.locator('[data-testid="stVegaLiteChart"]')
         charts.nth(2).wait_for(timeout=30_000)

@@ -1,5 +1,5 @@
-"""The Train page's live panel with layer statistics (pages/_dynamics.py): the caption line, the switch to the
-Inside charts and the histogram heat map; a job without statistics shows none of it."""
+"""The Train page's live panel with layer statistics (pages/_dynamics.py): the progress bar's second line, the
+switch to the Inside charts and the histogram heat map; a job without statistics shows none of it."""
 import json
 import time
 from urllib.parse import parse_qsl
@@ -62,9 +62,9 @@ def trained(tmp_path_factory):
 def test_a_job_with_statistics_gets_its_caption_line_and_the_switch(trained):
     at = trained
     assert not at.exception
-    lines = [shown(m.value) for m in at.markdown]
-    inside = [t for t in lines if t.startswith("🩺 ")]
-    assert len(inside) == 1 and ("Inside: no alarms so far" in inside[0] or ":" in inside[0])
+    (line,) = [shown(p.proto.text) for p in at.get("progress")]
+    progress, inside = line.split("  \n")  # the progress bar's text: its second line says what the statistics show
+    assert progress.startswith("epoch 1 of 1") and inside.startswith(":small[🩺 ") and inside.endswith("]")
     assert switch(at).value == "By epoch"
     assert titles(at) == ["Training loss (cross-entropy)", "Loss by epoch", "Accuracy by epoch"]
     assert not at.get("image")  # the heat map comes with the Inside charts
@@ -99,4 +99,4 @@ def test_a_job_without_statistics_shows_nothing_new(ckpt, monkeypatch):
                                                     train_per_class=20, stats_every=0))
     train_to_the_end(at)
     assert switch(at) is None and not at.get("image")
-    assert not any(shown(m.value).startswith("🩺 Inside") for m in at.markdown)
+    assert "🩺" not in at.get("progress")[0].proto.text
