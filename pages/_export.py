@@ -205,7 +205,7 @@ def tensorboard_row(runs: list[Run]) -> None:
     action, text = row(TENSORBOARD.title, "scalars per epoch, the confusion matrix, the parameter table, "
                        "the settings as hyperparameters and the layer statistics (histograms of weights, "
                        "gradients and activations at every recorded step), one folder per run: unzip, then run "
-                       "the `tensorboard` command that appears here.")
+                       "the `tensorboard --logdir` command that appears here.")
     slow_ui(TENSORBOARD, runs, action, text, after=partial(logdir_note, text))
 
 

@@ -8,7 +8,8 @@ import streamlit as st
 
 from nets.engine.naming import LOSS_NAMES, common_part, default_name
 from nets.plots import LIVE_POINTS, by_epoch, epochs_frame, loss_panels, loss_points_frame, loss_vs_images
-from nets.coach.doctor import diagnose_group, diagnose_job
+from nets.coach.doctor import diagnose_job
+from nets.coach.group import diagnose_group
 from nets.coach.outcome import describe_job
 from nets.server.waits import about, queued_text
 from nets.status import SUCCEEDED, Status
@@ -29,7 +30,8 @@ BADGE = {Status.RUNNING: ":blue-badge", Status.QUEUED: ":gray-badge", Status.COM
          Status.DIVERGED: ":red-badge", Status.FAILED: ":red-badge"}
 WENT_WRONG = ("chance", "diverged")  # doctor's findings that make a finished run a warning
 FIELD_WORDS = {"lr": "learning rate", "optimizer": "optimizer", "activation": "activation", "loss": "loss",
-               "dropout": "dropout", "augment": "augmentation", "batch_size": "batch size", "epochs": "epochs"}
+               "dropout": "dropout", "augment": "augmentation", "batch_size": "batch size", "epochs": "epochs",
+               "init": "initialisation", "batch_norm": "batch norm"}
 
 
 def stop_job(job_id: str) -> None:
@@ -159,8 +161,10 @@ def apply_fix(v: JobView, advice) -> None:
 
 
 def fmt(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
     text = (", ".join(map(str, value)) or "none") if isinstance(value, tuple) else str(value)
-    return f"{value:g}" if isinstance(value, float) else text
+    return f"{value:g}" if isinstance(value, float) else text or "default"
 
 
 def job_panel(v: JobView, locked: frozenset[str]) -> None:

@@ -386,13 +386,14 @@ def test_the_export_section_offers_every_format_for_the_shipped_run(ckpt, monkey
 
 def test_a_prepared_export_is_offered_and_kept(ckpt, monkeypatch):
     pytest.importorskip("tensorboard")
+    from nets.export import tensorboard_logs
     shipped(ckpt)
     at = open_page(ckpt, monkeypatch)
     button(at, "Prepare TensorBoard logs").click().run()
     assert not at.exception
-    assert "Download .zip (16 KB)" in downloads(at)
-    assert "tensorboard --logdir nnlab-tensorboard-lenet-mnist-mini" in [c.value for c in at.get("code")]
     held_key, exported = at.session_state["export_tensorboard"]
+    assert f"Download .zip ({round(exported.size / 2**10)} KB)" in downloads(at)  # with the run's layer statistics
+    assert tensorboard_logs.view_command("nnlab-tensorboard-lenet-mnist-mini") in [c.value for c in at.get("code")]
     assert exported.file_name == "nnlab-tensorboard-lenet-mnist-mini.zip" and exported.size > 1000
     at.toggle(key="runs_normalised").set_value(False).run()  # another rerun: the file is kept, not rebuilt
     assert at.session_state["export_tensorboard"][1] is exported

@@ -282,11 +282,3 @@ def inside_advice(cfg: TrainConfig, found: list[Finding], d: Dynamics | None = N
                                 f"{said} About {UPDATE_RATIO_GOOD:g} is the usual rule of thumb. " + why,
                                 f"Retry with learning rate {format_lr(lr)}", {"lr": lr}))
     return cards
-
-
-def __getattr__(name: str):
-    """diagnose_group and GroupReport moved to nets.coach.group; `from nets.coach.doctor import …` still works."""
-    if name in ("diagnose_group", "GroupReport"):
-        from nets.coach import group
-        return getattr(group, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
