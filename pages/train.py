@@ -124,13 +124,18 @@ def verdict(lesson: inside.InsideLesson, run: dict, cfg: TrainConfig) -> tuple[s
     """The reveal in words (our own text and a finding's), and whether the prediction was right."""
     got = run["reveal"]
     what = inside.OUTCOMES[got["got"]].split(":")[0]
-    found = f" {got['text'][0].upper()}{got['text'][1:]}." if got.get("text") else ""
     if lesson.changed(cfg):
-        return f"**{what}.**{found} (You changed the lesson's settings: this is your own network's story.)", False
+        return f"**{what}.** (You changed the lesson's settings: this is your own network's story.)", False
     guess = run.get("guess")
     said = ("You predicted this: well done." if guess == got["got"] else
             f"You predicted: {inside.OUTCOMES[guess].split(':')[0].lower()}." if guess else "You made no prediction.")
-    return f"**{what}.**{found} {said}", guess == got["got"]
+    return f"**{what}.** {said}", guess == got["got"]
+
+
+def finding_sentence(run: dict) -> str:
+    """The doctor's finding that answered the lesson, as a sentence ('' when the run ended without one)."""
+    text = run["reveal"].get("text") or ""
+    return f"{text[0].upper()}{text[1:]}." if text else ""
 
 
 def reveal_of(lesson: inside.InsideLesson, job_id: str) -> dict | None:
@@ -155,9 +160,12 @@ def inside_ui(lesson: inside.InsideLesson) -> None:
     run = reveal_of(lesson, job) if job else None
     if run and run.get("reveal"):
         text, right = verdict(lesson, run, TrainConfig.from_dict(run["cfg"]))
-        said, why = st.columns([6, 1], vertical_alignment="center")  # one row: the charts stay in view
-        (said.success if right else said.info)(text)
-        with why.popover("Why?", width="stretch"):
+        # one line where the prediction's line was, so the charts stay in view at 1366×768
+        said, why = st.columns([7, 1], vertical_alignment="center")
+        said.markdown(f"{'✅' if right else '💡'} :{'green' if right else 'blue'}-background[{text}]")
+        with why.popover("Why?", type="tertiary", width="stretch"):
+            if found := finding_sentence(run):
+                st.markdown(f"**Measured:** {found}")
             st.markdown(lesson.why())
     elif run and not run.get("gone"):
         @st.fragment(run_every=INSIDE_EVERY)

@@ -4,6 +4,7 @@ import re
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from pagetools import tiny_run  # noqa: E402
 
 from nets.engine.config import TrainConfig  # noqa: E402
+from nets.link.inside import BY_KEY, OUTCOMES  # noqa: E402
 from nets.link.train import encode  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -176,17 +178,18 @@ def test_a_refresh_after_a_page_switch_finds_your_running_job(tmp_path):
 
 @pytest.mark.slow
 def test_the_sigmoid_mlp_flags_vanishing_gradients_with_stop_and_the_loss_in_view(tmp_path):
-    """Inside training at 1366×768: a link to a 10-layer sigmoid MLP with statistics every 5 steps, Train,
-    the Inside charts; the vanishing-gradient caption appears while Stop, the caption and the loss chart
-    stay on screen. (A plain link: the named lesson's prediction and answer lines come above the panel.)"""
-    cfg = TrainConfig(dataset="mnist-mini", model="mlp", hidden=(64,) * 10, activation="sigmoid", epochs=20,
-                      stats_every=5)  # 20 epochs: still training when the finding comes (at step 10), on any machine
+    """Inside training at 1366×768: the 10-layer sigmoid MLP lesson (statistics every 5 steps), a
+    prediction, Train, the Inside charts; the vanishing-gradient caption and the lesson's answer appear
+    while Stop, the caption and the loss chart stay on screen."""
+    lesson = BY_KEY["deep-sigmoid"]
+    cfg = replace(lesson.cfg, epochs=20)  # still training when the finding comes (at step 10), on any machine
     ckpt = tmp_path / "checkpoints"
     ckpt.mkdir()
     # the thread backend: no worker process to start (the lecture test above drives the process one)
     env = {"NNLAB_CHECKPOINTS": str(ckpt), "NNLAB_JOB_BACKEND": "thread"}
     with streamlit_server(env) as url, chromium_page(WIDTH, HEIGHT) as page:
-        main = open_at(page, url + "/train" + encode(cfg), "Train")
+        main = open_at(page, url + "/train" + encode(cfg, lesson.locked, inside=lesson.key), "Train")
+        main.get_by_text(OUTCOMES["vanishing"]).click()  # the prediction, before Train
         to_top(main)
         main.get_by_role("button", name="Train", exact=True).filter(visible=True).click()
         stop = main.get_by_role("button", name="Stop", exact=True).filter(visible=True)
@@ -194,12 +197,15 @@ def test_the_sigmoid_mlp_flags_vanishing_gradients_with_stop_and_the_loss_in_vie
         main.get_by_text("Inside the network", exact=True).first.click()
         caption = main.get_by_text(re.compile("🩺 vanishing gradients")).first  # the progress text's 2nd line
         caption.wait_for(timeout=60_000)
+        answer = main.get_by_text(re.compile("You predicted this: well done")).first
+        answer.wait_for(timeout=30_000)
         charts = main.locator('[data-testid="stVegaLiteChart"]')
         charts.nth(2).wait_for(timeout=30_000)
         page.wait_for_timeout(800)  # the charts drawn
         shots = Path("/tmp/shots23")
         shots.mkdir(exist_ok=True)
-        page.screenshot(path=str(shots / "viewA-browser-inside.png"))
-        assert in_view(stop) and in_view(caption) and in_view(charts.first), "Stop, the finding and the loss"
+        page.screenshot(path=str(shots / "browser-inside-lesson.png"))
+        assert in_view(stop) and in_view(caption) and in_view(answer), "Stop, the finding and the answer"
+        assert in_view(charts.first), "the loss chart"
         assert charts.nth(1).bounding_box()["y"] < HEIGHT / 2, "the Inside charts beside the loss"
         stop.click()

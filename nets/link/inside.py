@@ -43,9 +43,10 @@ class InsideLesson:
 
     def changed(self, cfg: TrainConfig) -> bool:
         """Whether `cfg` differs from the lesson in a setting that matters here: one the lesson sets, or
-        one a fix changes (a form fills in the rest, a model's defaults, without changing the network)."""
+        one a fix changes (a form fills in the rest, a model's defaults, without changing the network;
+        more epochs only let it run on after the answer)."""
         names = {f for f, v in self.cfg.to_dict().items() if v != DEFAULTS.get(f)} | FIXES
-        return any(getattr(cfg, f) != getattr(self.cfg, f) for f in names - {"name"})
+        return any(getattr(cfg, f) != getattr(self.cfg, f) for f in names - {"name", "epochs"})
 
     def link(self, base_url: str | None = "") -> str:
         return encode(self.cfg, self.locked, base_url, inside=self.key)
