@@ -2,7 +2,8 @@
 data and seed, in one process, alternating the two over several repeats and taking medians.
 
     python tests/bench_dynamics.py --models lenet,cnn5 --every 10 --repeats 5 --threads 1
-    python tests/bench_dynamics.py --models resnet18 --dataset cifar10-mini --every 10 --epochs 1   # on a GPU
+    python tests/bench_dynamics.py --models resnet18 --train-per-class 50 --epochs 1 --repeats 5 --threads 2
+    python tests/bench_dynamics.py --models resnet18 --dataset cifar10 --data-dir ~/realdata --epochs 1   # on a GPU
 
 The overhead is one minus the median, over back-to-back pairs, of (images/s with) / (images/s without).
 The figure is the training throughput fit reports (Finished.images_per_s: the optimiser steps, not
@@ -44,9 +45,11 @@ def main(argv=None) -> dict:
     ap.add_argument("--every", type=int, default=10)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--train-per-class", type=int, default=0, help="a smaller training set (0: all)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--data-dir", default=None, help="where the full datasets are (default: the app's)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.threads:
@@ -54,8 +57,9 @@ def main(argv=None) -> dict:
     out = {"device": device_name(pick_device(args.device)), "every": args.every, "models": {}}
     for name in args.models.split(","):
         base = TrainConfig(dataset=args.dataset, model=name, epochs=args.epochs, batch_size=args.batch_size,
-                           device=args.device, log_every=10_000, log_seconds=0.25)
-        data = prepare_data(base)
+                           train_per_class=args.train_per_class, device=args.device, log_every=10_000,
+                           log_seconds=0.25, stats_every=0)
+        data = prepare_data(base, args.data_dir)
         throughput(replace(base, epochs=1), data)  # warm-up: allocator, cudnn autotune, lazy imports
         off, on, records = [], [], 0
         for _ in range(args.repeats):  # alternate, so drifting load hits both sides alike

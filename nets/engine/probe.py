@@ -20,7 +20,7 @@ from nets.engine.events import LayerStats, StatsPlan
 
 MAX_RECORDS = 10_000   # a run keeps every record it takes; `every` is raised so there are at most this many
 MAX_WINDOW = 4         # activation statistics cover at most this many steps up to a record
-SAMPLE = 65_536        # values per histogram (stride-sampled; the norms and statistics use them all)
+SAMPLE = 16_384        # values per histogram (stride-sampled; the norms and statistics use them all)
 CONFIDENT = 0.99
 SIGMOID_EDGE, TANH_EDGE = 0.01, 0.97   # saturated: sigmoid < .01 or > .99; tanh |a| > .97 (Karpathy's makemore)
 KINDS = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}
@@ -31,10 +31,17 @@ def effective_every(every: int, epochs: int, batches: int) -> int:
     return max(every, math.ceil(epochs * batches / MAX_RECORDS))
 
 
+def unit_sum(a: torch.Tensor) -> torch.Tensor:
+    """Each unit's outputs summed over the batch (and positions): a neuron's, or a conv channel's."""
+    if a.dim() == 4 and a.is_contiguous(memory_format=torch.channels_last):
+        return a.permute(0, 2, 3, 1).reshape(-1, a.shape[1]).sum(0)  # a view: one pass in memory order
+    return a.sum(dim=[d for d in range(a.dim()) if d != 1]) if a.dim() > 1 else a.sum().reshape(1)
+
+
 def sampled(x: torch.Tensor) -> torch.Tensor:
     """At most about SAMPLE values of `x`, evenly strided: a histogram's shape without a pass over millions."""
     flat = x.detach().reshape(-1)
-    return flat[::max(1, flat.numel() // SAMPLE)]
+    return flat[::max(1, -(-flat.numel() // SAMPLE))]  # at most SAMPLE
 
 
 def _label(name: str, kind: str, k: int) -> str:
@@ -129,12 +136,16 @@ class LayerProbe:
         kind = acc["kind"]
         n = a.numel()
         acc["n"] += n  # Σa and Σa² (as a norm): two fast passes where var_mean is ~50× slower on CPUs
-        acc["sum"] += a.sum().double()
         acc["sumsq"] += torch.linalg.vector_norm(a).double() ** 2
         if kind in ("relu", "leaky_relu"):
-            fired = a.amax(dim=[d for d in range(a.dim()) if d != 1]) > 0 if a.dim() > 1 else a.amax() > 0
+            # a unit fired if its outputs' sum is positive (ReLU outputs are never negative; a leaky
+            # ReLU's negative side is cut first): sums are ~10× faster than amax over few channels
+            per_unit = unit_sum(a)
+            acc["sum"] += per_unit.sum().double()
+            fired = (per_unit if kind == "relu" else unit_sum(a.clamp(min=0))) > 0
             acc["fired"] = fired if acc["fired"] is None else acc["fired"] | fired
         else:
+            acc["sum"] += a.sum().double()
             edge = SIGMOID_EDGE if kind == "sigmoid" else None
             sat = ((a - 0.5).abs() > 0.5 - edge) if edge else (a.abs() > TANH_EDGE)
             acc["sat"] += sat.sum()
