@@ -15,4 +15,5 @@ def test_chart_bench_prints_its_figures(capsys):
     from nets.charts import bench as bench_charts
     bench_charts.main(["--repeats", "1"])
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2 and all("ms (median of 1)" in line and "KB of chart JSON" in line for line in out)
+    assert len(out) == 4 and all(" ms" in line and "KB of chart JSON" in line for line in out)
+    assert "median of 1" in out[0] and "heat map" in out[-1] and "KB of PNG" in out[-1]  # the Inside charts too
