@@ -67,7 +67,7 @@ def inside_line(v: JobView) -> str:
     if not with_stats(v):
         return ""
     found = findings(v.dynamics)
-    text = "🩺 " + found[0].text if found else NO_ALARM
+    text = "🩺 " + found[0].text if found else NO_ALARM if v.active else "🩺 Inside: no alarms in this run"
     short = plain(text if len(text) <= CAPTION_CHARS else text[:CAPTION_CHARS - 1] + "…")
     return "  \n:small[" + short + "]"  # small: the charts below stay on a 1366×768 screen
 
