@@ -19,7 +19,7 @@ from nets.engine import bins
 from nets.engine.events import LayerStats, StatsPlan
 
 MAX_RECORDS = 10_000   # a run keeps every record it takes; `every` is raised so there are at most this many
-MAX_WINDOW = 4         # activation statistics cover at most this many steps up to a record
+MAX_WINDOW = 2         # activation statistics cover at most this many steps up to a record
 SAMPLE = 16_384        # values per histogram (stride-sampled; the norms and statistics use them all)
 CONFIDENT = 0.99
 SIGMOID_EDGE, TANH_EDGE = 0.01, 0.97   # saturated: sigmoid < .01 or > .99; tanh |a| > .97 (Karpathy's makemore)
