@@ -61,7 +61,7 @@ def test_train_watch_and_fix_at_projector_size(tmp_path):
     ckpt.mkdir()
     with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(WIDTH, HEIGHT) as page:
         main = open_at(page, url + "/train", "Train")
-        number(main, "Epochs", 12)  # about five seconds of LeNet on the bundled digits (18k images/s here)
+        number(main, "Epochs", 25)  # about ten seconds of LeNet on the bundled digits (18k images/s here)
         settle(page)
         to_top(main)
         train = main.get_by_role("button", name="Train", exact=True).filter(visible=True)
