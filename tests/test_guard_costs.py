@@ -47,6 +47,19 @@ def test_the_cost_of_the_huge_network_is_estimated_without_building_it():
     assert estimate(replace(HUGE, stats_every=10)).memory_bytes - cost.memory_bytes == cost.params * 4
 
 
+def test_a_job_whose_cost_cannot_be_estimated_is_refused_not_waved_through(jobs, monkeypatch):
+    from nets.server import admission
+
+    def broken(*args, **kwargs):
+        raise TypeError("an estimate that fails")
+    monkeypatch.setattr(admission, "estimate", broken)
+    assert "could not be estimated" in jobs.budget_problem(TINY)
+    with pytest.raises(JobRefused, match="could not be estimated"):
+        jobs.submit(TINY, owner="name:mallory")
+    assert jobs.views() == []
+    assert jobs.budget_problem(replace(TINY, lr=-1)) is None  # it does not train at all: validate() says why
+
+
 def test_the_four_billion_parameter_job_is_refused_naming_the_budget(jobs):
     with pytest.raises(ConfigError) as refused:  # what the Train page shows without a traceback
         jobs.submit(HUGE, owner="name:mallory")

@@ -5,7 +5,7 @@ refusals are JobRefused."""
 from __future__ import annotations
 
 from nets.engine.catalog import FOLDER, FolderError, folder_inside
-from nets.engine.config import TrainConfig
+from nets.engine.config import ConfigError, TrainConfig, validate
 from nets.runs import disk_budget_problem, owner_usage
 from nets.runs.access import Access
 from nets.server.budget import (Limits, cost_problem, current, queue_problem, quota_problem,
@@ -67,8 +67,9 @@ class Admission:
         return folder_refusal(self.data_dir, folder, owner)
 
     def budget_problem(self, cfg: TrainConfig) -> str | None:
-        """Why this config is over the budget of one job, or None (also None for a config that does not
-        train at all: validate() says why). The Train page asks before it offers Train."""
+        """Why this config is over the budget of one job (or its cost cannot be estimated), or None (also
+        None for a config that does not train at all: validate() says why). The Train page asks before
+        it offers Train."""
         folder = None
         if cfg.dataset == FOLDER:
             try:
@@ -77,6 +78,12 @@ class Admission:
                 return None
         try:
             cost = estimate(cfg, folder, jobs=self.max_running)
-        except Exception:  # a model that cannot be built: validate() and the worker explain it  # noqa: BLE001
-            return None
+        except Exception:  # noqa: BLE001
+            try:
+                validate(cfg, data_root=self.data_dir)
+            except ConfigError:
+                return None  # it does not train at all: validate() says why, on the page and at submit
+            # it would train, but its cost is unknown: never let it past the budget unchecked
+            return ("The cost of this network could not be estimated, so it cannot be checked against the "
+                    "budget of one job: it is not queued.")
         return cost_problem(cost, self.budget())
