@@ -25,6 +25,16 @@ def open_page(page, ckpt, monkeypatch, state=None) -> AppTest:
     return at
 
 
+def open_train(params=None) -> AppTest:
+    """The Train page opened as a link opens it: query parameters set, then switched to before the first
+    run (tests/test_page_lesson.py's docstring says why)."""
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.query_params.update(params or {})
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
 def app_on(page: str) -> AppTest:
     """The app, run once as a visitor opening it, then switched to `page` (a calculator needs nothing
     else: no checkpoints folder, no session state)."""

@@ -14,11 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from nets.engine.config import TrainConfig
 from nets.link.train import decode
 from nets.text import shown
+from pagetools import open_train
 
 LESSON = {"lesson": "1", "model": "mlp", "hidden": "64", "lr": "0.05", "hide": "lr,optimizer"}
 
@@ -28,14 +28,6 @@ def env(ckpt, tmp_path, monkeypatch):
     monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
     monkeypatch.setenv("NNLAB_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
-
-
-def open_train(params=None) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.query_params.update(params or {})
-    at.switch_page("pages/train.py").run()
-    assert not at.exception, at.exception
-    return at
 
 
 def widget(at, kind, field):

@@ -5,23 +5,15 @@ import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from nets.link.inside import BY_KEY, LESSONS, OUTCOMES
 from nets.text import shown
+from pagetools import open_train
 
 
 @pytest.fixture
 def env(ckpt, monkeypatch):
     monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
-
-
-def open_train(params=None) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.query_params.update(params or {})
-    at.switch_page("pages/train.py").run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_the_expander_lists_the_four_lessons_as_links(env):

@@ -1,7 +1,7 @@
 """The layer statistics as arrays (`Dynamics`): built from StatsPlan and LayerStats events, cut to a step range, thinned evenly."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import zlib
 
@@ -154,7 +154,3 @@ def even_indices(n: int, k: int) -> np.ndarray:
         return np.array([n - 1])
     return np.unique(np.round(np.linspace(0, n - 1, k)).astype(np.int64))
 
-
-def stats_dict(event) -> dict:
-    """A LayerStats event as the dict `Dynamics.extended` takes."""
-    return asdict(event)
