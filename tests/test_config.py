@@ -48,3 +48,8 @@ def test_the_train_forms_widgets_use_the_ranges_validate_checks(ckpt, monkeypatc
             assert (w.min, w.max) == (s.lo, s.hi), name
         else:  # a typed number is not clamped by the box: validate() says why it cannot train (issue 20)
             assert (w.min, w.max) == (None, None), name
+
+
+def test_an_unknown_initialisation_names_the_default_among_the_choices():
+    with pytest.raises(ConfigError, match=r"initialisation 'orthogonal' is not one of empty \(the default\), kaiming, xavier"):
+        validate(TrainConfig(init="orthogonal"))

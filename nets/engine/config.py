@@ -124,7 +124,7 @@ def validate(cfg: TrainConfig, data_root=None) -> TrainConfig:
 
     def choice(value, options, what):
         if value not in options:
-            problems.append(f"{what} '{value}' is not one of {', '.join(options)}")
+            problems.append(f"{what} '{value}' is not one of {', '.join(o or 'empty (the default)' for o in options)}")
 
     choice(cfg.dataset, DATASETS, "dataset")
     choice(cfg.model, tuple(MODELS), "model")
