@@ -1,7 +1,8 @@
 """Anatomy of a network: where each parameter and each output size comes from, in lecture notation.
 
-Rows come from `nets.inspect.summary` (a real forward pass); the formulas are rebuilt from each layer's
-hyper-parameters, so a test can check that the arithmetic a student reads gives the real count.
+Rows come from `nets.inspect.summary` (a real forward pass, or a meta-device one for a custom network); the
+formulas (nets.inspect.layer_formulas) are rebuilt from each layer's hyper-parameters, so a test can check
+that the arithmetic a student reads gives the real count.
 Also: an MLP-vs-CNN comparison and a "predict, then reveal" quiz on the table's rows.
 """
 from __future__ import annotations
@@ -10,129 +11,40 @@ import math
 import re
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
-from nets.engine.models import GatedConv, ModelError, build_model, model_defaults
+from nets.engine.models import ModelError, build_model, model_defaults
 from nets.engine.options import OPTIONS
+from nets.inspect.layer_formulas import NONE, details, fmt, mult_adds, param_formula, size_formula
 from nets.inspect.summary import summarize
 
 # Caps keep a typo like "100000,100000" from allocating billions of weights on a shared server: the
 # table comes from a real forward pass, so this page allows narrower, shallower models than training.
 MAX_WIDTH, MAX_LAYERS = 4096, 8
-NONE = "—"
-BUFFERS_NOTE = "(γ and β per channel; running mean and variance are buffers, not parameters)"
 
 
-def _pair(v) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
-def _param_formula(m: nn.Module) -> str:
-    if isinstance(m, nn.Conv2d):
-        (kh, kw), c_in, c_out = m.kernel_size, m.in_channels // m.groups, m.out_channels
-        note = f" (groups={m.groups}: each filter sees {m.in_channels}/{m.groups} = {c_in} channels)" \
-            if m.groups > 1 else ""
-        if m.bias is None:
-            return f"{kh}·{kw}·{c_in}·{c_out} = {kh * kw * c_in * c_out:,}{note}"
-        return f"({kh}·{kw}·{c_in}+1)·{c_out} = {(kh * kw * c_in + 1) * c_out:,}{note}"
-    if isinstance(m, nn.Linear):
-        i, o = m.in_features, m.out_features
-        return f"{i}·{o} = {i * o:,}" if m.bias is None else f"({i}+1)·{o} = {(i + 1) * o:,}"
-    if isinstance(m, nn.modules.batchnorm._BatchNorm):
-        return f"2·{m.num_features} = {2 * m.num_features:,} {BUFFERS_NOTE}" if m.affine else \
-            f"{NONE} (affine=False: no γ, β; running mean and variance are buffers, not parameters)"
-    shapes = [tuple(p.shape) for p in m.parameters(recurse=False)]
-    if not shapes:
-        return NONE
-    # A layer type the lecture has no formula for: show each tensor's size, so the sum still adds up.
-    parts = ["·".join(str(d) for d in s) or "1" for s in shapes]
-    return f"{' + '.join(parts)} = {sum(math.prod(s) for s in shapes):,}"
-
-
-def _side(n: int, k: int, p: int, s: int, d: int = 1, ceil: bool = False) -> tuple[str, int]:
-    k_eff = d * (k - 1) + 1  # a dilated kernel spans this many pixels
-    top = n - k_eff + 2 * p
-    inner = f"({n} − {k_eff} + 2·{p})/{s}"
-    if top % s:
-        inner = f"⌈{inner}⌉" if ceil else f"⌊{inner}⌋"
-    return f"{inner} + 1", (-(-top // s) if ceil else top // s) + 1
-
-
-def _size_formula(m: nn.Module, in_size: tuple[int, ...]) -> str:
-    if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) and len(in_size) == 3:
-        if m.padding == "same":
-            return "padding='same' keeps H×W"
-        k, s, d = _pair(m.kernel_size), _pair(m.stride or m.kernel_size), _pair(getattr(m, "dilation", 1))
-        p, ceil = _pair(0 if m.padding == "valid" else m.padding), getattr(m, "ceil_mode", False)
-        sides = [_side(in_size[i + 1], k[i], p[i], s[i], d[i], ceil) for i in range(2)]
-        if sides[0] == sides[1]:
-            return f"{sides[0][0]} = {sides[0][1]}"
-        return "; ".join(f"{ax}: {text} = {val}" for ax, (text, val) in zip("HW", sides))
-    if isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)) and len(in_size) == 3:
-        out = [o or n for o, n in zip(_pair(m.output_size), in_size[1:])]
-        return f"fixed by the layer: {out[0]}×{out[1]} whatever the input ({in_size[1]}×{in_size[2]} here)"
-    if isinstance(m, nn.Flatten) and len(in_size) > 1:
-        return f"{'·'.join(map(str, in_size))} = {math.prod(in_size):,}"
-    if isinstance(m, nn.Linear):
-        return f"one output per neuron: {m.out_features}"
-    return "same as input"
-
-
-def _details(m: nn.Module, parent: nn.Module | None) -> str:
-    if isinstance(m, nn.Conv2d):
-        (kh, kw), s, p = m.kernel_size, m.stride, m.padding
-        extra = [s != (1, 1) and f"stride {s[0]}",
-                 p not in ((0, 0), "valid") and f"pad {p if isinstance(p, str) else p[0]}",
-                 m.groups > 1 and f"groups {m.groups}", m.bias is None and "no bias"]
-        return ", ".join([f"{kh}×{kw}, {m.in_channels}→{m.out_channels}", *filter(None, extra)])
-    if isinstance(m, nn.Linear):
-        gate = " (gate: channel means → 2 branch weights)" if isinstance(parent, GatedConv) else ""
-        return f"{m.in_features}→{m.out_features}" + (", no bias" if m.bias is None else "") + gate
-    if isinstance(m, nn.modules.batchnorm._BatchNorm):
-        return f"{m.num_features} channels"
-    if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
-        k, s, p = _pair(m.kernel_size), _pair(m.stride or m.kernel_size), _pair(m.padding)
-        return f"{k[0]}×{k[1]}, stride {s[0]}" + (f", pad {p[0]}" if p[0] else "")
-    if isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
-        return f"output {'×'.join(str(o) for o in _pair(m.output_size))}"
-    if isinstance(m, nn.modules.dropout._DropoutNd):
-        return f"p = {m.p}"
-    return ""
-
-
-def _mult_adds(m: nn.Module, out: tuple[int, ...]) -> int:
-    """Multiply-adds per image of the conv and linear layers, which dominate the cost."""
-    if isinstance(m, nn.Conv2d) and len(out) == 3:
-        return m.kernel_size[0] * m.kernel_size[1] * (m.in_channels // m.groups) * math.prod(out)
-    if isinstance(m, nn.Linear):
-        return m.in_features * m.out_features
-    return 0
-
-
-def _fmt(size) -> str:
-    return "×".join(str(d) for d in size)
-
-
-def layer_table(model: nn.Module, input_shape) -> list[dict]:
-    """One dict per layer call: the summary's columns plus details, formulas and multiply-adds."""
+def layer_table(model: nn.Module, input_shape, device: str | torch.device = "cpu") -> list[dict]:
+    """One dict per layer call: the summary's columns plus details, formulas and multiply-adds. On the
+    "meta" device (a model built under `torch.device("meta")`) it costs shapes only, no memory."""
     try:
-        summary = summarize(model, tuple(input_shape))
+        summary = summarize(model, tuple(input_shape), device=device)
     except RuntimeError as e:  # shapes that do not fit: say so instead of a traceback
-        raise ModelError(f"This model cannot run on a {_fmt(input_shape)} input: {e}") from e
+        raise ModelError(f"This model cannot run on a {fmt(input_shape)} input: {e}") from e
     modules = dict(model.named_modules())
     modules["(model)"] = model
     table = []
     for row in summary.rows:
         m = modules[row.name]
         parent = modules.get(row.name.rpartition(".")[0]) if "." in row.name else model
-        formula = _param_formula(m)
+        formula = param_formula(m)
         if row.params == 0 and not formula.startswith(NONE):
             formula = f"{NONE} (same weights as its first call above)"
-        table.append({"layer": row.name, "type": row.type, "details": _details(m, parent),
-                      "input size": _fmt(row.input_size), "output size": _fmt(row.output_size),
-                      "size formula": _size_formula(m, row.input_size), "params": row.params,
+        table.append({"layer": row.name, "type": row.type, "details": details(m, parent),
+                      "input size": fmt(row.input_size), "output size": fmt(row.output_size),
+                      "size formula": size_formula(m, row.input_size), "params": row.params,
                       "formula": formula, "trainable": row.trainable,
-                      "mult-adds": _mult_adds(m, row.output_size)})
+                      "mult-adds": mult_adds(m, row.output_size)})
     return table
 
 
@@ -143,7 +55,8 @@ def totals(rows: list[dict]) -> dict[str, int]:
 # ------------------------------------------------------------------------------------- options
 # The options that shape the layer table; weights, freezing and resizing are the Train page's business.
 # Their kinds, labels and ranges are nets.engine.options'; their defaults, each model's signature.
-TABLE_OPTIONS = ("hidden", "channels", "fc", "activation", "dropout", "batch_norm", "small_stem")
+TABLE_OPTIONS = ("hidden", "channels", "fc", "activation", "dropout", "batch_norm", "small_stem", "layers")
+META = ("custom",)  # traced on the meta device: a layer list may be any size (its own checks bound it)
 
 
 def widget_defaults(name: str) -> dict:
@@ -156,10 +69,16 @@ def parse_options(name: str, raw: dict) -> dict:
     """Widget values → build_model options. An unknown model is a ModelError; sizes that cannot be
     read, or are too large for this page, a nets.parse.ParseError that says why."""
     model_defaults(name)
-    return {opt: OPTIONS[opt].read(v, hi=MAX_WIDTH, max_items=MAX_LAYERS) for opt, v in raw.items()}
+    # a custom network's layer list keeps its own limits (nets.engine.netspec), and is traced on the meta device
+    return {opt: OPTIONS[opt].read(v) if opt == "layers" else OPTIONS[opt].read(v, hi=MAX_WIDTH, max_items=MAX_LAYERS)
+            for opt, v in raw.items()}
 
 
 def table_for(name: str, input_shape, options: dict, *, num_classes: int) -> list[dict]:
+    if name in META:
+        with torch.device("meta"):
+            model = build_model(name, input_shape, num_classes, **options)
+        return layer_table(model, input_shape, device="meta")
     return layer_table(build_model(name, input_shape, num_classes, **options), input_shape)
 
 
@@ -232,7 +151,7 @@ class Question:
 
     @property
     def answer_text(self) -> str:
-        return f"{self.answer:,}" if self.kind == "params" else _fmt(self.answer)
+        return f"{self.answer:,}" if self.kind == "params" else fmt(self.answer)
 
 
 def _why_size(row: dict) -> str:
@@ -294,4 +213,4 @@ def check_answer(question: Question, text: str) -> tuple[bool, str]:
         return False, f"I could not read '{text.strip()}' as a size: type C×H×W like 8×16×16, or a number."
     if given == question.answer:
         return True, f"Correct: {question.answer_text}. {question.formula}"
-    return False, f"Not quite: you said {_fmt(given)}. {question.formula}"
+    return False, f"Not quite: you said {fmt(given)}. {question.formula}"
