@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from nets.engine.models import MODELS, GatedConv, ModelError, build_model, count_params, model_options
+from nets.engine.models import (DEFAULT_LAYERS, MODELS, GatedConv, ModelError, build_model, count_params,
+                                is_convolutional, model_options)
 from nets.inspect.summary import summarize
 
 
@@ -11,6 +12,7 @@ from nets.inspect.summary import summarize
     ("mlp", (1, 28, 28), {}, 101_770),                      # 784-128-10
     ("mlp", (1, 28, 28), {"hidden": (256, 128, 64)}, 242_762),
     ("cnn5", (3, 32, 32), {}, 497_738),
+    ("custom", (1, 28, 28), {}, 7_850),                     # empty: Flatten → Linear, 784·10 + 10
 ])
 def test_known_parameter_counts(name, shape, options, params):
     model = build_model(name, shape, 10, **options)
@@ -41,6 +43,12 @@ def test_mlp_activations_dropout_batchnorm(act):
     types = [type(x).__name__ for x in m]
     assert types.count("BatchNorm1d") == 2 and types.count("Dropout") == 2
     assert m(torch.randn(4, 1, 28, 28)).shape == (4, 10)
+
+
+def test_a_custom_network_is_convolutional_only_with_a_convolution():
+    assert not is_convolutional(build_model("custom", (1, 28, 28), 10))
+    from nets.engine.netspec import from_text
+    assert is_convolutional(build_model("custom", (1, 28, 28), 10, layers=from_text("conv_4,flatten,linear")))
 
 
 def test_lenet_activation_is_selectable():
@@ -108,14 +116,15 @@ def test_every_option_has_a_validation_rule():
     for name, o in OPTIONS.items():
         model = next(m for m in MODELS if name in model_defaults(m)) if o.per_model else "mlp"
         bad = {"sizes": (0,), "choice": "no-such-choice", "int": (o.hi or 0) + 1,
-               "float": (o.hi or 0) + 0.05, "bool": None}[o.kind]
-        if bad is not None:
-            with pytest.raises(ConfigError, match=o.noun):
+               "float": (o.hi or 0) + 0.05, "bool": None, "layers": ({"type": "conv", "kernel": 40},)}[o.kind]
+        if bad is not None:  # a layer list's message names the layer ("layer 1 (Conv 1): kernel 40 ...")
+            with pytest.raises(ConfigError, match="layer 1 \\(Conv 1\\)" if o.kind == "layers" else o.noun):
                 validate(TrainConfig(model=model, **{name: bad}))
         others = [m for m in MODELS if name not in model_defaults(m)]
         if o.per_model and others:  # set on a model that does not take it: refused, not silently dropped
             unset = TrainConfig.__dataclass_fields__[name].default
-            value = ((8,) if o.kind == "sizes" else True if o.kind == "bool" else o.hi if o.kind != "choice"
+            value = ((8,) if o.kind == "sizes" else True if o.kind == "bool" else DEFAULT_LAYERS
+                     if o.kind == "layers" else o.hi if o.kind != "choice"
                      else next(v for v in o.choices.values() if v != unset))
             with pytest.raises(ConfigError, match="has no option"):
                 validate(replace(TrainConfig(), model=others[0], **{name: value}))
@@ -124,8 +133,8 @@ def test_every_option_has_a_validation_rule():
 def test_the_coursework_cnns_are_the_conv_models_without_imagenet_weights():
     from nets.engine.models import CNN_MODELS, CONV_MODELS
     from nets.engine.pretrained import ARCHES
-    assert CNN_MODELS == ("lenet", "cnn5", "gated-cnn")
-    assert set(CNN_MODELS) | set(ARCHES) == set(CONV_MODELS)
+    assert CNN_MODELS == ("lenet", "cnn5", "gated-cnn")  # not custom: it may be an MLP or a ResNet-18
+    assert set(CNN_MODELS) | set(ARCHES) | {"custom"} == set(CONV_MODELS)
 
 
 def test_parameters_are_counted_without_building_the_weights():

@@ -14,28 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nets.engine import netbuild
+from nets.engine.layers import ACTIVATIONS, GatedConv, ModelError, Residual, activation  # noqa: F401 (re-exported)
 from nets.engine.pretrained import ARCHES, PretrainedError, imagenet_resnet
-
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU,
-    "leaky_relu": lambda: nn.LeakyReLU(0.01),
-    "sigmoid": nn.Sigmoid,
-    "tanh": nn.Tanh,
-    "linear": nn.Identity,
-    "gelu": nn.GELU,
-}
-
-
-class ModelError(ValueError):
-    """A model cannot be built with these options; the message says why."""
-
-
-def activation(name: str) -> nn.Module:
-    key = name.replace("-", "_").replace(" ", "_").lower()
-    if key not in ACTIVATIONS:
-        raise ModelError(f"Unknown activation '{name}'. Choose from: {', '.join(ACTIVATIONS)}.")
-    return ACTIVATIONS[key]()
-
 
 def _conv_out(size: int, kernel: int, pad: int = 0) -> int:
     return size + 2 * pad - kernel + 1
@@ -110,23 +91,6 @@ def cnn5(in_shape, num_classes, channels=(32, 64), fc=(256, 128), activation_nam
         c_in = c_out
     flat = c_in * _after_two_convs(in_shape[1]) * _after_two_convs(in_shape[2])
     return nn.Sequential(*layers, *_conv_head(flat, fc, num_classes, activation_name, dropout))
-
-
-class GatedConv(nn.Module):
-    """Two parallel 5×5 convolution branches mixed per image by softmax weights computed from the
-    input's spatial average: a tiny mixture of experts, or attention over branches."""
-
-    def __init__(self, c_in: int, c_out: int, activation_name: str = "relu"):
-        super().__init__()
-        self.branch_a = nn.Conv2d(c_in, c_out, 5)
-        self.branch_b = nn.Conv2d(c_in, c_out, 5)
-        self.gate = nn.Linear(c_in, 2)
-        self.act = activation(activation_name)
-
-    def forward(self, x):
-        g = torch.softmax(self.gate(x.mean((2, 3))), dim=1)  # N×2
-        mixed = g[:, 0, None, None, None] * self.branch_a(x) + g[:, 1, None, None, None] * self.branch_b(x)
-        return self.act(mixed)
 
 
 def gated_cnn(in_shape, num_classes, channels=(32, 64), fc=(256, 128), activation_name="relu",
@@ -223,13 +187,25 @@ def resnet34(in_shape, num_classes, small_stem=None, dropout=0.0, block_dropout=
                    input_size)
 
 
+DEFAULT_LAYERS = netbuild.DEFAULT_LAYERS  # Flatten → Linear: logistic regression
+
+
+def custom(in_shape, num_classes, layers=()) -> nn.Sequential:
+    """Your own network, made layer by layer on the Build page: each line below is one of its layers.
+
+    `layers` is a list of layer dicts (nets.engine.netspec); empty, it is Flatten → Linear."""
+    return netbuild.build(layers or DEFAULT_LAYERS, in_shape, num_classes)
+
+
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "mlp": mlp, "lenet": lenet, "cnn5": cnn5, "gated-cnn": gated_cnn,
-    "resnet18": resnet18, "resnet34": resnet34,
+    "resnet18": resnet18, "resnet34": resnet34, "custom": custom,
 }
-CONV_MODELS = tuple(n for n in MODELS if n != "mlp")  # every architecture but the MLP has convolutions
-# The coursework's own CNNs: the convolutional models that are not ImageNet architectures.
-CNN_MODELS = tuple(n for n in CONV_MODELS if n not in ARCHES)
+# every architecture but the MLP may have convolutions (a custom network: when it has a Conv, is_convolutional)
+CONV_MODELS = tuple(n for n in MODELS if n != "mlp")
+# The coursework's own CNNs: the convolutional models that are not ImageNet architectures (and not custom:
+# a custom network may be an MLP or a ResNet-18, so its size is not a small CNN's).
+CNN_MODELS = tuple(n for n in CONV_MODELS if n not in ARCHES and n != "custom")
 # Option names as the config and the command line say them → builder argument names.
 OPTION_ALIASES = {"activation": "activation_name"}
 
