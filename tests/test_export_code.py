@@ -16,6 +16,7 @@ import torch
 from exporttools import fake_run, shipped_run
 from nets.engine.config import TrainConfig
 from nets.engine.models import MODELS, build_model
+from nets.engine.netspec import from_text
 from nets.experiment import run_training
 from nets.export import ExportError
 from nets.export.code import code_zip, scripts
@@ -35,6 +36,13 @@ ARCHITECTURES = [
     ("resnet18", (3, 16, 16), dict()),  # the small stem
     ("resnet18", (1, 16, 16), dict(small_stem=False, input_size=40, dropout=0.2, block_dropout=0.1, train_blocks=2)),
     ("resnet34", (3, 8, 8), dict()),
+    # the builder's: a small ResNet (a stride-2 residual with its 1×1 shortcut, global average pooling) and a
+    # network with a gated, a grouped and an average-pooling layer, Dropout2d, BatchNorm1d and an explicit `in`
+    ("custom", (3, 16, 16), dict(layers=from_text("conv_8_k3_p1_nobias,batchnorm,relu,residual_8,residual_16_s2,"
+                                                  "gap,flatten,linear"))),
+    ("custom", (1, 28, 28), dict(layers=from_text("conv_8_k3_p1,gelu,gated_8_tanh,conv_16_k3_g4_nobias,batchnorm,"
+                                                  "avgpool_2,dropout2d_0.3,maxpool_3_s2_p1,flatten,linear_32_i576,"
+                                                  "batchnorm,leaky_relu,dropout_0.2,linear"))),
 ]
 
 
@@ -68,6 +76,8 @@ def test_model_py_loads_the_weights_strictly_and_computes_the_same(name, shape, 
     x = torch.randn(3, *shape)
     with torch.no_grad():
         torch.testing.assert_close(net(x), reference(x), rtol=0, atol=1e-6)
+    if name == "custom":  # each line names its layer as the builder does
+        assert "#  0 Conv 1: → 8×" in source and "Your network (from the builder)" in source
 
 
 def test_a_pretrained_resnet_is_written_with_imagenet_stem():

@@ -9,6 +9,7 @@ from exporttools import fake_run, shipped_run
 from nets.engine.catalog import BUNDLED
 from nets.engine.config import TrainConfig
 from nets.engine.data import stats_tensors, to_input
+from nets.engine.netspec import from_text
 from nets.export import ExportError
 from nets.export import result
 from nets.export.onnx_export import onnx_file, onnx_missing
@@ -48,7 +49,10 @@ def test_the_shipped_run_as_onnx_gives_pytorchs_logits_on_test_images(tmp_path):
     (TrainConfig(dataset="cifar10", model="resnet18", small_stem=False, input_size=40, block_dropout=0.1,
                  dropout=0.2), (3, 20, 20)),
     (TrainConfig(backbone="resnet34", model="mlp", hidden=(16,), batch_norm=True), (512, 1, 1)),
-], ids=["gated-cnn", "resnet18-hooks", "head-on-features"])
+    (TrainConfig(dataset="cifar10", model="custom", layers=from_text(
+        "conv_8_k3_p1_nobias,batchnorm,relu,residual_16_s2,conv_16_k3_p1_g4,avgpool_2,gap,flatten,linear")),
+     (3, 16, 16)),
+], ids=["gated-cnn", "resnet18-hooks", "head-on-features", "custom"])
 def test_other_models_as_onnx_match_the_apps_model(tmp_path, cfg, shape):
     run = fake_run(tmp_path / "ckpt", cfg, shape, seed=1)
     exported = onnx_file(run)

@@ -2,7 +2,8 @@
 # No user text reaches model.py: not the run's name, not its owner or group, not a folder or class
 # name. The source is made only from validated configuration values: the model kind (a key of
 # nets.engine.models.MODELS), whole numbers and floats formatted here, layer and activation names
-# from this module's own tables, and the dataset's name only when it is one of the catalog's. So the
+# from this module's own tables, a custom network's layer labels from netspec's table ("Conv 2", never
+# typed by anyone), and the dataset's name only when it is one of the catalog's. So the
 # check below, which runs the generated source, runs text that no user wrote or chose.
 # The source is generated from the run's configuration: the registry (nets.engine.models) builds the
 # network on the 'meta' device (shapes only, no memory, no ImageNet download) and every layer of it is
@@ -20,12 +21,12 @@ from torch import nn
 
 from nets.engine.catalog import DATASETS
 from nets.engine.config import TrainConfig
-from nets.engine.models import MODELS, GatedConv, ModelError, build_model
+from nets.engine.models import MODELS, GatedConv, ModelError, Residual, build_model
 from nets.export.result import ExportError
 from nets.export.template import render
 
 TITLES = {"mlp": "Multi-layer perceptron", "lenet": "LeNet", "cnn5": "CNN (cnn5)", "gated-cnn": "Gated CNN",
-          "resnet18": "ResNet-18", "resnet34": "ResNet-34"}
+          "resnet18": "ResNet-18", "resnet34": "ResNet-34", "custom": "Your network (from the builder)"}
 RESNET_BLOCKS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3)}  # basic blocks per stage, as torchvision
 _ACTIVATIONS = {nn.ReLU: "nn.ReLU()", nn.Sigmoid: "nn.Sigmoid()", nn.Tanh: "nn.Tanh()", nn.GELU: "nn.GELU()",
                 nn.Identity: "nn.Identity()", nn.Flatten: "nn.Flatten()"}
@@ -46,6 +47,7 @@ def layer_code(m: nn.Module) -> str:
         args = [str(m.in_channels), str(m.out_channels), f"kernel_size={_pair(m.kernel_size)}"]
         args += [f"stride={_pair(m.stride)}"] if _pair(m.stride) != 1 else []
         args += [f"padding={_pair(m.padding)}"] if _pair(m.padding) != 0 else []
+        args += [f"groups={m.groups}"] if m.groups != 1 else []
         args += ["bias=False"] if m.bias is None else []
         return f"nn.Conv2d({', '.join(args)})"
     if isinstance(m, nn.Linear):
@@ -54,16 +56,22 @@ def layer_code(m: nn.Module) -> str:
         extra = f", eps={m.eps}" if m.eps != 1e-5 else ""
         extra += f", momentum={m.momentum}" if m.momentum != 0.1 else ""
         return f"nn.{type(m).__name__}({m.num_features}{extra})"
-    if isinstance(m, nn.MaxPool2d):
+    if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+        name = type(m).__name__
         if _pair(m.stride) != _pair(m.kernel_size) or _pair(m.padding) != 0:
-            return f"nn.MaxPool2d({_pair(m.kernel_size)}, stride={_pair(m.stride)}, padding={_pair(m.padding)})"
-        return f"nn.MaxPool2d({_pair(m.kernel_size)})"
+            return f"nn.{name}({_pair(m.kernel_size)}, stride={_pair(m.stride)}, padding={_pair(m.padding)})"
+        return f"nn.{name}({_pair(m.kernel_size)})"
+    if isinstance(m, nn.AdaptiveAvgPool2d) and _pair(m.output_size) == 1:
+        return "nn.AdaptiveAvgPool2d(1)"
     if isinstance(m, nn.LeakyReLU):
         return f"nn.LeakyReLU({m.negative_slope})"
     if isinstance(m, (nn.Dropout, nn.Dropout2d)):
         return f"nn.{type(m).__name__}({m.p})"
     if isinstance(m, GatedConv):
         return f"GatedConv({m.branch_a.in_channels}, {m.branch_a.out_channels}, {layer_code(m.act)})"
+    if isinstance(m, Residual) and type(m.act_a) is nn.ReLU and type(m.act_b) is nn.ReLU:
+        stride = _pair(m.conv_a.stride)
+        return f"Residual({m.conv_a.in_channels}, {m.conv_a.out_channels}{'' if stride == 1 else f', stride={stride}'})"
     if type(m) in _ACTIVATIONS:
         return _ACTIVATIONS[type(m)]
     raise ExportError(f"The layer {type(m).__name__} cannot be written out as code yet; "
@@ -103,7 +111,8 @@ def _sequential_lines(net: nn.Sequential, in_shape) -> list[str]:
         h.remove()
     codes = [layer_code(m) for m in net]
     width = max(len(c) for c in codes) + 1
-    return [f"            {(c + ','):<{width}}  # {i:>2}: → {_shape(s)}"
+    names = getattr(net, "layer_labels", {})  # the builder's generated labels ("Conv 2"), never user text
+    return [f"            {(c + ','):<{width}}  # {i:>2}{' ' + names[str(i)] if str(i) in names else ''}: → {_shape(s)}"
             for i, (c, s) in enumerate(zip(codes, shapes))]
 
 
@@ -137,9 +146,10 @@ def model_source(info: dict) -> str:
                  "input_size": input_size > 0}
         return render("resnet.py.in", values, flags)
     gated = any(isinstance(m, GatedConv) for m in net)
+    residual = any(isinstance(m, Residual) for m in net)
     values.update(layers="\n".join(_sequential_lines(net, in_shape)),
                   summary=textwrap.fill(" ".join((MODELS[cfg.model].__doc__ or "").split("\n\n")[0].split()), 96))
-    return render("sequential.py.in", values, {"gated": gated})
+    return render("sequential.py.in", values, {"gated": gated, "residual": residual})
 
 
 def load_source(source: str, name: str = "model") -> types.ModuleType:
