@@ -16,6 +16,7 @@ from nets.engine.config import (FOUR_CONFIGS_BASE, INITS, LOSSES, OPTIMIZERS, PR
                                 TrainConfig, validate)
 from nets.engine.data import DatasetError
 from nets.engine.models import MODELS, ModelError
+from nets.engine import netspec
 from nets.engine.options import OPTIONS, SETTINGS, Option
 from nets.engine.events import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Started, Stopped
 from nets.experiment import run_four_configs, run_training
@@ -54,13 +55,16 @@ def _option_flag(option: Option) -> dict:
     """argparse arguments of a model option, from its table row: its help, its choices, and for
     sizes a type that reads them as the forms do (nets.parse.int_list)."""
     kw = {"help": option.help + (" (default: the model's)" if option.per_model else "")}
-    if option.kind == "sizes":
-        def sizes(text: str) -> tuple[int, ...]:
+    if option.kind in ("sizes", "layers"):
+        def read(text: str):
             try:
                 return option.read(text)
             except ValueError as e:
                 raise argparse.ArgumentTypeError(str(e)) from None
-        kw.update(type=sizes, metavar="N,N")
+        kw.update(type=read, metavar="N,N" if option.kind == "sizes" else "LAYERS")
+        if option.kind == "layers":
+            kw["help"] = (f"{kw['help']}; tokens: " + ", ".join(sorted(netspec.TYPES)) + " (with _N, _kN, _sN, "
+                          "_pN, _gN, _iN, _nobias: see docs/builder.md)")
     elif option.kind == "choice" and all(isinstance(v, str) for v in option.choices.values()):
         kw["choices"] = [v for v in option.choices.values() if v]
     return kw

@@ -10,7 +10,9 @@ from nets import settings
 from nets.engine.catalog import FOLDER
 from nets.engine.config import ConfigError, TrainConfig, validate
 from nets.engine.data import DatasetError
+from nets.engine import netshape
 from nets.engine.models import CNN_MODELS, ModelError
+from nets.engine.netbuild import DEFAULT_LAYERS
 from nets.engine.naming import default_name, unique_name
 from nets.engine.events import (BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, LayerStats, NewBest, Started,
                                 StatsPlan, Stopped)
@@ -25,6 +27,7 @@ REPORTED = (Started, StatsPlan, LayerStats, BatchProgress, EpochEnd, *NOTED)
 MAX_LOSS_POINTS = 2000  # older points are thinned: every re-draw sends the whole series
 LIVE_RECORDS, LIVE_HISTOGRAMS = 240, 48  # the live copy of the layer statistics (the run's file keeps them all)
 SMALL_MODELS = ("mlp", *CNN_MODELS)  # several fit on one GPU
+SMALL_CUSTOM_PARAMS = 2_000_000     # a builder network this size or smaller counts as small (cnn5: 0.5 M)
 
 
 def event_message(event) -> dict | None:
@@ -237,10 +240,19 @@ class TrainWork:
             pass  # it had not created its run yet, or it is gone
         return False
 
+    def small(self) -> bool:
+        """Whether several of this job fit one GPU: the course's own models, or a builder network
+        no larger than them (counted by arithmetic, nothing built)."""
+        if self.cfg.model != "custom":
+            return self.cfg.model in SMALL_MODELS
+        cfg = self.cfg
+        return netshape.analyse(cfg.layers or DEFAULT_LAYERS, cfg.input_shape(), cfg.num_classes() or 2).params \
+            <= SMALL_CUSTOM_PARAMS
+
     def resources(self, cluster_gpus: float, cpus_per_job: float) -> dict:
         """No GPU on a cluster without any or for device=cpu; half of one for a small model."""
         if cluster_gpus <= 0 or self.cfg.device == "cpu":
             gpus = 0.0
         else:
-            gpus = GPU_SMALL if self.cfg.model in SMALL_MODELS and not self.cfg.backbone else GPU_LARGE
+            gpus = GPU_SMALL if self.small() and not self.cfg.backbone else GPU_LARGE
         return {"num_cpus": cpus_per_job, "num_gpus": gpus}

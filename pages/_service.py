@@ -13,6 +13,7 @@ import torch
 
 from nets import settings
 from nets.engine.catalog import default_data_dir
+from nets.server.costs import model_shape_cost
 from nets.server.jobs import JobManager
 from nets.server.service import JobService
 from nets.server.shared_jobs import local_settings
@@ -49,6 +50,9 @@ def warm_up() -> bool:
     # The first optimizer in a process imports torch._dynamo (~1 s, holding the import lock), and
     # Streamlit's post-run gc pass is slow with torch's objects around: do both once, up front.
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1).step()
+    # The first meta-device forward pass loads torch's meta kernels (~1.3 s): the Train form's count and
+    # the builder's table use them on every edit, so the first student's first edit must not pay it.
+    model_shape_cost("lenet", (1, 28, 28), 10, ())
     gc.collect()
     gc.freeze()
     return True

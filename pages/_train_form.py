@@ -23,7 +23,7 @@ from nets.server.upload import (UploadError, all_uploads, clean_uploads, delete_
 from nets.text import plain
 from pages._identity import identity
 from pages._service import data_dir
-from pages._train_state import TRAIN_CFG_KEY as CFG_KEY, TRAIN_WIDGET_PREFIX as WIDGET_PREFIX
+from pages._train_state import BUILDER_KEY, TRAIN_CFG_KEY as CFG_KEY, TRAIN_WIDGET_PREFIX as WIDGET_PREFIX
 
 UPLOAD_KEY, UPLOADED_KEY = "train_zip", "train_zip_done"
 INIT_NAMES = {"": "PyTorch's default", "kaiming": "Kaiming (He): for ReLU", "xavier": "Xavier (Glorot): for sigmoid/tanh"}
@@ -136,6 +136,9 @@ def model_ui(form: Form, cfg: TrainConfig) -> tuple[str, dict, str | None]:
         except ParseError as e:
             options[name] = getattr(cfg, name)  # the last readable value stays until this one reads
             problems.append(str(e))
+    if model == "custom" and st.button("🧱 Edit in the builder", key="to_builder", help="shapes, counts and fixes, live"):
+        st.session_state[BUILDER_KEY] = options.get("layers", ())
+        st.switch_page("pages/build.py")
     options["init"] = form.widget(st.selectbox, "Initialisation", "init", cfg.init, options=list(INITS),
                                   format_func=INIT_NAMES.get)
     return model, options, "; ".join(problems) or None

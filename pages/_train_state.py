@@ -9,6 +9,8 @@ from nets.engine.config import TrainConfig
 TRAIN_CFG_KEY, TRAIN_WIDGET_PREFIX = "train_cfg", "tw_"
 # Whether the Train page's form is open, and the doctor's last fix to announce above it.
 TRAIN_EDIT_KEY, TRAIN_FIXED_KEY = "train_editing", "train_doctor_fixed"
+# The Build page's network (a tuple of nets.engine.netspec layers); Train's "Edit in the builder" fills it.
+BUILDER_KEY = "builder_layers"
 
 
 def load_train_config(cfg: TrainConfig, four_configs: bool = False) -> None:

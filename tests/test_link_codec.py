@@ -93,7 +93,7 @@ def test_the_train_table_falls_back_by_the_one_rule():
     assert got.cfg == TrainConfig(dataset="folder", folder="pets", epochs=3)
     assert got.hidden == {"epochs", "four"} and not got.four
     assert got.problems == ["lr ('abc' is not a number)",
-                            "model=vgg (model 'vgg' is not one of mlp, lenet, cnn5, gated-cnn, resnet18, resnet34)"]
+                            "model=vgg (model 'vgg' is not one of mlp, lenet, cnn5, gated-cnn, resnet18, resnet34, custom)"]
     assert [f.name for f in train.TABLE.fields] == [*train.FIELD_TYPES, "four", "inside"]
 
 
@@ -121,3 +121,19 @@ def test_the_apps_own_parameters_are_no_settings_and_the_identitys_are_the_codec
     assert URL_PARAMS == IDENTITY_PARAMS and PAGE_PARAMS == IDENTITY_PARAMS | {"job"}
     for table in (train.TABLE, playground.TABLE, TOY):
         assert not PAGE_PARAMS & set(table.by_name)
+
+
+def test_a_network_rides_in_a_link_as_its_text_form():
+    from nets.engine.netspec import from_text
+    layers = from_text("conv_8_k3_p1,relu,maxpool_2,residual_16_s2,gap,flatten,linear")
+    cfg = TrainConfig(model="custom", layers=layers)
+    url = train.encode(cfg)
+    assert "layers=conv_8_p1,relu,maxpool_2,residual_16_s2,gap,flatten,linear" in url
+    got = train.decode(dict(parse_qsl(url[1:])))
+    assert got.cfg == cfg and not got.problems
+    bad = train.decode({"lesson": "1", "model": "custom", "layers": "conv_8,convv_3"})
+    assert bad.cfg.layers == () and "did you mean conv?" in bad.problems[0]
+    broken = train.decode({"lesson": "1", "model": "custom", "layers": "conv_8,relu,linear"})  # reads, cannot train
+    assert broken.cfg.layers == () and "insert Flatten before Linear 1" in broken.problems[0]
+    long = train.decode({"lesson": "1", "model": "custom", "layers": ",".join(["relu"] * 400)})
+    assert long.cfg.layers == () and long.problems

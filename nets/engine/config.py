@@ -10,7 +10,10 @@ from dataclasses import dataclass, fields, replace
 from nets.engine.augment import AUGMENTATIONS
 from nets.engine.catalog import DATASETS, FOLDER, FolderError, folder_inside, input_shape, num_classes
 from nets.engine.frozen_features import FEATURE_DIM
+from nets.engine import netshape
 from nets.engine.models import MODELS, model_options
+from nets.engine.netbuild import DEFAULT_LAYERS
+from nets.engine.netspec import from_text, normal
 from nets.engine.naming import LOSS_NAMES, OPTIMIZER_NAMES, default_name
 from nets.engine.options import OPTIONS, SETTINGS
 
@@ -48,6 +51,7 @@ class TrainConfig:
     input_size: int = 0           # ResNets: resize images to this inside the model (0: as they are);
                                   # with a backbone: the size images are resized to for it (0: 224)
     backbone: str = ""            # train on frozen features of this ImageNet network (nets.engine.pretrained.ARCHES)
+    layers: tuple[dict, ...] = () # custom: the network as layer dicts (nets.engine.netspec); empty: Flatten → Linear
     # optimisation
     optimizer: str = "sgd"
     lr: float = 0.01
@@ -75,6 +79,12 @@ class TrainConfig:
     log_seconds: float = 0.25     # ...or sooner, once this many seconds passed (0: by batches only)
     stats_every: int = 10         # layer statistics every this many steps (0: off; nets.engine.probe)
     name: str = ""                # a label for the run; defaults to nets.engine.naming.default_name
+
+    def __post_init__(self):
+        # each layer as a read-only, hashable netspec.Layer with its defaults, so the config can key a
+        # cache; what is not a layer stays as it is, for validate() to name
+        if isinstance(self.layers, (list, tuple)):
+            object.__setattr__(self, "layers", tuple(normal(d) for d in self.layers))
 
     def is_set(self, name: str) -> bool:
         """Whether a setting differs from its default (an unset model option: the model's own)."""
@@ -159,6 +169,10 @@ def validate(cfg: TrainConfig, data_root=None) -> TrainConfig:
                   and not (k == "input_size" and cfg.backbone)]  # with a backbone it is the backbone's
         if unused:
             problems.append(f"{cfg.model} has no option(s) {unused}; it takes {taken}")
+    if not problems and cfg.model == "custom":  # shapes by arithmetic: microseconds, no network built
+        classes = None if cfg.dataset == FOLDER else cfg.num_classes()  # a folder's are read where it trains
+        if found := netshape.analyse(cfg.layers or DEFAULT_LAYERS, cfg.input_shape(), classes).problems:
+            problems.append(found[0].text + (f": {found[0].fixes[0].text}" if found[0].fixes else ""))
     if problems:
         raise ConfigError("; ".join(problems) + ".")
     return cfg
@@ -188,6 +202,10 @@ PRESETS: dict[str, TrainConfig] = {
                                           hidden=(256, 128), optimizer="sgd", lr=0.01, momentum=0.9,
                                           epochs=200, batch_size=128, converge_patience=5,
                                           converge_delta=1e-3),
+    # a network from the builder, as its text form (nets.engine.netspec): 2 small convolutions, ~27 k parameters
+    "custom-mnist": TrainConfig(dataset="mnist-mini", model="custom", optimizer="adam", lr=1e-3, epochs=3,
+                                layers=from_text("conv_8_k3_p1,relu,maxpool_2,conv_16_k3_p1,relu,maxpool_2,"
+                                                 "flatten,linear_32,relu,linear")),
 }
 
 # The from-scratch recipe offline: the bundled Fashion-MNIST, and the stock 7×7 stem, which shrinks

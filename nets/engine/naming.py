@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
+from nets.engine.netspec import short
+
 if TYPE_CHECKING:  # config imports this module for TrainConfig.label(); no import at run time
     from nets.engine.config import TrainConfig
 
@@ -42,6 +44,8 @@ def _model_part(cfg: TrainConfig, detail: bool = True) -> str:
     part = cfg.model
     if cfg.model == "mlp" and cfg.hidden and detail:
         part += f" {_sizes(tuple(cfg.hidden))}"
+    if cfg.model == "custom" and detail:
+        part += f" {short(cfg.layers)}" if cfg.layers else ""
     if cfg.activation and cfg.activation.replace("-", "_") != "relu":
         part += f" {cfg.activation}"
     if cfg.batch_norm and detail:

@@ -120,6 +120,12 @@ class Layer(dict):
         return normal({**self, **other})
 
 
+def type_of(d) -> LayerType | None:
+    """The type of a layer dict, or None for anything that is not one (a hostile value included)."""
+    name = d.get("type") if isinstance(d, dict) else None
+    return TYPES.get(name) if isinstance(name, str) else None
+
+
 def layer(type: str, **fields) -> Layer:
     """A layer with every field of its type, defaults filled in."""
     if type not in TYPES:
@@ -135,7 +141,7 @@ def normal(d) -> Layer:
     for problems() to name."""
     if isinstance(d, Layer) or not isinstance(d, dict):
         return d
-    t = TYPES.get(d.get("type"))
+    t = type_of(d)
     if t is None or any(k != "type" and t.field(k) is None for k in d):
         return Layer(d)
     out = {"type": t.name}
@@ -150,7 +156,7 @@ def labels(layers) -> list[str]:
     seen: dict[str, int] = {}
     out = []
     for d in layers:
-        t = TYPES.get(d.get("type")) if isinstance(d, dict) else None
+        t = type_of(d)
         label = t.label if t else "Layer"
         seen[label] = seen.get(label, 0) + 1
         out.append(f"{label} {seen[label]}")
@@ -170,7 +176,7 @@ def problems(layers) -> list[str]:
         if not isinstance(d, dict):
             found.append(f"layer {i} must be a dict of settings, not {type(d).__name__}")
             continue
-        t = TYPES.get(d.get("type"))
+        t = type_of(d)
         if t is None:
             found.append(f"layer {i}: no layer type {str(d.get('type'))[:20]!r}{_near(d.get('type'))}")
             continue

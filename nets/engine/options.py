@@ -7,6 +7,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 
+from nets.engine import netspec
 from nets.engine.models import ACTIVATIONS
 from nets.engine.pretrained import ARCHES
 from nets.parse import int_list
@@ -16,7 +17,7 @@ from nets.parse import int_list
 class Option:
     """One row of the table: a model option (or the frozen backbone) as every form and flag sees it."""
     name: str                  # the TrainConfig field, and the command line's --name
-    kind: str                  # sizes, choice, bool, int or float
+    kind: str                  # sizes, choice, bool, int, float or layers (nets.engine.netspec)
     label: str                 # what a form calls it
     help: str                  # the flag's help and the form's tooltip
     lo: float | None = None    # the range of a number, or of each number in a list of sizes
@@ -37,7 +38,7 @@ class Option:
         """The Streamlit function that edits this option and its arguments (named as text, so that
         nets needs no streamlit): pages call getattr(st, kind)(label, key=…, **kwargs)."""
         kw: dict = {"help": self.help}
-        if self.kind == "sizes":
+        if self.kind in ("sizes", "layers"):
             return "text_input", kw
         if self.kind == "choice":
             return "selectbox", {**kw, "options": list(self.choices), "format_func": self.text}
@@ -56,6 +57,8 @@ class Option:
         """A config value as the form's widget holds it: sizes as '256,128', the stem as 'auto'."""
         if self.kind == "sizes":
             return ",".join(map(str, value))
+        if self.kind == "layers":
+            return netspec.to_text(value)
         if self.kind == "choice":
             return next((k for k, v in self.choices.items() if v == value), next(iter(self.choices)))
         return {"bool": bool, "int": int, "float": float}[self.kind](value)
@@ -66,12 +69,16 @@ class Option:
         if self.kind == "sizes":
             return int_list(raw, self.label, lo=int(self.lo), hi=int(min(self.hi, hi or self.hi)),
                             max_items=min(self.max_items, max_items or self.max_items))
+        if self.kind == "layers":
+            return netspec.from_text(raw)
         if self.kind == "choice":
             return self.choices[raw]
         return {"bool": bool, "int": int, "float": float}[self.kind](raw)
 
     def problem(self, value) -> str | None:
         """Why `value` cannot be used, for validate(); None when it can."""
+        if self.kind == "layers":
+            return netspec.problem(value)
         if self.kind == "sizes":
             if len(value) > self.max_items or any(not self.lo <= v <= self.hi for v in value):
                 return (f"{self.noun} must be at most {self.max_items} numbers from {self.lo:,} to "
@@ -110,6 +117,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "are resized to for it (0: 224)", lo=16, hi=512, step=16, off=0, texts={0: "as they are"}),
     Option("block_dropout", "float", "Dropout after each residual block",
            "ResNets: dropout after every residual block", lo=0.0, hi=0.9, step=0.05),
+    Option("layers", "layers", "Layers", "the network, layer by layer: e.g. conv_8_k3_p1,relu,maxpool_2,flatten,"
+           "linear (build it on the Build page)", max_items=netspec.MAX_LAYERS),
     Option("backbone", "choice", "Train on frozen features of",
            "train an mlp head on the frozen features of this ImageNet network",
            choices={"": "", **{a: a for a in ARCHES}},

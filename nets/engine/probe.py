@@ -23,7 +23,8 @@ MAX_WINDOW = 2         # activation statistics cover at most this many steps up 
 SAMPLE = 16_384        # values per histogram (stride-sampled; the norms and statistics use them all)
 CONFIDENT = 0.99
 SIGMOID_EDGE, TANH_EDGE = 0.01, 0.97   # saturated: sigmoid < .01 or > .99; tanh |a| > .97 (Karpathy's makemore)
-KINDS = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}
+# GELU has a negative lobe: neither dead nor saturated means anything for it, so only its mean and spread
+KINDS = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.GELU: "gelu"}
 
 
 def effective_every(every: int, epochs: int, batches: int) -> int:
@@ -52,13 +53,15 @@ def _label(name: str, kind: str, k: int) -> str:
 
 
 def weight_layers(model: nn.Module) -> list[tuple[str, str, nn.Parameter]]:
-    """(label, "linear"/"conv", W) of each trainable Linear and Conv, in module order."""
+    """(label, "linear"/"conv", W) of each trainable Linear and Conv, in module order. A network from
+    the builder names its own layers ("Conv 2", "Res 1 · conv a"), as the builder's table does."""
     out, counts = [], {"linear": 0, "conv": 0}
+    named = getattr(model, "layer_labels", None) or {}
     for name, m in model.named_modules():
         kind = "linear" if isinstance(m, nn.Linear) else "conv" if isinstance(m, nn.modules.conv._ConvNd) else None
         if kind and m.weight.requires_grad:
             counts[kind] += 1
-            out.append((_label(name, kind, counts[kind]), kind, m.weight))
+            out.append((named.get(name) or _label(name, kind, counts[kind]), kind, m.weight))
     return out
 
 
@@ -144,6 +147,8 @@ class LayerProbe:
             acc["sum"] += per_unit.sum().double()
             fired = (per_unit if kind == "relu" else unit_sum(a.clamp(min=0))) > 0
             acc["fired"] = fired if acc["fired"] is None else acc["fired"] | fired
+        elif kind == "gelu":
+            acc["sum"] += a.sum().double()
         else:
             acc["sum"] += a.sum().double()
             edge = SIGMOID_EDGE if kind == "sigmoid" else None
@@ -221,6 +226,8 @@ class LayerProbe:
         if acc["kind"] in ("relu", "leaky_relu"):
             dead = (~acc["fired"]).double().mean() if acc["fired"] is not None else nan
             sat = nan
+        elif acc["kind"] == "gelu":
+            dead, sat = nan, nan
         else:
             dead, sat = nan, acc["sat"] / n
         hist = acc["hist"] if acc["hist"] is not None else torch.zeros(bins.BINS, dtype=torch.long, device=mean.device)

@@ -100,13 +100,15 @@ class Field:
     after: bool = False              # settled after the others, against them (a network's starting weights)
     digits: int | None = None        # significant digits a float keeps in the URL; None: exactly
     max_chars: int = MAX_VALUE_CHARS
+    write_text: Callable | None = None  # a value with its own text form (a network's layers): its writer
+    read_text: Callable | None = None   # ...and its reader, raising ValueError that says why
 
     def text(self, value) -> str:
-        return value_text(value, self.digits)
+        return self.write_text(value) if self.write_text else value_text(value, self.digits)
 
     def read(self, raw: str):
         """The value in `raw`; ValueError says why it cannot be read."""
-        return parse_value(self.kind, raw)
+        return self.read_text(raw) if self.read_text else parse_value(self.kind, raw)
 
     def refusal(self, value) -> str | None:
         """Why `value` is not one this field takes (outside its choices or bounds), or None."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from nets.engine import netspec
 from nets.engine.config import ConfigError, TrainConfig, validate
 from nets.link.codec import Field, Table
 
@@ -30,7 +31,10 @@ def _check(values: dict) -> str | None:
     return None
 
 
-TABLE = Table("train", tuple(Field(name, kind, getattr(DEFAULTS, name)) for name, kind in FIELD_TYPES.items())
+# A network's layers have their own text form (conv_6_k5_p2,relu,...), longer than other settings.
+LAYERS = dict(write_text=netspec.to_text, read_text=netspec.from_text, max_chars=netspec.MAX_TEXT)
+TABLE = Table("train", tuple(Field(name, kind, getattr(DEFAULTS, name), **(LAYERS if name == "layers" else {}))
+                             for name, kind in FIELD_TYPES.items())
               + (Field(FOUR, "bool", False), Field(INSIDE, "str", "", lockable=False, max_chars=40)), _check)
 
 

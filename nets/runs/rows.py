@@ -77,6 +77,10 @@ def _config_problem(cfg: dict) -> str | None:
         kind = kind.removesuffix(" | None")
         ok = {"str": isinstance(value, str), "bool": isinstance(value, bool), "int": _int(value) is not None,
               "float": _number(value) is not None}.get(kind)
+        if ok is None and kind == "tuple[dict, ...]":  # a network's layers: flat dicts of numbers and words
+            ok = isinstance(value, (list, tuple)) and all(
+                isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, (str, int, float))
+                                            for k, x in v.items()) for v in value)
         if ok is None:  # a tuple: a list of numbers or of texts
             ok = isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value)
         if not ok:
