@@ -266,7 +266,7 @@ def analyse(layers, in_shape: tuple, classes: int | None) -> Analysis:
     found = _structural(layers)
     if found or not layers:
         start = Fix("start with Flatten → Linear", "append", 0, (netspec.layer("flatten"), netspec.layer("linear")))
-        return Analysis((), tuple(found) or (Problem(-1, "the network", "No layers yet: a network needs at least a "
+        return Analysis((), tuple(found) or (Problem(-1, "the network", "No layers yet: the network needs at least a "
                                                      "Linear layer with one output per class", (start,)),),
                         (), 0, 0, None, 0)
     layers = tuple(netspec.normal(d) for d in layers)
