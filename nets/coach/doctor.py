@@ -15,6 +15,7 @@ from nets.engine.models import model_options
 from nets.engine.naming import OPTIMIZER_NAMES, format_lr, is_generated
 from nets.coach.dynamics import RATIO_HIGH, Finding, findings, first_findings, largest_step
 from nets.coach.outcome import loss_word
+from nets.coach.spec_fixes import activation_of, batch_norm_fix, relu_fix
 from nets.engine.stats import UPDATE_RATIO_GOOD, Dynamics
 
 CHANCE_MARGIN = 0.05   # "at chance": accuracy within 5 points of 1/classes
@@ -78,6 +79,8 @@ def higher_lr(cfg: TrainConfig) -> tuple[float, str]:
 
 
 def _depth(cfg: TrainConfig) -> int:
+    if cfg.model == "custom":
+        return sum(d.get("type") in ("conv", "linear", "residual", "gated") for d in cfg.layers)
     return len(cfg.hidden) if cfg.model == "mlp" and cfg.hidden else 1 if cfg.model == "mlp" else 4
 
 
@@ -121,13 +124,13 @@ def diagnose(cfg: TrainConfig, epochs: list[dict], notes: list[dict], num_classe
     chance = chance_level(cfg, num_classes)
     at_chance = chance is not None and all(e["train_acc"] < chance + CHANCE_MARGIN for e in epochs[-2:])
     if at_chance and len(epochs) >= 2:
-        if cfg.activation in ("sigmoid", "tanh") and _depth(cfg) >= 3:
+        if activation_of(cfg) in ("sigmoid", "tanh") and _depth(cfg) >= 3:
             advice.append(Advice(
                 "chance", "Stuck at chance: vanishing gradients",
                 f"After {len(epochs)} epochs the network is no better than guessing ({chance:.0%}). With "
-                f"{cfg.activation} in {_depth(cfg)} stacked layers each layer multiplies the gradient by a "
+                f"{activation_of(cfg)} in {_depth(cfg)} stacked layers each layer multiplies the gradient by a "
                 "derivative of at most 0.25 (sigmoid), so the first layers barely learn.",
-                "Retry with ReLU", {"activation": "relu"}))
+                *relu_fix(cfg)))
         elif cfg.lr > 10 * LR_RANGE.get(cfg.optimizer, (1e-4, 0.1))[1]:
             lr, why = lower_lr(cfg)
             advice.append(Advice(
@@ -218,28 +221,24 @@ def _merged(advice: list[Advice], inside: list[Advice]) -> list[Advice]:
     return advice
 
 
-def _relu_fix(cfg: TrainConfig) -> tuple[str, dict]:
-    return ("Retry with ReLU", {"activation": "relu"}) if cfg.activation in ("sigmoid", "tanh") else ("", {})
-
-
 def inside_advice(cfg: TrainConfig, found: list[Finding], d: Dynamics | None = None) -> list[Advice]:
     """A card per finding of the layer statistics, worst first, each with a one-click fix. An update
     ratio far from 1e-3 gets its own card only when nothing else explains it."""
     cards: list[Advice] = []
-    bn = "batch_norm" in model_options(cfg.model) and not cfg.batch_norm
+    bn, act = batch_norm_fix(cfg), activation_of(cfg)
     for f in found:
         said = f.text[0].upper() + f.text[1:] + "."
         if f.kind == "vanishing":
-            action, changes = _relu_fix(cfg)
-            why = (f" With {cfg.activation} every layer multiplies the gradient by a slope of at most "
-                   f"{0.25 if cfg.activation == 'sigmoid' else 1:g} on its way back, so the first layers barely learn."
+            action, changes = relu_fix(cfg)
+            why = (f" With {act} every layer multiplies the gradient by a slope of at most "
+                   f"{0.25 if act == 'sigmoid' else 1:g} on its way back, so the first layers barely learn."
                    if changes else " The signal shrinks on its way back through the layers.")
             if changes:
                 cards.append(Advice("inside-vanishing", f"Vanishing gradients in {f.layer}", said + why, action, changes))
             if bn:
                 cards.append(Advice("inside-vanishing", "Vanishing gradients: normalise each layer",
                                     said + " Batch normalisation rescales each layer's input, so the gradient "
-                                    "keeps its size through the stack.", "Retry with batch norm", {"batch_norm": True}))
+                                    "keeps its size through the stack.", "Retry with batch norm", bn))
         elif f.kind == "exploding":
             lr, why = lower_lr(cfg)
             cards.append(Advice("inside-exploding", f"Exploding updates in {f.layer}",
@@ -263,17 +262,17 @@ def inside_advice(cfg: TrainConfig, found: list[Finding], d: Dynamics | None = N
             elif bn:
                 cards.append(Advice("inside-dead-relu", f"Dead ReLUs in {f.layer}", said + " Batch normalisation "
                                     "keeps each unit's input centred, so it fires for some images.",
-                                    "Retry with batch norm", {"batch_norm": True}))
+                                    "Retry with batch norm", bn))
         elif f.kind == "saturated":
-            action, changes = _relu_fix(cfg)
+            action, changes = relu_fix(cfg)
             if changes:
                 cards.append(Advice("inside-saturated", f"Saturated units in {f.layer}", said + " Where a "
-                                    f"{cfg.activation} is flat its slope is near zero, so those units stop learning.",
+                                    f"{act} is flat its slope is near zero, so those units stop learning.",
                                     action, changes))
             if cfg.init != "xavier":
                 cards.append(Advice("inside-saturated", "Saturated units: smaller starting weights", said +
                                     " Xavier (Glorot) initialisation scales the starting weights so each "
-                                    f"{cfg.activation or 'unit'} starts in its steep middle.",
+                                    f"{act or 'unit'} starts in its steep middle.",
                                     "Retry with Xavier initialisation", {"init": "xavier"}))
         elif f.kind == "update-ratio" and len(found) == 1:
             low = f.value < UPDATE_RATIO_GOOD

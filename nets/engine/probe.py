@@ -88,6 +88,8 @@ class LayerProbe:
         """One forward pass in eval mode to find each activation call and the weight layer run just before it."""
         order, label = [], {id(m): lbl for (lbl, _, _), m in zip(self.layers, self._weight_modules(model))}
         calls = [0] * len(self.modules)
+        names = {id(m): n for n, m in model.named_modules()}
+        own = getattr(model, "layer_labels", None) or {}  # a builder network: its activations' own labels
         hooks = [m.register_forward_hook(lambda mod, i, o, n=lbl: order.append(n))
                  for m in model.modules() if id(m) in label for lbl in [label[id(m)]]]
         for i, m in enumerate(self.modules):
@@ -96,7 +98,7 @@ class LayerProbe:
                 self.sites.append((i, calls[i]))
                 self.site_kinds.append(KINDS[type(mod)])
                 after = f" after {order[-1]}" if order else ""
-                self.site_names.append(f"{KINDS[type(mod)]}{after}")
+                self.site_names.append(own.get(names.get(id(mod)), "") or f"{KINDS[type(mod)]}{after}")
             hooks.append(m.register_forward_hook(seen))
         was = model.training
         model.eval()
