@@ -25,21 +25,30 @@ HOSTILE = st.one_of(
 
 
 def _plausible(f: netspec.Field):
-    """A value of the right kind, mostly in range, sometimes just outside it."""
+    """A value of the right kind in range: mostly small, sometimes anywhere up to the top, ints sometimes
+    written as whole floats (6.0)."""
     if f.kind == "bool":
         return st.booleans()
     if f.kind == "choice":
         return st.sampled_from(f.choices)
     if f.kind == "float":
-        return st.floats(f.lo - 0.2, f.hi + 0.2, allow_nan=False)
+        return st.floats(f.lo, f.hi)
     small = st.integers(int(f.lo), int(min(f.hi, f.lo + 20)))
-    return st.one_of(small, small, st.integers(int(f.lo) - 2, int(min(f.hi, 10**6)) + 2),
-                     small.map(float))
+    return st.one_of(small, small, small, st.integers(int(f.lo), int(f.hi)), small.map(float))
+
+
+def _near_range(f: netspec.Field):
+    """Just outside the range, or a fraction where a whole number belongs."""
+    if f.kind in ("bool", "choice"):
+        return HOSTILE
+    return st.one_of(st.floats(f.lo - 2, f.lo - 0.01), st.floats(f.hi + 0.01, f.hi + 2),
+                     st.floats(f.lo, f.hi).filter(lambda v: f.kind == "float" or v != int(v)))
 
 
 def _typed_layer(name: str, hostile: bool):
     t = netspec.TYPES[name]
-    optional = {f.name: st.one_of(_plausible(f), HOSTILE) if hostile else _plausible(f) for f in t.fields}
+    optional = {f.name: st.one_of(_plausible(f), _near_range(f), HOSTILE) if hostile else _plausible(f)
+                for f in t.fields}
     if hostile:
         optional["colour"] = HOSTILE
     return st.fixed_dictionaries({"type": st.just(name)}, optional=optional)
@@ -60,15 +69,15 @@ def any_layers(hostile: bool = True):
 def any_specs():
     """Random layer lists, mostly not networks: wrong shapes (plausible values), broken values, non-lists,
     too many layers, the empty list."""
-    return st.one_of(
-        st.lists(any_layers(hostile=False), max_size=12),
-        st.lists(any_layers(hostile=False), max_size=12).map(tuple),
-        st.lists(any_layers(hostile=True), max_size=8),
-        st.lists(st.sampled_from(("flatten", "relu", "linear", "conv", "maxpool")).map(netspec.layer),
-                 min_size=netspec.MAX_LAYERS + 1, max_size=netspec.MAX_LAYERS + 3),
-        HOSTILE, st.text(max_size=20), st.just([]),
-        st.builds(lambda spec: _build(_Random(spec), SHAPES[spec % 2]), st.integers(0, 10**6)).flatmap(_break),
-    )
+    plausible = st.lists(any_layers(hostile=False), max_size=12)
+    near_miss = st.builds(lambda seed: _build(_Random(seed), SHAPES[seed % 2]), st.integers(0, 10**6)).flatmap(_break)
+    rare = st.one_of(HOSTILE, st.text(max_size=20), st.just([]),
+                     st.lists(st.sampled_from(("flatten", "relu", "linear", "conv")).map(netspec.layer),
+                              min_size=netspec.MAX_LAYERS + 1, max_size=netspec.MAX_LAYERS + 3))
+    return st.sampled_from(("plausible", "tuple", "near miss", "hostile", "rare", "plausible", "near miss",
+                            "near miss")).flatmap(lambda kind: {
+        "plausible": plausible, "tuple": plausible.map(tuple), "near miss": near_miss, "rare": rare,
+        "hostile": st.lists(any_layers(hostile=True), max_size=8)}[kind])
 
 
 def _break(layers):

@@ -77,10 +77,13 @@ def test_each_problem_names_the_layer_what_comes_in_and_the_fixes(spec, classes,
     assert analysis.out_shape is None
 
 
-def _gone(layers, problem, shape=MNIST, classes=10):
-    fixed = analyse(layers, shape, classes)
-    assert problem.text not in [p.text for p in fixed.problems], (netspec.to_text(layers), problem.text)
-    return fixed
+def _gone(layers, fix, problem, shape=MNIST, classes=10):
+    """The fix's network no longer has the problem (removing a layer may bring up an identical twin: its own)."""
+    fixed = apply_fix(layers, fix)
+    texts = [p.text for p in analyse(fixed, shape, classes).problems]
+    twin = fix.op == "remove" and [netspec.normal(d) for d in layers[fix.index + 1:fix.index + 2]] == list(
+        fixed[fix.index:fix.index + 1])
+    assert problem.text not in texts or twin, (netspec.to_text(fixed), problem.text)
 
 
 @pytest.mark.parametrize("spec, classes, index, label, words, fixes", CATALOGUE)
@@ -88,7 +91,7 @@ def test_every_fix_removes_its_problem_and_first_fixes_end_in_a_valid_network(sp
     layers = from_text(spec)
     _, problem = _problem(spec, classes)
     for fix in problem.fixes:
-        _gone(apply_fix(layers, fix), problem)
+        _gone(layers, fix, problem)
     for _ in range(10):
         analysis = analyse(layers, MNIST, classes)
         if analysis.ok:
@@ -216,7 +219,12 @@ def test_random_specs_never_raise_and_every_problem_names_a_layer_and_its_fixes_
         assert _names_a_layer(p, layers), p
     if a.problems and a.problems[0].fixes:
         for fix in a.problems[0].fixes:
-            _gone(apply_fix(layers, fix), a.problems[0])
+            _gone(layers, fix, a.problems[0])
+        for _ in range(30):  # taking the first fix each time ends in a network that trains
+            if (a := analyse(layers, MNIST, 10)).ok:
+                break
+            layers = apply_fix(layers, a.problems[0].fixes[0])
+        assert a.ok, a.problems
 
 
 @settings(derandomize=True, deadline=None, max_examples=150)

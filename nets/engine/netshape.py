@@ -114,7 +114,8 @@ class _Walk:
             return shape
         label, f = self.labels[i], self.flat_at
         where = f"Flatten is layer {f + 1}" if f is not None else "the input is flat"
-        move = f is not None and not any(d["type"] == "linear" for d in self.layers[f:i])
+        move = f is not None and [t for d in self.layers[f:i] if (t := d["type"]) in ("linear", "flatten")] \
+            == ["flatten"]  # one Flatten, no Linear between: moving it cannot make a new problem
         self.stop(i, f"{label} needs a C×H×W map but gets {shape[0]:,} numbers ({where})",
                   *[Fix(f"move Flatten after {label}", "move", f, to=i)] * move, self.remove(i))
 
