@@ -16,6 +16,7 @@ nav = st.navigation({
               st.Page("pages/server.py", title="Server", icon="🖥️")],
     "Train and compare": [
         st.Page("pages/train.py", title="Train", icon="🏋️"),
+        st.Page("pages/build.py", title="Build a network", icon="🧱"),
         st.Page("pages/runs.py", title="Runs", icon="📊"),
         st.Page("pages/predictions.py", title="Predictions", icon="🔍"),
     ],
