@@ -170,7 +170,10 @@ def test_warnings_do_not_block():
     assert "padding 1 makes it whole" in whole.warnings[0].text
     assert not analyse(apply_fix(from_text("conv_4_k3_s3,flatten,linear"), whole.warnings[0].fixes[0]), MNIST, 10).warnings
     deep = analyse(from_text("flatten" + ",linear_32,sigmoid" * 5 + ",linear"), MNIST, 10)
-    assert deep.ok and any("5 Sigmoid/Tanh layers and no BatchNorm" in w.text for w in deep.warnings)
+    assert deep.ok and [w.label for w in deep.warnings] == ["the network"]
+    assert deep.warnings[0].text.startswith("5 Sigmoid/Tanh layers without a BatchNorm before them")
+    assert not analyse(from_text("flatten" + ",linear_32,batchnorm,sigmoid" * 5 + ",linear"), MNIST, 10).warnings
+    assert not analyse(from_text("flatten" + ",linear_32,sigmoid" * 4 + ",linear"), MNIST, 10).warnings
 
 
 def test_structural_problems_come_first_name_the_layer_and_have_no_fixes():

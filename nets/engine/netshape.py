@@ -12,7 +12,6 @@ PARAM_LIMIT = 10**11
 NUMBERS_LIMIT = 10**10
 UNKNOWN_CLASSES = 2      # the arithmetic's output width when the classes are not known yet
 MAP_ONLY = ("conv", "maxpool", "avgpool", "gap", "residual", "gated", "dropout2d")
-SATURATING = ("sigmoid", "tanh")
 AFTER_OUTPUT = (*netspec.ACTIVATION_TYPES, "dropout", "batchnorm")
 
 
@@ -254,10 +253,12 @@ def _end(w: _Walk, shape, n) -> None:
                            "maps in a row are one linear map",
                            (Fix(f"insert ReLU before {labels[j]}", "insert", j, netspec.layer("relu")),))
                    for j in linears if j and layers[j - 1]["type"] == "linear"]
-    saturating = [j for j, d in enumerate(layers) if d["type"] in SATURATING]
-    if len(saturating) > 4 and not any(d["type"] == "batchnorm" for d in layers):
-        w.warnings.append(Problem(-1, "the network", f"{len(saturating)} Sigmoid/Tanh layers and no BatchNorm: "
-                                  "the gradient shrinks at each of them, so the first layers barely learn"))
+    bare = [j for j, d in enumerate(layers) if d["type"] in ("sigmoid", "tanh")
+            and (j == 0 or layers[j - 1]["type"] != "batchnorm")]
+    if len(bare) > 4:  # each saturating layer scales the gradient by at most 1/4 (sigmoid) without batch norm
+        w.warnings.append(Problem(-1, "the network", f"{len(bare)} Sigmoid/Tanh layers without a BatchNorm before "
+                                  "them: the gradient shrinks at each, so the first layers barely learn (a BatchNorm "
+                                  "before each, or ReLU, keeps it)"))
 
 
 def analyse(layers, in_shape: tuple, classes: int | None) -> Analysis:
@@ -295,6 +296,5 @@ def _walk(w: _Walk, shape) -> tuple:
                    *[Fix("insert MaxPool 2 before Flatten", "insert", w.flat_at, netspec.layer("maxpool"))]
                    * (w.flat_at is not None and min(w.flat_shape[1:]) >= 2), w.remove(i))
         w.rows[-1] = Row(i, w.labels[i], d["type"], settings, shape, out, p, m)
-        w.numbers += numbers
-        shape = out
+        w.numbers, shape = w.numbers + numbers, out
     return shape
