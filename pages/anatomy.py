@@ -15,6 +15,7 @@ from nets.inspect import anatomy
 from nets.parse import ParseError
 from nets.text import plain
 from pages._common import ensure_app_entry
+from pages._train_state import BUILDER_KEY
 from pages._widgets import quiz
 
 ensure_app_entry()
@@ -42,8 +43,9 @@ def model_ui() -> tuple[str, str, dict]:
     defaults = anatomy.widget_defaults(name)
     for col, (opt, default) in zip(st.columns(len(defaults)), defaults.items()):
         key, (kind, kwargs) = f"anatomy_{name}_{opt}", OPTIONS[opt].widget()
-        if key not in st.session_state:
-            st.session_state[key] = default
+        if key not in st.session_state:  # a custom network starts as the one on the Build page
+            st.session_state[key] = OPTIONS[opt].shown(st.session_state[BUILDER_KEY]) \
+                if opt == "layers" and st.session_state.get(BUILDER_KEY) else default
         raw[opt] = getattr(col, kind)(OPTIONS[opt].label, key=key, **kwargs)
     return dataset, name, raw
 
