@@ -172,7 +172,8 @@ def _build(ch, in_shape) -> tuple:
 @st.composite
 def valid_specs(draw, in_shape=(1, 28, 28)):
     """A valid network for in_shape ((C, H, W); SHAPES are the tested ones), built to fit as it goes:
-    every layer type, residual with stride 2, gated, grouped convolutions, explicit in; ≤ 10 layers, ≤ 16 channels."""
+    every layer type, residual with stride 2, gated, grouped convolutions, explicit in; ≤ 10 layers,
+    ≤ 16 channels."""
     return _build(_Draw(draw), tuple(in_shape))
 
 

@@ -70,7 +70,8 @@ def test_each_problem_names_the_layer_what_comes_in_and_the_fixes(spec, classes,
     for word in words:
         assert word in problem.text
     assert [f.text for f in problem.fixes] == fixes
-    if index >= 0 and "is the output" not in problem.text:  # the walk stops at the problem: its row has no output, nor have the rows after it
+    if index >= 0 and "is the output" not in problem.text:
+        # the walk stops at the problem: its row has no output, nor have the rows after it
         assert analysis.rows[index].out_shape is None and analysis.rows[index].in_shape is not None
         assert all(r.out_shape is None and r.in_shape is None for r in analysis.rows[index + 1:])
         assert all(r.out_shape is not None for r in analysis.rows[:index])
@@ -87,7 +88,8 @@ def _gone(layers, fix, problem, shape=MNIST, classes=10):
 
 
 @pytest.mark.parametrize("spec, classes, index, label, words, fixes", CATALOGUE)
-def test_every_fix_removes_its_problem_and_first_fixes_end_in_a_valid_network(spec, classes, index, label, words, fixes):
+def test_every_fix_removes_its_problem_and_first_fixes_end_in_a_valid_network(spec, classes, index, label, words,
+                                                                              fixes):
     layers = from_text(spec)
     _, problem = _problem(spec, classes)
     for fix in problem.fixes:
@@ -168,7 +170,8 @@ def test_warnings_do_not_block():
     whole = analyse(from_text("conv_4_k3_s3,flatten,linear"), MNIST, 10)
     assert whole.ok and "(28 + 2·0 − 3)/3 + 1 = 9.333: PyTorch floors it to 9" in whole.warnings[0].text
     assert "padding 1 makes it whole" in whole.warnings[0].text
-    assert not analyse(apply_fix(from_text("conv_4_k3_s3,flatten,linear"), whole.warnings[0].fixes[0]), MNIST, 10).warnings
+    fixed = apply_fix(from_text("conv_4_k3_s3,flatten,linear"), whole.warnings[0].fixes[0])
+    assert not analyse(fixed, MNIST, 10).warnings
     deep = analyse(from_text("flatten" + ",linear_32,sigmoid" * 5 + ",linear"), MNIST, 10)
     assert deep.ok and [w.label for w in deep.warnings] == ["the network"]
     assert deep.warnings[0].text.startswith("5 Sigmoid/Tanh layers without a BatchNorm before them")
@@ -190,7 +193,8 @@ def test_absurd_specs_are_numbers_not_memory():
     assert "8.8 trillion parameters" in a.problems[0].text and a.problems[0].label == "Linear 1"
     assert a.problems[0].fixes[0].text == "insert MaxPool 2 before Flatten"
     big = analyse(from_text("conv_2048_k1_p15,flatten,linear"), (3, 2300, 2300), 10)
-    assert big.problems[0].text == "Conv 1 would output 11.1 billion numbers per image (2048×2330×2330), more than 10 billion"
+    assert big.problems[0].text == ("Conv 1 would output 11.1 billion numbers per image (2048×2330×2330), "
+                                    "more than 10 billion")
     assert time.perf_counter() - start < 1
 
 

@@ -98,9 +98,7 @@ class _Walk:
     def __init__(self, layers, labels, classes):
         self.layers, self.labels, self.classes = layers, labels, classes
         self.flat_at = self.origin = self.flat_shape = None
-        self.warnings: list[Problem] = []
-        self.rows: list[Row] = []
-        self.numbers = 0
+        self.warnings, self.rows, self.numbers = [], [], 0  # Problems, Rows, numbers per image so far
 
     def stop(self, i, text, *fixes):
         raise _Stop(Problem(i, self.labels[i] if i >= 0 else "the network", text, tuple(fixes)))
