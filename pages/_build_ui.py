@@ -88,7 +88,8 @@ def problems_ui(analysis: netshape.Analysis) -> None:
         if problem.fixes:
             cols = st.columns(FIX_BUTTONS)
             for fi, f in enumerate(problem.fixes[:FIX_BUTTONS]):
-                cols[fi].button(f"🔧 {f.text}", key=f"builder_fix_{edits()}_{pi}_{fi}", on_click=fix, args=(f,),
+                cols[fi].button(plain(f.text), icon=":material/build:", key=f"builder_fix_{edits()}_{pi}_{fi}",
+                                on_click=fix, args=(f,),
                                 width="stretch", help="One click makes this change; Undo takes it back.")
     if (more := len(analysis.problems) - SHOWN_PROBLEMS) > 0:
         st.caption(f"+ {more} more problem{'s' if more > 1 else ''}")
@@ -105,10 +106,11 @@ def table_ui(rows: list[dict]) -> None:
                 "from a template above.")
         return
     df = pd.DataFrame([{c: r[c] for c in netview.COLUMNS} for r in rows])
-    config = {"#": st.column_config.NumberColumn(width=40), "layer": st.column_config.TextColumn(width=110),
-              "settings": st.column_config.TextColumn(width=190), "output": st.column_config.TextColumn(width=100),
-              "parameters": COUNT(width=110), "multiply-adds": COUNT(width=120),
-              "check": st.column_config.TextColumn("", width=40)}
+    # about 580 px in all: the whole table is in view beside the editor at 1366×768, sidebar open
+    config = {"#": st.column_config.NumberColumn(width=34), "layer": st.column_config.TextColumn(width=95),
+              "settings": st.column_config.TextColumn(width=165), "output": st.column_config.TextColumn(width=85),
+              "parameters": COUNT(label="params", width=75), "multiply-adds": COUNT(label="mult-adds", width=95),
+              "check": st.column_config.TextColumn("", width=30)}
     st.dataframe(df, hide_index=True, width="stretch", height=TABLE_HEIGHT, column_config=config)
 
 
@@ -159,7 +161,7 @@ def field_ui(i: int, layer, f: netspec.Field) -> None:
 
 
 def editor_ui(rows: list[dict], analysis: netshape.Analysis) -> None:
-    """The selected layer's settings, moves, and what to insert after it; then its formulas."""
+    """The selected layer: where its numbers come from, its settings, moves; then what to insert after it."""
     layers = spec()
     add_after = len(layers) - 1
     if layers:
@@ -167,47 +169,47 @@ def editor_ui(rows: list[dict], analysis: netshape.Analysis) -> None:
         if st.session_state.get(PICK_BOX) in range(len(layers)):  # the user's choice in the box
             st.session_state[PICK_KEY] = st.session_state[PICK_BOX]
         pick(len(layers))
-        i = st.selectbox("Layer", range(len(layers)), format_func=lambda k: f"{k + 1} · {names[k]}", key=PICK_BOX)
+        types = [netspec.TYPES.get(d.get("type")) if isinstance(d, dict) else None for d in layers]
+        i = st.selectbox("Layer", range(len(layers)), key=PICK_BOX,
+                         format_func=lambda k: f"{k + 1} · {names[k]}" + (f": {types[k].help}" if types[k] else ""))
         st.session_state[PICK_KEY] = add_after = i
-        layer = layers[i]
-        t = netspec.TYPES.get(layer.get("type")) if isinstance(layer, dict) else None
-        if t is not None:
-            st.caption(plain(t.help))
+        layer, t = layers[i], types[i]
+        formulas_ui(rows[i], analysis)
+        if t is not None and t.fields:
             boxes = st.columns(2)
             for n, f in enumerate(t.fields):
                 with boxes[n % 2]:
                     field_ui(i, layer, f)
         up, down, dup, rm = st.columns(4)
-        up.button("↑", key="builder_up", help="Move up", on_click=_move, args=(i, i - 1), disabled=i == 0,
+        up.button("", icon=":material/arrow_upward:", key="builder_up", help="Move up", on_click=_move,
+                  args=(i, i - 1), disabled=i == 0, width="stretch")
+        down.button("", icon=":material/arrow_downward:", key="builder_down", help="Move down", on_click=_move,
+                    args=(i, i + 1), disabled=i == len(layers) - 1, width="stretch")
+        dup.button("", icon=":material/content_copy:", key="builder_dup", help="Duplicate", on_click=_duplicate,
+                   args=(i,), width="stretch", disabled=len(layers) >= netspec.MAX_LAYERS)
+        rm.button("", icon=":material/delete:", key="builder_delete", help="Delete", on_click=_delete, args=(i,),
                   width="stretch")
-        down.button("↓", key="builder_down", help="Move down", on_click=_move, args=(i, i + 1),
-                    disabled=i == len(layers) - 1, width="stretch")
-        dup.button("⧉", key="builder_dup", help="Duplicate", on_click=_duplicate, args=(i,), width="stretch",
-                   disabled=len(layers) >= netspec.MAX_LAYERS)
-        rm.button("🗑", key="builder_delete", help="Delete", on_click=_delete, args=(i,), width="stretch")
     kind, add = st.columns([2.2, 1], vertical_alignment="bottom")
     kind.selectbox("Insert after it" if layers else "First layer", list(netspec.TYPES), key="builder_add_type",
                    format_func=lambda k: f"{netspec.TYPES[k].label}: {netspec.TYPES[k].help}")
     add.button("Add", key="builder_add", on_click=_add, args=(add_after,), width="stretch",
                disabled=len(layers) >= netspec.MAX_LAYERS)
-    if layers:
-        formulas_ui(rows[add_after], analysis)
 
 
 def formulas_ui(row: dict, analysis: netshape.Analysis) -> None:
-    """Where the selected layer's numbers come from, as Anatomy writes them."""
+    """Where the selected layer's numbers come from, as Anatomy writes them (a block: part by part)."""
     if not analysis.ok:
-        st.caption("The formulas appear once the network has no problem left.")
+        st.caption("Its formulas appear once the network has no problem left.")
         return
     if row["parts"]:
-        st.caption(f"**{plain(row['layer'])}**: {row['parameters']:,} parameters, in its parts:")
-        st.dataframe(pd.DataFrame(row["parts"])[["part", "output size", "params", "formula"]], hide_index=True,
-                     width="stretch", column_config={"params": COUNT()})
+        lines = [f"{plain(p['part'])}: {plain(p['formula'].split(' (')[0])}" for p in row["parts"]
+                 if not p["formula"].startswith("—")]
+        st.caption("  \n".join([f"**Parameters**, {row['parameters']:,} in all:", *lines]))
         return
     lines = [f"**Parameters:** {plain(row['param formula'])}", f"**Output size:** {plain(row['size formula'])}"]
     if row["multiply-adds"]:
         lines.append(f"**Multiply-adds per image:** {row['multiply-adds']:,}")
-    st.markdown("  \n".join(lines))
+    st.caption("  \n".join(lines))
 
 
 # ------------------------------------------------------------------------------ exercises

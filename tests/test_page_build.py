@@ -42,7 +42,7 @@ def test_from_empty_flatten_and_linear_is_logistic_regression(at):
     assert list(table["layer"]) == ["Flatten 1", "Linear 1"] and table["parameters"].sum() == 7850
     assert "**7,850 parameters**" in summary(at) and "✓" in summary(at)
     assert not at.error and not at.button(key="builder_train").disabled
-    assert any("(784+1)·10 = 7,850" in shown(m.value) for m in at.markdown)  # the selected layer's formula
+    assert any("(784+1)·10 = 7,850" in shown(c.value) for c in at.caption)  # the selected layer's formula
     at.button(key="builder_undo_btn").click().run()  # back to Flatten alone
     assert list(at.dataframe[0].value["layer"]) == ["Flatten 1"]
 

@@ -14,7 +14,7 @@ from nets.inspect.anatomy import layer_table
 from nets.inspect.layer_formulas import NONE
 
 UNKNOWN = "?"          # an output size after the first problem: the arithmetic stops there
-PROBLEM, WARNING = "❌", "⚠"
+PROBLEM, WARNING = "✗", "⚠"
 NOTE = re.compile(r" \(.+\)$")   # a formula's trailing note: '2·16 = 32 (γ and β per channel; …)'
 COLUMNS = ("#", "layer", "settings", "output", "parameters", "multiply-adds", "check")
 
