@@ -15,7 +15,7 @@ from nets.text import plain
 from pages._train_state import BUILDER_KEY
 
 UNDO_KEY, EDITS_KEY, PICK_KEY, MSG_KEY = "builder_undo", "builder_edits", "builder_selected", "builder_message"
-PICK_BOX = "builder_pick"
+PICK_BOX, START_BOX, YOURS = "builder_pick", "builder_start", "yours"
 EXERCISE_KEY, REVEALED_KEY = "builder_exercise", "builder_revealed"  # {"key", "case"}; the reveals asked for
 UNDO_STEPS, SHOWN_PROBLEMS, SHOWN_WARNINGS, FIX_BUTTONS = 20, 2, 2, 3
 TABLE_HEIGHT = 420  # 12 rows: a longer network scrolls inside the table, never the page
@@ -36,8 +36,9 @@ def edits() -> int:
     return st.session_state.get(EDITS_KEY, 0)
 
 
-def set_spec(layers, select: int | None = None, undo: bool = True) -> None:
-    """Store a new network (a callback's work), the old one on the undo list."""
+def set_spec(layers, select: int | None = None, undo: bool = True, start: str = YOURS) -> None:
+    """Store a new network (a callback's work, or before the bar is drawn), the old one on the undo list;
+    `start`: the "Start from" menu's entry that made it (YOURS: an edit)."""
     layers = tuple(netspec.normal(d) for d in layers)
     old = spec()
     if layers == old:
@@ -46,6 +47,7 @@ def set_spec(layers, select: int | None = None, undo: bool = True) -> None:
         st.session_state[UNDO_KEY] = [*st.session_state.get(UNDO_KEY, []), old][-UNDO_STEPS:]
     st.session_state[BUILDER_KEY] = layers
     st.session_state[EDITS_KEY] = edits() + 1
+    st.session_state[START_BOX] = start  # the "Start from" menu says where this network came from
     if select is not None:
         st.session_state[PICK_KEY] = select
     pick(len(layers))
@@ -221,7 +223,7 @@ def set_up(key: str, case: str = "") -> None:
     st.session_state.setdefault(REVEALED_KEY, set()).discard((key, case))
     st.session_state["builder_dataset_v"] = ex.dataset
     st.session_state.pop("builder_dataset", None)
-    set_spec(ex.starting_layers(case), select=0)
+    set_spec(ex.starting_layers(case), select=0, start=ex.start or YOURS)
 
 
 def active_exercise() -> tuple[exercises.Exercise | None, str]:

@@ -52,7 +52,9 @@ def opened(got: links.BuildLink) -> dict:
 
 def start_from() -> None:
     """The "Start from" menu's callback: a template on the chosen dataset, or a copy of the Train form's network."""
-    key, shape = S["builder_start"], input_shape(S["builder_dataset"])
+    key, shape = S[ui.START_BOX], input_shape(S["builder_dataset"])
+    if key == ui.YOURS:
+        return
     try:
         if key == FROM_TRAIN:
             cfg = current_config()
@@ -62,7 +64,7 @@ def start_from() -> None:
     except ModelError as e:
         ui.say("error", str(e))
         return
-    ui.set_spec(layers, select=0)
+    ui.set_spec(layers, select=0, start=key)
 
 
 @st.cache_resource(show_spinner=False)
@@ -82,8 +84,9 @@ def bar_ui(layers, analysis) -> tuple[str, int]:
     data, start, batch, train, back = st.columns([2.2, 2.2, 1.2, 1.8, 1.2], vertical_alignment="bottom")
     dataset = data.selectbox("Dataset", list(SHAPES), key=kept("dataset", "mnist-mini"), on_change=remember,
                              args=("dataset",), format_func=lambda d: menu_label(d, data_dir()))
-    menu = {**TEMPLATES, FROM_TRAIN: "The Train form's network"}
-    start.selectbox("Start from", list(menu), key=kept("start", "empty"), on_change=start_from,
+    menu = {ui.YOURS: "Your network, as edited", **TEMPLATES, FROM_TRAIN: "The Train form's network"}
+    S.setdefault(ui.START_BOX, "empty" if not layers else ui.YOURS)
+    start.selectbox("Start from", list(menu), key=ui.START_BOX, on_change=start_from,
                     format_func=menu.get, help="Loads a network in place of this one (Undo brings it back).")
     batch_size = batch.number_input("Batch size", key=kept("batch", 64), on_change=remember, args=("batch",),
                                     **SETTINGS["batch_size"].widget())
@@ -127,7 +130,7 @@ def below_ui(layers, dataset: str, batch_size: int) -> None:
         st.code(links.encode(layers, dataset, batch_size, active.key if active else "", case,
                              base_url=st.context.url), language=None, wrap_lines=True)
         st.caption("Students who open it get this page with this network (and the exercise, if one is set up). "
-                   "The same table is on Anatomy: choose custom and paste the text.")
+                   "Anatomy shows this network too (architecture: custom), module by module.")
 
 
 def load_text() -> None:

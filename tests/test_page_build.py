@@ -100,3 +100,16 @@ def test_hostile_text_in_the_paste_box_gives_a_message(at):
     at.text_input(key="builder_paste").input("conv_6_k5_p2,relu,maxpool_2,flatten,linear").run()
     at.button(key="builder_load").click().run()
     assert list(at.dataframe[0].value["layer"])[:2] == ["Conv 1", "ReLU 1"]
+
+
+def test_a_lesson_link_opens_its_network_and_names_what_it_got_wrong(ckpt, monkeypatch):
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.query_params.update({"lesson": "1", "dataset": "cifar10", "layers": "conv_8_k3,relu,flatten,linear",
+                            "exercise": "<b>nope</b>"})
+    at.switch_page("pages/build.py").run()
+    assert not at.exception, at.exception
+    assert list(at.dataframe[0].value["layer"]) == ["Conv 1", "ReLU 1", "Flatten 1", "Linear 1"]
+    assert at.selectbox(key="builder_dataset").value == "cifar10"
+    assert at.selectbox(key="builder_start").value == "yours"
+    assert "exercise" in shown(at.warning[0].value) and "<b>nope</b>" in shown(at.warning[0].value)

@@ -200,4 +200,4 @@ def verdict(exercise: Exercise, guess: str | None, case: str = "") -> tuple[bool
         return False, f"The answer: {answer}. (You made no prediction.)"
     if guess == right:
         return True, f"{answer}: you predicted this. Well done."
-    return False, f"The answer: {answer}. You predicted: {exercise.choices.get(guess, guess).lower()}."
+    return False, f"The answer: {answer}. You predicted: {exercise.choices.get(guess, guess)}."
