@@ -244,3 +244,10 @@ def test_valid_specs_are_valid_and_the_rows_chain(case):
     assert all(r.in_shape == prev.out_shape for prev, r in zip(a.rows, a.rows[1:]))
     assert a.params == sum(r.params for r in a.rows) and a.mult_adds == sum(r.mult_adds for r in a.rows)
     assert netshape.analyse([dict(d) for d in layers], shape, 10) == a
+
+
+def test_a_flat_input_needs_no_flatten_and_has_no_map():
+    assert analyse(from_text("linear_16,relu,linear"), (20,), 3).out_shape == (3,)
+    problem = analyse(from_text("conv_4,flatten,linear"), (20,), 3).problems[0]
+    assert problem.text == "Conv 1 needs a C×H×W map but gets 20 numbers (the input is flat)"
+    assert [f.text for f in problem.fixes] == ["remove Conv 1"]
