@@ -208,6 +208,7 @@ def test_apply_fix_is_pure_and_does_each_operation():
     assert apply_fix(layers, Fix("", "append", 3, (L("relu"), L("gelu")))) == from_text("flatten,relu,linear,relu,gelu")
     assert layers == from_text("flatten,relu,linear")
     assert analyse([{"type": "flatten"}, {"type": "linear"}], MNIST, 10).ok  # raw dicts, defaults filled
+    assert analyse((netspec.Layer({"type": "flatten"}), netspec.Layer({"type": "linear"})), MNIST, 10).ok
     assert shape_text((16, 5, 5)) == "16×5×5" and shape_text((400,)) == "400"
 
 

@@ -67,7 +67,7 @@ def shape_text(shape) -> str:
 
 def apply_fix(layers, fix: Fix) -> tuple:
     """The layers with the fix made (a new tuple)."""
-    items = [netspec.normal(d) for d in layers]
+    items = [netspec.normal(dict(d)) if isinstance(d, dict) else d for d in layers]
     new = list(fix.layer) if isinstance(fix.layer, tuple) else [fix.layer]
     i = len(items) if fix.op == "append" else fix.index
     if fix.op == "move":
@@ -269,7 +269,7 @@ def analyse(layers, in_shape: tuple, classes: int | None) -> Analysis:
         return Analysis((), tuple(found) or (Problem(-1, "the network", "No layers yet: the network needs at least a "
                                                      "Linear layer with one output per class", (start,)),),
                         (), 0, 0, None, 0)
-    layers = tuple(netspec.normal(d) for d in layers)
+    layers = tuple(netspec.normal(dict(d)) for d in layers)  # dict(): a Layer made without normal() gets filled too
     w = _Walk(layers, netspec.labels(layers), classes)
     try:
         shape, problems = _walk(w, tuple(in_shape)), ()
