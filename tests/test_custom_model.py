@@ -92,3 +92,12 @@ def test_the_doctors_fixes_for_a_builder_network_are_layer_changes_that_validate
         if card.action == "Retry with batch norm":
             assert [d["type"] for d in fixed.layers][:4] == ["flatten", "linear", "batchnorm", "sigmoid"]
             assert fixed.layers[-1]["type"] == "linear" and fixed.layers[-2]["type"] == "sigmoid"
+
+
+def test_a_builder_copy_of_lenet_costs_what_lenet_costs():
+    from nets.engine.netbuild import copy_of
+    lenet = TrainConfig(model="lenet", dataset="mnist")
+    copy = replace(lenet, model="custom", layers=copy_of("lenet", {}, (1, 28, 28)))
+    a, b = estimate(lenet), estimate(copy)  # the meta-device trace against netshape's arithmetic
+    assert a.params == b.params and a.images == b.images
+    assert abs(a.macs_per_image - b.macs_per_image) / a.macs_per_image < 0.05 and abs(a.memory_bytes - b.memory_bytes) / a.memory_bytes < 0.05

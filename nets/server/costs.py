@@ -61,6 +61,8 @@ def model_shape_cost(model: str, in_shape: tuple, num_classes: int, options: tup
 
     from nets.engine.models import build_model, count_params
     kwargs = dict(options)
+    if model == "custom":  # a builder network is counted by its own arithmetic: microseconds, not a meta build
+        return _layer_list_cost(kwargs.get("layers") or (), in_shape, num_classes)
     if kwargs.pop("pretrained", False):
         kwargs["small_stem"] = False  # the ImageNet weights' stem; loading them would not change a count
     with torch.device("meta"):
@@ -90,6 +92,17 @@ def model_shape_cost(model: str, in_shape: tuple, num_classes: int, options: tup
         for h in handles:
             h.remove()
     return count_params(net), count_params(net, trainable_only=True), macs[0], acts[0]
+
+
+def _layer_list_cost(layers, in_shape: tuple, num_classes: int) -> tuple[int, int, int, int]:
+    """model_shape_cost of a builder network, from nets.engine.netshape (checked equal to the built
+    network's counts in tests/test_netbuild.py): about one operation per output beyond the multiply-adds."""
+    from nets.engine import netshape
+    from nets.engine.models import DEFAULT_LAYERS, ModelError
+    analysis = netshape.analyse(layers or DEFAULT_LAYERS, in_shape, num_classes)
+    if not analysis.ok:
+        raise ModelError(analysis.problems[0].text)
+    return analysis.params, analysis.params, analysis.mult_adds + analysis.activations, analysis.activations
 
 
 def folder_images(folder: Path, limit: int = COUNT_LIMIT) -> int:
