@@ -5,9 +5,9 @@
 # block's modules are grouped back into its one row. Plain dicts and strings: the page draws them.
 from __future__ import annotations
 
-import torch
-
 import re
+
+import torch
 
 from nets.engine import netbuild, netshape, netspec
 from nets.inspect.anatomy import layer_table
