@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from nets.engine.augment import AUGMENTATIONS, mirror_safe
-from nets.engine.catalog import DATASETS, FOLDER, menu_label
+from nets.engine.catalog import DATASETS, FOLDER, SHAPES, menu_label
 from nets.engine.config import (DEFAULTS, INITS, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig,
                                 four_configs_summary, validate)
 from nets.engine.models import MODELS, ModelError, model_defaults, parameter_counts
@@ -138,6 +138,9 @@ def model_ui(form: Form, cfg: TrainConfig) -> tuple[str, dict, str | None]:
             problems.append(str(e))
     if model == "custom" and st.button("🧱 Edit in the builder", key="to_builder", help="shapes, counts and fixes, live"):
         st.session_state[BUILDER_KEY] = options.get("layers", ())
+        if cfg.dataset in SHAPES:  # the builder counts on the same data (it keeps its own otherwise)
+            st.session_state["builder_dataset_v"] = cfg.dataset
+            st.session_state.pop("builder_dataset", None)
         st.switch_page("pages/build.py")
     options["init"] = form.widget(st.selectbox, "Initialisation", "init", cfg.init, options=list(INITS),
                                   format_func=INIT_NAMES.get)
