@@ -69,7 +69,7 @@ def any_layers(hostile: bool = True):
 def any_specs():
     """Random layer lists, mostly not networks: wrong shapes (plausible values), broken values, non-lists,
     too many layers, the empty list."""
-    plausible = st.lists(any_layers(hostile=False), max_size=12)
+    plausible = st.lists(any_layers(hostile=False), max_size=10)
     near_miss = st.builds(lambda seed: _build(_Random(seed), SHAPES[seed % 2]), st.integers(0, 10**6)).flatmap(_break)
     rare = st.one_of(HOSTILE, st.text(max_size=20), st.just([]),
                      st.lists(st.sampled_from(("flatten", "relu", "linear", "conv")).map(netspec.layer),
