@@ -112,8 +112,8 @@ def _sequential_lines(net: nn.Sequential, in_shape) -> list[str]:
     codes = [layer_code(m) for m in net]
     width = max(len(c) for c in codes) + 1
     names = getattr(net, "layer_labels", {})  # the builder's generated labels ("Conv 2"), never user text
-    return [f"            {(c + ','):<{width}}  # {i:>2}{' ' + names[str(i)] if str(i) in names else ''}: → {_shape(s)}"
-            for i, (c, s) in enumerate(zip(codes, shapes))]
+    tags = [f"{i:>2} {names[str(i)]}" if str(i) in names else f"{i:>2}" for i in range(len(codes))]
+    return [f"            {(c + ','):<{width}}  # {tag}: → {_shape(s)}" for c, tag, s in zip(codes, tags, shapes)]
 
 
 def _header(cfg: TrainConfig, net: nn.Module, in_shape, num_classes: int) -> dict:
