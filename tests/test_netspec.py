@@ -99,3 +99,11 @@ def test_short_names_the_widths():
     assert netspec.short(from_text("conv_8_k3,relu,conv_16,flatten,linear_64,relu,linear")) == "c8-c16-l64"
     assert netspec.short(from_text(LENET)) == "c6-c16-l120-l84"
     assert netspec.short(from_text("conv_8,conv_8,conv_8,conv_8,conv_8,flatten,linear")) == "7 layers"
+
+
+def test_huge_numbers_and_underscored_choices():
+    assert problems([{"type": "conv", "out": 10**400}]) == ["layer 1 (Conv 1): out so large must be from 1 to 2048"]
+    with pytest.raises(SpecError, match="cannot read"):
+        from_text("conv_1" + "0" * 400)
+    gated = from_text("gated_8_leakyrelu")
+    assert gated[0]["activation"] == "leaky_relu" and from_text(to_text(gated)) == gated

@@ -37,16 +37,24 @@ class Field:
             return None if isinstance(value, bool) else f"{self.name} must be true or false, not {value!r}"
         if self.kind == "choice":
             return None if value in self.choices else f"{self.name} must be one of {', '.join(self.choices)}"
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not _finite(value):
             return f"{self.name} must be a number, not {str(value)[:20]!r}"
+        said = f"{value:g}" if abs(value) < 1e15 else "so large"
         if self.kind == "int" and value != int(value):
-            return f"{self.name} must be a whole number, not {value:g}"
+            return f"{self.name} must be a whole number, not {said}"
         if not self.lo <= value <= self.hi:
-            return f"{self.name} {value:g} must be from {self.lo:g} to {self.hi:g}"
+            return f"{self.name} {said} must be from {self.lo:g} to {self.hi:g}"
         return None
 
     def coerce(self, value):
         return {"int": int, "float": float}.get(self.kind, lambda v: v)(value)
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float: finite, and out of every range
+        return True
 
 
 @dataclass(frozen=True)
@@ -220,7 +228,7 @@ def token(d: Layer) -> str:
         if f.kind == "bool":
             parts.append(f.tag)
         elif f.kind == "choice":
-            parts.append(value)
+            parts.append(str(value).replace("_", ""))  # '_' parts the token: leaky_relu is written leakyrelu
         else:
             parts.append(f"{f.tag}{_num(f, value)}")
     return "_".join(parts)
@@ -246,7 +254,7 @@ def _parse_token(i: int, tok: str) -> Layer:
     positional = [f for f in t.fields if not f.tag and f.kind != "choice"]
     for part in tok[len(t.name):].split("_")[1:]:
         f = next((f for f in t.fields if f.kind == "bool" and part == f.tag), None) \
-            or next((f for f in t.fields if f.kind == "choice" and part in f.choices), None) \
+            or next((f for f in t.fields if f.kind == "choice" and part in _words(f)), None) \
             or next((f for f in t.fields if f.kind in ("int", "float") and f.tag and part.startswith(f.tag)
                      and _is_number(part[len(f.tag):])), None)
         if f is None and positional and _is_number(part):
@@ -256,11 +264,16 @@ def _parse_token(i: int, tok: str) -> Layer:
         if f.kind == "bool":
             values[f.name] = False
         elif f.kind == "choice":
-            values[f.name] = part
+            values[f.name] = _words(f)[part]
         else:
             number = float(part[len(f.tag):])
             values[f.name] = int(number) if f.kind == "int" and number == int(number) else number
     return normal({"type": t.name, **values})
+
+
+def _words(f: Field) -> dict:
+    """A choice field's values as the text form writes them ('leakyrelu') → the value ('leaky_relu')."""
+    return {c.replace("_", ""): c for c in f.choices}
 
 
 def _is_number(s: str) -> bool:
