@@ -1,6 +1,5 @@
 """The builder's arithmetic: shapes, parameters and multiply-adds of a layer list; every catalogued problem
 names its layer, what comes in and what it expects, and every fix makes that problem go away."""
-import time
 
 import pytest
 from hypothesis import given, settings
