@@ -26,6 +26,7 @@ ALICE = Access(owner="name:alice", lecturer=False, single_user=False)
 @pytest.mark.parametrize("slow", ["NNLAB_TEST_SLOW_LOAD_S", "NNLAB_TEST_SLOW_EPOCH_S"])
 def test_stop_ends_a_job_stuck_in_a_long_step_and_the_worker_is_replaced(ckpt, monkeypatch, slow):
     monkeypatch.setenv(slow, "600")  # the worker sleeps where a Stop between batches cannot reach it
+    monkeypatch.setenv("NNLAB_STOP_GRACE_S", "0.2")  # read at each Stop: the 1.5 s default is waited out in full
     jobs = JobManager(ckpt, backend="process")
     try:
         job = jobs.submit(LONG, owner="name:alice")
@@ -35,7 +36,7 @@ def test_stop_ends_a_job_stuck_in_a_long_step_and_the_worker_is_replaced(ckpt, m
             until(lambda: bool(jobs.view(job.id).epochs))  # one epoch done: its best weights are saved
         (worker,) = jobs.workers()
         assert jobs.stop(job.id, ALICE)
-        view = jobs.wait(job.id, timeout=30)  # ~1.5 s here; the old code waited out the 600 s
+        view = jobs.wait(job.id, timeout=30)  # the grace, then the kill; the old code waited out the 600 s
         assert view.status == "stopped" and not view.error
         if slow.endswith("EPOCH_S"):
             run = get_run(ckpt, job.run_id)
