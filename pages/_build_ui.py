@@ -113,7 +113,9 @@ def table_ui(rows: list[dict]) -> None:
               "settings": st.column_config.TextColumn(width=165), "output": st.column_config.TextColumn(width=85),
               "parameters": COUNT(label="params", width=75), "multiply-adds": COUNT(label="mult-adds", width=95),
               "check": st.column_config.TextColumn("", width=30)}
-    st.dataframe(df, hide_index=True, width="stretch", height=TABLE_HEIGHT, column_config=config)
+    # as tall as its rows (35 px each and the header), up to TABLE_HEIGHT; a longer network scrolls inside it
+    st.dataframe(df, hide_index=True, width="stretch", height=min(TABLE_HEIGHT, 35 * (len(rows) + 1) + 3),
+                 column_config=config)
 
 
 # ------------------------------------------------------------------------------ the editor

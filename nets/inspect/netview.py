@@ -62,7 +62,10 @@ def builder_rows(layers, in_shape, classes: int | None, analysis: netshape.Analy
     for r in analysis.rows:
         parts = built.get(r.index, [])
         rows.append({
-            "#": r.index + 1, "layer": r.label, "settings": r.settings,
+            # after the first problem the arithmetic has no shapes: the layer's text form stands for its settings
+            "#": r.index + 1, "layer": r.label,
+            "settings": r.settings or (netspec.token(netspec.normal(layers[r.index]))
+                                       if r.out_shape is None and netspec.TYPES[r.type].fields else ""),
             "output": netshape.shape_text(r.out_shape) if r.out_shape is not None else UNKNOWN,
             "parameters": r.params, "multiply-adds": r.mult_adds,
             "check": PROBLEM if r.index in flagged else WARNING if r.index in warned else "",
