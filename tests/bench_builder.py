@@ -119,8 +119,11 @@ def main() -> None:
     a = p.parse_args()
     if a.child:
         return cold_child(a.child, a.warm_up)
+    import logging
+
     import torch
     torch.set_num_threads(1)
+    logging.getLogger("streamlit").setLevel(logging.ERROR)  # AppTest's "no ScriptRunContext" noise
     result = {"warm": warm(a.edits, a.page)} | ({"cold": cold()} if a.cold else {})
     if a.json:
         print(json.dumps(result, indent=1))
