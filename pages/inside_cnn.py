@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from nets.engine.data import DatasetError
-from nets.engine.models import CONV_MODELS
+from nets.engine.models import CONV_MODELS, is_convolutional
 from nets.inspect.attribution import grad_cam, overlay
 from nets.inspect.featuremaps import LayerView, layer_views
 from nets.inspect.imagenet import digest, imagenet_from_bytes
@@ -213,6 +213,10 @@ with st.expander("📖 How to read this page"):
     st.markdown(LESSON.read_text())
 
 chosen = model_ui()
+if not is_convolutional(chosen.model):  # a builder network may have no convolution at all
+    st.info(f"{plain(chosen.label)} has no convolution, so it has no activation maps and no Grad-CAM: choose a "
+            "run of a network with one (a builder network counts when it has a Conv, Res or Gated layer).")
+    st.stop()
 pic = image_ui(chosen)
 k = channels_ui()
 

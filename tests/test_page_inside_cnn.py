@@ -119,6 +119,14 @@ def test_a_run_without_convolutions_is_explained(ckpt, monkeypatch):
     assert widget(at.selectbox, "Saved run").value == lenet and headings(at)  # the MLP is not offered
 
 
+def test_a_builder_network_without_convolutions_is_explained(ckpt, monkeypatch):
+    from nets.engine.netspec import from_text
+    flat = run_training(TrainConfig(model="custom", layers=from_text("flatten,linear_16,relu,linear"),
+                                    train_per_class=5, epochs=1, name="flat-run"), checkpoints=ckpt).run_id
+    at = open_page(PAGE, ckpt, monkeypatch, {"selected_run": flat})  # custom is offered: it may have convolutions
+    assert not at.exception and "flat-run has no convolution" in at.info[0].value and not headings(at)
+
+
 def test_search_finds_a_run_older_than_the_newest_50(ckpt, monkeypatch):
     shipped = many_runs(ckpt)
     at = open_page(PAGE, ckpt, monkeypatch, {"selected_run": "filler-59"})   # chosen on another page
