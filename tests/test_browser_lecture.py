@@ -31,11 +31,10 @@ def shot(page, name, full=False):
     if full:
         height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
         page.set_viewport_size({"width": WIDTH, "height": max(HEIGHT, min(int(height) + 100, 6000))})
-        page.wait_for_timeout(1500)
+        page.wait_for_timeout(700)  # the charts redrawn at the new width
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-    if full:
+    if full:  # back to the projector; the next action's own wait covers the relayout
         page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
-        page.wait_for_timeout(500)
 
 
 def in_view(locator) -> bool:
@@ -61,7 +60,7 @@ def test_train_watch_and_fix_at_projector_size(tmp_path):
     ckpt.mkdir()
     with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(WIDTH, HEIGHT) as page:
         main = open_at(page, url + "/train", "Train")
-        number(main, "Epochs", 25)  # about ten seconds of LeNet on the bundled digits (18k images/s here)
+        number(main, "Epochs", 1000)  # still training when the watching ends, however fast the machine: Stop ends it
         settle(page)
         to_top(main)
         train = main.get_by_role("button", name="Train", exact=True).filter(visible=True)
@@ -76,7 +75,7 @@ def test_train_watch_and_fix_at_projector_size(tmp_path):
         progress = main.locator('[data-testid="stProgress"]').first
         seen, changes, t0 = set(), 0, time.time()
         first = charts.first
-        while stop.count() and time.time() - t0 < 120:
+        while changes < 5 and stop.count() and time.time() - t0 < 120:  # five changes are the proof
             try:
                 digest = hashlib.md5(first.screenshot(timeout=5_000)).hexdigest()
             except Exception:  # the panel was redrawn between finding and shooting it
@@ -90,7 +89,19 @@ def test_train_watch_and_fix_at_projector_size(tmp_path):
                     "the live panel is in view at 1366×768 without scrolling"
             page.wait_for_timeout(400)
         assert changes >= 5, f"the loss chart changed only {changes} times during the run"
-        main.get_by_text("Completed all").first.wait_for(timeout=60_000)
+        assert stop.count(), "the run was still training when the watching ended"
+        stop.click()  # the lecturer has seen enough: Stop, and the outcome says so
+        main.get_by_text("Stopped").first.wait_for(timeout=60_000)
+        settle(page)
+
+        # A run that ends by itself (one epoch: the watched one is not waited out) tells so.
+        main.get_by_role("button", name="Edit settings").click()
+        settle(page)
+        number(main, "Epochs", 1)
+        settle(page)
+        to_top(main)
+        main.get_by_role("button", name="Train", exact=True).filter(visible=True).click()
+        main.get_by_text("Completed all").first.wait_for(timeout=120_000)
         settle(page)
         shot(page, "lecture-2-finished")
 
