@@ -9,6 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from nets.engine import netshape, netspec
+from nets.engine.catalog import SHAPES
+from nets.engine.config import TrainConfig
+from nets.engine.models import ModelError
+from nets.engine.netbuild import copy_of
 from nets.inspect import netview
 from nets.link import exercises
 from nets.text import plain
@@ -280,3 +284,23 @@ def exercise_line(layers, analysis: netshape.Analysis) -> None:
         return
     got = exercises.check(active, layers, analysis)
     st.caption(f"🔮 **{active.title}**: {'✅ ' if got.done else ''}{got.text}")
+
+
+# ------------------------------------------------------------------------------ from elsewhere
+def open_in_builder_ui(info: dict, key: str) -> None:
+    """Runs: a button that opens a saved run's network on this page, a copy for a built-in architecture
+    (the architecture only: the builder starts from no weights). Nothing for what it cannot copy."""
+    try:
+        cfg = TrainConfig.from_dict(info.get("config") or {})
+        if cfg.backbone:
+            return
+        layers = copy_of(cfg.model, cfg.model_kwargs(), cfg.input_shape())
+    except (ModelError, TypeError, ValueError, KeyError):  # a pretrained ResNet, a damaged record
+        return
+    if st.button("🧱 Open in the builder", key=key, help="This run's network, layer by layer, to edit and train "
+                 "again (its architecture, not its weights)."):
+        set_spec(layers, select=0)
+        if cfg.dataset in SHAPES:
+            st.session_state["builder_dataset_v"] = cfg.dataset
+            st.session_state.pop("builder_dataset", None)
+        st.switch_page("pages/build.py")

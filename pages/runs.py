@@ -33,6 +33,7 @@ from nets.runs import (
     set_starred,
 )
 from pages._common import ensure_app_entry
+from pages._build_ui import open_in_builder_ui
 from pages._cached import run_dataset, run_evaluation
 from pages._dynamics import runs_inside_ui
 from pages._identity import access
@@ -315,6 +316,7 @@ def draw_manage(root, selected, labels, who) -> None:
                            on_click="ignore", disabled=not target.has_model)
         st.download_button("Download run.json", data=json.dumps(target.info, indent=1, default=str),
                            file_name=f"{target.id}-run.json", mime="application/json", on_click="ignore")
+        open_in_builder_ui(target.info, f"to_builder_{target.id}")
 
 
 def grid_rows(items: list, per_row: int = PER_ROW):

@@ -113,3 +113,18 @@ def test_a_lesson_link_opens_its_network_and_names_what_it_got_wrong(ckpt, monke
     assert at.selectbox(key="builder_dataset").value == "cifar10"
     assert at.selectbox(key="builder_start").value == "yours"
     assert "exercise" in shown(at.warning[0].value) and "<b>nope</b>" in shown(at.warning[0].value)
+
+
+def test_a_saved_run_opens_in_the_builder_from_runs(ckpt, monkeypatch):
+    from pagetools import open_page
+
+    from nets.engine.config import TrainConfig
+    from nets.experiment import run_training
+    layers = netspec.from_text("conv_4_k3_p1,relu,maxpool_2,flatten,linear")
+    run = run_training(TrainConfig(model="custom", layers=layers, train_per_class=5, epochs=1, name="mine"),
+                       checkpoints=ckpt).run_id
+    at = open_page("pages/runs.py", ckpt, monkeypatch, {"selected_run": run})
+    at.button(key=f"to_builder_{run}").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["builder_layers"] == layers and "mine" not in str(at.session_state["builder_layers"])
+    assert any("Build a network" in t.value for t in at.title)
