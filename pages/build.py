@@ -14,7 +14,7 @@ from nets.link import build as links
 from nets.runs import RunFilter
 from nets.server.costs import estimate
 from nets.text import plain
-from pages import _build_ui as ui
+from pages import _build_exercises as drills, _build_ui as ui
 from pages._common import ensure_app_entry
 from pages._link import link_ui, problems_ui
 from pages._service import data_dir, job_manager
@@ -45,7 +45,7 @@ def opened(got: links.BuildLink) -> dict:
     S["builder_dataset_v"], S["builder_batch_v"] = got.dataset, got.batch_size
     S.pop("builder_dataset", None), S.pop("builder_batch", None)
     if got.exercise:
-        ui.set_up(got.exercise, got.case)
+        drills.set_up(got.exercise, got.case)
     ui.set_spec(got.layers, select=0)
     return {}
 
@@ -125,7 +125,7 @@ def below_ui(layers, dataset: str, batch_size: int) -> None:
         paste.text_input("Paste a network's text", key="builder_paste", max_chars=netspec.MAX_TEXT,
                          placeholder="conv_6_k5_p2,relu,maxpool_2,flatten,linear")
         load.button("Load", key="builder_load", on_click=load_text, width="stretch")
-        active, case = ui.active_exercise()
+        active, case = drills.active_exercise()
         st.markdown("**Copy as lesson link**")
         st.code(links.encode(layers, dataset, batch_size, active.key if active else "", case,
                              base_url=st.context.url), language=None, wrap_lines=True)
@@ -155,7 +155,7 @@ title.title("🧱 Build a network")
 st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>")
 problems_ui(link_ui(LESSON_KEY, links.decode, opened))
 with pop.popover("🔮 Exercises: predict, then reveal", width="stretch"):
-    ui.exercise_ui(my_mnist_runs)
+    drills.exercise_ui(my_mnist_runs)
 if S.pop("builder_go_train", False):
     st.switch_page("pages/train.py")
 ui.message_ui()
@@ -165,7 +165,7 @@ shape, classes = input_shape(dataset), num_classes(dataset)
 analysis = netshape.analyse(layers, shape, classes)
 dataset, batch_size = bar_ui(layers, analysis)
 summary_ui(layers, analysis, dataset, batch_size)
-ui.exercise_line(layers, analysis)
+drills.exercise_line(layers, analysis)
 ui.problems_ui(analysis)
 rows = table_rows(layers, shape, classes)
 left, right = st.columns([7, 3])
