@@ -75,7 +75,9 @@ def test_train_watch_and_fix_at_projector_size(tmp_path):
         progress = main.locator('[data-testid="stProgress"]').first
         seen, changes, t0 = set(), 0, time.time()
         first = charts.first
-        while changes < 5 and stop.count() and time.time() - t0 < 120:  # five changes are the proof
+        # Five changes are the proof; the 1000 epochs outlast the watching on any machine. Not `while
+        # stop.count()`: a count looks at one instant, and the Stop below waits for the button instead.
+        while changes < 5 and time.time() - t0 < 120:
             try:
                 digest = hashlib.md5(first.screenshot(timeout=5_000)).hexdigest()
             except Exception:  # the panel was redrawn between finding and shooting it
@@ -89,8 +91,7 @@ def test_train_watch_and_fix_at_projector_size(tmp_path):
                     "the live panel is in view at 1366×768 without scrolling"
             page.wait_for_timeout(400)
         assert changes >= 5, f"the loss chart changed only {changes} times during the run"
-        assert stop.count(), "the run was still training when the watching ended"
-        stop.click()  # the lecturer has seen enough: Stop, and the outcome says so
+        stop.click()  # still training (click waits for Stop): the lecturer has seen enough, and the outcome says so
         main.get_by_text("Stopped").first.wait_for(timeout=60_000)
         settle(page)
 
