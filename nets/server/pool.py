@@ -191,7 +191,11 @@ class ProcessPool:
             self._closed = True
             workers, self._workers = list(self._workers), []
         for w in workers:
-            w.close()
+            if w.job_id is None and not w.ready.is_set():  # still importing torch: it holds nothing yet,
+                w.proc.kill()                               # and waiting for it costs seconds per shutdown
+                w.proc.wait()
+            else:
+                w.close()
 
 
 class ThreadPool:
