@@ -6,16 +6,24 @@ from dataclasses import asdict
 from nets.engine.events import Diverged, EpochEnd, Finished, LayerStats, NewBest, Started, StatsPlan, Stopped
 from nets.engine.stats import Dynamics, concat
 from nets.runs.dynamics import write_chunk
+from nets.runs.epoch_features import EpochFeatures
 from nets.runs.folder import Run, save_best, update_run
 
 
 class RunRecorder:
     """Started, the best weights and each epoch's numbers go into the run as they come; the layer
     statistics are held for the epoch and written as its chunk with the epoch's history (a part
-    chunk when the run is stopped or diverges mid-epoch)."""
+    chunk when the run is stopped or diverges mid-epoch). Given the model being trained and its data
+    (an image model), each epoch's penultimate features of a test subset too (nets.runs.epoch_features)."""
 
-    def __init__(self, run: Run):
+    def __init__(self, run: Run, model=None, data=None):
         self.run = run
+        self.features: EpochFeatures | None = None
+        if model is not None and data is not None and not run.config.backbone:
+            try:
+                self.features = EpochFeatures(run, model, data)
+            except ValueError:  # a model without a Linear layer has no penultimate features
+                pass
         self.plan: Dynamics | None = None   # no records: the layers and sites
         self.parts: list[Dynamics] = []     # this epoch's records so far, joined once when written
         self.epoch = 1
@@ -35,11 +43,16 @@ class RunRecorder:
             save_best(self.run, event.state_dict,
                       best={"epoch": event.epoch, "accuracy": event.accuracy, "split": event.split})
         elif isinstance(event, EpochEnd):
+            if self.features is not None:  # before the record: the index then counts the file's size
+                self.features(event)
             history = self.run.info["history"] + [asdict(event)]
             if self.plan is None:
                 update_run(self.run, history=history)
             else:
                 self._write(event.epoch, history=history)
             self.epoch = event.epoch + 1
-        elif isinstance(event, (Stopped, Diverged, Finished)) and self.parts:
-            self._write(self.epoch, part=True)
+        elif isinstance(event, (Stopped, Diverged, Finished)):
+            if self.features is not None:
+                self.features.close()
+            if self.parts:
+                self._write(self.epoch, part=True)
