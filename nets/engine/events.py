@@ -1,4 +1,4 @@
-"""What the training engine reports: plain event objects, from Started to Finished, in the order fit sends them."""
+"""What the training engine reports: plain event objects, from Started to Finished, in the order fit sends them (and LRPoint, the range test's)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -121,6 +121,15 @@ class Stopped:
 
 
 @dataclass
+class LRPoint:
+    """One step of the learning-rate range test (nets.engine.lrfind), not of fit."""
+    step: int                 # 0-based
+    lr: float                 # the rate this step trained with
+    loss: float               # its raw training loss (NaN or inf where it blew up: the test's last point)
+    smooth: float             # the debiased moving average of the losses so far (fastai's)
+
+
+@dataclass
 class Finished:
     reason: Status            # completed, stopped, early-stopped, converged or diverged
     best_acc: float | None    # on the split that picks the best model
@@ -130,4 +139,4 @@ class Finished:
     images_per_s: float
 
 
-Event = Started | StatsPlan | LayerStats | BatchProgress | EpochEnd | NewBest | EarlyStopped | Converged | Diverged | Stopped | Finished
+Event = Started | StatsPlan | LayerStats | BatchProgress | EpochEnd | NewBest | EarlyStopped | Converged | Diverged | Stopped | Finished | LRPoint
