@@ -81,16 +81,21 @@ def pca(x, n_components: int = 2) -> np.ndarray:
 
 
 def umap(x, n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0, n_jobs: int = 1) -> np.ndarray:
-    """UMAP to 2-D (umap-learn), seeded; n_neighbors is capped at N − 1."""
+    """UMAP to 2-D (umap-learn), seeded; n_neighbors is capped at N − 1. The neighbour graph is the
+    exact one (`nearest`), handed to umap-learn: no approximate search, and none of its compile time."""
     _require("umap")
     x = _matrix(x)
     if len(x) < 4:
         raise ProjectionError(f"UMAP needs at least 4 points, not {len(x)}.")
+    k = int(min(n_neighbors, len(x) - 1))
+    idx, dist = nearest(x, k - 1)  # umap-learn's graph counts the point itself as its first neighbour
+    idx = np.concatenate([np.arange(len(x))[:, None], idx], axis=1)
+    dist = np.concatenate([np.zeros((len(x), 1), np.float32), dist], axis=1)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # umap-learn's notes on seeds, n_jobs and tbb
+        warnings.simplefilter("ignore")  # umap-learn's notes on seeds, n_jobs, tbb and a missing search index
         import umap as umap_learn
-        reducer = umap_learn.UMAP(n_components=2, n_neighbors=int(min(n_neighbors, len(x) - 1)),
-                                  min_dist=float(min_dist), random_state=seed, n_jobs=n_jobs)
+        reducer = umap_learn.UMAP(n_components=2, n_neighbors=k, min_dist=float(min_dist), random_state=seed,
+                                  n_jobs=n_jobs, precomputed_knn=(idx, dist, None))
         return np.asarray(reducer.fit_transform(x), dtype=np.float32)
 
 
@@ -138,26 +143,36 @@ def align(prev_2d, cur_2d) -> np.ndarray:
     return (scale * bc @ r + ma).astype(np.float32)
 
 
-def neighbour_shares(x, labels, k: int = 10, chunk: int = 1024) -> np.ndarray:
-    """Per point, the share of its k nearest neighbours (Euclidean, itself excluded) that share its
-    class. Exact, in NumPy, chunk rows at a time; k is capped at N − 1."""
-    x = _matrix(x).astype(np.float32)
-    labels = np.asarray(labels).reshape(-1)
+def nearest(x, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's k nearest other points, exactly (Euclidean, NumPy, chunk rows at a time):
+    (N×k indices, N×k distances), nearest first, the point itself excluded; k is capped at N − 1."""
+    x = _matrix(x)
     n = len(x)
-    if len(labels) != n:
-        raise ProjectionError(f"{n} feature rows but {len(labels)} labels.")
     k = int(min(k, n - 1))
     if k < 1:
-        return np.full(n, np.nan)
+        return np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32)
     sq = (x.astype(np.float64) ** 2).sum(1)
-    out = np.empty(n)
+    idx, dist = np.empty((n, k), np.int64), np.empty((n, k), np.float32)
     for i in range(0, n, chunk):
         d = sq[i:i + chunk, None] + sq[None, :] - 2.0 * (x[i:i + chunk] @ x.T).astype(np.float64)
-        rows = np.arange(min(chunk, n - i))
+        rows = np.arange(len(d))
         d[rows, i + rows] = np.inf  # itself excluded
-        nearest = np.argpartition(d, k - 1, axis=1)[:, :k]
-        out[i:i + chunk] = (labels[nearest] == labels[i:i + chunk, None]).mean(1)
-    return out
+        part = np.argpartition(d, k - 1, axis=1)[:, :k]
+        order = np.argsort(d[rows[:, None], part], axis=1, kind="stable")
+        idx[i:i + chunk] = part[rows[:, None], order]
+        dist[i:i + chunk] = np.sqrt(np.maximum(d[rows[:, None], idx[i:i + chunk]], 0.0))
+    return idx, dist
+
+
+def neighbour_shares(x, labels, k: int = 10) -> np.ndarray:
+    """Per point, the share of its k nearest neighbours (itself excluded) that share its class."""
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) != len(x):
+        raise ProjectionError(f"{len(x)} feature rows but {len(labels)} labels.")
+    idx, _ = nearest(x, k)
+    if idx.shape[1] == 0:
+        return np.full(len(labels), np.nan)
+    return (labels[idx] == labels[:, None]).mean(1)
 
 
 def knn_purity(x, labels, k: int = 10) -> float:
