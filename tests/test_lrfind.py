@@ -99,10 +99,10 @@ def test_points_rates_smoothing_and_stop_midway():
     assert all(isinstance(p, LRPoint) for p in points) and [p.step for p in points] == list(range(7))
     n = steps_for(len(data.x_train), CFG.batch_size, 40)
     assert curve.lrs == pytest.approx([1e-5 * (1e5) ** (i / (n - 1)) for i in range(7)])
-    avg = 0.0
-    for i, (raw, sm) in enumerate(zip(curve.losses, curve.smooth)):  # fastai's debiased moving average
-        avg = 0.9 * avg + 0.1 * raw
-        assert sm == pytest.approx(avg / (1 - 0.9 ** (i + 1)))
+    avg, b = 0.0, 0.9 ** (100 / n)  # fastai's debiased moving average, beta per 1/100 of the range
+    for i, (raw, sm) in enumerate(zip(curve.losses, curve.smooth)):
+        avg = b * avg + (1 - b) * raw
+        assert sm == pytest.approx(avg / (1 - b ** (i + 1)))
     assert curve.smooth[0] == pytest.approx(curve.losses[0])
 
 

@@ -3,13 +3,15 @@
 `range_test` raises the rate exponentially from `start` to `end`, one optimiser step of `_Run.step`
 (the one engine: same inputs, augmentation, loss, mixed precision and clipping as training) per rate,
 on random batches drawn with the run's generator. It smooths the loss with a debiased moving average
-(fastai's: avg = beta·avg + (1-beta)·loss, smooth = avg / (1 - beta^(i+1))) and stops when the smoothed
-loss exceeds `diverge` times its best so far or a loss is not finite (that point is kept: the curve
-shows where it blew up), or when `stop` is set. It costs less than one epoch: the steps are capped
-at one fewer than an epoch's batches (`steps_for`; never below MIN_STEPS, so a tiny training set still
-gets a curve). Afterwards the model's state_dict (batch-norm buffers included), its gradients, train/
-eval mode and device, and the torch (CPU and CUDA), Python and NumPy random states are what they were
-before; the optimiser is the test's own, thrown away. Suggestions from the curve: nets.coach.lr_suggest.
+(fastai's: avg = b·avg + (1-b)·loss, smooth = avg / (1 - b^(i+1))) with b = beta^(100/steps): `beta` is
+fastai's for its 100 steps, and a shorter test averages over the same span of rates (fastai's beta over 30
+steps would still hold the first losses when the loss turns up). It stops when the smoothed loss exceeds
+`diverge` times its best so far or a loss is not finite (that point is kept: the curve shows where it
+blew up), or when `stop` is set. It costs less than one epoch: the steps are capped at one fewer than an
+epoch's batches (`steps_for`; never below MIN_STEPS, so a tiny training set still gets a curve).
+Afterwards the model's state_dict (batch-norm buffers included), its gradients, train/eval mode and
+device, and the torch (CPU and CUDA), Python and NumPy random states are what they were before; the
+optimiser is the test's own, thrown away. Suggestions from the curve: nets.coach.lr_suggest.
 """
 from __future__ import annotations
 
@@ -121,6 +123,7 @@ def range_test(model: nn.Module, data: ImageData, cfg: TrainConfig, start: float
     try:
         run = _Run(model, data, cfg, lambda event: None)
         n_steps = steps_for(run.n, run.bs, steps)
+        b = beta ** (100 / n_steps)
         model.train()
         perm, pos, avg, best = None, 0, 0.0, math.inf
         for i in range(n_steps):
@@ -134,8 +137,8 @@ def range_test(model: nn.Module, data: ImageData, cfg: TrainConfig, start: float
                 perm, pos = torch.randperm(run.n, device=run.device, generator=run.gen), 0
             loss = float(run.step(perm[pos:pos + run.bs])[0].detach())  # one host sync per step: 100 at most
             pos += run.bs
-            avg = beta * avg + (1 - beta) * loss
-            value = avg / (1 - beta ** (i + 1))
+            avg = b * avg + (1 - b) * loss
+            value = avg / (1 - b ** (i + 1))
             lrs.append(lr)
             losses.append(loss)
             smooth.append(value)
