@@ -119,12 +119,13 @@ def panel(job_id: str, cfg: TrainConfig, locked: str | None) -> None:
 
 
 def header(v: LRFindView) -> None:
-    title, button = st.columns([6, 1], vertical_alignment="center")
-    title.markdown(f"**🔎 Learning-rate finder** · {plain(v.config.label())} · {status_text(v)}")
+    """Stop (or Close) first, on the left: the chart's own toolbar opens at its top right, above the chart."""
+    button, title = st.columns([1, 6], vertical_alignment="center")
     if v.active:
         button.button("Stop", key="lrfind_stop", on_click=stop, args=(v.id,), width="stretch")
     else:
         button.button("Close", key="lrfind_close", on_click=close, width="stretch")
+    title.markdown(f"**🔎 Learning-rate finder** · {plain(v.config.label())} · {status_text(v)}")
 
 
 def status_text(v: LRFindView) -> str:

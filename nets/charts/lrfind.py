@@ -21,6 +21,7 @@ RULE_COLORS = dict(zip(RULES, PALETTE[1:5]))
 RAW, SMOOTH = "loss (faint: each step)", "smoothed loss"
 ROW_PX = 19                                         # one label row at the top of the plot
 BAND_COLOR = "#999999"
+SPAN = (1e-7, 10.0)                                 # range_test's rates: the x-axis from the first step, so a live curve grows rightwards
 
 
 def _finite(v) -> bool:
@@ -48,8 +49,8 @@ def loss_domain(smooth, losses) -> list[float] | None:
 
 
 def decades(lrs) -> list[float]:
-    """Whole powers of ten across the rates: the x-axis's ticks."""
-    pos = [lr for lr in lrs if lr > 0]
+    """Whole powers of ten across the rates and SPAN: the x-axis's ticks."""
+    pos = [lr for lr in (*lrs, *SPAN) if lr > 0]
     if not pos:
         return []
     lo, hi = math.floor(math.log10(min(pos)) + 1e-9), math.ceil(math.log10(max(pos)) - 1e-9)
@@ -63,7 +64,7 @@ def lrfind_chart(lrs, losses, smooth, suggestions: dict | None = None, band: tup
     """The curve so far (live) or finished with its suggestions (rule → lr or None), the span where they
     disagree shaded (`band`: lo, hi), and the rate offered (`best`) drawn heavier."""
     df = points_frame(lrs, losses, smooth)
-    ticks = decades(lrs) or [1e-7, 1e-5, 1e-3, 1e-1, 10.0]
+    ticks = decades(lrs)
     x_scale = alt.Scale(type="log", domain=[ticks[0], ticks[-1]], nice=False)
     x = alt.X("lr:Q", title="learning rate (log scale)", scale=x_scale,
               axis=alt.Axis(values=ticks, labelExpr="format(datum.value, '.0e')", grid=True))
