@@ -1,0 +1,235 @@
+"""The Feature projector's widgets and cached computations (not a page): the method and its parameters,
+the scatter and the clicked point's image, top 5 and Grad-CAM, the epoch slider and purity curve."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from nets.charts.projector import SELECTION, domain, image_uri, purity_chart, purity_frame, scatter, scatter_frame
+from nets.engine.models import is_convolutional
+from nets.inspect.attribution import grad_cam, overlay
+from nets.inspect.features import Features
+from nets.inspect.pictures import to_display
+from nets.inspect.prediction import Prediction
+from nets.inspect.projection import METHODS, TITLES, align, knn_purity, missing_reason, project
+from nets.runs import Run, get_run
+from nets.runs.epoch_features import SUBSET, feature_epochs, load_epoch_features
+from nets.runs.features_cache import run_features, run_projection, run_purity
+from nets.text import plain
+from pages._cached import run_dataset, run_model
+from pages._widgets import picture, top_k_table
+
+# The hover image: vega-tooltip draws it at its own size (28 px); shown larger, with square pixels.
+TOOLTIP_CSS = ("<style>#vg-tooltip-element img{width:150px;height:150px;image-rendering:pixelated;}"
+               "#vg-tooltip-element{font-size:15px;}</style>")
+DRAWN = (1000, 2000, 5000, 10000)  # points drawn (each carries its image): all are projected
+K = 10                              # neighbours of the kNN purity
+COLOUR_BY = {"true": "true class", "predicted": "prediction"}
+SECONDS = {"pca": "a second", "umap": "about half a minute", "tsne": "about half a minute"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    method: str
+    params: tuple           # sorted (name, value) pairs: a cache key
+    colour_by: str          # "true" or "predicted"
+    drawn: int
+
+
+def _params_ui(method: str, key: str) -> tuple:
+    if method == "umap":
+        a, b = st.columns(2)
+        n = a.slider("Neighbours", 5, 100, 15, 5, key=f"{key}_nn",
+                     help="UMAP's n_neighbors: few keep small clusters apart, many show the big picture.")
+        d = b.slider("Minimum distance", 0.0, 0.9, 0.1, 0.05, key=f"{key}_md",
+                     help="UMAP's min_dist: how tightly points may pack together.")
+        return (("min_dist", float(d)), ("n_neighbors", int(n)), ("seed", 0))
+    if method == "tsne":
+        p = st.slider("Perplexity", 5, 100, 30, 5, key=f"{key}_perp",
+                      help="t-SNE's perplexity: about how many neighbours each point keeps close.")
+        return (("perplexity", float(p)), ("seed", 0))
+    st.caption("PCA: the two directions in which the features vary most. No parameters; straight lines "
+               "stay straight.")
+    return ()
+
+
+def _method_ui(key: str) -> str:
+    """PCA, UMAP or t-SNE; PCA, with the sentence that says what to install, when the package is missing."""
+    method = st.radio("Projection", METHODS, format_func=TITLES.get, horizontal=True, key=f"{key}_method")
+    if (reason := missing_reason(method)) is not None:
+        st.warning(plain(reason) + " — showing PCA.")
+        method = "pca"
+    return method
+
+
+def controls_ui(n_points: int) -> Choice:
+    m, p, c, d = st.columns([1.3, 2, 1.3, 1])
+    with m:
+        method = _method_ui("proj")
+    with p:
+        params = _params_ui(method, "proj")
+    colour_by = c.radio("Colour by", list(COLOUR_BY), format_func=COLOUR_BY.get, horizontal=True, key="proj_colour")
+    options = [n for n in DRAWN if n < n_points] + [n_points]
+    drawn = d.selectbox("Points drawn", options, index=min(1, len(options) - 1), format_func="{:,}".format,
+                        key="proj_drawn", help="All test images are projected; the first ones are drawn, each "
+                                               "with its image for the hover.")
+    return Choice(method, params, colour_by, drawn)
+
+
+# ------------------------------------------------------------------------------ cached computations
+def _key(run: Run) -> tuple[str, str, str]:
+    return str(run.path.parent), run.id, run.weights_file
+
+
+@st.cache_resource(show_spinner="Computing the features of every test image (once per weights)…", max_entries=8)
+def _features(root: str, run_id: str, weights_file: str) -> Features:
+    run = get_run(root, run_id)
+    return run_features(run, data=run_dataset(run), model=run_model(run))
+
+
+def features(run: Run) -> Features:
+    """Every test image's penultimate features under the run's best weights (stored with the run)."""
+    return _features(*_key(run))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _projection(root: str, run_id: str, weights_file: str, method: str, params: tuple) -> np.ndarray:
+    return run_projection(get_run(root, run_id), method, _features(root, run_id, weights_file), **dict(params))
+
+
+def projection(run: Run, choice: Choice, n: int) -> np.ndarray:
+    with st.spinner(f"Projecting {n:,} points with {TITLES[choice.method]} (once per weights file and "
+                    f"parameters; {SECONDS[choice.method]})…"):
+        return _projection(*_key(run), choice.method, choice.params)
+
+
+@st.cache_data(show_spinner="Measuring how often neighbours share a class…", max_entries=32)
+def _purity(root: str, run_id: str, weights_file: str) -> float:
+    return run_purity(get_run(root, run_id), _features(root, run_id, weights_file), k=K)
+
+
+def purity(run: Run) -> float:
+    return _purity(*_key(run))
+
+
+@st.cache_data(show_spinner="Preparing the hover images…", max_entries=16)
+def _image_uris(root: str, run_id: str, weights_file: str, n: int) -> list[str]:
+    x = run_dataset(get_run(root, run_id)).x_test[:n].numpy()
+    return [image_uri(im) for im in x]
+
+
+def image_uris(run: Run, n: int) -> list[str]:
+    return _image_uris(*_key(run), n)
+
+
+@st.cache_data(show_spinner="Computing Grad-CAM…", max_entries=64)
+def _grad_cam(root: str, run_id: str, weights_file: str, index: int, target: int) -> np.ndarray:
+    run = get_run(root, run_id)
+    data, info = run_dataset(run), run.info
+    x = data.x_test[index:index + 1].float().div(info.get("scale", data.scale))
+    mean = torch.tensor(info.get("mean") or data.mean).view(1, -1, 1, 1)
+    std = torch.tensor(info.get("std") or data.std).view(1, -1, 1, 1)
+    return grad_cam(run_model(run), (x - mean) / std, target)
+
+
+@st.cache_data(show_spinner="Projecting every epoch's features…", max_entries=16)
+def _epoch_layouts(root: str, run_id: str, epochs: tuple, method: str, params: tuple) -> dict:
+    """Per epoch: the subset's layout (each aligned to the one before), labels, predictions, kNN purity."""
+    run = get_run(root, run_id)
+    out = {"epochs": [], "xy": [], "labels": [], "predictions": [], "purity": []}
+    prev = None
+    for e in epochs:
+        z = load_epoch_features(run, e)
+        if z is None or not np.isfinite(z["features"]).all():
+            continue  # unreadable, or a diverged epoch's NaN features
+        xy = project(z["features"], method, **dict(params))
+        if prev is not None and prev.shape == xy.shape:
+            xy = align(prev, xy)
+        prev = xy
+        for k, v in (("epochs", e), ("xy", xy), ("labels", z["labels"]), ("predictions", z["predictions"]),
+                     ("purity", knn_purity(z["features"], z["labels"], K))):
+            out[k].append(v)
+    return out
+
+
+# ------------------------------------------------------------------------------ drawing
+def draw_scatter(run: Run, f: Features, xy: np.ndarray, choice: Choice) -> int | None:
+    """The scatter of the first `drawn` points; returns the clicked point's test index, or None."""
+    n = min(choice.drawn, len(xy))
+    df = scatter_frame(xy[:n], f.labels[:n], f.predictions[:n], f.classes, choice.colour_by, image_uris(run, n))
+    title = (f"{len(xy):,} test images by {TITLES[choice.method]} of their last hidden layer"
+             + (f" (the first {n:,} drawn)" if n < len(xy) else ""))
+    chart = scatter(df, f.classes, COLOUR_BY[choice.colour_by], title, domains=domain(xy[:n]))
+    st.html(TOOLTIP_CSS)
+    return _picked(st.altair_chart(chart, on_select="rerun", selection_mode=SELECTION, key="proj_scatter",
+                                   width="stretch"))
+
+
+def _picked(event) -> int | None:
+    """The test index of the point the click selected, or None."""
+    picked = (event.selection.get(SELECTION) or []) if event else []
+    return int(picked[0]["index"]) if picked and "index" in picked[0] else None
+
+
+def draw_scores(run: Run, f: Features) -> None:
+    a, b = st.columns(2)
+    a.metric(f"kNN purity (k = {K})", f"{purity(run):.1%}",
+             help=f"How often a test image's {K} nearest neighbours in the features share its class: 100% "
+                  f"when the classes lie apart, about 1/{len(f.classes)} when they are mixed.")
+    b.metric("Test accuracy", f"{f.accuracy:.1%}")
+
+
+def draw_point(run: Run, f: Features, index: int | None) -> None:
+    """The clicked test image: picture, true class, top 5 and (a conv net) Grad-CAM for the prediction."""
+    if index is None or not 0 <= index < len(f):
+        st.info("Click a point to see its image, its top 5 and, for a convolutional network, Grad-CAM. "
+                "Hover to see the image.")
+        return
+    image = to_display(run_dataset(run).x_test[index].numpy())
+    true, pred = f.classes[int(f.labels[index])], f.classes[int(f.predictions[index])]
+    picture(image, f"Test image #{index}: true class {true}", px=168)
+    top_k_table([Prediction(int(i), f.classes[int(i)], float(p)) for i, p in zip(f.top5[index], f.top5_p[index])])
+    if is_convolutional(run_model(run)):
+        heat = _grad_cam(*_key(run), index, int(f.predictions[index]))
+        picture(overlay(image, heat), f"Grad-CAM for '{pred}': bright = mattered most", px=168)
+
+
+def draw_epochs(run: Run, classes: list[str], colour_by: str) -> None:
+    """The epoch slider: the subset's features at each epoch (aligned layouts), purity beside accuracy."""
+    st.subheader("Over training")
+    epochs = feature_epochs(run)
+    if not epochs:
+        st.caption("This run kept no per-epoch features (runs trained before the projector existed, or "
+                   "heads on frozen features).")
+        return
+    m, p = st.columns([1.3, 3.3])
+    with m:
+        method = _method_ui("proj_ep")
+    with p:
+        params = _params_ui(method, "proj_ep")
+    st.caption(f"The first {SUBSET:,} test images (or all, when fewer): their features saved at the end of "
+               "each epoch, each epoch's layout turned to match the one before (Procrustes), so points move "
+               "only as much as the features do.")
+    lay = _epoch_layouts(*_key(run)[:2], tuple(epochs), method, params)
+    if not lay["epochs"]:
+        st.caption("No readable per-epoch features.")
+        return
+    shown = lay["epochs"]
+    epoch = (st.select_slider("Epoch", options=shown, value=shown[-1], key="proj_epoch") if len(shown) > 1
+             else shown[0])
+    i = shown.index(epoch)
+    left, right = st.columns([3, 2])
+    xy, labels, preds = lay["xy"][i], lay["labels"][i], lay["predictions"][i]
+    df = scatter_frame(xy, labels, preds, classes, colour_by, image_uris(run, len(xy)))
+    with left:
+        st.altair_chart(scatter(df, classes, COLOUR_BY[colour_by],
+                                f"Epoch {epoch}: {len(xy):,} test images by {TITLES[method]}", height=440,
+                                domains=domain(np.concatenate(lay["xy"])), selectable=False), width="stretch")
+    with right:
+        st.altair_chart(purity_chart(purity_frame(shown, lay["purity"], run.info.get("history", [])), epoch),
+                        width="stretch")
+        st.metric(f"kNN purity at epoch {epoch}", f"{lay['purity'][i]:.1%}")
+

@@ -1,0 +1,42 @@
+"""Feature projector: how a trained network arranges the test images in its last hidden layer."""
+import streamlit as st
+
+from nets.engine.data import DatasetError
+from nets.inspect.features import FeatureError
+from nets.inspect.projection import ProjectionError
+from nets.runs import CheckpointError, Run, RunFilter
+from nets.text import plain
+from pages._common import ensure_app_entry
+from pages._projector_ui import controls_ui, draw_epochs, draw_point, draw_scatter, draw_scores, features, projection
+from pages._runpick import run_picker_ui
+
+ensure_app_entry()
+
+USABLE = RunFilter(has_model=True, images=True)
+PROBLEMS = (CheckpointError, DatasetError, FeatureError, ProjectionError, OSError)
+
+
+def run_ui() -> Run:
+    return run_picker_ui("Run", "projector_run", USABLE,
+                         empty="No saved run with a model yet. Train one on the Train page.")
+
+
+st.title("🔭 Feature projector")
+st.caption("Each dot is a test image, placed by the activations of the network's last hidden layer (the "
+           "input of its final Linear layer), squeezed from many dimensions to two. Images the network "
+           "tells apart land apart; crosses are its mistakes.")
+run = run_ui()
+try:
+    f = features(run)
+    choice = controls_ui(len(f))
+    xy = projection(run, choice, len(f))
+except PROBLEMS as e:
+    st.error(plain(e))
+    st.stop()
+chart, side = st.columns([3, 1])
+with chart:
+    picked = draw_scatter(run, f, xy, choice)
+with side:
+    draw_scores(run, f)
+    draw_point(run, f, picked)
+draw_epochs(run, f.classes, choice.colour_by)

@@ -1,0 +1,122 @@
+"""The Feature projector page (AppTest): scatter, purity, method switch, missing packages, the clicked
+point's panel and the epoch slider, on a tiny LeNet whose training kept per-epoch features."""
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import nets.experiment as experiment
+import nets.runs.features_cache as features_cache
+import pages._projector_ui as ui
+from nets.engine.config import TrainConfig
+from nets.inspect.projection import knn_purity, pca
+from nets.runs import get_run
+from nets.runs.epoch_features import feature_epochs
+from nets.runs.features_cache import run_features
+from nets.runs.recorder import RunRecorder
+from nets.text import shown
+
+PAGE = "pages/projector.py"
+
+
+def projector_run(ckpt, monkeypatch, epochs: int = 3, **changes) -> str:
+    """A LeNet trained on 200 MNIST-mini digits, its recorder given the model and data (as
+    nets.experiment does once wired) so each epoch's features are kept. Returns its run id."""
+    cfg = TrainConfig(dataset="mnist-mini", model="lenet", train_per_class=20, epochs=epochs, name="tiny-lenet",
+                      **changes)
+    data = experiment.prepare_data(cfg, download=False)
+    built, real = {}, experiment.build_model
+    with monkeypatch.context() as m:
+        m.setattr(experiment, "build_model", lambda *a, **k: built.setdefault("model", real(*a, **k)))
+        m.setattr(experiment, "RunRecorder", lambda run, *rest: RunRecorder(run, built["model"], data))
+        return experiment.run_training(cfg, data, checkpoints=ckpt).run_id
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    ckpt = tmp_path_factory.mktemp("projector") / "checkpoints"
+    ckpt.mkdir()
+    run_id = projector_run(ckpt, mp)
+    mp.undo()
+    return ckpt, run_id
+
+
+def open_page(ckpt, monkeypatch) -> AppTest:
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def chart_data(el) -> tuple[dict, list]:
+    """The chart's spec and the rows of its first dataset (sent beside the spec, as Arrow)."""
+    spec = json.loads(el.proto.spec)
+    if not el.proto.datasets:
+        return spec, next(iter(spec.get("datasets", {}).values()), [])
+    table = pa.ipc.open_stream(el.proto.datasets[0].data.data).read_all()
+    return spec, table.to_pandas().to_dict("records")
+
+
+def test_scatter_purity_and_epochs(shared, monkeypatch):
+    ckpt, run_id = shared
+    at = open_page(ckpt, monkeypatch)
+    run = get_run(ckpt, run_id)
+    f = run_features(run)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["kNN purity (k = 10)"] == f"{knn_purity(f.x, f.labels, 10):.1%}"
+    assert metrics["Test accuracy"] == f"{run.info['test']['accuracy']:.1%}"
+    scatter, epoch_scatter, curve = at.get("vega_lite_chart")
+    _, rows = chart_data(scatter)
+    assert len(rows) == 1000 and rows[0]["image"].startswith("data:image/png;base64,")
+    wrong = {r["index"] for r in rows if r["outcome"] == "wrong"}
+    assert wrong == set(np.flatnonzero(f.mistakes[:1000]).tolist())
+    assert {r["class"] for r in rows} <= set(f.classes)
+    xy = pca(f.x)
+    assert np.allclose([[r["x"], r["y"]] for r in rows[:5]], xy[:5], atol=1e-4)
+    assert at.select_slider(key="proj_epoch").options == ["1", "2", "3"]
+    assert at.select_slider(key="proj_epoch").value == 3
+    _, curve_rows = chart_data(curve)
+    assert {r["measure"] for r in curve_rows} == {"kNN purity (features)", "test accuracy"}
+    assert [r["epoch"] for r in curve_rows if r["measure"] == "test accuracy"] == [1, 2, 3]
+    at.select_slider(key="proj_epoch").set_value(1).run()
+    assert not at.exception
+    assert "Epoch 1" in json.dumps(json.loads(at.get("vega_lite_chart")[1].proto.spec).get("title"))
+    assert feature_epochs(run) == [1, 2, 3]
+
+
+def test_method_switch_colours_and_missing_package(shared, monkeypatch):
+    ckpt, _ = shared
+    asked = []
+
+    def fake(x, method, **params):  # UMAP/t-SNE cost seconds: the page's wiring is what is tested here
+        asked.append((method, params))
+        return pca(x) * 2
+    monkeypatch.setattr(features_cache, "project", fake)
+    at = open_page(ckpt, monkeypatch)
+    at.radio(key="proj_method").set_value("tsne").run()
+    assert not at.exception and ("tsne", {"perplexity": 30.0, "seed": 0}) in asked
+    at.slider(key="proj_perp").set_value(10).run()
+    assert ("tsne", {"perplexity": 10.0, "seed": 0}) in asked
+    at.radio(key="proj_colour").set_value("predicted").run()
+    _, rows = chart_data(at.get("vega_lite_chart")[0])
+    assert all(r["class"] == r["predicted"] for r in rows)
+    monkeypatch.setattr(ui, "missing_reason", lambda m: None if m == "pca" else "UMAP needs umap-learn: pip")
+    at.radio(key="proj_method").set_value("umap").run()
+    assert not at.exception and "umap-learn" in shown(at.warning[0].value)
+
+
+def test_clicked_point_shows_image_top5_and_grad_cam(shared, monkeypatch):
+    ckpt, run_id = shared
+    run = get_run(ckpt, run_id)
+    f = run_features(run)
+    i = int(np.flatnonzero(f.mistakes)[0])
+    monkeypatch.setattr(ui, "_picked", lambda event: i)  # Streamlit's AppTest cannot click a chart
+    at = open_page(ckpt, monkeypatch)
+    captions = [shown(x.caption) for im in at.get("image") for x in im.proto.imgs]
+    assert any(f"#{i}" in c for c in captions) and any("Grad-CAM" in c for c in captions)
+    top5 = at.dataframe[0].value
+    assert len(top5) == 5 and list(top5.iloc[:, 0])[0] == f.classes[int(f.predictions[i])]
