@@ -106,8 +106,9 @@ def build(cfg: TrainConfig, data):
 @dataclass
 class LRFindWork:
     """A range test of a training configuration as a job (nets.work.Work): it saves no run; its curve
-    travels in its messages. Admitted under the budget of one epoch of the same training."""
-    cfg: TrainConfig
+    travels in its messages. Admitted under the budget of one epoch of the same training. Its configuration
+    is `config`, not `cfg`: nets.server.waits reads a work's `cfg` as a training's (a whole run's time)."""
+    config: TrainConfig
     data_dir: str | None = None
     owner: str = ""                 # for the folder rule: only the owner's uploaded images
     kind = KIND
@@ -118,10 +119,10 @@ class LRFindWork:
         self.data_dir = None if self.data_dir is None else str(self.data_dir)
 
     def label(self) -> str:
-        return f"learning-rate finder · {self.cfg.label()}"
+        return f"learning-rate finder · {self.config.label()}"
 
     def spec(self) -> dict:
-        return {WORK_KEY: class_path(self), "config": self.cfg.to_dict(), "data_dir": self.data_dir,
+        return {WORK_KEY: class_path(self), "config": self.config.to_dict(), "data_dir": self.data_dir,
                 "owner": self.owner}
 
     @classmethod
@@ -129,21 +130,21 @@ class LRFindWork:
         return cls(TrainConfig.from_dict(spec["config"]), spec.get("data_dir"), spec.get("owner", ""))
 
     def tracker(self) -> LRFindTracker:
-        return LRFindTracker(self.cfg)
+        return LRFindTracker(self.config)
 
     def check(self, service) -> None:
         """Training's checks (the configuration, the folder rule), and the budget of a 1-epoch job."""
-        validate(self.cfg, data_root=service.data_dir)
-        if self.cfg.dataset == FOLDER and (why := service.folder_problem(self.cfg.folder, self.owner)):
+        validate(self.config, data_root=service.data_dir)
+        if self.config.dataset == FOLDER and (why := service.folder_problem(self.config.folder, self.owner)):
             raise JobRefused(why)
-        if problem := service.budget_problem(replace(self.cfg, epochs=1)):
+        if problem := service.budget_problem(replace(self.config, epochs=1)):
             raise JobRefused(problem)
 
     def unique(self, taken: list[str]) -> LRFindWork:
         return self  # it saves no run: no name to keep apart
 
     def run(self, emit, stop: threading.Event, cache, own_process: bool = False) -> dict:
-        cfg = self.cfg
+        cfg = self.config
 
         def on_progress(text: str, fraction: float | None = None) -> None:
             emit({"type": "phase", "text": text, "fraction": fraction})
@@ -177,8 +178,9 @@ class LRFindWork:
 
     def resources(self, cluster_gpus: float, cpus_per_job: float) -> dict:
         """Training's request for the same configuration: no GPU without one or for device=cpu, half for a small model."""
-        if cluster_gpus <= 0 or self.cfg.device == "cpu":
+        if cluster_gpus <= 0 or self.config.device == "cpu":
             gpus = 0.0
         else:
-            gpus = GPU_SMALL if TrainWork.small(self) and not self.cfg.backbone else GPU_LARGE  # reads only .cfg
+            small = TrainWork(self.config, "", run_id="-").small()  # training's rule (nothing built or saved)
+            gpus = GPU_SMALL if small and not self.config.backbone else GPU_LARGE
         return {"num_cpus": cpus_per_job, "num_gpus": gpus}

@@ -34,6 +34,8 @@ def test_it_is_a_work_the_service_knows_by_kind():
     assert again == work and again.unique(["x"]) is again
     assert work.resources(0, 1.0) == {"num_cpus": 1.0, "num_gpus": 0.0}
     assert work.resources(1, 1.0)["num_gpus"] == 0.5  # a small model: half a GPU, like its training
+    from nets.server.waits import estimate_s, key_of
+    assert key_of(work) == "lrfind" and estimate_s(work, 1) is None  # queue waits never take it for a training
 
 
 def test_a_search_runs_as_a_job_and_saves_no_run(jobs, ckpt):
