@@ -67,7 +67,8 @@ def start(cfg: TrainConfig, problem: str | None) -> None:
         return
     manager = job_manager()
     if (old := st.session_state.get(JOB_KEY)) and (v := manager.view(old, access())) is not None and v.active:
-        manager.stop(old, access())  # a new search replaces the one still running
+        manager.stop(old, access())  # a new search replaces the one still running: it ends between two steps,
+        manager.wait(old, timeout=10)  # and no longer counts against the student's limit of active jobs
     try:
         job = manager.submit_works([LRFindWork(cfg, str(data_dir()), owner)], owner)[0]
     except (ConfigError, ModelError, CheckpointError) as e:  # refused (budget, limits): why, in words

@@ -84,6 +84,11 @@ def test_stop_ends_a_search_part_way(service):
     at = opened(hidden=(2048, 2048), batch_size=512)  # about 0.4 s a step here
     button(at, "🔎 Find a learning rate").click().run()
     poll(at, lambda a: a.get("vega_lite_chart") and has(a, "Stop"))
+    first = at.session_state["lrfind_job"]
+    button(at, "🔎 Find a learning rate").click().run()  # again while it runs: a new search replaces it
+    assert not at.error and at.session_state["lrfind_job"] != first
+    assert service.view(first).status == "stopped"
+    poll(at, lambda a: a.get("vega_lite_chart") and has(a, "Stop"))
     button(at, "Stop").click().run()
     poll(at, lambda a: has(a, "Close"))
     assert "stopped by you" in at.markdown[0].value or "stopped" in at.markdown[0].value
