@@ -109,8 +109,10 @@ def test_features_are_stored_once_per_weights_file_and_new_weights_invalidate_th
     names = {p.name for p in run.path.iterdir()}
     assert not old & names, "the files of the old weights are deleted"
     (run.path / "features-e0001.npz").write_bytes(b"per-epoch subset: not this module's")
-    run_projection(run, "pca", features=new, seed=1)
+    run_purity(run, features=new, k=4)  # a new file written: the clean-up runs and leaves it alone
     assert (run.path / "features-e0001.npz").exists()
+    with pytest.raises(ProjectionError, match="no parameter"):
+        run_projection(run, "pca", features=new, seed=1)
 
 
 def test_a_damaged_or_foreign_features_file_is_computed_again(ckpt):
@@ -174,6 +176,8 @@ def test_missing_packages_say_how_to_install(monkeypatch):
     with pytest.raises(ProjectionError, match="openTSNE"):
         project(np.zeros((10, 3)), "tsne")
     assert project(np.eye(4), "pca").shape == (4, 2)
+    assert projection.full_params("tsne", perplexity=30) == {"perplexity": 30.0, "seed": 0}  # one key for one setting
+    assert projection.full_params("umap", n_neighbors=15.0, min_dist=0.1) == projection.PARAMS["umap"]
 
 
 @pytest.mark.parametrize("method, params", [("umap", {"n_neighbors": 10}), ("tsne", {"perplexity": 20})])

@@ -17,6 +17,20 @@ METHODS = ("pca", "umap", "tsne")
 TITLES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 PACKAGES = {"umap": ("umap", "umap-learn"), "tsne": ("openTSNE", "openTSNE")}
 INSTALL = "pip install -r requirements-projector.txt"
+# Each method's parameters with their defaults and types (n_jobs is left out: it changes no result)
+PARAMS = {"pca": {}, "umap": {"n_neighbors": 15, "min_dist": 0.1, "seed": 0}, "tsne": {"perplexity": 30.0, "seed": 0}}
+
+
+def full_params(method: str, **params) -> dict:
+    """The method's parameters with the defaults filled in and the types fixed (15.0 → 15), so equal
+    settings compare equal (the key of a stored projection); an unknown name is a ProjectionError."""
+    defaults = PARAMS.get(method)
+    if defaults is None:
+        raise ProjectionError(missing_reason(method) or f"Unknown projection '{method}'.")
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise ProjectionError(f"{TITLES[method]} has no parameter(s) {unknown}; it takes {sorted(defaults)}.")
+    return {k: type(v)(params.get(k, v)) for k, v in defaults.items()}
 
 
 class ProjectionError(RuntimeError):
@@ -114,6 +128,7 @@ def tsne(x, perplexity: float = 30.0, seed: int = 0, n_jobs: int = 1) -> np.ndar
 
 def project(x, method: str, **params) -> np.ndarray:
     """N×2 by the named method ("pca", "umap" or "tsne") with its parameters."""
+    params = full_params(method, **params)
     if method == "pca":
         return pca(x, 2)
     if method == "umap":
@@ -151,10 +166,13 @@ def nearest(x, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     k = int(min(k, n - 1))
     if k < 1:
         return np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32)
-    sq = (x.astype(np.float64) ** 2).sum(1)
+    sq = (x.astype(np.float64) ** 2).sum(1).astype(np.float32)
     idx, dist = np.empty((n, k), np.int64), np.empty((n, k), np.float32)
     for i in range(0, n, chunk):
-        d = sq[i:i + chunk, None] + sq[None, :] - 2.0 * (x[i:i + chunk] @ x.T).astype(np.float64)
+        d = x[i:i + chunk] @ x.T  # |a|² + |b|² − 2ab, in place in float32
+        d *= -2.0
+        d += sq[None, :]
+        d += sq[i:i + chunk, None]
         rows = np.arange(len(d))
         d[rows, i + rows] = np.inf  # itself excluded
         part = np.argpartition(d, k - 1, axis=1)[:, :k]

@@ -25,7 +25,7 @@ import torch
 from nets.engine.data import ImageData, load_dataset
 from nets.files import CheckpointError, atomic_write_bytes
 from nets.inspect.features import Features, features_of
-from nets.inspect.projection import knn_purity, project
+from nets.inspect.projection import full_params, knn_purity, project
 from nets.runs.folder import Run, index_put, load_model
 
 FEATURES_PREFIX, PROJECTION_PREFIX = "features-model", "projection-model"
@@ -167,6 +167,8 @@ def run_projection(run: Run, method: str, features: Features | None = None, data
                    **params) -> np.ndarray:
     """N×2 float32: the run's features projected by `method` ("pca", "umap", "tsne") with `params`
     (e.g. n_neighbors, min_dist, seed; perplexity, seed), stored per (weights file, method, params)."""
+    params = full_params(method, **params)
+
     def compute():
         f = features if features is not None else run_features(run, data_dir)
         return project(f.x, method, **params)
