@@ -22,6 +22,7 @@ from nets.server.upload import (UploadError, all_uploads, clean_uploads, delete_
                                 image_folders, my_uploads, save_upload, share_upload, usage)
 from nets.text import plain
 from pages._identity import identity
+from pages._lrfind import lrfind_button
 from pages._service import data_dir
 from pages._train_state import BUILDER_KEY, TRAIN_CFG_KEY as CFG_KEY, TRAIN_WIDGET_PREFIX as WIDGET_PREFIX
 
@@ -157,6 +158,7 @@ def optimisation_ui(form: Form, cfg: TrainConfig) -> dict:
                    "Turn it off to set them.")
     optimizer = form.widget(st.selectbox, "Optimizer", "optimizer", cfg.optimizer, options=OPTIMIZERS, **four)
     lr = form.setting(st.number_input, "Learning rate", "lr", float(cfg.lr), format="%g", **four)
+    lrfind_button(disabled=form.four or "lr" in form.pinned)
     momentum, nesterov = cfg.momentum, False
     if optimizer in ("sgd", "rmsprop"):
         momentum = form.setting(st.slider, "Momentum", "momentum", float(cfg.momentum), **four)

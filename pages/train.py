@@ -21,6 +21,7 @@ from nets.text import plain
 from pages._common import ensure_app_entry
 from pages._identity import access, identity, session_owner, shows_paths
 from pages._link import link_ui, problems_ui
+from pages._lrfind import lrfind_ui
 from pages._service import checkpoints_root, data_dir, job_manager
 from pages._train_state import TRAIN_CFG_KEY, TRAIN_EDIT_KEY, TRAIN_FIXED_KEY, TRAIN_WIDGET_PREFIX, load_train_config
 from pages._train_form import Form, config_ui, current_config, params_ui
@@ -285,6 +286,7 @@ with bar:
         st.error(plain(problem))  # a configuration error may quote a value from a link
     train_bar_ui(form, cfg, problem, summary)
 with live:
+    lrfind_ui(cfg, problem, "lesson" if "lr" in form.pinned else "four" if form.four else None)
     live_ui(form.pinned)
 jobs_list_ui()
 inside_lessons_ui()
