@@ -175,6 +175,17 @@ def test_an_early_spike_does_not_fool_the_rules():
     assert suggest(_curve(spiky)) == suggest(_curve(clean))
 
 
+def test_a_collapse_back_to_chance_is_cut_off():
+    # falls 2.3 -> 0.5, climbs back to 2.3 (the network collapsed: chance level, never 4x the best), then
+    # a steep fall-and-rise wobble at the highest rates that must not count as "steepest"
+    loss = np.concatenate([np.full(20, 2.3), np.linspace(2.3, 0.5, 40), np.linspace(0.5, 2.3, 20),
+                           [2.3, 1.5, 2.3, 0.9, 2.3] * 4])
+    s = suggest(_curve(loss, "end"))
+    top = 10.0 ** U[60]  # the lowest point
+    assert all(v <= top for v in s.values()) and s["steep"] <= top
+    assert lr_suggest.window(_curve(loss, "end"))[0][-1] < 10.0 ** U[80]
+
+
 def test_no_rate_when_the_loss_never_falls():
     for loss in (np.full(100, 2.3), 2.3 + 0.01 * np.arange(100), 2.3 + 0.001 * np.sin(np.arange(100))):
         curve = _curve(loss, "end")

@@ -24,8 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from nets.engine.config import ConfigError, TrainConfig
+from nets.engine.config import ConfigError, TrainConfig, validate
 from nets.engine.data import ImageData
+from nets.engine.device import pick_device
 from nets.engine.events import LRPoint
 from nets.engine.train import _Run, _stop_requested
 
@@ -69,14 +70,16 @@ def rate(i: int, start: float, end: float, steps: int) -> float:
 class _Saved:
     """Everything a range test changes, copied before it; `restore` puts it back exactly."""
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, cuda: bool):
         self.state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         self.grads = [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
         self.training = model.training
         first = next(model.parameters(), None)
         self.device = first.device if first is not None else None
         self.torch_rng = torch.get_rng_state()
-        self.cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+        # CUDA's generators only where the test may use them (no CUDA context for a CPU test)
+        use_cuda = cuda or (torch.cuda.is_available() and torch.cuda.is_initialized())
+        self.cuda_rng = torch.cuda.get_rng_state_all() if use_cuda else None
         self.python_rng = random.getstate()
         self.numpy_rng = np.random.get_state()
         self.cudnn_benchmark = torch.backends.cudnn.benchmark
@@ -116,7 +119,8 @@ def range_test(model: nn.Module, data: ImageData, cfg: TrainConfig, start: float
     _check(start, end, steps, beta, diverge)
     emit = on_event or (lambda event: None)
     cfg = replace(cfg, stats_every=0, lr=start)
-    saved = _Saved(model)
+    validate(cfg)
+    saved = _Saved(model, pick_device(cfg.device).type == "cuda")
     t0 = time.perf_counter()
     lrs, losses, smooth = [], [], []
     stopped = "end"
