@@ -27,6 +27,7 @@ TOOLTIP_CSS = ("<style>#vg-tooltip-element img{width:150px;height:150px;image-re
                "#vg-tooltip-element{font-size:15px;}</style>")
 DRAWN = (1000, 2000, 5000, 10000)  # points drawn (each carries its image): all are projected
 K = 10                              # neighbours of the kNN purity
+POINT_PX = 140                      # the clicked image and its Grad-CAM, side by side
 COLOUR_BY = {"true": "true class", "predicted": "prediction"}
 SECONDS = {"pca": "a second", "umap": "about half a minute", "tsne": "about half a minute"}
 
@@ -51,8 +52,6 @@ def _params_ui(method: str, key: str) -> tuple:
         p = st.slider("Perplexity", 5, 100, 30, 5, key=f"{key}_perp",
                       help="t-SNE's perplexity: about how many neighbours each point keeps close.")
         return (("perplexity", float(p)), ("seed", 0))
-    st.caption("PCA: the two directions in which the features vary most. No parameters; straight lines "
-               "stay straight.")
     return ()
 
 
@@ -66,17 +65,21 @@ def _method_ui(key: str) -> str:
 
 
 def controls_ui(n_points: int) -> Choice:
-    m, p, c, d = st.columns([1.3, 2, 1.3, 1])
+    """Projection, colour and points drawn in one row; the method's parameters (UMAP, t-SNE) beside the scatter."""
+    m, c, d = st.columns([1.5, 1.3, 1.1])
     with m:
         method = _method_ui("proj")
-    with p:
-        params = _params_ui(method, "proj")
     colour_by = c.radio("Colour by", list(COLOUR_BY), format_func=COLOUR_BY.get, horizontal=True, key="proj_colour")
     options = [n for n in DRAWN if n < n_points] + [n_points]
     drawn = d.selectbox("Points drawn", options, index=min(1, len(options) - 1), format_func="{:,}".format,
                         key="proj_drawn", help="All test images are projected; the first ones are drawn, each "
                                                "with its image for the hover.")
-    return Choice(method, params, colour_by, drawn)
+    return Choice(method, (), colour_by, drawn)
+
+
+def params_ui(choice: Choice) -> Choice:
+    """The chosen method's parameters (none for PCA)."""
+    return Choice(choice.method, _params_ui(choice.method, "proj"), choice.colour_by, choice.drawn)
 
 
 # ------------------------------------------------------------------------------ cached computations
@@ -176,25 +179,28 @@ def _picked(event) -> int | None:
 
 def draw_scores(run: Run, f: Features) -> None:
     a, b = st.columns(2)
-    a.metric(f"kNN purity (k = {K})", f"{purity(run):.1%}",
-             help=f"How often a test image's {K} nearest neighbours in the features share its class: 100% "
+    a.metric("kNN purity", f"{purity(run):.1%}",
+             help=f"How often a test image's {K} nearest neighbours (k = {K}) in the features share its class: 100% "
                   f"when the classes lie apart, about 1/{len(f.classes)} when they are mixed.")
     b.metric("Test accuracy", f"{f.accuracy:.1%}")
 
 
 def draw_point(run: Run, f: Features, index: int | None) -> None:
-    """The clicked test image: picture, true class, top 5 and (a conv net) Grad-CAM for the prediction."""
+    """The clicked test image beside its Grad-CAM (a conv net, for the prediction), then its top 5."""
     if index is None or not 0 <= index < len(f):
-        st.info("Click a point to see its image, its top 5 and, for a convolutional network, Grad-CAM. "
-                "Hover to see the image.")
+        st.info("Hover over a point to see its image; click it for its top 5 and, for a convolutional "
+                "network, Grad-CAM.")
         return
     image = to_display(run_dataset(run).x_test[index].numpy())
     true, pred = f.classes[int(f.labels[index])], f.classes[int(f.predictions[index])]
-    picture(image, f"Test image #{index}: true class {true}", px=168)
-    top_k_table([Prediction(int(i), f.classes[int(i)], float(p)) for i, p in zip(f.top5[index], f.top5_p[index])])
+    a, b = st.columns(2)
+    with a:
+        picture(image, f"Test image #{index}: {true}", px=POINT_PX, width="stretch")
     if is_convolutional(run_model(run)):
         heat = _grad_cam(*_key(run), index, int(f.predictions[index]))
-        picture(overlay(image, heat), f"Grad-CAM for '{pred}': bright = mattered most", px=168)
+        with b:
+            picture(overlay(image, heat), f"Grad-CAM for {pred}", px=POINT_PX, width="stretch")
+    top_k_table([Prediction(int(i), f.classes[int(i)], float(p)) for i, p in zip(f.top5[index], f.top5_p[index])])
 
 
 def draw_epochs(run: Run, classes: list[str], colour_by: str) -> None:

@@ -7,7 +7,8 @@ from nets.inspect.projection import ProjectionError
 from nets.runs import CheckpointError, Run, RunFilter
 from nets.text import plain
 from pages._common import ensure_app_entry
-from pages._projector_ui import controls_ui, draw_epochs, draw_point, draw_scatter, draw_scores, features, projection
+from pages._projector_ui import (controls_ui, draw_epochs, draw_point, draw_scatter, draw_scores, features, params_ui,
+                                 projection)
 from pages._runpick import run_picker_ui
 
 ensure_app_entry()
@@ -22,18 +23,22 @@ def run_ui() -> Run:
 
 
 st.title("🔭 Feature projector")
-st.caption("Each dot is a test image, placed by the activations of the network's last hidden layer (the "
-           "input of its final Linear layer), squeezed from many dimensions to two. Images the network "
-           "tells apart land apart; crosses are its mistakes.")
-run = run_ui()
+st.caption("Each dot is a test image, placed by its last hidden layer's activations squeezed to two "
+           "dimensions: what the network tells apart lands apart. Crosses are its mistakes.")
+top, rest = st.columns([1.1, 1])
+with top:
+    run = run_ui()
 try:
     f = features(run)
-    choice = controls_ui(len(f))
+    with rest:
+        choice = controls_ui(len(f))
+    chart, side = st.columns([2.6, 1])
+    with side:
+        choice = params_ui(choice)
     xy = projection(run, choice, len(f))
 except PROBLEMS as e:
     st.error(plain(e))
     st.stop()
-chart, side = st.columns([3, 1])
 with chart:
     picked = draw_scatter(run, f, xy, choice)
 with side:

@@ -67,7 +67,7 @@ def test_scatter_purity_and_epochs(shared, monkeypatch):
     run = get_run(ckpt, run_id)
     f = run_features(run)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["kNN purity (k = 10)"] == f"{knn_purity(f.x, f.labels, 10):.1%}"
+    assert metrics["kNN purity"] == f"{knn_purity(f.x, f.labels, 10):.1%}"
     assert metrics["Test accuracy"] == f"{run.info['test']['accuracy']:.1%}"
     scatter, epoch_scatter, curve = at.get("vega_lite_chart")
     _, rows = chart_data(scatter)

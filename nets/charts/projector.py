@@ -13,7 +13,7 @@ from PIL import Image
 from nets.inspect.pictures import to_display
 from nets.plots import FONT, HEIGHT, PALETTE, style
 
-SCATTER_HEIGHT = 540     # pixels: the scatter is the page; it fills a 1366×768 screen below the controls
+SCATTER_HEIGHT = 400     # pixels: the scatter is the page; it fills a 1366×768 screen below the controls
 SELECTION = "pick"       # the name of the click selection (st.altair_chart's event.selection[SELECTION])
 # Okabe–Ito's eight (yellow last), then grey and wine (Tol) for the ninth and tenth class; more classes
 # than that take Vega's tableau20.
