@@ -39,6 +39,7 @@ def scatter_frame(xy: np.ndarray, labels, predictions, classes: list[str], colou
                        "true": names[labels], "predicted": names[predictions]})
     df["class"] = df["predicted"] if colour_by == "predicted" else df["true"]
     df["outcome"] = np.where(labels == predictions, "right", "wrong")
+    df["wrong"] = labels != predictions
     if images is not None:
         df["image"] = images
     return df
@@ -82,18 +83,21 @@ def scatter(df: pd.DataFrame, classes: list[str], colour_title: str = "true clas
         shape=alt.Shape("outcome:N", scale=alt.Scale(domain=list(OUTCOMES), range=list(OUTCOMES.values())),
                         title="prediction", legend=alt.Legend(symbolSize=220, labelFontSize=FONT + 2,
                                                               symbolFillColor="#555", symbolStrokeColor="#555")),
-        size=alt.Size("outcome:N", scale=alt.Scale(domain=list(OUTCOMES), range=[point_size, point_size * 2.5]),
+        # mistakes drawn larger; a field of its own, or Vega-Lite would merge (and hide) the shape legend
+        size=alt.Size("wrong:N", scale=alt.Scale(domain=[False, True], range=[point_size, point_size * 2.5]),
                       legend=None),
         tooltip=tooltip,
     )
     chart = alt.Chart(df).mark_point(filled=True, opacity=0.8, strokeWidth=0)
-    if selectable:
-        pick = alt.selection_point(name=SELECTION, fields=["index"], on="click", clear="dblclick", empty=True)
-        enc["opacity"] = alt.condition(pick, alt.value(0.85), alt.value(0.15))
-        chart = chart.encode(**enc).add_params(pick)
-    else:
-        chart = chart.encode(**enc)
-    return style(chart.properties(height=height, title=title or alt.Undefined))
+    props = {"height": height, **({"title": title} if title else {})}
+    if not selectable:
+        return style(chart.encode(**enc).properties(**props))
+    pick = alt.selection_point(name=SELECTION, fields=["index"], on="click", clear="dblclick", empty=True)
+    enc["opacity"] = alt.condition(pick, alt.value(0.85), alt.value(0.3))
+    # a ring around the clicked point (none while nothing is clicked: the empty selection selects nothing here)
+    ring = (alt.Chart(df).mark_point(shape="circle", filled=False, size=point_size * 12, strokeWidth=3, color="#000")
+            .encode(x="x:Q", y="y:Q").transform_filter({"param": SELECTION, "empty": False}))
+    return style(alt.layer(chart.encode(**enc).add_params(pick), ring).properties(**props))
 
 
 def purity_frame(epochs: list[int], purity: list[float], history: list[dict]) -> pd.DataFrame:
