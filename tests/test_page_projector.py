@@ -17,6 +17,7 @@ from nets.runs.epoch_features import feature_epochs
 from nets.runs.features_cache import run_features
 from nets.runs.recorder import RunRecorder
 from nets.text import shown
+from pagetools import tiny_run
 
 PAGE = "pages/projector.py"
 
@@ -120,3 +121,15 @@ def test_clicked_point_shows_image_top5_and_grad_cam(shared, monkeypatch):
     assert any(f"#{i}" in c for c in captions) and any("Grad-CAM" in c for c in captions)
     top5 = at.dataframe[0].value
     assert len(top5) == 5 and list(top5.iloc[:, 0])[0] == f.classes[int(f.predictions[i])]
+
+
+def test_an_mlp_without_epoch_features(ckpt, monkeypatch):
+    run = get_run(ckpt, tiny_run(ckpt, "tiny-mlp"))
+    for p in run.path.glob("features-e*.npz"):
+        p.unlink()
+    monkeypatch.setattr(ui, "_picked", lambda event: 0)
+    at = open_page(ckpt, monkeypatch)
+    assert any("kept no per-epoch features" in shown(c.value) for c in at.caption)
+    captions = [shown(x.caption) for im in at.get("image") for x in im.proto.imgs]
+    assert any("#0" in c for c in captions) and not any("Grad-CAM" in c for c in captions)  # no conv layer
+    assert len(at.dataframe[0].value) == 5 and len(at.get("vega_lite_chart")) == 1
