@@ -23,6 +23,7 @@ nav = st.navigation({
     "Look inside": [
         st.Page("pages/anatomy.py", title="Anatomy", icon="🧬"),
         st.Page("pages/classify.py", title="Classify an image", icon="🖼️"),
+        st.Page("pages/projector.py", title="Feature projector", icon="🔭"),
     ],
     "ResNet lab": [
         st.Page("pages/transfer.py", title="Pretrained ResNets", icon="🏛️"),

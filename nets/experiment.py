@@ -85,7 +85,7 @@ def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=No
         "input_shape": list(data.input_shape), "num_classes": data.num_classes,
         "sizes": {"train": len(data.x_train), "val": 0 if data.x_val is None else len(data.x_val),
                   "test": len(data.x_test)}}, run_id)
-    recorder = RunRecorder(run)
+    recorder = RunRecorder(run, model, data)  # the model and data: each epoch's test-subset features too
 
     def on(event):
         recorder(event)

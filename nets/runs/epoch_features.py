@@ -115,9 +115,10 @@ class EpochFeatures:
         self.seconds = 0.0                          # spent here (hooks and files), for the cost measurement
         self.captured_epochs = 0                    # epochs taken from the engine's own evaluation
         self._reset()
-        self.handles = [model.register_forward_pre_hook(self._batch_in),
-                        last_linear(model).register_forward_pre_hook(self._features),
-                        model.register_forward_hook(self._batch_out)]
+        # closures handed to torch: the engine that runs the model calls back, it never knows this class
+        self.handles = [model.register_forward_pre_hook(lambda m, a: self._batch_in(m, a)),
+                        last_linear(model).register_forward_pre_hook(lambda m, a: self._features(m, a)),
+                        model.register_forward_hook(lambda m, a, out: self._batch_out(m, a, out))]
 
     def _reset(self) -> None:
         self.feats: list[torch.Tensor] = []
