@@ -1,0 +1,128 @@
+"""Issue 25 in Chromium at 1366×768, on one server: the Feature projector (open it on a tiny run, hover and
+click a point: its image, top 5 and Grad-CAM appear; switch the method; move the epoch slider) and the
+learning-rate finder on the Train page (the button under the learning-rate box starts a search in a worker
+process, its panel comes into view with the curve, the four suggestions and the words, and "Use <rate>" puts
+the rate in the box). Screenshots go to test-artifacts/."""
+import pytest
+
+import nets.runs.features_cache as features_cache
+from browser import ROOT, chromium_page, open_at, require_chromium, settle, streamlit_server
+from nets.inspect.projection import pca
+from nets.runs import get_run
+from nets.runs.features_cache import run_features, run_projection
+from test_page_projector import projector_run
+
+ARTIFACTS = ROOT / "test-artifacts"
+TOOLTIP = "#vg-tooltip-element"
+
+require_chromium()
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"projector-{name}.png"))
+
+
+def find_point(page, box) -> tuple[float, float]:
+    """A spot on the scatter where the hover tooltip appears (a point is under the mouse): the canvas
+    draws the points, so the page is searched from the middle outwards."""
+    cx, cy = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.5
+    for r in range(0, int(min(box["width"], box["height"]) * 0.45), 6):
+        for dx, dy in ((r, 0), (-r, 0), (0, r), (0, -r), (r, r), (-r, -r), (r, -r), (-r, r)):
+            page.mouse.move(cx + dx, cy + dy)
+            page.wait_for_timeout(30)
+            tip = page.locator(TOOLTIP)
+            if tip.count() and tip.is_visible() and "true class" in tip.inner_text():
+                return cx + dx, cy + dy
+    raise AssertionError("no point found under the mouse")
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory):
+    """One server for both flows (a server's start and first page cost ~6 s), its checkpoints holding a tiny run."""
+    ckpt = tmp_path_factory.mktemp("browser") / "checkpoints"
+    ckpt.mkdir()
+    with pytest.MonkeyPatch.context() as m:
+        run = get_run(ckpt, projector_run(ckpt, m))
+        # t-SNE of 1,000 points costs tens of seconds here: a stand-in layout is stored where the page looks
+        # for it (per weights file, method and parameters), so the switch reads it as a second visit would.
+        m.setattr(features_cache, "project", lambda x, method, **p: pca(x)[:, ::-1].copy())
+        run_projection(run, "tsne", run_features(run), perplexity=30.0, seed=0)
+    with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as address:
+        yield address
+
+
+def in_view(locator, part: float = 1.0, height: int = 768) -> bool:
+    """Whether `part` of the element (from its top) is on the screen without scrolling."""
+    box = locator.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + part * box["height"] <= height + 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width,height", [(1366, 768)])
+def test_hover_click_switch_and_epochs(url, width, height):
+    with chromium_page(width, height) as page:
+        main = open_at(page, url + "/projector", "Feature projector")
+        chart = main.locator('[data-testid="stVegaLiteChart"]').first
+        chart.wait_for(timeout=60_000)
+        box = chart.bounding_box()
+        assert box["height"] >= 420 and box["width"] >= 0.45 * width  # the scatter is most of the page
+        x, y = find_point(page, box)
+        tip = page.locator(TOOLTIP)
+        img = tip.locator("img")
+        assert img.count() == 1 and img.get_attribute("src").startswith("data:image/png")
+        assert img.bounding_box()["width"] >= 120  # the image is visible, enlarged
+        shot(page, "hover")
+        page.mouse.click(x, y)
+        settle(page)
+        main.get_by_text("Test image #").first.wait_for(timeout=60_000)
+        main.get_by_text("Grad-CAM for").first.wait_for(timeout=60_000)
+        main.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)  # the top 5
+        shot(page, "clicked")
+        main.get_by_text("t-SNE", exact=True).first.click()
+        settle(page)
+        main.get_by_text("Perplexity").first.wait_for(timeout=60_000)
+        assert main.locator('[data-testid="stException"]').count() == 0
+        slider = main.locator('[data-testid="stSlider"]').filter(has_text="Epoch").get_by_role("slider")
+        slider.scroll_into_view_if_needed()
+        assert slider.get_attribute("aria-valuetext") == "3"
+        slider.focus()
+        page.keyboard.press("ArrowLeft")
+        settle(page)
+        main.get_by_text("kNN purity at epoch 2").wait_for(timeout=60_000)
+        shot(page, "epochs")
+        assert main.locator('[data-testid="stException"]').count() == 0
+
+
+@pytest.mark.slow
+def test_find_a_rate_then_use_it(url):
+    with chromium_page(1366, 768) as page:
+        main = open_at(page, url + "/train", "Train")
+        box = main.locator('input[aria-label="Learning rate"]')
+        before = box.input_value()
+        find = main.get_by_role("button", name="Find a learning rate").filter(visible=True)
+        find.click()  # Playwright scrolls it into view first, as a user would
+
+        panel = main.locator(".st-key-lrfind_panel")
+        panel.wait_for(timeout=60_000)
+        use = panel.get_by_role("button", name="Use ")
+        use.wait_for(timeout=180_000)  # data, model and about 90 steps in a worker process
+        settle(page)
+        page.wait_for_timeout(800)  # the chart's last redraw
+        shot(page, "lrfind-found")
+        chart = panel.locator('[data-testid="stVegaLiteChart"]')
+        assert chart.count() == 1 and in_view(chart, 0.8), "the curve is on screen after the click"
+        assert in_view(use), "Use is on screen with the curve"
+        text = panel.inner_text()
+        assert "Learning-rate finder" in text and ("rules" in text or "No rate" in text)
+        assert not main.locator('[data-testid="stException"]').count()
+
+        rate = use.inner_text().split()[-1]
+        use.click()
+        settle(page)
+        page.wait_for_timeout(500)
+        box = main.locator('input[aria-label="Learning rate"]')
+        assert float(box.input_value()) == float(rate) != float(before), (box.input_value(), rate, before)
+        assert panel.get_by_text(f"The learning-rate box holds {rate}").is_visible()
+        box.scroll_into_view_if_needed()
+        shot(page, "lrfind-used")
