@@ -1,8 +1,13 @@
-"""Issue 25 in Chromium at 1366×768, on one server: the Feature projector (open it on a tiny run, hover and
-click a point: its image, top 5 and Grad-CAM appear; switch the method; move the epoch slider) and the
+"""Issues 24 and 25 in Chromium at 1366×768, on one server (a server's start and first page cost ~6 s): the
+Feature projector (open it on a tiny run, hover and click a point: its image, top 5 and Grad-CAM appear;
+switch the method; move the epoch slider), the
 learning-rate finder on the Train page (the button under the learning-rate box starts a search in a worker
 process, its panel comes into view with the curve, the four suggestions and the words, and "Use <rate>" puts
-the rate in the box). Screenshots go to test-artifacts/."""
+the rate in the box), and a student who builds a small CNN from nothing on the Build page, meets a shape
+error that names the layer, fixes it with one click, trains it and finds it on Runs. Screenshots go to
+test-artifacts/."""
+import time
+
 import pytest
 
 import nets.runs.features_cache as features_cache
@@ -13,6 +18,7 @@ from nets.runs.features_cache import run_features, run_projection
 from test_page_projector import projector_run
 
 ARTIFACTS = ROOT / "test-artifacts"
+WIDTH, HEIGHT = 1366, 768  # a classroom projector
 TOOLTIP = "#vg-tooltip-element"
 
 require_chromium()
@@ -20,7 +26,7 @@ require_chromium()
 
 def shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"projector-{name}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def find_point(page, box) -> tuple[float, float]:
@@ -72,13 +78,13 @@ def test_hover_click_switch_and_epochs(url, width, height):
         img = tip.locator("img")
         assert img.count() == 1 and img.get_attribute("src").startswith("data:image/png")
         assert img.bounding_box()["width"] >= 120  # the image is visible, enlarged
-        shot(page, "hover")
+        shot(page, "projector-hover")
         page.mouse.click(x, y)
         settle(page)
         main.get_by_text("Test image #").first.wait_for(timeout=60_000)
         main.get_by_text("Grad-CAM for").first.wait_for(timeout=60_000)
         main.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)  # the top 5
-        shot(page, "clicked")
+        shot(page, "projector-clicked")
         main.get_by_text("t-SNE", exact=True).first.click()
         settle(page)
         main.get_by_text("Perplexity").first.wait_for(timeout=60_000)
@@ -90,7 +96,7 @@ def test_hover_click_switch_and_epochs(url, width, height):
         page.keyboard.press("ArrowLeft")
         settle(page)
         main.get_by_text("kNN purity at epoch 2").wait_for(timeout=60_000)
-        shot(page, "epochs")
+        shot(page, "projector-epochs")
         assert main.locator('[data-testid="stException"]').count() == 0
 
 
@@ -126,3 +132,57 @@ def test_find_a_rate_then_use_it(url):
         assert panel.get_by_text(f"The learning-rate box holds {rate}").is_visible()
         box.scroll_into_view_if_needed()
         shot(page, "lrfind-used")
+
+
+def add(page, main, box_label: str, option: str) -> float:
+    """Choose a layer type in the insert box and press Add; the seconds until the page settled."""
+    main.get_by_test_id("stSelectbox").filter(has_text=box_label).click()
+    page.get_by_role("option", name=option).first.click()
+    settle(page)
+    t = time.perf_counter()
+    main.get_by_role("button", name="Add", exact=True).click()
+    settle(page)
+    return time.perf_counter() - t
+
+
+@pytest.mark.slow
+def test_build_a_cnn_from_nothing_fix_its_shape_train_it_and_find_it(url):
+    """Issue 24: last in this module, so its run is the newest only after the projector's test."""
+    with chromium_page(WIDTH, HEIGHT) as page:
+        main = open_at(page, f"{url}/build", "Build a network")
+        assert main.get_by_text("No layers yet").first.is_visible()
+        add(page, main, "First layer", "Conv:")
+        for kind in ("ReLU:", "MaxPool:", "Linear:"):
+            add(page, main, "Insert after it", kind)
+
+        # Conv 16×26×26 → MaxPool 16×13×13 → Linear: the error names the layer, the shape and the fix.
+        error = main.locator('[data-testid="stAlert"]').filter(has_text="Linear 1 gets a 16×13×13 map").first
+        error.wait_for(timeout=30_000)
+        fix = main.get_by_role("button", name="insert Flatten before Linear 1")
+        assert in_view(error, height=HEIGHT) and in_view(fix, height=HEIGHT), "the problem and its fix are on screen at 1366×768"
+        shot(page, "build-error")
+        fix.click()
+        settle(page)
+        main.get_by_text("27,210 parameters").first.wait_for(timeout=30_000)  # (9+1)·16 + (16·13·13+1)·10
+        assert main.locator('[data-testid="stAlert"]').filter(has_text="gets a").count() == 0
+        shot(page, "build-fixed")
+
+        # Train this network: the Train page with the form filled; a tiny run.
+        main.get_by_role("button", name="Train this network").click()
+        main.get_by_role("heading", name="Train").first.wait_for(timeout=60_000)
+        settle(page)
+        assert "/train" in page.url
+        for label, value in (("Training images per class (0 = all)", 20), ("Epochs", 1)):
+            typed = main.locator(f'input[aria-label="{label}"]')
+            typed.fill(str(value))
+            typed.press("Enter")
+            settle(page)
+        assert main.get_by_text("27,210 parameters").first.is_visible()
+        main.get_by_role("button", name="Train", exact=True).filter(visible=True).click()
+        main.get_by_text("Completed all 1 epoch").first.wait_for(timeout=300_000)  # a bound for a busy machine
+        shot(page, "build-trained")
+
+        # Runs lists it under its own name.
+        main = open_at(page, f"{url}/runs", "Runs")
+        main.get_by_text("custom c16").first.wait_for(timeout=30_000)
+        shot(page, "build-runs")
