@@ -115,6 +115,39 @@ def test_features_are_stored_once_per_weights_file_and_new_weights_invalidate_th
         run_projection(run, "pca", features=new, seed=1)
 
 
+def test_a_class_asking_at_once_costs_one_computation_at_a_time(ckpt, monkeypatch):
+    """Eight students open the projector together, on two settings: the projections run one after another
+    (one core, not eight), each setting is computed once, and everyone gets the stored answer."""
+    import threading
+    import time
+
+    import nets.runs.features_cache as fc
+    data = tiny_data()
+    run = tiny_run(ckpt)
+    features = run_features(run, data=data)
+    running, most, calls = [0], [0], []
+
+    def slow_project(x, method, **params):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        calls.append(params["seed"])
+        time.sleep(0.05)
+        running[0] -= 1
+        return x[:, :2] + params["seed"]
+    monkeypatch.setattr(fc, "project", slow_project)
+    got = {}
+
+    def student(i):
+        got[i] = run_projection(get_run(ckpt, "tiny"), "umap", features=features, seed=i % 2)
+    threads = [threading.Thread(target=student, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1 and sorted(calls) == [0, 1]
+    assert all(np.array_equal(got[i], got[i % 2]) for i in range(8))
+
+
 def test_a_damaged_or_foreign_features_file_is_computed_again(ckpt):
     data = tiny_data()
     run = tiny_run(ckpt)

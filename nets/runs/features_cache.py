@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -29,6 +30,12 @@ from nets.inspect.projection import full_params, knn_purity, project
 from nets.runs.folder import Run, index_put, load_model
 
 FEATURES_PREFIX, PROJECTION_PREFIX = "features-model", "projection-model"
+
+
+# One computation at a time in a process: a class opening the projector costs the server one core, not one
+# per student, and whoever waits finds the first one's stored result (features of a ResNet-18's 10,000 test
+# images take minutes on a CPU, a t-SNE of them over a minute). Re-entrant: a projection computes features.
+_COMPUTING = threading.RLock()
 
 
 def _stem(run: Run) -> str:
@@ -145,11 +152,15 @@ def run_features(run: Run, data_dir: str | Path | None = None, *, data: ImageDat
     """The stored features of every test image under the run's current weights, or computed once
     and stored. `data` (the run's dataset) and `model` (its best model) save loading them again."""
     f = load_features(run)
-    if f is None:
-        f = compute_features(run, data if data is not None else run_data(run, data_dir), model,
-                             batch_size=batch_size, device=device)
-        save_features(run, f)
-        f = _rounded(f, run)
+    if f is not None:
+        return f
+    with _COMPUTING:
+        f = load_features(run)  # stored while this call waited
+        if f is None:
+            f = compute_features(run, data if data is not None else run_data(run, data_dir), model,
+                                 batch_size=batch_size, device=device)
+            save_features(run, f)
+            f = _rounded(f, run)
     return f
 
 
@@ -158,8 +169,12 @@ def _stored_array(run: Run, method: str, params: dict, compute: Callable[[], np.
     z = _read(path, run)
     if z is not None and "y" in z:
         return z["y"]
-    y = np.asarray(compute())
-    _save(run, path, PROJECTION_PREFIX, dict(y=y, params=np.str_(json.dumps(params, sort_keys=True, default=str))))
+    with _COMPUTING:
+        z = _read(path, run)  # stored while this call waited
+        if z is not None and "y" in z:
+            return z["y"]
+        y = np.asarray(compute())
+        _save(run, path, PROJECTION_PREFIX, dict(y=y, params=np.str_(json.dumps(params, sort_keys=True, default=str))))
     return y
 
 
