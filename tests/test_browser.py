@@ -53,13 +53,3 @@ def test_train_then_look_at_the_run(tmp_path):
                                ".some(e => e.innerText.trim() === '7')", timeout=60_000)
         assert prediction.inner_text().strip() == "7"
         shot(page, "4-classify")
-
-
-@pytest.mark.slow
-def test_a_deep_link_on_a_fresh_server_gets_the_app_navigation():
-    with streamlit_server() as url, chromium_page() as page:
-        page.goto(url + "/train")  # the server's very first page view
-        nav = page.get_by_test_id("stSidebarNavItems")
-        nav.get_by_text("Train and compare").wait_for(timeout=30_000)
-        assert "common" not in nav.inner_text().lower()
-        page.locator('[data-testid="stMain"]').get_by_role("heading", name="Train").wait_for(timeout=30_000)

@@ -23,11 +23,20 @@ def stroke(page, box, points):
     page.mouse.up()
 
 
-@pytest.mark.slow
-def test_a_drawn_digits_prediction_is_above_the_fold_at_1366(tmp_path):
-    ckpt = tmp_path / "checkpoints"
+@pytest.fixture(scope="module")
+def plain_server(tmp_path_factory):
+    """One server for this module's three page views (each opens its own browser), its checkpoints a copy
+    of the shipped run."""
+    ckpt = tmp_path_factory.mktemp("pages") / "checkpoints"
     shutil.copytree(ROOT / "checkpoints" / "lenet-mnist-mini", ckpt / "lenet-mnist-mini")
-    with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(1366, 768) as page:
+    with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as address:
+        yield address
+
+
+@pytest.mark.slow
+def test_a_drawn_digits_prediction_is_above_the_fold_at_1366(plain_server):
+    url = plain_server
+    with chromium_page(1366, 768) as page:
         main = page.locator('[data-testid="stMain"]')
         page.goto(url + "/classify")
         main.get_by_text("2 · Prediction").wait_for(timeout=60_000)
@@ -51,13 +60,6 @@ def test_a_drawn_digits_prediction_is_above_the_fold_at_1366(tmp_path):
     assert scrolled == 0
     assert "Prediction" in label and answer
     assert shown and 0 <= shown["y"] and shown["y"] + shown["height"] <= 768, shown
-
-
-@pytest.fixture(scope="module")
-def plain_server():
-    """A server with the default settings, shared by both sizes (each opens its own browser)."""
-    with streamlit_server() as address:
-        yield address
 
 
 @pytest.mark.slow
