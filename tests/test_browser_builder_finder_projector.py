@@ -135,9 +135,20 @@ def test_find_a_rate_then_use_it(url):
 
 
 def add(page, main, box_label: str, option: str) -> float:
-    """Choose a layer type in the insert box and press Add; the seconds until the page settled."""
-    main.get_by_test_id("stSelectbox").filter(has_text=box_label).click()
-    page.get_by_role("option", name=option).first.click()
+    """Choose a layer type in the insert box and press Add; the seconds until the page settled. The box is
+    drawn again after each Add (its label changes from "First layer"), so a click that lands while it is
+    being replaced opens nothing: the menu is asked for again, as a user would click again."""
+    settle(page)
+    for attempt in range(3):
+        main.get_by_test_id("stSelectbox").filter(has_text=box_label).click()
+        choice = page.get_by_role("option", name=option).first
+        try:
+            choice.wait_for(timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 (Playwright's TimeoutError): the menu did not open
+            page.keyboard.press("Escape")
+            settle(page)
+    choice.click()
     settle(page)
     t = time.perf_counter()
     main.get_by_role("button", name="Add", exact=True).click()
