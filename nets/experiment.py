@@ -63,14 +63,10 @@ def weights_problem(e: Exception) -> DatasetError:
                         "while online so that they download.", str(e))
 
 
-def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=None,
-                 checkpoints: str | Path = DEFAULT_ROOT, on_event=None, stop=None,
-                 run_id: str | None = None, owner: str = "", group: str = "") -> RunSummary:
-    """Train one configuration and save it as a run; returns its summary. The configuration is checked
-    where it comes in (the job service's door, the command line) and again by `fit`; without `data`, a
-    folder dataset must lie inside `data_dir` (load_dataset applies that rule where the images are read)."""
-    data = data if data is not None else prepare_data(cfg, data_dir)
-    torch.manual_seed(cfg.seed)  # the same seed gives the same initial weights
+def initial_model(cfg: TrainConfig, data) -> torch.nn.Module:
+    """The configuration's model with the initial weights training draws: the same seed gives the same
+    weights; ImageNet weights that cannot be had are a clear error (training and the finder start here)."""
+    torch.manual_seed(cfg.seed)
     try:
         model = build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
     except ModelError as e:
@@ -79,6 +75,17 @@ def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=No
             raise weights_problem(e.__cause__) from e
         raise
     apply_init(model, cfg.init, cfg.activation)  # "kaiming"/"xavier": drawn again under the same seed
+    return model
+
+
+def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=None,
+                 checkpoints: str | Path = DEFAULT_ROOT, on_event=None, stop=None,
+                 run_id: str | None = None, owner: str = "", group: str = "") -> RunSummary:
+    """Train one configuration and save it as a run; returns its summary. The configuration is checked
+    where it comes in (the job service's door, the command line) and again by `fit`; without `data`, a
+    folder dataset must lie inside `data_dir` (load_dataset applies that rule where the images are read)."""
+    data = data if data is not None else prepare_data(cfg, data_dir)
+    model = initial_model(cfg, data)
     run = create_run(checkpoints, cfg, {
         "classes": data.classes, "mean": data.mean, "std": data.std, "scale": data.scale, "owner": owner,
         **({"group": group} if group else {}),  # the four configurations share one (W&B groups them)

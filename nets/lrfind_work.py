@@ -10,18 +10,15 @@ from __future__ import annotations
 import threading
 from dataclasses import asdict, dataclass, field, replace
 
-import torch
-
 from nets.coach.lr_suggest import agreement, best, suggest, words
 from nets.engine.catalog import FOLDER
 from nets.engine.config import ConfigError, TrainConfig, validate
 from nets.engine.data import DatasetError
 from nets.engine.device import pick_device
 from nets.engine.events import LRPoint
-from nets.engine.init import apply_init
 from nets.engine.lrfind import LRCurve, range_test
-from nets.engine.models import ModelError, build_model
-from nets.experiment import prepare_data, weights_problem
+from nets.engine.models import ModelError
+from nets.experiment import initial_model, prepare_data
 from nets.status import Status
 from nets.training_work import TrainWork
 from nets.work import GPU_LARGE, GPU_SMALL, WORK_KEY, JobFields, JobRefused, class_path
@@ -89,20 +86,6 @@ def message(op: str, **fields) -> dict:
     return {"type": KIND, "op": op, **fields}
 
 
-def build(cfg: TrainConfig, data):
-    """The configuration's model with the initial weights training would draw (nets.experiment.run_training)."""
-    torch.manual_seed(cfg.seed)
-    try:
-        model = build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
-    except ModelError as e:
-        from nets.engine.pretrained import PretrainedError
-        if isinstance(e.__cause__, PretrainedError):
-            raise weights_problem(e.__cause__) from e
-        raise
-    apply_init(model, cfg.init, cfg.activation)
-    return model
-
-
 @dataclass
 class LRFindWork:
     """A range test of a training configuration as a job (nets.work.Work): it saves no run; its curve
@@ -153,7 +136,7 @@ class LRFindWork:
                cfg.train_per_class, cfg.train_fraction, cfg.seed, cfg.backbone)  # training's key: shared data
         data = cache.load(key, lambda: prepare_data(cfg, self.data_dir, on_progress=on_progress))
         emit({"type": "phase", "text": None, "fraction": None})
-        model = build(cfg, data)
+        model = initial_model(cfg, data)
         emit(message("started", info={"device": pick_device(cfg.device).type,
                                       "params": sum(p.numel() for p in model.parameters())}))
 
