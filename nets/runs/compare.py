@@ -26,13 +26,13 @@ def run_labels(runs: list[Run]) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------- evaluation
-def evaluate_run(run: Run, model: torch.nn.Module, data) -> Evaluation:
-    """The run's model on the test split of `data` (an ImageData), normalised as in training."""
+def check_test_images(run: Run, data, backbone_why: str) -> list[str]:
+    """The run's classes, when its model takes `data`'s test images; CheckpointError saying why not (a head
+    on frozen features, `backbone_why` then; another image shape; another class count)."""
     info = run.info
     if run.config.backbone:
         raise CheckpointError(f"Run '{run.name}' is a head trained on frozen {run.config.backbone} features, "
-                              "not on images: its per-image views are not available here; its accuracy "
-                              "and curves are in the table above.")
+                              f"not on images: {backbone_why}.")
     shape = info.get("input_shape")
     if shape is not None and list(shape) != list(data.x_test.shape[1:]):
         raise CheckpointError(f"Run '{run.name}' was trained on images of shape {tuple(shape)}, but the "
@@ -41,6 +41,14 @@ def evaluate_run(run: Run, model: torch.nn.Module, data) -> Evaluation:
     if len(classes) != len(data.classes):
         raise CheckpointError(f"Run '{run.name}' has {len(classes)} classes, but {data.name} has "
                               f"{len(data.classes)}.")
+    return classes
+
+
+def evaluate_run(run: Run, model: torch.nn.Module, data) -> Evaluation:
+    """The run's model on the test split of `data` (an ImageData), normalised as in training."""
+    info = run.info
+    classes = check_test_images(run, data, "its per-image views are not available here; its accuracy and "
+                                           "curves are in the table above")
     return evaluate(model, data.x_test, data.y_test, info.get("mean") or data.mean,
                     info.get("std") or data.std, classes, run.config.loss, scale=info.get("scale", 255.0))
 

@@ -24,9 +24,10 @@ import numpy as np
 import torch
 
 from nets.engine.data import ImageData, load_dataset
-from nets.files import CheckpointError, atomic_write_bytes
+from nets.files import atomic_write_bytes
 from nets.inspect.features import Features, features_of
 from nets.inspect.projection import full_params, knn_purity, project
+from nets.runs.compare import check_test_images
 from nets.runs.folder import Run, index_put, load_model
 
 FEATURES_PREFIX, PROJECTION_PREFIX = "features-model", "projection-model"
@@ -122,18 +123,7 @@ def run_data(run: Run, data_dir: str | Path | None = None) -> ImageData:
 
 def check_run_data(run: Run, data: ImageData) -> None:
     """CheckpointError when the run's model cannot take this dataset's test images."""
-    info = run.info
-    if run.config.backbone:
-        raise CheckpointError(f"Run '{run.name}' is a head trained on frozen {run.config.backbone} features, "
-                              "not on images: it has no features of its own to project.")
-    shape = info.get("input_shape")
-    if shape is not None and list(shape) != list(data.x_test.shape[1:]):
-        raise CheckpointError(f"Run '{run.name}' was trained on images of shape {tuple(shape)}, but the "
-                              f"{data.name} test images are {tuple(data.x_test.shape[1:])}.")
-    classes = info.get("classes") or data.classes
-    if len(classes) != len(data.classes):
-        raise CheckpointError(f"Run '{run.name}' has {len(classes)} classes, but {data.name} has "
-                              f"{len(data.classes)}.")
+    check_test_images(run, data, "it has no features of its own to project")
 
 
 def compute_features(run: Run, data: ImageData, model: torch.nn.Module | None = None, *,
