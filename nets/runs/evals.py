@@ -6,6 +6,7 @@ computed from; new best weights have a new file name, so a stale evaluation is n
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -18,20 +19,29 @@ from nets.runs.folder import Run, index_put
 EVAL_FILE = "evaluation.npz"
 
 
-def load_evaluation(run: Run) -> Evaluation | None:
-    """The stored evaluation of the run's current weights, or None (none yet, stale or unreadable)."""
-    path = run.path / EVAL_FILE
+def stored_arrays(path: Path, run: Run) -> dict | None:
+    """The arrays of a file derived from the run's current weights (it names them), or None: none yet, made
+    from older weights, or damaged (then it is computed again). The feature cache reads its files so too."""
     if not run.has_model or not path.exists():
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
             if str(z["weights"]) != run.weights_file:
                 return None
-            return Evaluation(float(z["loss"]), float(z["accuracy"]), torch.from_numpy(z["labels"].astype(np.int64)),
-                              torch.from_numpy(z["predictions"].astype(np.int64)),
-                              torch.from_numpy(z["probabilities"].astype(np.float32)),
-                              [str(c) for c in z["classes"]])
+            return {k: z[k] for k in z.files}
     except (OSError, ValueError, KeyError):
+        return None
+
+
+def load_evaluation(run: Run) -> Evaluation | None:
+    """The stored evaluation of the run's current weights, or None (none yet, stale or unreadable)."""
+    z = stored_arrays(run.path / EVAL_FILE, run)
+    try:
+        return None if z is None else Evaluation(
+            float(z["loss"]), float(z["accuracy"]), torch.from_numpy(z["labels"].astype(np.int64)),
+            torch.from_numpy(z["predictions"].astype(np.int64)),
+            torch.from_numpy(z["probabilities"].astype(np.float32)), [str(c) for c in z["classes"]])
+    except (KeyError, ValueError):
         return None  # a damaged file is computed again
 
 

@@ -28,6 +28,7 @@ from nets.files import atomic_write_bytes
 from nets.inspect.features import Features, features_of
 from nets.inspect.projection import full_params, knn_purity, project
 from nets.runs.compare import check_test_images
+from nets.runs.evals import stored_arrays
 from nets.runs.folder import Run, index_put, load_model
 
 FEATURES_PREFIX, PROJECTION_PREFIX = "features-model", "projection-model"
@@ -75,22 +76,9 @@ def _stale(name: str, run: Run) -> bool:
     return rest == name or not re.fullmatch(r"[a-z]+-[0-9a-f]{10}\.npz", rest)
 
 
-def _read(path: Path, run: Run):
-    """The arrays of a stored file of the run's current weights, or None (none, stale or damaged)."""
-    if not run.has_model or not path.exists():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if str(z["weights"]) != run.weights_file:
-                return None
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, KeyError):
-        return None  # a damaged file is computed again
-
-
 def load_features(run: Run) -> Features | None:
     """The stored features of the run's current weights, or None."""
-    z = _read(features_path(run), run)
+    z = stored_arrays(features_path(run), run)
     if z is None:
         return None
     try:
@@ -156,11 +144,11 @@ def run_features(run: Run, data_dir: str | Path | None = None, *, data: ImageDat
 
 def _stored_array(run: Run, method: str, params: dict, compute: Callable[[], np.ndarray]) -> np.ndarray:
     path = projection_path(run, method, params)
-    z = _read(path, run)
+    z = stored_arrays(path, run)
     if z is not None and "y" in z:
         return z["y"]
     with _COMPUTING:
-        z = _read(path, run)  # stored while this call waited
+        z = stored_arrays(path, run)  # stored while this call waited
         if z is not None and "y" in z:
             return z["y"]
         y = np.asarray(compute())
