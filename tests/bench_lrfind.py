@@ -1,20 +1,24 @@
-"""Does the learning-rate finder help? For each configuration: the range test (nets.engine.lrfind) and the four
-rules' suggestions (nets.coach.lr_suggest), against a log-spaced sweep of 1-epoch trainings (1e-4 .. 1 in half
-decades, the same initial weights, fit as the app trains). Prints per configuration the best swept rate (by
-test accuracy), each rule's rate, whether it lies within half a decade of the best (|log10(rule/best)| <= 0.5)
-and the test accuracy of the swept rate nearest to it; then per rule the share of hits, the share near the
-best accuracy (within 2 points) and the mean accuracy lost; the winner loses the least. A script, not a test.
+"""Does the learning-rate finder help? For each configuration: the range test (nets.engine.lrfind, seed 0, as
+the app runs it) and the rules' suggestions (nets.coach.lr_suggest, plus a few combinations of them), against
+a log-spaced sweep of 1-epoch trainings (1e-4 .. 1 in half decades, widened by half decades while the best
+sits at an end; each rate trained with seeds 0..N-1, the same seeds for every rate, on the same data; a
+rate's score is its mean test accuracy). A rule hits when |log10(rule / best)| <= 0.5; noise-aware, when it
+lies within half a decade of any swept rate within NOISE (1 point) of the best mean; "lost" is the best
+mean accuracy minus that of the swept rate nearest the rule. Two sets: FIT (the 10 configurations the rule
+was chosen on) and HELD (10 others, never used to choose). The winner is chosen on FIT alone (the most hits,
+ties: the least lost); every rule's figures are then printed for HELD and for all. A script, not a test.
 
-    nice -n 10 python tests/bench_lrfind.py            # 10 configurations, ~8 min (load ~9 on 2 cores)
-    nice -n 10 python tests/bench_lrfind.py --quick    # smaller subsets, 5 swept rates: a smoke run
-    ... --json results.json                            # the figures as JSON as well (after each configuration)
-    ... --reuse results.json                           # the sweeps of an earlier run (same --quick): finder only
-    ... --only lenet-sgd-mnist                         # one configuration (a name from CONFIGS)
+    nice -n 10 python tests/bench_lrfind.py --json r.json   # both sets, 2 seeds: ~25 min (load ~4 on 2 cores)
+    nice -n 10 python tests/bench_lrfind.py --quick         # smaller subsets, 5 rates, 1 seed: a smoke run
+    ... --set fit | --set held                              # one set only
+    ... --only lenet-sgd-mnist                              # one configuration (a name from FIT or HELD)
+    ... --seeds 3                                           # seeds per swept rate (default 2; --quick: 1)
+    ... --reuse r.json                                      # an earlier run's sweeps (same --quick, --seeds): finder only
+    python tests/bench_lrfind.py --rescore r.json           # score the rules on a run's stored curves and sweeps
 
-One torch thread (like the test suite), CPU. The ResNet-18 (the stock 7x7 stem, batch 32: the small stem
-ran at ~20 images/s here) and the 5x5 CNN train on class-balanced subsets (train_per_class) to keep the
-sweep to minutes; the finder then takes MIN_STEPS steps, more than one of those short epochs (on the
-full bundled subsets it takes fewer than an epoch's).
+One torch thread (like the test suite), CPU. The ResNet-18 (the stock 7x7 stem, batch 32) and the 5x5 CNNs
+train on class-balanced subsets (train_per_class) to keep the sweep to minutes; the finder then takes more
+steps than one of those short epochs (on the full bundled subsets it takes fewer than an epoch's).
 """
 from __future__ import annotations
 
@@ -32,18 +36,17 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from nets.coach import lr_suggest  # noqa: E402
-from nets.engine.config import TrainConfig  # noqa: E402
-from nets.engine.lrfind import range_test  # noqa: E402
-from nets.engine.models import build_model  # noqa: E402
+from nets.engine.config import PRESETS, TrainConfig  # noqa: E402
+from nets.engine.lrfind import LRCurve, range_test  # noqa: E402
 from nets.engine.train import fit  # noqa: E402
-from nets.experiment import prepare_data  # noqa: E402
+from nets.experiment import initial_model, prepare_data  # noqa: E402
 
 MN, FA = "mnist-mini", "fashion-mnist-mini"
 BASE = dict(device="cpu", epochs=1, stats_every=0, batch_size=64)
 # the stock 7x7 stem: the small stem keeps 28x28 through the first stage and ran at ~20 images/s here
 RESNET = dict(model="resnet18", small_stem=False, batch_size=32)
 # name: (settings, train_per_class in the full run, in --quick)
-CONFIGS = {
+FIT = {
     "mlp-sgd-mnist": (dict(model="mlp", optimizer="sgd", dataset=MN), 0, 200),
     "mlp-adam-fashion": (dict(model="mlp", optimizer="adam", dataset=FA), 0, 200),
     "lenet-sgd-fashion": (dict(model="lenet", optimizer="sgd", dataset=FA), 0, 200),
@@ -55,104 +58,176 @@ CONFIGS = {
     "resnet18-sgd-fashion": (dict(RESNET, optimizer="sgd", dataset=FA), 100, 30),
     "resnet18-adam-fashion": (dict(RESNET, optimizer="adam", dataset=FA), 100, 30),
 }
+CUSTOM = PRESETS["custom-mnist"].layers   # the builder's network (conv 8, conv 16, linear 32)
+# never used to choose a rule: other architectures, batch sizes, momentum, weight decay, dropout, loss,
+# activations, optimizers, and the other dataset for a FIT model
+HELD = {
+    "gated-sgd-mnist": (dict(model="gated-cnn", optimizer="sgd", dataset=MN), 100, 50),
+    "custom-adam-fashion": (dict(model="custom", layers=CUSTOM, optimizer="adam", dataset=FA), 0, 200),
+    "mlp-sgd-fashion-b32": (dict(model="mlp", optimizer="sgd", dataset=FA, batch_size=32), 0, 200),
+    "lenet-adam-fashion-b128": (dict(model="lenet", optimizer="adam", dataset=FA, batch_size=128), 0, 200),
+    "lenet-sgd-m0.5-wd-mnist": (dict(model="lenet", optimizer="sgd", momentum=0.5, weight_decay=5e-4,
+                                     dataset=MN), 0, 200),
+    "mlp-adamw-drop-tanh-mnist": (dict(model="mlp", optimizer="adamw", weight_decay=0.01, dropout=0.3,
+                                       activation="tanh", dataset=MN), 0, 200),
+    "lenet-sgd-mse-fashion": (dict(model="lenet", optimizer="sgd", loss="mse", dataset=FA), 0, 200),
+    "mlp-rmsprop-leaky-fashion": (dict(model="mlp", optimizer="rmsprop", activation="leaky_relu",
+                                       hidden=(256, 128), dataset=FA), 0, 200),
+    "cnn5-adam-mnist": (dict(model="cnn5", optimizer="adam", dataset=MN), 200, 100),
+    "resnet18-sgd-wd-clip-mnist": (dict(RESNET, optimizer="sgd", weight_decay=1e-4, clip_grad=0.1, dataset=MN),
+                                   100, 30),   # the resnet18-scratch preset's weight decay and clipping
+}
+CONFIGS = {**FIT, **HELD}
 FULL_SWEEP = [10 ** (k / 2) for k in range(-8, 1)]   # 1e-4, 3e-4, ..., 0.3, 1
-NEAR = 0.02   # "near the best": within 2 accuracy points
 QUICK_SWEEP = [10 ** k for k in range(-4, 1)]
+WIDEN = (10 ** -5.5, 10.0)     # the sweep widens by half decades while its best is at an end, up to these
+NOISE = 0.01                   # noise-aware: any swept rate within 1 accuracy point of the best mean
 
 
-def _model(cfg: TrainConfig, data):
-    torch.manual_seed(cfg.seed)
-    return build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
+def _gm(*rates) -> float | None:
+    rates = [r for r in rates if r]
+    return math.exp(sum(map(math.log, rates)) / len(rates)) if rates else None
 
 
-def one_config(name: str, quick: bool, old_sweep: dict | None = None) -> dict:
+def candidates(s: dict) -> dict[str, float | None]:
+    """The four rules' rates and the combinations tried: geometric means, median, other divisors of the
+    lowest-loss rate (minimum is that rate / 10)."""
+    v, m, st = s["valley"], s["minimum"], s["steep"]
+    low = m * 10 if m else None
+    three = sorted(r for r in (v, m, st) if r)
+    return {**s, "lowest/3": low and low / 3, "lowest/5": low and low / 5, "lowest/30": low and low / 30,
+            "gm(min,steep)": _gm(m, st), "gm(valley,min,steep)": _gm(v, m, st),
+            "median(valley,min,steep)": three[len(three) // 2] if three else None,
+            **{k: s[k] for k in s if k not in lr_suggest.RULES}}   # a rule lr_suggest adds itself
+
+
+def _acc(cfg: TrainConfig, data) -> float:
+    result = fit(initial_model(cfg, data), data, cfg)
+    return result.history[-1].test_acc if result.history else 1 / data.num_classes  # diverged: chance
+
+
+def one_config(name: str, quick: bool, seeds: int, old: dict | None = None) -> dict:
     settings, per_class, quick_per_class = CONFIGS[name]
     cfg = TrainConfig(**{**BASE, **settings}, train_per_class=quick_per_class if quick else per_class)
-    data = prepare_data(cfg)
+    data = prepare_data(cfg)   # seed 0's data (the finder's); the seeds vary the initial weights and order
     t0 = time.perf_counter()
-    curve = range_test(_model(cfg, data), data, cfg)
-    s = lr_suggest.suggest(curve)
+    curve = range_test(initial_model(cfg, data), data, cfg)
     finder_s = time.perf_counter() - t0
-    sweep = {}
+    per_seed = {float(k): v for k, v in (old or {}).items()}
     t1 = time.perf_counter()
-    for lr in (QUICK_SWEEP if quick else FULL_SWEEP):
-        if old_sweep and f"{lr:.3g}" in old_sweep:  # --reuse: the sweep does not depend on the finder
-            sweep[lr] = old_sweep[f"{lr:.3g}"]
-            continue
-        result = fit(_model(cfg, data), data, replace(cfg, lr=lr))
-        sweep[lr] = result.history[-1].test_acc if result.history else 1 / data.num_classes  # diverged: chance
-    sweep_s = time.perf_counter() - t1 if not old_sweep else old_sweep.get("seconds", 0.0)
-    best_lr = max(sweep, key=lambda lr: (sweep[lr], -lr))
-    rules = {}
-    for rule, lr in s.items():
+    rates = list(QUICK_SWEEP if quick else FULL_SWEEP)
+    while rates:
+        for lr in rates:
+            if lr not in per_seed:
+                per_seed[lr] = [_acc(replace(cfg, lr=lr, seed=s), data) for s in range(seeds)]
+        mean = {lr: float(np.mean(a)) for lr, a in per_seed.items()}
+        best = max(mean, key=lambda lr: (mean[lr], -lr))
+        rates = [best / 10 ** 0.5] if best == min(mean) and best > WIDEN[0] * 1.01 else \
+                [best * 10 ** 0.5] if best == max(mean) and best < WIDEN[1] / 1.01 else []
+    return {"config": name, "set": "fit" if name in FIT else "held", "train_size": len(data.x_train),
+            "finder_steps": len(curve.lrs), "batches_per_epoch": math.ceil(len(data.x_train) / cfg.batch_size),
+            "stopped": curve.stopped, "finder_s": round(finder_s, 2),
+            "sweep_s": round(time.perf_counter() - t1, 2), "seeds": seeds,
+            "sweep": {f"{k:.3g}": v for k, v in sorted(mean.items())},
+            "sweep_seeds": {f"{k:.3g}": v for k, v in sorted(per_seed.items())},
+            "words": lr_suggest.words(curve, lr_suggest.suggest(curve)), "curve": curve.to_dict()}
+
+
+def score(row: dict) -> dict[str, dict]:
+    """Each candidate on one row: its rate, hit, noise-aware hit, accuracy lost."""
+    sweep = {float(k): v for k, v in row["sweep"].items()}
+    best = max(sweep, key=lambda lr: (sweep[lr], -lr))
+    near = [lr for lr, a in sweep.items() if a >= sweep[best] - NOISE]
+    out = {}
+    for rule, lr in candidates(lr_suggest.suggest(LRCurve.from_dict(row["curve"]))).items():
         if lr is None:
-            rules[rule] = {"lr": None, "hit": False, "acc_nearest": None}
+            out[rule] = {"lr": None, "hit": False, "hit_noise": False, "lost": sweep[best] - min(sweep.values())}
             continue
+        within = lambda b: abs(math.log10(lr / b)) <= 0.5 + 1e-9  # noqa: E731
         nearest = min(sweep, key=lambda x: abs(math.log10(x / lr)))
-        rules[rule] = {"lr": lr, "hit": abs(math.log10(lr / best_lr)) <= 0.5 + 1e-9, "acc_nearest": sweep[nearest]}
-    return {"config": name, "train_size": len(data.x_train), "finder_steps": len(curve.lrs),
-            "batches_per_epoch": math.ceil(len(data.x_train) / cfg.batch_size), "stopped": curve.stopped,
-            "finder_s": round(finder_s, 2), "sweep_s": round(sweep_s, 2), "best_lr": best_lr,
-            "best_acc": sweep[best_lr], "sweep": {**{f"{k:.3g}": v for k, v in sweep.items()}, "seconds": sweep_s},
-            "rules": rules,
-            "words": lr_suggest.words(curve, s), "curve": curve.to_dict()}
+        out[rule] = {"lr": lr, "hit": within(best), "hit_noise": any(map(within, near)),
+                     "lost": sweep[best] - sweep[nearest]}
+    return out
 
 
 def _f(lr) -> str:
     return "—" if lr is None else lr_suggest.fmt_lr(lr)
 
 
+def table(rows: list[dict], scores: list[dict], label: str) -> dict[str, dict]:
+    """Per candidate over `rows`: hits, noise-aware hits, mean and worst accuracy lost (printed)."""
+    n, out = len(rows), {}
+    print(f"\n{label} ({n} configurations)\n{'rule':26} {'hits':>5} {'noise-aware':>11} {'mean lost':>9} "
+          f"{'worst':>6}")
+    for rule in scores[0]:
+        lost = [sc[rule]["lost"] for sc in scores]
+        out[rule] = {"hits": sum(sc[rule]["hit"] for sc in scores), "hits_noise": sum(sc[rule]["hit_noise"]
+                     for sc in scores), "n": n, "mean_lost": float(np.mean(lost)), "worst_lost": float(max(lost))}
+        o = out[rule]
+        print(f"{rule:26} {o['hits']:>2}/{n:<2} {o['hits_noise']:>8}/{n:<2} {o['mean_lost'] * 100:8.1f}p "
+              f"{o['worst_lost'] * 100:5.1f}p")
+    return out
+
+
 def report(rows: list[dict]) -> dict:
-    head = f"{'config':22} {'best lr':>7} {'acc':>5} | " + " | ".join(f"{r:^16}" for r in lr_suggest.RULES)
-    print(head + f" | {'finder':>7} {'sweep':>7}")
-    for row in rows:
-        cells = []
-        for rule in lr_suggest.RULES:
-            r = row["rules"][rule]
-            acc = "" if r["acc_nearest"] is None else f"{r['acc_nearest']:.2f}"
-            cells.append(f"{_f(r['lr']):>6} {'yes' if r['hit'] else 'no ':3} {acc:>5}")
-        print(f"{row['config']:22} {_f(row['best_lr']):>7} {row['best_acc']:.2f} | " + " | ".join(cells)
-              + f" | {row['finder_s']:6.1f}s {row['sweep_s']:6.1f}s")
-    share = {rule: sum(row["rules"][rule]["hit"] for row in rows) / max(1, len(rows)) for rule in lr_suggest.RULES}
-    loss = {rule: float(np.mean([row["best_acc"] - (row["rules"][rule]["acc_nearest"] or 0) for row in rows]))
-            for rule in lr_suggest.RULES}
-    near = {rule: sum(row["best_acc"] - (row["rules"][rule]["acc_nearest"] or 0) <= NEAR for row in rows)
-            / max(1, len(rows)) for rule in lr_suggest.RULES}
-    print("within half a decade of the best swept rate: "
-          + ", ".join(f"{rule} {share[rule]:.0%}" for rule in lr_suggest.RULES))
-    print(f"the swept rate nearest the rule within {NEAR * 100:.0f} points of the best accuracy: "
-          + ", ".join(f"{rule} {near[rule]:.0%}" for rule in lr_suggest.RULES))
-    print("mean accuracy lost at the swept rate nearest the rule: "
-          + ", ".join(f"{rule} {loss[rule] * 100:.1f} points" for rule in lr_suggest.RULES))
-    # the winner: the rule whose rate trains best (least accuracy lost); the half-decade share rewards a
-    # rule that lands just below a cliff (steep: 0.07 where 0.03 is best and 0.1 collapses to chance)
-    winner = min(lr_suggest.RULES, key=lambda r: (loss[r], -share[r]))
-    print(f"winner (least accuracy lost): {winner} (lr_suggest.BEST_RULE is {lr_suggest.BEST_RULE})")
-    return {"share": share, "near_best": near, "accuracy_lost": loss, "winner": winner}
+    scores = [score(row) for row in rows]
+    for row, sc in zip(rows, scores):
+        sweep = {float(k): v for k, v in row["sweep"].items()}
+        best = max(sweep, key=lambda lr: (sweep[lr], -lr))
+        cells = " ".join(f"{r}={_f(sc[r]['lr'])}{'*' if sc[r]['hit'] else ''}" for r in lr_suggest.RULES)
+        print(f"{row['set']:4} {row['config']:26} best {_f(best):>5} {sweep[best]:.3f} | {cells} | "
+              f"finder {row['finder_s']:.1f}s sweep {row['sweep_s']:.0f}s")
+    summary = {}
+    for part in ("fit", "held"):
+        idx = [i for i, row in enumerate(rows) if row["set"] == part]
+        if idx:
+            summary[part] = table([rows[i] for i in idx], [scores[i] for i in idx], part.upper())
+    summary["all"] = table(rows, scores, "ALL")
+    if "fit" in summary:
+        fitted = summary["fit"]
+        winner = max(fitted, key=lambda r: (fitted[r]["hits"], -fitted[r]["mean_lost"]))
+        summary["winner"] = winner
+        print(f"\nwinner on FIT (most hits, then least lost): {winner}; lr_suggest.BEST_RULE is "
+              f"{lr_suggest.BEST_RULE}")
+        if "held" in summary:
+            h = summary["held"][winner]
+            print(f"out of sample (HELD): {winner} within half a decade {h['hits']}/{h['n']} = "
+                  f"{h['hits'] / h['n']:.0%} (goal >= 80%: {'met' if h['hits'] >= 0.8 * h['n'] else 'NOT met'}), "
+                  f"noise-aware {h['hits_noise']}/{h['n']}, mean lost {h['mean_lost'] * 100:.1f} points")
+    return summary
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="smaller subsets, 5 swept rates")
-    ap.add_argument("--json", help="also write the figures to this file")
-    ap.add_argument("--reuse", help="take the sweeps from this earlier --json file (same --quick)")
+    ap.add_argument("--quick", action="store_true", help="smaller subsets, 5 swept rates, 1 seed")
+    ap.add_argument("--seeds", type=int, help="seeds per swept rate (default 2, --quick 1)")
+    ap.add_argument("--set", choices=("fit", "held", "all"), default="all")
+    ap.add_argument("--json", help="also write the figures to this file (after each configuration)")
+    ap.add_argument("--reuse", help="take the sweeps from this earlier --json file (same --quick and --seeds)")
+    ap.add_argument("--rescore", help="only score the rules on this --json file's curves and sweeps")
     ap.add_argument("--only", action="append", choices=list(CONFIGS), help="only these configurations")
     args = ap.parse_args(argv)
+    if args.rescore:
+        report(json.loads(Path(args.rescore).read_text())["rows"])
+        return
+    seeds = args.seeds or (1 if args.quick else 2)
     torch.set_num_threads(1)
     old = {}
     if args.reuse:
         earlier = json.loads(Path(args.reuse).read_text())
-        if earlier.get("quick") == args.quick:
-            old = {row["config"]: row["sweep"] for row in earlier["rows"]}
+        if earlier.get("quick") == args.quick and earlier.get("seeds") == seeds:
+            old = {row["config"]: row["sweep_seeds"] for row in earlier["rows"]}
+    names = args.only or [n for n in CONFIGS if args.set == "all" or (n in FIT) == (args.set == "fit")]
     rows = []
-    for name in args.only or CONFIGS:
-        rows.append(one_config(name, args.quick, old.get(name)))
-        print(f"  {name}: {rows[-1]['words']}", flush=True)
+    for name in names:
+        rows.append(one_config(name, args.quick, seeds, old.get(name)))
+        print(f"  {name}: {rows[-1]['words']} ({rows[-1]['sweep_s']:.0f} s)", flush=True)
         if args.json:
-            Path(args.json).write_text(json.dumps({"rows": rows, "quick": args.quick}, indent=1))
+            Path(args.json).write_text(json.dumps({"rows": rows, "quick": args.quick, "seeds": seeds}, indent=1))
     summary = report(rows)
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, **summary, "quick": args.quick}, indent=1))
+        Path(args.json).write_text(json.dumps({"rows": rows, **summary, "quick": args.quick, "seeds": seeds},
+                                              indent=1))
 
 
 if __name__ == "__main__":
