@@ -27,6 +27,8 @@ from pages._train_state import TRAIN_CFG_KEY, load_train_config
 
 JOB_KEY, ASK_KEY, USED_KEY, SCROLL_KEY = "lrfind_job", "lrfind_asked", "lrfind_used", "lrfind_scroll"
 PANEL_KEY = "lrfind_panel"  # the panel's container: CSS class st-key-lrfind_panel
+USE_HELP = ("Puts this rate in the learning-rate box: the middle of the valley, minimum and steep rules' rates, "
+            "the choice that trained best in our benchmark (docs/lr-finder-and-projector.md).")
 EVERY = 0.8  # seconds between redraws while it runs (100 steps: a few seconds to a minute)
 LOCKED = {"lesson": "Your lecturer fixed the learning rate for this lesson.",
           "four": "The four configurations set their own learning rates: turn them off to use this one."}
@@ -163,8 +165,7 @@ def body(v: LRFindView, cfg: TrainConfig, locked: str | None) -> None:
     rate = float(fmt_lr(v.best))
     with act:
         st.button(f"Use {fmt_lr(rate)}", key="lrfind_use", type="primary", width="stretch", on_click=use,
-                  args=(rate,), disabled=locked is not None, help=LOCKED.get(locked, "Puts this rate in the "
-                                                                                  "learning-rate box."))
+                  args=(rate,), disabled=locked is not None, help=LOCKED.get(locked, USE_HELP))
         if st.session_state.get(USED_KEY) is not None and abs(st.session_state[USED_KEY] - cfg.lr) < 1e-12:
             st.caption(f"✓ The learning-rate box holds {fmt_lr(cfg.lr)}.")
         elif differs(v.config, cfg):

@@ -5,8 +5,9 @@ sits at an end; each rate trained with seeds 0..N-1, the same seeds for every ra
 rate's score is its mean test accuracy). A rule hits when |log10(rule / best)| <= 0.5; noise-aware, when it
 lies within half a decade of any swept rate within NOISE (1 point) of the best mean; "lost" is the best
 mean accuracy minus that of the swept rate nearest the rule. Two sets: FIT (the 10 configurations the rule
-was chosen on) and HELD (10 others, never used to choose). The winner is chosen on FIT alone (the most hits,
-ties: the least lost); every rule's figures are then printed for HELD and for all. A script, not a test.
+was chosen on) and HELD (10 others, never used to choose). Winners are named on FIT alone (the most hits,
+ties: the least lost; and the least lost); every rule's figures are printed for FIT, HELD and all, and the
+winners' and lr_suggest.BEST_RULE's share on HELD against the goal (80%). A script, not a test.
 
     nice -n 10 python tests/bench_lrfind.py --json r.json   # both sets, 2 seeds: ~25 min (load ~4 on 2 cores)
     nice -n 10 python tests/bench_lrfind.py --quick         # smaller subsets, 5 rates, 1 seed: a smoke run
@@ -90,15 +91,13 @@ def _gm(*rates) -> float | None:
 
 
 def candidates(s: dict) -> dict[str, float | None]:
-    """The four rules' rates and the combinations tried: geometric means, median, other divisors of the
-    lowest-loss rate (minimum is that rate / 10)."""
+    """The four rules' rates and the combinations tried: geometric means, the median of three (middle),
+    other divisors of the lowest-loss rate (minimum is that rate / 10)."""
     v, m, st = s["valley"], s["minimum"], s["steep"]
     low = m * 10 if m else None
-    three = sorted(r for r in (v, m, st) if r)
     return {**s, "lowest/3": low and low / 3, "lowest/5": low and low / 5, "lowest/30": low and low / 30,
             "gm(min,steep)": _gm(m, st), "gm(valley,min,steep)": _gm(v, m, st),
-            "median(valley,min,steep)": three[len(three) // 2] if three else None,
-            **{k: s[k] for k in s if k not in lr_suggest.RULES}}   # a rule lr_suggest adds itself
+            "middle": lr_suggest.middle(s)}   # the median of valley, minimum, steep: lr_suggest's best
 
 
 def _acc(cfg: TrainConfig, data) -> float:
@@ -185,15 +184,16 @@ def report(rows: list[dict]) -> dict:
     summary["all"] = table(rows, scores, "ALL")
     if "fit" in summary:
         fitted = summary["fit"]
-        winner = max(fitted, key=lambda r: (fitted[r]["hits"], -fitted[r]["mean_lost"]))
-        summary["winner"] = winner
-        print(f"\nwinner on FIT (most hits, then least lost): {winner}; lr_suggest.BEST_RULE is "
-              f"{lr_suggest.BEST_RULE}")
-        if "held" in summary:
-            h = summary["held"][winner]
-            print(f"out of sample (HELD): {winner} within half a decade {h['hits']}/{h['n']} = "
-                  f"{h['hits'] / h['n']:.0%} (goal >= 80%: {'met' if h['hits'] >= 0.8 * h['n'] else 'NOT met'}), "
-                  f"noise-aware {h['hits_noise']}/{h['n']}, mean lost {h['mean_lost'] * 100:.1f} points")
+        summary["winner"] = max(fitted, key=lambda r: (fitted[r]["hits"], -fitted[r]["mean_lost"]))
+        summary["winner_lost"] = min(fitted, key=lambda r: (fitted[r]["mean_lost"], -fitted[r]["hits"]))
+        print(f"\nwinner on FIT, most hits (ties: least lost): {summary['winner']}; least lost (ties: most "
+              f"hits): {summary['winner_lost']}; lr_suggest.BEST_RULE: {lr_suggest.BEST_RULE}")
+        for rule in dict.fromkeys((summary["winner"], summary["winner_lost"], lr_suggest.BEST_RULE)):
+            if "held" in summary and rule in summary["held"]:
+                h = summary["held"][rule]
+                print(f"out of sample (HELD): {rule} within half a decade {h['hits']}/{h['n']} = "
+                      f"{h['hits'] / h['n']:.0%} (goal >= 80%: {'met' if h['hits'] >= 0.8 * h['n'] else 'NOT met'}),"
+                      f" noise-aware {h['hits_noise']}/{h['n']}, mean lost {h['mean_lost'] * 100:.1f} points")
     return summary
 
 

@@ -155,9 +155,25 @@ def test_the_four_rules_on_a_known_curve():
     assert abs(math.log10(s["valley"]) - (-5 + math.log10(low)) / 2) <= 0.15
     assert -5 <= math.log10(s["slide"]) <= math.log10(low)
     lo, hi = agreement(s)
-    assert lo == min(s.values()) and hi == max(s.values()) and best(s) == s[lr_suggest.BEST_RULE]
+    assert lo == min(s.values()) and hi == max(s.values())
+    # the rate offered: the middle of valley (~6e-4), steep (1e-3) and minimum (~5e-3): steep's here
+    assert lr_suggest.BEST_RULE == "middle" and best(s) == s["steep"] and abs(math.log10(best(s)) + 3) <= 0.1
     text = words(_curve(_known()), s)
     assert text.startswith("The loss falls from ") and "turns up at" in text
+    assert f"take steep's {fmt_lr(s['steep'])}, the middle of valley, minimum and steep" in text
+
+
+def test_the_middle_rule_is_not_moved_by_one_rule_far_off():
+    # one of the three far too high (steep on the edge of a collapse) or far too low (valley in the flat
+    # start): the middle stays with the other two, where a mean of the three would follow the outlier
+    assert best({"valley": 1e-3, "slide": 1.0, "minimum": 3e-3, "steep": 0.3}) == 3e-3
+    assert best({"valley": 1e-7, "slide": 1e-7, "minimum": 3e-3, "steep": 5e-3}) == 3e-3
+    assert best({"valley": 2e-3, "slide": 2e-3, "minimum": 2e-3, "steep": 2e-3}) == 2e-3
+    assert best({"valley": 1e-3, "slide": 1e-2, "minimum": None, "steep": 1e-1}) == 1e-3   # of two, the lower
+    assert best({"valley": None, "slide": 1e-2, "minimum": None, "steep": None}) is None  # slide is not one of them
+    assert lr_suggest.middle_from({"valley": 1e-3, "slide": 1.0, "minimum": 3e-3, "steep": 0.3}) == "minimum"
+    text = words(_curve(_known()), {"valley": 1e-4, "slide": 3e-3, "minimum": 4e-2, "steep": 0.5})
+    assert "take minimum's 0.04, the middle of valley, minimum and steep" in text
 
 
 def test_nan_and_inf_tails_are_ignored():
@@ -182,7 +198,7 @@ def test_a_collapse_back_to_chance_is_cut_off():
                            [2.3, 1.5, 2.3, 0.9, 2.3] * 4])
     s = suggest(_curve(loss, "end"))
     top = 10.0 ** U[60]  # the lowest point
-    assert all(v <= top for v in s.values()) and s["steep"] <= top
+    assert all(v <= top for v in s.values()) and s["steep"] <= top and best(s) <= top
     assert lr_suggest.window(_curve(loss, "end"))[0][-1] < 10.0 ** U[80]
 
 

@@ -1,5 +1,8 @@
 """The learning-rate finder's chart: raw (faint) and smoothed loss against the rate on a log axis, the four suggestions marked, their span shaded.
 
+The rate offered (nets.coach.lr_suggest.best: the middle of valley, minimum and steep, so always one of
+the marked rates) is drawn heavier and labelled "◀ use".
+
 nets.plots' rules: at least HEIGHT pixels, large fonts, the Okabe–Ito palette, a y-axis that never
 zooms into noise. The loss blows up at the end of a range test (that is where it stops), so the
 y-axis is cut at the start's level, not the blow-up's: the part a student chooses from stays readable.
@@ -62,7 +65,7 @@ def lrfind_chart(lrs, losses, smooth, suggestions: dict | None = None, band: tup
                  best: float | None = None, title: str = "Loss against the learning rate",
                  height: int = HEIGHT) -> alt.LayerChart:
     """The curve so far (live) or finished with its suggestions (rule → lr or None), the span where they
-    disagree shaded (`band`: lo, hi), and the rate offered (`best`) drawn heavier."""
+    disagree shaded (`band`: lo, hi), and the rate offered (`best`, the middle rule's) drawn heavier."""
     df = points_frame(lrs, losses, smooth)
     ticks = decades(lrs)
     x_scale = alt.Scale(type="log", domain=[ticks[0], ticks[-1]], nice=False)
