@@ -21,7 +21,7 @@ from nets.engine.models import ModelError
 from nets.experiment import initial_model, prepare_data
 from nets.status import Status
 from nets.training_work import TrainWork
-from nets.work import GPU_LARGE, GPU_SMALL, WORK_KEY, JobFields, JobRefused, class_path
+from nets.work import GPU_LARGE, GPU_SMALL, WORK_KEY, JobFields, JobRefused, RunlessWork, class_path
 
 KIND = "lrfind"
 
@@ -87,7 +87,7 @@ def message(op: str, **fields) -> dict:
 
 
 @dataclass
-class LRFindWork:
+class LRFindWork(RunlessWork):
     """A range test of a training configuration as a job (nets.work.Work): it saves no run; its curve
     travels in its messages. Admitted under the budget of one epoch of the same training. Its configuration
     is `config`, not `cfg`: nets.server.waits reads a work's `cfg` as a training's (a whole run's time)."""
@@ -95,8 +95,8 @@ class LRFindWork:
     data_dir: str | None = None
     owner: str = ""                 # for the folder rule: only the owner's uploaded images
     kind = KIND
-    run_id = None
     refusal = JobRefused
+    known = (ConfigError, DatasetError, ModelError)
 
     def __post_init__(self):
         self.data_dir = None if self.data_dir is None else str(self.data_dir)
@@ -123,9 +123,6 @@ class LRFindWork:
         if problem := service.budget_problem(replace(self.config, epochs=1)):
             raise JobRefused(problem)
 
-    def unique(self, taken: list[str]) -> LRFindWork:
-        return self  # it saves no run: no name to keep apart
-
     def run(self, emit, stop: threading.Event, cache, own_process: bool = False) -> dict:
         cfg = self.config
 
@@ -147,17 +144,6 @@ class LRFindWork:
         curve = range_test(model, data, cfg, on_event=on_event, stop=stop)
         emit(message("curve", curve=curve.to_dict()))
         return {"status": Status.STOPPED if curve.stopped == "stop" else Status.COMPLETED}
-
-    def failure(self, error: Exception) -> dict | None:
-        if isinstance(error, (ConfigError, DatasetError, ModelError)):
-            return {"error": str(error), "error_details": getattr(error, "details", "")}
-        return None
-
-    def lost(self, error: str, stopped: bool) -> dict:
-        return {"status": Status.STOPPED, "summary": None} if stopped else {"status": Status.FAILED, "error": error}
-
-    def interrupted(self) -> bool:
-        return False  # nothing saved to mark
 
     def resources(self, cluster_gpus: float, cpus_per_job: float) -> dict:
         """Training's request for the same configuration: no GPU without one or for device=cpu, half for a small model."""

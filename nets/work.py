@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from nets.engine.config import ConfigError
-from nets.status import ACTIVE
+from nets.status import ACTIVE, Status
 
 WORK_KEY = "work"  # the spec's entry naming the work's class, "package.module:Class"
 GPU_SMALL, GPU_LARGE = 0.5, 1.0  # the share of a GPU a small job asks for (several fit on one), and a large one
@@ -106,6 +106,27 @@ class Work(Protocol):
 
     def resources(self, cluster_gpus: float, cpus_per_job: float) -> dict:
         """Its Ray resource request: {"num_cpus", "num_gpus"}."""
+
+
+class RunlessWork:
+    """What every work that saves no run shares (the NumPy lab, the learning-rate finder, the projector):
+    no run to name apart or mark, and its own errors (`known`) told in words."""
+    run_id = None
+    known: tuple[type[Exception], ...] = (ConfigError,)
+
+    def unique(self, taken: list[str]):
+        return self  # it saves no run: no name to keep apart
+
+    def failure(self, error: Exception) -> dict | None:
+        if isinstance(error, self.known):
+            return {"error": str(error), "error_details": getattr(error, "details", "")}
+        return None
+
+    def lost(self, error: str, stopped: bool) -> dict:
+        return {"status": Status.STOPPED, "summary": None} if stopped else {"status": Status.FAILED, "error": error}
+
+    def interrupted(self) -> bool:
+        return False  # nothing saved to mark
 
 
 def class_path(work) -> str:

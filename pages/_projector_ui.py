@@ -1,5 +1,6 @@
-"""The Feature projector's widgets and cached computations (not a page): the method and its parameters,
-the scatter and the clicked point's image, top 5 and Grad-CAM, the epoch slider and purity curve."""
+"""The Feature projector's widgets and what they read (not a page): the method and its parameters, the
+stored features and projections (a projector job computes them: pages._projector_job), the scatter and
+the clicked point's image, top 5 and Grad-CAM, the epoch slider and purity curve."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,22 +15,23 @@ from nets.inspect.attribution import grad_cam, overlay
 from nets.inspect.features import Features
 from nets.inspect.pictures import to_display
 from nets.inspect.prediction import Prediction
-from nets.inspect.projection import METHODS, TITLES, align, knn_purity, missing_reason, project
-from nets.runs import Run, get_run
-from nets.runs.epoch_features import SUBSET, feature_epochs, load_epoch_features
-from nets.runs.features_cache import run_features, run_projection, run_purity
+from nets.inspect.projection import METHODS, TITLES, missing_reason
+from nets.runs import CheckpointError, Run, get_run
+from nets.runs.epoch_features import SUBSET, feature_epochs
+from nets.runs.epoch_layouts import EpochLayouts, load_layouts, run_layouts
+from nets.runs.features_cache import PURITY_K as K
+from nets.runs.features_cache import load_features, load_projection, load_purity
 from nets.text import plain
 from pages._cached import run_dataset, run_model
+from pages._projector_job import computed_ui
 from pages._widgets import picture, top_k_table
 
 # The hover image: vega-tooltip draws it at its own size (28 px); shown larger, with square pixels.
 TOOLTIP_CSS = ("<style>#vg-tooltip-element img{width:150px;height:150px;image-rendering:pixelated;}"
                "#vg-tooltip-element{font-size:15px;}</style>")
 DRAWN = (1000, 2000, 5000, 10000)  # points drawn (each carries its image): all are projected
-K = 10                              # neighbours of the kNN purity
 POINT_PX = 140                      # the clicked image and its Grad-CAM, side by side
 COLOUR_BY = {"true": "true class", "predicted": "prediction"}
-SECONDS = {"pca": "a second", "umap": "about half a minute", "tsne": "about half a minute"}
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,14 @@ def _method_ui(key: str) -> str:
     return method
 
 
-def controls_ui(n_points: int) -> Choice:
-    """Projection, colour and points drawn in one row; the method's parameters (UMAP, t-SNE) beside the scatter."""
+def controls_ui(n_points: int | None) -> Choice:
+    """Projection, colour and points drawn in one row; the method's parameters (UMAP, t-SNE) beside the scatter.
+    `n_points`: the test images with stored features (None: not computed yet)."""
     m, c, d = st.columns([1.5, 1.3, 1.1])
     with m:
         method = _method_ui("proj")
     colour_by = c.radio("Colour by", list(COLOUR_BY), format_func=COLOUR_BY.get, horizontal=True, key="proj_colour")
-    options = [n for n in DRAWN if n < n_points] + [n_points]
+    options = list(DRAWN) if n_points is None else [n for n in DRAWN if n < n_points] + [n_points]
     drawn = d.selectbox("Points drawn", options, index=min(1, len(options) - 1), format_func="{:,}".format,
                         key="proj_drawn", help="All test images are projected; the first ones are drawn, each "
                                                "with its image for the hover.")
@@ -82,15 +85,21 @@ def params_ui(choice: Choice) -> Choice:
     return Choice(choice.method, _params_ui(choice.method, "proj"), choice.colour_by, choice.drawn)
 
 
-# ------------------------------------------------------------------------------ cached computations
+# ------------------------------------------------------------------------------ what is stored
+# Read only: a projector job (pages._projector_job) computes and stores, these read the files back.
 def _key(run: Run) -> tuple[str, str, str]:
     return str(run.path.parent), run.id, run.weights_file
 
 
-@st.cache_resource(show_spinner="Computing the features of every test image (once per weights)…", max_entries=8)
+def _gone(what: str) -> CheckpointError:  # raised, not returned: a missing file is never cached
+    return CheckpointError(f"The run's stored {what} could not be read; reload the page to compute it again.")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _features(root: str, run_id: str, weights_file: str) -> Features:
-    run = get_run(root, run_id)
-    return run_features(run, data=run_dataset(run), model=run_model(run))
+    if (f := load_features(get_run(root, run_id))) is None:
+        raise _gone("features")
+    return f
 
 
 def features(run: Run) -> Features:
@@ -100,18 +109,32 @@ def features(run: Run) -> Features:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _projection(root: str, run_id: str, weights_file: str, method: str, params: tuple) -> np.ndarray:
-    return run_projection(get_run(root, run_id), method, _features(root, run_id, weights_file), **dict(params))
+    if (xy := load_projection(get_run(root, run_id), method, **dict(params))) is None:
+        raise _gone("projection")
+    return xy
 
 
-def projection(run: Run, choice: Choice, n: int) -> np.ndarray:
-    with st.spinner(f"Projecting {n:,} points with {TITLES[choice.method]} (once per weights file and "
-                    f"parameters; {SECONDS[choice.method]})…"):
-        return _projection(*_key(run), choice.method, choice.params)
+def stored_count(run: Run) -> int | None:
+    """How many test images have stored features; None before a job computed them."""
+    try:
+        return len(features(run))
+    except CheckpointError:
+        return None
 
 
-@st.cache_data(show_spinner="Measuring how often neighbours share a class…", max_entries=32)
+def classes_of(run: Run) -> list[str]:
+    return run.info.get("classes") or [str(i) for i in range(int(run.info.get("num_classes", 10)))]
+
+
+def projection(run: Run, choice: Choice) -> np.ndarray:
+    return _projection(*_key(run), choice.method, choice.params)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
 def _purity(root: str, run_id: str, weights_file: str) -> float:
-    return run_purity(get_run(root, run_id), _features(root, run_id, weights_file), k=K)
+    if (p := load_purity(get_run(root, run_id), K)) is None:
+        raise _gone("kNN purity")
+    return p
 
 
 def purity(run: Run) -> float:
@@ -139,23 +162,14 @@ def _grad_cam(root: str, run_id: str, weights_file: str, index: int, target: int
 
 
 @st.cache_data(show_spinner="Projecting every epoch's features…", max_entries=16)
-def _epoch_layouts(root: str, run_id: str, epochs: tuple, method: str, params: tuple) -> dict:
-    """Per epoch: the subset's layout (each aligned to the one before), labels, predictions, kNN purity."""
+def _epoch_layouts(root: str, run_id: str, epochs: tuple, method: str, params: tuple) -> EpochLayouts:
+    """PCA of the 1,000-image subset takes milliseconds an epoch: made here (and stored); UMAP's and
+    t-SNE's were stored by a projector job."""
     run = get_run(root, run_id)
-    out = {"epochs": [], "xy": [], "labels": [], "predictions": [], "purity": []}
-    prev = None
-    for e in epochs:
-        z = load_epoch_features(run, e)
-        if z is None or not np.isfinite(z["features"]).all():
-            continue  # unreadable, or a diverged epoch's NaN features
-        xy = project(z["features"], method, **dict(params))
-        if prev is not None and prev.shape == xy.shape:
-            xy = align(prev, xy)
-        prev = xy
-        for k, v in (("epochs", e), ("xy", xy), ("labels", z["labels"]), ("predictions", z["predictions"]),
-                     ("purity", knn_purity(z["features"], z["labels"], K))):
-            out[k].append(v)
-    return out
+    lay = run_layouts(run, method, **dict(params)) if method == "pca" else load_layouts(run, method, **dict(params))
+    if lay is None:
+        raise _gone("layouts")
+    return lay
 
 
 # ------------------------------------------------------------------------------ drawing
@@ -219,23 +233,25 @@ def draw_epochs(run: Run, classes: list[str], colour_by: str) -> None:
     st.caption(f"The first {SUBSET:,} test images (or all, when fewer): their features saved at the end of "
                "each epoch, each epoch's layout turned to match the one before (Procrustes), so points move "
                "only as much as the features do.")
+    if method != "pca" and not computed_ui(run, "epochs", method, params):
+        return
     lay = _epoch_layouts(*_key(run)[:2], tuple(epochs), method, params)
-    if not lay["epochs"]:
+    if not lay.epochs:
         st.caption("No readable per-epoch features.")
         return
-    shown = lay["epochs"]
+    shown = lay.epochs
     epoch = (st.select_slider("Epoch", options=shown, value=shown[-1], key="proj_epoch") if len(shown) > 1
              else shown[0])
     i = shown.index(epoch)
     left, right = st.columns([3, 2])
-    xy, labels, preds = lay["xy"][i], lay["labels"][i], lay["predictions"][i]
+    xy, labels, preds = lay.xy[i], lay.labels[i], lay.predictions[i]
     df = scatter_frame(xy, labels, preds, classes, colour_by, image_uris(run, len(xy)))
     with left:
         st.altair_chart(scatter(df, classes, COLOUR_BY[colour_by],
                                 f"Epoch {epoch}: {len(xy):,} test images by {TITLES[method]}", height=440,
-                                domains=domain(np.concatenate(lay["xy"])), selectable=False), width="stretch")
+                                domains=domain(np.concatenate(lay.xy)), selectable=False), width="stretch")
     with right:
-        st.altair_chart(purity_chart(purity_frame(shown, lay["purity"], run.info.get("history", [])), epoch),
+        st.altair_chart(purity_chart(purity_frame(shown, lay.purity, run.info.get("history", [])), epoch),
                         width="stretch")
-        st.metric(f"kNN purity at epoch {epoch}", f"{lay['purity'][i]:.1%}")
+        st.metric(f"kNN purity at epoch {epoch}", f"{lay.purity[i]:.1%}")
 

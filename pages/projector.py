@@ -7,8 +7,9 @@ from nets.inspect.projection import ProjectionError
 from nets.runs import CheckpointError, Run, RunFilter
 from nets.text import plain
 from pages._common import ensure_app_entry
-from pages._projector_ui import (controls_ui, draw_epochs, draw_point, draw_scatter, draw_scores, features, params_ui,
-                                 projection)
+from pages._projector_job import computed_ui
+from pages._projector_ui import (classes_of, controls_ui, draw_epochs, draw_point, draw_scatter, draw_scores, features,
+                                 params_ui, projection, stored_count)
 from pages._runpick import run_picker_ui
 
 ensure_app_entry()
@@ -29,19 +30,20 @@ top, rest = st.columns([1.1, 1])
 with top:
     run = run_ui()
 try:
-    f = features(run)
     with rest:
-        choice = controls_ui(len(f))
+        choice = controls_ui(stored_count(run))
     chart, side = st.columns([2.6, 1])
     with side:
         choice = params_ui(choice)
-    xy = projection(run, choice, len(f))
+    with chart:
+        ready = computed_ui(run, "test", choice.method, choice.params)
+    if ready:
+        f, xy = features(run), projection(run, choice)
+        with chart:
+            picked = draw_scatter(run, f, xy, choice)
+        with side:
+            draw_scores(run, f)
+            draw_point(run, f, picked)
+    draw_epochs(run, classes_of(run), choice.colour_by)
 except PROBLEMS as e:
     st.error(plain(e))
-    st.stop()
-with chart:
-    picked = draw_scatter(run, f, xy, choice)
-with side:
-    draw_scores(run, f)
-    draw_point(run, f, picked)
-draw_epochs(run, f.classes, choice.colour_by)

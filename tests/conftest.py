@@ -19,3 +19,13 @@ def ckpt(tmp_path):
     path = tmp_path / "checkpoints"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def service(ckpt, monkeypatch):
+    """The job service the pages find (its own checkpoints folder: a fresh one), closed after."""
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    from pages._service import job_manager
+    manager = job_manager()
+    yield manager
+    manager.close()

@@ -44,6 +44,19 @@ def app_on(page: str) -> AppTest:
     return app.run()
 
 
+def rerun_until(at: AppTest, done, timeout: float = 90.0) -> AppTest:
+    """Rerun the page until `done(at)` (a job's live fragment polls with run_every, which never fires
+    under AppTest); fails clearly if it never does, or if a rerun raises."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if done(at):
+            return at
+        time.sleep(0.2)
+    raise AssertionError("the page did not get there in time")
+
+
 def until(predicate, timeout: float = 120.0) -> None:
     """Poll, not sleep-and-hope: returns as soon as it holds, fails clearly if it never does (the
     timeout is an upper bound for a loaded machine, never a speed claim)."""

@@ -1,6 +1,6 @@
 """Issues 24 and 25 in Chromium at 1366×768, on one server (a server's start and first page cost ~6 s): the
-Feature projector (open it on a tiny run, hover and click a point: its image, top 5 and Grad-CAM appear;
-switch the method; move the epoch slider), the
+Feature projector (open it on a tiny run: a job computes what is not stored, then hover and click a point:
+its image, top 5 and Grad-CAM appear; switch the method; move the epoch slider), the
 learning-rate finder on the Train page (the button under the learning-rate box starts a search in a worker
 process, its panel comes into view with the curve, the four suggestions and the words, and "Use <rate>" puts
 the rate in the box), and a student who builds a small CNN from nothing on the Build page, meets a shape
@@ -69,8 +69,17 @@ def in_view(locator, part: float = 1.0, height: int = 768) -> bool:
 def test_hover_click_switch_and_epochs(url, width, height):
     with chromium_page(width, height) as page:
         main = open_at(page, url + "/projector", "Feature projector")
+        # the PCA and the purity are not stored yet: a projector job (a worker process) computes them, its
+        # panel shown meanwhile (a screenshot when caught: a fast job may end before the browser looks)
+        purity = main.get_by_text("kNN purity", exact=True).first
+        panel = main.locator(".st-key-proj_panel_test")
+        panel.or_(purity).first.wait_for(timeout=60_000)
+        if panel.count():
+            shot(page, "projector-computing")
+        purity.wait_for(timeout=120_000)
+        settle(page)
+        assert main.locator(".st-key-proj_panel_test").count() == 0
         chart = main.locator('[data-testid="stVegaLiteChart"]').first
-        chart.wait_for(timeout=60_000)
         box = chart.bounding_box()
         assert box["height"] >= 420 and box["width"] >= 0.45 * width  # the scatter is most of the page
         x, y = find_point(page, box)

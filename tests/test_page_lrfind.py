@@ -1,9 +1,7 @@
 """The learning-rate finder's panel (pages/_lrfind.py) under AppTest, through the server's job service: a search
 shows its curve, suggestions and words, "Use" fills the Train form's learning rate, Stop ends it, and a
 locked rate or a configuration with a problem starts or fills nothing."""
-import time
-
-import pytest
+from pagetools import rerun_until
 from streamlit.testing.v1 import AppTest
 
 
@@ -25,15 +23,6 @@ def finder_app(problem=None, locked=None, hidden=(16,), batch_size=64):
     lrfind_ui(TrainConfig.from_dict({**cfg.to_dict(), "lr": lr}), problem, locked)
 
 
-@pytest.fixture
-def service(ckpt, monkeypatch):
-    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
-    from pages._service import job_manager
-    manager = job_manager()
-    yield manager
-    manager.close()
-
-
 def opened(**kwargs) -> AppTest:
     at = AppTest.from_function(finder_app, kwargs=kwargs, default_timeout=60).run()
     assert not at.exception, at.exception
@@ -44,18 +33,6 @@ def button(at, label):
     return next(b for b in at.button if b.label.startswith(label))
 
 
-def poll(at, done, timeout=90):
-    """run_every never fires under AppTest: rerun until `done(at)`."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        at.run()
-        assert not at.exception, at.exception
-        if done(at):
-            return at
-        time.sleep(0.2)
-    raise AssertionError("the search did not get there in time")
-
-
 def has(at, label) -> bool:
     return any(b.label.startswith(label) for b in at.button)
 
@@ -64,7 +41,7 @@ def test_find_shows_the_curve_and_use_fills_the_learning_rate(service):
     at = opened()
     assert not at.get("vega_lite_chart")  # no panel before a search
     button(at, "🔎 Find a learning rate").click().run()
-    poll(at, lambda a: has(a, "Use "))
+    rerun_until(at, lambda a: has(a, "Use "))
     assert at.get("vega_lite_chart") and not at.error
     title = at.markdown[0].value
     assert "Learning-rate finder" in title and "steps in" in title
@@ -83,21 +60,21 @@ def test_find_shows_the_curve_and_use_fills_the_learning_rate(service):
 def test_stop_ends_a_search_part_way(service):
     at = opened(hidden=(2048, 2048), batch_size=512)  # about 0.4 s a step here
     button(at, "🔎 Find a learning rate").click().run()
-    poll(at, lambda a: a.get("vega_lite_chart") and has(a, "Stop"))
+    rerun_until(at, lambda a: a.get("vega_lite_chart") and has(a, "Stop"))
     first = at.session_state["lrfind_job"]
     button(at, "🔎 Find a learning rate").click().run()  # again while it runs: a new search replaces it
     assert not at.error and at.session_state["lrfind_job"] != first
     assert service.view(first).status == "stopped"
-    poll(at, lambda a: a.get("vega_lite_chart") and has(a, "Stop"))
+    rerun_until(at, lambda a: a.get("vega_lite_chart") and has(a, "Stop"))
     button(at, "Stop").click().run()
-    poll(at, lambda a: has(a, "Close"))
+    rerun_until(at, lambda a: has(a, "Close"))
     assert "stopped by you" in at.markdown[0].value or "stopped" in at.markdown[0].value
 
 
 def test_a_locked_rate_is_not_filled_and_a_problem_starts_nothing(service):
     at = opened(locked="four")
     button(at, "🔎 Find a learning rate").click().run()
-    poll(at, lambda a: has(a, "Use "))
+    rerun_until(at, lambda a: has(a, "Use "))
     assert button(at, "Use ").disabled
     at = opened(problem="the number of epochs must be from 1 to 10,000")
     button(at, "🔎 Find a learning rate").click().run()

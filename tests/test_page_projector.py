@@ -17,7 +17,7 @@ from nets.runs.epoch_features import feature_epochs
 from nets.runs.features_cache import run_features
 from nets.runs.recorder import RunRecorder
 from nets.text import shown
-from pagetools import tiny_run
+from pagetools import rerun_until, tiny_run
 
 PAGE = "pages/projector.py"
 
@@ -42,15 +42,30 @@ def shared(tmp_path_factory):
     ckpt.mkdir()
     run_id = projector_run(ckpt, mp)
     mp.undo()
-    return ckpt, run_id
+    yield ckpt, run_id
+    mp.setenv("NNLAB_CHECKPOINTS", str(ckpt))  # the job service the pages used (a thread backend): closed
+    from pages._service import job_manager
+    job_manager().close()
+    mp.undo()
 
 
-def open_page(ckpt, monkeypatch) -> AppTest:
+def drawn(at) -> bool:
+    """The scatter is drawn: the projector job has stored what it needs (its scores show beside it)."""
+    return any(m.label == "kNN purity" for m in at.metric)
+
+
+def open_page(ckpt, monkeypatch, **secrets) -> AppTest:
+    """The page on a fresh tab, rerun until its job computed what it draws (at once when stored)."""
     monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
     at = AppTest.from_file("../app.py", default_timeout=120)
+    at.secrets.update(secrets)
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
-    return at
+    return at if secrets else rerun_until(at, drawn)
+
+
+def title(chart) -> str:
+    return json.dumps(json.loads(chart.proto.spec).get("title"))
 
 
 def chart_data(el) -> tuple[dict, list]:
@@ -85,7 +100,7 @@ def test_scatter_purity_and_epochs(shared, monkeypatch):
     assert [r["epoch"] for r in curve_rows if r["measure"] == "test accuracy"] == [1, 2, 3]
     at.select_slider(key="proj_epoch").set_value(1).run()
     assert not at.exception
-    assert "Epoch 1" in json.dumps(json.loads(at.get("vega_lite_chart")[1].proto.spec).get("title"))
+    assert "Epoch 1" in title(at.get("vega_lite_chart")[1])
     assert feature_epochs(run) == [1, 2, 3]
 
 
@@ -99,9 +114,10 @@ def test_method_switch_colours_and_missing_package(shared, monkeypatch):
     monkeypatch.setattr(features_cache, "project", fake)
     at = open_page(ckpt, monkeypatch)
     at.radio(key="proj_method").set_value("tsne").run()
-    assert not at.exception and ("tsne", {"perplexity": 30.0, "seed": 0}) in asked
+    rerun_until(at, lambda a: drawn(a) and "t-SNE" in title(a.get("vega_lite_chart")[0]))
+    assert ("tsne", {"perplexity": 30.0, "seed": 0}) in asked  # computed by a job (a thread here)
     at.slider(key="proj_perp").set_value(10).run()
-    assert ("tsne", {"perplexity": 10.0, "seed": 0}) in asked
+    rerun_until(at, lambda a: ("tsne", {"perplexity": 10.0, "seed": 0}) in asked and drawn(a))
     at.radio(key="proj_colour").set_value("predicted").run()
     _, rows = chart_data(at.get("vega_lite_chart")[0])
     assert all(r["class"] == r["predicted"] for r in rows)
@@ -123,7 +139,7 @@ def test_clicked_point_shows_image_top5_and_grad_cam(shared, monkeypatch):
     assert len(top5) == 5 and list(top5.iloc[:, 0])[0] == f.classes[int(f.predictions[i])]
 
 
-def test_an_mlp_without_epoch_features(ckpt, monkeypatch):
+def test_an_mlp_without_epoch_features(ckpt, service, monkeypatch):
     run = get_run(ckpt, tiny_run(ckpt, "tiny-mlp"))
     for p in run.path.glob("features-e*.npz"):
         p.unlink()
@@ -133,3 +149,10 @@ def test_an_mlp_without_epoch_features(ckpt, monkeypatch):
     captions = [shown(x.caption) for im in at.get("image") for x in im.proto.imgs]
     assert any("#0" in c for c in captions) and not any("Grad-CAM" in c for c in captions)  # no conv layer
     assert len(at.dataframe[0].value) == 5 and len(at.get("vega_lite_chart")) == 1
+
+
+def test_a_signed_out_classroom_tab_computes_nothing(ckpt, service, monkeypatch):
+    run_id = tiny_run(ckpt, "fresh-mlp")
+    at = open_page(ckpt, monkeypatch, class_code="quiet-owl")  # a classroom: nobody signed in yet
+    assert any("Sign in" in shown(i.value) and "compute features" in shown(i.value) for i in at.info)
+    assert not drawn(at) and features_cache.load_features(get_run(ckpt, run_id)) is None

@@ -6,18 +6,10 @@ import time
 from pathlib import Path
 
 import pytest
+from pagetools import rerun_until
 from streamlit.testing.v1 import AppTest
+
 from nets.text import shown
-
-
-@pytest.fixture
-def service(ckpt, monkeypatch):
-    """The job service the page finds (its own checkpoints folder: a fresh one), closed after."""
-    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
-    from pages._service import job_manager
-    manager = job_manager()
-    yield manager
-    manager.close()
 
 
 @pytest.fixture
@@ -42,17 +34,6 @@ def button(at, label):
     return next(b for b in at.button if b.label.startswith(label))
 
 
-def poll_until_done(at, timeout=60):
-    """run_every never fires under AppTest: rerun until the results table is shown."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        at.run()
-        if at.dataframe or at.error:
-            return
-        time.sleep(0.2)
-    raise AssertionError("training did not finish in time")
-
-
 def lessons(at) -> list[str]:
     return [m.value for m in at.markdown if m.value.startswith("💡")]
 
@@ -73,7 +54,7 @@ def test_page_opens_with_the_lesson_and_the_settings(service):
 def test_train_a_tiny_run_to_the_end_beside_pytorch(app):
     button(app, "Train").click().run()
     assert not app.exception
-    poll_until_done(app)
+    rerun_until(app, lambda a: a.dataframe or a.error, 60)
     assert not app.exception and not app.error
     table = app.dataframe[0].value
     assert table["network"].tolist() == ["NumPy", "PyTorch"] and (table["epochs"] == 2).all()
@@ -96,7 +77,7 @@ def test_train_and_stop_through_the_job_service(app, service):
     app.run()
     assert app.button(key=f"stop-{v.id}").label == "Stop" and button(app, "Train").disabled
     app.button(key=f"stop-{v.id}").click().run()
-    poll_until_done(app)
+    rerun_until(app, lambda a: a.dataframe or a.error, 60)
     assert not app.exception and service.view(v.id).status == "stopped"
     table = app.dataframe[0].value
     assert table["network"].tolist() == ["NumPy", "PyTorch"] and (table["epochs"] < 500).all()
@@ -113,7 +94,7 @@ def test_a_run_waits_its_turn_behind_the_sessions_training_job(app, service):
     button(app, "Train").click().run()
     assert len(app.info) == 1 and app.info[0].value.startswith("Queued: position 1 in the queue; it should start in about")
     service.stop(train.id)
-    poll_until_done(app)
+    rerun_until(app, lambda a: a.dataframe or a.error, 60)
     assert app.dataframe[0].value["network"].tolist() == ["NumPy", "PyTorch"]
 
 
@@ -122,7 +103,7 @@ def test_zero_initialisation_is_explained_when_chosen(app):
     assert any("Zero initialisation" in m for m in lessons(app))
     widget(app, "selectbox", "activation").set_value("sigmoid").run()
     button(app, "Train").click().run()
-    poll_until_done(app)
+    rerun_until(app, lambda a: a.dataframe or a.error, 60)
     shown = [m for m in lessons(app) if "Zero initialisation" in m]
     assert len(shown) == 1 and "layer 1 identical, layer 2 identical" in shown[0]
 
@@ -130,7 +111,7 @@ def test_zero_initialisation_is_explained_when_chosen(app):
 def test_activation_comparison_produces_a_table(app):
     widget(app, "number_input", "epochs").set_value(1).run()
     button(app, "Compare activations").click().run()
-    poll_until_done(app)
+    rerun_until(app, lambda a: a.dataframe or a.error, 60)
     assert not app.exception
     table = app.dataframe[0].value
     assert table["network"].tolist() == ["relu", "tanh", "sigmoid", "linear"]
@@ -153,7 +134,7 @@ def test_a_dataset_that_must_download_says_so_and_fails_briefly(app, tmp_path, m
     widget(app, "selectbox", "dataset").set_value("cifar10").run()
     assert [i.value for i in app.info] == ["CIFAR-10 is not on this machine: the first run downloads about 170 MB."]
     button(app, "Train").click().run()
-    poll_until_done(app)  # the job loads the data: it fails, and says why
+    rerun_until(app, lambda a: a.dataframe or a.error, 60)  # the job loads the data: it fails, and says why
     assert not app.exception
     assert [shown(e.value) for e in app.error] == [
         "CIFAR-10 could not be downloaded: the download server did not answer. Use a bundled dataset "

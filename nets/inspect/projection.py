@@ -19,6 +19,8 @@ PACKAGES = {"umap": ("umap", "umap-learn"), "tsne": ("openTSNE", "openTSNE")}
 INSTALL = "pip install -r requirements-projector.txt"
 # Each method's parameters with their defaults and types (n_jobs is left out: it changes no result)
 PARAMS = {"pca": {}, "umap": {"n_neighbors": 15, "min_dist": 0.1, "seed": 0}, "tsne": {"perplexity": 30.0, "seed": 0}}
+# What each may be (the page's sliders, and the door of a projector job: a huge n_neighbors costs minutes)
+RANGES = {"n_neighbors": (2, 200), "min_dist": (0.0, 0.99), "perplexity": (2.0, 100.0), "seed": (0, 2**31 - 1)}
 
 
 def full_params(method: str, **params) -> dict:
@@ -30,7 +32,15 @@ def full_params(method: str, **params) -> dict:
     unknown = sorted(set(params) - set(defaults))
     if unknown:
         raise ProjectionError(f"{TITLES[method]} has no parameter(s) {unknown}; it takes {sorted(defaults)}.")
-    return {k: type(v)(params.get(k, v)) for k, v in defaults.items()}
+    try:
+        full = {k: type(v)(params.get(k, v)) for k, v in defaults.items()}
+    except (TypeError, ValueError) as e:
+        raise ProjectionError(f"{TITLES[method]}'s parameters must be numbers: {e}.") from e
+    for k, v in full.items():
+        lo, hi = RANGES[k]
+        if not lo <= v <= hi:  # NaN fails too
+            raise ProjectionError(f"{TITLES[method]}'s {k} must be between {lo:g} and {hi:g}, not {v:g}.")
+    return full
 
 
 class ProjectionError(RuntimeError):

@@ -32,11 +32,12 @@ from nets.runs.evals import stored_arrays
 from nets.runs.folder import Run, index_put, load_model
 
 FEATURES_PREFIX, PROJECTION_PREFIX = "features-model", "projection-model"
+PURITY_K = 10   # neighbours of the kNN purity
 
-
-# One computation at a time in a process: a class opening the projector costs the server one core, not one
-# per student, and whoever waits finds the first one's stored result (features of a ResNet-18's 10,000 test
-# images take minutes on a CPU, a t-SNE of them over a minute). Re-entrant: a projection computes features.
+# One computation at a time in a process (the projector's jobs, nets.projector_work, run in worker processes,
+# or threads on a laptop): whoever waits finds the first one's stored result (features of a ResNet-18's
+# 10,000 test images take minutes on a CPU, a t-SNE of them over a minute). Re-entrant: a projection
+# computes features.
 _COMPUTING = threading.RLock()
 
 
@@ -156,6 +157,26 @@ def _stored_array(run: Run, method: str, params: dict, compute: Callable[[], np.
     return y
 
 
+def load_projection(run: Run, method: str, **params) -> np.ndarray | None:
+    """The stored N×2 projection of the run's current weights, or None."""
+    z = stored_arrays(projection_path(run, method, full_params(method, **params)), run)
+    return None if z is None or "y" not in z else z["y"].astype(np.float32)
+
+
+def load_purity(run: Run, k: int = PURITY_K) -> float | None:
+    """The stored kNN purity of the run's current weights, or None."""
+    z = stored_arrays(projection_path(run, "purity", {"k": k}), run)
+    return None if z is None or "y" not in z else float(z["y"][0])
+
+
+def missing(run: Run, method: str, **params) -> list[str]:
+    """What the projector needs that is not stored yet: of "features", "purity", "projection"."""
+    if load_features(run) is None:
+        return ["features", "purity", "projection"]
+    return ([] if load_purity(run) is not None else ["purity"]) + \
+        ([] if load_projection(run, method, **params) is not None else ["projection"])
+
+
 def run_projection(run: Run, method: str, features: Features | None = None, data_dir: str | Path | None = None,
                    **params) -> np.ndarray:
     """N×2 float32: the run's features projected by `method` ("pca", "umap", "tsne") with `params`
@@ -168,7 +189,8 @@ def run_projection(run: Run, method: str, features: Features | None = None, data
     return _stored_array(run, method, params, compute).astype(np.float32)
 
 
-def run_purity(run: Run, features: Features | None = None, data_dir: str | Path | None = None, k: int = 10) -> float:
+def run_purity(run: Run, features: Features | None = None, data_dir: str | Path | None = None,
+               k: int = PURITY_K) -> float:
     """The kNN purity of the run's features (nets.inspect.projection.knn_purity), stored like a projection."""
     def compute():
         f = features if features is not None else run_features(run, data_dir)

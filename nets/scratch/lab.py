@@ -28,7 +28,7 @@ from nets.scratch.network import (DEFAULT_HIDDEN, HIDDEN_ACTIVATIONS, INITS, SCA
 from nets.scratch.report import COMPARED, NUMPY, TORCH, collapse_linear, identical_units, label_of, lessons
 from nets.scratch.threads import one_thread_each
 from nets.status import Status
-from nets.work import WORK_KEY, JobFields, JobRefused, class_path
+from nets.work import WORK_KEY, JobFields, JobRefused, RunlessWork, class_path
 
 
 @dataclass(frozen=True)
@@ -157,13 +157,13 @@ class LabRefused(JobRefused, ScratchError):
 
 
 @dataclass
-class LabWork:
+class LabWork(RunlessWork):
     """A From-scratch run as a job (nets.work.Work): it saves no run; its weights travel in its messages."""
     settings: LabSettings
     data_dir: str | None = None
     kind = "lab"
-    run_id = None
     refusal = LabRefused
+    known = (ScratchError, DatasetError, ConfigError)
 
     def label(self) -> str:
         return self.settings.label()
@@ -182,9 +182,6 @@ class LabWork:
     def check(self, service) -> None:
         self.settings.check()
 
-    def unique(self, taken: list[str]) -> LabWork:
-        return self  # it saves no run: no name to keep apart
-
     def run(self, emit, stop: threading.Event, cache, own_process: bool = False) -> dict:
         """Load the data through `cache` (nets.work.DataCache; a download reports phase messages),
         train, report through `emit`. Returns the outcome: "completed" or "stopped". `own_process`: this
@@ -201,17 +198,6 @@ class LabWork:
         with one_thread_each() if own_process else nullcontext():
             train_lab(s, data, emit, stop)
         return {"status": Status.STOPPED if stop.is_set() else Status.COMPLETED}
-
-    def failure(self, error: Exception) -> dict | None:
-        if isinstance(error, (ScratchError, DatasetError, ConfigError)):
-            return {"error": str(error), "error_details": getattr(error, "details", "")}
-        return None
-
-    def lost(self, error: str, stopped: bool) -> dict:
-        return {"status": Status.STOPPED, "summary": None} if stopped else {"status": Status.FAILED, "error": error}
-
-    def interrupted(self) -> bool:
-        return False  # nothing saved to mark
 
     def resources(self, cluster_gpus: float, cpus_per_job: float) -> dict:
         return {"num_cpus": cpus_per_job, "num_gpus": 0.0}  # NumPy: no GPU
