@@ -113,7 +113,7 @@ def test_a_group_runs_one_after_another(jobs):
 
 
 def test_views_are_consistent_while_training(jobs):
-    cfg = TrainConfig(model="mlp", epochs=8, train_per_class=20, log_every=1)
+    cfg = TrainConfig(model="mlp", hidden=(16,), epochs=4, train_per_class=20, log_every=1)
     job = jobs.submit(cfg)
     until(lambda: len(jobs.view(job.id).loss_points) >= 2)   # the polls below run while it trains
     errors, last_seen = [], []
@@ -133,6 +133,7 @@ def test_views_are_consistent_while_training(jobs):
                 images, epochs = seen[-1], len(v.epochs)
                 if not v.active:
                     break
+                time.sleep(0.002)  # four pollers in a tight loop would starve the thread reading the worker
             last_seen.append((images, epochs))
         except Exception as e:  # pragma: no cover - the assertion below reports it
             errors.append(e)
@@ -148,15 +149,16 @@ def test_views_are_consistent_while_training(jobs):
 
 
 def test_every_job_gets_a_distinct_name_from_its_configuration(jobs, ckpt):
-    first = jobs.submit(TINY)
+    one = replace(TINY, epochs=1)  # its name is what is tested, not its training
+    first = jobs.submit(one)
     jobs.wait(first.id)
-    second, named = jobs.submit(TINY), jobs.submit(TrainConfig(**{**TINY.to_dict(), "name": "my run"}))
+    second, named = jobs.submit(one), jobs.submit(TrainConfig(**{**one.to_dict(), "name": "my run"}))
     jobs.wait(second.id), jobs.wait(named.id)
     a, b, c = (jobs.view(j.id).label for j in (first, second, named))
     assert a.startswith("mlp 16 · mnist-mini") and "sgd lr 0.01" in a and "cross-entropy" in a
     assert b != a and b.endswith(" #2") and b.startswith(a[:40]) and c == "my run"
     assert {get_run(ckpt, jobs.view(j.id).run_id).name for j in (first, second, named)} == {a, b, c}
-    again = jobs.submit(TrainConfig(**{**TINY.to_dict(), "name": "my run"}))
+    again = jobs.submit(TrainConfig(**{**one.to_dict(), "name": "my run"}))
     assert jobs.view(again.id).label == "my run #2"
     jobs.wait(again.id)
 

@@ -1,4 +1,4 @@
-"""The feature projector's computations as a job (nets.projector_work): in a worker process and a thread, what it
+"""The feature projector's computations as a job (nets.projector_work): its spec travels as JSON, what it
 stores is what the page reads, nothing computed twice, and at its door a hostile student is refused: another
 student's run, another folder, a path, absurd parameters, an unknown method; their jobs are theirs to stop."""
 import json
@@ -52,11 +52,11 @@ def test_it_is_a_work_the_service_knows_by_kind(runs):
     assert w.resources(1, 1.0) == {"num_cpus": 1.0, "num_gpus": 0.0}
 
 
-def test_a_job_in_a_worker_process_stores_what_the_page_reads(runs):
+def test_a_job_stores_what_the_page_reads(runs):
     ckpt, run_id = runs
     run = get_run(ckpt, run_id)
     assert missing(run, "pca") == ["features", "purity", "projection"] and needed(run, "test", "pca", {})
-    jobs = jobs_for(ckpt, "process")
+    jobs = jobs_for(ckpt, "thread")  # a worker process runs it in tests/test_browser_builder_finder_projector.py
     try:
         job = jobs.submit_works([work(ckpt, run_id)], "alice")[0]
         v = jobs.wait(job.id, timeout=120)
