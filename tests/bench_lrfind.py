@@ -1,20 +1,21 @@
-"""Does the learning-rate finder help? For each configuration: the range test (nets.engine.lrfind, seed 0, as
-the app runs it) and the rules' suggestions (nets.coach.lr_suggest, plus a few combinations of them), against
-a log-spaced sweep of 1-epoch trainings (1e-4 .. 1 in half decades, widened by half decades while the best
-sits at an end; each rate trained with seeds 0..N-1, the same seeds for every rate, on the same data; a
-rate's score is its mean test accuracy). A rule hits when |log10(rule / best)| <= 0.5; noise-aware, when it
-lies within half a decade of any swept rate within NOISE (1 point) of the best mean; "lost" is the best
-mean accuracy minus that of the swept rate nearest the rule. Two sets: FIT (the 10 configurations the rule
-was chosen on) and HELD (10 others, never used to choose). Winners are named on FIT alone (the most hits,
-ties: the least lost; and the least lost); every rule's figures are printed for FIT, HELD and all, and the
-winners' and lr_suggest.BEST_RULE's share on HELD against the goal (80%). A script, not a test.
+"""Does the learning-rate finder help? For each configuration: the range test (nets.engine.lrfind, seed 0, as the
+app runs it) and the rules' suggestions (nets.coach.lr_suggest, plus a few combinations of them), against a
+log-spaced sweep of 1-epoch trainings (1e-4 .. 1 in half decades, widened to cover every rule's rate and while
+the best sits at an end, within 3e-6 .. 10; each rate trained with seeds 0..N-1, the same seeds for every
+rate, on the same data; a rate's score is its mean test accuracy). A rule hits when |log10(rule / best)| <=
+0.5; noise-aware, when it lies within half a decade of any swept rate within NOISE (1 point) of the best mean;
+"lost" is the best mean accuracy minus that of the swept rate nearest the rule. Two sets: FIT (the 10
+configurations the rule was chosen on) and HELD (10 others, never used to choose). Winners are named on FIT
+alone (the most hits, ties: the least lost; and the least lost); every rule's figures are printed for FIT,
+HELD and all, and the winners' and lr_suggest.BEST_RULE's share on HELD against the goal (80%). A script, not
+a test.
 
     nice -n 10 python tests/bench_lrfind.py --json r.json   # both sets, 2 seeds: ~25 min (load ~4 on 2 cores)
     nice -n 10 python tests/bench_lrfind.py --quick         # smaller subsets, 5 rates, 1 seed: a smoke run
     ... --set fit | --set held                              # one set only
     ... --only lenet-sgd-mnist                              # one configuration (a name from FIT or HELD)
     ... --seeds 3                                           # seeds per swept rate (default 2; --quick: 1)
-    ... --reuse r.json                                      # an earlier run's sweeps (same --quick, --seeds): finder only
+    ... --reuse r.json                                      # reuse its trainings (same --quick, --seeds)
     python tests/bench_lrfind.py --rescore r.json           # score the rules on a run's stored curves and sweeps
 
 One torch thread (like the test suite), CPU. The ResNet-18 (the stock 7x7 stem, batch 32) and the 5x5 CNNs
@@ -79,9 +80,7 @@ HELD = {
                                    100, 30),   # the resnet18-scratch preset's weight decay and clipping
 }
 CONFIGS = {**FIT, **HELD}
-FULL_SWEEP = [10 ** (k / 2) for k in range(-8, 1)]   # 1e-4, 3e-4, ..., 0.3, 1
-QUICK_SWEEP = [10 ** k for k in range(-4, 1)]
-WIDEN = (10 ** -5.5, 10.0)     # the sweep widens by half decades while its best is at an end, up to these
+KLIM = (-11, 2)                # the swept rates: 10 ** (k / 2) for k in KLIM's range at most (3e-6 .. 10)
 NOISE = 0.01                   # noise-aware: any swept rate within 1 accuracy point of the best mean
 
 
@@ -100,6 +99,11 @@ def candidates(s: dict) -> dict[str, float | None]:
             "middle": lr_suggest.middle(s)}   # the median of valley, minimum, steep: lr_suggest's best
 
 
+def _rate(k: int) -> float:
+    """The swept rate k half decades from 1, to 3 figures: 1e-4, 3.16e-4, ..."""
+    return float(f"{10 ** (k / 2):.3g}")
+
+
 def _acc(cfg: TrainConfig, data) -> float:
     result = fit(initial_model(cfg, data), data, cfg)
     return result.history[-1].test_acc if result.history else 1 / data.num_classes  # diverged: chance
@@ -112,21 +116,30 @@ def one_config(name: str, quick: bool, seeds: int, old: dict | None = None) -> d
     t0 = time.perf_counter()
     curve = range_test(initial_model(cfg, data), data, cfg)
     finder_s = time.perf_counter() - t0
-    per_seed = {float(k): v for k, v in (old or {}).items()}
+    per_seed = {float(k): v for k, v in (old or {}).get("sweep_seeds", {}).items()}
     t1 = time.perf_counter()
-    rates = list(QUICK_SWEEP if quick else FULL_SWEEP)
-    while rates:
-        for lr in rates:
-            if lr not in per_seed:
-                per_seed[lr] = [_acc(replace(cfg, lr=lr, seed=s), data) for s in range(seeds)]
+    step = 2 if quick else 1                       # in half decades
+    ks = set(range(-8, 1, step))                   # 1e-4 .. 1
+    rules = [lr for lr in lr_suggest.suggest(curve).values() if lr]
+    if rules:  # cover every rule's rate, so that the accuracy "nearest the rule" is not an end's
+        lo, hi = (min(max(round(2 * math.log10(r) / step) * step, KLIM[0]), KLIM[1]) for r in (min(rules), max(rules)))
+        ks |= set(range(lo, -8, step)) | set(range(step, hi + 1, step))
+    while True:
+        for k in sorted(ks):
+            if _rate(k) not in per_seed:
+                per_seed[_rate(k)] = [_acc(replace(cfg, lr=_rate(k), seed=s), data) for s in range(seeds)]
         mean = {lr: float(np.mean(a)) for lr, a in per_seed.items()}
         best = max(mean, key=lambda lr: (mean[lr], -lr))
-        rates = [best / 10 ** 0.5] if best == min(mean) and best > WIDEN[0] * 1.01 else \
-                [best * 10 ** 0.5] if best == max(mean) and best < WIDEN[1] / 1.01 else []
+        k = round(2 * math.log10(best))  # widen while the best is at an end
+        more = {k - step} if best == min(mean) and k - step >= KLIM[0] else \
+               {k + step} if best == max(mean) and k + step <= KLIM[1] else set()
+        if not more - ks:
+            break
+        ks |= more
     return {"config": name, "set": "fit" if name in FIT else "held", "train_size": len(data.x_train),
             "finder_steps": len(curve.lrs), "batches_per_epoch": math.ceil(len(data.x_train) / cfg.batch_size),
             "stopped": curve.stopped, "finder_s": round(finder_s, 2),
-            "sweep_s": round(time.perf_counter() - t1, 2), "seeds": seeds,
+            "sweep_s": round(time.perf_counter() - t1 + (old or {}).get("sweep_s", 0.0), 2), "seeds": seeds,
             "sweep": {f"{k:.3g}": v for k, v in sorted(mean.items())},
             "sweep_seeds": {f"{k:.3g}": v for k, v in sorted(per_seed.items())},
             "words": lr_suggest.words(curve, lr_suggest.suggest(curve)), "curve": curve.to_dict()}
@@ -216,7 +229,7 @@ def main(argv=None) -> None:
     if args.reuse:
         earlier = json.loads(Path(args.reuse).read_text())
         if earlier.get("quick") == args.quick and earlier.get("seeds") == seeds:
-            old = {row["config"]: row["sweep_seeds"] for row in earlier["rows"]}
+            old = {row["config"]: row for row in earlier["rows"]}
     names = args.only or [n for n in CONFIGS if args.set == "all" or (n in FIT) == (args.set == "fit")]
     rows = []
     for name in names:
