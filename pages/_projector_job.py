@@ -79,10 +79,14 @@ def _status(v, part: str) -> None:
         if v.status == Status.QUEUED:
             st.info(queued_text(v.position, v.wait_s))
         else:
-            st.progress(min(max(v.phase_fraction or 0.0, 0.0), 1.0),
-                        text=plain(v.phase) if v.phase else f"Computing {WHAT[part]}…")
-            st.caption(f"Computed once per weights file with {TITLES.get(v.method, v.method)}, then stored with "
-                       "the run; a job of the server, so the page stays quick for everyone.")
+            said = plain(v.phase) + "…" if v.phase else f"Computing {WHAT[part]}…"
+            if v.phase_fraction is None:  # a step that cannot say how far it is: no bar stuck at 0
+                st.markdown(f"⏳ {said}")
+            else:
+                st.progress(min(max(v.phase_fraction, 0.0), 1.0), text=said)
+            once = "per run" if part == "epochs" else "per weights file"
+            st.caption(f"Computed once {once} with {TITLES.get(v.method, v.method)} and these settings, then "
+                       "stored with the run; a job of the server, so the page stays quick for everyone.")
     stop.button("Stop", key=f"proj_stop_{part}", on_click=lambda: job_manager().stop(v.id, access()),
                 width="stretch")
 
