@@ -16,7 +16,7 @@ from nets.engine.config import (FOUR_CONFIGS_BASE, INITS, LOSSES, OPTIMIZERS, PR
                                 TrainConfig, validate)
 from nets.engine.data import DatasetError
 from nets.engine.models import MODELS, ModelError
-from nets.engine import netspec
+from nets.engine import datamod, netspec
 from nets.engine.options import OPTIONS, SETTINGS, Option
 from nets.engine.events import BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, Started, Stopped
 from nets.experiment import run_four_configs, run_training
@@ -29,6 +29,10 @@ HELP = {
     "val_fraction": "fraction of the training data held out for validation (picks the best model)",
     "train_per_class": "train on this many images per class (0: all)",
     "train_fraction": "train on this fraction of every class",
+    "data_mod": "modify the training set (the test and validation sets stay clean), steps joined by ';': "
+                "keep:3,5@10 keeps 10%% of classes 3 and 5; flip:30 flips 30%% of the labels at random; "
+                "flip:7>1@30 labels 30%% of the 7s as 1; clean:5 drops the labels cleanlab flags after 5-fold "
+                "cross-validation (reproducible by --seed)",
     "model": "architecture", "optimizer": "optimizer", "lr": "learning rate", "momentum": "momentum (SGD, RMSprop)",
     "nesterov": "Nesterov momentum (SGD)", "weight_decay": "L2 weight decay",
     "loss": "ce: cross-entropy; mse: squared error of softmax against one-hot",
@@ -70,6 +74,14 @@ def _option_flag(option: Option) -> dict:
     return kw
 
 
+def _data_mod(text: str) -> str:
+    """--data-mod in its canonical form; the classes are checked against the dataset by validate()."""
+    try:
+        return datamod.canonical(text)
+    except datamod.DataModError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _str_list(text: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in text.split(",") if v.strip())
 
@@ -95,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
             kw["choices"] = CHOICES[f.name]
         if f.name in OPTIONS:
             kw.update(_option_flag(OPTIONS[f.name]))
+        if f.name == "data_mod":
+            kw.update(type=_data_mod, metavar="STEPS")
         if kind.startswith("bool"):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
         elif "type" in kw:

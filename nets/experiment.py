@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
-from nets.engine.config import TrainConfig, four_configs
+from nets.engine import datamod
+from nets.engine.config import ConfigError, TrainConfig, four_configs
 from nets.engine.catalog import default_data_dir
 from nets.engine.data import DatasetError, ImageData, load_dataset, make_splits
 from nets.engine.evaluate import evaluate
@@ -39,8 +40,9 @@ class RunSummary:
 def prepare_data(cfg: TrainConfig, data_dir: str | Path | None = None, download: bool = True,
                  on_progress=None) -> ImageData:
     """The config's dataset and splits; with a `backbone`, its frozen features instead of pixels
-    (extracted once, then read from the cache under <data dir>/features).
-    `on_progress(text, fraction)` hears about a download and the feature extraction."""
+    (extracted once, then read from the cache under <data dir>/features); then the training set
+    modified as `data_mod` says (modify). `on_progress(text, fraction)` hears about a download, the
+    feature extraction and a clean step's cross-validation."""
     data = load_dataset(cfg.dataset, data_dir, download=download, image_size=cfg.image_size,
                         folder=cfg.folder or None, seed=cfg.seed, on_progress=on_progress)
     data = make_splits(data, cfg.val_fraction, cfg.train_per_class, cfg.train_fraction, cfg.seed)
@@ -53,7 +55,47 @@ def prepare_data(cfg: TrainConfig, data_dir: str | Path | None = None, download:
                                     device=cfg.device, on_progress=on_progress)
         except PretrainedError as e:
             raise weights_problem(e) from e
-    return data
+    return modify(cfg, data, on_progress) if cfg.data_mod else data
+
+
+def data_key(cfg: TrainConfig, data_dir) -> tuple:
+    """What prepare_data's result depends on: jobs with equal keys can share one prepared dataset."""
+    return (cfg.dataset, str(data_dir), cfg.folder, cfg.image_size, cfg.val_fraction, cfg.train_per_class,
+            cfg.train_fraction, cfg.seed, cfg.backbone, cfg.data_mod)
+
+
+def modify(cfg: TrainConfig, data: ImageData, on_progress=None) -> ImageData:
+    """The training set as cfg.data_mod says (nets.engine.datamod): keep, flip, then a clean step's k-fold
+    cross-validation drops the images cleanlab flags (nets.datalab). Test and validation sets stay as they are."""
+    mod = datamod.parse(cfg.data_mod, data.num_classes)  # a folder's class count is known only now
+    m = datamod.apply(mod, data.y_train, data.num_classes, cfg.seed)
+    data = replace(data, x_train=data.x_train[m.keep], y_train=m.labels,
+                   y_train_true=m.true if mod.flips else None, label_check=None)
+    if not mod.clean:
+        return data
+    try:
+        from nets.datalab.crossval import clean
+    except ModuleNotFoundError as e:
+        if not (e.name or "").startswith("nets.datalab"):
+            raise
+        raise ConfigError("Cleaning labels (clean:k) is not part of this installation (nets.datalab is missing).") from e
+    base = replace(cfg, data_mod=datamod.text(replace(mod, clean=0)))
+    cleaned, check = clean(base, data, mod.clean, on_progress)
+    return replace(cleaned, label_check=check)
+
+
+def modification_info(cfg: TrainConfig, data: ImageData) -> dict:
+    """For a run's record: the modification in words and what it did to the training set."""
+    if not cfg.data_mod:
+        return {}
+    mod = datamod.parse(cfg.data_mod)
+    info = {"text": datamod.text(mod), "words": datamod.describe(mod, data.classes), "train_images": len(data.y_train)}
+    if data.y_train_true is not None:
+        info["flipped"] = int((data.y_train != data.y_train_true).sum())
+    flagged = getattr(data.label_check, "flagged", None)
+    if flagged is not None:
+        info["dropped"] = int(flagged.sum())
+    return {"data_mod": info}
 
 
 def weights_problem(e: Exception) -> DatasetError:
@@ -91,7 +133,10 @@ def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=No
         **({"group": group} if group else {}),  # the four configurations share one (W&B groups them)
         "input_shape": list(data.input_shape), "num_classes": data.num_classes,
         "sizes": {"train": len(data.x_train), "val": 0 if data.x_val is None else len(data.x_val),
-                  "test": len(data.x_test)}}, run_id)
+                  "test": len(data.x_test)}, **modification_info(cfg, data)}, run_id)
+    if data.label_check is not None:  # the clean step's findings, for the Data lab page
+        from nets.datalab.labelcheck import save
+        save(run, data.label_check)
     recorder = RunRecorder(run, model, data)  # the model and data: each epoch's test-subset features too
 
     def on(event):

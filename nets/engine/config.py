@@ -36,6 +36,7 @@ class TrainConfig:
     val_fraction: float = 0.0     # carved from the training data; picks the best model when > 0
     train_per_class: int = 0      # class-balanced subset for small-data experiments (0: all)
     train_fraction: float = 1.0   # or this fraction of every class
+    data_mod: str = ""            # the training set modified: keep;flip;clean steps (nets.engine.datamod; "": none)
     # model (None / empty: the model's own default); kinds, ranges and labels: nets.engine.options
     model: str = "lenet"
     hidden: tuple[int, ...] = ()
@@ -157,6 +158,12 @@ def validate(cfg: TrainConfig, data_root=None) -> TrainConfig:
     for name, setting in SETTINGS.items():
         if why := setting.problem(getattr(cfg, name)):
             problems.append(why)
+    if cfg.data_mod:  # a folder's class count is known where it loads (prepare_data checks again)
+        from nets.engine.datamod import DataModError, parse
+        try:
+            parse(cfg.data_mod, None if cfg.dataset == FOLDER or cfg.dataset not in DATASETS else cfg.num_classes())
+        except DataModError as e:
+            problems.append(str(e))
     if cfg.nesterov and (cfg.optimizer != "sgd" or cfg.momentum == 0):
         problems.append("Nesterov momentum needs the SGD optimizer with momentum above 0")
     if cfg.backbone and cfg.model != "mlp":

@@ -57,6 +57,11 @@ class ImageData:
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
     scale: float = 255.0  # x / scale is in [0, 1] for pixels; 1.0 for float features
+    # a modified training set (TrainConfig.data_mod, nets.engine.datamod): the true labels of the training
+    # images when a flip step ran (y_train holds the labels the model is given), and a clean step's
+    # nets.datalab.labelcheck.LabelCheck
+    y_train_true: torch.Tensor | None = None
+    label_check: object | None = None
 
     @property
     def input_shape(self) -> tuple[int, int, int]:

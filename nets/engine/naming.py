@@ -74,21 +74,40 @@ def _data_part(cfg: TrainConfig, subset: bool = True) -> str:
     return part
 
 
+def _mod_part(cfg: TrainConfig, compact: bool = False) -> tuple[str, ...]:
+    """The training set's modification (nets.engine.datamod.short): what tells a clean run from a
+    modified one, so it stays in every shortened name; () for none or an unreadable one."""
+    if not getattr(cfg, "data_mod", ""):
+        return ()
+    from nets.engine.datamod import DataModError, parse, short as mod_short  # datamod imports config
+    try:
+        part = mod_short(parse(cfg.data_mod))
+    except DataModError:
+        return ()
+    return (part.replace(SEP, " ").replace("-fold", ""),) if compact else (part,)
+
+
 def default_name(cfg: TrainConfig) -> str:
     """Model, dataset, optimizer with its learning rate, and loss, e.g.
     'lenet · mnist-mini · sgd lr 0.05 · cross-entropy'; plus what tells common variants apart (mlp
-    hidden sizes, a non-ReLU activation, a frozen backbone, pretrained weights, a data subset).
+    hidden sizes, a non-ReLU activation, a frozen backbone, pretrained weights, a data subset, a
+    modified training set: 'lenet · mnist-mini · flip 30% · sgd lr 0.05 · CE').
     Ignores cfg.name. At most MAX_NAME characters: less important parts shorten first."""
     opt = f"{cfg.optimizer} lr {format_lr(cfg.lr)}"
+    mod, compact = _mod_part(cfg), _mod_part(cfg, compact=True)
     attempts = [
-        (_model_part(cfg), _data_part(cfg), LOSS_NAMES.get(cfg.loss, cfg.loss)),
-        (_model_part(cfg), _data_part(cfg), LOSS_SHORT.get(cfg.loss, cfg.loss)),
-        (_model_part(cfg), _data_part(cfg, subset=False), LOSS_SHORT.get(cfg.loss, cfg.loss)),
-        (_model_part(cfg, detail=False), _data_part(cfg, subset=False), LOSS_SHORT.get(cfg.loss, cfg.loss)),
-        (cfg.model, _data_part(cfg, subset=False), LOSS_SHORT.get(cfg.loss, cfg.loss)),  # the four always fit
+        (_model_part(cfg), _data_part(cfg), *mod, LOSS_NAMES.get(cfg.loss, cfg.loss)),
+        (_model_part(cfg), _data_part(cfg), *mod, LOSS_SHORT.get(cfg.loss, cfg.loss)),
+        (_model_part(cfg), _data_part(cfg, subset=False), *mod, LOSS_SHORT.get(cfg.loss, cfg.loss)),
+        (_model_part(cfg, detail=False), _data_part(cfg, subset=False), *mod, LOSS_SHORT.get(cfg.loss, cfg.loss)),
+        (cfg.model, _data_part(cfg, subset=False), *mod, LOSS_SHORT.get(cfg.loss, cfg.loss)),  # the four always fit
     ]
-    for model, data, loss in attempts:
-        name = SEP.join((model, data, opt, loss))
+    attempts = [(*a[:-1], opt, a[-1]) for a in attempts]
+    if mod:  # a long modification: it tells the runs of a data lesson apart, their optimizer and loss do not
+        attempts += [(cfg.model, _data_part(cfg, subset=False), *compact, opt, LOSS_SHORT.get(cfg.loss, cfg.loss)),
+                     (cfg.model, _data_part(cfg, subset=False), *compact)]
+    for parts in attempts:
+        name = SEP.join(parts)
         if len(name) <= MAX_NAME:
             return name
     return name[:MAX_NAME - 1].rstrip(" ·,") + "…"
