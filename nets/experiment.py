@@ -38,11 +38,11 @@ class RunSummary:
 
 
 def prepare_data(cfg: TrainConfig, data_dir: str | Path | None = None, download: bool = True,
-                 on_progress=None) -> ImageData:
+                 on_progress=None, stop=None) -> ImageData:
     """The config's dataset and splits; with a `backbone`, its frozen features instead of pixels
     (extracted once, then read from the cache under <data dir>/features); then the training set
     modified as `data_mod` says (modify). `on_progress(text, fraction)` hears about a download, the
-    feature extraction and a clean step's cross-validation."""
+    feature extraction and a clean step's cross-validation, which `stop` (as fit takes it) can end."""
     data = load_dataset(cfg.dataset, data_dir, download=download, image_size=cfg.image_size,
                         folder=cfg.folder or None, seed=cfg.seed, on_progress=on_progress)
     data = make_splits(data, cfg.val_fraction, cfg.train_per_class, cfg.train_fraction, cfg.seed)
@@ -55,7 +55,7 @@ def prepare_data(cfg: TrainConfig, data_dir: str | Path | None = None, download:
                                     device=cfg.device, on_progress=on_progress)
         except PretrainedError as e:
             raise weights_problem(e) from e
-    return modify(cfg, data, on_progress) if cfg.data_mod else data
+    return modify(cfg, data, on_progress, stop) if cfg.data_mod else data
 
 
 def data_key(cfg: TrainConfig, data_dir) -> tuple:
@@ -64,7 +64,7 @@ def data_key(cfg: TrainConfig, data_dir) -> tuple:
             cfg.train_fraction, cfg.seed, cfg.backbone, cfg.data_mod)
 
 
-def modify(cfg: TrainConfig, data: ImageData, on_progress=None) -> ImageData:
+def modify(cfg: TrainConfig, data: ImageData, on_progress=None, stop=None) -> ImageData:
     """The training set as cfg.data_mod says (nets.engine.datamod): keep, flip, then a clean step's k-fold
     cross-validation drops the images cleanlab flags (nets.datalab). Test and validation sets stay as they are."""
     mod = datamod.parse(cfg.data_mod, data.num_classes)  # a folder's class count is known only now
@@ -80,7 +80,7 @@ def modify(cfg: TrainConfig, data: ImageData, on_progress=None) -> ImageData:
             raise
         raise ConfigError("Cleaning labels (clean:k) is not part of this installation (nets.datalab is missing).") from e
     base = replace(cfg, data_mod=datamod.text(replace(mod, clean=0)))
-    cleaned, check = clean(base, data, mod.clean, on_progress)
+    cleaned, check = clean(base, data, mod.clean, on_progress, stop, index=m.keep)
     return replace(cleaned, label_check=check)
 
 

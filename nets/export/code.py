@@ -9,11 +9,13 @@ import io
 import json
 import time
 import zipfile
+from dataclasses import replace
 
 import numpy as np
 import torch
 
 from nets.engine.catalog import BUNDLED, FOLDER, TITLES
+from nets.engine import datamod
 from nets.engine.config import TrainConfig
 from nets.engine.optim import make_optimizer, make_schedule
 from nets.export.model_source import TITLES as MODEL_TITLES, check_source, model_source
@@ -144,7 +146,37 @@ def train_script(run: Run, bundled_file: str | None) -> str:
              "cifar": cfg.dataset == "cifar10", "folder": cfg.dataset == FOLDER, "data_dir": cfg.dataset != FOLDER,
              "subset": cfg.train_per_class > 0 or cfg.train_fraction < 1, "augment": bool(cfg.augment),
              "pretrained": cfg.pretrained, "freeze": cfg.train_blocks >= 0}
+    mod = _mod(cfg)
+    flags.update(data_mod=bool(mod.keep or mod.flips), clean=bool(mod.clean))
+    values.update(data_mod_text=literal(datamod.text(mod)), keep=repr(mod.keep), clean=mod.clean,
+                  flip_all=repr(mod.flips[0][2] if mod.symmetric else 0),
+                  flips=repr(tuple(f for f in mod.flips if f[0] is not None)),
+                  num_classes=int(run.info.get("num_classes") or len(run.info.get("classes") or ()) or 10),
+                  keep_salt=datamod.KEEP_SALT, flip_salt=datamod.FLIP_SALT)
     return render("train.py.in", values, flags)
+
+
+def _mod(cfg: TrainConfig) -> datamod.DataMod:
+    """The run's training-set modification, as numbers (a damaged record's text fails clearly)."""
+    try:
+        return datamod.parse(cfg.data_mod)
+    except datamod.DataModError as e:
+        raise ExportError(f"The run's data modification is damaged ({e}); train.py cannot be written.") from e
+
+
+def data_mod_note(cfg: TrainConfig, classes) -> str:
+    """The README's words on a modified training set ("" for none)."""
+    mod = _mod(cfg)
+    if not mod:
+        return ""
+    words = plain(datamod.describe(replace(mod, clean=0), [str(c) for c in classes]), 300)
+    note = f"The run trained on a modified training set: {words} (the test set stayed clean)." if words else ""
+    if mod.keep or mod.flips:
+        note += " train.py makes the same modification (modify_training_set)."
+    if mod.clean:
+        note += (f" The run dropped the images cleanlab flagged after {mod.clean}-fold cross-validation; "
+                 "train.py does not repeat that step.")
+    return note.strip()
 
 
 def readme(run: Run, example: str | None, bundled_file: str | None) -> str:
@@ -162,6 +194,8 @@ def readme(run: Run, example: str | None, bundled_file: str | None) -> str:
         note = f"train.py downloads {dataset_title} into data/ the first time."
     else:
         note = ""
+    if mod_note := data_mod_note(cfg, info.get("classes") or ()):
+        note = f"{note}\n\n{mod_note}" if note else mod_note
     return render("README.md.in", {
         "run": plain(run.name, 200), "title": title, "dataset_title": dataset_title, "result": _result_words(info),
         "file_rows": "".join(rows), "torch_version": (info.get("versions") or {}).get("torch", "2"),

@@ -133,7 +133,31 @@ def dataset_images(cfg, folder: Path | None = None) -> tuple[int, int]:
         train = min(train, cfg.train_per_class * classes)
     elif cfg.train_fraction < 1:
         train = int(train * cfg.train_fraction)
-    return max(int(train * (1 - cfg.val_fraction)), 0), test
+    train = max(int(train * (1 - cfg.val_fraction)), 0)
+    return kept_images(cfg, train, classes), test
+
+
+def _mod(cfg):
+    """The config's training-set modification (nets.engine.datamod), or None (none, or unreadable)."""
+    if not getattr(cfg, "data_mod", ""):
+        return None
+    from nets.engine.datamod import DataModError, parse
+    try:
+        return parse(cfg.data_mod)
+    except DataModError:
+        return None
+
+
+def kept_images(cfg, train: int, classes: int) -> int:
+    """The training images left after a keep step, taking the classes as equally large."""
+    mod = _mod(cfg)
+    if mod is None or not mod.keep or not train:
+        return train
+    from nets.engine.datamod import share
+    per_class = train / max(classes, 1)
+    chosen, pct = mod.keep
+    dropped = sum(per_class - max(1, share(pct, round(per_class))) for c in chosen if c < classes)
+    return max(int(train - dropped), 1)
 
 
 def device_kind(cfg) -> str:
@@ -169,9 +193,15 @@ def estimate(cfg, folder: Path | None = None, num_classes: int | None = None, jo
         memory += trainable * BYTES  # the layer statistics copy the weights on a record step to measure Δw
     kind = device_kind(cfg)
     rate = throughput(kind, jobs)
-    batches = -(-train // max(cfg.batch_size, 1)) if train else 0
-    per_epoch = (train * macs * (1 + BACKWARD) + test * macs) / rate + batches * STEP_OVERHEAD_S[kind]
-    seconds = per_epoch * cfg.epochs
+
+    def per_epoch(n: int) -> float:
+        batches = -(-n // max(cfg.batch_size, 1)) if n else 0
+        return (n * macs * (1 + BACKWARD) + test * macs) / rate + batches * STEP_OVERHEAD_S[kind]
+
+    seconds = per_epoch(train) * cfg.epochs
+    if (mod := _mod(cfg)) is not None and mod.clean:  # clean:k: k fold models first, each on (k-1)/k of the images
+        k = mod.clean
+        seconds += k * per_epoch(train * (k - 1) // k) * cfg.epochs + train * macs / rate  # + the held-out scores
     if cfg.backbone:  # its features are extracted once, for every image
         size = cfg.input_size or 224
         seconds += (train + test) * BACKBONE_MACS_224.get(cfg.backbone, 4e9) * (size / 224) ** 2 / rate
