@@ -149,6 +149,11 @@ def test_a_clean_step_calls_the_datalab_with_the_config_without_it(monkeypatch):
 
 
 # ----------------------------------------------------------------------------- the field's trip
+def test_a_config_holds_the_canonical_text():
+    assert TrainConfig(data_mod=" clean:3;flip : 30").data_mod == "flip:30;clean:3"
+    assert TrainConfig(data_mod="flip:300").data_mod == "flip:300"  # kept for validate() to explain
+
+
 def test_validate_checks_classes_where_the_count_is_known():
     validate(TrainConfig(data_mod="keep:9@5;flip:30;clean:4"))
     with pytest.raises(ConfigError, match="class 10 is not one"):

@@ -86,6 +86,12 @@ class TrainConfig:
         # cache; what is not a layer stays as it is, for validate() to name
         if isinstance(self.layers, (list, tuple)):
             object.__setattr__(self, "layers", tuple(normal(d) for d in self.layers))
+        if self.data_mod and isinstance(self.data_mod, str):  # one text per modification ('flip: 30' → 'flip:30')
+            from nets.engine.datamod import DataModError, canonical  # datamod imports this module
+            try:
+                object.__setattr__(self, "data_mod", canonical(self.data_mod))
+            except DataModError:
+                pass  # validate() names the problem
 
     def is_set(self, name: str) -> bool:
         """Whether a setting differs from its default (an unset model option: the model's own)."""
