@@ -19,10 +19,10 @@ rate to read off a flat or rising curve (ktrain PR #174's objection).
 - steep: the rate where the loss falls fastest against log(rate).
 - middle (`best`, the rate "Use" offers): the middle one of valley's, minimum's and steep's rates.
 In tests/bench_lrfind.py (a 1-epoch sweep of each configuration, 2 seeds per rate) the middle rule was
-within half a decade of the best swept rate in 7 of the 10 configurations it was chosen on (minimum 6,
-steep 8 but on the edge of a collapse: 16.5 accuracy points lost on average) and in 8 of 10 held-out ones
-(minimum 7, steep 5), losing 2.3 points on average (minimum 3.4, steep 6.6): one rule that sits too high
-or too low does not move it.
+within half a decade of the best swept rate in 7 of the 10 configurations it was chosen on (minimum 6;
+steep 8, but on the edge of a collapse: 17.0 accuracy points lost on average) and in 8 of 10 held-out ones
+(minimum 7, steep 5), losing 2.6 points there on average (minimum 3.5, steep 9.7): one rule that sits too
+high or too low does not move it.
 """
 from __future__ import annotations
 
