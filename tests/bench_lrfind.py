@@ -10,7 +10,7 @@ alone (the most hits, ties: the least lost; and the least lost); every rule's fi
 HELD and all, and the winners' and lr_suggest.BEST_RULE's share on HELD against the goal (80%). A script, not
 a test.
 
-    nice -n 10 python tests/bench_lrfind.py --json r.json   # both sets, 2 seeds: ~25 min (load ~4 on 2 cores)
+    nice -n 10 python tests/bench_lrfind.py --json r.json   # both sets, 2 seeds: ~10 min (load 2-4 on 2 cores)
     nice -n 10 python tests/bench_lrfind.py --quick         # smaller subsets, 5 rates, 1 seed: a smoke run
     ... --set fit | --set held                              # one set only
     ... --only lenet-sgd-mnist                              # one configuration (a name from FIT or HELD)
@@ -120,9 +120,10 @@ def one_config(name: str, quick: bool, seeds: int, old: dict | None = None) -> d
     t1 = time.perf_counter()
     step = 2 if quick else 1                       # in half decades
     ks = set(range(-8, 1, step))                   # 1e-4 .. 1
+    kmin, kmax = -(-KLIM[0] // step) * step, KLIM[1] // step * step  # on the grid: whole decades in --quick
     rules = [lr for lr in lr_suggest.suggest(curve).values() if lr]
     if rules:  # cover every rule's rate, so that the accuracy "nearest the rule" is not an end's
-        lo, hi = (min(max(round(2 * math.log10(r) / step) * step, KLIM[0]), KLIM[1]) for r in (min(rules), max(rules)))
+        lo, hi = (min(max(round(2 * math.log10(r) / step) * step, kmin), kmax) for r in (min(rules), max(rules)))
         ks |= set(range(lo, -8, step)) | set(range(step, hi + 1, step))
     while True:
         for k in sorted(ks):
@@ -131,8 +132,8 @@ def one_config(name: str, quick: bool, seeds: int, old: dict | None = None) -> d
         mean = {lr: float(np.mean(a)) for lr, a in per_seed.items()}
         best = max(mean, key=lambda lr: (mean[lr], -lr))
         k = round(2 * math.log10(best))  # widen while the best is at an end
-        more = {k - step} if best == min(mean) and k - step >= KLIM[0] else \
-               {k + step} if best == max(mean) and k + step <= KLIM[1] else set()
+        more = {k - step} if best == min(mean) and k - step >= kmin else \
+               {k + step} if best == max(mean) and k + step <= kmax else set()
         if not more - ks:
             break
         ks |= more
