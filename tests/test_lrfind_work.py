@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 from pagetools import until
 
-from nets.coach.lr_suggest import BEST_RULE
+from nets.coach import lr_suggest
 from nets.engine.config import TrainConfig
 from nets.lrfind_work import LRFindView, LRFindWork
 from nets.runs.access import Access
@@ -57,7 +57,7 @@ def test_a_search_runs_as_a_job_and_saves_no_run(process_jobs, ckpt):
     assert v.curve is not None and 10 <= v.steps == len(v.curve.lrs) <= 100 and v.curve.lrs[-1] <= 10 * 1.0001
     assert v.points["lrs"] == pytest.approx(v.curve.lrs) and v.points["smooth"] == pytest.approx(v.curve.smooth)
     assert v.points["lrs"][0] == pytest.approx(1e-7) and sorted(v.points["lrs"]) == v.points["lrs"]
-    assert set(v.suggestions) == {"valley", "slide", "minimum", "steep"} and v.best == v.suggestions[BEST_RULE]
+    assert set(v.suggestions) == set(lr_suggest.RULES) and v.best == lr_suggest.best(v.suggestions)
     assert v.best is not None and 1e-5 < v.best < 10  # an MLP on digits learns: some rate works
     assert v.band == (min(r for r in v.suggestions.values() if r), max(r for r in v.suggestions.values() if r))
     assert v.words and v.started_info["device"] == "cpu"
