@@ -11,6 +11,7 @@ import threading
 from dataclasses import asdict, dataclass, field, replace
 
 from nets.coach.lr_suggest import agreement, best, suggest, words
+from nets.engine import datamod
 from nets.engine.catalog import FOLDER
 from nets.engine.config import ConfigError, TrainConfig, validate
 from nets.engine.data import DatasetError
@@ -18,7 +19,7 @@ from nets.engine.device import pick_device
 from nets.engine.events import LRPoint
 from nets.engine.lrfind import LRCurve, range_test
 from nets.engine.models import ModelError
-from nets.experiment import initial_model, prepare_data
+from nets.experiment import data_key, initial_model, prepare_data
 from nets.status import Status
 from nets.training_work import TrainWork
 from nets.work import GPU_LARGE, GPU_SMALL, WORK_KEY, JobFields, JobRefused, RunlessWork, class_path
@@ -129,9 +130,10 @@ class LRFindWork(RunlessWork):
         def on_progress(text: str, fraction: float | None = None) -> None:
             emit({"type": "phase", "text": text, "fraction": fraction})
 
-        key = (cfg.dataset, str(self.data_dir), cfg.folder, cfg.image_size, cfg.val_fraction,
-               cfg.train_per_class, cfg.train_fraction, cfg.seed, cfg.backbone)  # training's key: shared data
-        data = cache.load(key, lambda: prepare_data(cfg, self.data_dir, on_progress=on_progress))
+        if cfg.data_mod and (mod := datamod.parse(cfg.data_mod)).clean:  # the rate is found on the set before
+            cfg = replace(cfg, data_mod=datamod.text(replace(mod, clean=0)))  # cleaning, not after k trainings
+        data = cache.load(data_key(cfg, self.data_dir),  # training's key: shared data
+                          lambda: prepare_data(cfg, self.data_dir, on_progress=on_progress))
         emit({"type": "phase", "text": None, "fraction": None})
         model = initial_model(cfg, data)
         emit(message("started", info={"device": pick_device(cfg.device).type,

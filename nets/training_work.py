@@ -17,7 +17,8 @@ from nets.engine.naming import default_name, unique_name
 from nets.engine.events import (BatchProgress, Converged, Diverged, EarlyStopped, EpochEnd, LayerStats, NewBest, Started,
                                 StatsPlan, Stopped)
 from nets.engine.stats import Dynamics
-from nets.experiment import prepare_data, run_training
+from nets.datalab.crossval import StoppedEarly
+from nets.experiment import data_key, prepare_data, run_training
 from nets.runs import CheckpointError, check_disk_budget, get_run, new_run_id, update_run
 from nets.status import Status
 from nets.work import GPU_LARGE, GPU_SMALL, WORK_KEY, JobFields, JobRefused, class_path
@@ -177,9 +178,11 @@ class TrainWork:
         if slow := settings.get("NNLAB_TEST_SLOW_LOAD_S"):  # tests: a load that cannot be interrupted
             emit({"type": "phase", "text": "Loading the data (slowly, for a test)", "fraction": None})
             time.sleep(slow)
-        key = (cfg.dataset, str(self.data_dir), cfg.folder, cfg.image_size, cfg.val_fraction,
-               cfg.train_per_class, cfg.train_fraction, cfg.seed, cfg.backbone)
-        data = cache.load(key, lambda: prepare_data(cfg, self.data_dir, on_progress=on_progress))
+        try:  # a clean:k step cross-validates k models first (minutes): Stop is heard between their batches
+            data = cache.load(data_key(cfg, self.data_dir),
+                              lambda: prepare_data(cfg, self.data_dir, on_progress=on_progress, stop=stop))
+        except StoppedEarly:
+            return {"status": Status.STOPPED, "summary": None}
         emit({"type": "phase", "text": None, "fraction": None})
         slow_epoch = settings.get("NNLAB_TEST_SLOW_EPOCH_S")  # tests: a long step in the loop, after a best model
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields, replace
 
 from nets.engine.augment import AUGMENTATIONS
 from nets.engine.catalog import DATASETS, FOLDER, FolderError, folder_inside, input_shape, num_classes
+from nets.engine.datamod import DataModError, canonical, parse
+from nets.engine.errors import ConfigError  # noqa: F401 (where every caller imports it from)
 from nets.engine.frozen_features import FEATURE_DIM
 from nets.engine import netshape
 from nets.engine.models import MODELS, model_options
@@ -21,10 +23,6 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 LOSSES = ("ce", "mse")  # cross-entropy; squared error between softmax output and one-hot target
 SCHEDULES = ("none", "step", "cosine")
 INITS = ("", "kaiming", "xavier")  # "": PyTorch's default initialisation
-
-
-class ConfigError(ValueError):
-    """Settings that cannot train; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,6 @@ class TrainConfig:
         if isinstance(self.layers, (list, tuple)):
             object.__setattr__(self, "layers", tuple(normal(d) for d in self.layers))
         if self.data_mod and isinstance(self.data_mod, str):  # one text per modification ('flip: 30' → 'flip:30')
-            from nets.engine.datamod import DataModError, canonical  # datamod imports this module
             try:
                 object.__setattr__(self, "data_mod", canonical(self.data_mod))
             except DataModError:
@@ -165,7 +162,6 @@ def validate(cfg: TrainConfig, data_root=None) -> TrainConfig:
         if why := setting.problem(getattr(cfg, name)):
             problems.append(why)
     if cfg.data_mod:  # a folder's class count is known where it loads (prepare_data checks again)
-        from nets.engine.datamod import DataModError, parse
         try:
             parse(cfg.data_mod, None if cfg.dataset == FOLDER or cfg.dataset not in DATASETS else cfg.num_classes())
         except DataModError as e:

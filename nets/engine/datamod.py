@@ -12,9 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import torch
+from typing import TYPE_CHECKING
 
-from nets.engine.config import ConfigError
+if TYPE_CHECKING:  # naming imports this module, and must not load torch (tests/test_naming.py)
+    import torch
+
+from nets.engine.errors import ConfigError
 
 KEEP_SALT, FLIP_SALT = 2_600_001, 2_600_002   # apart from the splits' own seeds (seed, seed + 1)
 MAX_FOLDS = 10
@@ -188,6 +191,7 @@ def share(pct: float, n: int) -> int:
 
 def apply(mod: DataMod, y: torch.Tensor, num_classes: int, seed: int) -> Modified:
     """The keep and flip steps on training labels `y` (int64 N); the clean step is nets.datalab's."""
+    import torch
     y = torch.as_tensor(y, dtype=torch.int64).cpu()
     keep = torch.ones(len(y), dtype=torch.bool)
     if mod.keep:

@@ -6,6 +6,9 @@ from collections.abc import Iterable
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
+from nets.engine.datamod import DataModError, parse
+from nets.engine.datamod import short as mod_short
+
 from nets.engine.netspec import short
 
 if TYPE_CHECKING:  # config imports this module for TrainConfig.label(); no import at run time
@@ -79,7 +82,6 @@ def _mod_part(cfg: TrainConfig, compact: bool = False) -> tuple[str, ...]:
     modified one, so it stays in every shortened name; () for none or an unreadable one."""
     if not getattr(cfg, "data_mod", ""):
         return ()
-    from nets.engine.datamod import DataModError, parse, short as mod_short  # datamod imports config
     try:
         part = mod_short(parse(cfg.data_mod))
     except DataModError:
