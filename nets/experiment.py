@@ -5,15 +5,12 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-
 from nets.engine import datamod
 from nets.engine.config import ConfigError, TrainConfig, four_configs
 from nets.engine.catalog import default_data_dir
-from nets.engine.data import DatasetError, ImageData, load_dataset, make_splits
+from nets.engine.data import ImageData, load_dataset, make_splits
 from nets.engine.evaluate import evaluate
-from nets.engine.init import apply_init
-from nets.engine.models import ModelError, build_model
+from nets.engine.start import initial_model, weights_problem  # noqa: F401 (the finder and benches import it here)
 from nets.engine.train import fit
 from nets.runs import DEFAULT_ROOT, RunRecorder, create_run, save_evaluation, update_run
 from nets.status import Status
@@ -96,28 +93,6 @@ def modification_info(cfg: TrainConfig, data: ImageData) -> dict:
     if flagged is not None:
         info["dropped"] = int(flagged.sum())
     return {"data_mod": info}
-
-
-def weights_problem(e: Exception) -> DatasetError:
-    """Missing or unusable ImageNet weights, in one sentence and what to do; the rest in details."""
-    first = str(e).split(". ")[0].rstrip(".")
-    return DatasetError(f"{first}. Upload a .pth state dict on the Pretrained ResNets page, or train once "
-                        "while online so that they download.", str(e))
-
-
-def initial_model(cfg: TrainConfig, data) -> torch.nn.Module:
-    """The configuration's model with the initial weights training draws: the same seed gives the same
-    weights; ImageNet weights that cannot be had are a clear error (training and the finder start here)."""
-    torch.manual_seed(cfg.seed)
-    try:
-        model = build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
-    except ModelError as e:
-        from nets.engine.pretrained import PretrainedError
-        if isinstance(e.__cause__, PretrainedError):
-            raise weights_problem(e.__cause__) from e
-        raise
-    apply_init(model, cfg.init, cfg.activation)  # "kaiming"/"xavier": drawn again under the same seed
-    return model
 
 
 def run_training(cfg: TrainConfig, data: ImageData | None = None, *, data_dir=None,

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from nets import experiment
+import nets.engine.start as start
 from nets.engine.config import ConfigError, TrainConfig
 from nets.engine.data import load_dataset
 from nets.engine.evaluate import evaluate
@@ -73,15 +74,15 @@ class OutOfMemoryAt(nn.Module):
 
 
 def test_out_of_memory_fails_that_job_only(ckpt, monkeypatch):
-    real_build = experiment.build_model
-    monkeypatch.setattr(experiment, "build_model", lambda *a, **k: OutOfMemoryAt(real_build(*a, **k), 3))
+    real_build = start.build_model
+    monkeypatch.setattr(start, "build_model", lambda *a, **k: OutOfMemoryAt(real_build(*a, **k), 3))
     jobs = JobManager(ckpt, max_running=1)
     doomed = jobs.submit(TINY, owner="a")
     view = jobs.wait(doomed.id)
     assert view.status == "failed" and view.error.startswith("Out of GPU memory")
     assert "smaller batch size" in view.error
     assert get_run(ckpt, list_runs(ckpt)[0][0].id).info["status"] == "failed"
-    monkeypatch.setattr(experiment, "build_model", real_build)
+    monkeypatch.setattr(start, "build_model", real_build)
     assert jobs.wait(jobs.submit(TINY, owner="a").id).status == "completed"
 
 

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 import nets.experiment as experiment
+import nets.engine.start as start
 from nets.engine.config import TrainConfig
 from nets.runs import get_run, update_run
 from nets.coach.outcome import describe, describe_job, describe_run
@@ -52,8 +53,8 @@ def runs(tmp_path_factory):
     out["completed-val"] = record(ckpt, model="lenet", lr=0.05, epochs=2, val_fraction=0.2)
     out["diverged-1"] = record(ckpt, model="mlp", lr=1000.0, batch_size=8, epochs=2)
     with pytest.MonkeyPatch.context() as mp:  # NaN from the 8th batch of epoch 2 (25 batches an epoch)
-        build = experiment.build_model
-        mp.setattr(experiment, "build_model", lambda *a, **k: NaNFrom(build(*a, **k), after=25 + 8))
+        build = start.build_model
+        mp.setattr(start, "build_model", lambda *a, **k: NaNFrom(build(*a, **k), after=25 + 8))
         out["diverged-2"] = record(ckpt, model="mlp", lr=0.05, batch_size=8, epochs=3)
     out["stopped-1"] = record(ckpt, stop=stop_after(5), model="lenet", lr=0.05, batch_size=8, epochs=3)
     out["stopped-2"] = record(ckpt, stop=stop_after(25 + 5), model="lenet", lr=0.05, batch_size=8, epochs=3)

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import nets.experiment as experiment
+import nets.engine.start as start
 import nets.runs.features_cache as features_cache
 import pages._projector_ui as ui
 from nets.engine.config import TrainConfig
@@ -28,9 +29,9 @@ def projector_run(ckpt, monkeypatch, epochs: int = 3, **changes) -> str:
     cfg = TrainConfig(dataset="mnist-mini", model="lenet", train_per_class=20, epochs=epochs, name="tiny-lenet",
                       **changes)
     data = experiment.prepare_data(cfg, download=False)
-    built, real = {}, experiment.build_model
+    built, real = {}, start.build_model
     with monkeypatch.context() as m:
-        m.setattr(experiment, "build_model", lambda *a, **k: built.setdefault("model", real(*a, **k)))
+        m.setattr(start, "build_model", lambda *a, **k: built.setdefault("model", real(*a, **k)))
         m.setattr(experiment, "RunRecorder", lambda run, *rest: RunRecorder(run, built["model"], data))
         return experiment.run_training(cfg, data, checkpoints=ckpt).run_id
 

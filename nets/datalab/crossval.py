@@ -20,8 +20,7 @@ from nets.engine.config import ConfigError, TrainConfig
 from nets.engine.data import ImageData
 from nets.engine.evaluate import predict_logits
 from nets.engine.events import EpochEnd
-from nets.engine.init import apply_init
-from nets.engine.models import build_model
+from nets.engine.start import initial_model
 from nets.engine.train import fit
 from nets.status import Status
 
@@ -59,14 +58,6 @@ def _subset(data: ImageData, idx: torch.Tensor) -> ImageData:
     return dataclasses.replace(data, **changes)
 
 
-def _fold_model(cfg: TrainConfig, data: ImageData) -> torch.nn.Module:
-    """The config's model with the initial weights its own run draws (as nets.experiment.initial_model)."""
-    torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
-    apply_init(model, cfg.init, cfg.activation)
-    return model
-
-
 def out_of_sample(cfg: TrainConfig, data: ImageData, k: int, on_progress=None, stop=None) -> np.ndarray:
     """N×C float32 probabilities for the N training images, each row from the fold model that did not
     train on that image. `on_progress(text, fraction)` hears "Cross-validation: fold 2 of 5" each epoch;
@@ -86,7 +77,7 @@ def out_of_sample(cfg: TrainConfig, data: ImageData, k: int, on_progress=None, s
             if on_progress and isinstance(event, EpochEnd):
                 on_progress(text, (i + event.epoch / max(cfg.epochs, 1)) / k)
 
-        result = fit(_fold_model(cfg, fold_data), fold_data, cfg, on_event, stop)
+        result = fit(initial_model(cfg, fold_data), fold_data, cfg, on_event, stop)
         if result.finished.reason == Status.STOPPED:
             raise StoppedEarly(f"Cross-validation was stopped in fold {i + 1} of {k}.")
         logits = predict_logits(result.model, data.x_train[held], data.mean, data.std, scale=data.scale)
