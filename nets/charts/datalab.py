@@ -33,7 +33,7 @@ def counts_chart(counts: pd.DataFrame, title: str = "Training images the model i
         order=alt.Order("part_order:Q"),
         tooltip=["class", "set", "part", "images"],
     ).transform_calculate(part_order="indexof(['clean set', 'right label', 'flipped label'], datum.part)"
-                          ).properties(height=max(HEIGHT, 26 * len(order)))
+                          ).properties(height=min(max(200, 22 * len(order)), 520))
     return style(chart)
 
 

@@ -1,0 +1,100 @@
+"""Data lab: what a skewed or mislabelled training set does to a model, measured per class, and finding the bad labels again."""
+from pathlib import Path
+
+import streamlit as st
+
+from nets.datalab import labelcheck, plan
+from nets.engine.config import ConfigError
+from nets.engine.data import DatasetError
+from nets.runs import CheckpointError, get_run
+from nets.status import Status
+from nets.text import plain
+from pages._cached import run_evaluation
+from pages._common import ensure_app_entry
+from pages._datalab_jobs import follow_ui, held, submit
+from pages._datalab_ui import describe_ui, draw_check, draw_results, draw_sets, prepared, setup_ui
+from pages._service import checkpoints_root
+
+ensure_app_entry()
+
+LESSON = Path(__file__).resolve().parent.parent / "assets" / "data_lab.md"
+PAIR, CLEANED = "dl_pair", "dl_cleaned"
+PROBLEMS = (CheckpointError, ConfigError, DatasetError, ValueError, OSError)
+
+
+def finished_runs(views) -> list | None:
+    """The runs of jobs that all completed; None (after saying why) otherwise."""
+    if any(v.status != Status.COMPLETED for v in views):
+        st.warning(plain("Not every training completed: " + ", ".join(f"{v.label}: {v.status}" for v in views)
+                         + ". Change the settings or press the button again."))
+        return None
+    return [get_run(checkpoints_root(), v.run_id) for v in views]
+
+
+def experiment_ui(clean, modified) -> list | None:
+    """Train both (one group), follow them; the two runs once they completed."""
+    same = held(PAIR) and st.session_state[PAIR]["cfgs"] == [clean.to_dict(), modified.to_dict()]
+    label = "Train again on both sets" if same else "▶ Train on the clean and the modified set"
+    if st.button(label, type="primary", key="dl_train",
+                 help="Two trainings side by side, as one group: the same model, seed and epochs; only the "
+                      "training set differs. They appear on Runs too."):
+        if submit(PAIR, [clean, modified], group="data lab"):
+            st.session_state.pop(CLEANED, None)
+            same = True
+    if not same:
+        if held(PAIR):
+            st.caption("The settings changed since the last trainings: press the button to train these.")
+        return None
+    views = follow_ui(PAIR, "Training on the clean and the modified set")
+    return None if views is None else finished_runs(views)
+
+
+def check_ui(clean, modified, runs) -> None:
+    """Find the flipped labels: cross-validation, cleanlab, retraining without the flags; scored."""
+    st.subheader("Find the flipped labels again")
+    k = st.radio("Folds of cross-validation", plan.FOLDS, horizontal=True, key="dl_folds",
+                 help="Each image is scored by a model trained on the other folds: k trainings, then one more "
+                      "without the flagged labels.")
+    cleaned = plan.cleaned(modified, int(k))
+    same = held(CLEANED) and st.session_state[CLEANED]["cfgs"] == [cleaned.to_dict()]
+    if st.button(f"🔎 Find them ({k}-fold cross-validation, then retrain without them)", key="dl_check"):
+        same = submit(CLEANED, [cleaned], group="data lab")
+    if not same:
+        return
+    views = follow_ui(CLEANED, f"Cross-validation ({k} folds), cleanlab, then training without the flags")
+    done = None if views is None else finished_runs(views)
+    if not done:
+        return
+    run = done[0]
+    check = labelcheck.load(run)
+    if check is None:
+        st.error("This run kept no label check (label-issues.npz).")
+        return
+    accuracies = {"Clean set": run_evaluation(runs[0]).accuracy, "Flipped": run_evaluation(runs[1]).accuracy,
+                  "Flags dropped": run_evaluation(run).accuracy}
+    draw_check(check, prepared(clean), accuracies)  # the clean split: the label check's indices point into it
+
+
+st.title("🧪 Data lab")
+st.caption("Change the training set (flip labels, cut classes down, keep fewer images), train on it beside the "
+           "clean set, and see what the model learnt from it, class by class.")
+with st.expander("What this lab shows"):
+    st.markdown(LESSON.read_text())
+try:
+    base, lesson, classes = setup_ui()
+    clean, modified = plan.pair(base, lesson)
+    if modified == clean:
+        st.info("Choose at least one class to cut down.")
+        st.stop()
+    sets, act = st.columns([1.7, 1], gap="large")
+    with act:  # beside the chart: what the sliders did, and the button, above the fold at 1366×768
+        describe_ui(modified, classes)
+        runs = experiment_ui(clean, modified)
+    with sets:
+        draw_sets(clean, modified)
+    if runs:
+        draw_results(runs, {runs[0].id: "the clean set", runs[1].id: "the modified set"}, modified.data_mod)
+        if lesson.kind == "noise":
+            check_ui(clean, modified, runs)
+except PROBLEMS as e:
+    st.error(plain(e))
