@@ -206,9 +206,10 @@ def test_init_draws_linear_and_conv_weights_again_with_zero_biases():
 
 
 def test_training_applies_the_init(tmp_path, monkeypatch):
+    import nets.engine.start as start
     import nets.experiment as experiment
     seen = []
-    monkeypatch.setattr(experiment, "apply_init", lambda model, init, act: seen.append((init, act)))
+    monkeypatch.setattr(start, "apply_init", lambda model, init, act: seen.append((init, act)))
     cfg = TrainConfig(model="mlp", hidden=(8,), activation="relu", init="kaiming", epochs=1, train_per_class=2,
                       device="cpu")
     experiment.run_training(cfg, checkpoints=tmp_path)
