@@ -66,13 +66,11 @@ def follow_ui(key: str, title: str) -> list | None:
         now = [job_manager().view(i, access()) for i in ids]
         if any(v is None for v in now) or not any(v.active for v in now):
             st.rerun()  # all ended (or gone): one full run of the page draws the results
-        with st.container(border=True, key=f"{key}_panel"):
-            top, stop = st.columns([6, 1], vertical_alignment="center")
-            top.markdown(f"**{plain(title)}**")
-            stop.button("Stop", key=f"{key}_stop", width="stretch",
-                        on_click=lambda: [job_manager().stop(i, access()) for i in ids])
+        with st.container(border=True, key=f"{key}_panel"):  # narrow (beside a chart): one thing a line
+            st.markdown(f"**{plain(title)}**")
             for v in now:
                 st.progress(min(max(v.done, 0.0), 1.0), text=plain(f"{v.label} · {status_text(v)}"))
+            st.button("Stop", key=f"{key}_stop", on_click=lambda: [job_manager().stop(i, access()) for i in ids])
     live()
     return None
 

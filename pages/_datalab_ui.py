@@ -54,13 +54,15 @@ def classes_of(dataset: str, folder: str) -> list[str]:
 
 def setup_ui() -> tuple[TrainConfig, plan.Lesson, list[str]]:
     """The dataset, model and epochs, the lesson and its sliders."""
-    a, b, c = st.columns([2, 1.3, 1])
+    a, b, c, d = st.columns([2, 1.5, 0.9, 1.1])
     with a:
         dataset, folder = _dataset_ui()
     model = b.selectbox("Model", list(MODELS), format_func=MODELS.get, key="dl_model")
     epochs = c.number_input("Epochs", 1, 30, plan.BASE.epochs, key="dl_epochs")
+    per_class = d.number_input("Images per class", 0, 6000, 0, 50, key="dl_subset",
+                               help="Train on this many images of each class (0: all): fewer train faster.")
     base = replace(plan.BASE, dataset=dataset, folder=folder, model=model, epochs=int(epochs),
-                   hidden=(128,) if model == "mlp" else ())
+                   hidden=(128,) if model == "mlp" else (), train_per_class=int(per_class))
     classes = classes_of(dataset, folder)
     kind = st.radio("What to do to the training set", list(plan.LESSONS), format_func=plan.LESSONS.get,
                     horizontal=True, key="dl_kind")

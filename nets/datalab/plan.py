@@ -57,8 +57,8 @@ class Lesson:
 def pair(base: TrainConfig, lesson: Lesson) -> tuple[TrainConfig, TrainConfig]:
     """(clean, modified): the same training, the second on the modified set. Names come from naming."""
     clean = replace(base, data_mod="", name="")
-    if lesson.kind == "fewer":
-        return clean, replace(clean, train_per_class=lesson.per_class)
+    if lesson.kind == "fewer":  # fewer than the clean set's own subset, if it has one
+        return clean, replace(clean, train_per_class=min(lesson.per_class, base.train_per_class or lesson.per_class))
     return clean, replace(clean, data_mod=lesson.data_mod())
 
 
