@@ -49,13 +49,25 @@ def experiment_ui(clean, modified) -> list | None:
     return None if views is None else finished_runs(views)
 
 
-def check_ui(clean, modified, runs) -> None:
-    """Find the flipped labels: cross-validation, cleanlab, retraining without the flags; scored."""
-    st.subheader("Find the flipped labels again")
-    k = st.radio("Folds of cross-validation", plan.FOLDS, horizontal=True, key="dl_folds",
-                 help="Each image is scored by a model trained on the other folds: k trainings, then one more "
-                      "without the flagged labels.")
-    cleaned = plan.cleaned(modified, int(k))
+SETS = {"flipped": "the flipped set (the app knows which labels it flipped)",
+        "clean": "the clean set as it is (nobody knows which labels are wrong)"}
+
+
+def check_ui(clean, modified, runs, noise: bool) -> None:
+    """Find the bad labels: cross-validation, cleanlab, retraining without the flags; scored against the flips
+    when the app made them, shown as suggestions when nobody knows (a dataset's own labels, your images)."""
+    st.subheader("Find the bad labels again")
+    a, b = st.columns([2.2, 1])
+    if noise:
+        which = a.radio("Look in", list(SETS), format_func=SETS.get, horizontal=True, key="dl_check_set")
+    else:
+        which = "clean"
+        a.markdown(f"Look in {SETS['clean']}: no label was flipped in this lesson.")
+    k = b.radio("Folds of cross-validation", plan.FOLDS, horizontal=True, key="dl_folds",
+                help="Each image is scored by a model trained on the other folds: k trainings, then one more "
+                     "without the flagged labels.")
+    source, run_before = (modified, runs[1]) if which == "flipped" else (clean, runs[0])
+    cleaned = plan.cleaned(source, int(k))
     same = held(CLEANED) and st.session_state[CLEANED]["cfgs"] == [cleaned.to_dict()]
     if st.button(f"🔎 Find them ({k}-fold cross-validation, then retrain without them)", key="dl_check"):
         same = submit(CLEANED, [cleaned], group="data lab")
@@ -65,13 +77,14 @@ def check_ui(clean, modified, runs) -> None:
     done = None if views is None else finished_runs(views)
     if not done:
         return
-    run = done[0]
-    check = labelcheck.load(run)
+    check = labelcheck.load(done[0])
     if check is None:
         st.error("This run kept no label check (label-issues.npz).")
         return
-    accuracies = {"Clean set": run_evaluation(runs[0]).accuracy, "Flipped": run_evaluation(runs[1]).accuracy,
-                  "Flags dropped": run_evaluation(run).accuracy}
+    accuracies = {"Clean set": run_evaluation(runs[0]).accuracy}
+    if which == "flipped":
+        accuracies["Flipped"] = run_evaluation(run_before).accuracy
+    accuracies["Flags dropped"] = run_evaluation(done[0]).accuracy
     draw_check(check, prepared(clean), accuracies)  # the clean split: the label check's indices point into it
 
 
@@ -94,7 +107,6 @@ try:
         draw_sets(clean, modified)
     if runs:
         draw_results(runs, {runs[0].id: "the clean set", runs[1].id: "the modified set"}, modified.data_mod)
-        if lesson.kind == "noise":
-            check_ui(clean, modified, runs)
+        check_ui(clean, modified, runs, noise=lesson.kind == "noise")
 except PROBLEMS as e:
     st.error(plain(e))

@@ -105,3 +105,18 @@ def test_imbalance_and_fewer_images_describe_their_sets(ckpt, service, monkeypat
         assert given["Dress"] == given["Sandal"] == 54 and given["Trouser"] == 540
     else:
         assert set(given.values()) == {50}
+
+
+def test_the_clean_set_as_it_is_gets_suggestions_not_a_score(ckpt, service, monkeypatch):
+    at = quick(opened(ckpt, monkeypatch))
+    at.number_input(key="dl_subset").set_value(50).run()  # 500 images: the flow, quickly
+    button(at, "dl_train").click().run()
+    rerun_until(at, lambda a: any(m.label == "Modified set" for m in a.metric))
+    at.radio(key="dl_check_set").set_value("clean").run()
+    at.radio(key="dl_folds").set_value(3).run()
+    button(at, "dl_check").click().run()
+    rerun_until(at, lambda a: any(m.label == "Flags dropped" for m in a.metric), timeout=180)
+    labels = [m.label for m in at.metric]
+    assert "Precision" not in labels and "Recall" not in labels and "Flipped" not in labels
+    assert any("nobody knows which labels are truly wrong" in shown(c.value) for c in at.caption)
+    assert next(r for r in list_runs(ckpt)[0] if r.config.data_mod == "clean:3").config.train_per_class == 50
