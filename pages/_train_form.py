@@ -10,7 +10,8 @@ from pathlib import Path
 import streamlit as st
 
 from nets.engine.augment import AUGMENTATIONS, mirror_safe
-from nets.engine.catalog import DATASETS, FOLDER, SHAPES, menu_label
+from nets.engine.catalog import DATASETS, FOLDER, SHAPES, class_names, menu_label
+from nets.engine.datamod import describe, parse
 from nets.engine.config import (DEFAULTS, INITS, LOSSES, OPTIMIZERS, PRESETS, SCHEDULES, ConfigError, TrainConfig,
                                 four_configs_summary, validate)
 from nets.engine.models import MODELS, ModelError, model_defaults, parameter_counts
@@ -294,4 +295,8 @@ def params_ui(cfg: TrainConfig, four: bool = False) -> tuple[str, str | None]:
     except ModelError as e:
         return "", str(e)
     count = f"**{total:,} parameters**" + (f" ({trainable:,} trainable)" if trainable != total else "")
-    return f"{what}, {classes} classes): {count} · {recipe}", None
+    try:  # a Data lab or lesson link's modified training set: said in words, not only in the run's name
+        words = describe(parse(cfg.data_mod, classes), class_names(cfg.dataset, cfg.folder)) if cfg.data_mod else ""
+    except ConfigError as e:
+        return "", str(e)
+    return f"{what}, {classes} classes): {count} · {recipe}" + (f" · training set: {plain(words)}" if words else ""), None
