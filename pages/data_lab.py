@@ -106,7 +106,7 @@ try:
     with sets:
         draw_sets(clean, modified)
     if runs:
-        draw_results(runs, {runs[0].id: "the clean set", runs[1].id: "the modified set"}, modified.data_mod)
+        draw_results(runs, {runs[0].id: "Clean set", runs[1].id: "Modified set"}, modified.data_mod)
         check_ui(clean, modified, runs, noise=lesson.kind == "noise")
 except PROBLEMS as e:
     st.error(plain(e))
