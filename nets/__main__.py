@@ -12,6 +12,7 @@
     jobs       the shared job queue (started by serve)                       (nets.server.shared_jobs)
     worker     a worker process of the job service (started by the server)  (nets.server.worker)
     accounts   students' passphrases on a classroom server: list, reset NAME (nets.server.accounts)
+    gpu-check  the GPU path proved: jobs, Ray, amp, channels-last, memory    (nets.gpucheck.cli)
 
 `python -m nets <command> --help` lists a command's options.
 """
@@ -31,6 +32,7 @@ COMMANDS = {  # command → (module, function); imported only when asked for
     "jobs": ("nets.server.shared_jobs", "main"),
     "worker": ("nets.server.worker", "main"),
     "accounts": ("nets.server.accounts", "main"),
+    "gpu-check": ("nets.gpucheck.cli", "main"),
 }
 
 
