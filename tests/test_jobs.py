@@ -35,6 +35,20 @@ def jobs(ckpt, request):
     manager.close()
 
 
+@pytest.fixture(params=["thread", "shared"])
+def queue_jobs(ckpt, request):
+    """For rules of the queue itself (names, groups), which no backend changes: a thread here and the shared
+    queue's socket; worker processes start and stop seconds of their own for nothing these tests read."""
+    if request.param == "shared":
+        from shared_queue import shared_queue
+        with shared_queue(ckpt, backend="thread", max_running=1) as (client, _):
+            yield client
+        return
+    manager = JobManager(ckpt, max_running=1, backend=request.param)
+    yield manager
+    manager.close()
+
+
 def test_every_backend_is_the_one_job_service(jobs):
     from nets.server.ray_jobs import RayJobs
     assert isinstance(jobs, JobService) and "__getattr__" not in vars(RayJobs)
@@ -101,7 +115,8 @@ def test_bad_configs_are_refused_at_submit(jobs):
     assert jobs.views() == []
 
 
-def test_a_group_runs_one_after_another(jobs):
+def test_a_group_runs_one_after_another(queue_jobs):
+    jobs = queue_jobs
     cfgs = [TINY, TrainConfig(**{**TINY.to_dict(), "loss": "mse"})]
     group = jobs.submit_group(cfgs, name="four")
     for j in group:
@@ -148,7 +163,8 @@ def test_views_are_consistent_while_training(jobs):
     assert final.status == "completed" and last_seen == [(final.loss_points[-1][0], cfg.epochs)] * 4
 
 
-def test_every_job_gets_a_distinct_name_from_its_configuration(jobs, ckpt):
+def test_every_job_gets_a_distinct_name_from_its_configuration(queue_jobs, ckpt):
+    jobs = queue_jobs
     one = replace(TINY, epochs=1)  # its name is what is tested, not its training
     first = jobs.submit(one)
     jobs.wait(first.id)
