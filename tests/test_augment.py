@@ -19,7 +19,7 @@ def _gen(seed):
 
 def test_registry_has_all_names():
     assert NAMES == [
-        "crop", "flip", "vflip", "affine", "rotate", "jitter", "sharpness", "grayscale"
+        "crop", "flip", "vflip", "affine", "rotate", "jitter", "sharpness", "grayscale", "flip_alt", "translate"
     ]
 
 

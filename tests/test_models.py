@@ -134,7 +134,7 @@ def test_the_coursework_cnns_are_the_conv_models_without_imagenet_weights():
     from nets.engine.models import CNN_MODELS, CONV_MODELS
     from nets.engine.pretrained import ARCHES
     assert CNN_MODELS == ("lenet", "cnn5", "gated-cnn")  # not custom: it may be an MLP or a ResNet-18
-    assert set(CNN_MODELS) | set(ARCHES) | {"custom"} == set(CONV_MODELS)
+    assert set(CNN_MODELS) | set(ARCHES) | {"custom", "airbench"} == set(CONV_MODELS)
 
 
 def test_parameters_are_counted_without_building_the_weights():

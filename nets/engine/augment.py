@@ -42,11 +42,10 @@ def _gray(x: torch.Tensor) -> torch.Tensor:
     return (x * w).sum(dim=1, keepdim=True)
 
 
-def crop(x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
-    """Zero-pad by max(1, size // 8) and take a random H x W window per sample."""
+def _shift(x: torch.Tensor, g: torch.Generator | None, ph: int, pw: int, mode: str) -> torch.Tensor:
+    """Pad by (ph, pw) (zeros or a mirror image of the border) and take a random H x W window per sample."""
     n, c, h, w = x.shape
-    ph, pw = max(1, h // 8), max(1, w // 8)
-    padded = F.pad(x, (pw, pw, ph, ph))
+    padded = F.pad(x, (pw, pw, ph, ph), mode=mode)
     dy = torch.randint(0, 2 * ph + 1, (n,), generator=g, device=x.device)
     dx = torch.randint(0, 2 * pw + 1, (n,), generator=g, device=x.device)
     # One gather over the flattened padded plane: exact integer shifts, no interpolation blur,
@@ -58,9 +57,40 @@ def crop(x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
     return padded.reshape(n, c, -1).gather(2, idx).view(n, c, h, w)
 
 
+def crop(x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
+    """Zero-pad by max(1, size // 8) and take a random H x W window per sample."""
+    return _shift(x, g, max(1, x.shape[-2] // 8), max(1, x.shape[-1] // 8), "constant")
+
+
+def translate(x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
+    """Shift by up to 2 pixels each way, the border mirrored in (the speed runs' translation)."""
+    h, w = x.shape[-2:]
+    ph, pw = min(2, h - 1), min(2, w - 1)  # reflection needs a pad below the size
+    return _shift(x, g, ph, pw, "reflect") if ph and pw else x
+
+
 def flip(x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
     """Horizontal flip with probability 0.5 per sample."""
     return torch.where(_coin(x, 0.5, g), x.flip(-1), x)
+
+
+def _flip_bits(idx: torch.Tensor, seed: int) -> torch.Tensor:
+    """One fixed pseudo-random bit per image index and seed (Knuth's multiplicative hash, top bit)."""
+    h = (idx.long() * 2654435761 + (seed * 2246822519) % 2 ** 32) % 2 ** 32
+    return (h >> 31).bool()
+
+
+def flip_alt(x: torch.Tensor, g: torch.Generator | None = None, epoch: int = 1,
+             idx: torch.Tensor | None = None) -> torch.Tensor:
+    """Alternating flip: a random half mirrored in the first epoch, every image the other way round the next."""
+    # airbench's scheme: every image is seen in both orientations over any two epochs running, where a
+    # coin per epoch repeats an orientation a quarter of the time. Which half starts mirrored is fixed
+    # by the image's index in the training set and the generator's seed; no random number is drawn.
+    if idx is None:
+        idx = torch.arange(x.shape[0], device=x.device)
+    seed = g.initial_seed() if g is not None else torch.initial_seed()
+    mirrored = _flip_bits(idx.to(x.device), seed) ^ bool((epoch - 1) % 2)
+    return torch.where(mirrored.view(-1, 1, 1, 1), x.flip(-1), x)
 
 
 def vflip(x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
@@ -165,12 +195,17 @@ AUGMENTATIONS: dict[str, Callable[[torch.Tensor, torch.Generator | None], torch.
     "jitter": jitter,
     "sharpness": sharpness,
     "grayscale": grayscale,
+    "flip_alt": flip_alt,
+    "translate": translate,
 }
+# Those that also take the epoch (1, 2, ...) and the images' indices in the training set.
+EPOCH_AWARE = frozenset({"flip_alt"})
 
 
 # Each augmentation in plain words, for menus and tables.
 LABELS = {"crop": "random crop", "flip": "horizontal flip", "vflip": "vertical flip", "affine": "random affine",
-          "rotate": "rotation", "jitter": "colour jitter", "sharpness": "sharpness", "grayscale": "grayscale"}
+          "rotate": "rotation", "jitter": "colour jitter", "sharpness": "sharpness", "grayscale": "grayscale",
+          "flip_alt": "alternating flip", "translate": "2-pixel translation"}
 
 
 def describe() -> list[dict]:
@@ -204,13 +239,16 @@ def check_names(names: Sequence[str]) -> None:
 
 
 def augment(
-    x: torch.Tensor, names: Sequence[str], generator: torch.Generator | None = None
+    x: torch.Tensor, names: Sequence[str], generator: torch.Generator | None = None, epoch: int = 1,
+    idx: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Apply the named augmentations in order, each with fresh per-sample randomness."""
+    """Apply the named augmentations in order, each with fresh per-sample randomness; `epoch` and `idx`
+    (the images' indices in the training set; default 0..N-1) are for those in EPOCH_AWARE."""
     names = _as_list(names)
     check_names(names)
     for name in names:
-        x = AUGMENTATIONS[name](x, generator)
+        f = AUGMENTATIONS[name]
+        x = f(x, generator, epoch, idx) if name in EPOCH_AWARE else f(x, generator)
     return x.clamp(0, 1) if names else x
 
 

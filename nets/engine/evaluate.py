@@ -3,6 +3,8 @@
 `evaluate` runs a model over a split on the device and returns an `Evaluation` holding the loss,
 accuracy, every prediction and probability, and the confusion matrix; its methods answer the
 coursework's questions (best and worst class, most confused pairs, sample predictions, mistakes).
+With test-time augmentation (`tta`, TrainConfig.tta: a speed-run trick) a prediction is the weighted
+mean of the logits of several views of each image (tta_views).
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from nets.engine.data import stats_tensors, to_input
@@ -80,11 +83,31 @@ def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, k: int) ->
     return torch.bincount(labels * k + predictions, minlength=k * k).view(k, k)
 
 
+TTA_LEVELS = {0: "none", 1: "mirror", 2: "mirror and 1-pixel translations"}
+
+
+def tta_views(x: torch.Tensor, level: int) -> list[tuple[float, torch.Tensor]]:
+    """(weight, view) pairs of a batch of model inputs, the weights summing to 1 (airbench94's levels):
+    0 the images; 1 the images and their mirror images, half each; 2 those two at a quarter each, and
+    mirrored and unmirrored copies shifted one pixel up-left and one pixel down-right (the border
+    mirrored in) at an eighth each."""
+    if level <= 0:
+        return [(1.0, x)]
+    if level == 1:
+        return [(0.5, x), (0.5, x.flip(-1))]
+    h, w = x.shape[-2:]
+    padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
+    shifted = [padded[..., :h, :w], padded[..., 2:, 2:]]
+    return ([(0.25, x), (0.25, x.flip(-1))]
+            + [(0.125, v) for s in shifted for v in (s, s.flip(-1))])
+
+
 @torch.no_grad()
 def predict_logits(model: nn.Module, x: torch.Tensor, mean, std, batch_size: int = 1000,
                    device: torch.device | str | None = None, channels_last: bool = False,
-                   amp: bool = False, scale: float = 255.0) -> torch.Tensor:
-    """Logits (float32, on the device) for uint8 images x, N×C×H×W, batched."""
+                   amp: bool = False, scale: float = 255.0, tta: int = 0) -> torch.Tensor:
+    """Logits (float32, on the device) for uint8 images x, N×C×H×W, batched; with `tta` the weighted
+    mean of the logits of tta_views."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
     mean_t, std_t = stats_tensors(mean, std, device)
     was_training = model.training
@@ -95,10 +118,14 @@ def predict_logits(model: nn.Module, x: torch.Tensor, mean, std, batch_size: int
     try:
         for i in range(0, len(x), batch_size):
             xb = to_input(x[i:i + batch_size].to(device, non_blocking=True), mean_t, std_t, scale)
-            if channels_last:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            with autocast:
-                out.append(model(xb).float())
+            logits = None
+            for weight, view in tta_views(xb, tta):
+                if channels_last:
+                    view = view.contiguous(memory_format=torch.channels_last)
+                with autocast:
+                    part = model(view).float() * weight
+                logits = part if logits is None else logits.add_(part)
+            out.append(logits)
     finally:
         model.train(was_training)
     return torch.cat(out) if out else torch.empty(0, 0, device=device)
@@ -106,10 +133,10 @@ def predict_logits(model: nn.Module, x: torch.Tensor, mean, std, batch_size: int
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mean, std, classes: list[str],
              loss: str = "ce", batch_size: int = 1000, device=None, channels_last: bool = False,
-             amp: bool = False, scale: float = 255.0) -> Evaluation:
+             amp: bool = False, scale: float = 255.0, tta: int = 0) -> Evaluation:
     if len(x) == 0:
         raise ValueError("Nothing to evaluate: the split is empty.")
-    logits = predict_logits(model, x, mean, std, batch_size, device, channels_last, amp, scale)
+    logits = predict_logits(model, x, mean, std, batch_size, device, channels_last, amp, scale, tta)
     y_dev = y.to(logits.device)
     loss_value = compute_loss(loss, logits, y_dev).item()
     probs = torch.softmax(logits, dim=1)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nets.engine import netbuild
+from nets.engine.airbench import airbench
 from nets.engine.layers import ACTIVATIONS, GatedConv, ModelError, Residual, activation  # noqa: F401 (re-exported)
 from nets.engine.pretrained import ARCHES, PretrainedError, imagenet_resnet
 
@@ -199,13 +200,14 @@ def custom(in_shape, num_classes, layers=()) -> nn.Sequential:
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "mlp": mlp, "lenet": lenet, "cnn5": cnn5, "gated-cnn": gated_cnn,
-    "resnet18": resnet18, "resnet34": resnet34, "custom": custom,
+    "resnet18": resnet18, "resnet34": resnet34, "custom": custom, "airbench": airbench,
 }
 # every architecture but the MLP may have convolutions (a custom network: when it has a Conv, is_convolutional)
 CONV_MODELS = tuple(n for n in MODELS if n != "mlp")
 # The coursework's own CNNs: the convolutional models that are not ImageNet architectures (and not custom:
-# a custom network may be an MLP or a ResNet-18, so its size is not a small CNN's).
-CNN_MODELS = tuple(n for n in CONV_MODELS if n not in ARCHES and n != "custom")
+# a custom network may be an MLP or a ResNet-18, so its size is not a small CNN's; nor the speed run's
+# airbench, 2 million parameters).
+CNN_MODELS = tuple(n for n in CONV_MODELS if n not in ARCHES and n not in ("custom", "airbench"))
 # Option names as the config and the command line say them → builder argument names.
 OPTION_ALIASES = {"activation": "activation_name"}
 
@@ -242,6 +244,10 @@ def build_model(name: str, in_shape, num_classes: int, **options) -> nn.Module:
 
 def is_convolutional(model: nn.Module) -> bool:
     return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def has_batchnorm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:

@@ -119,6 +119,12 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "ResNets: dropout after every residual block", lo=0.0, hi=0.9, step=0.05),
     Option("layers", "layers", "Layers", "the network, layer by layer: e.g. conv_8_k3_p1,relu,maxpool_2,flatten,"
            "linear (build it on the Build page)", max_items=netspec.MAX_LAYERS),
+    Option("whiten", "choice", "First layer", "airbench: a frozen 2×2 patch-whitening convolution set from "
+           "the training images' patches, or an ordinary trainable one",
+           choices={"whitening (frozen)": True, "trainable": False}),
+    Option("bn_fp32", "choice", "Batch norm precision", "airbench: batch norm computed in float32 under mixed "
+           "precision, or in the half precision of the layers around it",
+           choices={"float32": True, "as the other layers": False}),
     Option("backbone", "choice", "Train on frozen features of",
            "train an mlp head on the frozen features of this ImageNet network",
            choices={"": "", **{a: a for a in ARCHES}},
@@ -193,6 +199,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("converge_patience", "int", "convergence patience", lo=0, hi=10_000, step=1),
     Setting("converge_delta", "float", "convergence delta", lo=0.0, step=0.0005),
     Setting("seed", "int", "seed", lo=0, step=1),
+    Setting("label_smoothing", "float", "label smoothing", lo=0.0, hi=1.0, step=0.05, below=True),
+    Setting("lookahead", "int", "number of steps between Lookahead syncs", lo=0, hi=10_000, step=1),
+    Setting("lookahead_alpha", "float", "Lookahead alpha", lo=0.0, hi=1.0, step=0.05, above=True),
+    Setting("tta", "int", "test-time augmentation level", lo=0, hi=2, step=1),
     Setting("log_every", "int", "log_every", lo=1, step=1),
     Setting("log_seconds", "float", "log_seconds", lo=0.0, hi=3600.0, step=0.05),
     Setting("stats_every", "int", "steps between layer statistics", lo=0, hi=10_000, step=1),

@@ -19,7 +19,8 @@ def weights_problem(e: Exception) -> DatasetError:
 def initial_model(cfg: TrainConfig, data) -> torch.nn.Module:
     """The configuration's model with the initial weights training draws: the same seed gives the same
     weights; ImageNet weights that cannot be had are a clear error (training, the finder and the data lab's
-    cross-validation folds start here)."""
+    cross-validation folds start here). A model with a `prepare(data)` method (nets.engine.airbench) has
+    it called last, with the training data: the hook for layers computed from the training images."""
     torch.manual_seed(cfg.seed)
     try:
         model = build_model(cfg.model, data.input_shape, data.num_classes, **cfg.model_kwargs())
@@ -29,4 +30,6 @@ def initial_model(cfg: TrainConfig, data) -> torch.nn.Module:
             raise weights_problem(e.__cause__) from e
         raise
     apply_init(model, cfg.init, cfg.activation)  # "kaiming"/"xavier": drawn again under the same seed
+    if callable(getattr(model, "prepare", None)):
+        model.prepare(data)  # a layer set from the training images (airbench's whitening), once, before training
     return model

@@ -12,7 +12,9 @@ Why it is fast: the dataset sits on the training device as uint8 tensors, a batc
 slice of a random permutation, augmentation runs batched on the device, and the host waits for the
 device only every `log_every` batches or `log_seconds` seconds, whichever comes first (running sums
 stay on the device): a live chart gets points every quarter second without a sync per batch. On CUDA it adds mixed
-precision and channels-last; the gradient scaler is always called, and disabled it does nothing.
+precision and channels-last; the gradient scaler is always called, and disabled it does nothing. The speed
+runs' tricks are switches: flip_alt gets the epoch and image indices, a per-step schedule steps every batch,
+Lookahead wraps the optimiser (slow weights evaluated), tta is for the test set.
 """
 from __future__ import annotations
 
@@ -33,8 +35,8 @@ from nets.engine.events import (BatchProgress, Converged, Diverged, EarlyStopped
                                 Stopped)
 from nets.engine.evaluate import evaluate
 from nets.engine.losses import compute_loss
-from nets.engine.models import count_params, is_convolutional
-from nets.engine.optim import make_optimizer, make_schedule
+from nets.engine.models import count_params, has_batchnorm, is_convolutional
+from nets.engine.optim import PER_STEP, make_lookahead, make_optimizer, make_schedule
 from nets.engine.probe import LayerProbe, effective_every
 from nets.engine.tally import Tally
 from nets.status import Status
@@ -65,10 +67,6 @@ def _stop_requested(stop) -> bool:
     return stop.is_set() if isinstance(stop, threading.Event) else bool(stop())
 
 
-def _has_batchnorm(model: nn.Module) -> bool:
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
-
-
 # ------------------------------------------------------------------------------------- the loop
 class _Run:
     """What one call of `fit` prepares once and carries from epoch to epoch: the training set on the
@@ -77,7 +75,7 @@ class _Run:
     def __init__(self, model: nn.Module, data: ImageData, cfg: TrainConfig, emit):
         self.model, self.data, self.cfg, self.emit = model, data, cfg, emit
         self.device = device = pick_device(cfg.device)
-        if cfg.batch_size == 1 and _has_batchnorm(model):
+        if cfg.batch_size == 1 and has_batchnorm(model):
             raise ConfigError("Batch norm needs at least 2 images per batch; raise the batch size or "
                               "turn batch norm off.")
         self.channels_last = is_convolutional(model) if cfg.channels_last is None else cfg.channels_last
@@ -102,18 +100,18 @@ class _Run:
         if self.pre_normalised:
             self.x = to_input(self.x, self.mean, self.std, data.scale).contiguous(memory_format=self.memory_format)
         self.eval_split = data.eval_split()[0]
-        self.opt = make_optimizer(cfg, model.parameters())
-        self.sched = make_schedule(cfg, self.opt)
         self.gen = torch.Generator(device=device).manual_seed(cfg.seed)
         self.bs = min(cfg.batch_size, n)
         self.batches = math.ceil(n / self.bs)
-        if n % self.bs == 1 and _has_batchnorm(model):
+        if n % self.bs == 1 and has_batchnorm(model):
             self.batches -= 1  # a last batch of one image breaks batch norm: drop it this epoch
+        self.opt = make_optimizer(cfg, model.parameters())
+        self.sched, self.sched_per_step = make_schedule(cfg, self.opt, self.batches), cfg.schedule in PER_STEP
+        self.lookahead = make_lookahead(cfg, self.opt, cfg.epochs * self.batches, model.buffers())  # or None
+        self.opt = self.lookahead or self.opt
         self.images_seen, self.train_seconds, self.last_log = 0, 0.0, 0.0
-        self.best_state: dict | None = None
-        self.best_acc: float | None = None
-        self.best_epoch: int | None = None
-        self.steps = 0
+        self.best_state, self.best_acc, self.best_epoch = None, None, None  # dict, float, int once there is one
+        self.steps, self.epoch = 0, 1
         self.probe = None
         if cfg.stats_every:
             every = effective_every(cfg.stats_every, cfg.epochs, self.batches)
@@ -125,7 +123,7 @@ class _Run:
             return self.x.index_select(0, idx)
         xb = self.x.index_select(0, idx).float().div_(self.data.scale)
         if augmented and self.cfg.augment:
-            xb = augment(xb, self.cfg.augment, self.gen)
+            xb = augment(xb, self.cfg.augment, self.gen, self.epoch, idx)
         return xb.sub_(self.mean).div_(self.std).contiguous(memory_format=self.memory_format)
 
     def step(self, idx: torch.Tensor, epoch: int = 0, batch: int = 0):
@@ -137,7 +135,7 @@ class _Run:
             probe.arm(self.steps)
         with self.autocast():
             logits = self.model(xb)
-            loss = compute_loss(cfg.loss, logits, yb)
+            loss = compute_loss(cfg.loss, logits, yb, smoothing=cfg.label_smoothing)
         self.opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.opt)  # clipping sees the true gradients
@@ -157,10 +155,10 @@ class _Run:
         if self.probe and (stats := self.probe.flush()):
             self.emit(stats)
 
-    def evaluate(self, x: torch.Tensor, y: torch.Tensor):
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor, tta: int = 0):
         d = self.data
         return evaluate(self.model, x, y, d.mean, d.std, d.classes, self.cfg.loss, device=self.device,
-                        channels_last=self.channels_last, amp=self.amp, scale=d.scale)
+                        channels_last=self.channels_last, amp=self.amp, scale=d.scale, tta=tta)
 
     def keep_best(self, epoch: int, acc: float) -> None:
         self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
@@ -184,6 +182,7 @@ def _train_epoch(run: _Run, epoch: int, stop) -> _Epoch:
     every batch) or the first non-finite loss ends it early."""
     cfg = run.cfg
     run.model.train()
+    run.epoch = epoch
     t_epoch = time.perf_counter()
     perm = torch.randperm(run.n, device=run.device, generator=run.gen)
     tally, seen, stopped_at, diverged = Tally(), 0, None, None
@@ -193,6 +192,8 @@ def _train_epoch(run: _Run, epoch: int, stop) -> _Epoch:
             break
         idx = perm[b * run.bs:(b + 1) * run.bs]
         tally.add(*run.step(idx, epoch, b + 1))
+        if run.sched_per_step:
+            run.sched.step()
         seen += len(idx)
         now = time.perf_counter()
         if ((b + 1) % cfg.log_every == 0 or b == run.batches - 1
@@ -209,6 +210,8 @@ def _train_epoch(run: _Run, epoch: int, stop) -> _Epoch:
             run.emit(BatchProgress(epoch, b + 1, run.batches, tally.last_loss, run.images_seen + seen, rate,
                                    left / max(rate, 1e-9)))
     run.emit_stats()  # what a stop cut off mid-interval
+    if run.lookahead is not None:
+        run.lookahead.to_slow()  # evaluated, kept and trained on from the slow weights
     run.images_seen += seen
     run.train_seconds += time.perf_counter() - t_epoch
     return _Epoch(tally, seen, t_epoch, time.perf_counter(), stopped_at, diverged)
@@ -216,7 +219,7 @@ def _train_epoch(run: _Run, epoch: int, stop) -> _Epoch:
 
 def _epoch_end(run: _Run, epoch: int, done: _Epoch) -> EpochEnd:
     """The epoch's numbers: training loss and accuracy over its batches, the test (and validation) split evaluated."""
-    test = run.evaluate(run.data.x_test, run.data.y_test)
+    test = run.evaluate(run.data.x_test, run.data.y_test, run.cfg.tta)  # with test-time augmentation
     val = run.evaluate(run.data.x_val, run.data.y_val) if run.eval_split == "val" else None
     return EpochEnd(epoch, done.tally.loss_sum / done.seen, done.tally.correct / done.seen, test.loss,
                     test.accuracy, val.loss if val else None, val.accuracy if val else None,
@@ -283,7 +286,7 @@ def _epochs(run: _Run, model: nn.Module, stop) -> FitResult:
         run.emit(end)
         if run.best_acc is None or end.eval_acc() > run.best_acc:
             run.keep_best(epoch, end.eval_acc())
-        if run.sched is not None:
+        if run.sched is not None and not run.sched_per_step:
             run.sched.step()
         if ended := _settled(run, epoch, history):
             reason = ended
