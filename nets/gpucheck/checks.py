@@ -74,13 +74,13 @@ def one_worker_per_gpu(probes: list[dict], gpus: int) -> tuple[bool, str]:
     return ok, f"{len(pids)} worker(s) saw CUDA_VISIBLE_DEVICES {', '.join(v or '(unset)' for v in visible)}"
 
 
-def oom_alone(oom_view, other_view, restarts: int) -> tuple[bool, str]:
-    """The out-of-memory job failed with the app's plain message, the job beside it ended as planned, and
-    no worker died."""
+def oom_alone(oom_view, other_status: str, went_on: bool, restarts: int) -> tuple[bool, str]:
+    """The out-of-memory job failed with the app's plain message, the job training beside it went on
+    (new live points after the failure, then stopped by the check or completed), and no worker died."""
     error = (getattr(oom_view, "error", None) or "").strip()
     plain = error.startswith("Out of GPU memory") and "Traceback" not in error
-    other = getattr(other_view, "status", None)
-    ok = getattr(oom_view, "status", None) == "failed" and plain and other == "completed" and restarts == 0
+    ok = (getattr(oom_view, "status", None) == "failed" and plain and went_on
+          and other_status in ("stopped", "completed") and restarts == 0)
     first = error.splitlines()[0][:120] if error else "(no error)"
-    return ok, f"out-of-memory job {getattr(oom_view, 'status', '?')}: {first!r}; the job beside it {other}; " \
-               f"{restarts} worker(s) died"
+    return ok, (f"out-of-memory job {getattr(oom_view, 'status', '?')}: {first!r}; the job beside it "
+                f"{'went on' if went_on else 'did not go on'} and ended {other_status}; {restarts} worker(s) died")

@@ -26,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
                                                    "(default: all; with --quick: " + ",".join(plan.QUICK_ARCHS) + ")")
     ap.add_argument("--dataset", default="fashion-mnist-mini", help="what the jobs train on (default: the bundled "
                                                                      "fashion-mnist-mini, so no download is needed)")
-    ap.add_argument("--steps", type=int, help="optimiser steps per job (default: 300; 24 with --quick)")
+    ap.add_argument("--steps", type=int, help="optimiser steps per job (default: 300; 40 with --quick)")
     return ap
 
 

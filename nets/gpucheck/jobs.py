@@ -38,9 +38,11 @@ class Watched:
     timed_out: bool = False
 
 
-def watch(service, job_id: str, timeout: float, stop_after_first: bool = False, t0: float | None = None) -> Watched:
+def watch(service, job_id: str, timeout: float, stop_after_first: bool = False, t0: float | None = None,
+          until_first: bool = False) -> Watched:
     """Poll the job's view as a page does until it ends (stopping it at `timeout`, or at its first live
-    point when `stop_after_first`); the seconds are counted from `t0` (time.perf_counter(); the call's time)."""
+    point when `stop_after_first`; returning there, still running, when `until_first`); the seconds are
+    counted from `t0` (time.perf_counter(); the call's time)."""
     t0 = time.perf_counter() if t0 is None else t0
     first, timed_out = None, False
     while True:
@@ -48,6 +50,8 @@ def watch(service, job_id: str, timeout: float, stop_after_first: bool = False, 
         now = time.perf_counter() - t0
         if first is None and getattr(view, "loss_points", None):
             first = now
+            if until_first:
+                return Watched(view, first, now)
             if stop_after_first:
                 service.stop(job_id)
                 return Watched(service.wait(job_id, timeout), first, time.perf_counter() - t0)

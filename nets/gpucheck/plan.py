@@ -10,8 +10,8 @@ from nets.engine.config import TrainConfig
 ARCHS = ("mlp", "lenet", "cnn5", "gated-cnn", "resnet18", "custom")
 QUICK_ARCHS = ("mlp", "lenet", "custom")  # the CPU's run in the test suite
 CONVOLUTIONAL = frozenset(ARCHS) - {"mlp"}
-# A small builder network: two convolutions with batch norm, pooled, then a linear layer ("custom" above).
-BUILDER_LAYERS = "conv_16_k3_p1,batchnorm,relu,maxpool_2,conv_32_k3_p1,batchnorm,relu,gap,flatten,linear"
+# A small builder network: two convolutions with batch norm, each pooled, then a linear layer ("custom" above).
+BUILDER_LAYERS = "conv_16_k3_p1,batchnorm,relu,maxpool_2,conv_32_k3_p1,batchnorm,relu,maxpool_2,flatten,linear"
 ARCH_OPTIONS = {"resnet18": {"small_stem": True}}  # the CIFAR-style 3×3 stem: 28-px images keep their size
 
 
@@ -59,7 +59,7 @@ class Sizes:
     @classmethod
     def pick(cls, quick: bool, steps: int | None = None) -> Sizes:
         if quick:
-            return cls(steps or 24, 24, 32, 2)
+            return cls(steps or 40, 24, 32, 2)
         return cls(steps or 300, 0, 128, 10)
 
 
@@ -113,11 +113,17 @@ def long_config(cfg: TrainConfig) -> TrainConfig:
     return replace(cfg, epochs=10_000, name=cfg.name + " (stopped)")
 
 
+# 30 convolutions of 512 channels at 28×28, float32, 5,000 images a batch: each output 5,000 × 512 × 784 floats
+# (8 GB, under 2^31 elements, beyond which a kernel may refuse with another error first), 240 GB in all
+OOM_LAYERS = ",".join(["conv_512_k3_p1,relu"] * 30 + ["gap", "flatten", "linear"])
+
+
 def oom_config(dataset: str) -> TrainConfig:
-    """A job no GPU holds: ResNet-18 on images enlarged to 512 px inside the model, 2,000 at a time
-    (its first activation alone is 2,000 × 64 × 512 × 512 floats, over 100 GB)."""
-    return TrainConfig(dataset=dataset, model="resnet18", small_stem=True, input_size=512, train_per_class=200,
-                       batch_size=2000, epochs=1, optimizer="adam", lr=1e-3, name="gpu-check out of memory")
+    """A job no GPU holds (a builder network of OOM_LAYERS in float32 at batch 5,000: some 240 GB of saved
+    activations); it fails in its first forward pass."""
+    from nets.engine.netspec import from_text
+    return TrainConfig(dataset=dataset, model="custom", layers=from_text(OOM_LAYERS), batch_size=5000, epochs=1,
+                       optimizer="adam", lr=1e-3, amp=False, name="gpu-check out of memory")
 
 
 IMAGENET_SKIP = Skip("ImageNet-weight cases (pretrained ResNets, frozen backbones)",

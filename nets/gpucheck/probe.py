@@ -21,7 +21,7 @@ def memory_now(reset_peak: bool = True) -> dict:
     if out["cuda"]:
         out.update(allocated_mb=torch.cuda.memory_allocated() / MB, reserved_mb=torch.cuda.memory_reserved() / MB,
                    peak_mb=torch.cuda.max_memory_allocated() / MB)
-        if reset_peak:
+        if reset_peak and torch.cuda.is_initialized():
             torch.cuda.reset_peak_memory_stats()
     return out
 

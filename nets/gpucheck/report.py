@@ -59,7 +59,10 @@ def check_list(found: list[Check]) -> str:
             head = f"skipped  {kind}"
         lines.append(head + (f"; {len(skips)} skipped" if skips and (fails or passes) else ""))
         lines += [f"           {c.subject}: {c.detail}" for c in fails]
-        lines += [f"           skipped {c.subject}: {c.detail}" for c in skips]
+        reasons: dict[str, list[str]] = {}  # subjects that share a reason on one line
+        for c in skips:
+            reasons.setdefault(c.detail, []).append(c.subject)
+        lines += [f"           skipped {', '.join(subjects)}: {why}" for why, subjects in reasons.items()]
     return "\n".join(lines)
 
 

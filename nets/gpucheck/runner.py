@@ -11,7 +11,7 @@ import torch
 
 from nets.gpucheck import checks, compare, plan, services
 from nets.gpucheck.checks import Check, failed, skipped, verdict
-from nets.gpucheck.jobs import Row, probe, row_of, train
+from nets.gpucheck.jobs import Row, probe, row_of, train, watch
 
 NO_CUDA = "no CUDA GPU here"
 
@@ -48,7 +48,8 @@ class CheckRun:
         from nets.engine.device import device_name, pick_device
         from nets.experiment import prepare_data
         from nets.engine.config import TrainConfig
-        self.o, self.say = options, say
+        self.o, started = options, time.perf_counter()
+        self.say = lambda line: say(f"[{time.perf_counter() - started:5.1f} s] {line}")
         self.device = pick_device("auto")
         self.result = Result(device_name(self.device), self.device.type, torch.cuda.device_count())
         self.sizes = plan.Sizes.pick(options.quick, options.steps)
@@ -164,12 +165,19 @@ class CheckRun:
         self.say("An out-of-memory job beside a normal one (two workers, no budget):")
         manager = services.workers(self.folder, self.data_dir, size=2, limits=False)
         try:
-            normal = manager.submit(self.config(arch, plan.BY_NAME["fp32"]), owner="")
+            # the job beside it first, until it trains (its memory taken), then the one no GPU holds
+            normal = manager.submit(plan.long_config(self.config(arch, plan.BY_NAME["fp32"])), owner="")
+            watch(manager, normal.id, self.o.job_timeout, until_first=True)
             doomed = manager.submit(plan.oom_config(self.o.dataset), owner="")
             oom_view = manager.wait(doomed.id, self.o.job_timeout)
+            points = len(manager.view(normal.id).loss_points)
+            time.sleep(1.0)
+            went_on = len(manager.view(normal.id).loss_points) > points
+            manager.stop(normal.id)
             other = manager.wait(normal.id, self.o.job_timeout)
-            ok, words = checks.oom_alone(oom_view, other, manager.restarts())
-            self.add(verdict(ok, kind, f"resnet18 at 512 px, batch {plan.oom_config(self.o.dataset).batch_size}", words))
+            ok, words = checks.oom_alone(oom_view, other.status, went_on, manager.restarts())
+            cfg = plan.oom_config(self.o.dataset)
+            self.add(verdict(ok, kind, f"30 convolutions of 512 channels, batch {cfg.batch_size}", words))
             for i, after in enumerate(probe(manager, count=2, hold_s=1.0)):
                 self.memory("memory released after the out-of-memory job", f"worker {i + 1} of 2", None, after)
         finally:
