@@ -11,7 +11,7 @@ ARCHS = ("mlp", "lenet", "cnn5", "gated-cnn", "resnet18", "custom")
 QUICK_ARCHS = ("mlp", "lenet", "custom")  # the CPU's run in the test suite
 CONVOLUTIONAL = frozenset(ARCHS) - {"mlp"}
 # A small builder network: two convolutions with batch norm, each pooled, then a linear layer ("custom" above).
-BUILDER_LAYERS = "conv_16_k3_p1,batchnorm,relu,maxpool_2,conv_32_k3_p1,batchnorm,relu,maxpool_2,flatten,linear"
+BUILDER_LAYERS = "conv_8_k3_p1,batchnorm,relu,maxpool_2,conv_16_k3_p1,batchnorm,relu,maxpool_2,flatten,linear"
 ARCH_OPTIONS = {"resnet18": {"small_stem": True}}  # the CIFAR-style 3×3 stem: 28-px images keep their size
 
 

@@ -5,7 +5,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -118,6 +118,8 @@ class CheckRun:
         manager = services.workers(self.folder, self.data_dir)
         try:
             before = probe(manager)[0]
+            if cases:
+                self.warm_up(manager, cases[0])
             for case in cases:
                 self.job(manager, manager, case, before)
             arch = next((c.arch for c in cases), self.o.archs[0])
@@ -133,10 +135,23 @@ class CheckRun:
         finally:
             manager.close()
 
+    def warm_up(self, service, case: plan.Case) -> None:
+        """A fresh worker's first job (one epoch): its start-up (imports, data, first steps) in words, kept
+        out of the table so that each row measures a warm worker."""
+        self.say(f"  warm-up: {case.arch} {case.setting.name}, a fresh worker's first job …")
+        cfg = replace(self.config(case.arch, case.setting), epochs=1, name=f"gpu-check warm-up {case.arch}")
+        w = train(service, cfg, self.o.job_timeout)
+        row = row_of(case.service, case.arch, case.setting.name, w, None)
+        self.add(verdict(row.status == "completed", "a fresh worker's first job", case.label,
+                         f"{row.status}, first live point after {w.first_point_s or 0:.2f} s, "
+                         f"{row.images_per_s or 0:,.0f} images/s (the table's jobs come after it)"))
+
     def ray_jobs(self, cases: list[plan.Case]) -> None:
         self.say("Ray (RayJobs on a local cluster):")
         cluster = services.LocalRay(self.folder, self.data_dir, min(4, os.cpu_count() or 1), self.result.gpus)
         try:
+            if cases:
+                self.warm_up(cluster.jobs, cases[0])
             for case in cases:
                 self.job(cluster.jobs, None, case, None)
         finally:
