@@ -93,7 +93,7 @@ def test_the_train_table_falls_back_by_the_one_rule():
     assert got.cfg == TrainConfig(dataset="folder", folder="pets", epochs=3)
     assert got.hidden == {"epochs", "four"} and not got.four
     assert got.problems == ["lr ('abc' is not a number)",
-                            "model=vgg (model 'vgg' is not one of mlp, lenet, cnn5, gated-cnn, resnet18, resnet34, custom)"]
+                            "model=vgg (model 'vgg' is not one of mlp, lenet, cnn5, gated-cnn, resnet18, resnet34, custom, airbench)"]
     assert [f.name for f in train.TABLE.fields] == [*train.FIELD_TYPES, "four", "inside"]
 
 

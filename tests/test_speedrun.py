@@ -162,6 +162,17 @@ def test_test_time_augmentation_is_the_weighted_mean_of_its_views():
         torch.testing.assert_close(predict_logits(model, x, mean, std, batch_size=4, tta=2), expected)
 
 
+def test_fit_applies_test_time_augmentation_after_the_last_epoch_only(monkeypatch):
+    from nets.engine import train as engine
+    asked = []
+    real = engine.evaluate
+    monkeypatch.setattr(engine, "evaluate", lambda *a, tta=0, **kw: asked.append(tta) or real(*a, tta=tta, **kw))
+    data = _image_data(torch.rand(40, 3, 12, 12))
+    engine.fit(build_model("mlp", (3, 12, 12), 10, hidden=(8,)), data,
+               TrainConfig(model="mlp", hidden=(8,), epochs=3, batch_size=20, tta=2, stats_every=0))
+    assert asked == [0, 0, 2]
+
+
 @pytest.mark.parametrize("eps", [0.0, 0.1, 0.2])
 def test_label_smoothing_matches_pytorch(eps):
     logits, y = torch.randn(16, 7), torch.randint(0, 7, (16,))
@@ -238,12 +249,12 @@ def test_the_presets_validate_and_differ_only_as_said():
 
 
 def test_a_small_airbench_run_beats_chance_on_the_cpu():
-    """The recipe's switches all on, on 300 bundled Fashion-MNIST images: well above chance (10%)."""
+    """The recipe's switches all on (narrower), on 300 bundled Fashion-MNIST images: well above chance (10%)."""
     from nets.engine.start import initial_model
     from nets.engine.train import fit
     from nets.experiment import prepare_data
-    cfg = replace(PRESETS["airbench94-mini"], train_per_class=30, channels=(8, 16, 16), epochs=3, batch_size=50,
-                  lr=0.3, device="cpu")
+    cfg = replace(PRESETS["airbench94-mini"], train_per_class=30, channels=(8, 16, 16), epochs=4, batch_size=32,
+                  lr=0.5, device="cpu")
     data = prepare_data(cfg)
     result = fit(initial_model(cfg, data), data, cfg)
-    assert result.finished.best_acc > 0.4
+    assert result.history[-1].test_acc > 0.35                     # ~0.55 measured

@@ -14,7 +14,7 @@ device only every `log_every` batches or `log_seconds` seconds, whichever comes 
 stay on the device): a live chart gets points every quarter second without a sync per batch. On CUDA it adds mixed
 precision and channels-last; the gradient scaler is always called, and disabled it does nothing. The speed
 runs' tricks are switches: flip_alt gets the epoch and image indices, a per-step schedule steps every batch,
-Lookahead wraps the optimiser (slow weights evaluated), tta is for the test set.
+Lookahead wraps the optimiser (slow weights evaluated), tta is for the test set after the last epoch.
 """
 from __future__ import annotations
 
@@ -219,7 +219,7 @@ def _train_epoch(run: _Run, epoch: int, stop) -> _Epoch:
 
 def _epoch_end(run: _Run, epoch: int, done: _Epoch) -> EpochEnd:
     """The epoch's numbers: training loss and accuracy over its batches, the test (and validation) split evaluated."""
-    test = run.evaluate(run.data.x_test, run.data.y_test, run.cfg.tta)  # with test-time augmentation
+    test = run.evaluate(run.data.x_test, run.data.y_test, run.cfg.tta if epoch == run.cfg.epochs else 0)
     val = run.evaluate(run.data.x_val, run.data.y_val) if run.eval_split == "val" else None
     return EpochEnd(epoch, done.tally.loss_sum / done.seen, done.tally.correct / done.seen, test.loss,
                     test.accuracy, val.loss if val else None, val.accuracy if val else None,
