@@ -33,20 +33,24 @@ BIAS_LR_SCALE = 64.0     # the BatchNorm shifts' learning rate, relative to the 
 LOGIT_SCALE = 1 / 9
 
 
-class Fp32BatchNorm(nn.BatchNorm2d):
-    """Batch norm computed in float32 whatever its input's type; the output has the input's type."""
+def _float_input(module: nn.Module, args: tuple) -> tuple:
+    """Forward pre-hook: the batch norm computes in float32 (the statistics of half-precision activations)."""
+    return (args[0].float(),)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dtype == torch.float32:
-            return super().forward(x)
-        with torch.autocast(x.device.type, enabled=False):
-            return super().forward(x.float()).to(x.dtype)
+
+def _autocast_output(module: nn.Module, args: tuple, out: torch.Tensor) -> torch.Tensor:
+    """Forward hook: under autocast the output goes back to the autocast type for the layers after it."""
+    kind = out.device.type
+    return out.to(torch.get_autocast_dtype(kind)) if torch.is_autocast_enabled(kind) else out
 
 
 def _norm(c: int, fp32: bool) -> nn.BatchNorm2d:
-    bn = (Fp32BatchNorm if fp32 else nn.BatchNorm2d)(c, eps=1e-12, momentum=BN_MOMENTUM)
+    bn = nn.BatchNorm2d(c, eps=1e-12, momentum=BN_MOMENTUM)
     bn.weight.requires_grad_(False)       # the scale stays 1: only the shift trains
     bn.bias.lr_scale = BIAS_LR_SCALE
+    if fp32:  # hooks, not a subclass: the layer stays PyTorch's own for the export and the anatomy table
+        bn.register_forward_pre_hook(_float_input)
+        bn.register_forward_hook(_autocast_output)
     return bn
 
 
