@@ -207,6 +207,12 @@ def test_lookahead_against_a_hand_computation():
     assert ramp.alpha_at(0) == 1 and ramp.alpha_at(100) == pytest.approx(0.2)
     assert ramp.alpha_at(50) == pytest.approx(1 - 0.8 / 8)
     assert ramp.param_groups is ramp.optimizer.param_groups
+    scaler = torch.amp.GradScaler("cpu", enabled=True)           # the engine's float16 path takes the wrapper
+    scaler.scale(w.pow(2).sum()).backward()
+    scaler.unscale_(ramp)
+    scaler.step(ramp)
+    scaler.update()
+    assert ramp.steps == 1
 
 
 def test_model_learning_rate_scales_make_sgd_groups_and_fold_the_logit_scale():
