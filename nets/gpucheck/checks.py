@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
-RELEASED_MB = 16.0   # CUDA memory a worker may still hold after a job, over what it held before any
+RELEASED_MB = 8.0    # CUDA tensors a worker may still hold after a job, over what it held before any
 LOSS_DROP = 0.9      # the mean of the last live points must be below this share of the first's
 
 
@@ -62,7 +62,8 @@ def memory_released(before: dict | None, after: dict | None, slack_mb: float = R
     base = (before or {}).get("allocated_mb", 0.0)
     held = after["allocated_mb"] - base
     where = "" if not before or before.get("pid") == after.get("pid") else " (in a replaced worker)"
-    return held <= slack_mb, f"{after['allocated_mb']:.1f} MB allocated after, {base:.1f} MB before{where}"
+    return held <= slack_mb, (f"{after['allocated_mb']:.1f} MB allocated after, {base:.1f} MB before{where} "
+                              f"(allowed: {slack_mb:g} MB more)")
 
 
 def one_worker_per_gpu(probes: list[dict], gpus: int) -> tuple[bool, str]:

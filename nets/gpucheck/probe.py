@@ -1,6 +1,7 @@
 """A job that reports its worker's memory (torch.cuda.memory_allocated, the peak since the last probe, resident memory), run between the check's jobs."""
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import threading
@@ -13,14 +14,21 @@ MB = 2 ** 20
 
 
 def memory_now(reset_peak: bool = True) -> dict:
-    """This process's memory: its CUDA tensors now and at their peak since the last reset (then reset),
-    and its peak resident memory; where it runs (pid, CUDA_VISIBLE_DEVICES, the GPUs it sees)."""
+    """This process's memory: its CUDA tensors at their peak since the last reset (then reset), now as it
+    holds them (held_mb) and with cuBLAS's workspaces let go (allocated_mb, what a leak would show), and
+    its peak resident memory; where it runs (pid, CUDA_VISIBLE_DEVICES, the GPUs it sees)."""
     import torch
     out = {"pid": os.getpid(), "visible": os.environ.get("CUDA_VISIBLE_DEVICES", ""), "cuda": torch.cuda.is_available(),
            "gpus": torch.cuda.device_count(), "rss_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     if out["cuda"]:
-        out.update(allocated_mb=torch.cuda.memory_allocated() / MB, reserved_mb=torch.cuda.memory_reserved() / MB,
-                   peak_mb=torch.cuda.max_memory_allocated() / MB)
+        out.update(held_mb=torch.cuda.memory_allocated() / MB, peak_mb=torch.cuda.max_memory_allocated() / MB)
+        if torch.cuda.is_initialized():  # as PyTorch's own leak check: cuBLAS's workspaces are no job's tensors
+            gc.collect()
+            clear = getattr(torch._C, "_cuda_clearCublasWorkspaces", None)
+            if clear is not None:
+                clear()
+            torch.cuda.empty_cache()
+        out.update(allocated_mb=torch.cuda.memory_allocated() / MB, reserved_mb=torch.cuda.memory_reserved() / MB)
         if reset_peak and torch.cuda.is_initialized():
             torch.cuda.reset_peak_memory_stats()
     return out
