@@ -3,6 +3,7 @@ the table and the list of skipped checks, the exit code when a check fails, and 
 constructed numbers (the CPU-reference tolerance, falling losses, released memory, one worker per GPU,
 an out-of-memory job that fails alone)."""
 import json
+import shutil
 from types import SimpleNamespace
 
 import pytest
@@ -143,11 +144,50 @@ def test_the_quick_check_on_the_cpu(tmp_path, capsys):
     assert printed.count("process  ") == 5 and "GPU check passed." in printed and "FAILED" not in printed
 
 
+@pytest.fixture
+def in_threads(monkeypatch):
+    """The check's job services in threads of this process (backend "thread"): monkeypatches reach the jobs."""
+    from nets.gpucheck import services
+    from nets.gpucheck.probe import MemoryProbe
+    from nets.server.jobs import JobManager
+
+    def workers(checkpoints, data_dir, size=1, limits=True):
+        return JobManager(checkpoints, data_dir, max_running=size, max_per_owner=size, backend="thread",
+                          budget=None if limits else services.NO_LIMITS, works={MemoryProbe.kind: MemoryProbe})
+    monkeypatch.setattr(services, "workers", workers)
+
+
 @pytest.mark.slow
-def test_a_failing_check_fails_the_command(tmp_path, capsys, monkeypatch):
+def test_a_failing_check_fails_the_command(capsys, monkeypatch, in_threads):
     monkeypatch.setattr(checks, "losses_fall", lambda points, ratio=0.9: (False, "forced to fail by the test"))
     from nets.gpucheck.cli import main
     assert main(["--quick", "--no-ray", "--archs", "mlp", "--steps", "8"]) == 1
     printed = capsys.readouterr().out
     assert "FAILED   losses fall: 1 of 1 failed" in printed and "forced to fail by the test" in printed
     assert printed.rstrip().endswith("GPU check FAILED.")
+
+
+@pytest.mark.slow
+def test_the_out_of_memory_part_as_it_runs_on_a_gpu(monkeypatch, in_threads):
+    """The GPU's out-of-memory part, on the CPU: its job raises CUDA's error at its first step (as
+    tests/test_faults.py provokes one) while the job beside it trains; the part sees it fail alone."""
+    from nets.engine import start
+    from nets.gpucheck.runner import CheckRun, Options
+    real_build = start.build_model
+
+    def build(name, *args, **options):
+        if len(options.get("layers") or ()) > 40:  # plan.oom_config's network
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
+        return real_build(name, *args, **options)
+    monkeypatch.setattr(start, "build_model", build)
+    run = CheckRun(Options(quick=True, archs=("mlp",), ray=False), say=lambda line: None)
+    run.device = torch.device("cuda")  # what the part asks; the jobs themselves train on the CPU
+    try:
+        run.out_of_memory("mlp")
+    finally:
+        shutil.rmtree(run.folder)
+    (oom,) = [c for c in run.result.checks if c.kind == "an out-of-memory job fails alone"]
+    assert oom.status == checks.PASSED, oom.detail
+    assert "'Out of GPU memory (CUDA out of memory." in oom.detail and "went on and ended stopped" in oom.detail
+    memory = [c for c in run.result.checks if c.kind == "memory released after the out-of-memory job"]
+    assert [c.status for c in memory] == [checks.SKIPPED] * 2  # no CUDA in these threads
