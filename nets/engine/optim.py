@@ -16,7 +16,8 @@ def _groups(params, cfg: TrainConfig) -> list[dict]:
     by_scale: dict[float, list] = {}
     for p in params:
         by_scale.setdefault(float(getattr(p, "lr_scale", 1.0)), []).append(p)
-    return [{"params": ps, "lr": cfg.lr * s, "weight_decay": cfg.weight_decay / s} for s, ps in by_scale.items()]
+    return [{"params": ps, "lr": cfg.lr * s, "weight_decay": cfg.weight_decay / s, "lr_scale": s}
+            for s, ps in by_scale.items()]  # lr_scale kept in the group for whoever sets its lr (the finder)
 
 
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
