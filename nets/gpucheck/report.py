@@ -21,7 +21,7 @@ def cells(row) -> list[str]:
 def table(result) -> str:
     """The one table: a heading with the device, a line per job, and what the columns mean."""
     lines = [f"GPU check on {result.device} ({result.device_type}, {result.gpus} CUDA GPU(s)): "
-             f"{len(result.rows)} jobs in {result.seconds:.0f} s"]
+             f"{len(result.rows)} job{'' if len(result.rows) == 1 else 's'} in {result.seconds:.0f} s"]
     rows = [[name for name, _ in COLUMNS]] + [cells(r) for r in result.rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
     for r in rows:

@@ -52,7 +52,8 @@ class CheckRun:
         self.say = lambda line: say(f"[{time.perf_counter() - started:5.1f} s] {line}")
         self.device = pick_device("auto")
         self.result = Result(device_name(self.device), self.device.type, torch.cuda.device_count())
-        self.sizes = plan.Sizes.pick(options.quick, options.steps)
+        # without a GPU every job trains at --quick's size: 300 steps of ResNet-18 take a CPU the better part of an hour
+        self.sizes = plan.Sizes.pick(options.quick or self.device.type != "cuda", options.steps)
         self.data = prepare_data(TrainConfig(dataset=options.dataset))
         self.batch = compare.fixed_batch(self.data)
         self.folder = tempfile.mkdtemp(prefix="nnlab-gpu-check-")
@@ -206,6 +207,10 @@ class CheckRun:
         why_not_ray = "--no-ray" if not o.ray else services.ray_missing()
         ray_archs = o.archs[:1] if o.quick else o.archs
         cases, case_skips = plan.cases(o.archs, chosen, ["process"] + ([] if why_not_ray else ["ray"]), ray_archs)
+        if not o.quick and self.device.type != "cuda":
+            skips.append(plan.Skip(f"full-size jobs ({plan.Sizes.pick(False).steps} steps on every image)",
+                                   f"no GPU: each job trains {self.sizes.steps} steps on {self.sizes.per_class} "
+                                   "images per class, as with --quick"))
         for s in [*skips, *case_skips, plan.IMAGENET_SKIP]:
             self.add(skipped("cases not run", s.name, s.why))
         if why_not_ray:
