@@ -19,6 +19,7 @@ nav = st.navigation({
         st.Page("pages/build.py", title="Build a network", icon="🧱"),
         st.Page("pages/runs.py", title="Runs", icon="📊"),
         st.Page("pages/data_lab.py", title="Data lab", icon="🧪"),
+        st.Page("pages/speed_lab.py", title="Speed lab", icon="🏎️"),
         st.Page("pages/predictions.py", title="Predictions", icon="🔍"),
     ],
     "Look inside": [

@@ -28,7 +28,8 @@ from pages._service import data_dir
 from pages._train_state import BUILDER_KEY, TRAIN_CFG_KEY as CFG_KEY, TRAIN_WIDGET_PREFIX as WIDGET_PREFIX
 
 UPLOAD_KEY, UPLOADED_KEY = "train_zip", "train_zip_done"
-INIT_NAMES = {"": "PyTorch's default", "kaiming": "Kaiming (He): for ReLU", "xavier": "Xavier (Glorot): for sigmoid/tanh"}
+INIT_NAMES = {"": "PyTorch's default", "kaiming": "Kaiming (He): for ReLU", "xavier": "Xavier (Glorot): for sigmoid/tanh",
+              "dirac": "Dirac: convolutions start as identities (speed runs)"}
 
 
 def current_config() -> TrainConfig:

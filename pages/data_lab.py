@@ -11,7 +11,7 @@ from nets.status import Status
 from nets.text import plain
 from pages._cached import run_evaluation
 from pages._common import ensure_app_entry
-from pages._datalab_jobs import follow_ui, held, submit
+from pages._jobs_panel import follow_ui, held, submit
 from pages._datalab_ui import describe_ui, draw_check, draw_results, draw_sets, prepared, setup_ui
 from pages._service import checkpoints_root
 

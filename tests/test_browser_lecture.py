@@ -54,11 +54,44 @@ def to_top(main) -> None:
     main.get_by_role("heading", name="Train").first.scroll_into_view_if_needed()
 
 
-@pytest.mark.slow
-def test_train_watch_and_fix_at_projector_size(tmp_path):
-    ckpt = tmp_path / "checkpoints"
+@pytest.fixture(scope="module")
+def lecture_url(tmp_path_factory):
+    """One server for the three lectures that use worker processes (a start costs ~6 s): its checkpoints hold
+    four tiny runs (sgd/adam × ce/mse) and the shipped LeNet run, for the Runs page's test, which goes first."""
+    ckpt = tmp_path_factory.mktemp("lecture") / "checkpoints"
     ckpt.mkdir()
-    with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(WIDTH, HEIGHT) as page:
+    for optimizer, lr in (("sgd", 0.05), ("adam", 0.001)):
+        for loss in ("ce", "mse"):
+            tiny_run(ckpt, "", optimizer=optimizer, lr=lr, loss=loss)
+    shutil.copytree(ROOT / "checkpoints" / "lenet-mnist-mini", ckpt / "lenet-mnist-mini")
+    with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url:
+        yield url
+
+
+@pytest.mark.slow
+def test_runs_page_compares_four_runs_and_shows_counts(lecture_url):
+    """First in the module: its four tiny runs must be the newest on Runs (the tests after it add runs)."""
+    with chromium_page(WIDTH, HEIGHT) as page:
+        url = lecture_url
+        main = open_at(page, url + "/runs", "Runs")
+        grid = main.locator('[data-testid="stDataFrame"]').first
+        box = grid.bounding_box()
+        for row in range(1, 4):  # the newest run is selected already: tick the other three tiny runs
+            page.mouse.click(box["x"] + 14, box["y"] + 35 * (row + 1) + 17)
+            settle(page)
+        main.locator('[data-testid="stVegaLiteChart"]').nth(5).wait_for(timeout=60_000)
+        settle(page)
+        shot(page, "lecture-5-runs-four", full=True)
+        main.get_by_text("Rows as fractions").click()
+        settle(page)
+        assert not main.locator('[data-testid="stException"]').count()
+        shot(page, "lecture-6-runs-counts", full=True)
+
+
+@pytest.mark.slow
+def test_train_watch_and_fix_at_projector_size(lecture_url):
+    url = lecture_url
+    with chromium_page(WIDTH, HEIGHT) as page:
         main = open_at(page, url + "/train", "Train")
         number(main, "Epochs", 1000)  # still training when the watching ends, however fast the machine: Stop ends it
         settle(page)
@@ -136,35 +169,10 @@ def test_train_watch_and_fix_at_projector_size(tmp_path):
 
 
 @pytest.mark.slow
-def test_runs_page_compares_four_runs_and_shows_counts(tmp_path):
-    ckpt = tmp_path / "checkpoints"
-    ckpt.mkdir()
-    for optimizer, lr in (("sgd", 0.05), ("adam", 0.001)):
-        for loss in ("ce", "mse"):
-            tiny_run(ckpt, "", optimizer=optimizer, lr=lr, loss=loss)
-    shutil.copytree(ROOT / "checkpoints" / "lenet-mnist-mini", ckpt / "lenet-mnist-mini")
-    with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(WIDTH, HEIGHT) as page:
-        main = open_at(page, url + "/runs", "Runs")
-        grid = main.locator('[data-testid="stDataFrame"]').first
-        box = grid.bounding_box()
-        for row in range(1, 4):  # the newest run is selected already: tick the other three tiny runs
-            page.mouse.click(box["x"] + 14, box["y"] + 35 * (row + 1) + 17)
-            settle(page)
-        main.locator('[data-testid="stVegaLiteChart"]').nth(5).wait_for(timeout=60_000)
-        settle(page)
-        shot(page, "lecture-5-runs-four", full=True)
-        main.get_by_text("Rows as fractions").click()
-        settle(page)
-        assert not main.locator('[data-testid="stException"]').count()
-        shot(page, "lecture-6-runs-counts", full=True)
-
-
-@pytest.mark.slow
-def test_a_refresh_after_a_page_switch_finds_your_running_job(tmp_path):
+def test_a_refresh_after_a_page_switch_finds_your_running_job(lecture_url):
     """The identity (here a laptop's: no password) and the job survive a page switch and F5."""
-    ckpt = tmp_path / "checkpoints"
-    ckpt.mkdir()
-    with streamlit_server({"NNLAB_CHECKPOINTS": str(ckpt)}) as url, chromium_page(WIDTH, HEIGHT) as page:
+    url = lecture_url
+    with chromium_page(WIDTH, HEIGHT) as page:
         main, nav = page.locator('[data-testid="stMain"]'), page.get_by_test_id("stSidebarNavItems")
         page.goto(url + "/train")
         main.get_by_role("heading", name="Train").first.wait_for(timeout=60_000)

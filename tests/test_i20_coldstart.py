@@ -8,7 +8,7 @@ from browser import ROOT, chromium_page, require_chromium, streamlit_server
 require_chromium()
 
 # every page app.py lists, as the sidebar names it; the legacy pages/ listing names files instead
-TITLES = {"Home", "Playground", "Server", "Train", "Build a network", "Runs", "Data lab", "Predictions", "Anatomy",
+TITLES = {"Home", "Playground", "Server", "Train", "Build a network", "Runs", "Data lab", "Speed lab", "Predictions", "Anatomy",
           "Classify an image", "Feature projector",
           "Pretrained ResNets", "Activation maps and Grad-CAM", "Augmentation preview", "Forward pass",
           "XOR logic network", "Convolution arithmetic", "Cross-entropy and KL", "NumPy network"}

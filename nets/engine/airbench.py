@@ -41,6 +41,8 @@ def _float_input(module: nn.Module, args: tuple) -> tuple:
 def _autocast_output(module: nn.Module, args: tuple, out: torch.Tensor) -> torch.Tensor:
     """Forward hook: under autocast the output goes back to the autocast type for the layers after it."""
     kind = out.device.type
+    if kind not in ("cuda", "cpu", "mps", "xpu"):  # the meta device (cost estimates, shapes) has no autocast
+        return out
     return out.to(torch.get_autocast_dtype(kind)) if torch.is_autocast_enabled(kind) else out
 
 

@@ -1,7 +1,7 @@
-"""The Data lab's trainings as jobs of the server (not a page): submitting them, and a panel that follows them
-until they end (their epochs, a Stop); then the page reads their runs.
+"""A page's trainings as jobs of the server (not a page): submitting a group of them, and a panel that follows
+them until they end (their epochs, a Stop); then the page reads their runs. The Data lab and the speed lab use it.
 
-A tab keeps the ids of its jobs in session state under a key ("dl_pair", "dl_clean"); a refresh of the
+A tab keeps the ids of its jobs in session state under a key ("dl_pair", "sl_runs"); a refresh of the
 browser tab starts a new session, and the runs are then found on Runs.
 """
 from __future__ import annotations

@@ -1,0 +1,39 @@
+"""The Speed lab page under AppTest (jobs in threads): a tiny recipe runs and lands in the table; measuring the
+chosen tricks runs the full recipe and one run per trick off, compared in the table; a student's limit holds."""
+from pagetools import rerun_until
+from streamlit.testing.v1 import AppTest
+
+from nets.runs import list_runs
+
+PAGE = "pages/speed_lab.py"
+
+
+def opened(ckpt, monkeypatch) -> AppTest:
+    monkeypatch.setenv("NNLAB_CHECKPOINTS", str(ckpt))
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    at.number_input(key="sl_epochs_airbench94-mini").set_value(1).run()
+    at.number_input(key="sl_subset_airbench94-mini").set_value(10).run()  # 100 images: the flow, not the recipe
+    return at
+
+
+def button(at, key):
+    return next(b for b in at.button if b.key == key)
+
+
+def test_run_then_measure_two_tricks(ckpt, service, monkeypatch):
+    at = opened(ckpt, monkeypatch)
+    assert at.selectbox(key="sl_preset").value == "airbench94-mini"  # bundled: works offline
+    button(at, "sl_run").click().run()
+    rerun_until(at, lambda a: bool(a.dataframe))
+    table = at.dataframe[0].value
+    assert list(table["recipe"]) == ["full recipe"] and table["size"][0] == "1 epochs · 10 a class"
+    at.multiselect(key="sl_measure").set_value(["tta", "whiten"]).run()
+    button(at, "sl_measure_go").click().run()
+    rerun_until(at, lambda a: a.dataframe and len(a.dataframe[0].value) == 4)
+    table = at.dataframe[0].value
+    assert sorted(table["recipe"]) == ["full recipe", "full recipe", "without frozen patch-whitening first layer",
+                                       "without test-time augmentation"]
+    assert {r.config.tta for r in list_runs(ckpt)[0]} == {0, 2} and len(list_runs(ckpt)[0]) == 4
+    assert table["Δ accuracy (points)"].notna().all() and not at.exception
