@@ -4,7 +4,7 @@ The recipe is nets.engine.config.PRESETS["airbench94"] (CIFAR-10) or "airbench94
 Fashion-MNIST, CPU-sized). `TRICKS` says, for each trick, what turning it off changes in the configuration;
 `recipe(preset, off)` is the recipe with those tricks off; `ablation(preset)` the full recipe and one run per
 trick turned off. `table(rows)` compares finished runs with the full recipe: test accuracy, training time
-(the engine's own clock) and end-to-end time (the job's, from start to end: data loading, building,
+(the epochs' training throughput, evaluation left out) and end-to-end time (the job's, from start to end: data loading, building,
 compilation and evaluation included), each with its change.
 """
 from __future__ import annotations
@@ -41,7 +41,8 @@ TRICKS: dict[str, Trick] = {
                        {"augment": _augment_without("translate")}),
     "label_smoothing": Trick("Label smoothing", "train against 0.8·one-hot + 0.2/K", {"label_smoothing": 0.0}),
     "lookahead": Trick("Lookahead", "slow weights follow the fast ones every 5 steps", {"lookahead": 0}),
-    "triangle": Trick("Triangular learning rate", "warm up, then fall to zero, per step", {"schedule": "none"}),
+    "triangle": Trick("Triangular learning rate", "a warm-up to the peak rate, then a fall, step by step",
+                      {"schedule": "none"}),
     "tta": Trick("Test-time augmentation", "the test images also mirrored and shifted, predictions averaged",
                  {"tta": 0}),
     "bn_fp32": Trick("Batch norm in float32", "under mixed precision (a GPU) the batch norms stay in float32",
@@ -71,13 +72,20 @@ class Row:
     """One finished run of the lab: its size, which tricks were off, and what it measured."""
     off: tuple[str, ...]
     accuracy: float
-    train_s: float         # the engine's training time (nets.experiment.RunSummary.seconds)
+    train_s: float         # training only (training_seconds)
     total_s: float         # the job's end-to-end time
     size: str = ""         # what else was set ("5 epochs · 300 a class"): rows compare within a size
 
 
+def training_seconds(epochs: list[dict], train_size: int) -> float:
+    """Training only, from a job's EpochEnd records: each epoch's images over its training throughput (the
+    engine's EpochEnd.seconds includes the evaluation, test-time augmentation too)."""
+    return sum(train_size / e["images_per_s"] for e in epochs if e.get("images_per_s"))
+
+
 def size_text(cfg: TrainConfig) -> str:
-    return f"{cfg.epochs} epochs · " + (f"{cfg.train_per_class} a class" if cfg.train_per_class else "all images")
+    return (f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} · "
+            + (f"{cfg.train_per_class} a class" if cfg.train_per_class else "all images"))
 
 
 def table(rows: list[Row]) -> pd.DataFrame:

@@ -36,6 +36,7 @@ ARCHITECTURES = [
     ("resnet18", (3, 16, 16), dict()),  # the small stem
     ("resnet18", (1, 16, 16), dict(small_stem=False, input_size=40, dropout=0.2, block_dropout=0.1, train_blocks=2)),
     ("resnet34", (3, 8, 8), dict()),
+    ("airbench", (1, 28, 28), dict(channels=(8, 16, 16), whiten=False, bn_fp32=False)),
     # the builder's: a small ResNet (a stride-2 residual with its 1×1 shortcut, global average pooling) and a
     # network with a gated, a grouped and an average-pooling layer, Dropout2d, BatchNorm1d and an explicit `in`
     ("custom", (3, 16, 16), dict(layers=from_text("conv_8_k3_p1_nobias,batchnorm,relu,residual_8,residual_16_s2,"

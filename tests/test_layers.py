@@ -15,7 +15,8 @@ PACKAGE_LEVEL = levels(PACKAGES)
 # which implement its Work interface (nets.work) from above it. Every other package (the
 # Playground, the coach, the engine, the run store, the inspection code, the calculators, the
 # exports, the shared modules) does not import the server.
-SERVER_IMPORTED_BY: dict[str, str] = {}  # none: the works implement nets.work below the server
+SERVER_IMPORTED_BY: dict[str, str] = {  # the works implement nets.work below the server
+    "nets.gpucheck.services": "the GPU check drives the app's own job services (JobManager, RayJobs)"}
 
 # Library modules that may import a command line, each with its reason (none).
 COMMAND_LINE_IMPORTED_BY: dict[tuple[str, str], str] = {}

@@ -26,14 +26,14 @@ def test_run_then_measure_two_tricks(ckpt, service, monkeypatch):
     at = opened(ckpt, monkeypatch)
     assert at.selectbox(key="sl_preset").value == "airbench94-mini"  # bundled: works offline
     button(at, "sl_run").click().run()
-    rerun_until(at, lambda a: bool(a.dataframe))
-    table = at.dataframe[0].value
-    assert list(table["recipe"]) == ["full recipe"] and table["size"][0] == "1 epochs · 10 a class"
+    rerun_until(at, lambda a: bool(a.table))
+    table = at.table[0].value.reset_index()
+    assert list(table["recipe"]) == ["full recipe"] and table["size"][0] == "1 epoch · 10 a class"
     at.multiselect(key="sl_measure").set_value(["tta", "whiten"]).run()
     button(at, "sl_measure_go").click().run()
-    rerun_until(at, lambda a: a.dataframe and len(a.dataframe[0].value) == 4)
-    table = at.dataframe[0].value
+    rerun_until(at, lambda a: a.table and len(a.table[0].value) == 4)
+    table = at.table[0].value.reset_index()
     assert sorted(table["recipe"]) == ["full recipe", "full recipe", "without frozen patch-whitening first layer",
                                        "without test-time augmentation"]
     assert {r.config.tta for r in list_runs(ckpt)[0]} == {0, 2} and len(list_runs(ckpt)[0]) == 4
-    assert table["Δ accuracy (points)"].notna().all() and not at.exception
+    assert all(v.startswith(("+", "-")) for v in table["Δ accuracy (points)"]) and not at.exception

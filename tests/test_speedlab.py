@@ -30,10 +30,10 @@ def test_an_ablation_is_the_full_recipe_then_one_trick_off_each():
 
 def test_the_table_compares_within_a_size():
     rows = [speedlab.Row((), 0.90, 10.0, 12.0, "5 epochs"), speedlab.Row(("tta",), 0.88, 9.0, 10.0, "5 epochs"),
-            speedlab.Row((), 0.70, 2.0, 3.0, "1 epochs"), speedlab.Row(("whiten",), 0.65, 2.5, 3.5, "1 epochs")]
+            speedlab.Row((), 0.70, 2.0, 3.0, "1 epoch"), speedlab.Row(("whiten",), 0.65, 2.5, 3.5, "1 epoch")]
     t = speedlab.table(rows).set_index(["size", "recipe"])
     assert t.loc[("5 epochs", "without test-time augmentation"), "Δ accuracy (points)"] == pytest.approx(-2.0)
-    assert t.loc[("1 epochs", "without frozen patch-whitening first layer"), "Δ training s"] == pytest.approx(0.5)
+    assert t.loc[("1 epoch", "without frozen patch-whitening first layer"), "Δ training s"] == pytest.approx(0.5)
     assert t.loc[("5 epochs", "full recipe"), "Δ accuracy (points)"] == 0
     alone = speedlab.table([speedlab.Row(("tta",), 0.8, 1.0, 2.0, "x")])
     assert alone["Δ accuracy (points)"].isna().all()  # nothing to compare with: no number made up
@@ -45,3 +45,8 @@ def test_every_recipe_has_a_cost_the_budget_can_check(preset):
     from nets.server.costs import estimate
     for cfg in speedlab.ablation(preset):
         assert estimate(cfg).seconds > 0
+
+
+def test_training_time_leaves_the_evaluation_out():
+    epochs = [{"images_per_s": 1000.0, "seconds": 9.0}, {"images_per_s": 500.0, "seconds": 9.0}]
+    assert speedlab.training_seconds(epochs, 3000) == pytest.approx(3.0 + 6.0)

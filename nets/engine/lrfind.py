@@ -118,7 +118,7 @@ def range_test(model: nn.Module, data: ImageData, cfg: TrainConfig, start: float
     before every step."""
     _check(start, end, steps, beta, diverge)
     emit = on_event or (lambda event: None)
-    cfg = replace(cfg, stats_every=0, lr=start)
+    cfg = replace(cfg, stats_every=0, lr=start, lookahead=0)  # Lookahead's slow weights would pull the sweep back
     validate(cfg)
     saved = _Saved(model, pick_device(cfg.device).type == "cuda")
     t0 = time.perf_counter()
@@ -135,8 +135,8 @@ def range_test(model: nn.Module, data: ImageData, cfg: TrainConfig, start: float
                 stopped = "stop"
                 break
             lr = rate(i, start, end, n_steps)
-            for group in run.opt.param_groups:
-                group["lr"] = lr
+            for group in run.opt.param_groups:  # a model's own per-group scale (airbench's) kept under the sweep
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             if perm is None or pos + run.bs > run.n:
                 perm, pos = torch.randperm(run.n, device=run.device, generator=run.gen), 0
             loss = float(run.step(perm[pos:pos + run.bs])[0].detach())  # one host sync per step: 100 at most

@@ -26,7 +26,8 @@ from nets.export.result import ExportError
 from nets.export.template import render
 
 TITLES = {"mlp": "Multi-layer perceptron", "lenet": "LeNet", "cnn5": "CNN (cnn5)", "gated-cnn": "Gated CNN",
-          "resnet18": "ResNet-18", "resnet34": "ResNet-34", "custom": "Your network (from the builder)"}
+          "resnet18": "ResNet-18", "resnet34": "ResNet-34", "custom": "Your network (from the builder)",
+          "airbench": "airbench94 (the CIFAR-10 speed run's network)"}
 RESNET_BLOCKS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3)}  # basic blocks per stage, as torchvision
 _ACTIVATIONS = {nn.ReLU: "nn.ReLU()", nn.Sigmoid: "nn.Sigmoid()", nn.Tanh: "nn.Tanh()", nn.GELU: "nn.GELU()",
                 nn.Identity: "nn.Identity()", nn.Flatten: "nn.Flatten()"}

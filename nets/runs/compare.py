@@ -50,7 +50,8 @@ def evaluate_run(run: Run, model: torch.nn.Module, data) -> Evaluation:
     classes = check_test_images(run, data, "its per-image views are not available here; its accuracy and "
                                            "curves are in the table above")
     return evaluate(model, data.x_test, data.y_test, info.get("mean") or data.mean,
-                    info.get("std") or data.std, classes, run.config.loss, scale=info.get("scale", 255.0))
+                    info.get("std") or data.std, classes, run.config.loss, scale=info.get("scale", 255.0),
+                    tta=run.config.tta)  # as the run's last epoch measured it
 
 
 def normalise(confusion) -> torch.Tensor:
