@@ -74,7 +74,8 @@ def test_a_job_trains_in_the_background_and_saves_its_run(jobs, ckpt):
     assert run.info["dynamics"]["chunks"] == ["dynamics-e0001.npz", "dynamics-e0002.npz"]
 
 
-def test_the_cap_queues_jobs_in_order(jobs):
+def test_the_cap_queues_jobs_in_order(queue_jobs):
+    jobs = queue_jobs
     slow = jobs.submit(TrainConfig(model="mlp", epochs=1000, train_per_class=20, log_every=1))
     queued = [jobs.submit(TINY), jobs.submit(TINY)]
     views = {v.id: v for v in jobs.views()}

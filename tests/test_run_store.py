@@ -257,13 +257,31 @@ STEPS = [("weights-tmp", 2), ("weights-written", 2), ("record-tmp", 5), ("record
          ("record-and-index-written", 2), ("old-weights-removed", 1), ("weights-tmp", 1)]
 
 
+@pytest.fixture(scope="module")
+def killed(tmp_path_factory):
+    """Every kill of STEPS, two processes at a time (each spends most of its life importing torch): the
+    checkpoints folder and the finished process of each."""
+    out, pending = {}, list(STEPS)
+    root = tmp_path_factory.mktemp("killed")
+    while pending:
+        batch, pending = pending[:2], pending[2:]
+        procs = {}
+        for step, nth in batch:
+            ckpt = root / f"{step}-{nth}" / "checkpoints"
+            procs[(step, nth)] = (ckpt, subprocess.Popen(
+                [sys.executable, "-c", KILLER, str(ckpt), step, str(nth)], cwd=ROOT, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}))
+        for key, (ckpt, proc) in procs.items():
+            stdout, stderr = proc.communicate(timeout=300)
+            out[key] = (ckpt, proc.returncode, stdout, stderr)
+    return out
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("step,nth", STEPS)
-def test_a_kill_at_any_step_leaves_weights_that_match_the_record(tmp_path, step, nth):
-    ckpt = tmp_path / "checkpoints"
-    proc = subprocess.run([sys.executable, "-c", KILLER, str(ckpt), step, str(nth)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert proc.returncode == -9, f"not killed at {step} #{nth}: {proc.stdout} {proc.stderr[-2000:]}"
+def test_a_kill_at_any_step_leaves_weights_that_match_the_record(killed, step, nth):
+    ckpt, returncode, stdout, stderr = killed[(step, nth)]
+    assert returncode == -9, f"not killed at {step} #{nth}: {stdout} {stderr[-2000:]}"
     RunIndex._ready.clear()  # as a restarted server
     got = recover(ckpt)
     (run,) = list_runs(ckpt)[0]
