@@ -69,16 +69,38 @@ def streamlit_server(env: dict | None = None, timeout: float = 60):
         log.close()
 
 
+_SHARED: dict = {}
+
+
+def shared_browser():
+    """One Chromium for the whole test process (a launch costs ~1 s, and the suite opens ~30 pages); each page
+    gets a context of its own, so no cookie, storage or session crosses from one test to the next. Playwright's
+    sync API allows one instance per thread: every test asks here, none starts its own."""
+    if "browser" not in _SHARED:
+        import atexit
+        from playwright.sync_api import sync_playwright
+        _SHARED["playwright"] = sync_playwright().start()
+        _SHARED["browser"] = _SHARED["playwright"].chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        atexit.register(_close_shared)
+    return _SHARED["browser"]
+
+
+def _close_shared() -> None:
+    try:
+        _SHARED.pop("browser").close()
+        _SHARED.pop("playwright").stop()
+    except Exception:  # noqa: BLE001 (the process is ending; a browser already gone is fine)
+        pass
+
+
 @contextmanager
 def chromium_page(width: int = 1400, height: int = 1000):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            yield page
-        finally:
-            browser.close()
+    """A fresh page in a fresh browser context (as a new browser window would be), closed afterwards."""
+    context = shared_browser().new_context(viewport={"width": width, "height": height})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def settle(page) -> None:

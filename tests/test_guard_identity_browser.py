@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, streamlit_server
+from browser import chromium_page, require_chromium, streamlit_server
 
 require_chromium()
 
@@ -33,36 +33,31 @@ def sidebar_text(page) -> str:
 
 
 def test_a_refresh_keeps_the_session_and_another_browser_gets_nothing(server):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            mine = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            mine.goto(server)
-            settle(mine)
-            bar = mine.locator('[data-testid="stSidebar"]')
-            bar.locator('input[aria-label="Your name"]').fill("alice")
-            bar.locator('input[aria-label="Class code"]').fill(CODE)
-            bar.locator('input[aria-label="Your passphrase"]').fill("alice's own words")
-            bar.get_by_role("button", name="Sign in").click()
-            mine.wait_for_url(re.compile(r"token="), timeout=60_000)
-            settle(mine)
-            assert "Signed in as alice" in sidebar_text(mine)
-            bar.locator('input[aria-label="Lecturer password"]').fill(PASSWORD)
-            bar.locator('input[aria-label="Lecturer password"]').press("Enter")
-            mine.wait_for_url(re.compile(r"lecturer="), timeout=60_000)
-            settle(mine)
-            assert "Lecturer mode" in sidebar_text(mine)
-            address = mine.url
+    # each chromium_page is a browser context of its own: another browser, as far as the app can tell
+    with chromium_page(1400, 1000) as mine:
+        mine.goto(server)
+        settle(mine)
+        bar = mine.locator('[data-testid="stSidebar"]')
+        bar.locator('input[aria-label="Your name"]').fill("alice")
+        bar.locator('input[aria-label="Class code"]').fill(CODE)
+        bar.locator('input[aria-label="Your passphrase"]').fill("alice's own words")
+        bar.get_by_role("button", name="Sign in").click()
+        mine.wait_for_url(re.compile(r"token="), timeout=60_000)
+        settle(mine)
+        assert "Signed in as alice" in sidebar_text(mine)
+        bar.locator('input[aria-label="Lecturer password"]').fill(PASSWORD)
+        bar.locator('input[aria-label="Lecturer password"]').press("Enter")
+        mine.wait_for_url(re.compile(r"lecturer="), timeout=60_000)
+        settle(mine)
+        assert "Lecturer mode" in sidebar_text(mine)
+        address = mine.url
 
-            mine.reload()  # F5: a new session, the same browser
-            settle(mine)
-            assert "Lecturer mode" in sidebar_text(mine) and "lecturer=" in mine.url and "token=" in mine.url
+        mine.reload()  # F5: a new session, the same browser
+        settle(mine)
+        assert "Lecturer mode" in sidebar_text(mine) and "lecturer=" in mine.url and "token=" in mine.url
 
-            other = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        with chromium_page(1400, 1000) as other:
             other.goto(address)  # the address read off the projector, in another browser
             settle(other)
             text = sidebar_text(other)
             assert "Lecturer mode" not in text and "Your name" in text and "token=" not in other.url
-        finally:
-            chromium.close()
