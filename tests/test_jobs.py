@@ -18,6 +18,19 @@ from nets.server.worker import run_job
 TINY = TrainConfig(model="mlp", hidden=(16,), train_per_class=20, epochs=2, batch_size=32, log_every=2)
 
 
+def service_on(ckpt, backend: str):
+    """The job service with one cap on `backend` ("thread", "process", or "shared": the shared queue's socket
+    before a thread's manager), closed afterwards."""
+    if backend == "shared":
+        from shared_queue import shared_queue
+        with shared_queue(ckpt, backend="thread", max_running=1) as (client, _):
+            yield client
+        return
+    manager = JobManager(ckpt, max_running=1, backend=backend)
+    yield manager
+    manager.close()
+
+
 @pytest.fixture(params=["thread", "process", "shared"])
 def jobs(ckpt, request):
     """The same service tests against the backends of one machine: a thread here, worker processes, and
@@ -25,28 +38,14 @@ def jobs(ckpt, request):
     transport is what differs; tests/test_serve.py runs it for real). A Ray cluster's job service is held
     to the same rules through its client in tests/test_ray_jobs.py (owner rules, budget, two web servers,
     lost workers, the NumPy lab); running these ten again through it cost a minute of the suite's 15."""
-    if request.param == "shared":
-        from shared_queue import shared_queue
-        with shared_queue(ckpt, backend="thread", max_running=1) as (client, _):
-            yield client
-        return
-    manager = JobManager(ckpt, max_running=1, backend=request.param)
-    yield manager
-    manager.close()
+    yield from service_on(ckpt, request.param)
 
 
 @pytest.fixture(params=["thread", "shared"])
 def queue_jobs(ckpt, request):
     """For rules of the queue itself (names, groups), which no backend changes: a thread here and the shared
     queue's socket; worker processes start and stop seconds of their own for nothing these tests read."""
-    if request.param == "shared":
-        from shared_queue import shared_queue
-        with shared_queue(ckpt, backend="thread", max_running=1) as (client, _):
-            yield client
-        return
-    manager = JobManager(ckpt, max_running=1, backend=request.param)
-    yield manager
-    manager.close()
+    yield from service_on(ckpt, request.param)
 
 
 def test_every_backend_is_the_one_job_service(jobs):
